@@ -1,0 +1,3 @@
+from townhall.cli import main
+
+main()

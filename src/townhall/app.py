@@ -1,0 +1,55 @@
+"""The ASGI application: every dialect plus the server's own endpoints.
+
+`create_app` is what each Granian worker calls; it reads the same settings as the CLI
+and opens its own database pool in the lifespan, closing it on shutdown so the worker
+can exit promptly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from townhall import __version__
+from townhall.config import Settings, load_settings
+from townhall.dialects import openfire
+from townhall.services.container import Services
+from townhall.web import health
+from townhall.web.metrics import count_responses
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = Services.build(settings)
+        app.state.services = services
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.close()
+
+    return Litestar(
+        route_handlers=[health.healthz, health.readyz, health.metrics, openfire.router()],
+        lifespan=[lifespan],
+        middleware=[count_responses],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Townhall",
+            version=__version__,
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,124 @@
+"""`townhall`: serve the APIs, migrate the database, manage admins."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from townhall import __version__
+from townhall.config import Settings, load_settings
+
+app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+
+def _prepare(settings: Settings) -> None:
+    """Migrate, then create the first tenant and admin if the database is new."""
+    from townhall.services.bootstrap import ensure_initialised
+    from townhall.services.container import Services
+    from townhall.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+
+    async def bootstrap() -> None:
+        services = Services.build(settings)
+        try:
+            first = await ensure_initialised(services, settings)
+        finally:
+            await services.close()
+        if first.created:
+            typer.echo(f"Created tenant {first.domain} with administrator 'admin'.")
+            if first.admin_password:
+                typer.echo(f"  admin password (shown once): {first.admin_password}")
+
+    asyncio.run(bootstrap())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option(help="Server processes.", min=1)] = 1,
+) -> None:
+    """Start the server (migrating and initialising the database first)."""
+    from granian.constants import Interfaces, Loops
+    from granian.server import Server
+
+    settings = load_settings()
+    _prepare(settings)
+    typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
+    typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    Server(
+        "townhall.app:create_app",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        loop=Loops.auto,
+        log_access=False,
+    ).serve()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending schema migration."""
+    from townhall.store.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@admin_app.command("create")
+def admin_create(
+    username: Annotated[str, typer.Argument(help="The new administrator's username.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+) -> None:
+    """Create an administrator in the first tenant."""
+    from townhall.domain import roles
+    from townhall.domain.errors import DomainError
+    from townhall.services.base import Actor
+    from townhall.services.container import Services
+
+    settings = load_settings()
+    _prepare(settings)
+
+    async def create() -> None:
+        services = Services.build(settings)
+        try:
+            tenant = await services.tenants.first()
+            assert tenant is not None
+            await services.users.create(
+                Actor(tenant, "cli"),
+                username,
+                password,
+                email=email,
+                roles_granted=(roles.SERVER_ADMIN,),
+            )
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(create())
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"administrator {username} created")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,62 @@
+"""Settings, read once from the environment and an optional TOML file.
+
+The environment wins over the file so that a container or a CI job can override any
+value without editing files. Every process (the CLI and each server worker) reads the
+same sources, which is how workers started by Granian agree on their configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "TOWNHALL_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///townhall.db"
+    redis_url: str | None = None
+    domain: str = "localhost"
+    admin_password: str | None = None
+    secret_key: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    log_level: str = "info"
+    # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 19 * 1024
+    node_name: str = field(default_factory=lambda: os.uname().nodename)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _coerce(value: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(value)
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from `TOWNHALL_CONFIG` (a TOML file, optional) overlaid by `TOWNHALL_*`."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    config_file = env.get(f"{ENV_PREFIX}CONFIG")
+    if config_file:
+        values.update(tomllib.loads(Path(config_file).read_text()))
+    defaults = Settings()
+    for f in fields(Settings):
+        raw = env.get(ENV_PREFIX + f.name.upper())
+        if raw is not None and raw != "":
+            values[f.name] = _coerce(raw, getattr(defaults, f.name))
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+    return Settings(**values)

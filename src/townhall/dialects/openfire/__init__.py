@@ -1,0 +1,24 @@
+"""The Openfire REST API plugin dialect, mounted at `/plugins/restapi/v1`.
+
+Each area of the plugin is one module with its own small Router, like the plugin's own
+resource classes; this package only assembles them behind the plugin's auth filter.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from . import users
+from .http import EXCEPTION_HANDLERS, PREFIX, OpenfireAuth
+
+AREAS = (users,)
+
+
+def router() -> Router:
+    return Router(
+        path=PREFIX,
+        route_handlers=[area.router for area in AREAS],
+        middleware=[OpenfireAuth()],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        include_in_schema=True,
+    )

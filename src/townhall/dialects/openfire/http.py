@@ -1,0 +1,321 @@
+"""Request/response plumbing shared by the Openfire routes: auth, negotiation, errors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from litestar import Request, Response
+from litestar.middleware import ASGIMiddleware
+from litestar.response.base import ASGIResponse
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from townhall.domain import roles
+from townhall.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+)
+from townhall.domain.events import DomainEvent
+from townhall.infrastructure.cache import TTLCache
+from townhall.services.base import Actor
+from townhall.services.container import Services
+
+from . import wire
+from .wire import BadRequest, Collection, Entity, NotAcceptable, UnsupportedMediaType
+
+PREFIX = "/plugins/restapi/v1"
+ACTOR_KEY = "openfire.actor"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "origin, content-type, accept, authorization",
+    "Access-Control-Allow-Credentials": "true",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS, HEAD",
+}
+
+
+class OpenfireError(Exception):
+    """An error exactly as the plugin words it (its ErrorResponse entity)."""
+
+    def __init__(self, status: int, exception: str, message: str, resource: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.exception = exception
+        self.message = message
+        self.resource = resource
+
+
+ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
+
+# (domain error, concept) -> (status, exception name, the plugin's default message)
+_DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
+    (NotFound, "user"): (404, "UserNotFoundException", "Could not get user"),
+    (AlreadyExists, "user"): (409, "UserAlreadyExistsException", "Could not create new user"),
+    (NotFound, "group"): (404, "GroupNotFoundException", "Could not find group"),
+    (AlreadyExists, "group"): (409, "GroupAlreadyExistsException", "Could not create a group"),
+    (NotFound, "roster_item"): (404, "RosterItemNotFound", "Roster Item could not deleted"),
+    (AlreadyExists, "roster_item"): (
+        409,
+        "UserAlreadyExistsException",
+        "Could not create roster item",
+    ),
+    (NotFound, "chat_service"): (
+        404,
+        "MUCServiceNotFoundException",
+        "Chat service does not exist or is not accessible.",
+    ),
+    (AlreadyExists, "chat_service"): (
+        409,
+        "AlreadyExistsException",
+        "Could not create the chat service",
+    ),
+    (NotFound, "room"): (
+        404,
+        "RoomNotFoundException",
+        "Chat room does not exist or is not accessible.",
+    ),
+    (NotFound, "property"): (404, "PropertyNotFoundException", "Could not find property"),
+    (NotFound, "cluster_node"): (
+        404,
+        "ClusterNodeNotFoundException",
+        "Could not find a cluster node with this NodeID.",
+    ),
+}
+
+
+@contextmanager
+def worded(**messages: str) -> Iterator[None]:
+    """Give domain errors the plugin's endpoint-specific message, e.g. NotFound=...."""
+    try:
+        yield
+    except DomainError as exc:
+        wording = messages.get(type(exc).__name__)
+        if wording is not None:
+            exc.wire_message = wording  # type: ignore[attr-defined]
+        raise
+
+
+def to_openfire(exc: DomainError) -> OpenfireError:
+    wording = getattr(exc, "wire_message", None)
+    default = _DEFAULTS.get((type(exc), exc.kind))
+    if default:
+        status, name, message = default
+        return OpenfireError(status, name, wording or message, exc.subject)
+    if isinstance(exc, Invalid):
+        return OpenfireError(400, "IllegalArgumentException", wording or exc.reason, exc.field)
+    if isinstance(exc, Forbidden):
+        return OpenfireError(403, "NotAllowedException", wording or exc.detail, exc.subject)
+    if isinstance(exc, (Conflict, AlreadyExists)):
+        return OpenfireError(409, "NotAllowedException", wording or exc.detail, exc.subject)
+    if isinstance(exc, NotFound):
+        return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
+    return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
+
+
+class Bare(Response[bytes]):
+    """A status with no entity and no Content-Type, as the plugin answers writes.
+
+    The Content-Type matters: the official Python client reports success only when a
+    2xx answer is labelled neither JSON nor XML.
+    """
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        response = super().to_asgi_response(*args, **kwargs)
+        with suppress(KeyError):
+            del response.headers["content-type"]
+        return response
+
+
+def bare(status: int, headers: Mapping[str, str] | None = None) -> Response[bytes]:
+    return Bare(b"", status_code=status, headers={**CORS_HEADERS, **(headers or {})})
+
+
+async def send_bare(send: Send, status: int) -> None:
+    """A bodiless status straight onto the wire, before any route runs."""
+    headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+    headers.append((b"content-length", b"0"))
+    start: Any = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def error_response(request: Request[Any, Any, Any], err: OpenfireError) -> Response[bytes]:
+    fmt = wire.error_format(request.headers.get("accept"), request.headers.get("content-type"))
+    body = wire.render(
+        ERROR, {"exception": err.exception, "message": err.message, "resource": err.resource}, fmt
+    )
+    return Response(
+        body,
+        status_code=err.status,
+        media_type=wire.JSON if fmt == "json" else wire.XML,
+        headers=CORS_HEADERS,
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    return error_response(request, to_openfire(exc))
+
+
+def handle_openfire_error(request: Request[Any, Any, Any], exc: OpenfireError) -> Response[bytes]:
+    return error_response(request, exc)
+
+
+def handle_bad_request(request: Request[Any, Any, Any], exc: BadRequest) -> Response[bytes]:
+    return error_response(
+        request, OpenfireError(400, "IllegalArgumentException", exc.message, exc.field)
+    )
+
+
+def handle_unsupported(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return bare(415)
+
+
+def handle_not_acceptable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    return bare(406)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: handle_domain_error,
+    OpenfireError: handle_openfire_error,
+    BadRequest: handle_bad_request,
+    UnsupportedMediaType: handle_unsupported,
+    NotAcceptable: handle_not_acceptable,
+}
+
+
+def services(request: Request[Any, Any, Any]) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def actor(request: Request[Any, Any, Any]) -> Actor:
+    return request.scope["state"][ACTOR_KEY]  # type: ignore[no-any-return]
+
+
+def respond(
+    request: Request[Any, Any, Any],
+    shape: Entity | Collection,
+    data: Any,
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    fmt = wire.response_format(request.headers.get("accept"))
+    return Response(
+        wire.render(shape, data, fmt),
+        status_code=200,
+        media_type=wire.JSON if fmt == "json" else wire.XML,
+        headers={**CORS_HEADERS, **(headers or {})},
+    )
+
+
+async def read(request: Request[Any, Any, Any], shape: Entity | Collection) -> Any:
+    return wire.parse_body(await request.body(), request.headers.get("content-type"), shape)
+
+
+def flag(value: str | None) -> bool:
+    """Java's Boolean.valueOf: "true" in any case is true, anything else false."""
+    return value is not None and value.lower() == "true"
+
+
+# -- authentication ---------------------------------------------------------------------
+
+_OPEN_PATHS = (f"{PREFIX}/system/liveness", f"{PREFIX}/system/readiness")
+
+
+class OpenfireAuth(ASGIMiddleware):
+    """The plugin's auth filter: HTTP Basic for an admin, or the shared secret.
+
+    `plugin.restapi.httpAuth` picks the scheme (`basic` unless set otherwise),
+    `plugin.restapi.secret` holds the secret, `plugin.restapi.enabled=false` turns the
+    API off (403) and `plugin.restapi.allowedIPs` limits the callers. A failure is a bare
+    401 with no WWW-Authenticate header, as the plugin sends.
+    """
+
+    def __init__(self) -> None:
+        self._accepted: TTLCache[tuple[int, str], Actor] = TTLCache(ttl_seconds=2.0)
+        self._subscribed = False
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope["path"]
+        if path == f"{PREFIX}/openapi.yaml" or path.startswith(_OPEN_PATHS):
+            await next_app(scope, receive, send)
+            return
+        svc: Services = scope["litestar_app"].state.services
+        if not self._subscribed:
+            svc.deps.events.subscribe(self._forget)
+            self._subscribed = True
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        tenant = await svc.tenants.for_host(headers.get("host"))
+        settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
+        status = await self._check(scope, headers, settings, svc, tenant)
+        if status is not None:
+            await send_bare(send, status)
+            return
+        await next_app(scope, receive, send)
+
+    def _forget(self, event: DomainEvent) -> None:
+        if event.topic.startswith(("user.", "property.")):
+            self._accepted.clear()
+
+    async def _check(
+        self,
+        scope: Scope,
+        headers: dict[str, str],
+        settings: Mapping[str, str | None],
+        svc: Services,
+        tenant: Any,
+    ) -> int | None:
+        if (settings.get("plugin.restapi.enabled") or "true").lower() == "false":
+            return 403
+        if scope.get("method") == "OPTIONS" or scope["path"].startswith(f"{PREFIX}/userservice"):
+            scope.setdefault("state", {})[ACTOR_KEY] = Actor(tenant, None)
+            return None
+        allowed = [
+            ip.strip()
+            for ip in (settings.get("plugin.restapi.allowedIPs") or "").split(",")
+            if ip.strip()
+        ]
+        if allowed:
+            client = (
+                headers.get("x-forwarded-for")
+                or headers.get("x_forwarded_for")
+                or headers.get("x-forward-for")
+                or (scope.get("client") or ("",))[0]
+            )
+            if client not in allowed:
+                return 401
+        header = headers.get("authorization")
+        if not header:
+            return 401
+        cached = self._accepted.get((tenant.id, header))
+        if cached is None:
+            cached = await self._authenticate(header, settings, svc, tenant)
+            if cached is None:
+                return 401
+            self._accepted.put((tenant.id, header), cached)
+        scope.setdefault("state", {})[ACTOR_KEY] = cached
+        return None
+
+    async def _authenticate(
+        self, header: str, settings: Mapping[str, str | None], svc: Services, tenant: Any
+    ) -> Actor | None:
+        mode = (settings.get("plugin.restapi.httpAuth") or "basic").lower()
+        if mode != "basic":
+            secret = settings.get("plugin.restapi.secret")
+            return Actor(tenant, "restapi-secret") if secret and header == secret else None
+        token = header[6:] if header.startswith(("Basic ", "basic ")) else header
+        try:
+            decoded = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        username, colon, password = decoded.partition(":")
+        if not colon or not username:
+            return None
+        login = await svc.users.authenticate(tenant, username, password)
+        if login is None or roles.SERVER_ADMIN not in login.roles:
+            return None
+        return Actor(tenant, login.username)

@@ -1,0 +1,188 @@
+"""`/users`, `/lockouts` and `/users/{u}/vcard` (contract §4.1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post, put
+from lxml import etree
+
+from townhall.domain.errors import Invalid
+from townhall.domain.models import User
+from townhall.services.users import UserChanges
+from townhall.store.users import UserFilter
+
+from .entities import USER, USERS
+from .http import OpenfireError, actor, bare, read, respond, services, worded
+
+AnyRequest = Request[Any, Any, Any]
+
+
+def user_data(user: User) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "name": user.name,
+        "email": user.email,
+        "properties": user.properties,
+    }
+
+
+def _paging(request: AnyRequest) -> tuple[int, int | None]:
+    """Townhall's optional `start`/`limit` paging (absent: the plugin's full list)."""
+    values: list[int | None] = []
+    for name in ("start", "limit"):
+        raw = request.query_params.get(name)
+        if raw is None:
+            values.append(None)
+            continue
+        try:
+            values.append(int(raw))
+        except ValueError:
+            raise Invalid(name, f"{name} must be a whole number") from None
+    return values[0] or 0, values[1]
+
+
+@get("/users")
+async def list_users(request: AnyRequest) -> Response[bytes]:
+    q = request.query_params
+    key = q.get("propertyKey")
+    where = UserFilter(
+        username_contains=None if key is not None else q.get("search"),
+        property_key=key,
+        property_value=q.get("propertyValue") if key is not None else None,
+        email=q.get("email"),
+        name_contains=q.get("name"),
+    )
+    offset, limit = _paging(request)
+    found, total = await services(request).users.list(actor(request), where, offset, limit)
+    return respond(request, USERS, [user_data(u) for u in found], {"X-Total-Count": str(total)})
+
+
+@post("/users", status_code=201)
+async def create_user(request: AnyRequest) -> Response[bytes]:
+    body = await _user_body(request)
+    if not body.get("username"):
+        raise OpenfireError(400, "IllegalArgumentException", "Could not create new user", "users")
+    if body.get("password") is None:
+        raise OpenfireError(
+            400,
+            "PasswordIsNull",
+            "Could not create new user, because password is null",
+            body["username"],
+        )
+    with worded(AlreadyExists="Could not create new user"):
+        await services(request).users.create(
+            actor(request),
+            body["username"],
+            body["password"],
+            name=body.get("name"),
+            email=body.get("email"),
+            properties=dict(body.get("properties") or []),
+        )
+    return bare(201)
+
+
+async def _user_body(request: AnyRequest) -> dict[str, Any]:
+    body = await request.body()
+    if not body.strip():
+        raise OpenfireError(400, "IllegalArgumentException", "Could not create new user", "users")
+    parsed: dict[str, Any] = await read(request, USER)
+    return parsed
+
+
+@get("/users/{username:str}")
+async def get_user(request: AnyRequest, username: str) -> Response[bytes]:
+    with worded(NotFound="Could not get user"):
+        user = await services(request).users.get(actor(request), username)
+    return respond(request, USER, user_data(user))
+
+
+@put("/users/{username:str}")
+async def update_user(request: AnyRequest, username: str) -> Response[bytes]:
+    body = await _user_body(request)
+    changes = UserChanges(
+        new_username=body.get("username") or None,
+        password=body.get("password") or None,
+        name=body.get("name"),
+        email=body.get("email"),
+        # The plugin replaces properties wholesale: no list means no properties.
+        properties=dict(body.get("properties") or []),
+    )
+    with worded(NotFound="Could not find user", AlreadyExists="Could not create new user"):
+        await services(request).users.update(actor(request), username, changes)
+    return bare(200)
+
+
+@delete("/users/{username:str}", status_code=200)
+async def delete_user(request: AnyRequest, username: str) -> Response[bytes]:
+    with worded(NotFound="Could not get user"):
+        await services(request).users.delete(actor(request), username)
+    return bare(200)
+
+
+@post("/lockouts/{username:str}", status_code=201)
+async def lock_user(request: AnyRequest, username: str) -> Response[bytes]:
+    await services(request).users.set_locked(actor(request), username, True)
+    return bare(201)
+
+
+@delete("/lockouts/{username:str}", status_code=200)
+async def unlock_user(request: AnyRequest, username: str) -> Response[bytes]:
+    await services(request).users.set_locked(actor(request), username, False)
+    return bare(200)
+
+
+_VCARD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+@get("/users/{username:str}/vcard")
+async def get_vcard(request: AnyRequest, username: str) -> Response[bytes]:
+    accept = (request.headers.get("accept") or "").lower()
+    if accept and not any(t in accept for t in ("application/xml", "*/*", "application/*")):
+        return bare(406)
+    vcard = await services(request).users.get_vcard(actor(request), username)
+    if vcard is None:
+        return bare(204)
+    return Response(vcard.encode(), status_code=200, media_type="application/xml")
+
+
+@put("/users/{username:str}/vcard")
+async def put_vcard(request: AnyRequest, username: str) -> Response[bytes]:
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media != "application/xml":
+        return bare(415)
+    try:
+        element = etree.fromstring(await request.body(), _VCARD_PARSER)
+    except etree.XMLSyntaxError:
+        raise OpenfireError(
+            400,
+            "IllegalArgumentException",
+            "Could not parse the provided data as a vCard",
+            username,
+        ) from None
+    text = etree.tostring(element, encoding="unicode")
+    await services(request).users.set_vcard(actor(request), username, text)
+    return bare(200)
+
+
+@delete("/users/{username:str}/vcard", status_code=200)
+async def delete_vcard(request: AnyRequest, username: str) -> Response[bytes]:
+    await services(request).users.set_vcard(actor(request), username, None)
+    return bare(200)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_users,
+        create_user,
+        get_user,
+        update_user,
+        delete_user,
+        lock_user,
+        unlock_user,
+        get_vcard,
+        put_vcard,
+        delete_vcard,
+    ],
+)

@@ -1,0 +1,1 @@
+"""The one data model: value objects, domain errors and domain events."""

@@ -1,0 +1,52 @@
+"""The single error hierarchy every service raises.
+
+Services speak only in these terms; each dialect maps them to its own wire error
+(Openfire's ErrorResponse, Symphony's {code, message}, ...). `kind` tells a dialect
+which concept the error is about (user, group, room, ...) so it can pick the right
+vendor-specific exception name without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of all errors a service raises on purpose."""
+
+    def __init__(self, kind: str, subject: str = "", detail: str = "") -> None:
+        super().__init__(detail or f"{kind} {subject}".strip())
+        self.kind = kind
+        self.subject = subject
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """The named thing does not exist (or is invisible to the caller's tenant)."""
+
+
+class AlreadyExists(DomainError):
+    """Creating the thing would duplicate one that exists."""
+
+
+class Invalid(DomainError):
+    """Input breaks a rule; `field` names the offending field."""
+
+    def __init__(self, field: str, reason: str, kind: str = "input") -> None:
+        super().__init__(kind, field, reason)
+        self.field = field
+        self.reason = reason
+
+
+class Conflict(DomainError):
+    """The request contradicts the current state (e.g. a JID in two affiliation lists)."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+
+class Unauthenticated(DomainError):
+    """The caller could not be identified."""
+
+
+class QuotaExceeded(DomainError):
+    """A configured limit would be exceeded."""

@@ -1,0 +1,39 @@
+"""Rules for names shared by every dialect: usernames, JIDs, room names."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from townhall.domain.errors import Invalid
+
+# Characters RFC 7622 (and Openfire's node-prep) forbid in the local part of a JID.
+_FORBIDDEN_IN_NODE = frozenset("\"&'/:<>@")
+MAX_NODE_LENGTH = 1023
+
+
+def node(value: str, field: str) -> str:
+    """A JID local part as Townhall stores it: trimmed, NFKC-folded and lower-cased."""
+    folded = unicodedata.normalize("NFKC", value.strip()).lower()
+    if not folded:
+        raise Invalid(field, f"{field} must not be empty")
+    if len(folded.encode()) > MAX_NODE_LENGTH:
+        raise Invalid(field, f"{field} is longer than {MAX_NODE_LENGTH} bytes")
+    bad = sorted({c for c in folded if c in _FORBIDDEN_IN_NODE or c.isspace() or ord(c) < 32})
+    if bad:
+        shown = ", ".join(repr(c) for c in bad)
+        raise Invalid(field, f"{field} contains characters not allowed in a JID node: {shown}")
+    return folded
+
+
+def split_jid(jid: str) -> tuple[str | None, str, str | None]:
+    """(node, domain, resource) of a JID; node and resource may be None."""
+    bare, _, resource = jid.partition("/")
+    local, at, domain = bare.rpartition("@")
+    if not at:
+        return None, bare.lower(), resource or None
+    return local.lower(), domain.lower(), resource or None
+
+
+def bare_jid(jid: str) -> str:
+    local, domain, _ = split_jid(jid)
+    return f"{local}@{domain}" if local else domain

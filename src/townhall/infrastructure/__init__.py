@@ -1,0 +1,1 @@
+"""Cross-cutting machinery the services use: clock, events, password hashing."""

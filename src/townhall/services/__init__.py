@@ -1,0 +1,1 @@
+"""Domain services: the use cases and invariants. They never see HTTP."""

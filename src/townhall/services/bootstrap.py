@@ -1,0 +1,55 @@
+"""First start: the first tenant, its domain and the bootstrap admin, exactly once."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from townhall.config import Settings
+from townhall.domain import roles
+from townhall.services.base import Actor
+from townhall.services.container import Services
+from townhall.store import tenants as tenant_store
+
+SECRET_KEY_SETTING = "secret_key"
+ADMIN_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """What a first start created; `admin_password` is set only if Townhall generated it."""
+
+    created: bool
+    domain: str
+    admin_password: str | None = None
+
+
+async def ensure_initialised(services: Services, settings: Settings) -> FirstStart:
+    """Create the first tenant and admin on an empty database; later starts change nothing."""
+    async with services.deps.db.write() as tx:
+        tenant = await tenant_store.first_tenant(tx)
+        if await tenant_store.get_setting(tx, SECRET_KEY_SETTING) is None:
+            key = settings.secret_key or secrets.token_urlsafe(48)
+            await tenant_store.put_setting(tx, SECRET_KEY_SETTING, key)
+        if tenant is None:
+            tenant = await tenant_store.create_tenant(
+                tx, settings.domain, settings.domain.lower(), services.deps.clock.now()
+            )
+            created = True
+        else:
+            created = False
+    if not created:
+        return FirstStart(False, tenant.domain)
+    generated = settings.admin_password is None
+    password = settings.admin_password or secrets.token_urlsafe(12)
+    actor = Actor(tenant, username=None)
+    await services.users.create(
+        actor,
+        ADMIN_USERNAME,
+        password,
+        name="Administrator",
+        email=f"{ADMIN_USERNAME}@{tenant.domain}",
+        roles_granted=(roles.SERVER_ADMIN,),
+    )
+    await services.on_first_start(actor)
+    return FirstStart(True, tenant.domain, password if generated else None)

@@ -1,0 +1,58 @@
+"""Wires the services together once per process."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from townhall.config import Settings
+from townhall.infrastructure.clock import Clock
+from townhall.infrastructure.events import EventBus, make_event_bus
+from townhall.infrastructure.passwords import Passwords
+from townhall.services.base import Actor, Deps
+from townhall.services.properties import PropertyService
+from townhall.services.tenants import TenantService
+from townhall.services.users import UserService
+from townhall.store.database import Database, open_database
+
+
+@dataclass
+class Services:
+    deps: Deps
+    tenants: TenantService
+    users: UserService
+    properties: PropertyService
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        db: Database | None = None,
+        clock: Clock | None = None,
+        events: EventBus | None = None,
+    ) -> Services:
+        deps = Deps(
+            db=db or open_database(settings.database_url),
+            clock=clock or Clock(),
+            events=events or make_event_bus(settings.redis_url),
+            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+            node=settings.node_name,
+        )
+        return cls(
+            deps=deps,
+            tenants=TenantService(deps),
+            users=UserService(deps),
+            properties=PropertyService(deps),
+        )
+
+    async def on_first_start(self, actor: Actor) -> None:
+        """Defaults a new tenant starts with (each dialect's area adds its own here)."""
+        await self.properties.set(actor, "plugin.restapi.httpAuth", "basic")
+        await self.properties.set(actor, "plugin.restapi.secret", secrets.token_urlsafe(16))
+
+    async def start(self) -> None:
+        await self.deps.events.start()
+
+    async def close(self) -> None:
+        await self.deps.events.stop()
+        await self.deps.db.dispose()

@@ -1,0 +1,73 @@
+"""System properties: a tenant's key/value settings, some of them secrets.
+
+Secret properties are write-only: readers get a mask, so an admin API cannot be used to
+exfiltrate the credential that protects it.
+"""
+
+from __future__ import annotations
+
+from townhall.domain.errors import Invalid, NotFound
+from townhall.infrastructure.cache import TTLCache
+from townhall.services.base import Actor, Deps, Service
+from townhall.store import properties as store
+
+MASK = "********"
+SECRET_SUFFIXES = (".secret", ".password", ".passwd", ".apikey", ".api_key", ".token")
+
+
+def is_secret(key: str) -> bool:
+    return key.lower().endswith(SECRET_SUFFIXES)
+
+
+class PropertyService(Service):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        self._prefix_cache: TTLCache[tuple[int, str], dict[str, str | None]] = TTLCache(1.0)
+        deps.events.subscribe(self._forget)
+
+    def _forget(self, event: object) -> None:
+        if getattr(event, "topic", "").startswith("property."):
+            self._prefix_cache.clear()
+
+    async def list(self, actor: Actor) -> dict[str, str | None]:
+        async with self.db.read() as tx:
+            found = await store.all_properties(tx, actor.tenant_id)
+        return {k: (MASK if is_secret(k) and v else v) for k, v in found.items()}
+
+    async def get(self, actor: Actor, key: str) -> str | None:
+        async with self.db.read() as tx:
+            found, value = await store.get(tx, actor.tenant_id, key)
+        if not found:
+            raise NotFound("property", key)
+        return MASK if is_secret(key) and value else value
+
+    async def raw(self, tenant_id: int, prefix: str) -> dict[str, str | None]:
+        """Unmasked values under `prefix`, for the server's own use (e.g. API auth).
+
+        Cached for a second: these are read on every request.
+        """
+        cached = self._prefix_cache.get((tenant_id, prefix))
+        if cached is not None:
+            return cached
+        async with self.db.read() as tx:
+            found = await store.all_properties(tx, tenant_id, prefix)
+        self._prefix_cache.put((tenant_id, prefix), found)
+        return found
+
+    async def set(self, actor: Actor, key: str, value: str | None) -> None:
+        if not key:
+            raise Invalid("key", "key must not be empty")
+        async with self.change(actor, "property.set", key) as tx:
+            await store.put(tx, actor.tenant_id, key, value)
+
+    async def update(self, actor: Actor, key: str, value: str | None) -> None:
+        async with self.change(actor, "property.set", key) as tx:
+            found, _ = await store.get(tx, actor.tenant_id, key)
+            if not found:
+                raise NotFound("property", key)
+            await store.put(tx, actor.tenant_id, key, value)
+
+    async def delete(self, actor: Actor, key: str) -> None:
+        async with self.change(actor, "property.deleted", key) as tx:
+            if not await store.remove(tx, actor.tenant_id, key):
+                raise NotFound("property", key)

@@ -1,0 +1,1 @@
+"""The store: tables, queries and migrations. The only package that speaks SQL."""

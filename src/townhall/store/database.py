@@ -1,0 +1,184 @@
+"""Transactions over SQLite or PostgreSQL behind one small async interface.
+
+Why two engines: on SQLite the fastest correct path is SQLAlchemy Core on the
+synchronous sqlite3 driver, called straight from the event loop (a statement takes
+microseconds; a thread hand-off per statement costs more than the statement). On
+PostgreSQL the asyncpg driver through SQLAlchemy's async engine is the natural fit.
+Services see neither: they ask for `read()` or `write()` and get a `Tx`.
+
+SQLite allows one writer. Write transactions start with `BEGIN IMMEDIATE` (so two
+processes never deadlock upgrading a read lock) and, within one process, take an
+asyncio lock first: otherwise a second coroutine's write could block the loop in
+`busy_timeout` while the first one waits for the loop to resume it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine, Result, create_engine, event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
+
+
+class UniqueViolation(Exception):
+    """A unique or primary-key constraint refused a write."""
+
+
+class Tx(Protocol):
+    """One open transaction (read-only or read-write)."""
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]: ...
+
+    async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        """Run a write that may hit a unique constraint without aborting the transaction."""
+        ...
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    text = str(exc.orig).lower()
+    return "unique" in text or "duplicate key" in text or "primary key" in text
+
+
+class Database(Protocol):
+    url: str
+
+    def read(self) -> Any: ...
+
+    def write(self) -> Any: ...
+
+    async def dispose(self) -> None: ...
+
+
+class _SyncTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        try:
+            return self._conn.execute(stmt, params)
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise UniqueViolation(str(exc.orig)) from exc
+            raise
+
+    async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        with self._conn.begin_nested():
+            return await self.execute(stmt, params)
+
+
+class _AsyncTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        try:
+            return await self._conn.execute(stmt, params)
+        except IntegrityError as exc:
+            if _is_unique_violation(exc):
+                raise UniqueViolation(str(exc.orig)) from exc
+            raise
+
+    async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        async with self._conn.begin_nested():
+            return await self.execute(stmt, params)
+
+
+class SQLiteDatabase:
+    """SQLite in WAL mode, driven synchronously from the event loop."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}
+        )
+        self._write_lock = asyncio.Lock()
+        event.listen(self.engine, "connect", _sqlite_on_connect)
+        event.listen(self.engine, "begin", _sqlite_on_begin)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        with self.engine.connect() as conn, conn.begin():
+            yield _SyncTx(conn)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        async with self._write_lock:
+            with self.engine.connect() as conn:
+                conn.info["begin"] = "BEGIN IMMEDIATE"
+                with conn.begin():
+                    yield _SyncTx(conn)
+
+    async def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is unreliable).
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+        "cache_size=-65536",
+        "case_sensitive_like=ON",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(conn.info.pop("begin", "BEGIN"))
+
+
+class PostgresDatabase:
+    """PostgreSQL through asyncpg; constraints, not Python locks, keep invariants."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        async with self.engine.connect() as conn, conn.begin():
+            yield _AsyncTx(conn)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        async with self.engine.connect() as conn, conn.begin():
+            yield _AsyncTx(conn)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def async_url(url: str) -> str:
+    """The URL the server uses: asyncpg for PostgreSQL, the plain driver for SQLite."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite+aiosqlite://"):
+        return "sqlite://" + url.split("://", 1)[1]
+    return url
+
+
+def open_database(url: str) -> SQLiteDatabase | PostgresDatabase:
+    url = async_url(url)
+    if url.startswith("sqlite"):
+        return SQLiteDatabase(url)
+    return PostgresDatabase(url)
+
+
+def rows(result: Result[Any]) -> Sequence[Any]:
+    return result.all()

@@ -1,0 +1,277 @@
+"""The one data model's tables (SQLAlchemy Core).
+
+Core tables rather than ORM classes: the hot paths are single indexed statements and the
+ORM's unit-of-work costs several times their price (see the foundation issue's figures).
+Every change here needs an Alembic migration in `store/migrations/versions`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+# BigInteger ids that are still SQLite rowids ("INTEGER PRIMARY KEY").
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _ts(name: str, nullable: bool = False) -> Column[object]:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+server_settings = Table(
+    "server_settings",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    _ts("created_at"),
+)
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(253), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False, server_default="primary"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(1023), nullable=False),
+    Column("name", String(1023), nullable=False, server_default=""),
+    Column("email", String(1023)),
+    Column("locked", Boolean, nullable=False, server_default="0"),
+    Column("vcard", Text),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
+)
+Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
+
+user_properties = Table(
+    "user_properties",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text),
+)
+Index("ix_user_properties_key", user_properties.c.key, user_properties.c.value)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    _ts("updated_at"),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("shared", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("tenant_id", "name", name="uq_groups_tenant_name"),
+)
+
+# A member is a local user (user_id) or a foreign JID (jid); never both.
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
+    Column("jid", String(3071)),
+    Column("is_admin", Boolean, nullable=False, server_default="0"),
+    CheckConstraint("(user_id IS NULL) <> (jid IS NULL)", name="member_is_user_or_jid"),
+    UniqueConstraint("group_id", "user_id", name="uq_group_members_user"),
+    UniqueConstraint("group_id", "jid", name="uq_group_members_jid"),
+)
+Index("ix_group_members_user", group_members.c.user_id)
+
+roster_items = Table(
+    "roster_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("jid", String(3071), nullable=False),
+    Column("nickname", String(1023)),
+    Column("subscription", Integer, nullable=False, server_default="0"),
+    Column("groups", JSON, nullable=False),
+    UniqueConstraint("user_id", "jid", name="uq_roster_items_user_jid"),
+)
+
+chat_services = Table(
+    "chat_services",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_folded", String(200), nullable=False),
+    Column("description", Text),
+    Column("hidden", Boolean, nullable=False, server_default="0"),
+    UniqueConstraint("tenant_id", "name_folded", name="uq_chat_services_tenant_name"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("service_id", ForeignKey("chat_services.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(1023), nullable=False),
+    Column("natural_name", String(1023), nullable=False, server_default=""),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("password", String(1023)),
+    Column("subject", Text),
+    Column("max_users", Integer, nullable=False, server_default="0"),
+    Column("persistent", Boolean, nullable=False, server_default="0"),
+    Column("public_room", Boolean, nullable=False, server_default="0"),
+    Column("registration_enabled", Boolean, nullable=False, server_default="0"),
+    Column("can_anyone_discover_jid", Boolean, nullable=False, server_default="0"),
+    Column("can_occupants_change_subject", Boolean, nullable=False, server_default="0"),
+    Column("can_occupants_invite", Boolean, nullable=False, server_default="0"),
+    Column("can_change_nickname", Boolean, nullable=False, server_default="0"),
+    Column("log_enabled", Boolean, nullable=False, server_default="0"),
+    Column("login_restricted_to_nickname", Boolean, nullable=False, server_default="0"),
+    Column("members_only", Boolean, nullable=False, server_default="0"),
+    Column("moderated", Boolean, nullable=False, server_default="0"),
+    Column("broadcast_presence_roles", JSON, nullable=False),
+    Column("allow_pm", String(20), nullable=False, server_default="anyone"),
+    _ts("created_at"),
+    _ts("modified_at"),
+    UniqueConstraint("service_id", "name", name="uq_rooms_service_name"),
+)
+
+# One row per affiliated entity: a local user, a foreign JID or a group.
+room_affiliations = Table(
+    "room_affiliations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("affiliation", String(10), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
+    Column("jid", String(3071)),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE")),
+    CheckConstraint(
+        "affiliation IN ('owner', 'admin', 'member', 'outcast')", name="known_affiliation"
+    ),
+    CheckConstraint(
+        "(CASE WHEN user_id IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN jid IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN group_id IS NULL THEN 0 ELSE 1 END) = 1",
+        name="one_entity",
+    ),
+    UniqueConstraint("room_id", "user_id", name="uq_room_affiliations_user"),
+    UniqueConstraint("room_id", "jid", name="uq_room_affiliations_jid"),
+    UniqueConstraint("room_id", "group_id", name="uq_room_affiliations_group"),
+)
+Index("ix_room_affiliations_user", room_affiliations.c.user_id)
+
+room_messages = Table(
+    "room_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("room_id", ForeignKey("rooms.id", ondelete="CASCADE"), nullable=False),
+    Column("sender", String(3071)),
+    Column("recipient", String(3071)),
+    Column("type", String(20), nullable=False, server_default="groupchat"),
+    Column("body", Text),
+    Column("suppressed", Boolean, nullable=False, server_default="0"),
+    _ts("sent_at"),
+)
+Index("ix_room_messages_room_sent", room_messages.c.room_id, room_messages.c.sent_at)
+
+# The live-session registry: one row per connected client resource (XMPP, WebSocket...).
+live_sessions = Table(
+    "live_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
+    Column("resource", String(1023), nullable=False),
+    Column("node", String(200), nullable=False),
+    Column("status", String(20), nullable=False, server_default="authenticated"),
+    Column("presence_show", String(20)),
+    Column("presence_message", Text),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("host_address", String(64)),
+    Column("host_name", String(253)),
+    Column("secure", Boolean, nullable=False, server_default="0"),
+    _ts("created_at"),
+    _ts("last_active_at"),
+)
+Index("ix_live_sessions_tenant_user", live_sessions.c.tenant_id, live_sessions.c.user_id)
+
+room_occupants = Table(
+    "room_occupants",
+    metadata,
+    Column("room_id", ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True),
+    Column("nickname", String(1023), primary_key=True),
+    Column("session_id", ForeignKey("live_sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(20), nullable=False, server_default="participant"),
+)
+
+system_properties = Table(
+    "system_properties",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("value", Text),
+    Column("secret", Boolean, nullable=False, server_default="0"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(1023)),
+    _ts("occurred_at"),
+    Column("action", String(100), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("node", String(200)),
+    Column("details", Text),
+)
+Index("ix_audit_log_tenant_time", audit_log.c.tenant_id, audit_log.c.occurred_at)

@@ -1,0 +1,55 @@
+"""Tenants, their domains and server-wide settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from townhall.domain.models import Tenant
+from townhall.store.database import Tx
+from townhall.store.schema import domains, server_settings, tenants
+
+
+async def first_tenant(tx: Tx) -> Tenant | None:
+    row = (
+        await tx.execute(
+            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
+            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
+            .order_by(tenants.c.id)
+            .limit(1)
+        )
+    ).first()
+    return Tenant(row.id, row.name, row.domain) if row else None
+
+
+async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
+    found = (await tx.execute(select(domains.c.tenant_id).where(domains.c.name == domain))).scalar()
+    if found is None:
+        return None
+    row = (
+        await tx.execute(
+            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
+            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
+            .where(tenants.c.id == found)
+        )
+    ).first()
+    return Tenant(row.id, row.name, row.domain) if row else None
+
+
+async def create_tenant(tx: Tx, name: str, domain: str, now: datetime) -> Tenant:
+    tenant_id = (
+        await tx.execute(insert(tenants).values(name=name, created_at=now).returning(tenants.c.id))
+    ).scalar_one()
+    await tx.execute(insert(domains).values(tenant_id=tenant_id, name=domain, kind="primary"))
+    return Tenant(tenant_id, name, domain)
+
+
+async def get_setting(tx: Tx, key: str) -> str | None:
+    return (
+        await tx.execute(select(server_settings.c.value).where(server_settings.c.key == key))
+    ).scalar()
+
+
+async def put_setting(tx: Tx, key: str, value: str) -> None:
+    await tx.execute(insert(server_settings).values(key=key, value=value))

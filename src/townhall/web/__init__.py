@@ -1,0 +1,1 @@
+"""Server-wide HTTP endpoints that belong to no dialect: health, readiness, metrics."""

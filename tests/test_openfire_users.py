@@ -1,0 +1,172 @@
+"""Openfire `/users`, `/lockouts` and vCard, through the official client and raw HTTP."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+from openfire_restapi import exceptions as ofx
+
+from tests.conftest import RunningServer, unique
+
+JSON = {"Accept": "application/json"}
+
+
+def test_create_get_update_delete_with_official_client(client) -> None:  # type: ignore[no-untyped-def]
+    name = unique("Jane")
+    assert (
+        client.users.add_user(
+            name, "pw", name="Jane D", email="jane@example.org", props={"team": "blue"}
+        )
+        is True
+    )
+    got = client.users.get_user(name)
+    assert got == {
+        "username": name.lower(),
+        "name": "Jane D",
+        "email": "jane@example.org",
+        "properties": {"team": "blue"},
+    }
+    assert name.lower() in client.users.get_users()
+    assert client.users.update_user(name, name="Jane E") is True
+    got = client.users.get_user(name)
+    assert got["name"] == "Jane E"
+    assert got["properties"] == {}  # the plugin replaces properties wholesale
+    assert client.users.delete_user(name) is True
+    with pytest.raises(ofx.UserNotFoundException, match="Could not get user"):
+        client.users.get_user(name)
+
+
+def test_duplicate_and_missing_password(
+    client, server: RunningServer, http: requests.Session
+) -> None:  # type: ignore[no-untyped-def]
+    name = unique("dup")
+    client.users.add_user(name, "pw")
+    with pytest.raises(ofx.UserAlreadyExistsException):
+        client.users.add_user(name, "pw")
+    r = http.post(f"{server.api}/users", json={"username": unique("nopw")}, headers=JSON)
+    assert r.status_code == 400
+    assert r.json()["exception"] == "PasswordIsNull"
+
+
+def test_rename_keeps_password_and_identity(client, server: RunningServer) -> None:  # type: ignore[no-untyped-def]
+    old, new = unique("old"), unique("new")
+    client.users.add_user(old, "pw1", props={"k": "v"})
+    client.users.update_user(old, newusername=new, props={"k": "v"})
+    assert client.users.get_user(new)["properties"] == {"k": "v"}
+    with pytest.raises(ofx.UserNotFoundException):
+        client.users.get_user(old)
+    taken = unique("taken")
+    client.users.add_user(taken, "pw")
+    with pytest.raises(ofx.UserAlreadyExistsException):
+        client.users.update_user(new, newusername=taken)
+
+
+def test_xml_is_the_default(server: RunningServer, http: requests.Session) -> None:
+    name = unique("xml")
+    body = (
+        f"<user><username>{name}</username><password>p</password>"
+        "<properties><property key='a' value='1'/></properties><unknown/></user>"
+    )
+    r = http.post(f"{server.api}/users", data=body, headers={"Content-Type": "application/xml"})
+    assert r.status_code == 201 and r.content == b"" and "content-type" not in r.headers
+    r = http.get(f"{server.api}/users/{name}")
+    assert r.headers["content-type"] == "application/xml"
+    assert r.text == (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        f"<user><username>{name}</username><name></name>"
+        '<properties><property key="a" value="1"/></properties></user>'
+    )
+
+
+def test_bad_input_names_the_problem_and_stores_nothing(
+    server: RunningServer, http: requests.Session
+) -> None:
+    name = unique("bad")
+    r = http.post(
+        f"{server.api}/users",
+        data=b'{"username": "x",',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 400
+    r = http.post(
+        f"{server.api}/users", json={"username": name, "password": "p", "groups": []}, headers=JSON
+    )
+    assert r.status_code == 400 and "groups" in r.json()["message"]
+    r = http.post(f"{server.api}/users", json={"username": "a@b", "password": "p"}, headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "username"
+    r = http.post(f"{server.api}/users", data="x", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    assert http.get(f"{server.api}/users/{name}", headers=JSON).status_code == 404
+
+
+def test_auth_is_required(server: RunningServer) -> None:
+    r = requests.get(f"{server.api}/users")
+    assert r.status_code == 401 and r.content == b"" and "www-authenticate" not in r.headers
+    r = requests.get(f"{server.api}/users", auth=("admin", "wrong"))
+    assert r.status_code == 401
+
+
+def test_search_and_paging(client, server: RunningServer, http: requests.Session) -> None:  # type: ignore[no-untyped-def]
+    tag = unique("pg")
+    for i in range(5):
+        client.users.add_user(
+            f"{tag}u{i}", "pw", name=f"Person {tag} {i}", email=f"{tag}{i}@ex.org"
+        )
+    found = client.users.get_users(query=tag)
+    assert sorted(found) == [f"{tag}u{i}" for i in range(5)]
+    r = http.get(
+        f"{server.api}/users", params={"search": tag, "start": 1, "limit": 2}, headers=JSON
+    )
+    assert [u["username"] for u in r.json()["users"]] == [f"{tag}u1", f"{tag}u2"]
+    assert r.headers["X-Total-Count"] == "5"
+    r = http.get(f"{server.api}/users", params={"email": f"{tag}3@EX.org"}, headers=JSON)
+    assert [u["username"] for u in r.json()["users"]] == [f"{tag}u3"]
+
+
+def test_concurrent_creates_give_one_201(server: RunningServer) -> None:
+    name = unique("race")
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def create() -> None:
+        barrier.wait()
+        r = requests.post(
+            f"{server.api}/users",
+            json={"username": name, "password": "p"},
+            auth=("admin", "admin-test-password"),
+            headers=JSON,
+        )
+        statuses.append(r.status_code)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [201] + [409] * 7
+
+
+def test_lockout_locks_login_and_last_admin_is_protected(
+    client, server: RunningServer, http: requests.Session
+) -> None:  # type: ignore[no-untyped-def]
+    r = http.post(f"{server.api}/lockouts/admin", headers=JSON)
+    assert r.status_code == 409 and r.json()["exception"] == "NotAllowedException"
+    name = unique("lock")
+    client.users.add_user(name, "pw")
+    assert client.users.lock_user(name) is True
+    assert client.users.unlock_user(name) is True
+    with pytest.raises(ofx.UserNotFoundException):
+        client.users.lock_user(unique("ghost"))
+
+
+def test_vcard_round_trip(client, server: RunningServer) -> None:  # type: ignore[no-untyped-def]
+    name = unique("vc")
+    client.users.add_user(name, "pw")
+    assert client.users.get_user_vcard(name) is None
+    card = '<vCard xmlns="vcard-temp"><FN>Jane</FN></vCard>'
+    assert client.users.update_user_vcard(name, card) is True
+    assert client.users.get_user_vcard(name) == card
+    assert client.users.delete_user_vcard(name) is True
+    assert client.users.get_user_vcard(name) is None
