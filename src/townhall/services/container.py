@@ -9,8 +9,14 @@ from townhall.config import Settings
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.passwords import Passwords
+from townhall.services.audit import AuditService
 from townhall.services.base import Actor, Deps
+from townhall.services.cluster import ClusterService
+from townhall.services.groups import GroupService
 from townhall.services.properties import PropertyService
+from townhall.services.rooms import RoomService
+from townhall.services.roster import RosterService
+from townhall.services.sessions import SessionService
 from townhall.services.tenants import TenantService
 from townhall.services.users import UserService
 from townhall.store.database import Database, open_database
@@ -22,6 +28,12 @@ class Services:
     tenants: TenantService
     users: UserService
     properties: PropertyService
+    groups: GroupService
+    roster: RosterService
+    rooms: RoomService
+    sessions: SessionService
+    audit: AuditService
+    cluster: ClusterService
 
     @classmethod
     def build(
@@ -43,6 +55,12 @@ class Services:
             tenants=TenantService(deps),
             users=UserService(deps),
             properties=PropertyService(deps),
+            groups=GroupService(deps),
+            roster=RosterService(deps),
+            rooms=RoomService(deps),
+            sessions=SessionService(deps),
+            audit=AuditService(deps),
+            cluster=ClusterService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

@@ -8,10 +8,36 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import users
+from . import (
+    chatrooms,
+    chatservices,
+    clustering,
+    docs,
+    groups,
+    messages,
+    roster,
+    security,
+    sessions,
+    system,
+    users,
+    userservice,
+)
 from .http import EXCEPTION_HANDLERS, PREFIX, OpenfireAuth
 
-AREAS = (users,)
+AREAS = (
+    users,
+    groups,
+    roster,
+    chatservices,
+    chatrooms,
+    system,
+    clustering,
+    sessions,
+    messages,
+    security,
+    userservice,
+    docs,
+)
 
 
 def router() -> Router:

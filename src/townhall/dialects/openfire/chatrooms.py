@@ -1,0 +1,8 @@
+"""`/chatrooms`: rooms, bulk create, affiliations, participants, occupants, history and
+invitations (contract §4.3)."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+router = Router(path="/", route_handlers=[])

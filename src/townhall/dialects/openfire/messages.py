@@ -1,0 +1,7 @@
+"""`/messages/users` broadcast and /archive/messages/unread (contract §4.5)."""
+
+from __future__ import annotations
+
+from litestar import Router
+
+router = Router(path="/", route_handlers=[])
