@@ -170,3 +170,30 @@ def test_vcard_round_trip(client, server: RunningServer) -> None:  # type: ignor
     assert client.users.get_user_vcard(name) == card
     assert client.users.delete_user_vcard(name) is True
     assert client.users.get_user_vcard(name) is None
+
+
+def test_head_and_auth_before_routing(server: RunningServer, http: requests.Session) -> None:
+    r = http.head(f"{server.api}/users/admin")
+    assert r.status_code == 200 and r.content == b""
+    assert http.head(f"{server.api}/users/{unique('nobody')}").status_code == 404
+    assert requests.get(f"{server.api}/no/such/path", auth=("admin", "bad")).status_code == 401
+    assert http.get(f"{server.api}/no/such/path").status_code == 404
+
+
+def test_content_negotiation(server: RunningServer, http: requests.Session) -> None:
+    r = http.get(f"{server.api}/users/admin", headers={"Accept": "text/plain"})
+    assert r.status_code == 406
+    r = http.get(f"{server.api}/users/admin", headers={"Accept": "*/*"})
+    assert r.headers["content-type"] == "application/xml"
+    r = http.get(
+        f"{server.api}/users/admin",
+        headers={"Accept": "application/json;q=0.9, application/xml;q=0.5"},
+    )
+    assert r.headers["content-type"] == "application/json"
+    # Errors: one concrete Accept wins; else the request's Content-Type; else XML.
+    ghost = unique("ghost")
+    r = http.get(f"{server.api}/users/{ghost}", headers={"Accept": "application/json, text/plain"})
+    assert r.headers["content-type"] == "application/xml"
+    assert r.text.startswith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error>')
+    r = http.put(f"{server.api}/users/{ghost}", json={"name": "x"}, headers={"Accept": "*/*"})
+    assert r.status_code == 404 and r.json()["message"] == "Could not find user"

@@ -14,16 +14,18 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
 from townhall.dialects import openfire
 from townhall.services.container import Services
 from townhall.web import health
+from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await services.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health.healthz, health.readyz, health.metrics, openfire.router()],
         lifespan=[lifespan],
         middleware=[count_responses],
@@ -53,3 +55,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         debug=False,
     )
+    # Layers that must act before Litestar routes the request.
+    return answer_head(openfire.before_routing(app, app))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -23,22 +24,22 @@ _MEMO_LIMIT = 4096
 class Passwords:
     def __init__(self, time_cost: int, memory_kib: int, pepper: bytes = b"") -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
-        self._pepper = pepper or b"townhall"
-        self._verified: dict[tuple[str, bytes], bool] = {}
+        self._pepper = pepper or os.urandom(32)
+        self._verified: dict[tuple[str, bytes], asyncio.Future[bool]] = {}
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hasher.hash, password)
 
     async def verify(self, stored_hash: str, password: str) -> bool:
+        """Concurrent checks of the same credentials share one argon2 run."""
         key = (stored_hash, hmac.new(self._pepper, password.encode(), hashlib.sha256).digest())
-        known = self._verified.get(key)
-        if known is not None:
-            return known
-        ok = await asyncio.to_thread(self._check, stored_hash, password)
-        if len(self._verified) >= _MEMO_LIMIT:
-            self._verified.clear()
-        self._verified[key] = ok
-        return ok
+        pending = self._verified.get(key)
+        if pending is None:
+            if len(self._verified) >= _MEMO_LIMIT:
+                self._verified.clear()
+            pending = asyncio.ensure_future(asyncio.to_thread(self._check, stored_hash, password))
+            self._verified[key] = pending
+        return await asyncio.shield(pending)
 
     def _check(self, stored_hash: str, password: str) -> bool:
         try:

@@ -60,6 +60,9 @@ class _SyncTx:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
+    def close(self) -> None:
+        self._conn.close()
+
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         try:
             return self._conn.execute(stmt, params)
@@ -104,10 +107,20 @@ class SQLiteDatabase:
         event.listen(self.engine, "connect", _sqlite_on_connect)
         event.listen(self.engine, "begin", _sqlite_on_begin)
 
+        self._reader: _SyncTx | None = None
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        with self.engine.connect() as conn, conn.begin():
-            yield _SyncTx(conn)
+        """Reads share one autocommit connection: no pool checkout, no BEGIN/COMMIT.
+
+        Each statement sees the latest committed data, as a READ COMMITTED statement
+        does on PostgreSQL; a read that needs several rows to agree uses one statement.
+        """
+        if self._reader is None:
+            conn = self.engine.connect()
+            conn.info["autocommit"] = True
+            self._reader = _SyncTx(conn)
+        yield self._reader
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -118,6 +131,9 @@ class SQLiteDatabase:
                     yield _SyncTx(conn)
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self.engine.dispose()
 
 
@@ -138,7 +154,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    conn.exec_driver_sql(conn.info.pop("begin", "BEGIN"))
+    if not conn.info.get("autocommit"):
+        conn.exec_driver_sql(conn.info.pop("begin", "BEGIN"))
 
 
 class PostgresDatabase:
@@ -149,10 +166,15 @@ class PostgresDatabase:
         self.engine: AsyncEngine = create_async_engine(
             url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False
         )
+        # Reads run in autocommit on their own pool: no BEGIN/COMMIT round trips, and no
+        # isolation-level reset on every check-in. Each statement is READ COMMITTED.
+        self.read_engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=20, isolation_level="AUTOCOMMIT"
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self.engine.connect() as conn, conn.begin():
+        async with self.read_engine.connect() as conn:
             yield _AsyncTx(conn)
 
     @asynccontextmanager
@@ -161,6 +183,7 @@ class PostgresDatabase:
             yield _AsyncTx(conn)
 
     async def dispose(self) -> None:
+        await self.read_engine.dispose()
         await self.engine.dispose()
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.sql import Select
 
 from townhall.domain.models import User
@@ -60,27 +60,30 @@ def _user(row: Any, properties: dict[str, str] | None = None) -> User:
     )
 
 
+# One statement (user LEFT JOIN properties), built once: this is the hottest read.
+_FIND = (
+    select(*_USER_COLUMNS, user_properties.c.key, user_properties.c.value)
+    .outerjoin(user_properties, user_properties.c.user_id == users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username"))
+    .order_by(user_properties.c.key)
+)
+
+
 async def find(tx: Tx, tenant_id: int, username: str) -> User | None:
-    row = (
-        await tx.execute(
-            select(*_USER_COLUMNS).where(
-                users.c.tenant_id == tenant_id, users.c.username == username
-            )
-        )
-    ).first()
-    if row is None:
+    rows = (await tx.execute(_FIND, {"tenant_id": tenant_id, "username": username})).all()
+    if not rows:
         return None
-    props = await tx.execute(
-        select(user_properties.c.key, user_properties.c.value)
-        .where(user_properties.c.user_id == row.id)
-        .order_by(user_properties.c.key)
-    )
-    return _user(row, {r.key: r.value for r in props})
+    props = {r.key: r.value for r in rows if r.key is not None}
+    return _user(rows[0], props)
+
+
+_FIND_ID = select(users.c.id).where(
+    users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username")
+)
 
 
 async def find_id(tx: Tx, tenant_id: int, username: str) -> int | None:
-    query = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.username == username)
-    return (await tx.execute(query)).scalar()
+    return (await tx.execute(_FIND_ID, {"tenant_id": tenant_id, "username": username})).scalar()
 
 
 async def usernames_by_id(tx: Tx, ids: Sequence[int]) -> dict[int, str]:

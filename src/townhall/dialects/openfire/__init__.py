@@ -6,7 +6,8 @@ resource classes; this package only assembles them behind the plugin's auth filt
 
 from __future__ import annotations
 
-from litestar import Router
+from litestar import Litestar, Router
+from litestar.types import ASGIApp
 
 from . import (
     chatrooms,
@@ -44,7 +45,11 @@ def router() -> Router:
     return Router(
         path=PREFIX,
         route_handlers=[area.router for area in AREAS],
-        middleware=[OpenfireAuth()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         include_in_schema=True,
     )
+
+
+def before_routing(next_app: ASGIApp, app: Litestar) -> ASGIApp:
+    """The plugin's auth filter, which must run before routing."""
+    return OpenfireAuth(next_app, app)

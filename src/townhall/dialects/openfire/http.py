@@ -8,8 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from litestar import Request, Response
-from litestar.middleware import ASGIMiddleware
+from litestar import Litestar, Request, Response
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -226,25 +225,36 @@ def flag(value: str | None) -> bool:
 _OPEN_PATHS = (f"{PREFIX}/system/liveness", f"{PREFIX}/system/readiness")
 
 
-class OpenfireAuth(ASGIMiddleware):
+class OpenfireAuth:
     """The plugin's auth filter: HTTP Basic for an admin, or the shared secret.
 
     `plugin.restapi.httpAuth` picks the scheme (`basic` unless set otherwise),
     `plugin.restapi.secret` holds the secret, `plugin.restapi.enabled=false` turns the
     API off (403) and `plugin.restapi.allowedIPs` limits the callers. A failure is a bare
     401 with no WWW-Authenticate header, as the plugin sends.
+
+    It wraps the whole application rather than the plugin's routes because the plugin
+    authenticates before routing: bad credentials on an unknown path give 401, not 404.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, next_app: ASGIApp, app: Litestar) -> None:
+        self._next = next_app
+        self._app = app
         self._accepted: TTLCache[tuple[int, str], Actor] = TTLCache(ttl_seconds=2.0)
         self._subscribed = False
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        path: str = scope["path"]
-        if path == f"{PREFIX}/openapi.yaml" or path.startswith(_OPEN_PATHS):
-            await next_app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if (
+            scope["type"] != "http"  # type: ignore[comparison-overlap]
+            or not (path == PREFIX or path.startswith(PREFIX + "/"))
+            or path == f"{PREFIX}/openapi.yaml"
+            or path.startswith(_OPEN_PATHS)
+        ):
+            await self._next(scope, receive, send)
             return
-        svc: Services = scope["litestar_app"].state.services
+        next_app = self._next
+        svc: Services = self._app.state.services
         if not self._subscribed:
             svc.deps.events.subscribe(self._forget)
             self._subscribed = True
