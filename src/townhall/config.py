@@ -20,6 +20,8 @@ ENV_PREFIX = "TOWNHALL_"
 class Settings:
     database_url: str = "sqlite:///townhall.db"
     redis_url: str | None = None
+    # PostgreSQL connections per server process, for reads and again for writes.
+    db_pool_size: int = 10
     domain: str = "localhost"
     admin_password: str | None = None
     secret_key: str | None = None

@@ -44,7 +44,7 @@ class Services:
         events: EventBus | None = None,
     ) -> Services:
         deps = Deps(
-            db=db or open_database(settings.database_url),
+            db=db or open_database(settings.database_url, settings.db_pool_size),
             clock=clock or Clock(),
             events=events or make_event_bus(settings.redis_url),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),

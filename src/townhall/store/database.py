@@ -162,14 +162,16 @@ class PostgresDatabase:
     """PostgreSQL through asyncpg; constraints, not Python locks, keep invariants."""
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
+        # Fixed-size pools: requests beyond the pool wait for a connection instead of
+        # opening short-lived overflow connections (a connect costs more than a query).
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=30
         )
         # Reads run in autocommit on their own pool: no BEGIN/COMMIT round trips, and no
         # isolation-level reset on every check-in. Each statement is READ COMMITTED.
         self.read_engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=20, isolation_level="AUTOCOMMIT"
+            url, pool_size=pool_size, max_overflow=0, pool_timeout=30, isolation_level="AUTOCOMMIT"
         )
 
     @asynccontextmanager
@@ -196,11 +198,11 @@ def async_url(url: str) -> str:
     return url
 
 
-def open_database(url: str) -> SQLiteDatabase | PostgresDatabase:
+def open_database(url: str, pool_size: int = 10) -> SQLiteDatabase | PostgresDatabase:
     url = async_url(url)
     if url.startswith("sqlite"):
         return SQLiteDatabase(url)
-    return PostgresDatabase(url)
+    return PostgresDatabase(url, pool_size)
 
 
 def rows(result: Result[Any]) -> Sequence[Any]:
