@@ -7,7 +7,6 @@ can exit promptly on SIGTERM.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +18,7 @@ from litestar.types import ASGIApp
 from townhall import __version__
 from townhall.config import Settings, load_settings
 from townhall.dialects import openfire
+from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import health
 from townhall.web.head import answer_head
@@ -27,10 +27,7 @@ from townhall.web.metrics import count_responses
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-    )
+    logs.configure(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
