@@ -133,10 +133,13 @@ class RoomMessage:
 
 @dataclass(frozen=True, slots=True)
 class Occupant:
+    """Someone in a room: `jid` is the in-room address (room@service/nick)."""
+
     nickname: str
     real_jid: str
     role: str
     affiliation: str
+    jid: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,7 @@ class Services:
         """Defaults a new tenant starts with (each dialect's area adds its own here)."""
         await self.properties.set(actor, "plugin.restapi.httpAuth", "basic")
         await self.properties.set(actor, "plugin.restapi.secret", secrets.token_urlsafe(16))
+        await self.rooms.ensure_default_service(actor)
 
     async def start(self) -> None:
         await self.deps.events.start()

@@ -1,8 +1,395 @@
 """`/chatrooms`: rooms, bulk create, affiliations, participants, occupants, history and
-invitations (contract §4.3)."""
+invitations (contract §4.3).
+
+Mapping choices: the plugin's `*Groups` lists are the room's group affiliations; the
+`{affiliation}` lists (GET/PUT/POST) hold only users and JIDs, so a bulk replace leaves
+group affiliations alone. The bulk affiliation PUT/POST, broken upstream (issue #163),
+work as intended: POST adds, PUT makes the list exactly the body's, both 201.
+Townhall adds optional `start`/`limit` paging to GET /chatrooms, with the total in
+`X-Total-Count`.
+"""
 
 from __future__ import annotations
 
-from litestar import Router
+from contextlib import AbstractContextManager
+from datetime import UTC
+from typing import Any
 
-router = Router(path="/", route_handlers=[])
+from litestar import Request, Response, Router, delete, get, post, put
+from litestar.exceptions import NotFoundException
+
+from townhall.domain.errors import DomainError, Invalid
+from townhall.domain.models import AFFILIATIONS, Affiliations, Room, RoomMessage, RoomSettings
+from townhall.services.rooms import DEFAULT_SERVICE, BulkOutcome, RoomSpec
+
+from .entities import (
+    AFFILIATION_LISTS,
+    INVITATION,
+    INVITATIONS,
+    OCCUPANTS,
+    PARTICIPANTS,
+    RESULTS,
+    ROOM,
+    ROOM_FLAGS,
+    ROOM_MESSAGES,
+    ROOMS,
+    affiliation_list,
+)
+from .http import actor, bare, flag, paging, read, respond, services, worded
+from .wire import BadRequest, Entity
+
+AnyRequest = Request[Any, Any, Any]
+
+# The plugin's room flags, as RoomSettings spells them.
+_FLAGS = dict(
+    zip(
+        ROOM_FLAGS,
+        (
+            "persistent",
+            "public_room",
+            "registration_enabled",
+            "can_anyone_discover_jid",
+            "can_occupants_change_subject",
+            "can_occupants_invite",
+            "can_change_nickname",
+            "log_enabled",
+            "login_restricted_to_nickname",
+            "members_only",
+            "moderated",
+        ),
+        strict=True,
+    )
+)
+# The plugin's README shows the multi-invite body under the single invite's root.
+_README_INVITATIONS = Entity("mucInvitation", INVITATIONS.fields)
+# `/chatrooms/bulk` is also a room's path for GET, PUT and DELETE (a room may be "bulk").
+BULK = "bulk"
+
+
+def room_data(room: Room) -> dict[str, Any]:
+    settings = room.settings
+    jids, groups = room.affiliations.jids, room.affiliations.groups
+    return {
+        "roomName": room.name,
+        "naturalName": settings.natural_name,
+        "description": settings.description,
+        "password": settings.password,
+        "subject": settings.subject,
+        "creationDate": room.created_at,
+        "modificationDate": room.modified_at,
+        "maxUsers": settings.max_users,
+        **{wire: getattr(settings, attr) for wire, attr in _FLAGS.items()},
+        "broadcastPresenceRoles": list(settings.broadcast_presence_roles),
+        **{f"{a}s": list(jids.get(a, ())) for a in AFFILIATIONS},
+        **{f"{a}Groups": list(groups.get(a, ())) for a in AFFILIATIONS},
+        "allowPM": settings.allow_pm,
+    }
+
+
+def room_spec(body: dict[str, Any]) -> RoomSpec:
+    """A room body as the plugin reads it: missing flags are false, maxUsers 0 and allowPM
+    `anyone`; missing dates are left to the service."""
+    settings = RoomSettings(
+        natural_name=body.get("naturalName") or "",
+        description=body.get("description") or "",
+        password=body.get("password") or None,
+        subject=body.get("subject"),
+        max_users=body.get("maxUsers") or 0,
+        **{attr: bool(body.get(wire)) for wire, attr in _FLAGS.items()},
+        broadcast_presence_roles=tuple(body.get("broadcastPresenceRoles") or ()),
+        allow_pm=body.get("allowPM") or "anyone",
+        created_at=body.get("creationDate"),
+        modified_at=body.get("modificationDate"),
+    )
+    affiliations = Affiliations(
+        jids={a: tuple(body.get(f"{a}s") or ()) for a in AFFILIATIONS},
+        groups={a: tuple(body.get(f"{a}Groups") or ()) for a in AFFILIATIONS},
+    )
+    return RoomSpec(body.get("roomName") or "", settings, affiliations)
+
+
+def _service(request: AnyRequest) -> str:
+    return request.query_params.get("servicename", DEFAULT_SERVICE)
+
+
+def _invites(request: AnyRequest) -> bool:
+    return flag(request.query_params.get("sendInvitations"))
+
+
+def _affiliation(segment: str) -> str:
+    """`owners` -> `owner`; any other segment does not route, as in the plugin."""
+    if segment not in AFFILIATION_LISTS:
+        raise NotFoundException()
+    return segment[:-1]
+
+
+# -- rooms ------------------------------------------------------------------------------
+
+
+@get("/chatrooms")
+async def list_rooms(request: AnyRequest) -> Response[bytes]:
+    q = request.query_params
+    offset, limit = paging(request)
+    found, total = await services(request).rooms.list_rooms(
+        actor(request),
+        _service(request),
+        q.get("type", "public"),
+        q.get("search"),
+        flag(q.get("expandGroups")),
+        offset,
+        limit,
+    )
+    return respond(request, ROOMS, [room_data(r) for r in found], {"X-Total-Count": str(total)})
+
+
+@post("/chatrooms", status_code=201)
+async def create_room(request: AnyRequest) -> Response[bytes]:
+    spec = room_spec(await read(request, ROOM))
+    with worded(Conflict="Could not create the channel", Forbidden="Could not create the channel"):
+        await services(request).rooms.save_room(
+            actor(request), _service(request), spec, send_invitations=_invites(request)
+        )
+    return bare(201)
+
+
+@post(f"/chatrooms/{BULK}", status_code=200)
+async def create_rooms(request: AnyRequest) -> Response[bytes]:
+    specs = [room_spec(body) for body in await read(request, ROOMS)]
+    outcomes = await services(request).rooms.create_rooms(
+        actor(request), _service(request), specs, _invites(request)
+    )
+    results: dict[str, list[dict[str, str]]] = {"success": [], "failure": [], "other": []}
+    for outcome in outcomes:
+        kind, result = _result(outcome)
+        results[kind].append(result)
+    return respond(request, RESULTS, results)
+
+
+def _result(outcome: BulkOutcome) -> tuple[str, dict[str, str]]:
+    if outcome.error is not None:
+        reason = outcome.error.detail or str(outcome.error)
+        message = f"Room creation failed due to {_java_name(outcome.error)}: {reason}"
+        return "failure", {"roomName": outcome.name, "resultType": "Failure", "message": message}
+    message = (
+        "Room was successfully created"
+        if outcome.created
+        else "Room already existed and therefore not created again"
+    )
+    return "success", {"roomName": outcome.name, "resultType": "Success", "message": message}
+
+
+def _java_name(error: DomainError) -> str:
+    """The exception class the plugin names in a bulk failure."""
+    if isinstance(error, Invalid):
+        return "IllegalArgumentException"
+    return f"{type(error).__name__}Exception"
+
+
+@get(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
+async def get_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
+    found = await services(request).rooms.get_room(
+        actor(request), _service(request), room, flag(request.query_params.get("expandGroups"))
+    )
+    return respond(request, ROOM, room_data(found))
+
+
+@put(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
+async def update_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
+    spec = room_spec(await read(request, ROOM))
+    with worded(Conflict="Could not update the channel", Forbidden="Could not update the channel"):
+        await services(request).rooms.save_room(
+            actor(request), _service(request), spec, room, _invites(request)
+        )
+    return bare(200)
+
+
+@delete(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"], status_code=200)
+async def delete_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
+    await services(request).rooms.delete_room(actor(request), _service(request), room)
+    return bare(200)
+
+
+# -- who is there, what was said --------------------------------------------------------
+
+
+@get("/chatrooms/{room:str}/participants")
+async def list_participants(request: AnyRequest, room: str) -> Response[bytes]:
+    found = await services(request).rooms.occupants(
+        actor(request), _service(request), room, role="participant"
+    )
+    rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
+    return respond(request, PARTICIPANTS, rows)
+
+
+@get("/chatrooms/{room:str}/occupants")
+async def list_occupants(request: AnyRequest, room: str) -> Response[bytes]:
+    found = await services(request).rooms.occupants(actor(request), _service(request), room)
+    rows = [
+        {"jid": o.jid, "userAddress": o.real_jid, "role": o.role, "affiliation": o.affiliation}
+        for o in found
+    ]
+    return respond(request, OCCUPANTS, rows)
+
+
+@get("/chatrooms/{room:str}/chathistory")
+async def chat_history(request: AnyRequest, room: str) -> Response[bytes]:
+    found = await services(request).rooms.history(actor(request), _service(request), room)
+    return respond(request, ROOM_MESSAGES, [message_data(m) for m in found])
+
+
+def message_data(message: RoomMessage) -> dict[str, Any]:
+    """`delay_stamp` is XEP-0082 UTC with milliseconds, the form XMPP delay stamps take."""
+    stamp = message.sent_at.astimezone(UTC)
+    return {
+        "to": message.to or None,
+        "from": message.sender or None,
+        "type": message.type or None,
+        "body": message.body or None,
+        "delay_stamp": f"{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z",
+    }
+
+
+# -- invitations ------------------------------------------------------------------------
+
+
+@post("/chatrooms/{room:str}/invite/{jid:str}", status_code=200)
+async def invite_one(request: AnyRequest, room: str, jid: str) -> Response[bytes]:
+    body = await read(request, INVITATION)
+    with worded(Forbidden="Could not invite user"):
+        await services(request).rooms.invite(
+            actor(request), _service(request), room, [jid], body.get("reason")
+        )
+    return bare(200)
+
+
+@post("/chatrooms/{room:str}/invite", status_code=200)
+async def invite_many(request: AnyRequest, room: str) -> Response[bytes]:
+    try:
+        body = await read(request, INVITATIONS)
+    except BadRequest as first:
+        try:
+            body = await read(request, _README_INVITATIONS)
+        except BadRequest:
+            raise first from None
+    with worded(Forbidden="Could not invite user"):
+        await services(request).rooms.invite(
+            actor(request),
+            _service(request),
+            room,
+            body.get("jidsToInvite") or [],
+            body.get("reason"),
+        )
+    return bare(200)
+
+
+# -- affiliations -----------------------------------------------------------------------
+
+
+@get("/chatrooms/{room:str}/{affiliation:str}")
+async def list_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
+    jids = await services(request).rooms.with_affiliation(
+        actor(request), _service(request), room, _affiliation(affiliation)
+    )
+    return respond(request, affiliation_list(affiliation), jids)
+
+
+@put("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
+async def replace_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
+    return await _set_affiliated(request, room, affiliation, replace=True)
+
+
+@post("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
+async def add_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
+    return await _set_affiliated(request, room, affiliation, replace=False)
+
+
+async def _set_affiliated(
+    request: AnyRequest, room: str, affiliation: str, replace: bool
+) -> Response[bytes]:
+    singular = _affiliation(affiliation)
+    values = await read(request, affiliation_list(affiliation))
+    with _list_wording(singular):
+        await services(request).rooms.set_affiliated(
+            actor(request), _service(request), room, singular, values, replace, _invites(request)
+        )
+    return bare(201)
+
+
+def _list_wording(affiliation: str) -> AbstractContextManager[None]:
+    return worded(
+        Conflict=f"Could not apply modification to list of {affiliation}",
+        Forbidden=f"Forbidden to apply modification to list of {affiliation}",
+    )
+
+
+@post("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=201)
+async def grant_user(request: AnyRequest, room: str, affiliation: str, jid: str) -> Response[bytes]:
+    return await _grant(request, room, affiliation, jid, as_group=False)
+
+
+@post("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=201)
+async def grant_group(
+    request: AnyRequest, room: str, affiliation: str, group: str
+) -> Response[bytes]:
+    return await _grant(request, room, affiliation, group, as_group=True)
+
+
+async def _grant(
+    request: AnyRequest, room: str, affiliation: str, who: str, as_group: bool
+) -> Response[bytes]:
+    singular = _affiliation(affiliation)
+    with _list_wording(singular):
+        await services(request).rooms.grant(
+            actor(request), _service(request), room, singular, who, as_group, _invites(request)
+        )
+    return bare(201)
+
+
+@delete("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=200)
+async def revoke_user(
+    request: AnyRequest, room: str, affiliation: str, jid: str
+) -> Response[bytes]:
+    return await _revoke(request, room, affiliation, jid, as_group=False)
+
+
+@delete("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=200)
+async def revoke_group(
+    request: AnyRequest, room: str, affiliation: str, group: str
+) -> Response[bytes]:
+    return await _revoke(request, room, affiliation, group, as_group=True)
+
+
+async def _revoke(
+    request: AnyRequest, room: str, affiliation: str, who: str, as_group: bool
+) -> Response[bytes]:
+    singular = _affiliation(affiliation)
+    with worded(Conflict="Could not delete affiliation", Forbidden="Could not delete affiliation"):
+        await services(request).rooms.revoke(
+            actor(request), _service(request), room, singular, who, as_group
+        )
+    return bare(200)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_rooms,
+        create_room,
+        create_rooms,
+        get_room,
+        update_room,
+        delete_room,
+        list_participants,
+        list_occupants,
+        chat_history,
+        invite_one,
+        invite_many,
+        list_affiliated,
+        replace_affiliated,
+        add_affiliated,
+        grant_user,
+        grant_group,
+        revoke_user,
+        revoke_group,
+    ],
+)

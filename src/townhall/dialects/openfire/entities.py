@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .wire import Collection, Entity, Items, Pairs, Text
+from .wire import Collection, Entity, Grouped, Items, Pairs, Text
 
 USER = Entity(
     "user",
@@ -76,6 +76,7 @@ ROOM = Entity(
 ROOMS = Collection("chatRooms", "chatRooms", ROOM)
 
 RESULT = Entity("result", (Text("roomName"), Text("resultType"), Text("message")))
+RESULTS = Grouped("results", ("success", "failure", "other"), RESULT)
 
 PARTICIPANT = Entity("participant", (Text("jid"), Text("role"), Text("affiliation")))
 PARTICIPANTS = Collection("participants", "participants", PARTICIPANT)

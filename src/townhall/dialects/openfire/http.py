@@ -27,7 +27,7 @@ from townhall.services.base import Actor
 from townhall.services.container import Services
 
 from . import wire
-from .wire import BadRequest, Collection, Entity, NotAcceptable, UnsupportedMediaType
+from .wire import BadRequest, Collection, Entity, Grouped, NotAcceptable, UnsupportedMediaType
 
 PREFIX = "/plugins/restapi/v1"
 ACTOR_KEY = "openfire.actor"
@@ -198,7 +198,7 @@ def actor(request: Request[Any, Any, Any]) -> Actor:
 
 def respond(
     request: Request[Any, Any, Any],
-    shape: Entity | Collection,
+    shape: Entity | Collection | Grouped,
     data: Any,
     headers: Mapping[str, str] | None = None,
 ) -> Response[bytes]:
@@ -213,6 +213,21 @@ def respond(
 
 async def read(request: Request[Any, Any, Any], shape: Entity | Collection) -> Any:
     return wire.parse_body(await request.body(), request.headers.get("content-type"), shape)
+
+
+def paging(request: Request[Any, Any, Any]) -> tuple[int, int | None]:
+    """Townhall's optional `start`/`limit` paging (absent: the plugin's full list)."""
+    values: list[int | None] = []
+    for name in ("start", "limit"):
+        raw = request.query_params.get(name)
+        if raw is None:
+            values.append(None)
+            continue
+        try:
+            values.append(int(raw))
+        except ValueError:
+            raise Invalid(name, f"{name} must be a whole number") from None
+    return values[0] or 0, values[1]
 
 
 def flag(value: str | None) -> bool:

@@ -7,13 +7,12 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put
 from lxml import etree
 
-from townhall.domain.errors import Invalid
 from townhall.domain.models import User
 from townhall.services.users import UserChanges
 from townhall.store.users import UserFilter
 
 from .entities import USER, USERS
-from .http import OpenfireError, actor, bare, read, respond, services, worded
+from .http import OpenfireError, actor, bare, paging, read, respond, services, worded
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -27,21 +26,6 @@ def user_data(user: User) -> dict[str, Any]:
     }
 
 
-def _paging(request: AnyRequest) -> tuple[int, int | None]:
-    """Townhall's optional `start`/`limit` paging (absent: the plugin's full list)."""
-    values: list[int | None] = []
-    for name in ("start", "limit"):
-        raw = request.query_params.get(name)
-        if raw is None:
-            values.append(None)
-            continue
-        try:
-            values.append(int(raw))
-        except ValueError:
-            raise Invalid(name, f"{name} must be a whole number") from None
-    return values[0] or 0, values[1]
-
-
 @get("/users")
 async def list_users(request: AnyRequest) -> Response[bytes]:
     q = request.query_params
@@ -53,7 +37,7 @@ async def list_users(request: AnyRequest) -> Response[bytes]:
         email=q.get("email"),
         name_contains=q.get("name"),
     )
-    offset, limit = _paging(request)
+    offset, limit = paging(request)
     found, total = await services(request).users.list(actor(request), where, offset, limit)
     return respond(request, USERS, [user_data(u) for u in found], {"X-Total-Count": str(total)})
 

@@ -102,6 +102,17 @@ class Collection:
     item: Entity | str  # an Entity, or the element name of plain string items
 
 
+@dataclass(frozen=True)
+class Grouped:
+    """Named lists of one entity under one root, every list always present (output only):
+    `<results><success><result>..</result></success><failure/></results>` /
+    `{"success": [..], "failure": []}`."""
+
+    root: str
+    lists: tuple[str, ...]
+    item: Entity
+
+
 # -- rendering ------------------------------------------------------------------------
 
 
@@ -185,8 +196,22 @@ def _entity_xml(entity: Entity, data: Mapping[str, Any], root: str | None = None
     return "".join(parts)
 
 
-def render(shape: Entity | Collection, data: Any, fmt: Format) -> bytes:
-    """Bytes for a single entity (a mapping) or a collection (a sequence of them)."""
+def _grouped(shape: Grouped, data: Mapping[str, Sequence[Any]], fmt: Format) -> bytes:
+    if fmt == "json":
+        lists = {n: [_entity_json(shape.item, d) for d in data.get(n, ())] for n in shape.lists}
+        return msgspec.json.encode(lists)
+    parts = []
+    for name in shape.lists:
+        inner = "".join(_entity_xml(shape.item, d) for d in data.get(name, ()))
+        parts.append(f"<{name}>{inner}</{name}>" if inner else f"<{name}/>")
+    return (XML_DECLARATION + f"<{shape.root}>{''.join(parts)}</{shape.root}>").encode()
+
+
+def render(shape: Entity | Collection | Grouped, data: Any, fmt: Format) -> bytes:
+    """Bytes for a single entity (a mapping), a collection (a sequence of them) or named
+    lists of them (a mapping of sequences)."""
+    if isinstance(shape, Grouped):
+        return _grouped(shape, data, fmt)
     if isinstance(shape, Entity):
         if fmt == "json":
             return msgspec.json.encode(_entity_json(shape, data))
