@@ -197,3 +197,14 @@ def test_content_negotiation(server: RunningServer, http: requests.Session) -> N
     assert r.text.startswith('<?xml version="1.0" encoding="UTF-8" standalone="yes"?><error>')
     r = http.put(f"{server.api}/users/{ghost}", json={"name": "x"}, headers={"Accept": "*/*"})
     assert r.status_code == 404 and r.json()["message"] == "Could not find user"
+
+
+def test_oversized_body_is_refused_and_nothing_stored(
+    server: RunningServer, http: requests.Session
+) -> None:
+    name = unique("big")
+    body = {"username": name, "password": "p", "name": "x" * (1024 * 1024 + 10)}
+    r = http.post(f"{server.api}/users", json=body, headers=JSON)
+    assert r.status_code == 413
+    assert r.json()["exception"] == "IllegalArgumentException" and r.json()["resource"] == "body"
+    assert http.get(f"{server.api}/users/{name}", headers=JSON).status_code == 404

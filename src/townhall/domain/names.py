@@ -37,3 +37,21 @@ def split_jid(jid: str) -> tuple[str | None, str, str | None]:
 def bare_jid(jid: str) -> str:
     local, domain, _ = split_jid(jid)
     return f"{local}@{domain}" if local else domain
+
+
+_XEP0106 = {
+    " ": "\\20",
+    '"': "\\22",
+    "&": "\\26",
+    "'": "\\27",
+    "/": "\\2f",
+    ":": "\\3a",
+    "<": "\\3c",
+    ">": "\\3e",
+    "@": "\\40",
+}
+
+
+def escape_node(value: str) -> str:
+    """XEP-0106 JID escaping, so `john doe@x` can be the local part `john\\20doe\\40x`."""
+    return "".join(_XEP0106.get(c, c) for c in value)

@@ -9,6 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -171,6 +172,19 @@ def handle_bad_request(request: Request[Any, Any, Any], exc: BadRequest) -> Resp
     )
 
 
+def handle_too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    limit = request.app.request_max_body_size
+    return error_response(
+        request,
+        OpenfireError(
+            413,
+            "IllegalArgumentException",
+            f"The request body is larger than {limit} bytes",
+            "body",
+        ),
+    )
+
+
 def handle_unsupported(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     return bare(415)
 
@@ -185,6 +199,7 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     BadRequest: handle_bad_request,
     UnsupportedMediaType: handle_unsupported,
     NotAcceptable: handle_not_acceptable,
+    RequestEntityTooLarge: handle_too_large,
 }
 
 
@@ -236,6 +251,30 @@ def flag(value: str | None) -> bool:
 
 
 # -- authentication ---------------------------------------------------------------------
+
+
+def api_enabled(settings: Mapping[str, str | None]) -> bool:
+    """Townhall serves the API unless `plugin.restapi.enabled` is explicitly false."""
+    return (settings.get("plugin.restapi.enabled") or "true").lower() != "false"
+
+
+def client_allowed(
+    headers: Mapping[str, str], client: Any, settings: Mapping[str, str | None]
+) -> bool:
+    """`plugin.restapi.allowedIPs`: the caller's address, as the plugin reads it, must be
+    listed verbatim (an empty list allows everyone)."""
+    listed = (settings.get("plugin.restapi.allowedIPs") or "").split(",")
+    allowed = {ip.strip() for ip in listed if ip.strip()}
+    if not allowed:
+        return True
+    address = (
+        headers.get("x-forwarded-for")
+        or headers.get("x_forwarded_for")
+        or headers.get("x-forward-for")
+        or (client or ("",))[0]
+    )
+    return address in allowed
+
 
 _OPEN_PATHS = (f"{PREFIX}/system/liveness", f"{PREFIX}/system/readiness")
 
@@ -294,25 +333,13 @@ class OpenfireAuth:
         svc: Services,
         tenant: Any,
     ) -> int | None:
-        if (settings.get("plugin.restapi.enabled") or "true").lower() == "false":
+        if not api_enabled(settings):
             return 403
         if scope.get("method") == "OPTIONS" or scope["path"].startswith(f"{PREFIX}/userservice"):
             scope.setdefault("state", {})[ACTOR_KEY] = Actor(tenant, None)
             return None
-        allowed = [
-            ip.strip()
-            for ip in (settings.get("plugin.restapi.allowedIPs") or "").split(",")
-            if ip.strip()
-        ]
-        if allowed:
-            client = (
-                headers.get("x-forwarded-for")
-                or headers.get("x_forwarded_for")
-                or headers.get("x-forward-for")
-                or (scope.get("client") or ("",))[0]
-            )
-            if client not in allowed:
-                return 401
+        if not client_allowed(headers, scope.get("client"), settings):
+            return 401
         header = headers.get("authorization")
         if not header:
             return 401
