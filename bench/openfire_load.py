@@ -202,6 +202,18 @@ def wrk(
     }
 
 
+def wait_until_idle(url: str) -> None:
+    """wrk stops sending, but the server still works off what the last scenario queued;
+    wait until a health check answers promptly so scenarios do not overlap."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        requests.get(f"{url}/healthz", timeout=120)
+        if time.monotonic() - started < 0.02:
+            return
+        time.sleep(0.5)
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -235,6 +247,7 @@ def run(kind: str, args: argparse.Namespace, binary: str) -> list[tuple[str, dic
         ]
         results = []
         for name, lua, connections in scenarios:
+            wait_until_idle(url)
             results.append(
                 (name, wrk(binary, url, lua, args.seconds, connections, common, headers, workdir))
             )

@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             await services.close()
 
     app = Litestar(
-        route_handlers=[health.healthz, health.readyz, health.metrics, openfire.router()],
+        route_handlers=[health.healthz, health.readyz, health.metrics, *openfire.routers()],
         lifespan=[lifespan],
         middleware=[count_responses],
         request_max_body_size=settings.max_body_bytes,

@@ -34,6 +34,14 @@ def split_jid(jid: str) -> tuple[str | None, str, str | None]:
     return local.lower(), domain.lower(), resource or None
 
 
+def local_part(name: str, domain: str) -> str:
+    """`jane@<domain>` names the local user `jane`; a bare name is local already."""
+    local, _, host = name.strip().rpartition("@")
+    if local and host.lower() == domain:
+        return local.lower()
+    return name.strip().lower()
+
+
 def bare_jid(jid: str) -> str:
     local, domain, _ = split_jid(jid)
     return f"{local}@{domain}" if local else domain

@@ -1,9 +1,97 @@
-"""Personal contact lists (the XMPP roster)."""
+"""Rosters: each user's personal contact list, keyed by bare JID.
+
+Subscription states are XMPP's: -1 remove, 0 none, 1 to, 2 from, 3 both.
+"""
 
 from __future__ import annotations
 
-from townhall.services.base import Service
+import dataclasses
+from collections.abc import Sequence
+
+from townhall.domain import names
+from townhall.domain.errors import AlreadyExists, Invalid, NotFound
+from townhall.domain.models import RosterItem
+from townhall.services.base import Actor, Service
+from townhall.store import roster as store
+from townhall.store import users as user_store
+from townhall.store.database import Tx, UniqueViolation
+
+SUBSCRIPTIONS = range(-1, 4)
 
 
 class RosterService(Service):
-    pass
+    async def list(self, actor: Actor, username: str) -> list[RosterItem]:
+        async with self.db.read() as tx:
+            return await store.items(tx, await self._user(tx, actor, username))
+
+    async def add(
+        self,
+        actor: Actor,
+        username: str,
+        jid: str | None,
+        nickname: str | None,
+        subscription: int | None,
+        groups: Sequence[str] | None,
+    ) -> None:
+        contact = _contact(jid)
+        state = _subscription(subscription)
+        async with self.change(actor, "roster.item.added", f"{username}: {contact}") as tx:
+            user_id = await self._user(tx, actor, username)
+            try:
+                await store.insert_item(tx, user_id, contact, nickname, state, groups or ())
+            except UniqueViolation:
+                raise AlreadyExists("roster_item", contact) from None
+
+    async def update(
+        self,
+        actor: Actor,
+        username: str,
+        jid: str,
+        nickname: str | None,
+        subscription: int | None,
+        groups: Sequence[str] | None,
+    ) -> None:
+        """Nickname and groups change only when given; the subscription always does."""
+        contact = _contact(jid)
+        state = _subscription(subscription)
+        async with self.change(actor, "roster.item.updated", f"{username}: {contact}") as tx:
+            user_id = await self._user(tx, actor, username)
+            item = await store.find(tx, user_id, contact)
+            if item is None:
+                raise NotFound("roster_item", contact)
+            changed = dataclasses.replace(
+                item,
+                nickname=item.nickname if nickname is None else nickname,
+                subscription=state,
+                groups=item.groups if groups is None else tuple(groups),
+            )
+            await store.update_item(tx, user_id, changed)
+
+    async def delete(self, actor: Actor, username: str, jid: str) -> None:
+        contact = _contact(jid)
+        async with self.change(actor, "roster.item.deleted", f"{username}: {contact}") as tx:
+            user_id = await self._user(tx, actor, username)
+            if not await store.delete_item(tx, user_id, contact):
+                raise NotFound("roster_item", contact)
+
+    async def _user(self, tx: Tx, actor: Actor, username: str) -> int:
+        user_id = await user_store.find_id(tx, actor.tenant_id, username.strip().lower())
+        if user_id is None:
+            raise NotFound("user", username)
+        return user_id
+
+
+def _contact(jid: str | None) -> str:
+    if not jid or not jid.strip():
+        raise Invalid("jid", "JID is null")
+    local, domain, _ = names.split_jid(jid.strip())
+    if not domain:
+        raise Invalid("jid", f"Cannot parse {jid!r} as a JID")
+    return f"{local}@{domain}" if local else domain
+
+
+def _subscription(value: int | None) -> int:
+    state = 0 if value is None else value
+    if state not in SUBSCRIPTIONS:
+        raise Invalid("subscriptionType", f"subscriptionType must be between -1 and 3, not {state}")
+    return state

@@ -150,10 +150,12 @@ class UserService(Service):
 
     async def get_vcard(self, actor: Actor, username: str) -> str | None:
         async with self.db.read() as tx:
-            return await store.get_vcard(tx, actor.tenant_id, _local(actor, username))
+            return await store.get_vcard(
+                tx, actor.tenant_id, names.local_part(username, actor.tenant.domain)
+            )
 
     async def set_vcard(self, actor: Actor, username: str, vcard: str | None) -> None:
-        username = names.node(_local(actor, username), "username")
+        username = names.node(names.local_part(username, actor.tenant.domain), "username")
         action = "user.vcard.updated" if vcard is not None else "user.vcard.deleted"
         async with self.change(actor, action, username) as tx:
             user_id = await self._require(tx, actor, username)
@@ -172,11 +174,3 @@ class UserService(Service):
             return
         if await store.count_with_role(tx, actor.tenant_id, roles.SERVER_ADMIN) <= 1:
             raise Conflict("user", found.username, "cannot lock out or delete the last admin")
-
-
-def _local(actor: Actor, username: str) -> str:
-    """`jane@<tenant domain>` names the local user `jane`; bare names are local."""
-    local, _, domain = username.strip().rpartition("@")
-    if local and domain.lower() == actor.tenant.domain:
-        return local.lower()
-    return username.strip().lower()

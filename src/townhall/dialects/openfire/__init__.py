@@ -41,13 +41,16 @@ AREAS = (
 )
 
 
-def router() -> Router:
-    return Router(
-        path=PREFIX,
-        route_handlers=[area.router for area in AREAS],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        include_in_schema=True,
-    )
+def routers() -> list[Router]:
+    """The plugin's `/v1` API, and the legacy userservice at the README's address."""
+    return [
+        Router(
+            path=PREFIX,
+            route_handlers=[area.router for area in AREAS],
+            exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        ),
+        userservice.readme_router,
+    ]
 
 
 def before_routing(next_app: ASGIApp, app: Litestar) -> ASGIApp:
