@@ -164,3 +164,30 @@ async def services(database_url: str) -> AsyncIterator[object]:
     await ensure_initialised(built, settings)
     yield built
     await built.close()
+
+
+def reset_auth_properties(server: RunningServer) -> None:
+    """Basic auth on, API enabled: written straight to the database, whatever the API says
+    (the server notices within its one-second settings cache)."""
+    asyncio.run(_reset_auth(server.database_url))
+
+
+async def _reset_auth(database_url: str) -> None:
+    from townhall.store.database import open_database
+    from townhall.store.schema import system_properties
+
+    db = open_database(database_url)
+    try:
+        async with db.write() as tx:
+            await tx.execute(
+                system_properties.delete().where(
+                    system_properties.c.key.in_(["plugin.restapi.enabled"])
+                )
+            )
+            await tx.execute(
+                system_properties.update()
+                .where(system_properties.c.key == "plugin.restapi.httpAuth")
+                .values(value="basic")
+            )
+    finally:
+        await db.dispose()

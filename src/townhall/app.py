@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
@@ -23,6 +24,12 @@ from townhall.services.container import Services
 from townhall.web import health
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
+
+
+def operation_id(handler: Any, method: Any, components: list[Any]) -> str:
+    """Method plus the whole path: unique even for handlers that serve several paths."""
+    words = [c if isinstance(c, str) else c.name for c in components]
+    return str(method).lower() + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
@@ -49,6 +56,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             version=__version__,
             path="/docs",
             render_plugins=[SwaggerRenderPlugin()],
+            operation_id_creator=operation_id,
         ),
         debug=False,
     )

@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
-from townhall.services.base import Service
+from datetime import datetime
+
+from townhall.domain.errors import Invalid
+from townhall.domain.models import AuditEntry
+from townhall.services.base import Actor, Service
+from townhall.store import audit as store
+
+MAX_ENTRIES = 10_000
 
 
 class AuditService(Service):
-    pass
+    async def entries(
+        self,
+        actor: Actor,
+        username: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        if offset < 0:
+            raise Invalid("offset", "offset must not be negative")
+        if not 0 <= limit <= MAX_ENTRIES:
+            raise Invalid("limit", f"limit must be between 0 and {MAX_ENTRIES}")
+        async with self.db.read() as tx:
+            return list(
+                await store.entries(tx, actor.tenant_id, username, since, until, offset, limit)
+            )

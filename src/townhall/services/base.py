@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import Tenant
@@ -47,7 +48,12 @@ class Service:
 
     @asynccontextmanager
     async def change(
-        self, actor: Actor, action: str, subject: str, details: str | None = None
+        self,
+        actor: Actor,
+        action: str,
+        subject: str,
+        details: str | None = None,
+        data: dict[str, Any] | None = None,
     ) -> AsyncIterator[Tx]:
         """A write transaction that, if it commits, is audited and published.
 
@@ -67,4 +73,4 @@ class Service:
                 self.deps.node,
                 details,
             )
-        await self.deps.events.publish(DomainEvent(action, actor.tenant_id, subject))
+        await self.deps.events.publish(DomainEvent(action, actor.tenant_id, subject, data or {}))

@@ -60,7 +60,7 @@ class Services:
             rooms=RoomService(deps),
             sessions=SessionService(deps),
             audit=AuditService(deps),
-            cluster=ClusterService(deps),
+            cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
         )
 
     async def on_first_start(self, actor: Actor) -> None:
@@ -71,7 +71,9 @@ class Services:
 
     async def start(self) -> None:
         await self.deps.events.start()
+        await self.cluster.start()
 
     async def close(self) -> None:
+        await self.cluster.stop()
         await self.deps.events.stop()
         await self.deps.db.dispose()

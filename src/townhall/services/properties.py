@@ -41,6 +41,11 @@ class PropertyService(Service):
             raise NotFound("property", key)
         return MASK if is_secret(key) and value else value
 
+    async def exists(self, actor: Actor, key: str) -> bool:
+        async with self.db.read() as tx:
+            found, _ = await store.get(tx, actor.tenant_id, key)
+        return found
+
     async def raw(self, tenant_id: int, prefix: str) -> dict[str, str | None]:
         """Unmasked values under `prefix`, for the server's own use (e.g. API auth).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from townhall.domain.models import LiveSession
 from townhall.infrastructure.clock import as_utc
@@ -45,11 +45,23 @@ async def list_sessions(
     return [_session(row) for row in await tx.execute(query)]
 
 
-async def count(tx: Tx, tenant_id: int | None = None) -> int:
+async def count(tx: Tx, tenant_id: int, node: str | None = None) -> int:
+    """Sessions of the tenant, on one node or (node None) on all of them."""
     query = select(func.count()).select_from(live_sessions)
-    if tenant_id is not None:
-        query = query.where(live_sessions.c.tenant_id == tenant_id)
+    query = query.where(live_sessions.c.tenant_id == tenant_id)
+    if node is not None:
+        query = query.where(live_sessions.c.node == node)
     return int((await tx.execute(query)).scalar_one())
+
+
+async def insert_session(tx: Tx, **values: Any) -> int:
+    stmt = insert(live_sessions).values(**values).returning(live_sessions.c.id)
+    return int((await tx.execute(stmt)).scalar_one())
+
+
+async def delete_session(tx: Tx, session_id: int) -> bool:
+    done = await tx.execute(delete(live_sessions).where(live_sessions.c.id == session_id))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 async def close_for_user(tx: Tx, user_id: int) -> int:

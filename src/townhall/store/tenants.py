@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 
 from townhall.domain.models import Tenant
 from townhall.store.database import Tx
@@ -53,3 +53,22 @@ async def get_setting(tx: Tx, key: str) -> str | None:
 
 async def put_setting(tx: Tx, key: str, value: str) -> None:
     await tx.execute(insert(server_settings).values(key=key, value=value))
+
+
+async def upsert_setting(tx: Tx, key: str, value: str) -> None:
+    done = await tx.execute(
+        update(server_settings).where(server_settings.c.key == key).values(value=value)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        await tx.execute(insert(server_settings).values(key=key, value=value))
+
+
+async def delete_setting(tx: Tx, key: str) -> None:
+    await tx.execute(delete(server_settings).where(server_settings.c.key == key))
+
+
+async def settings_with_prefix(tx: Tx, prefix: str) -> dict[str, str]:
+    query = select(server_settings.c.key, server_settings.c.value).where(
+        server_settings.c.key.startswith(prefix, autoescape=True)
+    )
+    return {r.key: r.value for r in await tx.execute(query)}

@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Request, Response, get
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
-from sqlalchemy import text
 
 REQUESTS = Counter(
     "townhall_http_responses_total", "HTTP responses by status class", ["status_class"]
@@ -21,11 +20,8 @@ async def healthz() -> dict[str, str]:
 @get("/readyz", include_in_schema=False)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     """Ready when the database answers."""
-    try:
-        async with request.app.state.services.deps.db.read() as tx:
-            await tx.execute(text("SELECT 1"))
-    except Exception as exc:
-        return Response({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+    if not await request.app.state.services.cluster.database_answers():
+        return Response({"status": "unavailable", "reason": "database"}, status_code=503)
     return Response({"status": "ok"})
 
 

@@ -1,7 +1,37 @@
-"""`/openapi.yaml` and /openapi.json (contract §4.6)."""
+"""`/openapi.yaml` (no auth) and `/openapi.json` (auth) (contract §4.6): the part of
+Townhall's own OpenAPI document that describes this dialect."""
 
 from __future__ import annotations
 
-from litestar import Router
+from functools import cache
+from typing import Any
 
-router = Router(path="/", route_handlers=[])
+import msgspec
+import yaml
+from litestar import Litestar, Request, Response, Router, get
+
+from .http import PREFIX
+
+AnyRequest = Request[Any, Any, Any]
+
+
+@cache
+def _document(app: Litestar) -> dict[str, Any]:
+    full = app.openapi_schema.to_schema()
+    paths = {p: v for p, v in full.get("paths", {}).items() if p.startswith(PREFIX)}
+    info = {**full.get("info", {}), "title": "Openfire REST API (Townhall)"}
+    return {**full, "info": info, "paths": paths}
+
+
+@get("/openapi.yaml", include_in_schema=False)
+async def openapi_yaml(request: AnyRequest) -> Response[bytes]:
+    text = yaml.safe_dump(_document(request.app), sort_keys=False)
+    return Response(text.encode(), media_type="application/yaml")
+
+
+@get("/openapi.json", include_in_schema=False)
+async def openapi_json(request: AnyRequest) -> Response[bytes]:
+    return Response(msgspec.json.encode(_document(request.app)), media_type="application/json")
+
+
+router = Router(path="/", route_handlers=[openapi_yaml, openapi_json])

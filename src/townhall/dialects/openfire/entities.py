@@ -105,8 +105,8 @@ def affiliation_list(plural: str) -> Collection:
     return Collection(plural, plural, plural[:-1])
 
 
-SYSTEM_PROPERTY = Entity("property", (Text("key"), Text("value")))
-SYSTEM_PROPERTIES = Collection("properties", "property", "property")
+SYSTEM_PROPERTY = Entity("property", (Text("key"), Text("value")), attributes=True)
+SYSTEM_PROPERTIES = Collection("properties", "property", SYSTEM_PROPERTY)
 SESSIONS_COUNT = Entity("sessions", (Text("localSessions", "int"), Text("clusterSessions", "int")))
 CLUSTERING = Entity("clustering", (Text("status"),))
 CLUSTER_NODE = Entity(

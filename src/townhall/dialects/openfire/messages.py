@@ -1,7 +1,37 @@
-"""`/messages/users` broadcast and /archive/messages/unread (contract §4.5)."""
+"""`/messages/users` broadcast and `/archive/messages/unread/{jid}` (contract §4.5).
+
+The unread count comes from the plugin's reading of the Monitoring plugin's archive.
+Townhall keeps no offline-message archive yet, so the honest count is 0; the answer
+echoes the JID exactly as given, as the plugin does.
+"""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
 
-router = Router(path="/", route_handlers=[])
+from litestar import Request, Response, Router, get, post
+
+from .entities import ARCHIVE, MESSAGE
+from .http import OpenfireError, actor, bare, read, respond, services
+
+AnyRequest = Request[Any, Any, Any]
+
+
+@post("/messages/users", status_code=201)
+async def broadcast(request: AnyRequest) -> Response[bytes]:
+    body: dict[str, Any] = await read(request, MESSAGE)
+    text = body.get("body")
+    if not text:
+        raise OpenfireError(
+            400, "IllegalArgumentException", "Message content/body is null or empty", "body"
+        )
+    await services(request).sessions.broadcast(actor(request), text)
+    return bare(201)
+
+
+@get("/archive/messages/unread/{jid:str}")
+async def unread(request: AnyRequest, jid: str) -> Response[bytes]:
+    return respond(request, ARCHIVE, {"jid": jid, "count": 0})
+
+
+router = Router(path="/", route_handlers=[broadcast, unread])

@@ -1,7 +1,136 @@
-"""`/system:` properties, session statistics, liveness and readiness (contract §4.4)."""
+"""`/system`: properties, session statistics, liveness and readiness (contract §4.4).
+
+Liveness and readiness need no credentials (the auth wrapper lets them through, even
+with the API disabled) and answer a bodiless 200 or 503. Townhall accepts no XMPP
+connections yet, so readiness for a client or server socket type is honestly 503; the
+admin web API itself (`WEBADMIN`) is ready whenever the database answers.
+"""
 
 from __future__ import annotations
 
-from litestar import Router
+from typing import Any
 
-router = Router(path="/", route_handlers=[])
+from litestar import Request, Response, Router, delete, get, post, put
+
+from .entities import SESSIONS_COUNT, SYSTEM_PROPERTIES, SYSTEM_PROPERTY
+from .http import OpenfireError, actor, bare, read, respond, services, worded
+
+AnyRequest = Request[Any, Any, Any]
+CONNECTION_TYPES = (
+    "SOCKET_S2S",
+    "SOCKET_C2S",
+    "BOSH_C2S",
+    "WEBADMIN",
+    "COMPONENT",
+    "CONNECTION_MANAGER",
+)
+SERVED_CONNECTION_TYPES = ("WEBADMIN",)
+
+
+@get("/system/properties")
+async def list_properties(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).properties.list(actor(request))
+    return respond(request, SYSTEM_PROPERTIES, [{"key": k, "value": v} for k, v in found.items()])
+
+
+@get("/system/properties/{key:str}")
+async def get_property(request: AnyRequest, key: str) -> Response[bytes]:
+    value = await services(request).properties.get(actor(request), key)
+    return respond(request, SYSTEM_PROPERTY, {"key": key, "value": value})
+
+
+async def _property_body(request: AnyRequest) -> dict[str, Any]:
+    body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
+    if not body.get("key"):
+        raise OpenfireError(400, "IllegalArgumentException", "The property needs a key", "key")
+    return body
+
+
+@post("/system/properties", status_code=201)
+async def create_property(request: AnyRequest) -> Response[bytes]:
+    body = await _property_body(request)
+    await services(request).properties.set(actor(request), body["key"], body.get("value"))
+    return bare(201)
+
+
+@put("/system/properties/{key:str}")
+async def update_property(request: AnyRequest, key: str) -> Response[bytes]:
+    body = await _property_body(request)
+    svc, who = services(request), actor(request)
+    if not await svc.properties.exists(who, key):
+        raise OpenfireError(
+            404, "PropertyNotFoundException", "Could not find property for update", body["key"]
+        )
+    if body["key"] != key:
+        raise OpenfireError(
+            400,
+            "IllegalArgumentException",
+            "Path property name and entity property name doesn't match",
+            key,
+        )
+    with worded(NotFound="Could not find property for update"):
+        await svc.properties.update(who, key, body.get("value"))
+    return bare(200)
+
+
+@delete("/system/properties/{key:str}", status_code=200)
+async def delete_property(request: AnyRequest, key: str) -> Response[bytes]:
+    await services(request).properties.delete(actor(request), key)
+    return bare(200)
+
+
+@get("/system/statistics/sessions")
+async def session_counts(request: AnyRequest) -> Response[bytes]:
+    local, everywhere = await services(request).sessions.counts(actor(request))
+    return respond(request, SESSIONS_COUNT, {"localSessions": local, "clusterSessions": everywhere})
+
+
+async def _ready(request: AnyRequest) -> Response[bytes]:
+    return bare(200 if await services(request).cluster.database_answers() else 503)
+
+
+@get(["/system/liveness", "/system/liveness/deadlock"])
+async def liveness(request: AnyRequest) -> Response[bytes]:
+    # The process answers, so it is alive and its event loop is not deadlocked.
+    return bare(200)
+
+
+@get(
+    [
+        "/system/liveness/properties",
+        "/system/readiness",
+        "/system/readiness/server",
+        "/system/readiness/cluster",
+        "/system/readiness/plugins",
+    ]
+)
+async def readiness(request: AnyRequest) -> Response[bytes]:
+    return await _ready(request)
+
+
+@get("/system/readiness/connections")
+async def connections_readiness(request: AnyRequest) -> Response[bytes]:
+    kind = request.query_params.get("connectionType")
+    if kind is None:
+        return await _ready(request)
+    if kind not in CONNECTION_TYPES or request.query_params.get("encrypted") is None:
+        return bare(400)
+    if kind not in SERVED_CONNECTION_TYPES:
+        return bare(503)
+    return await _ready(request)
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_properties,
+        get_property,
+        create_property,
+        update_property,
+        delete_property,
+        session_counts,
+        liveness,
+        readiness,
+        connections_readiness,
+    ],
+)

@@ -90,8 +90,12 @@ _SCALAR, _DATE, _ITEMS, _PAIRS = range(4)
 
 @dataclass(frozen=True)
 class Entity:
+    """`attributes`: scalar fields are XML attributes of an empty element (system
+    properties), not child elements."""
+
     root: str
     fields: tuple[Field, ...]
+    attributes: bool = False
 
     @cached_property
     def json_plan(self) -> tuple[tuple[str, str, int], ...]:
@@ -199,6 +203,13 @@ def _pairs_xml(item: str, value: Any) -> str:
 
 def _entity_xml(entity: Entity, data: Mapping[str, Any], root: str | None = None) -> str:
     root = root or entity.root
+    if entity.attributes:
+        attrs = "".join(
+            f" {f.name}={quoteattr(str(data[f.name]))}"
+            for f in entity.fields
+            if data.get(f.name) is not None
+        )
+        return f"<{root}{attrs}/>"
     parts = [f"<{root}>"]
     for f in entity.fields:
         value = data.get(f.name)
@@ -244,8 +255,6 @@ def render(shape: Entity | Collection | Grouped, data: Any, fmt: Format) -> byte
         return msgspec.json.encode({shape.key: items})
     if isinstance(shape.item, Entity):
         body = "".join(_entity_xml(shape.item, d) for d in data)
-    elif shape.item == "property":  # system properties: attributes, not text
-        body = _pairs_xml("property", data)
     else:
         body = "".join(f"<{shape.item}>{_xml_scalar(v)}</{shape.item}>" for v in data)
     xml = f"<{shape.root}>{body}</{shape.root}>" if body else f"<{shape.root}/>"
@@ -410,6 +419,11 @@ def parse_json_entity(entity: Entity, raw: Any) -> dict[str, Any]:
 
 def parse_xml_entity(entity: Entity, element: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if entity.attributes:
+        for f in entity.fields:
+            if isinstance(f, Text) and element.get(f.name) is not None:
+                out[f.name] = _coerce(f, element.get(f.name))
+        return out
     children = {child.tag: child for child in element if isinstance(child.tag, str)}
     for f in entity.fields:
         child = children.get(f.name)

@@ -1,0 +1,65 @@
+"""Openfire `/sessions` and session statistics over the live-session registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from tests.conftest import RunningServer, unique
+from townhall.services.base import Actor
+from townhall.services.sessions import Connection
+
+JSON = {"Accept": "application/json"}
+
+
+async def test_registry_as_openfire_sees_it(
+    services: Any, client: Any, server: RunningServer, http: requests.Session
+) -> None:
+    name = unique("online")
+    client.users.add_user(name, "pw")
+    actor = Actor(await services.tenants.first(), "xmpp")
+    assert client.sessions.get_user_sessions(name) == []
+    await services.sessions.register(
+        actor,
+        Connection(
+            name,
+            "phone",
+            host_address="192.0.2.7",
+            secure=True,
+            presence_show="away",
+            presence_message="lunch",
+            priority=5,
+        ),
+    )
+    [session] = client.sessions.get_user_sessions(name)
+    assert session["sessionId"] == f"{name}@example.org/phone"
+    assert (session["presenceStatus"], session["presenceMessage"]) == ("Away", "lunch")
+    assert (session["priority"], session["secure"], session["sessionStatus"]) == (
+        5,
+        True,
+        "Authenticated",
+    )
+    assert session["node"] == "Remote"  # registered by another process than the server's
+    raw = http.get(f"{server.api}/sessions/{name}", headers=JSON).json()["sessions"][0]
+    assert isinstance(raw["creationDate"], int) and raw["creationDate"] > 1_600_000_000_000
+    counts = client.system.get_concurrent_sessions()
+    assert counts["clusterSessions"] >= 1 and counts["localSessions"] == 0
+    assert client.sessions.close_user_sessions(name) is True
+    assert client.sessions.get_user_sessions(name) == []
+
+
+def test_empty_registry_answers(server: RunningServer, http: requests.Session, client: Any) -> None:
+    assert client.sessions.get_user_sessions(unique("nobody")) == []
+    assert client.sessions.close_user_sessions(unique("nobody")) is True
+    ghost = unique("ghost")
+    assert http.get(f"{server.api}/sessions/{ghost}").text.endswith("<sessions/>")
+
+
+async def test_lockout_closes_sessions(services: Any, client: Any) -> None:
+    name = unique("kicked")
+    client.users.add_user(name, "pw")
+    actor = Actor(await services.tenants.first(), "xmpp")
+    await services.sessions.register(actor, Connection(name, "desk"))
+    client.users.lock_user(name)
+    assert client.sessions.get_user_sessions(name) == []
