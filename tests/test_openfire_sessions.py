@@ -33,6 +33,7 @@ async def test_registry_as_openfire_sees_it(
         ),
     )
     [session] = client.sessions.get_user_sessions(name)
+    assert session in client.sessions.get_sessions()
     assert session["sessionId"] == f"{name}@example.org/phone"
     assert (session["presenceStatus"], session["presenceMessage"]) == ("Away", "lunch")
     assert (session["priority"], session["secure"], session["sessionStatus"]) == (
