@@ -183,6 +183,8 @@ def wrk(
             str(connections),
             "-d",
             f"{seconds}s",
+            "--timeout",
+            "60s",
             "--latency",
             "-s",
             str(script),

@@ -13,6 +13,9 @@ from townhall.store.database import Tx
 from townhall.store.schema import audit_log
 
 
+_INSERT = insert(audit_log)
+
+
 async def record(
     tx: Tx,
     tenant_id: int,
@@ -24,15 +27,16 @@ async def record(
     details: str | None,
 ) -> None:
     await tx.execute(
-        insert(audit_log).values(
-            tenant_id=tenant_id,
-            username=username,
-            occurred_at=at,
-            action=action,
-            summary=summary,
-            node=node,
-            details=details,
-        )
+        _INSERT,
+        {
+            "tenant_id": tenant_id,
+            "username": username,
+            "occurred_at": at,
+            "action": action,
+            "summary": summary,
+            "node": node,
+            "details": details,
+        },
     )
 
 

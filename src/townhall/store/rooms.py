@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.sql import Select
 
 from townhall.domain.models import AFFILIATIONS, Affiliations, ChatService, Room, RoomMessage
@@ -95,11 +95,25 @@ async def list_services(tx: Tx, tenant_id: int) -> list[ChatService]:
     return [_service(row) for row in await tx.execute(query)]
 
 
+# Statements on the room-creation path are built once (building and cache-keying a
+# statement costs more than SQLite takes to run it).
+_FIND_SERVICE = select(chat_services).where(
+    chat_services.c.tenant_id == bindparam("tenant_id"),
+    chat_services.c.name_folded == bindparam("name_folded"),
+)
+_FIND_ROOM_ID = select(rooms.c.id).where(
+    rooms.c.service_id == bindparam("service_id"), rooms.c.name == bindparam("name")
+)
+_INSERT_ROOM = insert(rooms).returning(rooms.c.id)
+_INSERT_AFFILIATIONS = insert(room_affiliations)
+_DELETE_AFFILIATIONS = delete(room_affiliations).where(
+    room_affiliations.c.room_id == bindparam("room_id")
+)
+
+
 async def find_service(tx: Tx, tenant_id: int, name: str) -> ChatService | None:
-    query = select(chat_services).where(
-        chat_services.c.tenant_id == tenant_id, chat_services.c.name_folded == name.lower()
-    )
-    row = (await tx.execute(query)).first()
+    params = {"tenant_id": tenant_id, "name_folded": name.lower()}
+    row = (await tx.execute(_FIND_SERVICE, params)).first()
     return _service(row) if row else None
 
 
@@ -177,19 +191,15 @@ def _settings(row: Any) -> Settings:
 
 
 async def find_room_id(tx: Tx, service_id: int, name: str) -> int | None:
-    query = select(rooms.c.id).where(rooms.c.service_id == service_id, rooms.c.name == name)
-    return (await tx.execute(query)).scalar()
+    params = {"service_id": service_id, "name": name}
+    return (await tx.execute(_FIND_ROOM_ID, params)).scalar()
 
 
 async def insert_room(
     tx: Tx, service_id: int, name: str, settings: Settings, created: datetime, modified: datetime
 ) -> int:
-    stmt = (
-        insert(rooms)
-        .values(service_id=service_id, name=name, **_values(settings, created, modified))
-        .returning(rooms.c.id)
-    )
-    return int((await tx.execute(stmt)).scalar_one())
+    params = {"service_id": service_id, "name": name, **_values(settings, created, modified)}
+    return int((await tx.execute(_INSERT_ROOM, params)).scalar_one())
 
 
 async def update_room(
@@ -325,10 +335,10 @@ def _row(room_id: int, affiliation: str, party: Party) -> dict[str, Any]:
 
 
 async def replace_affiliations(tx: Tx, room_id: int, wanted: Sequence[Holder]) -> None:
-    await tx.execute(delete(room_affiliations).where(room_affiliations.c.room_id == room_id))
+    await tx.execute(_DELETE_AFFILIATIONS, {"room_id": room_id})
     if wanted:
         await tx.execute(
-            insert(room_affiliations), [_row(room_id, h.affiliation, h.party) for h in wanted]
+            _INSERT_AFFILIATIONS, [_row(room_id, h.affiliation, h.party) for h in wanted]
         )
 
 
@@ -365,24 +375,30 @@ async def count_with_affiliation(tx: Tx, room_id: int, affiliation: str) -> int:
 # -- users and groups, by name ----------------------------------------------------------
 
 
+_USER_IDS = select(users.c.username, users.c.id).where(
+    users.c.tenant_id == bindparam("tenant_id"),
+    users.c.username.in_(bindparam("names", expanding=True)),
+)
+_GROUP_IDS = select(groups.c.name, groups.c.id).where(
+    groups.c.tenant_id == bindparam("tenant_id"),
+    groups.c.name.in_(bindparam("names", expanding=True)),
+)
+
+
 async def user_ids(tx: Tx, tenant_id: int, usernames: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(usernames))
     if not wanted:
         return {}
-    query = select(users.c.username, users.c.id).where(
-        users.c.tenant_id == tenant_id, users.c.username.in_(wanted)
-    )
-    return {row.username: row.id for row in await tx.execute(query)}
+    params = {"tenant_id": tenant_id, "names": wanted}
+    return {row.username: row.id for row in await tx.execute(_USER_IDS, params)}
 
 
 async def group_ids(tx: Tx, tenant_id: int, names: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    query = select(groups.c.name, groups.c.id).where(
-        groups.c.tenant_id == tenant_id, groups.c.name.in_(wanted)
-    )
-    return {row.name: row.id for row in await tx.execute(query)}
+    params = {"tenant_id": tenant_id, "names": wanted}
+    return {row.name: row.id for row in await tx.execute(_GROUP_IDS, params)}
 
 
 async def members_of_groups(
