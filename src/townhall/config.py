@@ -25,6 +25,10 @@ class Settings:
     domain: str = "localhost"
     admin_password: str | None = None
     secret_key: str | None = None
+    # PEM file with an RSA public key registered for the bootstrap admin at every start.
+    admin_public_key: str | None = None
+    # How long an API session token (Symphony's sessionToken) lives.
+    session_ttl_seconds: int = 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "info"
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).

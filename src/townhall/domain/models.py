@@ -150,3 +150,31 @@ class AuditEntry:
     summary: str
     node: str | None
     details: str | None
+
+
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "department",
+    "division",
+    "location",
+    "job_function",
+    "work_phone",
+    "mobile_phone",
+    "sms_number",
+)
+ACCOUNT_TYPES = ("NORMAL", "SYSTEM", "SDL")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A user with the profile a directory shows (Symphony's view of a user). The display
+    name is the user's `name`, the one Openfire shows too."""
+
+    user: User
+    profile: dict[str, str | None]
+    account_type: str
+    roles: frozenset[str]
+    updated_at: datetime

@@ -13,11 +13,13 @@ from townhall.services.audit import AuditService
 from townhall.services.base import Actor, Deps
 from townhall.services.cluster import ClusterService
 from townhall.services.groups import GroupService
+from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
 from townhall.services.rooms import RoomService
 from townhall.services.roster import RosterService
 from townhall.services.sessions import SessionService
 from townhall.services.tenants import TenantService
+from townhall.services.tokens import TokenService
 from townhall.services.users import UserService
 from townhall.store.database import Database, open_database
 
@@ -34,6 +36,8 @@ class Services:
     sessions: SessionService
     audit: AuditService
     cluster: ClusterService
+    tokens: TokenService
+    profiles: ProfileService
 
     @classmethod
     def build(
@@ -50,10 +54,12 @@ class Services:
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
         )
+        tenants = TenantService(deps)
+        users = UserService(deps)
         return cls(
             deps=deps,
-            tenants=TenantService(deps),
-            users=UserService(deps),
+            tenants=tenants,
+            users=users,
             properties=PropertyService(deps),
             groups=GroupService(deps),
             roster=RosterService(deps),
@@ -61,6 +67,8 @@ class Services:
             sessions=SessionService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
+            tokens=TokenService(deps, tenants, settings.session_ttl_seconds),
+            profiles=ProfileService(deps, users),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

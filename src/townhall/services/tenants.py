@@ -13,6 +13,7 @@ class TenantService(Service):
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
         self._by_host: TTLCache[str, Tenant] = TTLCache(ttl_seconds=5.0)
+        self._by_id: TTLCache[int, Tenant] = TTLCache(ttl_seconds=5.0)
 
     async def for_host(self, host: str | None) -> Tenant:
         """The tenant whose domain is `host` (port stripped), else the first tenant."""
@@ -31,3 +32,14 @@ class TenantService(Service):
     async def first(self) -> Tenant | None:
         async with self.db.read() as tx:
             return await store.first_tenant(tx)
+
+    async def by_id(self, tenant_id: int) -> Tenant:
+        cached = self._by_id.get(tenant_id)
+        if cached is not None:
+            return cached
+        async with self.db.read() as tx:
+            tenant = await store.tenant_by_id(tx, tenant_id)
+        if tenant is None:
+            raise NotFound("tenant", str(tenant_id))
+        self._by_id.put(tenant_id, tenant)
+        return tenant

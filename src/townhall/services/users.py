@@ -9,6 +9,7 @@ from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.models import Tenant, User
 from townhall.services.base import Actor, Service
 from townhall.store import sessions as session_store
+from townhall.store import tokens as token_store
 from townhall.store import users as store
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.users import Login, UserFilter
@@ -59,16 +60,18 @@ class UserService(Service):
         self,
         actor: Actor,
         username: str,
-        password: str,
+        password: str | None,
         name: str | None = None,
         email: str | None = None,
         properties: dict[str, str | None] | None = None,
         roles_granted: tuple[str, ...] = (),
     ) -> User:
+        """`password` None makes an account that cannot log in with a password (e.g. a bot
+        that signs in with a key)."""
         username = names.node(username, "username")
-        if not password:
+        if password is not None and not password:
             raise Invalid("password", "password must not be empty")
-        password_hash = await self.deps.passwords.hash(password)
+        password_hash = await self.deps.passwords.hash(password) if password else None
         now = self.clock.now()
         async with self.change(actor, "user.created", username) as tx:
             try:
@@ -77,7 +80,8 @@ class UserService(Service):
                 )
             except UniqueViolation:
                 raise AlreadyExists("user", username) from None
-            await store.set_password_hash(tx, user_id, password_hash, now)
+            if password_hash:
+                await store.set_password_hash(tx, user_id, password_hash, now)
             if properties:
                 await store.replace_properties(tx, user_id, properties)
             for role in roles_granted:
@@ -132,6 +136,7 @@ class UserService(Service):
             if locked:
                 await self._keep_an_admin(tx, actor, user_id, "username")
                 await session_store.close_for_user(tx, user_id)
+                await token_store.revoke_all(tx, user_id, self.clock.now())
             await store.update_user(tx, user_id, self.clock.now(), locked=locked)
 
     async def authenticate(self, tenant: Tenant, username: str, password: str) -> Login | None:

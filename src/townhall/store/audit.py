@@ -12,7 +12,6 @@ from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
 from townhall.store.schema import audit_log
 
-
 _INSERT = insert(audit_log)
 
 

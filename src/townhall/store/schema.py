@@ -77,6 +77,19 @@ users = Table(
     Column("vcard", Text),
     _ts("created_at"),
     _ts("updated_at"),
+    # Profile attributes (Symphony's user attributes; 0002).
+    Column("first_name", String(255)),
+    Column("last_name", String(255)),
+    Column("title", String(255)),
+    Column("company_name", String(255)),
+    Column("department", String(255)),
+    Column("division", String(255)),
+    Column("location", String(255)),
+    Column("job_function", String(255)),
+    Column("work_phone", String(64)),
+    Column("mobile_phone", String(64)),
+    Column("sms_number", String(64)),
+    Column("account_type", String(10), nullable=False, server_default="NORMAL"),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
@@ -275,3 +288,27 @@ audit_log = Table(
     Column("details", Text),
 )
 Index("ix_audit_log_tenant_time", audit_log.c.tenant_id, audit_log.c.occurred_at)
+
+# RSA public keys a user signs login JWTs with (Symphony's currentKey/previousKey; 0002).
+user_keys = Table(
+    "user_keys",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(10), primary_key=True),
+    Column("public_key", Text, nullable=False),
+    _ts("expires_at", nullable=True),
+    CheckConstraint("kind IN ('current', 'previous')", name="known_kind"),
+)
+
+# Opaque API session tokens, kept only as SHA-256 digests (0002).
+session_tokens = Table(
+    "session_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("revoked_at", nullable=True),
+)
+Index("ix_session_tokens_user", session_tokens.c.user_id)

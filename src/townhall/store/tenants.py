@@ -37,6 +37,17 @@ async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
     return Tenant(row.id, row.name, row.domain) if row else None
 
 
+async def tenant_by_id(tx: Tx, tenant_id: int) -> Tenant | None:
+    row = (
+        await tx.execute(
+            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
+            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
+            .where(tenants.c.id == tenant_id)
+        )
+    ).first()
+    return Tenant(row.id, row.name, row.domain) if row else None
+
+
 async def create_tenant(tx: Tx, name: str, domain: str, now: datetime) -> Tenant:
     tenant_id = (
         await tx.execute(insert(tenants).values(name=name, created_at=now).returning(tenants.c.id))

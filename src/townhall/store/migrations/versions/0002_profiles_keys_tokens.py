@@ -1,0 +1,78 @@
+"""Profile attributes on users, users' RSA public keys, API session tokens.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+PROFILE = [
+    ("first_name", 255),
+    ("last_name", 255),
+    ("title", 255),
+    ("company_name", 255),
+    ("department", 255),
+    ("division", 255),
+    ("location", 255),
+    ("job_function", 255),
+    ("work_phone", 64),
+    ("mobile_phone", 64),
+    ("sms_number", 64),
+]
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        for name, length in PROFILE:
+            batch.add_column(sa.Column(name, sa.String(length), nullable=True))
+        batch.add_column(
+            sa.Column("account_type", sa.String(10), nullable=False, server_default="NORMAL")
+        )
+    op.create_table(
+        "user_keys",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("kind", sa.String(10), nullable=False),
+        sa.Column("public_key", sa.Text(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.CheckConstraint("kind IN ('current', 'previous')", name=op.f("ck_user_keys_known_kind")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_keys_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("user_id", "kind", name=op.f("pk_user_keys")),
+    )
+    op.create_table(
+        "session_tokens",
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_session_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("digest", name=op.f("pk_session_tokens")),
+    )
+    op.create_index("ix_session_tokens_user", "session_tokens", ["user_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_session_tokens_user", table_name="session_tokens")
+    op.drop_table("session_tokens")
+    op.drop_table("user_keys")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("account_type")
+        for name, _ in reversed(PROFILE):
+            batch.drop_column(name)

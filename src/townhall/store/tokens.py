@@ -1,0 +1,106 @@
+"""API session tokens (by digest) and users' RSA public keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from townhall.infrastructure.clock import as_utc
+from townhall.store.database import Tx
+from townhall.store.schema import session_tokens, user_keys, users
+
+
+@dataclass(frozen=True, slots=True)
+class TokenOwner:
+    user_id: int
+    tenant_id: int
+    username: str
+    kind: str
+    expires_at: datetime
+    revoked: bool
+    locked: bool
+
+
+_OWNER = (
+    select(
+        session_tokens.c.user_id,
+        session_tokens.c.kind,
+        session_tokens.c.expires_at,
+        session_tokens.c.revoked_at,
+        users.c.tenant_id,
+        users.c.username,
+        users.c.locked,
+    )
+    .join(users, users.c.id == session_tokens.c.user_id)
+    .where(session_tokens.c.digest == bindparam("digest"))
+)
+
+
+async def owner(tx: Tx, digest: str) -> TokenOwner | None:
+    row = (await tx.execute(_OWNER, {"digest": digest})).first()
+    if row is None:
+        return None
+    return TokenOwner(
+        row.user_id,
+        row.tenant_id,
+        row.username,
+        row.kind,
+        as_utc(row.expires_at),
+        row.revoked_at is not None,
+        bool(row.locked),
+    )
+
+
+async def insert_token(
+    tx: Tx, digest: str, user_id: int, kind: str, now: datetime, expires_at: datetime
+) -> None:
+    await tx.execute(
+        insert(session_tokens).values(
+            digest=digest, user_id=user_id, kind=kind, created_at=now, expires_at=expires_at
+        )
+    )
+
+
+async def revoke(tx: Tx, digest: str, now: datetime) -> bool:
+    done = await tx.execute(
+        update(session_tokens)
+        .where(session_tokens.c.digest == digest, session_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_all(tx: Tx, user_id: int, now: datetime) -> None:
+    await tx.execute(
+        update(session_tokens)
+        .where(session_tokens.c.user_id == user_id, session_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def forget_expired(tx: Tx, before: datetime) -> None:
+    await tx.execute(delete(session_tokens).where(session_tokens.c.expires_at < before))
+
+
+async def keys(tx: Tx, user_id: int) -> dict[str, tuple[str, datetime | None]]:
+    query = select(user_keys).where(user_keys.c.user_id == user_id)
+    return {
+        r.kind: (r.public_key, as_utc(r.expires_at) if r.expires_at else None)
+        for r in await tx.execute(query)
+    }
+
+
+async def set_key(
+    tx: Tx, user_id: int, kind: str, public_key: str | None, expires_at: datetime | None
+) -> None:
+    await tx.execute(
+        delete(user_keys).where(user_keys.c.user_id == user_id, user_keys.c.kind == kind)
+    )
+    if public_key is not None:
+        await tx.execute(
+            insert(user_keys).values(
+                user_id=user_id, kind=kind, public_key=public_key, expires_at=expires_at
+            )
+        )
