@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
-from townhall.dialects import openfire
+from townhall.dialects import openfire, symphony
 from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import health
@@ -47,7 +48,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             await services.close()
 
     app = Litestar(
-        route_handlers=[health.healthz, health.readyz, health.metrics, *openfire.routers()],
+        route_handlers=[
+            health.healthz,
+            health.readyz,
+            health.metrics,
+            *openfire.routers(),
+            *symphony.routers(),
+        ],
         lifespan=[lifespan],
         middleware=[count_responses],
         request_max_body_size=settings.max_body_bytes,
@@ -59,6 +66,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             operation_id_creator=operation_id,
         ),
         debug=False,
+        logging_config=LoggingConfig(
+            log_exceptions="always", configure_root_logger=False, disable_stack_trace={404}
+        ),
     )
     # Layers that must act before Litestar routes the request.
     return answer_head(openfire.before_routing(app, app))

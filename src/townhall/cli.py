@@ -13,8 +13,10 @@ from townhall.config import Settings, load_settings
 app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
+users_app = typer.Typer(help="Users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(users_app, name="users")
 
 
 def _prepare(settings: Settings) -> None:
@@ -112,6 +114,43 @@ def admin_create(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"administrator {username} created")
+
+
+@users_app.command("set-key")
+def users_set_key(
+    username: Annotated[str, typer.Argument(help="Whose key.")],
+    pemfile: Annotated[str, typer.Argument(help="PEM file with an RSA public key.")],
+    previous: Annotated[
+        bool, typer.Option("--previous", help="Set the previous key instead of the current one.")
+    ] = False,
+) -> None:
+    """Register the RSA public key a user (e.g. a Symphony bot) signs its logins with."""
+    from pathlib import Path
+
+    from townhall.domain.errors import DomainError
+    from townhall.services.base import Actor
+    from townhall.services.container import Services
+
+    settings = load_settings()
+    _prepare(settings)
+    pem = Path(pemfile).read_text()
+
+    async def set_key() -> None:
+        services = Services.build(settings)
+        try:
+            tenant = await services.tenants.first()
+            assert tenant is not None
+            kind = "previous" if previous else "current"
+            await services.tokens.set_key(Actor(tenant, "cli"), username, kind, pem)
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(set_key())
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"key registered for {username}")
 
 
 @app.command()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from townhall.config import Settings
 from townhall.domain import roles
+from townhall.domain.models import Tenant
 from townhall.services.base import Actor
 from townhall.services.container import Services
 from townhall.store import tenants as tenant_store
@@ -39,6 +41,7 @@ async def ensure_initialised(services: Services, settings: Settings) -> FirstSta
         else:
             created = False
     if not created:
+        await _register_admin_key(services, settings, tenant)
         return FirstStart(False, tenant.domain)
     generated = settings.admin_password is None
     password = settings.admin_password or secrets.token_urlsafe(12)
@@ -52,4 +55,14 @@ async def ensure_initialised(services: Services, settings: Settings) -> FirstSta
         roles_granted=(roles.SERVER_ADMIN,),
     )
     await services.on_first_start(actor)
+    await _register_admin_key(services, settings, tenant)
     return FirstStart(True, tenant.domain, password if generated else None)
+
+
+async def _register_admin_key(services: Services, settings: Settings, tenant: Tenant) -> None:
+    """`TOWNHALL_ADMIN_PUBLIC_KEY` (a PEM file) becomes the admin's current login key, so a
+    bot can sign in as `admin` on a fresh server."""
+    if not settings.admin_public_key:
+        return
+    pem = Path(settings.admin_public_key).read_text()
+    await services.tokens.set_key(Actor(tenant, None), ADMIN_USERNAME, "current", pem)

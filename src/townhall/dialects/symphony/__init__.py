@@ -1,0 +1,29 @@
+"""The Symphony Pod API dialect: `/pod`, with the `/login` and `/relay` bot login.
+
+Mapping choices are written down in docs/symphony-mapping.md.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from . import login, users
+from .http import EXCEPTION_HANDLERS, authenticate
+
+POD_AREAS = (users,)
+
+
+def routers() -> list[Router]:
+    return [
+        Router(
+            path="/",
+            route_handlers=[login.router],
+            exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        ),
+        Router(
+            path="/pod",
+            route_handlers=[area.router for area in POD_AREAS],
+            before_request=authenticate,
+            exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        ),
+    ]

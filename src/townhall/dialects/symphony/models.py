@@ -1,0 +1,166 @@
+"""Symphony wire models (contract §2.3), as msgspec structs.
+
+Field names are camelCase on the wire; unset fields are left out (the BDK never sends
+nulls and ignores absent optional fields). Decoding is strict: a string where an int
+belongs is a 400 naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
+    pass
+
+
+class Error(Wire):
+    code: int
+    message: str
+
+
+class Token(Wire):
+    name: str
+    token: str
+    authorization_token: str | None = None
+
+
+class AuthenticateRequest(Wire):
+    token: str
+
+
+class SuccessResponse(Wire):
+    format: str = "TEXT"
+    message: str = "OK"
+
+
+class SessionInfo(Wire):
+    user_id: int
+
+
+class Avatar(Wire):
+    size: str | None = None
+    url: str | None = None
+
+
+class UserKeyRequest(Wire):
+    key: str | None = None
+    expiration_date: int | None = None
+    action: str | None = None
+
+
+class Password(Wire):
+    h_salt: str | None = None
+    h_password: str | None = None
+    kh_salt: str | None = None
+    kh_password: str | None = None
+
+
+class UserAttributes(Wire):
+    """V2UserAttributes; the 1.4x UserAttributes is the same minus a few fields."""
+
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    user_name: str | None = None
+    display_name: str | None = None
+    company_name: str | None = None
+    department: str | None = None
+    division: str | None = None
+    title: str | None = None
+    work_phone_number: str | None = None
+    mobile_phone_number: str | None = None
+    two_factor_auth_phone: str | None = None
+    sms_number: str | None = None
+    account_type: str | None = None
+    location: str | None = None
+    recommended_language: str | None = None
+    job_function: str | None = None
+    asset_classes: list[str] | None = None
+    industries: list[str] | None = None
+    market_coverage: list[str] | None = None
+    responsibility: list[str] | None = None
+    function: list[str] | None = None
+    instrument: list[str] | None = None
+    current_key: UserKeyRequest | None = None
+    previous_key: UserKeyRequest | None = None
+    user_metadata: dict[str, Any] | None = None
+
+
+class UserSystemInfo(Wire):
+    id: int | None = None
+    status: str | None = None
+    suspended: bool | None = None
+    created_date: int | None = None
+    created_by: str | None = None
+    last_updated_date: int | None = None
+    last_login_date: int | None = None
+    deactivated_date: int | None = None
+
+
+class UserDetail(Wire):
+    """V2UserDetail (and the 1.4x UserDetail)."""
+
+    user_attributes: UserAttributes | None = None
+    user_system_info: UserSystemInfo | None = None
+    features: list[int] | None = None
+    apps: list[int] | None = None
+    groups: list[int] | None = None
+    roles: list[str] | None = None
+    disclaimers: list[int] | None = None
+    avatar: Avatar | None = None
+
+
+class UserCreate(Wire):
+    user_attributes: UserAttributes | None = None
+    password: Password | None = None
+    roles: list[str] | None = None
+
+
+class UserStatus(Wire):
+    status: str | None = None
+    suspended: bool | None = None
+    suspended_until: int | None = None
+    suspension_reason: str | None = None
+
+
+class UserV2(Wire):
+    id: int | None = None
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    display_name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    username: str | None = None
+    location: str | None = None
+    account_type: str | None = None
+    avatars: list[Avatar] | None = None
+    work_phone_number: str | None = None
+    mobile_phone_number: str | None = None
+    job_function: str | None = None
+    department: str | None = None
+    division: str | None = None
+    roles: list[str] | None = None
+
+
+class UserV1(Wire):
+    """The 1.4x `User` of `/v1/user` lookups."""
+
+    id: int | None = None
+    email_address: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    display_name: str | None = None
+    title: str | None = None
+    company: str | None = None
+    username: str | None = None
+    location: str | None = None
+    avatars: list[Avatar] | None = None
+
+
+class UserList(Wire):
+    users: list[UserV2]
+    errors: list[dict[str, Any]] | None = None

@@ -1,0 +1,307 @@
+"""User administration and look-up (contract §1.12, §1.13, §1.14).
+
+A Symphony user is a Townhall user: `uid` is the account id, `userName` its username,
+`displayName` its name (what Openfire calls `name`), and DISABLED is the account lock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Response, Router, get, post
+
+from townhall.domain import roles
+from townhall.domain.models import Person
+from townhall.services.profiles import PersonChanges
+
+from . import models as m
+from .http import (
+    AnyRequest,
+    SymphonyError,
+    actor,
+    body,
+    int_list,
+    no_content,
+    ok,
+    require_user_admin,
+    services,
+    session,
+    str_list,
+)
+
+# Wire attribute <-> profile column.
+PROFILE_WIRE = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "company_name": "company_name",
+    "department": "department",
+    "division": "division",
+    "title": "title",
+    "work_phone_number": "work_phone",
+    "mobile_phone_number": "mobile_phone",
+    "sms_number": "sms_number",
+    "location": "location",
+    "job_function": "job_function",
+}
+STATUSES = ("ENABLED", "DISABLED")
+DEFAULT_PAGE = 100
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _status(person: Person) -> str:
+    return "DISABLED" if person.user.locked else "ENABLED"
+
+
+def _roles(person: Person) -> list[str]:
+    return sorted(r for r in roles.effective(person.roles) if r in roles.SYMPHONY_ROLES)
+
+
+def user_v2(person: Person) -> m.UserV2:
+    p = person.profile
+    return m.UserV2(
+        id=person.user.id,
+        email_address=person.user.email,
+        first_name=p["first_name"],
+        last_name=p["last_name"],
+        display_name=person.user.name or person.user.username,
+        title=p["title"],
+        company=p["company_name"],
+        username=person.user.username,
+        location=p["location"],
+        account_type=person.account_type,
+        avatars=[],
+        work_phone_number=p["work_phone"],
+        mobile_phone_number=p["mobile_phone"],
+        job_function=p["job_function"],
+        department=p["department"],
+        division=p["division"],
+        roles=_roles(person),
+    )
+
+
+def user_v1(person: Person) -> m.UserV1:
+    full = user_v2(person)
+    return m.UserV1(
+        id=full.id,
+        email_address=full.email_address,
+        first_name=full.first_name,
+        last_name=full.last_name,
+        display_name=full.display_name,
+        title=full.title,
+        company=full.company,
+        username=full.username,
+        location=full.location,
+        avatars=[],
+    )
+
+
+def attributes(person: Person) -> m.UserAttributes:
+    wire: dict[str, Any] = {w: person.profile[c] for w, c in PROFILE_WIRE.items()}
+    return m.UserAttributes(
+        email_address=person.user.email,
+        user_name=person.user.username,
+        display_name=person.user.name or person.user.username,
+        account_type=person.account_type,
+        **wire,
+    )
+
+
+def detail(person: Person) -> m.UserDetail:
+    return m.UserDetail(
+        user_attributes=attributes(person),
+        user_system_info=m.UserSystemInfo(
+            id=person.user.id,
+            status=_status(person),
+            suspended=False,
+            created_date=_ms(person.user.created_at),
+            last_updated_date=_ms(person.updated_at),
+        ),
+        features=[],
+        apps=[],
+        groups=[],
+        roles=_roles(person),
+        disclaimers=[],
+    )
+
+
+def _key(value: m.UserKeyRequest | None) -> tuple[str | None, datetime | None] | None:
+    if value is None:
+        return None
+    if value.action == "REVOKE":
+        return (None, None)
+    expires = (
+        datetime.fromtimestamp(value.expiration_date / 1000, UTC) if value.expiration_date else None
+    )
+    return (value.key, expires) if value.key else None
+
+
+def changes(attrs: m.UserAttributes | None, granted: list[str] | None) -> PersonChanges:
+    attrs = attrs or m.UserAttributes()
+    profile = {
+        c: getattr(attrs, w) for w, c in PROFILE_WIRE.items() if getattr(attrs, w) is not None
+    }
+    keys = {
+        kind: key
+        for kind, key in (
+            ("current", _key(attrs.current_key)),
+            ("previous", _key(attrs.previous_key)),
+        )
+        if key is not None
+    }
+    return PersonChanges(
+        username=attrs.user_name,
+        email=attrs.email_address,
+        name=attrs.display_name,
+        profile=profile,
+        account_type=attrs.account_type,
+        roles=frozenset(granted) if granted is not None else None,
+        keys=keys,
+    )
+
+
+async def _create(request: AnyRequest) -> Person:
+    who = require_user_admin(request)
+    payload = await body(request, m.UserCreate)
+    wanted = changes(payload.user_attributes, payload.roles or ["INDIVIDUAL"])
+    return await services(request).profiles.create(who, wanted, password=None)
+
+
+async def _update(request: AnyRequest, uid: int) -> Person:
+    who = require_user_admin(request)
+    attrs = await body(request, m.UserAttributes)
+    return await services(request).profiles.update(who, uid, changes(attrs, None))
+
+
+# -- admin ------------------------------------------------------------------------------
+
+
+@post("/v2/admin/user/create", status_code=200)
+async def create_v2(request: AnyRequest) -> Response[bytes]:
+    return ok(detail(await _create(request)))
+
+
+@post("/v1/admin/user/create", status_code=200)
+async def create_v1(request: AnyRequest) -> Response[bytes]:
+    return ok(detail(await _create(request)))
+
+
+@get("/v2/admin/user/list")
+async def list_v2(request: AnyRequest, skip: int = 0, limit: int = DEFAULT_PAGE) -> Response[bytes]:
+    who = require_user_admin(request)
+    people = await services(request).profiles.page(who, skip, limit)
+    return ok([detail(p) for p in people])
+
+
+@get("/v1/admin/user/list")
+async def list_v1(request: AnyRequest) -> Response[bytes]:
+    who = require_user_admin(request)
+    return ok(await services(request).profiles.ids(who))
+
+
+@get(["/v2/admin/user/{uid:int}", "/v1/admin/user/{uid:int}"])
+async def get_detail(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    return ok(detail(await services(request).profiles.get(who, uid)))
+
+
+@post(["/v2/admin/user/{uid:int}/update", "/v1/admin/user/{uid:int}/update"], status_code=200)
+async def update(request: AnyRequest, uid: int) -> Response[bytes]:
+    return ok(detail(await _update(request, uid)))
+
+
+@get("/v1/admin/user/{uid:int}/status")
+async def get_status(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    person = await services(request).profiles.get(who, uid)
+    return ok(m.UserStatus(status=_status(person), suspended=False))
+
+
+@post("/v1/admin/user/{uid:int}/status/update", status_code=200)
+async def set_status(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    wanted = await body(request, m.UserStatus)
+    if wanted.status not in STATUSES:
+        raise SymphonyError(400, "status: must be ENABLED or DISABLED")
+    await services(request).profiles.set_enabled(who, uid, wanted.status == "ENABLED")
+    return ok(m.SuccessResponse())
+
+
+# -- look-up ----------------------------------------------------------------------------
+
+
+@get("/v3/users")
+async def lookup_v3(request: AnyRequest) -> Response[bytes]:
+    q = request.query_params
+    ids, emails = int_list(q.get("uid"), "uid"), str_list(q.get("email"))
+    usernames = str_list(q.get("username"))
+    if not (ids or emails or usernames):
+        raise SymphonyError(400, "One of uid, email or username is required")
+    found = await services(request).profiles.find(actor(request), ids, emails, usernames)
+    if q.get("active") is not None:
+        active = q["active"].lower() == "true"
+        found = [p for p in found if p.user.locked != active]
+    if not found:
+        return no_content()
+    return ok(m.UserList(users=[user_v2(p) for p in found]))
+
+
+@get("/v2/user")
+async def lookup_v2(request: AnyRequest) -> Response[bytes]:
+    q = request.query_params
+    ids, emails = int_list(q.get("uid"), "uid"), str_list(q.get("email"))
+    usernames = str_list(q.get("username"))
+    if len(ids) + len(emails) + len(usernames) != 1:
+        raise SymphonyError(400, "Exactly one of uid, email or username is required")
+    found = await services(request).profiles.find(actor(request), ids, emails, usernames)
+    return ok(user_v2(found[0])) if found else no_content()
+
+
+@get("/v1/user")
+async def lookup_by_email(request: AnyRequest, email: str) -> Response[bytes]:
+    found = await services(request).profiles.find(actor(request), emails=[email])
+    return ok(user_v1(found[0])) if found else no_content()
+
+
+@get("/v1/user/name/{username:str}/get")
+async def lookup_by_name(request: AnyRequest, username: str) -> Response[bytes]:
+    found = await services(request).profiles.find(actor(request), usernames=[username])
+    return ok(user_v1(found[0])) if found else no_content()
+
+
+# -- who am I ---------------------------------------------------------------------------
+
+
+@get("/v1/sessioninfo")
+async def session_info_v1(request: AnyRequest) -> Response[bytes]:
+    return ok(m.SessionInfo(user_id=session(request).user_id))
+
+
+@get("/v2/sessioninfo")
+async def session_info_v2(request: AnyRequest) -> Response[bytes]:
+    person = await services(request).profiles.get(actor(request), session(request).user_id)
+    return ok(user_v2(person))
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        create_v2,
+        create_v1,
+        list_v2,
+        list_v1,
+        get_detail,
+        update,
+        get_status,
+        set_status,
+        lookup_v3,
+        lookup_v2,
+        lookup_by_email,
+        lookup_by_name,
+        session_info_v1,
+        session_info_v2,
+    ],
+)
