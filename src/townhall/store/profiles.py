@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.sql import ColumnElement
 
-from townhall.domain.models import PROFILE_FIELDS, Person, User
+from townhall.domain.models import PROFILE_FIELDS, Person
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
 from townhall.store.schema import user_properties, user_roles, users
+from townhall.store.users import user_from_row
 
 
 async def _people(
@@ -36,16 +37,7 @@ async def _people(
 
 
 def _person(row: Any, roles: frozenset[str], props: dict[str, str]) -> Person:
-    user = User(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        username=row.username,
-        name=row.name,
-        email=row.email,
-        locked=bool(row.locked),
-        created_at=as_utc(row.created_at),
-        properties=props,
-    )
+    user = user_from_row(row, props)
     profile = {f: getattr(row, f) for f in PROFILE_FIELDS}
     return Person(user, profile, row.account_type, roles, as_utc(row.updated_at))
 

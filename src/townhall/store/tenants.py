@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -10,42 +11,28 @@ from townhall.domain.models import Tenant
 from townhall.store.database import Tx
 from townhall.store.schema import domains, server_settings, tenants
 
+_TENANT = select(tenants.c.id, tenants.c.name, domains.c.name.label("domain")).join(
+    domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary")
+)
+
+
+async def _one(tx: Tx, query: Any) -> Tenant | None:
+    row = (await tx.execute(query)).first()
+    return Tenant(row.id, row.name, row.domain) if row else None
+
 
 async def first_tenant(tx: Tx) -> Tenant | None:
-    row = (
-        await tx.execute(
-            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
-            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
-            .order_by(tenants.c.id)
-            .limit(1)
-        )
-    ).first()
-    return Tenant(row.id, row.name, row.domain) if row else None
-
-
-async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
-    found = (await tx.execute(select(domains.c.tenant_id).where(domains.c.name == domain))).scalar()
-    if found is None:
-        return None
-    row = (
-        await tx.execute(
-            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
-            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
-            .where(tenants.c.id == found)
-        )
-    ).first()
-    return Tenant(row.id, row.name, row.domain) if row else None
+    return await _one(tx, _TENANT.order_by(tenants.c.id).limit(1))
 
 
 async def tenant_by_id(tx: Tx, tenant_id: int) -> Tenant | None:
-    row = (
-        await tx.execute(
-            select(tenants.c.id, tenants.c.name, domains.c.name.label("domain"))
-            .join(domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary"))
-            .where(tenants.c.id == tenant_id)
-        )
-    ).first()
-    return Tenant(row.id, row.name, row.domain) if row else None
+    return await _one(tx, _TENANT.where(tenants.c.id == tenant_id))
+
+
+async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
+    """The tenant owning `domain` (its primary domain or any other of its domains)."""
+    owner = select(domains.c.tenant_id).where(domains.c.name == domain).scalar_subquery()
+    return await _one(tx, _TENANT.where(tenants.c.id == owner))
 
 
 async def create_tenant(tx: Tx, name: str, domain: str, now: datetime) -> Tenant:

@@ -47,7 +47,7 @@ class Login:
     roles: frozenset[str]
 
 
-def _user(row: Any, properties: dict[str, str] | None = None) -> User:
+def user_from_row(row: Any, properties: dict[str, str] | None = None) -> User:
     return User(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -74,7 +74,7 @@ async def find(tx: Tx, tenant_id: int, username: str) -> User | None:
     if not rows:
         return None
     props = {r.key: r.value for r in rows if r.key is not None}
-    return _user(rows[0], props)
+    return user_from_row(rows[0], props)
 
 
 _FIND_ID = select(users.c.id).where(
@@ -133,7 +133,7 @@ async def search(
         )
     for r in await tx.execute(prop_query.order_by(user_properties.c.key)):
         props[r.user_id][r.key] = r.value
-    return [_user(r, props.get(r.id)) for r in rows]
+    return [user_from_row(r, props.get(r.id)) for r in rows]
 
 
 async def count(tx: Tx, tenant_id: int, f: UserFilter) -> int:

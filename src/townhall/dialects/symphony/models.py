@@ -126,26 +126,6 @@ class UserStatus(Wire):
     suspension_reason: str | None = None
 
 
-class UserV2(Wire):
-    id: int | None = None
-    email_address: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    display_name: str | None = None
-    title: str | None = None
-    company: str | None = None
-    username: str | None = None
-    location: str | None = None
-    account_type: str | None = None
-    avatars: list[Avatar] | None = None
-    work_phone_number: str | None = None
-    mobile_phone_number: str | None = None
-    job_function: str | None = None
-    department: str | None = None
-    division: str | None = None
-    roles: list[str] | None = None
-
-
 class UserV1(Wire):
     """The 1.4x `User` of `/v1/user` lookups."""
 
@@ -159,6 +139,18 @@ class UserV1(Wire):
     username: str | None = None
     location: str | None = None
     avatars: list[Avatar] | None = None
+
+
+class UserV2(UserV1):
+    """The current shape: the 1.4x `User` plus account type, phones, job and roles."""
+
+    account_type: str | None = None
+    work_phone_number: str | None = None
+    mobile_phone_number: str | None = None
+    job_function: str | None = None
+    department: str | None = None
+    division: str | None = None
+    roles: list[str] | None = None
 
 
 class UserList(Wire):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles
@@ -60,9 +61,9 @@ def _roles(person: Person) -> list[str]:
     return sorted(r for r in roles.effective(person.roles) if r in roles.SYMPHONY_ROLES)
 
 
-def user_v2(person: Person) -> m.UserV2:
+def user_v1(person: Person) -> m.UserV1:
     p = person.profile
-    return m.UserV2(
+    return m.UserV1(
         id=person.user.id,
         email_address=person.user.email,
         first_name=p["first_name"],
@@ -72,30 +73,21 @@ def user_v2(person: Person) -> m.UserV2:
         company=p["company_name"],
         username=person.user.username,
         location=p["location"],
-        account_type=person.account_type,
         avatars=[],
+    )
+
+
+def user_v2(person: Person) -> m.UserV2:
+    p = person.profile
+    return m.UserV2(
+        **msgspec.structs.asdict(user_v1(person)),
+        account_type=person.account_type,
         work_phone_number=p["work_phone"],
         mobile_phone_number=p["mobile_phone"],
         job_function=p["job_function"],
         department=p["department"],
         division=p["division"],
         roles=_roles(person),
-    )
-
-
-def user_v1(person: Person) -> m.UserV1:
-    full = user_v2(person)
-    return m.UserV1(
-        id=full.id,
-        email_address=full.email_address,
-        first_name=full.first_name,
-        last_name=full.last_name,
-        display_name=full.display_name,
-        title=full.title,
-        company=full.company,
-        username=full.username,
-        location=full.location,
-        avatars=[],
     )
 
 
