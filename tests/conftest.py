@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+pytest_plugins = ["tests.symphony"]
+
 PG_ADMIN_URL = os.environ.get("TOWNHALL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN_PASSWORD = "admin-test-password"
 BACKENDS = ["sqlite", "postgresql"]

@@ -3,99 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import jwt
-import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import RunningServer, unique
-from townhall.services.base import Actor
-from townhall.services.profiles import PersonChanges
-
-
-@dataclass
-class Bot:
-    username: str
-    uid: int
-    private_pem: str
-    public_pem: str
-
-    def jwt(self, lifetime: int = 240, sub: str | None = None) -> str:
-        claims = {"sub": sub or self.username, "exp": int(time.time()) + lifetime}
-        return jwt.encode(claims, self.private_pem, algorithm="RS512")
-
-
-def _key_pair() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
-
-
-async def _bot(services: Any, roles: frozenset[str]) -> Bot:
-    private, public = _key_pair()
-    actor = Actor(await services.tenants.first(), "test")
-    name = unique("bot")
-    person = await services.profiles.create(
-        actor,
-        PersonChanges(
-            username=name,
-            email=f"{name}@example.org",
-            name="Test Bot",
-            roles=roles,
-            account_type="SYSTEM",
-            keys={"current": (public, None)},
-        ),
-        password=None,
-    )
-    return Bot(name, person.user.id, private, public)
-
-
-@pytest.fixture
-async def admin_bot(services: Any) -> Bot:
-    return await _bot(services, frozenset({"ADMINISTRATOR"}))
-
-
-def _login(
-    server: RunningServer, signed: str, path: str = "/login/pubkey/authenticate"
-) -> requests.Response:
-    return requests.post(f"{server.url}{path}", json={"token": signed})
-
-
-def _token(server: RunningServer, bot: Bot) -> str:
-    r = _login(server, bot.jwt())
-    assert r.status_code == 200, r.text
-    return str(r.json()["token"])
-
-
-@pytest.fixture
-async def bdk(server: RunningServer, admin_bot: Bot, tmp_path: Any) -> AsyncIterator[Any]:
-    from symphony.bdk.core.config.loader import BdkConfigLoader
-    from symphony.bdk.core.symphony_bdk import SymphonyBdk
-
-    key = tmp_path / "bot.pem"
-    key.write_text(admin_bot.private_pem)
-    port = server.url.rsplit(":", 1)[1]
-    config = BdkConfigLoader.load_from_content(
-        f"scheme: http\nhost: 127.0.0.1\nport: {port}\n"
-        f"bot:\n  username: {admin_bot.username}\n  privateKey:\n    path: {key}\n"
-        "retry:\n  maxAttempts: 2\n  initialIntervalMillis: 50\n"
-    )
-    async with SymphonyBdk(config) as client:
-        yield client
+from tests.symphony import Bot, key_pair, login, make_bot, session_token
 
 
 async def test_bdk_session_and_user_administration(
@@ -166,20 +80,20 @@ async def test_bdk_logs_in_again_after_a_401(bdk: Any, admin_bot: Bot) -> None:
 
 
 async def test_login_refusals(server: RunningServer, admin_bot: Bot, services: Any) -> None:
-    assert _login(server, admin_bot.jwt(lifetime=-10)).status_code == 401  # expired
-    assert _login(server, admin_bot.jwt(lifetime=3600)).status_code == 401  # too far ahead
-    assert _login(server, admin_bot.jwt(sub=unique("ghost"))).status_code == 401
-    other_private, _ = _key_pair()
+    assert login(server, admin_bot.jwt(lifetime=-10)).status_code == 401  # expired
+    assert login(server, admin_bot.jwt(lifetime=3600)).status_code == 401  # too far ahead
+    assert login(server, admin_bot.jwt(sub=unique("ghost"))).status_code == 401
+    other_private, _ = key_pair()
     forged = jwt.encode(
         {"sub": admin_bot.username, "exp": int(time.time()) + 60}, other_private, algorithm="RS512"
     )
-    r = _login(server, forged)
+    r = login(server, forged)
     assert r.status_code == 401 and r.json()["code"] == 401
-    assert _login(server, "not-a-jwt").status_code == 401
+    assert login(server, "not-a-jwt").status_code == 401
     r = requests.post(f"{server.url}/login/pubkey/authenticate", json={"token": 5})
     assert r.status_code == 400
     assert (
-        _login(server, admin_bot.jwt(), "/relay/pubkey/authenticate").json()["name"]
+        login(server, admin_bot.jwt(), "/relay/pubkey/authenticate").json()["name"]
         == "keyManagerToken"
     )
 
@@ -190,10 +104,10 @@ async def test_tokens_are_checked_on_every_call(
     info = f"{server.url}/pod/v1/sessioninfo"
     assert requests.get(info).status_code == 401
     assert requests.get(info, headers={"sessionToken": "nope"}).json()["code"] == 401
-    token = _token(server, admin_bot)
+    token = session_token(server, admin_bot)
     r = requests.get(info, headers={"sessionToken": token})
     assert r.json() == {"userId": admin_bot.uid}
-    km = _login(server, admin_bot.jwt(), "/relay/pubkey/authenticate").json()["token"]
+    km = login(server, admin_bot.jwt(), "/relay/pubkey/authenticate").json()["token"]
     assert requests.get(info, headers={"sessionToken": km}).status_code == 401  # wrong kind
     assert (
         requests.post(f"{server.url}/login/logout", headers={"sessionToken": token}).status_code
@@ -203,11 +117,11 @@ async def test_tokens_are_checked_on_every_call(
 
 
 async def test_roles_and_bad_input(server: RunningServer, admin_bot: Bot, services: Any) -> None:
-    plain = await _bot(services, frozenset({"INDIVIDUAL"}))
-    weak = _token(server, plain)
+    plain = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    weak = session_token(server, plain)
     r = requests.get(f"{server.url}/pod/v2/admin/user/{plain.uid}", headers={"sessionToken": weak})
     assert r.status_code == 403 and r.json()["code"] == 403
-    token = _token(server, admin_bot)
+    token = session_token(server, admin_bot)
     name = unique("bad")
     headers = {"sessionToken": token}
     create = f"{server.url}/pod/v2/admin/user/create"
@@ -246,9 +160,9 @@ async def test_roles_and_bad_input(server: RunningServer, admin_bot: Bot, servic
 async def test_keys_are_settable_through_the_api(
     server: RunningServer, admin_bot: Bot, services: Any
 ) -> None:
-    target = await _bot(services, frozenset({"INDIVIDUAL"}))
-    private, public = _key_pair()
-    headers = {"sessionToken": _token(server, admin_bot)}
+    target = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    private, public = key_pair()
+    headers = {"sessionToken": session_token(server, admin_bot)}
     r = requests.post(
         f"{server.url}/pod/v2/admin/user/{target.uid}/update",
         json={"currentKey": {"key": public, "action": "SAVE"}},
@@ -256,12 +170,12 @@ async def test_keys_are_settable_through_the_api(
     )
     assert r.status_code == 200
     rotated = Bot(target.username, target.uid, private, public)
-    assert _login(server, rotated.jwt()).status_code == 200
-    assert _login(server, target.jwt()).status_code == 401
+    assert login(server, rotated.jwt()).status_code == 200
+    assert login(server, target.jwt()).status_code == 401
 
 
 async def test_v1_shapes(server: RunningServer, admin_bot: Bot) -> None:
-    headers = {"sessionToken": _token(server, admin_bot)}
+    headers = {"sessionToken": session_token(server, admin_bot)}
     ids = requests.get(f"{server.url}/pod/v1/admin/user/list", headers=headers).json()
     assert admin_bot.uid in ids and all(isinstance(i, int) for i in ids)
     r = requests.get(f"{server.url}/pod/v1/user/name/{admin_bot.username}/get", headers=headers)

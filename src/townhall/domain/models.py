@@ -178,3 +178,53 @@ class Person:
     account_type: str
     roles: frozenset[str]
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAttributes:
+    """What a client may set on a room seen as a stream (Symphony's room attributes);
+    None leaves an attribute as it is."""
+
+    name: str | None = None
+    description: str | None = None
+    keywords: tuple[tuple[str, str], ...] | None = None
+    public: bool | None = None
+    discoverable: bool | None = None
+    members_can_invite: bool | None = None
+    read_only: bool | None = None
+    copy_protected: bool | None = None
+    cross_pod: bool | None = None
+    view_history: bool | None = None
+    multilateral: bool | None = None
+    sub_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatStream:
+    """A room addressed by its stream id. `public` is "anyone may join" (Openfire's
+    members-only turned around); `discoverable` is "listed" (Openfire's publicRoom)."""
+
+    room_id: int
+    stream_id: str
+    name: str
+    description: str
+    keywords: tuple[tuple[str, str], ...]
+    public: bool
+    discoverable: bool
+    members_can_invite: bool
+    read_only: bool
+    copy_protected: bool
+    cross_pod: bool
+    view_history: bool
+    multilateral: bool
+    sub_type: str | None
+    active: bool
+    created_at: datetime
+    created_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMember:
+    user_id: int
+    owner: bool
+    joined_at: datetime | None

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import Tenant
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus
+from townhall.infrastructure.ids import Ids
 from townhall.infrastructure.passwords import Passwords
 from townhall.store import audit
 from townhall.store.database import Database, Tx
@@ -38,6 +39,7 @@ class Deps:
     events: EventBus
     passwords: Passwords
     node: str
+    ids: Ids = field(default_factory=Ids)
 
 
 class Service:

@@ -18,6 +18,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.rooms import RoomService
 from townhall.services.roster import RosterService
 from townhall.services.sessions import SessionService
+from townhall.services.streams import StreamService
 from townhall.services.tenants import TenantService
 from townhall.services.tokens import TokenService
 from townhall.services.users import UserService
@@ -38,6 +39,7 @@ class Services:
     cluster: ClusterService
     tokens: TokenService
     profiles: ProfileService
+    streams: StreamService
 
     @classmethod
     def build(
@@ -69,6 +71,7 @@ class Services:
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
             tokens=TokenService(deps, tenants, settings.session_ttl_seconds),
             profiles=ProfileService(deps, users),
+            streams=StreamService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

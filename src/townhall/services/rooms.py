@@ -221,7 +221,13 @@ class RoomService(Service):
                 try:
                     created_at = spec.settings.created_at or now
                     room_id = await store.insert_room(
-                        tx, service.id, name, spec.settings, created_at, modified
+                        tx,
+                        service.id,
+                        name,
+                        spec.settings,
+                        created_at,
+                        modified,
+                        self.deps.ids.stream_id(),
                     )
                 except UniqueViolation:
                     raise AlreadyExists("room", name) from None  # created meanwhile

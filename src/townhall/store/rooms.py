@@ -196,9 +196,20 @@ async def find_room_id(tx: Tx, service_id: int, name: str) -> int | None:
 
 
 async def insert_room(
-    tx: Tx, service_id: int, name: str, settings: Settings, created: datetime, modified: datetime
+    tx: Tx,
+    service_id: int,
+    name: str,
+    settings: Settings,
+    created: datetime,
+    modified: datetime,
+    stream_id: str,
 ) -> int:
-    params = {"service_id": service_id, "name": name, **_values(settings, created, modified)}
+    params = {
+        "service_id": service_id,
+        "name": name,
+        "stream_id": stream_id,
+        **_values(settings, created, modified),
+    }
     return int((await tx.execute(_INSERT_ROOM, params)).scalar_one())
 
 

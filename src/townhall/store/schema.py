@@ -194,6 +194,18 @@ rooms = Table(
     Column("allow_pm", String(20), nullable=False, server_default="anyone"),
     _ts("created_at"),
     _ts("modified_at"),
+    # Stream attributes (Symphony's room attributes; 0002). The stream id is URL-safe
+    # base64, given to every room so each dialect can address it.
+    Column("stream_id", String(64), unique=True),
+    Column("keywords", JSON),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("read_only", Boolean, nullable=False, server_default="0"),
+    Column("copy_protected", Boolean, nullable=False, server_default="0"),
+    Column("cross_pod", Boolean, nullable=False, server_default="0"),
+    Column("view_history", Boolean, nullable=False, server_default="0"),
+    Column("multilateral", Boolean, nullable=False, server_default="0"),
+    Column("sub_type", String(32)),
+    Column("created_by", ForeignKey("users.id", ondelete="SET NULL")),
     UniqueConstraint("service_id", "name", name="uq_rooms_service_name"),
 )
 
@@ -207,6 +219,7 @@ room_affiliations = Table(
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE")),
     Column("jid", String(3071)),
     Column("group_id", ForeignKey("groups.id", ondelete="CASCADE")),
+    _ts("joined_at", nullable=True),
     CheckConstraint(
         "affiliation IN ('owner', 'admin', 'member', 'outcast')", name="known_affiliation"
     ),

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import login, users
+from . import login, streams, users
 from .http import EXCEPTION_HANDLERS, authenticate
 
-POD_AREAS = (users,)
+POD_AREAS = (users, streams)
 
 
 def routers() -> list[Router]:

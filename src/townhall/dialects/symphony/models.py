@@ -156,3 +156,80 @@ class UserV2(UserV1):
 class UserList(Wire):
     users: list[UserV2]
     errors: list[dict[str, Any]] | None = None
+
+
+class RoomTag(Wire):
+    key: str
+    value: str
+
+
+class RoomAttributes(Wire):
+    """V3RoomAttributes (a superset of the older shapes)."""
+
+    name: str | None = None
+    keywords: list[RoomTag] | None = None
+    description: str | None = None
+    members_can_invite: bool | None = None
+    discoverable: bool | None = None
+    public: bool | None = None
+    read_only: bool | None = None
+    copy_protected: bool | None = None
+    cross_pod: bool | None = None
+    view_history: bool | None = None
+    multi_lateral_room: bool | None = None
+    scheduled_meeting: bool | None = None
+    sub_type: str | None = None
+    pinned_message_id: str | None = None
+    group_chat: bool | None = None
+
+
+class RoomSystemInfo(Wire):
+    id: str | None = None
+    creation_date: int | None = None
+    created_by_user_id: int | None = None
+    active: bool | None = None
+
+
+class RoomDetail(Wire):
+    room_attributes: RoomAttributes | None = None
+    room_system_info: RoomSystemInfo | None = None
+
+
+class MemberInfo(Wire):
+    id: int | None = None
+    owner: bool | None = None
+    join_date: int | None = None
+
+
+class Stream(Wire):
+    id: str
+
+
+class UserId(Wire):
+    id: int
+
+
+class RoomSearchCriteria(Wire):
+    query: str
+    labels: list[str] | None = None
+    active: bool | None = None
+    private: bool | None = None
+    owner: UserId | None = None
+    creator: UserId | None = None
+    member: UserId | None = None
+    sort_order: str | None = None
+    sub_type: str | None = None
+
+
+class FacetedMatchCount(Wire):
+    facet: str | None = None
+    count: int | None = None
+
+
+class RoomSearchResults(Wire):
+    count: int | None = None
+    skip: int | None = None
+    limit: int | None = None
+    query: RoomSearchCriteria | None = None
+    rooms: list[RoomDetail] | None = None
+    faceted_match_count: list[FacetedMatchCount] | None = None

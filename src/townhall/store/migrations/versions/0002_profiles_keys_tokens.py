@@ -1,4 +1,5 @@
-"""Profile attributes on users, users' RSA public keys, API session tokens.
+"""Profile attributes on users, users' RSA public keys, API session tokens, stream
+attributes on rooms.
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +29,14 @@ PROFILE = [
     ("sms_number", 64),
 ]
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+ROOM_FLAGS = [
+    ("active", "1"),
+    ("read_only", "0"),
+    ("copy_protected", "0"),
+    ("cross_pod", "0"),
+    ("view_history", "0"),
+    ("multilateral", "0"),
+]
 
 
 def upgrade() -> None:
@@ -66,9 +75,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest", name=op.f("pk_session_tokens")),
     )
     op.create_index("ix_session_tokens_user", "session_tokens", ["user_id"])
+    with op.batch_alter_table("rooms") as batch:
+        batch.add_column(sa.Column("stream_id", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("keywords", sa.JSON(), nullable=True))
+        for flag, default in ROOM_FLAGS:
+            batch.add_column(sa.Column(flag, sa.Boolean(), nullable=False, server_default=default))
+        batch.add_column(sa.Column("sub_type", sa.String(32), nullable=True))
+        batch.add_column(sa.Column("created_by", Id, nullable=True))
+        batch.create_unique_constraint(op.f("uq_rooms_stream_id"), ["stream_id"])
+        batch.create_foreign_key(
+            op.f("fk_rooms_created_by_users"), "users", ["created_by"], ["id"], ondelete="SET NULL"
+        )
+    with op.batch_alter_table("room_affiliations") as batch:
+        batch.add_column(sa.Column("joined_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("room_affiliations") as batch:
+        batch.drop_column("joined_at")
+    with op.batch_alter_table("rooms") as batch:
+        batch.drop_constraint(op.f("fk_rooms_created_by_users"), type_="foreignkey")
+        batch.drop_constraint(op.f("uq_rooms_stream_id"), type_="unique")
+        for column in ("created_by", "sub_type", *(f for f, _ in reversed(ROOM_FLAGS))):
+            batch.drop_column(column)
+        batch.drop_column("keywords")
+        batch.drop_column("stream_id")
     op.drop_index("ix_session_tokens_user", table_name="session_tokens")
     op.drop_table("session_tokens")
     op.drop_table("user_keys")
