@@ -12,7 +12,9 @@ from townhall.infrastructure.passwords import Passwords
 from townhall.services.audit import AuditService
 from townhall.services.base import Actor, Deps
 from townhall.services.cluster import ClusterService
+from townhall.services.connections import ConnectionService
 from townhall.services.groups import GroupService
+from townhall.services.presence import PresenceService
 from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
 from townhall.services.rooms import RoomService
@@ -40,6 +42,8 @@ class Services:
     tokens: TokenService
     profiles: ProfileService
     streams: StreamService
+    presence: PresenceService
+    connections: ConnectionService
 
     @classmethod
     def build(
@@ -72,6 +76,8 @@ class Services:
             tokens=TokenService(deps, tenants, settings.session_ttl_seconds),
             profiles=ProfileService(deps, users),
             streams=StreamService(deps),
+            presence=PresenceService(deps),
+            connections=ConnectionService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

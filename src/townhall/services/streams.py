@@ -78,7 +78,7 @@ class StreamService(Service):
             stream = await self._managed(tx, actor, stream_id, caller)
             if not stream.active:
                 raise Conflict("room", stream_id, "the room is deactivated")
-            if await user_store.usernames_by_id(tx, [user_id]) == {}:
+            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
             current = {m.user_id: m for m in await store.members(tx, stream.room_id)}
             owners = [m for m in current.values() if m.owner]
@@ -120,7 +120,7 @@ class StreamService(Service):
         stream_id = self.deps.ids.stream_id()
         try:
             async with self.change(actor, "im.created", stream_id) as tx:
-                known = await user_store.usernames_by_id(tx, wanted)
+                known = await user_store.created_by_id(tx, actor.tenant_id, wanted)
                 missing = [u for u in wanted if u not in known]
                 if missing:
                     raise NotFound("user", str(missing[0]))

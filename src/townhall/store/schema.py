@@ -325,3 +325,12 @@ session_tokens = Table(
     _ts("revoked_at", nullable=True),
 )
 Index("ix_session_tokens_user", session_tokens.c.user_id)
+
+# A person's chosen presence (Symphony's presence category; 0002).
+user_presence = Table(
+    "user_presence",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(32), nullable=False),
+    _ts("updated_at"),
+)

@@ -233,3 +233,13 @@ async def get_vcard(tx: Tx, tenant_id: int, username: str) -> str | None:
         users.c.tenant_id == tenant_id, users.c.username == username
     )
     return (await tx.execute(query)).scalar()
+
+
+async def created_by_id(tx: Tx, tenant_id: int, ids: Sequence[int]) -> dict[int, datetime]:
+    """When each of these users (of the tenant) was created."""
+    if not ids:
+        return {}
+    query = select(users.c.id, users.c.created_at).where(
+        users.c.tenant_id == tenant_id, users.c.id.in_(list(ids))
+    )
+    return {r.id: as_utc(r.created_at) for r in await tx.execute(query)}

@@ -233,3 +233,34 @@ class RoomSearchResults(Wire):
     query: RoomSearchCriteria | None = None
     rooms: list[RoomDetail] | None = None
     faceted_match_count: list[FacetedMatchCount] | None = None
+
+
+class UserConnection(Wire):
+    user_id: int | None = None
+    status: str | None = None
+    first_requested_at: int | None = None
+    updated_at: int | None = None
+    request_counter: int | None = None
+
+
+class UserConnectionRequest(Wire):
+    user_id: int
+
+
+class PresenceStatus(Wire):
+    category: str
+
+
+class Presence(Wire):
+    """V2Presence; the 1.4x `Presence` is `category` alone."""
+
+    category: str
+    user_id: int | None = None
+    timestamp: int | None = None
+
+
+class UserPresence(Wire):
+    """The 1.4x `/v1/presence` item."""
+
+    uid: int
+    category: str

@@ -1,5 +1,5 @@
 """Profile attributes on users, users' RSA public keys, API session tokens, stream
-attributes on rooms.
+attributes on rooms, presence.
 
 Revision ID: 0002
 Revises: 0001
@@ -88,9 +88,23 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("room_affiliations") as batch:
         batch.add_column(sa.Column("joined_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "user_presence",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_user_presence_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_presence")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("user_presence")
     with op.batch_alter_table("room_affiliations") as batch:
         batch.drop_column("joined_at")
     with op.batch_alter_table("rooms") as batch:
