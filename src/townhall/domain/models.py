@@ -228,3 +228,15 @@ class StreamMember:
     user_id: int
     owner: bool
     joined_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AppEntitlement:
+    """An application the tenant offers (`enabled`) or a user has (`enabled` unused)."""
+
+    app_id: str
+    app_name: str | None
+    listed: bool
+    install: bool
+    enabled: bool = True
+    products: tuple[dict[str, object], ...] = ()

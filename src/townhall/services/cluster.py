@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,7 +40,9 @@ class ClusterService(Service):
     def __init__(self, deps: Deps, enabled: bool = False) -> None:
         super().__init__(deps)
         self.enabled = enabled
-        self.node_id = deps.node
+        # Openfire node ids are UUIDs; this one is derived from the node name, so a
+        # restarted process takes its old heartbeat slot over instead of adding one.
+        self.node_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"townhall:node:{deps.node}"))
         self._joined = deps.clock.now()
         self._host = socket.gethostname()
         self._beat: asyncio.Task[None] | None = None

@@ -13,6 +13,7 @@ from townhall.services.audit import AuditService
 from townhall.services.base import Actor, Deps
 from townhall.services.cluster import ClusterService
 from townhall.services.connections import ConnectionService
+from townhall.services.entitlements import EntitlementService
 from townhall.services.groups import GroupService
 from townhall.services.presence import PresenceService
 from townhall.services.profiles import ProfileService
@@ -44,6 +45,7 @@ class Services:
     streams: StreamService
     presence: PresenceService
     connections: ConnectionService
+    entitlements: EntitlementService
 
     @classmethod
     def build(
@@ -78,6 +80,7 @@ class Services:
             streams=StreamService(deps),
             presence=PresenceService(deps),
             connections=ConnectionService(deps),
+            entitlements=EntitlementService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

@@ -76,20 +76,33 @@ class SessionService(Service):
             )
 
     async def unregister(self, actor: Actor, session_id: int) -> None:
-        async with self.change(actor, "session.closed", str(session_id)) as tx:
-            await store.delete_session(tx, session_id)
+        """The connection layer saw the session end (a session already gone is fine)."""
+        subject = str(session_id)
+        async with self.change(
+            actor, "session.closed", subject, data={"session_id": session_id}
+        ) as tx:
+            await store.delete_session(tx, actor.tenant_id, session_id)
 
     async def close_user_sessions(self, actor: Actor, username: str) -> None:
-        """Disconnect every session of the user; no sessions (or no such user) is fine."""
+        """Disconnect every session of the user; no sessions (or no such user) is fine.
+
+        The `session.closed` event names the user: the connection layers close that
+        user's connections when they hear it.
+        """
         username = username.strip().lower()
-        async with self.change(actor, "session.closed", username) as tx:
+        async with self.change(
+            actor, "session.closed", username, data={"username": username}
+        ) as tx:
             user_id = await user_store.find_id(tx, actor.tenant_id, username)
             if user_id is not None:
                 await store.close_for_user(tx, user_id)
 
     async def broadcast(self, actor: Actor, body: str | None) -> None:
-        """A server message to everyone online, delivered by the connection layers."""
-        if not body or not body.strip():
+        """A server message to everyone online, delivered by the connection layers.
+
+        Only a missing or empty body is refused; like the plugin, whitespace is a body.
+        """
+        if not body:
             raise Invalid("body", "Message content/body is null or empty")
         async with self.change(
             actor, "message.broadcast", "all users", details=body, data={"body": body}

@@ -334,3 +334,43 @@ user_presence = Table(
     Column("category", String(32), nullable=False),
     _ts("updated_at"),
 )
+
+# Feature entitlements per user, e.g. canCreatePublicRoom (0002).
+user_features = Table(
+    "user_features",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("feature", String(100), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+# Who may act for whom (Symphony delegates; 0002).
+user_delegates = Table(
+    "user_delegates",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("delegate_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Applications the tenant offers, and each user's (0002).
+app_entitlements = Table(
+    "app_entitlements",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", String(256), primary_key=True),
+    Column("app_name", String(50), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("listed", Boolean, nullable=False),
+    Column("install", Boolean, nullable=False),
+)
+
+user_app_entitlements = Table(
+    "user_app_entitlements",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("app_id", String(256), primary_key=True),
+    Column("app_name", String(50)),
+    Column("listed", Boolean, nullable=False),
+    Column("install", Boolean, nullable=False),
+    Column("products", JSON),
+)

@@ -59,8 +59,12 @@ async def insert_session(tx: Tx, **values: Any) -> int:
     return int((await tx.execute(stmt)).scalar_one())
 
 
-async def delete_session(tx: Tx, session_id: int) -> bool:
-    done = await tx.execute(delete(live_sessions).where(live_sessions.c.id == session_id))
+async def delete_session(tx: Tx, tenant_id: int, session_id: int) -> bool:
+    done = await tx.execute(
+        delete(live_sessions).where(
+            live_sessions.c.tenant_id == tenant_id, live_sessions.c.id == session_id
+        )
+    )
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 

@@ -43,7 +43,9 @@ CORS_HEADERS = {
 class OpenfireError(Exception):
     """An error exactly as the plugin words it (its ErrorResponse entity)."""
 
-    def __init__(self, status: int, exception: str, message: str, resource: str = "") -> None:
+    def __init__(
+        self, status: int, exception: str, message: str, resource: str | None = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.exception = exception

@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from .entities import ARCHIVE, MESSAGE
-from .http import OpenfireError, actor, bare, read, respond, services
+from .http import actor, bare, read, respond, services
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -20,12 +20,7 @@ AnyRequest = Request[Any, Any, Any]
 @post("/messages/users", status_code=201)
 async def broadcast(request: AnyRequest) -> Response[bytes]:
     body: dict[str, Any] = await read(request, MESSAGE)
-    text = body.get("body")
-    if not text:
-        raise OpenfireError(
-            400, "IllegalArgumentException", "Message content/body is null or empty", "body"
-        )
-    await services(request).sessions.broadcast(actor(request), text)
+    await services(request).sessions.broadcast(actor(request), body.get("body"))
     return bare(201)
 
 

@@ -3,6 +3,7 @@ trail. Times are epoch seconds both ways; `endTime=0` means now."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,24 +13,51 @@ from .entities import SECURITY_LOGS
 from .http import actor, bare, respond, services
 
 AnyRequest = Request[Any, Any, Any]
-_DEFAULTS = {"offset": 0, "limit": 100, "startTime": 0, "endTime": 0}
+# name -> (default, largest value): offset and limit are Java ints, the times longs.
+_NUMBERS = {
+    "offset": (0, 2**31 - 1),
+    "limit": (100, 2**31 - 1),
+    "startTime": (0, 2**63 - 1),
+    "endTime": (0, 2**63 - 1),
+}
+_JAVA_INTEGER = re.compile(r"[+-]?[0-9]+")
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _numbers(request: AnyRequest) -> dict[str, int] | None:
+    """The numeric parameters as Java parses them; None when one does not parse."""
+    numbers: dict[str, int] = {}
+    for name, (default, largest) in _NUMBERS.items():
+        raw = request.query_params.get(name)
+        if raw is None:
+            numbers[name] = default
+        elif _JAVA_INTEGER.fullmatch(raw) and -largest - 1 <= int(raw) <= largest:
+            numbers[name] = int(raw)
+        else:
+            return None
+    return numbers
+
+
+def _moment(epoch_seconds: int) -> datetime | None:
+    """0 (or less) means no bound; a time past year 9999 is as good as the end of time."""
+    if epoch_seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch_seconds, UTC)
+    except (OverflowError, ValueError, OSError):
+        return _LATEST
 
 
 @get("/logs/security")
 async def security_log(request: AnyRequest) -> Response[bytes]:
-    numbers: dict[str, int] = {}
-    for name, default in _DEFAULTS.items():
-        raw = request.query_params.get(name)
-        try:
-            numbers[name] = default if raw is None else int(raw)
-        except ValueError:
-            return bare(404)  # JAX-RS answers an unparsable numeric parameter so
-    start, end = numbers["startTime"], numbers["endTime"]
+    numbers = _numbers(request)
+    if numbers is None:
+        return bare(404)  # JAX-RS answers an unparsable numeric parameter so
     entries = await services(request).audit.entries(
         actor(request),
         username=request.query_params.get("username") or None,
-        since=datetime.fromtimestamp(start, UTC) if start else None,
-        until=datetime.fromtimestamp(end, UTC) if end else None,
+        since=_moment(numbers["startTime"]),
+        until=_moment(numbers["endTime"]),
         offset=numbers["offset"],
         limit=numbers["limit"],
     )

@@ -39,29 +39,29 @@ async def get_property(request: AnyRequest, key: str) -> Response[bytes]:
     return respond(request, SYSTEM_PROPERTY, {"key": key, "value": value})
 
 
-async def _property_body(request: AnyRequest) -> dict[str, Any]:
+@post("/system/properties", status_code=201)
+async def create_property(request: AnyRequest) -> Response[bytes]:
     body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
     if not body.get("key"):
         raise OpenfireError(400, "IllegalArgumentException", "The property needs a key", "key")
-    return body
-
-
-@post("/system/properties", status_code=201)
-async def create_property(request: AnyRequest) -> Response[bytes]:
-    body = await _property_body(request)
     await services(request).properties.set(actor(request), body["key"], body.get("value"))
     return bare(201)
 
 
 @put("/system/properties/{key:str}")
 async def update_property(request: AnyRequest, key: str) -> Response[bytes]:
-    body = await _property_body(request)
+    # The plugin's order: a missing property is a 404 (naming the body's key, if any)
+    # before a body whose key differs from the path (or has none) is a 400.
+    body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
     svc, who = services(request), actor(request)
     if not await svc.properties.exists(who, key):
         raise OpenfireError(
-            404, "PropertyNotFoundException", "Could not find property for update", body["key"]
+            404,
+            "PropertyNotFoundException",
+            "Could not find property for update",
+            body.get("key"),
         )
-    if body["key"] != key:
+    if body.get("key") != key:
         raise OpenfireError(
             400,
             "IllegalArgumentException",

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import login, people, streams, users
+from . import entitlements, login, people, streams, users
 from .http import EXCEPTION_HANDLERS, authenticate
 
-POD_AREAS = (users, streams, people)
+POD_AREAS = (users, streams, people, entitlements)
 
 
 def routers() -> list[Router]:

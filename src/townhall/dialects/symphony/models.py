@@ -264,3 +264,37 @@ class UserPresence(Wire):
 
     uid: int
     category: str
+
+
+class Feature(Wire):
+    entitlment: str | None = None  # sic: the API's own spelling
+    enabled: bool | None = None
+
+
+class DelegateAction(Wire):
+    user_id: int
+    action: str
+
+
+class Product(Wire):
+    name: str
+    type: str
+    subscribed: bool
+    app_id: str | None = None
+    sku: str | None = None
+
+
+class PodAppEntitlement(Wire):
+    app_id: str
+    app_name: str
+    enable: bool
+    listed: bool
+    install: bool
+
+
+class UserAppEntitlement(Wire):
+    app_id: str
+    listed: bool
+    install: bool
+    app_name: str | None = None
+    products: list[Product] | None = None

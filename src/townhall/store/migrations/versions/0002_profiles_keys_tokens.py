@@ -1,5 +1,6 @@
 """Profile attributes on users, users' RSA public keys, API session tokens, stream
-attributes on rooms, presence.
+attributes on rooms, presence, features, delegates
+and application entitlements.
 
 Revision ID: 0002
 Revises: 0001
@@ -101,9 +102,64 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_presence")),
     )
+    _entitlement_tables()
+
+
+def _user_fk(table: str, column: str = "user_id") -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        [column], ["users.id"], name=op.f(f"fk_{table}_{column}_users"), ondelete="CASCADE"
+    )
+
+
+def _entitlement_tables() -> None:
+    op.create_table(
+        "user_features",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("feature", sa.String(100), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        _user_fk("user_features"),
+        sa.PrimaryKeyConstraint("user_id", "feature", name=op.f("pk_user_features")),
+    )
+    op.create_table(
+        "user_delegates",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("delegate_id", Id, nullable=False),
+        _user_fk("user_delegates"),
+        _user_fk("user_delegates", "delegate_id"),
+        sa.PrimaryKeyConstraint("user_id", "delegate_id", name=op.f("pk_user_delegates")),
+    )
+    op.create_table(
+        "app_entitlements",
+        sa.Column("tenant_id", Id, nullable=False),
+        sa.Column("app_id", sa.String(256), nullable=False),
+        sa.Column("app_name", sa.String(50), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("listed", sa.Boolean(), nullable=False),
+        sa.Column("install", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_app_entitlements_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "app_id", name=op.f("pk_app_entitlements")),
+    )
+    op.create_table(
+        "user_app_entitlements",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("app_id", sa.String(256), nullable=False),
+        sa.Column("app_name", sa.String(50), nullable=True),
+        sa.Column("listed", sa.Boolean(), nullable=False),
+        sa.Column("install", sa.Boolean(), nullable=False),
+        sa.Column("products", sa.JSON(), nullable=True),
+        _user_fk("user_app_entitlements"),
+        sa.PrimaryKeyConstraint("user_id", "app_id", name=op.f("pk_user_app_entitlements")),
+    )
 
 
 def downgrade() -> None:
+    for table in ("user_app_entitlements", "app_entitlements", "user_delegates", "user_features"):
+        op.drop_table(table)
     op.drop_table("user_presence")
     with op.batch_alter_table("room_affiliations") as batch:
         batch.drop_column("joined_at")

@@ -1,0 +1,133 @@
+"""Feature entitlements, delegates and application entitlements (contract §1.1, §1.12)."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, Router, get, post
+
+from townhall.domain.models import AppEntitlement
+
+from . import models as m
+from .http import AnyRequest, SymphonyError, body, ok, require_user_admin, services
+
+DELEGATE_ACTIONS = {"ADD": True, "REMOVE": False}
+
+
+async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[object]:
+    try:
+        return msgspec.json.decode(await request.body(), type=list[kind])  # type: ignore[valid-type]
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise SymphonyError(400, f"Invalid request body: {exc}") from None
+
+
+@get("/v1/admin/user/{uid:int}/features")
+async def get_features(request: AnyRequest, uid: int) -> Response[bytes]:
+    found = await services(request).entitlements.features(require_user_admin(request), uid)
+    return ok([m.Feature(entitlment=name, enabled=on) for name, on in found.items()])
+
+
+@post("/v1/admin/user/{uid:int}/features/update", status_code=200)
+async def set_features(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    wanted: dict[str, bool] = {}
+    for feature in await _list_body(request, m.Feature):
+        assert isinstance(feature, m.Feature)
+        if not feature.entitlment or feature.enabled is None:
+            raise SymphonyError(400, "entitlment and enabled are required for every feature")
+        wanted[feature.entitlment] = feature.enabled
+    await services(request).entitlements.set_features(who, uid, wanted)
+    return ok(m.SuccessResponse())
+
+
+@get("/v1/admin/user/{uid:int}/delegates")
+async def get_delegates(request: AnyRequest, uid: int) -> Response[bytes]:
+    return ok(await services(request).entitlements.delegates(require_user_admin(request), uid))
+
+
+@post("/v1/admin/user/{uid:int}/delegates/update", status_code=200)
+async def update_delegates(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    wanted = await body(request, m.DelegateAction)
+    if wanted.action not in DELEGATE_ACTIONS:
+        raise SymphonyError(400, "action: must be ADD or REMOVE")
+    await services(request).entitlements.set_delegate(
+        who, uid, wanted.user_id, DELEGATE_ACTIONS[wanted.action]
+    )
+    return ok(m.SuccessResponse())
+
+
+def _pod_app(app: AppEntitlement) -> m.PodAppEntitlement:
+    return m.PodAppEntitlement(
+        app_id=app.app_id,
+        app_name=app.app_name or app.app_id,
+        enable=app.enabled,
+        listed=app.listed,
+        install=app.install,
+    )
+
+
+def _user_app(app: AppEntitlement) -> m.UserAppEntitlement:
+    return m.UserAppEntitlement(
+        app_id=app.app_id,
+        app_name=app.app_name,
+        listed=app.listed,
+        install=app.install,
+        products=[msgspec.convert(p, m.Product) for p in app.products],
+    )
+
+
+@get("/v1/admin/app/entitlement/list")
+async def tenant_apps(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).entitlements.tenant_apps(require_user_admin(request))
+    return ok([_pod_app(a) for a in found])
+
+
+@post("/v1/admin/app/entitlement/list", status_code=200)
+async def set_tenant_apps(request: AnyRequest) -> Response[bytes]:
+    who = require_user_admin(request)
+    apps = [
+        AppEntitlement(a.app_id, a.app_name, a.listed, a.install, a.enable)
+        for a in await _list_body(request, m.PodAppEntitlement)
+        if isinstance(a, m.PodAppEntitlement)
+    ]
+    saved = await services(request).entitlements.set_tenant_apps(who, apps)
+    return ok([_pod_app(a) for a in saved])
+
+
+@get("/v1/admin/user/{uid:int}/app/entitlement/list")
+async def user_apps(request: AnyRequest, uid: int) -> Response[bytes]:
+    found = await services(request).entitlements.user_apps(require_user_admin(request), uid)
+    return ok([_user_app(a) for a in found])
+
+
+@post("/v1/admin/user/{uid:int}/app/entitlement/list", status_code=200)
+async def set_user_apps(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    apps = [
+        AppEntitlement(
+            a.app_id,
+            a.app_name,
+            a.listed,
+            a.install,
+            products=tuple(msgspec.to_builtins(p) for p in a.products or ()),
+        )
+        for a in await _list_body(request, m.UserAppEntitlement)
+        if isinstance(a, m.UserAppEntitlement)
+    ]
+    saved = await services(request).entitlements.set_user_apps(who, uid, apps)
+    return ok([_user_app(a) for a in saved])
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        get_features,
+        set_features,
+        get_delegates,
+        update_delegates,
+        tenant_apps,
+        set_tenant_apps,
+        user_apps,
+        set_user_apps,
+    ],
+)

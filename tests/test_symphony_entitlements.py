@@ -1,0 +1,88 @@
+"""Symphony feature entitlements, delegates and application entitlements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from tests.conftest import RunningServer, unique
+from tests.symphony import Bot, make_bot, session_token
+
+
+async def test_features_and_delegates_with_the_bdk(bdk: Any, services: Any) -> None:
+    from symphony.bdk.core.service.user.model.delegate_action_enum import DelegateActionEnum
+    from symphony.bdk.gen.pod_model.feature import Feature
+
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    helper = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    assert await bdk.users().get_feature_entitlements(user.uid) == []
+    await bdk.users().update_feature_entitlements(
+        user.uid,
+        [
+            Feature(entitlment="canCreatePublicRoom", enabled=True),
+            Feature(entitlment="isExternalIMEnabled", enabled=False),
+        ],
+    )
+    features = {
+        f.entitlment: f.enabled for f in await bdk.users().get_feature_entitlements(user.uid)
+    }
+    assert features == {"canCreatePublicRoom": True, "isExternalIMEnabled": False}
+    await bdk.users().update_delegates(user.uid, helper.uid, DelegateActionEnum.ADD)
+    assert await bdk.users().get_delegates(user.uid) == [helper.uid]
+    await bdk.users().update_delegates(user.uid, helper.uid, DelegateActionEnum.REMOVE)
+    assert await bdk.users().get_delegates(user.uid) == []
+
+
+async def test_application_entitlements_with_the_bdk(bdk: Any, services: Any) -> None:
+    from symphony.bdk.gen.pod_model.pod_app_entitlement import PodAppEntitlement
+    from symphony.bdk.gen.pod_model.product import Product
+    from symphony.bdk.gen.pod_model.user_app_entitlement import UserAppEntitlement
+
+    app_id = unique("app")
+    saved = await bdk.applications().update_application_entitlements(
+        [
+            PodAppEntitlement(
+                app_id=app_id, app_name="Dashboard", enable=True, listed=True, install=False
+            )
+        ]
+    )
+    assert app_id in [a.app_id for a in saved]
+    listed = {a.app_id: a for a in await bdk.applications().list_application_entitlements()}
+    assert listed[app_id].app_name == "Dashboard"
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    mine = await bdk.applications().update_user_applications(
+        user.uid,
+        [
+            UserAppEntitlement(
+                app_id=app_id,
+                listed=True,
+                install=True,
+                products=[Product(name="Premium", type="premium", subscribed=True, sku="P1")],
+            )
+        ],
+    )
+    assert [(a.app_id, a.products[0].name) for a in mine] == [(app_id, "Premium")]
+    again = await bdk.applications().list_user_applications(user.uid)
+    assert again[0].products[0].sku == "P1"
+
+
+async def test_bad_input(server: RunningServer, admin_bot: Bot, services: Any) -> None:
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    base = f"{server.url}/pod/v1/admin"
+    r = requests.post(f"{base}/app/entitlement/list", json=[{"appId": "x"}], headers=headers)
+    assert r.status_code == 400 and "appName" in r.json()["message"]
+    app = {"appId": "dup", "appName": "D", "enable": True, "listed": True, "install": True}
+    r = requests.post(f"{base}/app/entitlement/list", json=[app, app], headers=headers)
+    assert r.status_code == 400
+    r = requests.post(
+        f"{base}/user/{admin_bot.uid}/delegates/update",
+        json={"userId": admin_bot.uid, "action": "MAYBE"},
+        headers=headers,
+    )
+    assert r.status_code == 400
+    r = requests.get(f"{base}/user/987654321/features", headers=headers)
+    assert r.status_code == 404
+    plain = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    weak = {"sessionToken": session_token(server, plain)}
+    assert requests.get(f"{base}/app/entitlement/list", headers=weak).status_code == 403
