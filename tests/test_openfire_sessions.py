@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from tests.conftest import RunningServer, unique
+from townhall.domain.errors import Invalid, NotFound
 from townhall.services.base import Actor
 from townhall.services.sessions import Connection
 
@@ -64,3 +66,48 @@ async def test_lockout_closes_sessions(services: Any, client: Any) -> None:
     await services.sessions.register(actor, Connection(name, "desk"))
     client.users.lock_user(name)
     assert client.sessions.get_user_sessions(name) == []
+
+
+async def test_session_wire_shapes_and_unregister(
+    services: Any, server: RunningServer, http: requests.Session, client: Any
+) -> None:
+    name = unique("shaped")
+    client.users.add_user(name, "pw")
+    actor = Actor(await services.tenants.first(), "xmpp")
+    first = await services.sessions.register(actor, Connection(name, "r1"))
+    await services.sessions.register(actor, Connection(name, "r2", host_name="pc.example"))
+    xml = http.get(f"{server.api}/sessions/{name}").text
+    assert xml.startswith(
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sessions><session>'
+        f"<sessionId>{name}@example.org/r1</sessionId><username>{name}</username>"
+        "<resource>r1</resource><node>Remote</node><sessionStatus>Authenticated"
+        "</sessionStatus><presenceStatus>Online</presenceStatus><priority>0</priority>"
+        "<creationDate>"
+    )
+    assert "<presenceMessage>" not in xml and "<hostAddress>" not in xml
+    assert "</priority><hostName>pc.example</hostName><creationDate>" in xml
+    assert "</lastActionDate><secure>false</secure></session>" in xml
+    await services.sessions.unregister(actor, first)
+    await services.sessions.unregister(actor, first)  # already gone: fine
+    assert [s["resource"] for s in client.sessions.get_user_sessions(name)] == ["r2"]
+    assert client.sessions.close_user_sessions(name.upper()) is True
+    assert http.get(f"{server.api}/sessions/{name}", headers=JSON).json() == {"sessions": []}
+
+
+async def test_presence_words(services: Any, client: Any) -> None:
+    name = unique("present")
+    client.users.add_user(name, "pw")
+    actor = Actor(await services.tenants.first(), "xmpp")
+    shows = {None: "Online", "away": "Away", "chat": "Available to Chat"}
+    shows |= {"dnd": "Do Not Disturb", "xa": "Extended Away"}
+    for show in shows:
+        await services.sessions.register(actor, Connection(name, str(show), presence_show=show))
+    found = client.sessions.get_user_sessions(name)
+    assert {s["resource"]: s["presenceStatus"] for s in found} == {
+        str(show): word for show, word in shows.items()
+    }
+    with pytest.raises(Invalid):
+        await services.sessions.register(actor, Connection(name, "odd", presence_show="busy"))
+    with pytest.raises(NotFound):
+        await services.sessions.register(actor, Connection(unique("nouser"), "r"))
+    client.sessions.close_user_sessions(name)

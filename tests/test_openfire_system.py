@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
 from openfire_restapi import exceptions as ofx
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
+from townhall.services.cluster import ClusterService
+from townhall.store.database import open_database
 
 JSON = {"Accept": "application/json"}
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
 def test_properties_with_official_client(client) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +64,68 @@ def test_property_wire_and_secrets(server: RunningServer, http: requests.Session
     )
 
 
-def test_secret_mode_and_disabled_api(server: RunningServer, http: requests.Session) -> None:
+def test_property_list_shapes_and_registered_keys(
+    client: Any, server: RunningServer, http: requests.Session
+) -> None:
+    key = unique("Shape.")
+    assert client.system.add_prop(key, "first") is True
+    assert client.system.add_prop(key, "second") is True  # POST overwrites
+    xml = http.get(f"{server.api}/system/properties").text
+    assert xml.startswith(XML_HEAD + "<properties><property key=")
+    assert f'<property key="{key}" value="second"/>' in xml
+    # Registered but unset: listed without a value, yet a single GET does not find it.
+    assert '<property key="plugin.restapi.allowedIPs"/>' in xml
+    listed = http.get(f"{server.api}/system/properties", headers=JSON).json()
+    assert {"key": "plugin.restapi.allowedIPs"} in listed["property"]
+    assert client.system.get_props()["plugin.restapi.allowedIPs"] is None
+    r = http.get(f"{server.api}/system/properties/plugin.restapi.allowedIPs", headers=JSON)
+    assert (r.status_code, r.json()) == (
+        404,
+        {
+            "resource": "plugin.restapi.allowedIPs",
+            "message": "Could not find property",
+            "exception": "PropertyNotFoundException",
+        },
+    )
+
+
+def test_property_errors(client: Any, server: RunningServer, http: requests.Session) -> None:
+    props = f"{server.api}/system/properties"
+    missing = unique("gone.")
+    r = http.delete(f"{props}/{missing}", headers=JSON)
+    assert r.status_code == 404 and r.json()["message"] == "Could not find property"
+    with pytest.raises(ofx.PropertyNotFoundException):
+        client.system.delete_prop(missing)
+    # A body without a key: 404 (no resource) for a missing property, else the mismatch.
+    r = http.put(f"{props}/{missing}", json={"value": "x"}, headers=JSON)
+    assert (r.status_code, r.json()) == (
+        404,
+        {"message": "Could not find property for update", "exception": "PropertyNotFoundException"},
+    )
+    key = unique("kept.")
+    client.system.add_prop(key, "v")
+    r = http.put(f"{props}/{key}", json={"value": "x"}, headers=JSON)
+    assert r.status_code == 400
+    assert r.json()["message"] == "Path property name and entity property name doesn't match"
+    r = http.post(props, json={"value": "x"}, headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "key"
+    r = http.put(
+        f"{props}/{key}",
+        data=f'<property key="{key}" value="by xml"/>',
+        headers={"Content-Type": "application/xml"},
+    )
+    assert r.status_code == 200 and "content-type" not in r.headers and r.content == b""
+    assert client.system.get_prop(key) == "by xml"
+
+
+def test_secret_is_writable_never_readable(client: Any) -> None:
+    assert client.system.get_prop("plugin.restapi.secret") == "********"
+    assert client.system.get_props()["plugin.restapi.secret"] == "********"
+
+
+def test_secret_mode_and_disabled_api(
+    client: Any, server: RunningServer, http: requests.Session
+) -> None:
     props = f"{server.api}/system/properties"
     secret = unique("s3cret")
     http.post(props, json={"key": "plugin.restapi.secret", "value": secret}, headers=JSON)
@@ -67,16 +134,33 @@ def test_secret_mode_and_disabled_api(server: RunningServer, http: requests.Sess
         assert http.get(f"{server.api}/users/admin", headers=JSON).status_code == 401
         r = requests.get(f"{server.api}/users/admin", headers={"Authorization": secret, **JSON})
         assert r.status_code == 200
-        # Turn the API off: everything but the health checks is a bare 403.
-        requests.post(
-            props,
-            json={"key": "plugin.restapi.enabled", "value": "false"},
-            headers={"Authorization": secret, **JSON},
+        assert (
+            requests.get(f"{server.api}/users/admin", headers={"Authorization": "x"}).status_code
+            == 401
         )
-        r = requests.get(f"{server.api}/users/admin", headers={"Authorization": secret})
+        # And back to basic through the API itself: it applies at once.
+        r = requests.put(
+            f"{props}/plugin.restapi.httpAuth",
+            json={"key": "plugin.restapi.httpAuth", "value": "basic"},
+            headers={"Authorization": secret},
+        )
+        assert r.status_code == 200
+        assert http.get(f"{server.api}/users/admin", headers=JSON).status_code == 200
+        assert (
+            requests.get(f"{server.api}/users/admin", headers={"Authorization": secret}).status_code
+            == 401
+        )
+        # Turn the API off: everything but the health checks is a bare 403.
+        assert client.system.add_prop("plugin.restapi.enabled", "false") is True
+        r = http.get(f"{server.api}/users/admin", headers=JSON)
         assert r.status_code == 403 and r.content == b""
+        assert "content-type" not in r.headers
+        assert http.get(f"{server.api}/no/such/path").status_code == 403
+        with pytest.raises(ofx.ImproperlyConfiguredException):
+            client.system.get_props()
         assert requests.get(f"{server.api}/system/liveness").status_code == 200
         assert requests.get(f"{server.api}/system/readiness").status_code == 200
+        assert client.system.check_readiness() is True
     finally:
         _restore(server)
     assert http.get(f"{server.api}/users/admin", headers=JSON).status_code == 200
@@ -105,11 +189,48 @@ def test_health_checks(client, server: RunningServer) -> None:  # type: ignore[n
     r = requests.get(
         f"{server.api}/system/readiness/connections?connectionType=NOPE&encrypted=true"
     )
-    assert r.status_code == 400
+    assert r.status_code == 400 and r.content == b""
+    for path in ("liveness", "readiness", "readiness/connections", "liveness/properties/"):
+        r = requests.get(f"{server.api}/system/{path}")
+        assert (r.status_code, r.content) == (200, b"")
+        assert "content-type" not in r.headers
+
+
+async def test_readiness_fails_without_a_database(services: Any) -> None:
+    dead = open_database("postgresql://postgres@127.0.0.1:1/none")
+    try:
+        cluster = ClusterService(dataclasses.replace(services.deps, db=dead))
+        assert await cluster.database_answers() is False
+    finally:
+        await dead.dispose()
+    assert await services.cluster.database_answers() is True
+
+
+def test_session_statistics_shapes(
+    client: Any, server: RunningServer, http: requests.Session
+) -> None:
+    counts = client.system.get_concurrent_sessions()
+    assert set(counts) == {"localSessions", "clusterSessions"}
+    xml = http.get(f"{server.api}/system/statistics/sessions").text
+    assert xml.startswith(XML_HEAD + "<sessions><localSessions>")
+    assert "</localSessions><clusterSessions>" in xml
 
 
 def test_clustering_without_redis(client, server: RunningServer, http: requests.Session) -> None:  # type: ignore[no-untyped-def]
     assert client.clustering.get_status() == "Disabled"
+    assert http.get(f"{server.api}/clustering/status", headers=JSON).json() == {
+        "status": "Disabled"
+    }
+    assert http.get(f"{server.api}/clustering/nodes", headers=JSON).json() == {"clusterNodes": []}
+    r = http.get(f"{server.api}/clustering/nodes/nope", headers=JSON)
+    assert (r.status_code, r.json()) == (
+        404,
+        {
+            "resource": "nope",
+            "message": "Could not find a cluster node with this NodeID.",
+            "exception": "ClusterNodeNotFoundException",
+        },
+    )
     assert client.clustering.get_nodes() == {}
     assert http.get(f"{server.api}/clustering/nodes").text.endswith("<clusterNodes/>")
     with pytest.raises(ofx.ClusterNodeNotFoundException):
@@ -130,16 +251,62 @@ def test_security_log_reads_the_audit_trail(
     assert http.get(f"{server.api}/logs/security?startTime={future}", headers=JSON).json() == {
         "logs": []
     }
-    assert http.get(f"{server.api}/logs/security?limit=abc").status_code == 404
+    for bad in ("limit=abc", "offset=1.5", "startTime=1e9", "limit=2147483648", "endTime=%201"):
+        assert http.get(f"{server.api}/logs/security?{bad}").status_code == 404, bad
+    far = "startTime=1&endTime=99999999999999&limit=99999999&offset=%2B0"
+    r = http.get(f"{server.api}/logs/security?{far}", headers=JSON)
+    assert r.status_code == 200 and r.json()["logs"]
+    assert http.get(f"{server.api}/logs/security?startTime=99999999999999").status_code == 200
+    window = http.get(
+        f"{server.api}/logs/security?username=admin&startTime=1&endTime=0&limit=3", headers=JSON
+    ).json()["logs"]
+    ids = [log["logId"] for log in window]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    skipped = http.get(
+        f"{server.api}/logs/security?username=admin&offset=1&limit=2", headers=JSON
+    ).json()["logs"]
+    assert [log["logId"] for log in skipped] == ids[1:]
+    xml = http.get(f"{server.api}/logs/security?limit=1").text
+    assert xml.startswith(XML_HEAD + "<logs><log><logId>")
+    hour = timedelta(hours=1)
+    assert client.security.get_audit_logs(start_time=datetime.now() + hour) == []
+    assert client.security.get_audit_logs(end_time=datetime.now() - hour) == []
+    [one] = client.security.get_audit_logs(start_time=datetime.now() - hour, limit=1)
+    assert isinstance(one["timestamp"], datetime)
 
 
 def test_broadcast_and_unread(client, server: RunningServer, http: requests.Session) -> None:  # type: ignore[no-untyped-def]
-    assert client.messages.send_broadcast("Maintenance at noon") is True
-    r = http.post(f"{server.api}/messages/users", json={"body": ""}, headers=JSON)
-    assert r.status_code == 400 and r.json()["message"] == "Message content/body is null or empty"
+    text = unique("Maintenance at noon ")
+    assert client.messages.send_broadcast(text) is True
+    [logged] = http.get(f"{server.api}/logs/security?limit=1", headers=JSON).json()["logs"]
+    assert (logged["summary"], logged["details"]) == ("message.broadcast: all users", text)
+    for body in ({"body": ""}, {}, {"body": None}):
+        r = http.post(f"{server.api}/messages/users", json=body, headers=JSON)
+        assert r.json() == {
+            "resource": "body",
+            "message": "Message content/body is null or empty",
+            "exception": "IllegalArgumentException",
+        }
+        assert r.status_code == 400
+    r = http.post(
+        f"{server.api}/messages/users",
+        data="<message/>",
+        headers={"Content-Type": "application/xml"},
+    )
+    assert r.status_code == 400 and "<exception>IllegalArgumentException</exception>" in r.text
+    with pytest.raises(ofx.IllegalArgumentException):
+        client.messages.send_broadcast("")
+    r = http.post(
+        f"{server.api}/messages/users",
+        data="<message><body> </body></message>",
+        headers={"Content-Type": "application/xml"},
+    )
+    assert r.status_code == 201  # whitespace is a body, as for the plugin
     assert client.messages.get_unread_messages("john@example.org") == 0
     r = http.get(f"{server.api}/archive/messages/unread/John@Example.org", headers=JSON)
     assert r.json() == {"jid": "John@Example.org", "count": 0}
+    r = http.get(f"{server.api}/archive/messages/unread/a%40b.example")
+    assert r.text == XML_HEAD + "<archive><jid>a@b.example</jid><count>0</count></archive>"
 
 
 def test_openapi_documents(server: RunningServer, http: requests.Session) -> None:
@@ -151,3 +318,5 @@ def test_openapi_documents(server: RunningServer, http: requests.Session) -> Non
     assert all(p.startswith("/plugins/restapi/v1") for p in paths)
     assert requests.get(f"{server.url}/docs").status_code == 200
     assert ADMIN_PASSWORD not in r.text
+    assert "/plugins/restapi/v1/system/properties/{key}" in paths
+    assert not any(p.startswith("/plugins/restapi/v1/openapi") for p in paths)

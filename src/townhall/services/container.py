@@ -10,6 +10,7 @@ from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.passwords import Passwords
 from townhall.services.audit import AuditService
+from townhall.services.avatars import AvatarService
 from townhall.services.base import Actor, Deps
 from townhall.services.cluster import ClusterService
 from townhall.services.connections import ConnectionService
@@ -46,6 +47,7 @@ class Services:
     presence: PresenceService
     connections: ConnectionService
     entitlements: EntitlementService
+    avatars: AvatarService
 
     @classmethod
     def build(
@@ -81,6 +83,7 @@ class Services:
             presence=PresenceService(deps),
             connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),
+            avatars=AvatarService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

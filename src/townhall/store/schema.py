@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -373,4 +374,14 @@ user_app_entitlements = Table(
     Column("listed", Boolean, nullable=False),
     Column("install", Boolean, nullable=False),
     Column("products", JSON),
+)
+
+# A person's picture, as uploaded (0002).
+user_avatars = Table(
+    "user_avatars",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("media_type", String(32), nullable=False),
+    Column("image", LargeBinary, nullable=False),
+    _ts("updated_at"),
 )

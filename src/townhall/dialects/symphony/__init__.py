@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import entitlements, login, people, streams, users
+from . import avatars, entitlements, login, people, streams, users
 from .http import EXCEPTION_HANDLERS, authenticate
 
-POD_AREAS = (users, streams, people, entitlements)
+POD_AREAS = (users, streams, people, entitlements, avatars)
 
 
 def routers() -> list[Router]:
     return [
         Router(
             path="/",
-            route_handlers=[login.router],
+            route_handlers=[login.router, avatars.public_router],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
         Router(

@@ -1,6 +1,6 @@
 """Profile attributes on users, users' RSA public keys, API session tokens, stream
-attributes on rooms, presence, features, delegates
-and application entitlements.
+attributes on rooms, presence, features, delegates,
+avatars and application entitlements.
 
 Revision ID: 0002
 Revises: 0001
@@ -145,6 +145,15 @@ def _entitlement_tables() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "app_id", name=op.f("pk_app_entitlements")),
     )
     op.create_table(
+        "user_avatars",
+        sa.Column("user_id", Id, nullable=False),
+        sa.Column("media_type", sa.String(32), nullable=False),
+        sa.Column("image", sa.LargeBinary(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        _user_fk("user_avatars"),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_avatars")),
+    )
+    op.create_table(
         "user_app_entitlements",
         sa.Column("user_id", Id, nullable=False),
         sa.Column("app_id", sa.String(256), nullable=False),
@@ -158,7 +167,13 @@ def _entitlement_tables() -> None:
 
 
 def downgrade() -> None:
-    for table in ("user_app_entitlements", "app_entitlements", "user_delegates", "user_features"):
+    for table in (
+        "user_app_entitlements",
+        "user_avatars",
+        "app_entitlements",
+        "user_delegates",
+        "user_features",
+    ):
         op.drop_table(table)
     op.drop_table("user_presence")
     with op.batch_alter_table("room_affiliations") as batch:

@@ -1,0 +1,63 @@
+"""People's pictures: uploaded as base64, checked to be a real image, served back."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from datetime import datetime
+
+from PIL import Image, UnidentifiedImageError
+
+from townhall.domain.errors import Invalid, NotFound
+from townhall.services.base import Actor, Service
+from townhall.store import avatars as store
+from townhall.store import users as user_store
+
+MAX_BYTES = 2 * 1024 * 1024
+FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def checked_image(encoded: str | None) -> tuple[str, bytes]:
+    """(media type, bytes) of a base64 image, or Invalid naming `image`."""
+    if not encoded:
+        raise Invalid("image", "image is required")
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("image", "image is not valid base64") from None
+    if len(raw) >= MAX_BYTES:
+        raise Invalid("image", f"image must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        with Image.open(io.BytesIO(raw)) as picture:
+            kind = picture.format or ""
+            picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise Invalid("image", "image is not a PNG, JPEG, GIF or WebP picture") from None
+    if kind not in FORMATS:
+        raise Invalid("image", "image is not a PNG, JPEG, GIF or WebP picture")
+    return FORMATS[kind], raw
+
+
+class AvatarService(Service):
+    async def set(self, actor: Actor, user_id: int, encoded: str | None) -> None:
+        media_type, raw = checked_image(encoded)
+        async with self.change(actor, "user.avatar.set", str(user_id)) as tx:
+            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
+                raise NotFound("user", str(user_id))
+            await store.set_avatar(tx, user_id, media_type, raw, self.clock.now())
+
+    async def version(self, actor: Actor, user_id: int) -> datetime | None:
+        """When the user's picture last changed (None: no picture)."""
+        async with self.db.read() as tx:
+            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
+                raise NotFound("user", str(user_id))
+            return await store.updated_at(tx, user_id)
+
+    async def image(self, user_id: int) -> tuple[str, bytes, datetime]:
+        """The picture itself; public, like the URLs that point to it."""
+        async with self.db.read() as tx:
+            found = await store.avatar(tx, user_id)
+        if found is None:
+            raise NotFound("avatar", str(user_id))
+        return found
