@@ -101,7 +101,7 @@ def drop_database(url: str) -> None:
 
 async def seed_users(database_url: str, count: int) -> None:
     """Bulk-load `count` users sharing one argon2 hash (hashing 10,000 would only time argon2)."""
-    from sqlalchemy import insert
+    from sqlalchemy import insert, text
 
     from townhall.config import load_settings
     from townhall.infrastructure.passwords import Passwords
@@ -134,6 +134,9 @@ async def seed_users(database_url: str, count: int) -> None:
                 insert(credentials),
                 [{"user_id": uid, "password_hash": hashed, "updated_at": now} for uid in ids],
             )
+    # Fresh planner statistics, as a database in service has (autovacuum may not have run).
+    async with services.deps.db.write() as tx:
+        await tx.execute(text("ANALYZE"))
     await services.close()
 
 
