@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from townhall.services.base import Actor
+    from townhall.services.container import Services
 
 app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -78,6 +84,33 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
+def _in_first_tenant(action: Callable[[Services, Actor], Awaitable[None]], done: str) -> None:
+    """Run `action` as the CLI in the first tenant; a domain error exits with status 1."""
+    from townhall.domain.errors import DomainError
+    from townhall.services.base import Actor
+    from townhall.services.container import Services
+
+    settings = load_settings()
+    _prepare(settings)
+
+    async def run() -> None:
+        services = Services.build(settings)
+        try:
+            tenant = await services.tenants.first()
+            if tenant is None:
+                raise typer.Exit(1)
+            await action(services, Actor(tenant, "cli"))
+        finally:
+            await services.close()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(done)
+
+
 @admin_app.command("create")
 def admin_create(
     username: Annotated[str, typer.Argument(help="The new administrator's username.")],
@@ -86,71 +119,31 @@ def admin_create(
 ) -> None:
     """Create an administrator in the first tenant."""
     from townhall.domain import roles
-    from townhall.domain.errors import DomainError
-    from townhall.services.base import Actor
-    from townhall.services.container import Services
 
-    settings = load_settings()
-    _prepare(settings)
+    async def create(services: Services, actor: Actor) -> None:
+        await services.users.create(
+            actor, username, password, email=email, roles_granted=(roles.SERVER_ADMIN,)
+        )
 
-    async def create() -> None:
-        services = Services.build(settings)
-        try:
-            tenant = await services.tenants.first()
-            assert tenant is not None
-            await services.users.create(
-                Actor(tenant, "cli"),
-                username,
-                password,
-                email=email,
-                roles_granted=(roles.SERVER_ADMIN,),
-            )
-        finally:
-            await services.close()
-
-    try:
-        asyncio.run(create())
-    except DomainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"administrator {username} created")
+    _in_first_tenant(create, f"administrator {username} created")
 
 
 @users_app.command("set-key")
 def users_set_key(
     username: Annotated[str, typer.Argument(help="Whose key.")],
-    pemfile: Annotated[str, typer.Argument(help="PEM file with an RSA public key.")],
+    pemfile: Annotated[Path, typer.Argument(help="PEM file with an RSA public key.")],
     previous: Annotated[
         bool, typer.Option("--previous", help="Set the previous key instead of the current one.")
     ] = False,
 ) -> None:
     """Register the RSA public key a user (e.g. a Symphony bot) signs its logins with."""
-    from pathlib import Path
+    pem = pemfile.read_text()
+    kind = "previous" if previous else "current"
 
-    from townhall.domain.errors import DomainError
-    from townhall.services.base import Actor
-    from townhall.services.container import Services
+    async def set_key(services: Services, actor: Actor) -> None:
+        await services.tokens.set_key(actor, username, kind, pem)
 
-    settings = load_settings()
-    _prepare(settings)
-    pem = Path(pemfile).read_text()
-
-    async def set_key() -> None:
-        services = Services.build(settings)
-        try:
-            tenant = await services.tenants.first()
-            assert tenant is not None
-            kind = "previous" if previous else "current"
-            await services.tokens.set_key(Actor(tenant, "cli"), username, kind, pem)
-        finally:
-            await services.close()
-
-    try:
-        asyncio.run(set_key())
-    except DomainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"key registered for {username}")
+    _in_first_tenant(set_key, f"key registered for {username}")
 
 
 @app.command()
