@@ -34,10 +34,13 @@ def test_admin_create_logs_in_over_the_api(server: RunningServer) -> None:
     name = unique("cliadmin")
     out = townhall(server.database_url, "admin", "create", name, "--password", "pw-123")
     assert out.returncode == 0, out.stderr
-    r = requests.get(f"{server.api}/users/{name}", auth=(name, "pw-123"))
-    assert r.status_code == 200
-    again = townhall(server.database_url, "admin", "create", name, "--password", "pw-123")
-    assert again.returncode == 1 and "error" in again.stderr
+    try:
+        r = requests.get(f"{server.api}/users/{name}", auth=(name, "pw-123"))
+        assert r.status_code == 200
+        again = townhall(server.database_url, "admin", "create", name, "--password", "pw-123")
+        assert again.returncode == 1 and "error" in again.stderr
+    finally:  # other tests rely on `admin` being the only administrator
+        requests.delete(f"{server.api}/users/{name}", auth=(name, "pw-123"))
 
 
 def test_set_key_registers_a_login_key(server: RunningServer, tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
-"""Openfire `/users/{u}/roster`."""
+"""Openfire `/users/{u}/roster`, through the official client and raw HTTP."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 import requests
@@ -9,9 +11,21 @@ from openfire_restapi import exceptions as ofx
 from tests.conftest import RunningServer, unique
 
 JSON = {"Accept": "application/json"}
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 
-def test_roster_with_official_client(client) -> None:  # type: ignore[no-untyped-def]
+def _user(server: RunningServer, http: requests.Session, prefix: str) -> str:
+    name = unique(prefix)
+    r = http.post(f"{server.api}/users", json={"username": name, "password": "p"}, headers=JSON)
+    assert r.status_code == 201
+    return name
+
+
+def _roster(server: RunningServer, http: requests.Session, user: str) -> Any:
+    return http.get(f"{server.api}/users/{user}/roster", headers=JSON).json()["rosterItem"]
+
+
+def test_roster_with_official_client(client: Any) -> None:
     user = unique("rost")
     client.users.add_user(user, "pw")
     assert client.users.get_user_roster(user) == []
@@ -19,61 +33,182 @@ def test_roster_with_official_client(client) -> None:  # type: ignore[no-untyped
         client.users.add_user_roster_item(user, "john@example.org", nickname="John", subscription=3)
         is True
     )
+    assert client.users.add_user_roster_item(user, "Jane@Other.ORG/laptop") is True
     assert client.users.get_user_roster(user) == [
-        {"jid": "john@example.org", "nickname": "John", "subscriptionType": 3, "groups": []}
+        {"jid": "john@example.org", "nickname": "John", "subscriptionType": 3, "groups": []},
+        {"jid": "jane@other.org", "subscriptionType": 0, "groups": []},
     ]
     with pytest.raises(ofx.UserAlreadyExistsException):
         client.users.add_user_roster_item(user, "john@example.org")
-    # PUT resets the subscription when it is left out, keeps the nickname.
+    # PUT resets the subscription when it is left out and keeps the nickname.
     assert (
         client.users.update_user_roster_item(user, "john@example.org", groups=["Friends"]) is True
     )
-    assert client.users.get_user_roster(user) == [
-        {
-            "jid": "john@example.org",
-            "nickname": "John",
-            "subscriptionType": 0,
-            "groups": ["Friends"],
-        }
-    ]
+    assert client.users.get_user_roster(user)[0] == {
+        "jid": "john@example.org",
+        "nickname": "John",
+        "subscriptionType": 0,
+        "groups": ["Friends"],
+    }
+    # The JID in the path may carry a resource (sent as %2F).
+    assert (
+        client.users.update_user_roster_item(
+            user, "john@example.org/phone", nickname="Johnny", subscription=2, groups=[]
+        )
+        is True
+    )
+    assert client.users.get_user_roster(user)[0] == {
+        "jid": "john@example.org",
+        "nickname": "Johnny",
+        "subscriptionType": 2,
+        "groups": [],
+    }
     assert client.users.delete_user_roster_item(user, "john@example.org/phone") is True
+    assert client.users.delete_user_roster_item(user, "jane@other.org") is True
     assert client.users.get_user_roster(user) == []
+    with pytest.raises(ofx.InvalidResponseException, match="RosterItemNotFound"):
+        client.users.delete_user_roster_item(user, "jane@other.org")
+    with pytest.raises(ofx.UserNotFoundException):
+        client.users.update_user_roster_item(user, "jane@other.org")
     with pytest.raises(ofx.UserNotFoundException):
         client.users.get_user_roster(unique("nouser"))
+    with pytest.raises(ofx.UserNotFoundException):
+        client.users.add_user_roster_item(unique("nouser"), "a@b.org")
 
 
-def test_roster_wire_and_errors(server: RunningServer, http: requests.Session) -> None:
-    user = unique("rosx")
-    http.post(f"{server.api}/users", json={"username": user, "password": "p"}, headers=JSON)
+def test_roster_recorded_wire_shapes(server: RunningServer, http: requests.Session) -> None:
+    user = _user(server, http, "rosx")
     r = http.post(
         f"{server.api}/users/{user}/roster",
-        data="<rosterItem><jid>john@example.org</jid><nickname>John</nickname><subscriptionType>3</subscriptionType></rosterItem>",
+        data=(
+            "<rosterItem><jid>john@example.org</jid><nickname>John</nickname>"
+            "<subscriptionType>3</subscriptionType></rosterItem>"
+        ),
         headers={"Content-Type": "application/xml"},
     )
-    assert r.status_code == 201
+    assert (r.status_code, r.content, "content-type" in r.headers) == (201, b"", False)
     r = http.get(f"{server.api}/users/{user}/roster")
+    assert r.headers["content-type"] == "application/xml"
     assert r.text == (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><roster><rosterItem>'
-        "<jid>john@example.org</jid><nickname>John</nickname><subscriptionType>3</subscriptionType>"
-        "<groups/></rosterItem></roster>"
+        f"{XML_HEAD}<roster><rosterItem><jid>john@example.org</jid><nickname>John</nickname>"
+        "<subscriptionType>3</subscriptionType><groups/></rosterItem></roster>"
     )
-    assert http.get(f"{server.api}/users/{user}/roster", headers=JSON).text == (
-        '{"rosterItem":[{"jid":"john@example.org","nickname":"John","subscriptionType":3,"groups":[]}]}'
+    r = http.get(f"{server.api}/users/{user}/roster", headers=JSON)
+    assert r.headers["content-type"] == "application/json"
+    assert r.text == (
+        '{"rosterItem":[{"jid":"john@example.org","nickname":"John",'
+        '"subscriptionType":3,"groups":[]}]}'
     )
-    r = http.post(f"{server.api}/users/{user}/roster", json={"nickname": "x"}, headers=JSON)
-    assert r.status_code == 400 and r.json()["message"] == "JID is null"
+    r = http.put(
+        f"{server.api}/users/{user}/roster/john%40example.org",
+        data=(
+            "<rosterItem><subscriptionType>-1</subscriptionType>"
+            "<groups><group>A</group><group>B</group></groups></rosterItem>"
+        ),
+        headers={"Content-Type": "application/xml"},
+    )
+    assert (r.status_code, r.content) == (200, b"")
+    assert http.get(f"{server.api}/users/{user}/roster").text.endswith(
+        "<subscriptionType>-1</subscriptionType><groups><group>A</group><group>B</group>"
+        "</groups></rosterItem></roster>"
+    )
     r = http.post(
         f"{server.api}/users/{user}/roster",
-        json={"jid": "a@b.org", "subscriptionType": 7},
+        json={"jid": "k@x.org", "subscriptionType": "1", "groups": None, "nickname": None},
         headers=JSON,
     )
-    assert r.status_code == 409 and r.json()["exception"] == "UserAlreadyExistsException"
-    r = http.put(
-        f"{server.api}/users/{user}/roster/nobody%40b.org", json={"jid": "x"}, headers=JSON
+    assert r.status_code == 201
+    assert _roster(server, http, user)[1] == {"jid": "k@x.org", "subscriptionType": 1, "groups": []}
+    assert http.get(f"{server.api}/users/{_user(server, http, 'empty')}/roster").text == (
+        f"{XML_HEAD}<roster/>"
     )
-    assert r.status_code == 404 and r.json()["message"] == "Could not update the roster"
-    r = http.delete(f"{server.api}/users/{user}/roster/nobody%40b.org", headers=JSON)
-    assert r.status_code == 404 and r.json()["exception"] == "RosterItemNotFound"
-    assert (
-        len(http.get(f"{server.api}/users/{user}/roster", headers=JSON).json()["rosterItem"]) == 1
+
+
+def test_roster_errors_store_nothing(server: RunningServer, http: requests.Session) -> None:
+    user = _user(server, http, "rose")
+    base = f"{server.api}/users/{user}/roster"
+    r = http.post(
+        base, json={"jid": "a@b.org", "nickname": "A", "subscriptionType": 3}, headers=JSON
     )
+    assert r.status_code == 201
+    r = http.post(base, json={"nickname": "x"}, headers=JSON)
+    assert r.status_code == 400
+    assert r.json() == {
+        "resource": "JID",
+        "message": "JID is null",
+        "exception": "IllegalArgumentException",
+    }
+    for bad in ("not a jid@x.org", "x@", ""):
+        r = http.post(base, json={"jid": bad}, headers=JSON)
+        assert (r.status_code, r.json()["exception"]) == (400, "IllegalArgumentException")
+    # A subscription outside -1..3 is a 409, as in the plugin.
+    r = http.post(base, json={"jid": "c@b.org", "subscriptionType": 7}, headers=JSON)
+    assert r.status_code == 409
+    assert r.json() == {
+        "resource": "",
+        "message": "Could not create roster item",
+        "exception": "UserAlreadyExistsException",
+    }
+    r = http.post(base, json={"jid": "A@B.org/x"}, headers=JSON)
+    assert r.status_code == 409
+    assert r.json() == {
+        "resource": "",
+        "message": "Could not create roster item",
+        "exception": "UserAlreadyExistsException",
+    }
+    r = http.put(f"{base}/a%40b.org", json={"subscriptionType": -2, "nickname": "Z"}, headers=JSON)
+    assert r.status_code == 409
+    assert r.json() == {
+        "resource": "a@b.org",
+        "message": "Could not update the roster",
+        "exception": "UserAlreadyExistsException",
+    }
+    r = http.put(f"{base}/nobody%40b.org", json={"jid": "x"}, headers=JSON)
+    assert r.status_code == 404
+    assert r.json() == {
+        "resource": "nobody@b.org",
+        "message": "Could not update the roster",
+        "exception": "UserNotFoundException",
+    }
+    r = http.delete(f"{base}/nobody%40b.org/res", headers=JSON)
+    assert r.status_code == 404
+    assert r.json() == {
+        "resource": "nobody@b.org",
+        "message": "Roster Item could not deleted",
+        "exception": "RosterItemNotFound",
+    }
+    r = http.put(f"{base}/a%40b.org", json={"nickname": "A", "bogus": 1}, headers=JSON)
+    assert r.status_code == 400
+    r = http.post(base, json={"jid": "long@b.org", "nickname": "n" * 1024}, headers=JSON)
+    assert (r.status_code, r.json()["resource"]) == (400, "nickname")
+    assert _roster(server, http, user) == [
+        {"jid": "a@b.org", "nickname": "A", "subscriptionType": 3, "groups": []}
+    ]
+    # An unknown user: the plugin's wording per endpoint.
+    ghost = unique("ghost")
+    gone = f"{server.api}/users/{ghost}/roster"
+    expected = {
+        ("GET", gone): "Could not get user roster",
+        ("POST", gone): "Could not get user roster",
+        ("PUT", f"{gone}/a%40b.org"): "Could not get user",
+        ("DELETE", f"{gone}/a%40b.org"): "Could not get user",
+    }
+    for (method, url), message in expected.items():
+        r = http.request(method, url, json={"jid": "a@b.org"}, headers=JSON)
+        assert r.status_code == 404, (method, url)
+        assert r.json() == {
+            "resource": ghost,
+            "message": message,
+            "exception": "UserNotFoundException",
+        }
+
+
+def test_roster_follows_a_renamed_user(client: Any) -> None:
+    user = unique("rosren")
+    client.users.add_user(user, "pw")
+    client.users.add_user_roster_item(user, "pal@example.org", nickname="Pal", groups=["G"])
+    renamed = unique("rosnew")
+    client.users.update_user(user, newusername=renamed)
+    assert client.users.get_user_roster(renamed) == [
+        {"jid": "pal@example.org", "nickname": "Pal", "subscriptionType": 0, "groups": ["G"]}
+    ]

@@ -1,7 +1,8 @@
 """Groups: named sets of people with members and admins, optionally shared rosters.
 
 A member is kept as the local account when the name is one (so a rename carries the
-membership along) or as a foreign JID otherwise. Admins are members too.
+membership along) or as a bare JID otherwise: a foreign address, or a local name with
+no account yet (the account, once created, is that member). Admins are members too.
 """
 
 from __future__ import annotations
@@ -12,18 +13,31 @@ from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Group
 from townhall.services.base import Actor, Service
+from townhall.services.users import MAX_PAGE
 from townhall.store import groups as store
 from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.groups import Member
 
 MAX_GROUP_NAME = 200
+MAX_JID = 3071
+NON_LOCAL = "This service cannot be used for non-local users."
 
 
 class GroupService(Service):
-    async def list_groups(self, actor: Actor) -> list[Group]:
+    async def list_groups(
+        self, actor: Actor, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[Group], int]:
+        """Groups by name (without members), and how many there are in all."""
+        if offset < 0:
+            raise Invalid("start", "start must not be negative")
+        if limit is not None and not 0 <= limit <= MAX_PAGE:
+            raise Invalid("limit", f"limit must be between 0 and {MAX_PAGE}")
         async with self.db.read() as tx:
-            return await store.list_groups(tx, actor.tenant_id)
+            found = await store.list_groups(tx, actor.tenant_id, offset, limit)
+            paged = offset or limit is not None
+            total = await store.count(tx, actor.tenant_id) if paged else len(found)
+        return found, total
 
     async def list_names(self, actor: Actor) -> list[str]:
         async with self.db.read() as tx:
@@ -36,14 +50,6 @@ class GroupService(Service):
             raise NotFound("group", name)
         return group
 
-    async def exists(self, actor: Actor, name: str) -> bool:
-        async with self.db.read() as tx:
-            return bool(await store.ids_by_name(tx, actor.tenant_id, [name]))
-
-    async def member_jids(self, actor: Actor, name: str) -> list[str]:
-        group = await self.get(actor, name)
-        return [*group.admins, *(m for m in group.members if m not in group.admins)]
-
     async def create(
         self,
         actor: Actor,
@@ -53,7 +59,8 @@ class GroupService(Service):
         admins: Sequence[str],
         members: Sequence[str],
     ) -> None:
-        name = _group_name(name)
+        """Names are case-sensitive and kept exactly as given."""
+        _check_name(name)
         async with self.change(actor, "group.created", name) as tx:
             admin_rows = await self._members(tx, actor, admins, "admins")
             member_rows = await self._members(tx, actor, members, "members")
@@ -87,95 +94,116 @@ class GroupService(Service):
     # -- a user's groups -------------------------------------------------------------------
 
     async def user_groups(self, actor: Actor, username: str) -> list[str]:
+        """The groups of a local account (`name` or `name@<tenant domain>`)."""
+        local = names.local_part(username, actor.tenant.domain)
+        if "@" in local:
+            raise Invalid("username", NON_LOCAL, kind="non_local_user")
         async with self.db.read() as tx:
-            user_id = await self._user(tx, actor, username)
-            return await store.user_group_names(tx, user_id)
+            user_id = await user_store.find_id(tx, actor.tenant_id, local)
+            if user_id is None:
+                raise NotFound("user", username)
+            member = Member(user_id=user_id, alias=actor.jid(local))
+            return await store.group_names_of(tx, member)
 
     async def add_user_to_groups(
         self, actor: Actor, username: str, group_names: Iterable[str]
     ) -> None:
-        """Join the groups, creating any that do not exist yet (empty description)."""
-        wanted = [_group_name(g) for g in group_names]
+        """Join the groups, creating missing ones. `username` may be any JID and need not
+        have an account yet."""
+        wanted = _checked_names(group_names)
         async with self.change(actor, "group.members.added", username) as tx:
-            user_id = await self._user(tx, actor, username)
-            ids = await self._ensure_groups(tx, actor, wanted)
-            await store.add_user(tx, ids.values(), user_id)
+            member = await self._member(tx, actor, username, "username")
+            ids = [await store.ensure_group(tx, actor.tenant_id, g) for g in wanted]
+            await store.add_member(tx, ids, member)
 
     async def remove_user_from_groups(
         self, actor: Actor, username: str, group_names: Iterable[str]
     ) -> None:
-        """Leave the groups; an unknown group refuses the whole request."""
+        """Leave the groups (as member and as admin); an unknown group refuses the whole
+        request."""
         wanted = list(group_names)
         async with self.change(actor, "group.members.removed", username) as tx:
-            user_id = await self._user(tx, actor, username)
-            ids = await store.ids_by_name(tx, actor.tenant_id, wanted)
-            for group in wanted:
-                if group not in ids:
-                    raise NotFound("group", group)
-            await store.remove_user(tx, ids.values(), user_id)
+            member = await self._member(tx, actor, username, "username")
+            ids = await self._existing(tx, actor, wanted)
+            await store.remove_member(tx, ids.values(), member)
 
     async def set_user_groups(
-        self, actor: Actor, username: str, group_names: Iterable[str]
+        self,
+        actor: Actor,
+        username: str,
+        group_names: Iterable[str],
+        create_missing: bool = True,
     ) -> None:
-        """Make the user's groups exactly these, creating missing ones."""
-        wanted = [_group_name(g) for g in group_names]
+        """Make the user's groups exactly these; a missing group is created, or refuses
+        the request when `create_missing` is false."""
+        wanted = _checked_names(group_names)
         async with self.change(actor, "group.members.set", username) as tx:
-            user_id = await self._user(tx, actor, username)
-            ids = await self._ensure_groups(tx, actor, wanted)
-            current = await store.user_group_names(tx, user_id)
+            member = await self._member(tx, actor, username, "username")
+            if create_missing:
+                ids = {g: await store.ensure_group(tx, actor.tenant_id, g) for g in wanted}
+            else:
+                ids = await self._existing(tx, actor, wanted)
+            current = await store.group_names_of(tx, member)
             leave = await store.ids_by_name(tx, actor.tenant_id, set(current) - set(wanted))
-            await store.remove_user(tx, leave.values(), user_id)
-            await store.add_user(tx, ids.values(), user_id)
+            await store.remove_member(tx, leave.values(), member)
+            await store.add_member(tx, ids.values(), member)
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _ensure_groups(self, tx: Tx, actor: Actor, wanted: list[str]) -> dict[str, int]:
+    async def _require(self, tx: Tx, actor: Actor, name: str) -> int:
+        return (await self._existing(tx, actor, [name]))[name]
+
+    async def _existing(self, tx: Tx, actor: Actor, wanted: list[str]) -> dict[str, int]:
         ids = await store.ids_by_name(tx, actor.tenant_id, wanted)
         for group in wanted:
             if group not in ids:
-                ids[group] = await store.insert_group(tx, actor.tenant_id, group, None, False)
+                raise NotFound("group", group)
         return ids
-
-    async def _require(self, tx: Tx, actor: Actor, name: str) -> int:
-        found = await store.ids_by_name(tx, actor.tenant_id, [name])
-        if name not in found:
-            raise NotFound("group", name)
-        return found[name]
-
-    async def _user(self, tx: Tx, actor: Actor, username: str) -> int:
-        local = names.local_part(username, actor.tenant.domain)
-        if "@" in local:  # a JID of another domain has no groups here
-            raise NotFound("user", username)
-        user_id = await user_store.find_id(tx, actor.tenant_id, local)
-        if user_id is None:
-            raise NotFound("user", username)
-        return user_id
 
     async def _members(
         self, tx: Tx, actor: Actor, entries: Sequence[str], field: str
     ) -> list[Member]:
-        """Local accounts by id, foreign JIDs by bare address; unknown local names refused."""
-        found: list[Member] = []
-        for entry in entries:
-            value = entry.strip()
-            local, domain, _ = names.split_jid(value)
-            if "@" in value and (domain != actor.tenant.domain or not local):
-                if not local or not domain:
-                    raise Invalid(field, f"Cannot parse a {field[:-1]} value as a JID: {entry}")
-                found.append(Member(jid=f"{local}@{domain}"))
-                continue
-            username = local if "@" in value else value.lower()
-            user_id = await user_store.find_id(tx, actor.tenant_id, username or "")
-            if user_id is None:
-                raise Invalid(field, f"There is no user named {entry!r}")
-            found.append(Member(user_id=user_id))
-        return found
+        return [await self._member(tx, actor, entry, field) for entry in entries]
+
+    async def _member(self, tx: Tx, actor: Actor, entry: str, field: str) -> Member:
+        """A JID if `entry` has an `@`, else a local username; a local name is stored as
+        its account when there is one."""
+        local, domain = _parse_member(entry, actor.tenant.domain, field)
+        jid = f"{local}@{domain}"
+        if domain == actor.tenant.domain:
+            user_id = await user_store.find_id(tx, actor.tenant_id, local)
+            if user_id is not None:
+                return Member(user_id=user_id, alias=jid)
+        return Member(jid=jid)
 
 
-def _group_name(name: str | None) -> str:
-    value = (name or "").strip()
-    if not value:
+def _parse_member(entry: str, local_domain: str, field: str) -> tuple[str, str]:
+    value = entry.strip()
+    wrong = Invalid(field, f"Cannot parse a {field.removesuffix('s')} value as a JID: {entry}")
+    if "@" in value:
+        node, domain, _ = names.split_jid(value)
+    else:
+        node, domain = value, local_domain
+    if not node or not domain or any(c.isspace() or c in "@/" for c in domain):
+        raise wrong
+    try:
+        node = names.node(node, field)
+    except Invalid:
+        raise wrong from None
+    if len(node) + len(domain) + 1 > MAX_JID:
+        raise Invalid(field, f"{field} holds a JID longer than {MAX_JID} characters")
+    return node, domain
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
         raise Invalid("name", "group name must not be empty")
-    if len(value) > MAX_GROUP_NAME:
+    if len(name) > MAX_GROUP_NAME:
         raise Invalid("name", f"group name is longer than {MAX_GROUP_NAME} characters")
-    return value
+
+
+def _checked_names(group_names: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(group_names))
+    for name in wanted:
+        _check_name(name)
+    return wanted

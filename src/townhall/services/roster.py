@@ -17,6 +17,8 @@ from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
 
 SUBSCRIPTIONS = range(-1, 4)
+MAX_JID = 3071
+MAX_NICKNAME = 1023
 
 
 class RosterService(Service):
@@ -33,12 +35,15 @@ class RosterService(Service):
         subscription: int | None,
         groups: Sequence[str] | None,
     ) -> None:
-        contact = _contact(jid)
-        state = _subscription(subscription)
-        async with self.change(actor, "roster.item.added", f"{username}: {contact}") as tx:
+        """A new contact; an omitted subscription means none (0)."""
+        async with self.change(actor, "roster.item.added", f"{username}: {jid}") as tx:
             user_id = await self._user(tx, actor, username)
+            contact = _contact(jid)
+            state = _subscription(subscription)
             try:
-                await store.insert_item(tx, user_id, contact, nickname, state, groups or ())
+                await store.insert_item(
+                    tx, user_id, contact, _nickname(nickname), state, _groups(groups or ())
+                )
             except UniqueViolation:
                 raise AlreadyExists("roster_item", contact) from None
 
@@ -51,26 +56,27 @@ class RosterService(Service):
         subscription: int | None,
         groups: Sequence[str] | None,
     ) -> None:
-        """Nickname and groups change only when given; the subscription always does."""
-        contact = _contact(jid)
-        state = _subscription(subscription)
-        async with self.change(actor, "roster.item.updated", f"{username}: {contact}") as tx:
+        """Nickname and groups change only when given; the subscription always does
+        (omitted means none), as the plugin does."""
+        async with self.change(actor, "roster.item.updated", f"{username}: {jid}") as tx:
             user_id = await self._user(tx, actor, username)
+            contact = _contact(jid)
+            state = _subscription(subscription)
             item = await store.find(tx, user_id, contact)
             if item is None:
                 raise NotFound("roster_item", contact)
             changed = dataclasses.replace(
                 item,
-                nickname=item.nickname if nickname is None else nickname,
+                nickname=item.nickname if nickname is None else _nickname(nickname),
                 subscription=state,
-                groups=item.groups if groups is None else tuple(groups),
+                groups=item.groups if groups is None else _groups(groups),
             )
             await store.update_item(tx, user_id, changed)
 
     async def delete(self, actor: Actor, username: str, jid: str) -> None:
-        contact = _contact(jid)
-        async with self.change(actor, "roster.item.deleted", f"{username}: {contact}") as tx:
+        async with self.change(actor, "roster.item.deleted", f"{username}: {jid}") as tx:
             user_id = await self._user(tx, actor, username)
+            contact = _contact(jid)
             if not await store.delete_item(tx, user_id, contact):
                 raise NotFound("roster_item", contact)
 
@@ -82,12 +88,32 @@ class RosterService(Service):
 
 
 def _contact(jid: str | None) -> str:
-    if not jid or not jid.strip():
+    """The bare JID a roster is keyed by (a resource is dropped)."""
+    if jid is None or not jid.strip():
         raise Invalid("jid", "JID is null")
     local, domain, _ = names.split_jid(jid.strip())
-    if not domain:
+    if not domain or any(c.isspace() or c == "@" for c in domain):
         raise Invalid("jid", f"Cannot parse {jid!r} as a JID")
-    return f"{local}@{domain}" if local else domain
+    if local is not None:
+        try:
+            local = names.node(local, "jid")
+        except Invalid:
+            raise Invalid("jid", f"Cannot parse {jid!r} as a JID") from None
+    bare = f"{local}@{domain}" if local else domain
+    if len(bare) > MAX_JID:
+        raise Invalid("jid", f"jid is longer than {MAX_JID} characters")
+    return bare
+
+
+def _nickname(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_NICKNAME:
+        raise Invalid("nickname", f"nickname is longer than {MAX_NICKNAME} characters")
+    return value
+
+
+def _groups(values: Sequence[str]) -> tuple[str, ...]:
+    """Each roster group once, in the order given."""
+    return tuple(dict.fromkeys(values))
 
 
 def _subscription(value: int | None) -> int:

@@ -1,36 +1,59 @@
-"""Groups and their members (local users by id, foreign JIDs by address)."""
+"""Groups and their members (local users by id, other JIDs by bare address)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 
 from townhall.domain.models import Group
-from townhall.store.database import Tx
+from townhall.store.database import Tx, UniqueViolation
 from townhall.store.schema import group_members, groups, users
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """A local user (`user_id`) or a foreign JID (`jid`)."""
+    """A local account (`user_id`) or any other JID (`jid`).
+
+    `alias` is the account's JID when `user_id` is set: a row stored by that JID before
+    the account existed is the same member.
+    """
 
     user_id: int | None = None
     jid: str | None = None
+    alias: str | None = None
 
 
-async def list_groups(tx: Tx, tenant_id: int) -> list[Group]:
+def _is(member: Member) -> ColumnElement[bool]:
+    """Rows that stand for `member`, whichever way they were stored."""
+    if member.user_id is None:
+        return group_members.c.jid == member.jid
+    if member.alias is None:
+        return group_members.c.user_id == member.user_id
+    return or_(group_members.c.user_id == member.user_id, group_members.c.jid == member.alias)
+
+
+async def list_groups(
+    tx: Tx, tenant_id: int, offset: int = 0, limit: int | None = None
+) -> list[Group]:
     query = (
         select(groups.c.id, groups.c.name, groups.c.description, groups.c.shared)
         .where(groups.c.tenant_id == tenant_id)
         .order_by(groups.c.name)
+        .offset(offset)
+        .limit(limit)
     )
     return [
         Group(r.id, tenant_id, r.name, r.description, bool(r.shared))
         for r in await tx.execute(query)
     ]
+
+
+async def count(tx: Tx, tenant_id: int) -> int:
+    query = select(func.count()).select_from(groups).where(groups.c.tenant_id == tenant_id)
+    return int((await tx.execute(query)).scalar_one())
 
 
 async def find(tx: Tx, tenant_id: int, name: str, domain: str) -> Group | None:
@@ -51,7 +74,9 @@ async def find(tx: Tx, tenant_id: int, name: str, domain: str) -> Group | None:
     )
     for m in await tx.execute(query):
         jid = m.jid or f"{m.username}@{domain}"
-        (admins if m.is_admin else members).append(jid)
+        listed = admins if m.is_admin else members
+        if jid not in listed:  # an account and its earlier JID row are one member
+            listed.append(jid)
     return Group(
         row.id,
         tenant_id,
@@ -84,6 +109,21 @@ async def insert_group(
     return int((await tx.execute(stmt)).scalar_one())
 
 
+async def ensure_group(tx: Tx, tenant_id: int, name: str) -> int:
+    """The group's id, creating it (empty description, not shared) when it is missing.
+
+    Two requests creating the same group at once both succeed: the loser reads the
+    winner's row.
+    """
+    found = await ids_by_name(tx, tenant_id, [name])
+    if name in found:
+        return found[name]
+    stmt = insert(groups).values(tenant_id=tenant_id, name=name, description="", shared=False)
+    with suppress(UniqueViolation):
+        await tx.savepoint_insert(stmt)
+    return (await ids_by_name(tx, tenant_id, [name]))[name]
+
+
 async def update_group(tx: Tx, group_id: int, description: str | None, shared: bool) -> None:
     await tx.execute(
         update(groups).where(groups.c.id == group_id).values(description=description, shared=shared)
@@ -114,63 +154,43 @@ async def replace_members(
         )
 
 
-async def user_group_names(tx: Tx, user_id: int) -> list[str]:
+async def group_names_of(tx: Tx, member: Member) -> list[str]:
+    """The groups `member` belongs to, as member or admin."""
     query = (
         select(groups.c.name)
         .join(group_members, group_members.c.group_id == groups.c.id)
-        .where(group_members.c.user_id == user_id)
+        .where(_is(member))
+        .distinct()
         .order_by(groups.c.name)
     )
     return [r.name for r in await tx.execute(query)]
 
 
-async def add_user(tx: Tx, group_ids: Iterable[int], user_id: int) -> None:
-    """Add the user to each group it is not yet in."""
+async def add_member(tx: Tx, group_ids: Iterable[int], member: Member) -> None:
+    """Add `member` to each group it is not yet in (as member or admin)."""
     ids = list(dict.fromkeys(group_ids))
     if not ids:
         return
-    present = {
-        r.group_id
-        for r in await tx.execute(
-            select(group_members.c.group_id).where(
-                group_members.c.user_id == user_id, group_members.c.group_id.in_(ids)
-            )
+    query = select(group_members.c.group_id).where(_is(member), group_members.c.group_id.in_(ids))
+    present = {r.group_id for r in await tx.execute(query)}
+    for group_id in ids:
+        if group_id in present:
+            continue
+        row = insert(group_members).values(
+            group_id=group_id, user_id=member.user_id, jid=member.jid, is_admin=False
         )
-    }
-    missing = [gid for gid in ids if gid not in present]
-    if missing:
-        await tx.execute(
-            insert(group_members),
-            [{"group_id": gid, "user_id": user_id, "is_admin": False} for gid in missing],
-        )
+        with suppress(UniqueViolation):  # added meanwhile by another request: one row will do
+            await tx.savepoint_insert(row)
 
 
-async def remove_user(tx: Tx, group_ids: Iterable[int], user_id: int) -> None:
+async def remove_member(tx: Tx, group_ids: Iterable[int], member: Member) -> None:
     ids = list(group_ids)
     if ids:
         await tx.execute(
-            delete(group_members).where(
-                group_members.c.user_id == user_id, group_members.c.group_id.in_(ids)
-            )
+            delete(group_members).where(_is(member), group_members.c.group_id.in_(ids))
         )
 
 
 async def names(tx: Tx, tenant_id: int) -> list[str]:
     query = select(groups.c.name).where(groups.c.tenant_id == tenant_id).order_by(groups.c.name)
     return [r.name for r in await tx.execute(query)]
-
-
-async def member_jids(tx: Tx, group_ids: Iterable[int], domain: str) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = defaultdict(list)
-    ids = list(group_ids)
-    if not ids:
-        return found
-    query = (
-        select(group_members.c.group_id, group_members.c.jid, users.c.username)
-        .outerjoin(users, users.c.id == group_members.c.user_id)
-        .where(group_members.c.group_id.in_(ids))
-        .order_by(group_members.c.id)
-    )
-    for r in await tx.execute(query):
-        found[r.group_id].append(r.jid or f"{r.username}@{domain}")
-    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 
@@ -11,14 +12,15 @@ from townhall.store.database import Tx
 from townhall.store.schema import roster_items
 
 
+def _item(row: Any) -> RosterItem:
+    return RosterItem(row.jid, row.nickname, row.subscription, tuple(row.groups or ()))
+
+
 async def items(tx: Tx, user_id: int) -> list[RosterItem]:
     query = (
         select(roster_items).where(roster_items.c.user_id == user_id).order_by(roster_items.c.id)
     )
-    return [
-        RosterItem(r.jid, r.nickname, r.subscription, tuple(r.groups or ()))
-        for r in await tx.execute(query)
-    ]
+    return [_item(r) for r in await tx.execute(query)]
 
 
 async def find(tx: Tx, user_id: int, jid: str) -> RosterItem | None:
@@ -27,11 +29,7 @@ async def find(tx: Tx, user_id: int, jid: str) -> RosterItem | None:
             select(roster_items).where(roster_items.c.user_id == user_id, roster_items.c.jid == jid)
         )
     ).first()
-    return (
-        RosterItem(row.jid, row.nickname, row.subscription, tuple(row.groups or ()))
-        if row
-        else None
-    )
+    return _item(row) if row else None
 
 
 async def insert_item(

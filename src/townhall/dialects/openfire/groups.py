@@ -1,4 +1,13 @@
-"""`/groups` and `/users/{username}/groups` (contract §4.1, §4.2)."""
+"""`/groups` and `/users/{username}/groups` (contract §4.1, §4.2).
+
+Deliberate differences from the plugin, which answers these with a bare 500: a group
+body without `admins` or `members` is a 400 naming the list, and adding someone to a
+missing group creates it (the plugin's documented behaviour). Removing a user from a
+group also takes away their admin seat, so the group leaves their list.
+A group name may hold a `/` (sent as `%2F`), so it is taken as the path's tail.
+Townhall adds optional `start`/`limit` paging to GET /groups, with the total in
+`X-Total-Count`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +15,12 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 
+from townhall.domain.errors import Invalid
 from townhall.domain.models import Group
+from townhall.services.groups import NON_LOCAL
 
 from .entities import GROUP, GROUPS, USER_GROUPS
-from .http import OpenfireError, actor, bare, read, respond, services, worded
+from .http import OpenfireError, actor, bare, paging, read, respond, services, tail
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -29,14 +40,23 @@ def _detail(group: Group) -> dict[str, Any]:
     }
 
 
-async def _group_body(request: AnyRequest, action: str) -> dict[str, Any]:
+async def _group_body(request: AnyRequest, action: str, path_name: str | None) -> dict[str, Any]:
+    """The body, checked in the plugin's order: a name, the path's name, then the lists."""
     body: dict[str, Any] = await read(request, GROUP)
-    if not body.get("name"):
+    name = body.get("name")
+    if not name:
         raise OpenfireError(
             400, "IllegalArgumentException", f"Could not {action} new group", "groups"
         )
+    if path_name is not None and name != path_name:
+        raise OpenfireError(
+            400,
+            "IllegalArgumentException",
+            "Could not update the group. The group name is different to the payload group name.",
+            f"{path_name} != {name}",
+        )
     for field in ("admins", "members"):
-        if body.get(field) is None:  # the plugin fails with a 500 here; name the field instead
+        if body.get(field) is None:
             raise OpenfireError(
                 400, "IllegalArgumentException", f"The group needs a list of {field}", field
             )
@@ -45,14 +65,15 @@ async def _group_body(request: AnyRequest, action: str) -> dict[str, Any]:
 
 @get("/groups")
 async def list_groups(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).groups.list_groups(actor(request))
-    return respond(request, GROUPS, [_summary(g) for g in found])
+    offset, limit = paging(request)
+    found, total = await services(request).groups.list_groups(actor(request), offset, limit)
+    return respond(request, GROUPS, [_summary(g) for g in found], {"X-Total-Count": str(total)})
 
 
 @post("/groups", status_code=201)
 async def create_group(request: AnyRequest) -> Response[bytes]:
-    body = await _group_body(request, "create")
-    with worded(AlreadyExists="Could not create a group"):
+    body = await _group_body(request, "create", None)
+    try:
         await services(request).groups.create(
             actor(request),
             body["name"],
@@ -61,25 +82,27 @@ async def create_group(request: AnyRequest) -> Response[bytes]:
             body["admins"],
             body["members"],
         )
+    except Invalid as exc:
+        if exc.field != "name":
+            raise
+        # The plugin reports a name its store refuses as a duplicate.
+        raise OpenfireError(
+            409, "GroupAlreadyExistsException", "Could not create a group", body["name"]
+        ) from None
     return bare(201)
 
 
-@get("/groups/{name:str}")
-async def get_group(request: AnyRequest, name: str) -> Response[bytes]:
+@get("/groups/{segment:path}")
+async def get_group(request: AnyRequest, segment: str) -> Response[bytes]:
+    name = tail(segment)
     group = await services(request).groups.get(actor(request), name)
     return respond(request, GROUP, _detail(group))
 
 
-@put("/groups/{name:str}")
-async def update_group(request: AnyRequest, name: str) -> Response[bytes]:
-    body = await _group_body(request, "update")
-    if body["name"] != name:
-        raise OpenfireError(
-            400,
-            "IllegalArgumentException",
-            "Could not update the group. The group name is different to the payload group name.",
-            f"{name} != {body['name']}",
-        )
+@put("/groups/{segment:path}")
+async def update_group(request: AnyRequest, segment: str) -> Response[bytes]:
+    name = tail(segment)
+    body = await _group_body(request, "update", name)
     await services(request).groups.update(
         actor(request),
         name,
@@ -91,15 +114,20 @@ async def update_group(request: AnyRequest, name: str) -> Response[bytes]:
     return bare(200)
 
 
-@delete("/groups/{name:str}", status_code=200)
-async def delete_group(request: AnyRequest, name: str) -> Response[bytes]:
-    await services(request).groups.delete(actor(request), name)
+@delete("/groups/{segment:path}", status_code=200)
+async def delete_group(request: AnyRequest, segment: str) -> Response[bytes]:
+    await services(request).groups.delete(actor(request), tail(segment))
     return bare(200)
 
 
 @get("/users/{username:str}/groups")
 async def user_groups(request: AnyRequest, username: str) -> Response[bytes]:
-    found = await services(request).groups.user_groups(actor(request), username)
+    try:
+        found = await services(request).groups.user_groups(actor(request), username)
+    except Invalid as exc:
+        if exc.kind != "non_local_user":
+            raise
+        raise OpenfireError(500, "GroupNotFoundException", NON_LOCAL, username) from None
     return respond(request, USER_GROUPS, found)
 
 
@@ -110,8 +138,9 @@ async def join_groups(request: AnyRequest, username: str) -> Response[bytes]:
     return bare(201)
 
 
-@post("/users/{username:str}/groups/{group:str}", status_code=201)
-async def join_group(request: AnyRequest, username: str, group: str) -> Response[bytes]:
+@post("/users/{username:str}/groups/{segment:path}", status_code=201)
+async def join_group(request: AnyRequest, username: str, segment: str) -> Response[bytes]:
+    group = tail(segment)
     await services(request).groups.add_user_to_groups(actor(request), username, [group])
     return bare(201)
 
@@ -123,8 +152,9 @@ async def leave_groups(request: AnyRequest, username: str) -> Response[bytes]:
     return bare(200)
 
 
-@delete("/users/{username:str}/groups/{group:str}", status_code=200)
-async def leave_group(request: AnyRequest, username: str, group: str) -> Response[bytes]:
+@delete("/users/{username:str}/groups/{segment:path}", status_code=200)
+async def leave_group(request: AnyRequest, username: str, segment: str) -> Response[bytes]:
+    group = tail(segment)
     await services(request).groups.remove_user_from_groups(actor(request), username, [group])
     return bare(200)
 

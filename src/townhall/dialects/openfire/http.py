@@ -247,6 +247,12 @@ def paging(request: Request[Any, Any, Any]) -> tuple[int, int | None]:
     return values[0] or 0, values[1]
 
 
+def tail(value: str) -> str:
+    """A `{name:path}` parameter without the slash Litestar leaves in front: the way to
+    take a last segment that may hold a decoded `/` (a JID resource, a group name)."""
+    return value.removeprefix("/")
+
+
 def flag(value: str | None) -> bool:
     """Java's Boolean.valueOf: "true" in any case is true, anything else false."""
     return value is not None and value.lower() == "true"

@@ -1,7 +1,9 @@
 """`/users/{username}/roster` (contract §4.1).
 
 The contact JID is the last path segment and may carry a resource (`b@x/res` arrives
-decoded), hence the `path` parameter.
+decoded), hence the `path` parameter. Errors keep the plugin's quirks: a subscription
+outside -1..3 is a 409 UserAlreadyExistsException, and an unknown contact on PUT is a
+404 UserNotFoundException.
 """
 
 from __future__ import annotations
@@ -10,13 +12,15 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 
-from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import RosterItem
 
 from .entities import ROSTER, ROSTER_ITEM
-from .http import OpenfireError, actor, bare, read, respond, services, worded
+from .http import OpenfireError, actor, bare, read, respond, services, tail, worded
 
 AnyRequest = Request[Any, Any, Any]
+CREATE_FAILED = "Could not create roster item"
+UPDATE_FAILED = "Could not update the roster"
 
 
 def _item(item: RosterItem) -> dict[str, Any]:
@@ -28,11 +32,8 @@ def _item(item: RosterItem) -> dict[str, Any]:
     }
 
 
-def _out_of_range(exc: Invalid, message: str) -> OpenfireError | None:
-    """The plugin reports a bad subscription as a 409 UserAlreadyExistsException."""
-    if exc.field == "subscriptionType":
-        return OpenfireError(409, "UserAlreadyExistsException", message, "")
-    return None
+def _conflict(message: str, resource: str) -> OpenfireError:
+    return OpenfireError(409, "UserAlreadyExistsException", message, resource)
 
 
 @get("/users/{username:str}/roster")
@@ -45,26 +46,31 @@ async def get_roster(request: AnyRequest, username: str) -> Response[bytes]:
 @post("/users/{username:str}/roster", status_code=201)
 async def add_item(request: AnyRequest, username: str) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
-    if not body.get("jid"):
+    if body.get("jid") is None:
         raise OpenfireError(400, "IllegalArgumentException", "JID is null", "JID")
     try:
-        await services(request).roster.add(
-            actor(request),
-            username,
-            body["jid"],
-            body.get("nickname"),
-            body.get("subscriptionType"),
-            body.get("groups"),
-        )
+        with worded(NotFound="Could not get user roster"):
+            await services(request).roster.add(
+                actor(request),
+                username,
+                body["jid"],
+                body.get("nickname"),
+                body.get("subscriptionType"),
+                body.get("groups"),
+            )
+    except AlreadyExists:
+        raise _conflict(CREATE_FAILED, "") from None
     except Invalid as exc:
-        raise _out_of_range(exc, "Could not create roster item") or exc from None
+        if exc.field != "subscriptionType":
+            raise
+        raise _conflict(CREATE_FAILED, "") from None
     return bare(201)
 
 
 @put("/users/{username:str}/roster/{jid:path}")
 async def update_item(request: AnyRequest, username: str, jid: str) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
-    contact = jid.lstrip("/")
+    contact = tail(jid)  # the body's jid is ignored, as by the plugin
     try:
         await services(request).roster.update(
             actor(request),
@@ -75,19 +81,19 @@ async def update_item(request: AnyRequest, username: str, jid: str) -> Response[
             body.get("groups"),
         )
     except Invalid as exc:
-        raise _out_of_range(exc, "Could not update the roster") or exc from None
+        if exc.field != "subscriptionType":
+            raise
+        raise _conflict(UPDATE_FAILED, contact) from None
     except NotFound as exc:
         if exc.kind != "roster_item":
             raise
-        raise OpenfireError(
-            404, "UserNotFoundException", "Could not update the roster", contact
-        ) from None
+        raise OpenfireError(404, "UserNotFoundException", UPDATE_FAILED, contact) from None
     return bare(200)
 
 
 @delete("/users/{username:str}/roster/{jid:path}", status_code=200)
 async def delete_item(request: AnyRequest, username: str, jid: str) -> Response[bytes]:
-    await services(request).roster.delete(actor(request), username, jid.lstrip("/"))
+    await services(request).roster.delete(actor(request), username, tail(jid))
     return bare(200)
 
 
