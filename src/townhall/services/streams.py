@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import ChatStream, RoomSettings, StreamAttributes, StreamMember
+from townhall.domain.queries import StreamQuery
 from townhall.services.base import Actor, Service
 from townhall.services.rooms import DEFAULT_SERVICE
 from townhall.store import rooms as room_store
 from townhall.store import streams as store
 from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
-from townhall.store.streams import StreamQuery
 
 MAX_SEARCH = 100
 MAX_NAME = 1000

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from townhall.domain import names, roles
 from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.models import Tenant, User
+from townhall.domain.queries import UserFilter
 from townhall.services.base import Actor, Service
 from townhall.store import sessions as session_store
 from townhall.store import tokens as token_store
 from townhall.store import users as store
 from townhall.store.database import Tx, UniqueViolation
-from townhall.store.users import Login, UserFilter
+from townhall.store.users import Login
 
 MAX_PAGE = 100_000
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import Text, cast, delete, exists, func, insert, or_, select, up
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import ChatStream, StreamMember
+from townhall.domain.queries import StreamQuery
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
 from townhall.store.schema import chat_services, room_affiliations, rooms
@@ -29,19 +29,6 @@ COLUMNS = {
     "sub_type": "sub_type",
 }
 MEMBER_AFFILIATIONS = ("owner", "admin", "member")
-
-
-@dataclass(frozen=True, slots=True)
-class StreamQuery:
-    text: str
-    labels: tuple[str, ...] = ()
-    active: bool | None = None
-    private: bool | None = None
-    owner: int | None = None
-    creator: int | None = None
-    member: int | None = None
-    sub_type: str | None = None
-    include_hidden: bool = False
 
 
 def _stream(row: Any) -> ChatStream:

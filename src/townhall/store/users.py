@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.sql import Select
 
 from townhall.domain.models import User
+from townhall.domain.queries import UserFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
 from townhall.store.schema import credentials, user_properties, user_roles, users
@@ -25,17 +26,6 @@ _USER_COLUMNS = (
     users.c.locked,
     users.c.created_at,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class UserFilter:
-    """What `GET /users`-style listings may filter on; all optional, combined with AND."""
-
-    username_contains: str | None = None
-    property_key: str | None = None
-    property_value: str | None = None
-    email: str | None = None
-    name_contains: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

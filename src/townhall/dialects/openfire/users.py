@@ -8,8 +8,8 @@ from litestar import Request, Response, Router, delete, get, post, put
 from lxml import etree
 
 from townhall.domain.models import User
+from townhall.domain.queries import UserFilter
 from townhall.services.users import UserChanges
-from townhall.store.users import UserFilter
 
 from .entities import USER, USERS
 from .http import OpenfireError, actor, bare, paging, read, respond, services, worded

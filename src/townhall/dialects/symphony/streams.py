@@ -11,7 +11,7 @@ from litestar import Response, Router, get, post
 
 from townhall.domain import roles
 from townhall.domain.models import ChatStream, StreamAttributes, StreamMember
-from townhall.store.streams import StreamQuery
+from townhall.domain.queries import StreamQuery
 
 from . import models as m
 from .http import (
