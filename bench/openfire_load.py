@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -264,16 +265,25 @@ def run(kind: str, args: argparse.Namespace, binary: str) -> list[tuple[str, dic
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def main() -> None:
+def arguments(doc: str | None, extra: dict[str, int]) -> argparse.Namespace:
+    """The options every benchmark takes, plus its own sizes (`--users`, `--rooms`...)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--users", type=int, default=10_000)
+    for name, default in extra.items():
+        parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+Runner = Callable[[str, argparse.Namespace, str], list[tuple[str, dict[str, float]]]]
+
+
+def report(args: argparse.Namespace, run: Runner) -> None:
+    """Run the scenarios on each database asked for and print one line per scenario."""
     binary = ensure_wrk()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     print(
@@ -281,15 +291,19 @@ def main() -> None:
         f"{os.cpu_count()} cores"
     )
     print(
-        f"{'database':<11} {'scenario':<26} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
+        f"{'database':<11} {'scenario':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
     )
     for kind in kinds:
         for name, r in run(kind, args, binary):
             print(
-                f"{kind:<11} {name:<26} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
+                f"{kind:<11} {name:<30} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
                 f"{int(r['errors']):>8}",
                 flush=True,
             )
+
+
+def main() -> None:
+    report(arguments(__doc__, {"users": 10_000}), run)
 
 
 if __name__ == "__main__":

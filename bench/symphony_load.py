@@ -26,9 +26,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from openfire_load import (
+    arguments,
     drop_database,
-    ensure_wrk,
     fresh_database,
+    report,
     seed_users,
     start_server,
     wait_until_idle,
@@ -149,29 +150,7 @@ def run(kind: str, args: argparse.Namespace, binary: str) -> list[tuple[str, dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--rooms", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-    binary = ensure_wrk()
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    print(f"{args.connections} connections, {args.workers} worker(s), {args.seconds}s per scenario")
-    print(
-        f"{'database':<11} {'scenario':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}"
-    )
-    for kind in kinds:
-        for name, r in run(kind, args, binary):
-            print(
-                f"{kind:<11} {name:<28} {r['rps']:>9.0f} {r['p50']:>8.2f} {r['p99']:>8.2f} "
-                f"{int(r['errors']):>8}",
-                flush=True,
-            )
+    report(arguments(__doc__, {"users": 10_000, "rooms": 10_000}), run)
 
 
 if __name__ == "__main__":
