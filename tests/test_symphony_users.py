@@ -90,8 +90,9 @@ async def test_login_refusals(server: RunningServer, admin_bot: Bot, services: A
     r = login(server, forged)
     assert r.status_code == 401 and r.json()["code"] == 401
     assert login(server, "not-a-jwt").status_code == 401
-    r = requests.post(f"{server.url}/login/pubkey/authenticate", json={"token": 5})
-    assert r.status_code == 400
+    for bad in ({"token": 5}, {}, "[]"):
+        r = requests.post(f"{server.url}/login/pubkey/authenticate", json=bad)
+        assert r.status_code == 401 and r.json()["code"] == 401  # the Login API declares no 400
     assert (
         login(server, admin_bot.jwt(), "/relay/pubkey/authenticate").json()["name"]
         == "keyManagerToken"
@@ -154,7 +155,7 @@ async def test_roles_and_bad_input(server: RunningServer, admin_bot: Bot, servic
         == 204
     )
     r = requests.get(f"{server.url}/pod/v2/admin/user/987654321", headers=headers)
-    assert r.status_code == 404
+    assert r.json() == {"code": 400, "message": "user 987654321 not found"}  # no 404 declared
 
 
 async def test_keys_are_settable_through_the_api(
@@ -194,3 +195,154 @@ async def test_v1_shapes(server: RunningServer, admin_bot: Bot) -> None:
     )
     r = requests.get(f"{server.url}/pod/v2/user", params={"uid": admin_bot.uid}, headers=headers)
     assert r.json()["id"] == admin_bot.uid
+
+
+async def test_openfire_users_are_symphony_users(
+    server: RunningServer, admin_bot: Bot, http: requests.Session
+) -> None:
+    name = unique("carol")
+    r = http.post(
+        f"{server.api}/users",
+        json={"username": name, "password": "pw-1", "name": "Carol C", "email": f"{name}@x.org"},
+    )
+    assert r.status_code == 201
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    found = requests.get(
+        f"{server.url}/pod/v3/users", params={"username": name}, headers=headers
+    ).json()["users"]
+    assert len(found) == 1 and isinstance(found[0]["id"], int)
+    uid = found[0]["id"]
+    assert (found[0]["username"], found[0]["emailAddress"], found[0]["displayName"]) == (
+        name,
+        f"{name}@x.org",
+        "Carol C",
+    )
+    r = requests.post(
+        f"{server.url}/pod/v2/admin/user/{uid}/update",
+        json={"displayName": "Carol D", "emailAddress": f"{name}@y.org", "location": "Paris"},
+        headers=headers,
+    )
+    assert r.json()["userAttributes"]["location"] == "Paris"
+    of = http.get(f"{server.api}/users/{name}", headers={"Accept": "application/json"}).json()
+    assert (of["name"], of["email"]) == ("Carol D", f"{name}@y.org")
+    # Deleted through Openfire, gone from Symphony.
+    assert http.delete(f"{server.api}/users/{name}").status_code == 200
+    r = requests.get(f"{server.url}/pod/v3/users", params={"uid": uid}, headers=headers)
+    assert r.status_code == 204 and r.content == b""
+
+
+def test_v1_admin_shapes(server: RunningServer, admin_bot: Bot) -> None:
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    name = unique("dave")
+    r = requests.post(
+        f"{server.url}/pod/v1/admin/user/create",
+        json={
+            "userAttributes": {
+                "userName": name,
+                "emailAddress": f"{name}@x.org",
+                "firstName": "Dave",
+                "accountType": "SYSTEM",
+            },
+            "password": {"hSalt": "c2FsdA==", "hPassword": "aGFzaA=="},
+            "roles": ["INDIVIDUAL", "USER_PROVISIONING"],
+        },
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    created = r.json()
+    info = created["userSystemInfo"]
+    uid = info["id"]
+    assert isinstance(uid, int) and info["status"] == "ENABLED"
+    assert isinstance(info["createdDate"], int) and info["createdDate"] > 1_600_000_000_000
+    assert created["userAttributes"] == {
+        "emailAddress": f"{name}@x.org",
+        "firstName": "Dave",
+        "userName": name,
+        "displayName": name,
+        "accountType": "SYSTEM",
+    }
+    assert created["roles"] == ["INDIVIDUAL", "USER_PROVISIONING"]
+    r = requests.post(
+        f"{server.url}/pod/v1/admin/user/{uid}/update",
+        json={"lastName": "Jones", "smsNumber": "+331234"},
+        headers=headers,
+    )
+    got = requests.get(f"{server.url}/pod/v1/admin/user/{uid}", headers=headers).json()
+    assert got["userAttributes"]["lastName"] == "Jones"
+    assert got["userAttributes"]["smsNumber"] == "+331234"
+    assert got["userAttributes"]["firstName"] == "Dave"  # absent fields are left alone
+    r = requests.get(f"{server.url}/pod/v1/admin/user/{uid}/status", headers=headers)
+    assert r.json() == {"status": "ENABLED", "suspended": False}
+    r = requests.get(f"{server.url}/pod/v1/sessioninfo", headers=headers)
+    assert r.json() == {"userId": admin_bot.uid}
+    r = requests.get(f"{server.url}/pod/v1/user/name/{name}/get", headers=headers)
+    assert r.json() == {
+        "id": uid,
+        "emailAddress": f"{name}@x.org",
+        "firstName": "Dave",
+        "lastName": "Jones",
+        "displayName": name,
+        "username": name,
+        "avatars": [],
+    }
+    r = requests.get(f"{server.url}/pod/v1/user/name/{unique('ghost')}/get", headers=headers)
+    assert r.status_code == 204 and r.content == b""
+
+
+async def test_bad_input_changes_nothing(
+    server: RunningServer, admin_bot: Bot, services: Any
+) -> None:
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    create = f"{server.url}/pod/v2/admin/user/create"
+    name = unique("erin")
+    for raw in (b"{nope", b"", b"[]", b'{"userAttributes": {"userName": 7}}'):
+        r = requests.post(create, data=raw, headers={**headers, "Content-Type": "application/json"})
+        assert r.status_code == 400 and r.json()["code"] == 400, raw
+    r = requests.post(
+        create,
+        json={"userAttributes": {"userName": name, "emailAddress": "e@x.org"}, "roles": ["KING"]},
+        headers=headers,
+    )
+    assert r.status_code == 400 and "roles" in r.json()["message"]
+    lookup = f"{server.url}/pod/v3/users"
+    assert requests.get(lookup, params={"username": name}, headers=headers).status_code == 204
+
+    r = requests.post(
+        create,
+        json={"userAttributes": {"userName": name, "emailAddress": "e@x.org"}},
+        headers=headers,
+    )
+    uid = r.json()["userSystemInfo"]["id"]
+    r = requests.post(
+        create,
+        json={"userAttributes": {"userName": name, "emailAddress": "f@x.org"}},
+        headers=headers,
+    )
+    assert r.json() == {"code": 400, "message": f"user {name} already exists"}
+    # One bad field refuses the whole update.
+    update = f"{server.url}/pod/v2/admin/user/{uid}/update"
+    for bad in (
+        {"title": "Boss", "currentKey": {"key": "junk"}},
+        {"title": "Boss", "accountType": "ROBOT"},
+        {"title": "Boss", "userName": "no spaces allowed"},
+        {"title": "Boss", "firstName": 5},
+        {"title": "Boss", "userName": admin_bot.username},
+    ):
+        r = requests.post(update, json=bad, headers=headers)
+        assert r.status_code == 400 and r.json()["code"] == 400, bad
+    got = requests.get(f"{server.url}/pod/v2/admin/user/{uid}", headers=headers).json()
+    assert "title" not in got["userAttributes"] and got["userAttributes"]["userName"] == name
+    r = requests.post(
+        f"{server.url}/pod/v1/admin/user/{uid}/status/update",
+        json={"status": "SLEEPING"},
+        headers=headers,
+    )
+    assert r.status_code == 400 and "status" in r.json()["message"]
+    r = requests.get(f"{server.url}/pod/v1/admin/user/{uid}/status", headers=headers)
+    assert r.json()["status"] == "ENABLED"
+    for query in ({"uid": "x"}, {"uid": ",".join(str(i) for i in range(101))}, {}):
+        r = requests.get(lookup, params=query, headers=headers)
+        assert r.status_code == 400 and r.json()["code"] == 400, query
+    for query in ({"limit": 1001}, {"skip": -1}, {"limit": "x"}):
+        r = requests.get(f"{server.url}/pod/v2/admin/user/list", params=query, headers=headers)
+        assert r.status_code == 400 and r.json()["code"] == 400, query

@@ -1,7 +1,9 @@
 """Plumbing shared by the Symphony routes: session tokens, roles, JSON, errors.
 
 Every `/pod` call carries a `sessionToken` header; it is resolved (and refused with 401)
-before the handler runs. Errors are Symphony's `{"code": <status>, "message": ...}`.
+before the handler runs. Errors are Symphony's `{"code": <status>, "message": ...}`, with
+a status the operation's spec declares: most declare only 400/401/403/500, so an unknown
+id or a duplicate is a 400 there; operations that declare more say so with `DECLARES_404`.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ _STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     QuotaExceeded: 429,
 }
+DECLARED = frozenset({400, 401, 403, 500})
+DECLARES_404 = {"declares": frozenset({404})}
 
 
 class SymphonyError(Exception):
@@ -60,12 +64,21 @@ def error(status: int, message: str) -> Response[bytes]:
     )
 
 
+def _declared(request: AnyRequest, status: int) -> int:
+    """`status` if the operation declares it, else 400 (the spec's catch-all client error)."""
+    extra: frozenset[int] = request.route_handler.opt.get("declares", frozenset())
+    return status if status in DECLARED or status in extra else 400
+
+
 def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes]:
     status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 500)
+    status = _declared(request, status)
     if isinstance(exc, Invalid):
         return error(400, f"{exc.field}: {exc.reason}")
     if isinstance(exc, NotFound):
         return error(status, f"{exc.kind} {exc.subject} not found".replace("_", " "))
+    if isinstance(exc, AlreadyExists):
+        return error(status, f"{exc.kind} {exc.subject} already exists".replace("_", " "))
     return error(status, exc.detail or str(exc))
 
 

@@ -11,7 +11,10 @@ from .models import AuthenticateRequest, Token
 
 
 async def _login(request: AnyRequest, kind: str, name: str) -> Token:
-    signed = (await body(request, AuthenticateRequest)).token
+    try:
+        signed = (await body(request, AuthenticateRequest)).token
+    except SymphonyError as exc:  # the Login API answers every refused login with 401
+        raise SymphonyError(401, exc.message) from None
     svc = services(request)
     tenant = await svc.tenants.for_host(request.headers.get("host"))
     token = await svc.tokens.login(Actor(tenant), signed, kind)

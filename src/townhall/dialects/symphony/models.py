@@ -31,7 +31,9 @@ class AuthenticateRequest(Wire):
     token: str
 
 
-class SuccessResponse(Wire):
+class SuccessResponse(Wire, omit_defaults=False):
+    """Always both fields: the BDK parses the body even where it discards it."""
+
     format: str = "TEXT"
     message: str = "OK"
 

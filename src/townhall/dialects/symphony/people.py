@@ -8,7 +8,17 @@ from townhall.services.connections import Connection
 from townhall.services.presence import Presence
 
 from . import models as m
-from .http import AnyRequest, SymphonyError, actor, body, int_list, ok, services, session
+from .http import (
+    DECLARES_404,
+    AnyRequest,
+    SymphonyError,
+    actor,
+    body,
+    int_list,
+    ok,
+    services,
+    session,
+)
 
 STATUSES = ("PENDING_INCOMING", "PENDING_OUTGOING", "ACCEPTED", "REJECTED", "ALL")
 # The 1.4x era's legacy presence categories; newer ones are shown as the closest of these.
@@ -50,25 +60,25 @@ async def _peer(request: AnyRequest) -> int:
     return (await body(request, m.UserConnectionRequest)).user_id
 
 
-@post("/v1/connection/create", status_code=200)
+@post("/v1/connection/create", status_code=200, opt=DECLARES_404)
 async def create_connection(request: AnyRequest) -> Response[bytes]:
     svc, me = services(request), session(request).user_id
     return ok(_connection(await svc.connections.connect(actor(request), me, await _peer(request))))
 
 
-@post("/v1/connection/accept", status_code=200)
+@post("/v1/connection/accept", status_code=200, opt=DECLARES_404)
 async def accept_connection(request: AnyRequest) -> Response[bytes]:
     svc, me = services(request), session(request).user_id
     return ok(_connection(await svc.connections.connect(actor(request), me, await _peer(request))))
 
 
-@post("/v1/connection/reject", status_code=200)
+@post("/v1/connection/reject", status_code=200, opt=DECLARES_404)
 async def reject_connection(request: AnyRequest) -> Response[bytes]:
     svc, me = services(request), session(request).user_id
     return ok(_connection(await svc.connections.reject(actor(request), me, await _peer(request))))
 
 
-@get("/v1/connection/list")
+@get("/v1/connection/list", opt=DECLARES_404)
 async def list_connections(request: AnyRequest) -> Response[bytes]:
     status = request.query_params.get("status")
     if status is not None and status.upper() not in STATUSES:
@@ -80,7 +90,7 @@ async def list_connections(request: AnyRequest) -> Response[bytes]:
     return ok([_connection(c) for c in found])
 
 
-@get("/v1/connection/user/{user_id:str}/info")
+@get("/v1/connection/user/{user_id:str}/info", opt=DECLARES_404)
 async def connection_info(request: AnyRequest, user_id: str) -> Response[bytes]:
     if not user_id.isdigit():
         raise SymphonyError(400, "userId: must be a user id")
@@ -88,12 +98,12 @@ async def connection_info(request: AnyRequest, user_id: str) -> Response[bytes]:
     return ok(_connection(await svc.connections.with_user(actor(request), me, int(user_id))))
 
 
-@get("/v3/user/{uid:int}/presence")
+@get("/v3/user/{uid:int}/presence", opt=DECLARES_404)
 async def user_presence(request: AnyRequest, uid: int) -> Response[bytes]:
     return ok(_presence(await services(request).presence.of(actor(request), uid)))
 
 
-@get("/v1/user/{uid:int}/presence")
+@get("/v1/user/{uid:int}/presence", opt=DECLARES_404)
 async def user_presence_v1(request: AnyRequest, uid: int) -> Response[bytes]:
     found = await services(request).presence.of(actor(request), uid)
     return ok({"category": _legacy(found.category)})
