@@ -11,6 +11,7 @@ from openfire_restapi import exceptions as ofx
 from tests.conftest import RunningServer, unique
 from townhall.domain.errors import Invalid, NotFound
 from townhall.services.base import Actor
+from townhall.services.users import UserChanges
 
 JSON = {"Accept": "application/json"}
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -177,6 +178,17 @@ def test_group_errors_store_nothing(server: RunningServer, http: requests.Sessio
         f"{server.api}/groups", json={"name": name, "admins": [], "members": []}, headers=JSON
     )
     assert _error(r) == (409, "GroupAlreadyExistsException", "Could not create a group", name)
+    # The plugin creates before it reads the lists: a duplicate wins over a bad member.
+    r = http.post(
+        f"{server.api}/groups", json={"name": name, "admins": [], "members": ["a b"]}, headers=JSON
+    )
+    assert _error(r) == (409, "GroupAlreadyExistsException", "Could not create a group", name)
+    assert _group(server, http, name).json() == {
+        "name": name,
+        "admins": [],
+        "members": [],
+        "shared": False,
+    }
     r = http.get(f"{server.api}/groups/{unique('nogrp')}")
     assert r.headers["content-type"] == "application/xml"
     assert "<exception>GroupNotFoundException</exception><message>Could not find group" in r.text
@@ -385,6 +397,46 @@ def test_removal_takes_admin_seats_and_rename_keeps_groups(
     assert client.groups.get_group(group)["admins"] == []
 
 
+def test_pending_members_follow_the_account(client: Any) -> None:
+    """A name added before its account exists becomes that account: a rename carries the
+    membership along and a deletion ends it, as for members added later."""
+    first, second, third = unique("pend"), unique("pend"), unique("pend")
+    g1, g2 = unique("pendg"), unique("pendg")
+    client.users.add_user_group(first, g1)
+    client.users.add_user(first, "pw")
+    # Waiting for the second name: a member seat in g1, an admin seat in g2.
+    client.users.add_user_group(second, g1)
+    client.groups.add_group(g2, "d", admins=[second])
+    client.users.update_user(first, newusername=second)
+    assert client.users.get_user_groups(second) == sorted([g1, g2])
+    assert client.groups.get_group(g1)["members"] == [f"{second}@example.org"]
+    assert client.groups.get_group(g2)["admins"] == [f"{second}@example.org"]
+    client.users.update_user(second, newusername=third)
+    assert client.users.get_user_groups(third) == sorted([g1, g2])
+    assert client.groups.get_group(g1)["members"] == [f"{third}@example.org"]
+    assert client.groups.get_group(g2)["admins"] == [f"{third}@example.org"]
+    client.users.delete_user(third)
+    assert client.groups.get_group(g1)["members"] == []
+    assert client.groups.get_group(g2)["admins"] == []
+
+
+async def test_pending_members_join_a_symphony_account(services: Any) -> None:
+    from townhall.services.profiles import PersonChanges
+
+    actor = Actor(await services.tenants.first(), "tester")
+    name, renamed, group = unique("sym"), unique("sym"), unique("symgrp")
+    await services.groups.add_user_to_groups(actor, name, [group])
+    await services.groups.add_user_to_groups(actor, renamed, [group])
+    person = await services.profiles.create(
+        actor, PersonChanges(username=name, email=f"{name}@mail.test"), None
+    )
+    await services.profiles.update(actor, person.user.id, PersonChanges(username=renamed))
+    assert (await services.groups.get(actor, group)).members == (f"{renamed}@example.org",)
+    await services.users.update(actor, renamed, UserChanges(new_username=name))
+    assert await services.groups.user_groups(actor, name) == [group]
+    assert (await services.groups.get(actor, group)).members == (f"{name}@example.org",)
+
+
 def test_group_owns_a_room(server: RunningServer, http: requests.Session, client: Any) -> None:
     group, room, member = unique("roomgrp"), unique("grproom"), unique("roomer")
     client.users.add_user(member, "pw")
@@ -419,3 +471,21 @@ async def test_service_user_group_sets(services: Any) -> None:
     assert await services.groups.user_groups(actor, user) == []
     with pytest.raises(Invalid):
         await services.groups.add_user_to_groups(actor, user, [" "])
+
+
+async def test_service_group_lookups(services: Any) -> None:
+    """What the rooms area asks of a group: does it exist, and who is in it."""
+    actor = Actor(await services.tenants.first(), "tester")
+    name, user = unique("Lookup "), unique("lku")
+    await services.users.create(actor, user, "pw")
+    assert not await services.groups.exists(actor, name)
+    await services.groups.create(
+        actor, name, None, False, [user], [user, "Pal@Other.org", unique("pending")]
+    )
+    assert await services.groups.exists(actor, name)
+    assert not await services.groups.exists(actor, name.lower())  # names are case-sensitive
+    jids = await services.groups.member_jids(actor, name)
+    assert jids[:2] == [f"{user}@example.org", "pal@other.org"]
+    assert len(jids) == 3 and jids[2].endswith("@example.org")
+    with pytest.raises(NotFound):
+        await services.groups.member_jids(actor, unique("nogroup"))

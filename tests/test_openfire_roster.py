@@ -203,6 +203,24 @@ def test_roster_errors_store_nothing(server: RunningServer, http: requests.Sessi
         }
 
 
+def test_roster_owner_as_local_jid(server: RunningServer, http: requests.Session) -> None:
+    """`user@<local domain>` names the owner, as on the group routes; another domain does
+    not."""
+    user = _user(server, http, "rosjid")
+    base = f"{server.api}/users/{user}%40example.org/roster"
+    r = http.post(base, json={"jid": "a@b.org", "groups": ["G", "G"]}, headers=JSON)
+    assert r.status_code == 201
+    r = http.put(f"{base}/a%40b.org", json={"nickname": "A", "subscriptionType": 1}, headers=JSON)
+    assert r.status_code == 200
+    assert _roster(server, http, user) == [
+        {"jid": "a@b.org", "nickname": "A", "subscriptionType": 1, "groups": ["G"]}
+    ]
+    r = http.get(f"{server.api}/users/{user}%40other.org/roster", headers=JSON)
+    assert (r.status_code, r.json()["exception"]) == (404, "UserNotFoundException")
+    assert http.delete(f"{base}/a%40b.org").status_code == 200
+    assert _roster(server, http, user) == []
+
+
 def test_roster_follows_a_renamed_user(client: Any) -> None:
     user = unique("rosren")
     client.users.add_user(user, "pw")

@@ -20,6 +20,7 @@ from litestar.types import ASGIApp
 from townhall import __version__
 from townhall.config import Settings, load_settings
 from townhall.dialects import openfire, symphony
+from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import health
@@ -31,6 +32,18 @@ def operation_id(handler: Any, method: Any, components: list[Any]) -> str:
     """Method plus the whole path: unique even for handlers that serve several paths."""
     words = [c if isinstance(c, str) else c.name for c in components]
     return str(method).lower() + "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def _expected_refusals() -> set[int | type[Exception]]:
+    """What is not logged as a failure: client errors (by status) and every error a service
+    or dialect raises on purpose (Litestar matches exact classes, hence the walk)."""
+    found: set[int | type[Exception]] = {400, 401, 403, 404, 405, 406, 409, 413, 415}
+    pending: list[type[Exception]] = [DomainError, *openfire.REFUSALS, *symphony.REFUSALS]
+    while pending:
+        kind = pending.pop()
+        found.add(kind)
+        pending.extend(kind.__subclasses__())
+    return found
 
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
@@ -67,7 +80,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         ),
         debug=False,
         logging_config=LoggingConfig(
-            log_exceptions="always", configure_root_logger=False, disable_stack_trace={404}
+            log_exceptions="always",
+            configure_root_logger=False,
+            disable_stack_trace=_expected_refusals(),
         ),
     )
     # Layers that must act before Litestar routes the request.

@@ -50,6 +50,15 @@ class GroupService(Service):
             raise NotFound("group", name)
         return group
 
+    async def exists(self, actor: Actor, name: str) -> bool:
+        async with self.db.read() as tx:
+            return name in await store.ids_by_name(tx, actor.tenant_id, [name])
+
+    async def member_jids(self, actor: Actor, name: str) -> list[str]:
+        """Everyone in the group as bare JIDs, admins first: an admin belongs to it too."""
+        group = await self.get(actor, name)
+        return list(dict.fromkeys(group.admins + group.members))
+
     async def create(
         self,
         actor: Actor,
@@ -62,12 +71,12 @@ class GroupService(Service):
         """Names are case-sensitive and kept exactly as given."""
         _check_name(name)
         async with self.change(actor, "group.created", name) as tx:
-            admin_rows = await self._members(tx, actor, admins, "admins")
-            member_rows = await self._members(tx, actor, members, "members")
-            try:
+            try:  # a duplicate is reported before a bad member, as by the plugin
                 group_id = await store.insert_group(tx, actor.tenant_id, name, description, shared)
             except UniqueViolation:
                 raise AlreadyExists("group", name) from None
+            admin_rows = await self._members(tx, actor, admins, "admins")
+            member_rows = await self._members(tx, actor, members, "members")
             await store.replace_members(tx, group_id, admin_rows, member_rows)
 
     async def update(

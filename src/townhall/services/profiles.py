@@ -16,6 +16,7 @@ from townhall.domain.models import ACCOUNT_TYPES, PROFILE_FIELDS, Person
 from townhall.services.base import Actor, Deps, Service
 from townhall.services.tokens import KEY_KINDS, parse_public_key
 from townhall.services.users import UserService
+from townhall.store import groups as group_store
 from townhall.store import profiles as store
 from townhall.store import tokens as token_store
 from townhall.store import users as user_store
@@ -102,6 +103,7 @@ class ProfileService(Service):
             await self._write(tx, user_id, profile, account_type, granted, keys)
             if password_hash:
                 await user_store.set_password_hash(tx, user_id, password_hash, now)
+            await group_store.adopt(tx, actor.tenant_id, user_id, actor.jid(username))
         return await self.get(actor, user_id)
 
     async def update(self, actor: Actor, user_id: int, changes: PersonChanges) -> Person:
@@ -122,6 +124,8 @@ class ProfileService(Service):
                 await user_store.update_user(tx, user_id, self.clock.now(), **values)
             except UniqueViolation:
                 raise AlreadyExists("user", new_name or "") from None
+            if new_name and "username" in values:
+                await group_store.adopt(tx, actor.tenant_id, user_id, actor.jid(new_name))
             await self._write(tx, user_id, profile, account_type, granted, keys)
         return await self.get(actor, user_id)
 

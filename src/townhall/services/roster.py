@@ -81,7 +81,9 @@ class RosterService(Service):
                 raise NotFound("roster_item", contact)
 
     async def _user(self, tx: Tx, actor: Actor, username: str) -> int:
-        user_id = await user_store.find_id(tx, actor.tenant_id, username.strip().lower())
+        """The owner's account; `name@<tenant domain>` names it too."""
+        local = names.local_part(username, actor.tenant.domain)
+        user_id = await user_store.find_id(tx, actor.tenant_id, local)
         if user_id is None:
             raise NotFound("user", username)
         return user_id

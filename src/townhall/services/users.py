@@ -9,6 +9,7 @@ from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.models import Tenant, User
 from townhall.domain.queries import UserFilter
 from townhall.services.base import Actor, Service
+from townhall.store import groups as group_store
 from townhall.store import sessions as session_store
 from townhall.store import tokens as token_store
 from townhall.store import users as store
@@ -87,6 +88,7 @@ class UserService(Service):
                 await store.replace_properties(tx, user_id, properties)
             for role in roles_granted:
                 await store.grant_role(tx, user_id, role)
+            await group_store.adopt(tx, actor.tenant_id, user_id, actor.jid(username))
         return await self.get(actor, username)
 
     async def update(self, actor: Actor, username: str, changes: UserChanges) -> None:
@@ -118,8 +120,9 @@ class UserService(Service):
                 await store.set_password_hash(tx, user_id, password_hash, self.clock.now())
             if changes.properties is not None:
                 await store.replace_properties(tx, user_id, changes.properties)
-            if "username" in values:
+            if new_name and new_name != username:
                 await session_store.close_for_user(tx, user_id)
+                await group_store.adopt(tx, actor.tenant_id, user_id, actor.jid(new_name))
 
     async def delete(self, actor: Actor, username: str) -> None:
         username = names.node(username, "username")

@@ -191,6 +191,42 @@ async def remove_member(tx: Tx, group_ids: Iterable[int], member: Member) -> Non
         )
 
 
+async def adopt(tx: Tx, tenant_id: int, user_id: int, jid: str) -> None:
+    """Make the rows kept under `jid` (added before the account existed) the account's,
+    so a later rename or deletion of the account carries them along.
+
+    Where the account is already in the group, its row keeps the stronger seat.
+    """
+    query = (
+        select(group_members.c.id, group_members.c.group_id, group_members.c.is_admin)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(groups.c.tenant_id == tenant_id, group_members.c.jid == jid)
+    )
+    pending = [] or (await tx.execute(query)).all()[:0]
+    if not pending:
+        return
+    owned = select(group_members.c.group_id).where(
+        group_members.c.user_id == user_id,
+        group_members.c.group_id.in_([r.group_id for r in pending]),
+    )
+    already = {r.group_id for r in await tx.execute(owned)}
+    for row in pending:
+        if row.group_id not in already:
+            await tx.execute(
+                update(group_members)
+                .where(group_members.c.id == row.id)
+                .values(user_id=user_id, jid=None)
+            )
+            continue
+        await tx.execute(delete(group_members).where(group_members.c.id == row.id))
+        if row.is_admin:
+            await tx.execute(
+                update(group_members)
+                .where(group_members.c.group_id == row.group_id, group_members.c.user_id == user_id)
+                .values(is_admin=True)
+            )
+
+
 async def names(tx: Tx, tenant_id: int) -> list[str]:
     query = select(groups.c.name).where(groups.c.tenant_id == tenant_id).order_by(groups.c.name)
     return [r.name for r in await tx.execute(query)]

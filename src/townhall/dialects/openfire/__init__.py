@@ -23,7 +23,16 @@ from . import (
     users,
     userservice,
 )
-from .http import EXCEPTION_HANDLERS, PREFIX, OpenfireAuth
+from .http import EXCEPTION_HANDLERS, PREFIX, OpenfireAuth, OpenfireError
+from .wire import BadRequest, NotAcceptable, UnsupportedMediaType
+
+REFUSALS: tuple[type[Exception], ...] = (
+    OpenfireError,
+    BadRequest,
+    NotAcceptable,
+    UnsupportedMediaType,
+)
+"""Errors this dialect raises on purpose (answered, not failures to log)."""
 
 AREAS = (
     users,

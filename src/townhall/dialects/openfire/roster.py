@@ -3,7 +3,8 @@
 The contact JID is the last path segment and may carry a resource (`b@x/res` arrives
 decoded), hence the `path` parameter. Errors keep the plugin's quirks: a subscription
 outside -1..3 is a 409 UserAlreadyExistsException, and an unknown contact on PUT is a
-404 UserNotFoundException.
+404 UserNotFoundException. One deliberate difference: the owner may be named
+`name@<local domain>`, as on the group and vCard routes, where the plugin answers 500.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ from __future__ import annotations
 from litestar import Router
 
 from . import avatars, entitlements, login, people, streams, users
-from .http import EXCEPTION_HANDLERS, authenticate
+from .http import EXCEPTION_HANDLERS, SymphonyError, authenticate
+
+REFUSALS: tuple[type[Exception], ...] = (SymphonyError,)
+"""Errors this dialect raises on purpose (answered, not failures to log)."""
 
 POD_AREAS = (users, streams, people, entitlements, avatars)
 
