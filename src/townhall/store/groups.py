@@ -202,7 +202,7 @@ async def adopt(tx: Tx, tenant_id: int, user_id: int, jid: str) -> None:
         .join(groups, groups.c.id == group_members.c.group_id)
         .where(groups.c.tenant_id == tenant_id, group_members.c.jid == jid)
     )
-    pending = [] or (await tx.execute(query)).all()[:0]
+    pending = (await tx.execute(query)).all()
     if not pending:
         return
     owned = select(group_members.c.group_id).where(
