@@ -64,6 +64,10 @@ domains = Table(
     Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(253), nullable=False, unique=True),
     Column("kind", String(20), nullable=False, server_default="primary"),
+    # RMP's domain tree and settings (0004): a resource sub-domain names its parent.
+    Column("parent_id", ForeignKey("domains.id", ondelete="CASCADE")),
+    Column("settings", JSON),
+    _ts("created_at", nullable=True),
 )
 
 users = Table(
@@ -247,6 +251,9 @@ room_messages = Table(
     Column("body", Text),
     Column("suppressed", Boolean, nullable=False, server_default="0"),
     _ts("sent_at"),
+    # The URL-safe id clients address a message by, and when it was hidden (0003).
+    Column("message_id", String(64), unique=True),
+    _ts("suppressed_at", nullable=True),
 )
 Index("ix_room_messages_room_sent", room_messages.c.room_id, room_messages.c.sent_at)
 
@@ -385,3 +392,235 @@ user_avatars = Table(
     Column("image", LargeBinary, nullable=False),
     _ts("updated_at"),
 )
+
+# Compliance disclaimers users must accept, and which one each user has (0003).
+disclaimers = Table(
+    "disclaimers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("format", String(10), nullable=False, server_default="TEXT"),
+    Column("frequency_hours", Integer, nullable=False, server_default="0"),
+    Column("is_default", Boolean, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _ts("created_at"),
+    _ts("modified_at"),
+    UniqueConstraint("tenant_id", "name", name="uq_disclaimers_tenant_name"),
+    CheckConstraint("format IN ('TEXT', 'XML')", name="known_format"),
+)
+
+user_disclaimers = Table(
+    "user_disclaimers",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("disclaimer_id", ForeignKey("disclaimers.id", ondelete="CASCADE"), nullable=False),
+)
+Index("ix_user_disclaimers_disclaimer", user_disclaimers.c.disclaimer_id)
+
+# Information barriers: groups of users, and policies that block or allow contact
+# between the groups they name (0003).
+barrier_groups = Table(
+    "barrier_groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _ts("created_at"),
+    _ts("modified_at"),
+    UniqueConstraint("tenant_id", "name", name="uq_barrier_groups_tenant_name"),
+)
+
+barrier_group_members = Table(
+    "barrier_group_members",
+    metadata,
+    Column("group_id", ForeignKey("barrier_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+Index("ix_barrier_group_members_user", barrier_group_members.c.user_id)
+
+barrier_policies = Table(
+    "barrier_policies",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("policy_type", String(5), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _ts("created_at"),
+    _ts("modified_at"),
+    CheckConstraint("policy_type IN ('BLOCK', 'ALLOW')", name="known_type"),
+)
+
+barrier_policy_groups = Table(
+    "barrier_policy_groups",
+    metadata,
+    Column("policy_id", ForeignKey("barrier_policies.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("barrier_groups.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# X.509 certificates the organisation trusts or knows (Symphony company certs; 0003).
+company_certs = Table(
+    "company_certs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("issuer_fingerprint", String(128)),
+    Column("pem", Text, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("cert_type", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("common_name", String(1023), nullable=False, server_default=""),
+    Column("pod_managed", Boolean, nullable=False, server_default="0"),
+    _ts("expires_at"),
+    _ts("last_seen", nullable=True),
+    _ts("updated_at"),
+    Column("updated_by", ForeignKey("users.id", ondelete="SET NULL")),
+    UniqueConstraint("tenant_id", "fingerprint", name="uq_company_certs_tenant_fingerprint"),
+    CheckConstraint(
+        "cert_type IN ('USERSIGNING', 'USER', 'OPERATIONSSIGNING', 'OPERATIONSUSER')",
+        name="known_type",
+    ),
+    CheckConstraint("status IN ('TRUSTED', 'KNOWN', 'REVOKED', 'DISABLED')", name="known_status"),
+)
+Index("ix_company_certs_issuer", company_certs.c.tenant_id, company_certs.c.issuer_fingerprint)
+
+# RMP: who administers which domain (server admins hold the `server_admin` role; 0004).
+domain_admins = Table(
+    "domain_admins",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("domain_id", ForeignKey("domains.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# RMP resource categories and types; a type's `fields` is the schema its resources'
+# custom fields are validated against (0004).
+resource_categories = Table(
+    "resource_categories",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("icon", String(100)),
+)
+
+resource_types = Table(
+    "resource_types",
+    metadata,
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True),
+    Column("slug", String(100), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("fields", JSON, nullable=False),
+)
+
+# Bookable things. Each is a resource account `name@<resource sub-domain>` (0004).
+resources = Table(
+    "resources",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("domain_id", ForeignKey("domains.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("display_name", String(1023), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("category", String(100), nullable=False),
+    Column("capacity", Integer),
+    Column("features", JSON, nullable=False),
+    Column("custom_fields", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("domain_id", "name", name="uq_resources_domain_name"),
+)
+Index("ix_resources_tenant_type", resources.c.tenant_id, resources.c.type)
+Index("ix_resources_tenant_capacity", resources.c.tenant_id, resources.c.capacity)
+
+# Calendars belong to a person or to a resource; shares give others access (0004).
+calendars = Table(
+    "calendars",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_user_id", ForeignKey("users.id", ondelete="CASCADE")),
+    Column("owner_resource_id", ForeignKey("resources.id", ondelete="CASCADE")),
+    Column("name", String(255), nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("owner_user_id", "name", name="uq_calendars_owner_user_id"),
+    UniqueConstraint("owner_resource_id", "name", name="uq_calendars_owner_resource_id"),
+    CheckConstraint("(owner_user_id IS NULL) <> (owner_resource_id IS NULL)", name="one_owner"),
+)
+
+calendar_shares = Table(
+    "calendar_shares",
+    metadata,
+    Column("calendar_id", ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("access", String(20), nullable=False),
+    CheckConstraint("access IN ('read-only', 'read-write')", name="known_access"),
+)
+Index("ix_calendar_shares_user", calendar_shares.c.user_id)
+
+# Bookings of resources. On PostgreSQL an exclusion constraint keeps two live bookings
+# of one resource from overlapping (half-open ranges); on SQLite the booking service
+# checks and inserts inside one `BEGIN IMMEDIATE` transaction (0004).
+bookings = Table(
+    "bookings",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("resource_id", ForeignKey("resources.id", ondelete="CASCADE"), nullable=False),
+    Column("organizer_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("organizer", String(1023), nullable=False),
+    Column("title", String(1023), nullable=False),
+    _ts("starts_at"),
+    _ts("ends_at"),
+    Column("status", String(20), nullable=False),
+    Column("attendees", JSON, nullable=False),
+    Column("services", JSON, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    CheckConstraint("ends_at > starts_at", name="positive_duration"),
+    CheckConstraint("status IN ('confirmed', 'tentative', 'cancelled')", name="known_status"),
+)
+Index("ix_bookings_resource_time", bookings.c.resource_id, bookings.c.starts_at)
+Index("ix_bookings_organizer_time", bookings.c.organizer_id, bookings.c.starts_at)
+Index("ix_bookings_tenant_time", bookings.c.tenant_id, bookings.c.starts_at)
+BOOKINGS_DO_NOT_OVERLAP = (
+    "ALTER TABLE bookings ADD CONSTRAINT ex_bookings_no_overlap EXCLUDE USING gist "
+    "(resource_id WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&) "
+    "WHERE (status <> 'cancelled')"
+)
+
+
+# Calendar events. A booking writes one into the resource's calendar and one into the
+# organizer's; both carry the booking's id and share one iCalendar UID (0004).
+calendar_events = Table(
+    "calendar_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("calendar_id", ForeignKey("calendars.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(255), nullable=False),
+    Column("title", String(1023), nullable=False),
+    Column("location", String(1023)),
+    Column("organizer", String(1023)),
+    Column("attendees", JSON, nullable=False),
+    _ts("starts_at"),
+    _ts("ends_at"),
+    Column("rrule", String(1023)),
+    Column("exdates", JSON, nullable=False),
+    # The last instant any occurrence can end; NULL for an endless series.
+    _ts("series_ends_at", nullable=True),
+    Column("status", String(20), nullable=False, server_default="confirmed"),
+    Column("sequence", Integer, nullable=False, server_default="0"),
+    Column("booking_id", ForeignKey("bookings.id", ondelete="CASCADE")),
+    _ts("created_at"),
+    _ts("updated_at"),
+    CheckConstraint("ends_at > starts_at", name="positive_duration"),
+)
+Index(
+    "ix_calendar_events_calendar_time", calendar_events.c.calendar_id, calendar_events.c.starts_at
+)
+Index("ix_calendar_events_booking", calendar_events.c.booking_id)
