@@ -19,7 +19,7 @@ from litestar.types import ASGIApp
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
-from townhall.dialects import openfire, symphony
+from townhall.dialects import openfire, rmp, symphony
 from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
@@ -38,7 +38,12 @@ def _expected_refusals() -> set[int | type[Exception]]:
     """What is not logged as a failure: client errors (by status) and every error a service
     or dialect raises on purpose (Litestar matches exact classes, hence the walk)."""
     found: set[int | type[Exception]] = {400, 401, 403, 404, 405, 406, 409, 413, 415}
-    pending: list[type[Exception]] = [DomainError, *openfire.REFUSALS, *symphony.REFUSALS]
+    pending: list[type[Exception]] = [
+        DomainError,
+        *openfire.REFUSALS,
+        *symphony.REFUSALS,
+        *rmp.REFUSALS,
+    ]
     while pending:
         kind = pending.pop()
         found.add(kind)
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             health.metrics,
             *openfire.routers(),
             *symphony.routers(),
+            *rmp.routers(),
         ],
         lifespan=[lifespan],
         middleware=[count_responses],

@@ -29,6 +29,9 @@ class Settings:
     admin_public_key: str | None = None
     # How long an API session token (Symphony's sessionToken) lives.
     session_ttl_seconds: int = 3600
+    # RMP: how long a JWT access token lives (its `expiresIn`) and a refresh token.
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 7 * 24 * 3600
     max_body_bytes: int = 1024 * 1024
     log_level: str = "info"
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).

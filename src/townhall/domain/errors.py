@@ -50,3 +50,19 @@ class Unauthenticated(DomainError):
 
 class QuotaExceeded(DomainError):
     """A configured limit would be exceeded."""
+
+
+class Impossible(Invalid):
+    """Well-formed input describing something that cannot be (an end before its start).
+
+    A subclass of Invalid so a dialect without a status of its own for it answers 400."""
+
+
+class SlotTaken(Conflict):
+    """A booking would overlap live bookings of the same resource; `bookings` names them
+    (id, resource address, title, start, end) so the loser of a race learns who won."""
+
+    def __init__(self, resource: str, bookings: tuple[dict[str, object], ...]) -> None:
+        ids = ", ".join(str(b["id"]) for b in bookings) or "another booking"
+        super().__init__("booking", resource, f"{resource} is already booked then ({ids})")
+        self.bookings = bookings

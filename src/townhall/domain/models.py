@@ -240,3 +240,125 @@ class AppEntitlement:
     install: bool
     enabled: bool = True
     products: tuple[dict[str, object], ...] = ()
+
+
+# RMP: resources, bookings and calendars.
+
+FIELD_TYPES = ("number", "text", "select", "multiselect")
+BOOKING_STATUSES = ("confirmed", "tentative", "cancelled")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One custom field a resource type asks of its resources."""
+
+    name: str
+    type: str
+    required: bool = False
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceCategory:
+    slug: str
+    name: str
+    icon: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    slug: str
+    name: str
+    category: str
+    fields: tuple[FieldSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A bookable thing, addressed as the resource account `name@domain`."""
+
+    id: int
+    name: str
+    domain: str
+    display_name: str
+    type: str
+    category: str
+    capacity: int | None
+    features: tuple[str, ...]
+    custom_fields: dict[str, object]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def address(self) -> str:
+        return f"{self.name}@{self.domain}"
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    resource: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    organizer: str
+    attendees: tuple[str, ...]
+    services: tuple[str, ...]
+    calendar_event_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarInfo:
+    """A calendar as its reader sees it: `access` is the reader's, `type` whose it is."""
+
+    id: int
+    name: str
+    type: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarEvent:
+    """An event, or with `recurrence_id` set, one occurrence of a recurring event."""
+
+    id: str
+    calendar: str
+    uid: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None
+    organizer: str | None
+    attendees: tuple[str, ...]
+    rrule: str | None
+    status: str
+    booking_id: str | None = None
+    recurrence_id: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusyPeriod:
+    starts_at: datetime
+    ends_at: datetime
+    type: str
+
+
+DOMAIN_KINDS = ("primary", "alias", "resource-subdomain")
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A mail domain of a tenant. `alias` domains are further names of the tenant's
+    people; `resource-subdomain`s hold resource accounts under their `parent`."""
+
+    name: str
+    kind: str
+    parent: str | None
+    users: int
+    resources: int
+    created_at: datetime | None
+    settings: dict[str, object] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from townhall.domain.errors import Invalid
@@ -63,3 +64,15 @@ _XEP0106 = {
 def escape_node(value: str) -> str:
     """XEP-0106 JID escaping, so `john doe@x` can be the local part `john\\20doe\\40x`."""
     return "".join(_XEP0106.get(c, c) for c in value)
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def domain(value: str, field: str) -> str:
+    """A DNS domain name as Townhall stores it: lower-case, no trailing dot, LDH labels."""
+    name = value.strip().lower().rstrip(".")
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise Invalid(field, f"{field} is not a valid domain name")
+    return name

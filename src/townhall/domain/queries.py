@@ -14,6 +14,8 @@ class UserFilter:
     property_value: str | None = None
     email: str | None = None
     name_contains: str | None = None
+    # Username, name or e-mail address contains it, ignoring case (RMP's `search`).
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

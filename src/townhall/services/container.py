@@ -9,11 +9,13 @@ from townhall.config import Settings
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.passwords import Passwords
+from townhall.services.access_tokens import AccessTokenService
 from townhall.services.audit import AuditService
 from townhall.services.avatars import AvatarService
 from townhall.services.base import Actor, Deps
 from townhall.services.cluster import ClusterService
 from townhall.services.connections import ConnectionService
+from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
 from townhall.services.groups import GroupService
 from townhall.services.presence import PresenceService
@@ -48,6 +50,8 @@ class Services:
     connections: ConnectionService
     entitlements: EntitlementService
     avatars: AvatarService
+    access_tokens: AccessTokenService
+    domains: DomainService
 
     @classmethod
     def build(
@@ -84,6 +88,14 @@ class Services:
             connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
+            access_tokens=AccessTokenService(
+                deps,
+                tenants,
+                users,
+                settings.access_token_ttl_seconds,
+                settings.refresh_token_ttl_seconds,
+            ),
+            domains=DomainService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

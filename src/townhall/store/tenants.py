@@ -39,7 +39,9 @@ async def create_tenant(tx: Tx, name: str, domain: str, now: datetime) -> Tenant
     tenant_id = (
         await tx.execute(insert(tenants).values(name=name, created_at=now).returning(tenants.c.id))
     ).scalar_one()
-    await tx.execute(insert(domains).values(tenant_id=tenant_id, name=domain, kind="primary"))
+    await tx.execute(
+        insert(domains).values(tenant_id=tenant_id, name=domain, kind="primary", created_at=now)
+    )
     return Tenant(tenant_id, name, domain)
 
 

@@ -35,6 +35,7 @@ class Login:
     password_hash: str | None
     locked: bool
     roles: frozenset[str]
+    name: str = ""
 
 
 def user_from_row(row: Any, properties: dict[str, str] | None = None) -> User:
@@ -98,6 +99,13 @@ def _filtered(query: Select[Any], tenant_id: int, f: UserFilter) -> Select[Any]:
         query = query.where(func.lower(users.c.email) == f.email.lower())
     if f.name_contains:
         query = query.where(func.lower(users.c.name).contains(f.name_contains.lower()))
+    if f.text:
+        needle = f.text.lower()
+        query = query.where(
+            users.c.username.contains(needle, autoescape=True)
+            | func.lower(users.c.name).contains(needle, autoescape=True)
+            | func.lower(users.c.email).contains(needle, autoescape=True)
+        )
     return query
 
 
@@ -190,7 +198,13 @@ async def login_by_id(tx: Tx, user_id: int) -> Login | None:
 async def _login(tx: Tx, where: Any) -> Login | None:
     row = (
         await tx.execute(
-            select(users.c.id, users.c.username, users.c.locked, credentials.c.password_hash)
+            select(
+                users.c.id,
+                users.c.username,
+                users.c.name,
+                users.c.locked,
+                credentials.c.password_hash,
+            )
             .outerjoin(credentials, credentials.c.user_id == users.c.id)
             .where(where)
         )
@@ -199,7 +213,12 @@ async def _login(tx: Tx, where: Any) -> Login | None:
         return None
     roles = await tx.execute(select(user_roles.c.role).where(user_roles.c.user_id == row.id))
     return Login(
-        row.id, row.username, row.password_hash, bool(row.locked), frozenset(r for (r,) in roles)
+        row.id,
+        row.username,
+        row.password_hash,
+        bool(row.locked),
+        frozenset(r for (r,) in roles),
+        row.name,
     )
 
 

@@ -1,0 +1,33 @@
+"""The RMP v2 resource-management API: `/api/v2` (contracts/rmp.md).
+
+Mapping choices are written down in docs/rmp-mapping.md.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from . import auth, domains, users
+from .http import EXCEPTION_HANDLERS, RmpError, authenticate
+
+REFUSALS: tuple[type[Exception], ...] = (RmpError,)
+"""Errors this dialect raises on purpose (answered, not failures to log)."""
+
+BASE = "/api/v2"
+AREAS = (auth, users, domains)
+
+
+def routers() -> list[Router]:
+    return [
+        Router(
+            path=BASE,
+            route_handlers=[auth.public],
+            exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        ),
+        Router(
+            path=BASE,
+            route_handlers=[area.router for area in AREAS],
+            before_request=authenticate,
+            exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        ),
+    ]

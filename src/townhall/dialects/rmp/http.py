@@ -1,0 +1,294 @@
+"""Plumbing shared by the RMP routes: Bearer tokens, the envelope, times, pages, errors.
+
+Every answer is an envelope: `{"success": true, ...}` or, with a non-2xx status,
+`{"success": false, "error": {"code", "message", "details"}}` (contracts/rmp.md).
+Times are ISO 8601 with an offset on the way in and UTC with `Z` on the way out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from townhall.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Impossible,
+    Invalid,
+    NotFound,
+    QuotaExceeded,
+    SlotTaken,
+    Unauthenticated,
+)
+from townhall.services.access_tokens import RmpSession
+from townhall.services.base import Actor
+from townhall.services.container import Services
+
+SESSION_KEY = "rmp.session"
+AnyRequest = Request[Any, Any, Any]
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+_STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
+    (Impossible, 422, "UNPROCESSABLE"),
+    (Invalid, 400, "INVALID_INPUT"),
+    (NotFound, 404, "NOT_FOUND"),
+    (AlreadyExists, 409, "ALREADY_EXISTS"),
+    (SlotTaken, 409, "BOOKING_CONFLICT"),
+    (Conflict, 409, "CONFLICT"),
+    (Forbidden, 403, "FORBIDDEN"),
+    (Unauthenticated, 401, "UNAUTHORIZED"),
+    (QuotaExceeded, 429, "RATE_LIMITED"),
+)
+_HTTP_CODES = {
+    400: "INVALID_INPUT",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+class RmpError(Exception):
+    """A refusal the dialect itself decides (bad query parameter, missing token)."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def invalid(field: str, message: str) -> RmpError:
+    return RmpError(400, "INVALID_INPUT", message, {"field": field})
+
+
+def error(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[bytes]:
+    failure: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        failure["details"] = details
+    return Response(
+        msgspec.json.encode({"success": False, "error": failure}),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def _details(exc: DomainError) -> dict[str, Any] | None:
+    if isinstance(exc, Invalid):
+        return {"field": exc.field}
+    if isinstance(exc, SlotTaken):
+        return {"conflicts": [conflict(b) for b in exc.bookings]}
+    if isinstance(exc, NotFound | AlreadyExists):
+        return {exc.kind: exc.subject}
+    return None
+
+
+def conflict(booking: dict[str, object]) -> dict[str, object]:
+    """A conflicting booking as the conflict check and a 409's details show it."""
+    return {
+        "resourceId": booking["resource"],
+        "bookingId": booking["id"],
+        "title": booking["title"],
+        "startTime": iso(booking["starts_at"]),  # type: ignore[arg-type]
+        "endTime": iso(booking["ends_at"]),  # type: ignore[arg-type]
+    }
+
+
+def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes]:
+    status, code = next(((s, c) for kind, s, c in _STATUS if isinstance(exc, kind)), (500, ""))
+    if isinstance(exc, Invalid):
+        message = f"{exc.field}: {exc.reason}"
+    elif isinstance(exc, NotFound):
+        message = f"{exc.kind} {exc.subject} not found".replace("_", " ")
+    elif isinstance(exc, AlreadyExists):
+        message = f"{exc.kind} {exc.subject} already exists".replace("_", " ")
+    else:
+        message = exc.detail or str(exc)
+    return error(status, code or "INTERNAL_ERROR", message, _details(exc))
+
+
+def handle_rmp_error(request: AnyRequest, exc: RmpError) -> Response[bytes]:
+    return error(exc.status, exc.code, exc.message, exc.details)
+
+
+def handle_http_error(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    return error(status, _HTTP_CODES.get(status, "ERROR"), str(exc.detail))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    DomainError: handle_domain_error,
+    RmpError: handle_rmp_error,
+    HTTPException: handle_http_error,
+}
+
+
+def services(request: AnyRequest) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def bearer(request: AnyRequest) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise RmpError(401, "UNAUTHORIZED", "An Authorization: Bearer token is required")
+    return token.strip()
+
+
+async def authenticate(request: AnyRequest) -> None:
+    """Router hook: resolve the access token or refuse the call with 401."""
+    found = await services(request).access_tokens.session(bearer(request))
+    request.scope["state"][SESSION_KEY] = found
+
+
+def session(request: AnyRequest) -> RmpSession:
+    return request.scope["state"][SESSION_KEY]  # type: ignore[no-any-return]
+
+
+def actor(request: AnyRequest) -> Actor:
+    return session(request).actor
+
+
+def require_server_admin(request: AnyRequest) -> Actor:
+    found = session(request)
+    if not found.is_server_admin:
+        raise RmpError(403, "FORBIDDEN", "Only a server administrator may do this")
+    return found.actor
+
+
+def require_admin_of(request: AnyRequest, domain: str) -> Actor:
+    """The caller if it administers `domain` (server admins administer every domain)."""
+    found = session(request)
+    if not found.administers(domain):
+        raise RmpError(403, "FORBIDDEN", f"Only an administrator of {domain} may do this")
+    return found.actor
+
+
+def require_admin(request: AnyRequest) -> Actor:
+    """The caller if it administers at least one domain."""
+    found = session(request)
+    if not found.is_admin:
+        raise RmpError(403, "FORBIDDEN", "Only an administrator may do this")
+    return found.actor
+
+
+async def body(request: AnyRequest, kind: type[T]) -> T:
+    raw = await request.body()
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        raise invalid(_path_of(str(exc)), f"Invalid request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise invalid("body", f"Malformed JSON: {exc}") from None
+
+
+def _path_of(message: str) -> str:
+    """The wire field msgspec's message names: `... - at `$.fields[0].type`` and/or
+    `Object missing required field `name``, joined into `fields[0].type` or `name`."""
+    where = re.search(r"at `\$\.?([^`]*)`", message)
+    missing = re.search(r"missing required field `([^`]*)`", message)
+    parts = [where.group(1) if where else "", missing.group(1) if missing else ""]
+    return ".".join(part for part in parts if part) or "body"
+
+
+def ok(status: int = 200, **payload: Any) -> Response[bytes]:
+    return Response(
+        msgspec.json.encode({"success": True, **payload}),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def iso(moment: datetime) -> str:
+    """UTC with `Z`, to the second (the reference's shape)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(raw: str | None, field: str, required: bool = True) -> datetime | None:
+    """An ISO 8601 time that names its offset; a bare local time is ambiguous, so 400."""
+    if raw is None or raw == "":
+        if required:
+            raise invalid(field, f"{field} is required")
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise invalid(field, f"{field} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise invalid(field, f"{field} must carry an offset (e.g. Z or +02:00)")
+    return moment.astimezone(UTC)
+
+
+def require_time(raw: str | None, field: str) -> datetime:
+    moment = parse_time(raw, field)
+    assert moment is not None
+    return moment
+
+
+def flag(raw: str | None, field: str, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value not in {"true", "false", "1", "0"}:
+        raise invalid(field, f"{field} must be true or false")
+    return value in {"true", "1"}
+
+
+def number(raw: str | None, field: str, default: int, low: int, high: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(field, f"{field} must be an integer") from None
+    if not low <= value <= high:
+        raise invalid(field, f"{field} must be between {low} and {high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    page: int
+    limit: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.limit
+
+    def answer(self, total: int) -> dict[str, int]:
+        """`total`, `page`, `pages`; a page past the last is refused (nothing is there)."""
+        pages = math.ceil(total / self.limit)
+        if self.page > max(pages, 1):
+            raise invalid("page", f"page must be between 1 and {max(pages, 1)}")
+        return {"total": total, "page": self.page, "pages": pages}
+
+
+def page(request: AnyRequest, default_limit: int = DEFAULT_LIMIT) -> Page:
+    query = request.query_params
+    return Page(
+        number(query.get("page"), "page", 1, 1, 1_000_000),
+        number(query.get("limit"), "limit", default_limit, 1, MAX_LIMIT),
+    )
+
+
+def listing(items: list[T], render: Callable[[T], dict[str, Any]]) -> list[dict[str, Any]]:
+    return [render(item) for item in items]

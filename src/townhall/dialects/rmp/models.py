@@ -1,0 +1,45 @@
+"""RMP request bodies, as msgspec structs: camelCase on the wire, strict types, so a
+string where a boolean belongs is a 400 naming the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Body(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
+    pass
+
+
+class LoginRequest(Body):
+    email: str
+    password: str
+    server: str | None = None
+
+
+class CreateUser(Body):
+    email: str
+    password: str
+    real_name: str
+    create_calendar: bool = True
+    create_contacts: bool = True
+    is_admin: bool = False
+
+
+class UpdateUser(Body):
+    real_name: str | None = None
+    password: str | None = None
+    is_admin: bool | None = None
+    settings: dict[str, Any] | None = None
+
+
+class ResetPassword(Body):
+    new_password: str
+    require_change: bool = False
+
+
+class CreateDomain(Body):
+    domain: str
+    type: str = "primary"
+    admin_email: str | None = None

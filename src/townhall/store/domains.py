@@ -1,0 +1,154 @@
+"""A tenant's domains: the tree of resource sub-domains, settings and domain admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, insert, select, union, update
+from sqlalchemy.orm import aliased
+
+from townhall.domain.models import Domain
+from townhall.domain.roles import SERVER_ADMIN
+from townhall.infrastructure.clock import as_utc
+from townhall.store.database import Tx
+from townhall.store.schema import domain_admins, domains, resources, user_roles, users
+
+_parent = aliased(domains)
+
+
+def _resource_count() -> Any:
+    """Resources in a domain or in the sub-domains under it."""
+    sub = aliased(domains)
+    return (
+        select(func.count(resources.c.id))
+        .select_from(resources.join(sub, sub.c.id == resources.c.domain_id))
+        .where((sub.c.id == domains.c.id) | (sub.c.parent_id == domains.c.id))
+        .scalar_subquery()
+    )
+
+
+def _user_count() -> Any:
+    """People are the tenant's, reachable under each of its person domains."""
+    return (
+        select(func.count(users.c.id))
+        .where(users.c.tenant_id == domains.c.tenant_id)
+        .scalar_subquery()
+    )
+
+
+_DOMAIN = select(
+    domains.c.id,
+    domains.c.name,
+    domains.c.kind,
+    domains.c.settings,
+    domains.c.created_at,
+    _parent.c.name.label("parent"),
+    _resource_count().label("resources"),
+    _user_count().label("users"),
+).outerjoin(_parent, _parent.c.id == domains.c.parent_id)
+
+
+def _domain(row: Row[Any]) -> Domain:
+    return Domain(
+        name=row.name,
+        kind=row.kind,
+        parent=row.parent,
+        users=row.users if row.kind != "resource-subdomain" else 0,
+        resources=row.resources,
+        created_at=as_utc(row.created_at) if row.created_at else None,
+        settings=dict(row.settings or {}),
+    )
+
+
+async def list_domains(tx: Tx, tenant_id: int, only: tuple[str, ...] | None = None) -> list[Domain]:
+    query = _DOMAIN.where(domains.c.tenant_id == tenant_id).order_by(domains.c.name)
+    if only is not None:
+        query = query.where(domains.c.name.in_(only))
+    return [_domain(row) for row in await tx.execute(query)]
+
+
+async def find(tx: Tx, tenant_id: int, name: str) -> tuple[int, Domain] | None:
+    row = (
+        await tx.execute(
+            _DOMAIN.where(domains.c.tenant_id == tenant_id, domains.c.name == name.lower())
+        )
+    ).first()
+    return (row.id, _domain(row)) if row else None
+
+
+async def insert_domain(
+    tx: Tx, tenant_id: int, name: str, kind: str, parent_id: int | None, now: datetime
+) -> int:
+    """Raises UniqueViolation if any tenant has the name already."""
+    query = (
+        insert(domains)
+        .values(
+            tenant_id=tenant_id,
+            name=name,
+            kind=kind,
+            parent_id=parent_id,
+            settings={},
+            created_at=now,
+        )
+        .returning(domains.c.id)
+    )
+    return int((await tx.execute(query)).scalar_one())
+
+
+async def set_settings(tx: Tx, domain_id: int, settings: dict[str, object]) -> None:
+    await tx.execute(update(domains).where(domains.c.id == domain_id).values(settings=settings))
+
+
+async def add_admin(tx: Tx, user_id: int, domain_id: int) -> None:
+    exists = await tx.execute(
+        select(domain_admins.c.user_id).where(
+            domain_admins.c.user_id == user_id, domain_admins.c.domain_id == domain_id
+        )
+    )
+    if exists.first() is None:
+        await tx.execute(insert(domain_admins).values(user_id=user_id, domain_id=domain_id))
+
+
+async def administered_by(tx: Tx, user_id: int) -> list[str]:
+    query = (
+        select(domains.c.name)
+        .join(domain_admins, domain_admins.c.domain_id == domains.c.id)
+        .where(domain_admins.c.user_id == user_id)
+        .order_by(domains.c.name)
+    )
+    return list((await tx.execute(query)).scalars())
+
+
+async def remove_admin(tx: Tx, user_id: int, domain_id: int) -> None:
+    await tx.execute(
+        delete(domain_admins).where(
+            domain_admins.c.user_id == user_id, domain_admins.c.domain_id == domain_id
+        )
+    )
+
+
+async def admin_ids(tx: Tx, tenant_id: int) -> set[int]:
+    """Users who administer the tenant (its server admins) or one of its domains."""
+    of_domains = select(domain_admins.c.user_id).join(
+        domains, domains.c.id == domain_admins.c.domain_id
+    )
+    server = select(user_roles.c.user_id).join(users, users.c.id == user_roles.c.user_id)
+    query = union(
+        of_domains.where(domains.c.tenant_id == tenant_id),
+        server.where(users.c.tenant_id == tenant_id, user_roles.c.role == SERVER_ADMIN),
+    )
+    return set((await tx.execute(query)).scalars())
+
+
+async def is_server_admin(tx: Tx, tenant_id: int, username: str) -> bool:
+    query = (
+        select(user_roles.c.user_id)
+        .join(users, users.c.id == user_roles.c.user_id)
+        .where(
+            users.c.tenant_id == tenant_id,
+            users.c.username == username,
+            user_roles.c.role == SERVER_ADMIN,
+        )
+    )
+    return (await tx.execute(query)).first() is not None
