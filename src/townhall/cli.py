@@ -20,9 +20,13 @@ app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
 users_app = typer.Typer(help="Users.", no_args_is_help=True)
+disclaimers_app = typer.Typer(help="Compliance disclaimers.", no_args_is_help=True)
+barriers_app = typer.Typer(help="Information barriers: groups and policies.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(users_app, name="users")
+app.add_typer(disclaimers_app, name="disclaimers")
+app.add_typer(barriers_app, name="barriers")
 
 
 def _prepare(settings: Settings) -> None:
@@ -86,7 +90,7 @@ def db_upgrade() -> None:
 
 def _in_first_tenant(action: Callable[[Services, Actor], Awaitable[None]], done: str) -> None:
     """Run `action` as the CLI in the first tenant; a domain error exits with status 1."""
-    from townhall.domain.errors import DomainError
+    from townhall.domain.errors import DomainError, Invalid
     from townhall.services.base import Actor
     from townhall.services.container import Services
 
@@ -106,9 +110,11 @@ def _in_first_tenant(action: Callable[[Services, Actor], Awaitable[None]], done:
     try:
         asyncio.run(run())
     except DomainError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        named = f"{exc.field}: {exc.reason}" if isinstance(exc, Invalid) else str(exc)
+        typer.echo(f"error: {named}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(done)
+    if done:
+        typer.echo(done)
 
 
 @admin_app.command("create")
@@ -144,6 +150,74 @@ def users_set_key(
         await services.tokens.set_key(actor, username, kind, pem)
 
     _in_first_tenant(set_key, f"key registered for {username}")
+
+
+@disclaimers_app.command("create")
+def disclaimers_create(
+    name: Annotated[str, typer.Argument(help="The disclaimer's name, unique in the tenant.")],
+    content: Annotated[str | None, typer.Option(help="The text users must accept.")] = None,
+    content_file: Annotated[
+        Path | None, typer.Option(help="Read the text from this file instead.")
+    ] = None,
+    format: Annotated[str, typer.Option(help="TEXT or XML (MessageML).")] = "TEXT",
+    frequency_hours: Annotated[
+        int, typer.Option(help="Hours before users are asked again (0: once).")
+    ] = 0,
+    default: Annotated[
+        bool, typer.Option("--default", help="Make it the tenant's default disclaimer.")
+    ] = False,
+    inactive: Annotated[
+        bool, typer.Option("--inactive", help="Create it switched off (not assignable).")
+    ] = False,
+) -> None:
+    """Create a disclaimer (Symphony has no API for it) and print its id."""
+    if content is not None and content_file is None:
+        text = content
+    elif content_file is not None and content is None:
+        text = content_file.read_text()
+    else:
+        raise typer.BadParameter("give exactly one of --content and --content-file")
+
+    async def create(services: Services, actor: Actor) -> None:
+        made = await services.disclaimers.create(
+            actor, name, text, format.upper(), frequency_hours, default, not inactive
+        )
+        typer.echo(f"disclaimer {made.id} created")
+
+    _in_first_tenant(create, "")
+
+
+@barriers_app.command("create-group")
+def barriers_create_group(
+    name: Annotated[str, typer.Argument(help="The group's name, unique in the tenant.")],
+    inactive: Annotated[bool, typer.Option("--inactive", help="Create it switched off.")] = False,
+) -> None:
+    """Create an information-barrier group and print its id; add members through the
+    Symphony API (`/pod/v1/admin/group/{gid}/membership/add`)."""
+
+    async def create(services: Services, actor: Actor) -> None:
+        made = await services.barriers.create_group(actor, name, not inactive)
+        typer.echo(f"group {made.id} created")
+
+    _in_first_tenant(create, "")
+
+
+@barriers_app.command("create-policy")
+def barriers_create_policy(
+    first: Annotated[str, typer.Argument(help="One group, by id or name.")],
+    second: Annotated[str, typer.Argument(help="The other group, by id or name.")],
+    type: Annotated[str, typer.Option(help="BLOCK or ALLOW contact between them.")] = "BLOCK",
+    inactive: Annotated[bool, typer.Option("--inactive", help="Create it switched off.")] = False,
+) -> None:
+    """Create a policy between two information-barrier groups and print its id."""
+
+    async def create(services: Services, actor: Actor) -> None:
+        made = await services.barriers.create_policy(
+            actor, type.upper(), [first, second], not inactive
+        )
+        typer.echo(f"policy {made.id} created")
+
+    _in_first_tenant(create, "")
 
 
 @app.command()

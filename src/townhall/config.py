@@ -32,6 +32,8 @@ class Settings:
     # RMP: how long a JWT access token lives (its `expiresIn`) and a refresh token.
     access_token_ttl_seconds: int = 3600
     refresh_token_ttl_seconds: int = 7 * 24 * 3600
+    # Relay for outgoing mail (iMIP invitations): smtp://host:port or smtps://...
+    smtp_url: str | None = None
     max_body_bytes: int = 1024 * 1024
     log_level: str = "info"
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).

@@ -8,16 +8,25 @@ from dataclasses import dataclass
 from townhall.config import Settings
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
+from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.passwords import Passwords
 from townhall.services.access_tokens import AccessTokenService
 from townhall.services.audit import AuditService
 from townhall.services.avatars import AvatarService
+from townhall.services.barriers import BarrierService
 from townhall.services.base import Actor, Deps
+from townhall.services.bookings import BookingService
+from townhall.services.calendars import CalendarService
+from townhall.services.certificates import CertificateService
 from townhall.services.cluster import ClusterService
 from townhall.services.connections import ConnectionService
+from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
+from townhall.services.features import FeatureService
 from townhall.services.groups import GroupService
+from townhall.services.invitations import InvitationService
+from townhall.services.messages import MessageService
 from townhall.services.presence import PresenceService
 from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
@@ -50,8 +59,16 @@ class Services:
     connections: ConnectionService
     entitlements: EntitlementService
     avatars: AvatarService
+    certificates: CertificateService
+    disclaimers: DisclaimerService
+    barriers: BarrierService
+    messages: MessageService
+    features: FeatureService
     access_tokens: AccessTokenService
     domains: DomainService
+    invitations: InvitationService
+    bookings: BookingService
+    calendars: CalendarService
 
     @classmethod
     def build(
@@ -69,6 +86,7 @@ class Services:
             node=settings.node_name,
         )
         tenants = TenantService(deps)
+        invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
         users = UserService(deps)
         return cls(
             deps=deps,
@@ -88,6 +106,11 @@ class Services:
             connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
+            certificates=CertificateService(deps),
+            disclaimers=DisclaimerService(deps),
+            barriers=BarrierService(deps),
+            messages=MessageService(deps),
+            features=FeatureService(deps),
             access_tokens=AccessTokenService(
                 deps,
                 tenants,
@@ -96,6 +119,9 @@ class Services:
                 settings.refresh_token_ttl_seconds,
             ),
             domains=DomainService(deps),
+            invitations=invitations,
+            bookings=BookingService(deps, invitations),
+            calendars=CalendarService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

@@ -9,6 +9,7 @@ from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.models import Tenant, User
 from townhall.domain.queries import UserFilter
 from townhall.services.base import Actor, Service
+from townhall.store import bookings as booking_store
 from townhall.store import groups as group_store
 from townhall.store import sessions as session_store
 from townhall.store import tokens as token_store
@@ -124,11 +125,14 @@ class UserService(Service):
                 await session_store.close_for_user(tx, user_id)
                 await group_store.adopt(tx, actor.tenant_id, user_id, actor.jid(new_name))
 
-    async def delete(self, actor: Actor, username: str) -> None:
+    async def delete(self, actor: Actor, username: str, with_bookings: bool = False) -> None:
+        """Bookings the user organised outlive the account unless `with_bookings`."""
         username = names.node(username, "username")
         async with self.change(actor, "user.deleted", username) as tx:
             user_id = await self._require(tx, actor, username)
             await self._keep_an_admin(tx, actor, user_id, "username")
+            if with_bookings:
+                await booking_store.delete_organised_by(tx, user_id)
             await store.delete_user(tx, user_id)
 
     async def set_locked(self, actor: Actor, username: str, locked: bool) -> None:

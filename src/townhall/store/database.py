@@ -29,6 +29,11 @@ class UniqueViolation(Exception):
     """A unique or primary-key constraint refused a write."""
 
 
+class ExclusionViolation(Exception):
+    """An exclusion constraint (PostgreSQL's EXCLUDE, e.g. overlapping bookings) refused
+    a write. The transaction is aborted; the caller reads the winner in a new one."""
+
+
 class Tx(Protocol):
     """One open transaction (read-only or read-write)."""
 
@@ -37,6 +42,15 @@ class Tx(Protocol):
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         """Run a write that may hit a unique constraint without aborting the transaction."""
         ...
+
+
+def _translated(exc: IntegrityError) -> Exception:
+    """The store's own exception for a constraint a caller handles, else `exc` itself."""
+    if getattr(exc.orig, "sqlstate", None) == "23P01" or "exclusion constraint" in str(exc.orig):
+        return ExclusionViolation(str(exc.orig))
+    if _is_unique_violation(exc):
+        return UniqueViolation(str(exc.orig))
+    return exc
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
@@ -67,9 +81,10 @@ class _SyncTx:
         try:
             return self._conn.execute(stmt, params)
         except IntegrityError as exc:
-            if _is_unique_violation(exc):
-                raise UniqueViolation(str(exc.orig)) from exc
-            raise
+            translated = _translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         with self._conn.begin_nested():
@@ -86,9 +101,10 @@ class _AsyncTx:
         try:
             return await self._conn.execute(stmt, params)
         except IntegrityError as exc:
-            if _is_unique_violation(exc):
-                raise UniqueViolation(str(exc.orig)) from exc
-            raise
+            translated = _translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         async with self._conn.begin_nested():

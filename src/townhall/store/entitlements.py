@@ -13,6 +13,7 @@ from townhall.store.schema import (
     user_app_entitlements,
     user_delegates,
     user_features,
+    users,
 )
 
 
@@ -22,6 +23,17 @@ async def features(tx: Tx, user_id: int) -> dict[str, bool]:
         r.feature: bool(r.enabled)
         for r in await tx.execute(query.order_by(user_features.c.feature))
     }
+
+
+async def feature_names(tx: Tx, tenant_id: int) -> set[str]:
+    """Every feature name set for any user of the tenant."""
+    query = (
+        select(user_features.c.feature)
+        .join(users, users.c.id == user_features.c.user_id)
+        .where(users.c.tenant_id == tenant_id)
+        .distinct()
+    )
+    return {r.feature for r in await tx.execute(query)}
 
 
 async def set_features(tx: Tx, user_id: int, wanted: dict[str, bool]) -> None:

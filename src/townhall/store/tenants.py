@@ -72,3 +72,14 @@ async def settings_with_prefix(tx: Tx, prefix: str) -> dict[str, str]:
         server_settings.c.key.startswith(prefix, autoescape=True)
     )
     return {r.key: r.value for r in await tx.execute(query)}
+
+
+async def lock(tx: Tx, tenant_id: int) -> None:
+    """Serialise a tenant's writes of one kind whose rule spans rows (one default
+    disclaimer, one policy per pair of groups): two transactions that each check and
+    then insert would otherwise both pass. PostgreSQL: `FOR NO KEY UPDATE` on the tenant
+    row (inserts elsewhere that only reference the tenant go on); SQLite has one writer
+    anyway and ignores the clause."""
+    await tx.execute(
+        select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update(key_share=True)
+    )

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import auth, domains, users
+from . import auth, bookings, calendars, domains, events, users
 from .http import EXCEPTION_HANDLERS, RmpError, authenticate
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
 BASE = "/api/v2"
-AREAS = (auth, users, domains)
+AREAS = (auth, users, domains, bookings, calendars)
 
 
 def routers() -> list[Router]:
     return [
         Router(
             path=BASE,
-            route_handlers=[auth.public],
+            route_handlers=[auth.public, events.events],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
         Router(

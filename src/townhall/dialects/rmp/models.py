@@ -43,3 +43,30 @@ class CreateDomain(Body):
     domain: str
     type: str = "primary"
     admin_email: str | None = None
+
+
+class CreateBooking(Body):
+    resource_id: str
+    title: str
+    start_time: str
+    end_time: str
+    attendees: list[str] = []
+    send_invitations: bool = False
+    services: list[str] = []
+    status: str = "confirmed"
+
+
+class UpdateBooking(Body):
+    title: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    attendees: list[str] | None = None
+    send_invitations: bool = True
+    services: list[str] | None = None
+    status: str | None = None
+
+
+class ConflictCheck(Body):
+    resources: list[str]
+    start_time: str
+    end_time: str

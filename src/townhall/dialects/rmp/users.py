@@ -148,7 +148,7 @@ async def _preferences(
 async def delete_user(request: AnyRequest, email: str) -> Response[bytes]:
     caller, username, domain = await _administered(request, email)
     delete_data = flag(request.query_params.get("deleteData"), "deleteData", False)
-    await services(request).users.delete(caller, username)
+    await services(request).users.delete(caller, username, with_bookings=delete_data)
     return ok(deleted=f"{username}@{domain}", dataDeleted=delete_data)
 
 

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import avatars, entitlements, login, people, streams, users
+from . import (
+    avatars,
+    certificates,
+    compliance,
+    entitlements,
+    login,
+    people,
+    streams,
+    system,
+    users,
+)
 from .http import EXCEPTION_HANDLERS, SymphonyError, authenticate
 
 REFUSALS: tuple[type[Exception], ...] = (SymphonyError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
-POD_AREAS = (users, streams, people, entitlements, avatars)
+POD_AREAS = (users, streams, people, entitlements, avatars, certificates, compliance, system)
 
 
 def routers() -> list[Router]:

@@ -300,3 +300,114 @@ class UserAppEntitlement(Wire):
     install: bool
     app_name: str | None = None
     products: list[Product] | None = None
+
+
+# -- company certificates (contract §1.8) -------------------------------------------------
+
+
+class CompanyCertType(Wire):
+    type: str | None = None
+
+
+class CompanyCertStatus(Wire):
+    type: str | None = None
+
+
+class CompanyCertAttributes(Wire):
+    name: str | None = None
+    type: CompanyCertType | None = None
+    status: CompanyCertStatus | None = None
+
+
+class CompanyCert(Wire):
+    pem: str | None = None
+    attributes: CompanyCertAttributes | None = None
+
+
+class CompanyCertInfo(Wire):
+    finger_print: str | None = None
+    issuer_finger_print: str | None = None
+    last_seen: int | None = None
+    updated_at: int | None = None
+    updated_by: int | None = None
+    common_name: str | None = None
+    expiry_date: int | None = None
+
+
+class NameValuePair(Wire):
+    name: str | None = None
+    value: str | None = None
+
+
+class CertInfoItem(Wire):
+    name: str | None = None
+    attributes: list[NameValuePair] | None = None
+
+
+class CompanyCertInfoItem(Wire):
+    """One item of `CompanyCertInfoList` (the lists leave out `certInfo`)."""
+
+    company_cert_attributes: CompanyCertAttributes | None = None
+    company_cert_info: CompanyCertInfo | None = None
+
+
+class CompanyCertDetail(CompanyCertInfoItem):
+    cert_info: list[CertInfoItem] | None = None
+
+
+class CompanyCertFingerPrint(Wire):
+    """The `StringId` body of `/v1/companycert/delete`: `id` is the fingerprint."""
+
+    id: str | None = None
+
+
+# -- disclaimers, information barriers, message suppression (contract §1.3-§1.5) --------
+
+
+class Disclaimer(Wire):
+    id: str | None = None
+    name: str | None = None
+    content: str | None = None
+    frequency_in_hours: int | None = None
+    is_default: bool | None = None
+    is_active: bool | None = None
+    created_date: int | None = None
+    modified_date: int | None = None
+    format: str | None = None
+
+
+class StringId(Wire):
+    id: str | None = None
+
+
+class BarrierGroup(Wire):
+    """The spec's `Group` (an information-barrier group; not a distribution list)."""
+
+    id: str | None = None
+    name: str | None = None
+    active: bool | None = None
+    member_count: int | None = None
+    policies: list[str] | None = None
+    created_date: int | None = None
+    modified_date: int | None = None
+
+
+class Policy(Wire):
+    id: str | None = None
+    policy_type: str | None = None
+    active: bool | None = None
+    member_count: int | None = None
+    groups: list[str] | None = None
+    created_date: int | None = None
+    modified_date: int | None = None
+
+
+class BulkActionResult(Wire, omit_defaults=False):
+    overall_result: str = "SUCCESS"
+    results: list[str] = msgspec.field(default_factory=list)
+
+
+class MessageSuppressionResponse(Wire):
+    message_id: str | None = None
+    suppressed: bool | None = None
+    suppression_date: int | None = None

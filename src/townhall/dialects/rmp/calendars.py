@@ -1,0 +1,185 @@
+"""`/calendars`, their events and `/freebusy`.
+
+A caller reaches its own calendars and those shared with it; `{calendar}` is the
+calendar's name as `GET /calendars` lists it. Event ids are strings; an occurrence of a
+recurring event carries the series' id and its `recurrenceId` (original start). An
+update changes the whole series. `sendInvitations` / `sendCancellation` are accepted;
+iMIP mail for plain calendar events is not sent yet (bookings send theirs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Response, Router, delete, get, post, put
+
+from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
+from townhall.services.calendars import EventChanges, EventDraft
+
+from .http import (
+    AnyRequest,
+    actor,
+    body,
+    flag,
+    invalid,
+    iso,
+    ok,
+    parse_time,
+    require_time,
+    services,
+)
+from .models import Body
+
+
+class CreateEvent(Body):
+    title: str
+    start_time: str
+    end_time: str
+    location: str | None = None
+    attendees: list[str] = []
+    recurrence: str | None = None
+    send_invitations: bool = True
+
+
+class UpdateEvent(Body):
+    """Absent fields stay as they are; `location` or `recurrence` null removes it."""
+
+    title: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    location: str | msgspec.UnsetType | None = msgspec.UNSET
+    attendees: list[str] | None = None
+    recurrence: str | msgspec.UnsetType | None = msgspec.UNSET
+    send_invitations: bool = True
+
+
+def render_calendar(calendar: CalendarInfo) -> dict[str, Any]:
+    return {"name": calendar.name, "type": calendar.type, "access": calendar.access}
+
+
+def render_event(event: CalendarEvent) -> dict[str, Any]:
+    rendered: dict[str, Any] = {
+        "id": event.id,
+        "title": event.title,
+        "startTime": iso(event.starts_at),
+        "endTime": iso(event.ends_at),
+        "location": event.location,
+        "attendees": list(event.attendees),
+        "organizer": event.organizer,
+        "calendar": event.calendar,
+    }
+    if event.rrule:
+        rendered["recurrence"] = event.rrule
+    if event.recurrence_id is not None:
+        rendered["recurrenceId"] = iso(event.recurrence_id)
+    return rendered
+
+
+def render_period(period: BusyPeriod) -> dict[str, Any]:
+    return {"from": iso(period.starts_at), "till": iso(period.ends_at), "type": period.type}
+
+
+def _cleared(value: str | msgspec.UnsetType | None) -> str | None:
+    """The service's spelling of a partial field: None keeps, "" removes."""
+    if value is msgspec.UNSET:
+        return None
+    return value or ""
+
+
+@get("/calendars")
+async def list_calendars(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).calendars.calendars(actor(request))
+    return ok(calendars=[render_calendar(c) for c in found])
+
+
+@get("/calendars/{calendar:str}/events")
+async def list_events(request: AnyRequest, calendar: str) -> Response[bytes]:
+    query = request.query_params
+    found = await services(request).calendars.events(
+        actor(request),
+        calendar,
+        require_time(query.get("startDate"), "startDate"),
+        require_time(query.get("endDate"), "endDate"),
+        flag(query.get("includeRecurring"), "includeRecurring", True),
+    )
+    return ok(events=[render_event(e) for e in found])
+
+
+@post("/calendars/{calendar:str}/events", status_code=201)
+async def create_event(request: AnyRequest, calendar: str) -> Response[bytes]:
+    asked = await body(request, CreateEvent)
+    draft = EventDraft(
+        title=asked.title,
+        starts_at=require_time(asked.start_time, "startTime"),
+        ends_at=require_time(asked.end_time, "endTime"),
+        location=asked.location,
+        attendees=tuple(asked.attendees),
+        rrule=asked.recurrence or None,
+    )
+    created = await services(request).calendars.create_event(actor(request), calendar, draft)
+    return ok(201, event=render_event(created))
+
+
+@get("/calendars/{calendar:str}/events/{event_id:str}")
+async def event_detail(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+    occurrence = parse_time(request.query_params.get("recurrenceId"), "recurrenceId", False)
+    found = await services(request).calendars.event(actor(request), calendar, event_id, occurrence)
+    return ok(event=render_event(found))
+
+
+@put("/calendars/{calendar:str}/events/{event_id:str}")
+async def update_event(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+    asked = await body(request, UpdateEvent)
+    changes = EventChanges(
+        title=asked.title,
+        starts_at=parse_time(asked.start_time, "startTime", required=False),
+        ends_at=parse_time(asked.end_time, "endTime", required=False),
+        location=_cleared(asked.location),
+        attendees=tuple(asked.attendees) if asked.attendees is not None else None,
+        rrule=_cleared(asked.recurrence),
+    )
+    updated = await services(request).calendars.update_event(
+        actor(request), calendar, event_id, changes
+    )
+    return ok(event=render_event(updated))
+
+
+@delete("/calendars/{calendar:str}/events/{event_id:str}", status_code=200)
+async def delete_event(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+    query = request.query_params
+    flag(query.get("sendCancellation"), "sendCancellation", True)
+    occurrence = parse_time(query.get("recurrenceId"), "recurrenceId", required=False)
+    gone = await services(request).calendars.delete_event(
+        actor(request), calendar, event_id, occurrence
+    )
+    return ok(event=render_event(gone))
+
+
+@get("/freebusy")
+async def free_busy(request: AnyRequest) -> Response[bytes]:
+    query = request.query_params
+    address = (query.get("email") or "").strip()
+    if not address:
+        raise invalid("email", "email is required")
+    periods = await services(request).calendars.freebusy(
+        actor(request),
+        address,
+        require_time(query.get("startTime"), "startTime"),
+        require_time(query.get("endTime"), "endTime"),
+    )
+    return ok(periods=[render_period(p) for p in periods])
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_calendars,
+        list_events,
+        create_event,
+        event_detail,
+        update_event,
+        delete_event,
+        free_busy,
+    ],
+)

@@ -1,0 +1,226 @@
+"""Company certificates (contract §1.8, Security): `/v1/companycert/*` and the current
+`/v2/companycert/create`.
+
+The wire wraps each enum in an object (`{"type": {"type": "USER"}}`); this module
+unwraps it for the service and wraps it again on the way out, and renders the
+certificate's own facts as Symphony's `certInfo` sections.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import Response, Router, get, post
+
+from townhall.domain import roles as role_names
+from townhall.services.base import Actor
+from townhall.services.certificates import MAX_PAGE, CertAttributes, CompanyCert, X509Summary
+
+from . import models as m
+from .http import AnyRequest, SymphonyError, body, ok, require, services, session
+
+CERT_ADMINS = frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR})
+"""Certificates decide who may authenticate, so user provisioning is not enough."""
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _admin(request: AnyRequest) -> Actor:
+    return require(request, CERT_ADMINS)
+
+
+def _page(request: AnyRequest) -> tuple[int, int]:
+    """`skip` and `limit` from the query (the spec gives no defaults: all, up to the
+    service's largest page), a 400 naming the one that is not an integer."""
+    values = []
+    for name, default in (("skip", 0), ("limit", MAX_PAGE)):
+        raw = request.query_params.get(name)
+        try:
+            values.append(default if raw is None or raw == "" else int(raw))
+        except ValueError:
+            raise SymphonyError(400, f"{name}: must be an integer") from None
+    return values[0], values[1]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _java_date(moment: datetime) -> str:
+    """Java's `Date.toString()` in UTC, as Symphony shows validity dates; spelt out
+    rather than `strftime` so the server's locale cannot change it."""
+    return (
+        f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment:%d %H:%M:%S} UTC "
+        f"{moment.year}"
+    )
+
+
+def _dn(pairs: tuple[tuple[str, str], ...]) -> str:
+    return " ".join(f"{name}={value}" for name, value in pairs)
+
+
+def _attributes(cert: CompanyCert) -> m.CompanyCertAttributes:
+    return m.CompanyCertAttributes(
+        name=cert.name,
+        type=m.CompanyCertType(type=cert.cert_type),
+        status=m.CompanyCertStatus(type=cert.status),
+    )
+
+
+def _info(cert: CompanyCert) -> m.CompanyCertInfo:
+    return m.CompanyCertInfo(
+        finger_print=cert.fingerprint,
+        issuer_finger_print=cert.issuer_fingerprint,
+        last_seen=_ms(cert.last_seen) if cert.last_seen else None,
+        updated_at=_ms(cert.updated_at),
+        updated_by=cert.updated_by,
+        common_name=cert.common_name,
+        expiry_date=_ms(cert.expires_at),
+    )
+
+
+def _cert_info(x: X509Summary) -> list[m.CertInfoItem]:
+    def section(name: str, pairs: list[tuple[str, str]]) -> m.CertInfoItem:
+        return m.CertInfoItem(
+            name=name, attributes=[m.NameValuePair(name=k, value=v) for k, v in pairs]
+        )
+
+    return [
+        section(
+            "General",
+            [
+                ("Issuer", _dn(x.issuer)),
+                ("Subject", _dn(x.subject)),
+                ("Serial Number", format(x.serial_number, "x")),
+                ("Signature Algorithm", x.signature_algorithm),
+            ],
+        ),
+        section(
+            "Validity",
+            [("Not Before", _java_date(x.not_before)), ("Not After", _java_date(x.not_after))],
+        ),
+        section("Public Key", [("Algorithm", x.key_algorithm), ("Format", "X.509")]),
+    ]
+
+
+def _item(cert: CompanyCert) -> m.CompanyCertInfoItem:
+    return m.CompanyCertInfoItem(
+        company_cert_attributes=_attributes(cert), company_cert_info=_info(cert)
+    )
+
+
+def _detail(cert: CompanyCert) -> m.CompanyCertDetail:
+    return m.CompanyCertDetail(
+        company_cert_attributes=_attributes(cert),
+        company_cert_info=_info(cert),
+        cert_info=_cert_info(cert.x509) if cert.x509 else None,
+    )
+
+
+def _wanted(attrs: m.CompanyCertAttributes | None) -> CertAttributes:
+    if attrs is None:
+        return CertAttributes()
+    return CertAttributes(
+        name=attrs.name,
+        cert_type=attrs.type.type if attrs.type else None,
+        status=attrs.status.type if attrs.status else None,
+    )
+
+
+async def _create(request: AnyRequest, reject_expired: bool) -> CompanyCert:
+    who = _admin(request)
+    wanted = await body(request, m.CompanyCert)
+    return await services(request).certificates.create(
+        who, session(request).user_id, wanted.pem, _wanted(wanted.attributes), reject_expired
+    )
+
+
+@post("/v1/companycert/create", status_code=200)
+async def create_v1(request: AnyRequest) -> Response[bytes]:
+    """The 1.4x operation: expired certificates are still accepted."""
+    await _create(request, reject_expired=False)
+    return ok(m.SuccessResponse())
+
+
+@post("/v2/companycert/create", status_code=200)
+async def create_v2(request: AnyRequest) -> Response[bytes]:
+    return ok(_detail(await _create(request, reject_expired=True)))
+
+
+@get("/v1/companycert/list")
+async def list_all(request: AnyRequest) -> Response[bytes]:
+    who = _admin(request)
+    found = await services(request).certificates.page(who, *_page(request))
+    return ok([_item(c) for c in found])
+
+
+@get("/v1/companycert/podmanaged/list")
+async def list_pod_managed(request: AnyRequest) -> Response[bytes]:
+    who = _admin(request)
+    found = await services(request).certificates.page(who, *_page(request), pod_managed=True)
+    return ok([_item(c) for c in found])
+
+
+@post("/v1/companycert/type/list", status_code=200)
+async def list_of_types(request: AnyRequest) -> Response[bytes]:
+    who = _admin(request)
+    skip, limit = _page(request)
+    try:
+        kinds = msgspec.json.decode(await request.body(), type=list[m.CompanyCertType])
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise SymphonyError(400, f"typeIdList: a JSON array of types is required ({exc})") from None
+    if any(k.type is None for k in kinds):
+        raise SymphonyError(400, "type: every item of typeIdList needs a type")
+    found = await services(request).certificates.page(
+        who, skip, limit, types=[k.type for k in kinds if k.type is not None]
+    )
+    return ok([_item(c) for c in found])
+
+
+@get("/v1/companycert/{fingerPrint:str}/get")
+async def get_one(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
+    return ok(_detail(await services(request).certificates.get(_admin(request), fingerPrint)))
+
+
+@get("/v1/companycert/{fingerPrint:str}/issuedBy")
+async def issued_by(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
+    found = await services(request).certificates.issued_by(_admin(request), fingerPrint)
+    return ok([_item(c) for c in found])
+
+
+@post("/v1/companycert/{fingerPrint:str}/update", status_code=200)
+async def update(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
+    who = _admin(request)
+    wanted = await body(request, m.CompanyCertAttributes)
+    await services(request).certificates.update(
+        who, session(request).user_id, fingerPrint, _wanted(wanted)
+    )
+    return ok(m.SuccessResponse())
+
+
+@post("/v1/companycert/delete", status_code=200)
+async def delete(request: AnyRequest) -> Response[bytes]:
+    who = _admin(request)
+    wanted = await body(request, m.CompanyCertFingerPrint)
+    if not wanted.id:
+        raise SymphonyError(400, "id: the fingerprint of the certificate is required")
+    await services(request).certificates.delete(who, wanted.id)
+    return ok(m.SuccessResponse())
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        create_v1,
+        create_v2,
+        list_all,
+        list_pod_managed,
+        list_of_types,
+        get_one,
+        issued_by,
+        update,
+        delete,
+    ],
+)

@@ -1,0 +1,234 @@
+"""Disclaimers, information barriers and message suppression (contract §1.3-§1.5, and
+the user disclaimer operations of §1.12).
+
+Disclaimers and barrier groups are managed under Symphony's user-provisioning
+privilege, so the user administrators may call them; suppressing a message is a
+compliance officer's act, so it also takes (super) compliance officers but not user
+provisioning. Symphony's ids are opaque strings; Townhall's are 24 hex digits
+(disclaimers, groups, policies) and URL-safe base64 (messages).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import Response, Router, delete, get, post
+
+from townhall.domain import roles as role_names
+from townhall.services.barriers import MAX_PAGE, BarrierGroup, BarrierPolicy, BulkOutcome
+from townhall.services.disclaimers import Disclaimer
+from townhall.services.messages import StoredMessage
+
+from . import models as m
+from .http import (
+    DECLARES_404,
+    AnyRequest,
+    SymphonyError,
+    body,
+    no_content,
+    ok,
+    require,
+    require_user_admin,
+    services,
+)
+
+SUPPRESSORS = frozenset(
+    {
+        role_names.SUPER_ADMINISTRATOR,
+        role_names.ADMINISTRATOR,
+        "SUPER_COMPLIANCE_OFFICER",
+        "COMPLIANCE_OFFICER",
+    }
+)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _disclaimer(found: Disclaimer) -> m.Disclaimer:
+    return m.Disclaimer(
+        id=found.id,
+        name=found.name,
+        content=found.content,
+        frequency_in_hours=found.frequency_hours,
+        is_default=found.is_default,
+        is_active=found.active,
+        created_date=_ms(found.created_at),
+        modified_date=_ms(found.modified_at),
+        format=found.format,
+    )
+
+
+def _group(found: BarrierGroup) -> m.BarrierGroup:
+    return m.BarrierGroup(
+        id=found.id,
+        name=found.name,
+        active=found.active,
+        member_count=found.member_count,
+        policies=list(found.policies),
+        created_date=_ms(found.created_at),
+        modified_date=_ms(found.modified_at),
+    )
+
+
+def _policy(found: BarrierPolicy) -> m.Policy:
+    return m.Policy(
+        id=found.id,
+        policy_type=found.policy_type,
+        active=found.active,
+        member_count=found.member_count,
+        groups=list(found.groups),
+        created_date=_ms(found.created_at),
+        modified_date=_ms(found.modified_at),
+    )
+
+
+def _suppression(found: StoredMessage) -> m.MessageSuppressionResponse:
+    return m.MessageSuppressionResponse(
+        message_id=found.message_id,
+        suppressed=found.suppressed,
+        suppression_date=_ms(found.suppressed_at) if found.suppressed_at else None,
+    )
+
+
+def _query_int(request: AnyRequest, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SymphonyError(400, f"{name}: must be an integer") from None
+
+
+async def _user_ids(request: AnyRequest) -> list[int]:
+    """The bare JSON array of user ids the membership operations take."""
+    try:
+        return msgspec.json.decode(await request.body(), type=list[int])
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise SymphonyError(400, f"users: a JSON array of user ids is required ({exc})") from None
+
+
+def url_safe(message_id: str) -> str:
+    """Message ids travel URL-safe; a client that sends the standard base64 spelling
+    (`+` and `=` padding, percent-decoded by the router) means the same message. A `/`
+    cannot arrive: the router splits the path on it, encoded or not."""
+    return message_id.strip().replace("+", "-").replace("/", "_").rstrip("=")
+
+
+# -- disclaimers ------------------------------------------------------------------------
+
+
+@get("/v1/admin/disclaimer/list")
+async def list_disclaimers(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).disclaimers.list_all(require_user_admin(request))
+    return ok([_disclaimer(d) for d in found])
+
+
+@get("/v1/admin/disclaimer/{did:str}")
+async def get_disclaimer(request: AnyRequest, did: str) -> Response[bytes]:
+    found = await services(request).disclaimers.get(require_user_admin(request), did)
+    return ok(_disclaimer(found))
+
+
+@get("/v1/admin/disclaimer/{did:str}/users")
+async def disclaimer_users(request: AnyRequest, did: str) -> Response[bytes]:
+    return ok(await services(request).disclaimers.users(require_user_admin(request), did))
+
+
+@get("/v1/admin/user/{uid:int}/disclaimer")
+async def user_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
+    """204 with no body when the user has none, as the spec (and the BDK) expect."""
+    found = await services(request).disclaimers.of_user(require_user_admin(request), uid)
+    return ok(_disclaimer(found)) if found else no_content()
+
+
+@post("/v1/admin/user/{uid:int}/disclaimer/update", status_code=200)
+async def assign_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
+    who = require_user_admin(request)
+    wanted = await body(request, m.StringId)
+    if not wanted.id:
+        raise SymphonyError(400, "id: the disclaimer id is required")
+    await services(request).disclaimers.assign(who, uid, wanted.id)
+    return ok(m.SuccessResponse())
+
+
+@delete("/v1/admin/user/{uid:int}/disclaimer", status_code=200)
+async def unassign_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
+    await services(request).disclaimers.unassign(require_user_admin(request), uid)
+    return ok(m.SuccessResponse())
+
+
+# -- information barriers ---------------------------------------------------------------
+
+
+@get("/v1/admin/group/list")
+async def list_groups(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).barriers.groups(require_user_admin(request))
+    return ok([_group(g) for g in found])
+
+
+@get("/v1/admin/group/{gid:str}/membership/list", opt=DECLARES_404)
+async def group_members(request: AnyRequest, gid: str) -> Response[bytes]:
+    who = require_user_admin(request)
+    skip = _query_int(request, "skip", 0)
+    limit = _query_int(request, "limit", MAX_PAGE)
+    return ok(await services(request).barriers.members(who, gid, skip, limit))
+
+
+def _bulk(outcome: BulkOutcome) -> Response[bytes]:
+    return ok(
+        m.BulkActionResult(
+            overall_result="SUCCESS" if outcome.ok else "FAIL", results=list(outcome.results)
+        )
+    )
+
+
+@post("/v1/admin/group/{gid:str}/membership/add", status_code=200)
+async def add_group_members(request: AnyRequest, gid: str) -> Response[bytes]:
+    who = require_user_admin(request)
+    return _bulk(await services(request).barriers.add_members(who, gid, await _user_ids(request)))
+
+
+@post("/v1/admin/group/{gid:str}/membership/remove", status_code=200)
+async def remove_group_members(request: AnyRequest, gid: str) -> Response[bytes]:
+    who = require_user_admin(request)
+    users = await _user_ids(request)
+    return _bulk(await services(request).barriers.remove_members(who, gid, users))
+
+
+@get("/v1/admin/policy/list")
+async def list_policies(request: AnyRequest) -> Response[bytes]:
+    found = await services(request).barriers.policies(require_user_admin(request))
+    return ok([_policy(p) for p in found])
+
+
+# -- message suppression ----------------------------------------------------------------
+
+
+@post("/v1/admin/messagesuppression/{message_id:str}/suppress", status_code=200)
+async def suppress_message(request: AnyRequest, message_id: str) -> Response[bytes]:
+    who = require(request, SUPPRESSORS)
+    found = await services(request).messages.suppress(who, url_safe(message_id))
+    return ok(_suppression(found))
+
+
+router = Router(
+    path="/",
+    route_handlers=[
+        list_disclaimers,
+        get_disclaimer,
+        disclaimer_users,
+        user_disclaimer,
+        assign_disclaimer,
+        unassign_disclaimer,
+        list_groups,
+        group_members,
+        add_group_members,
+        remove_group_members,
+        list_policies,
+        suppress_message,
+    ],
+)

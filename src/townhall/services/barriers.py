@@ -1,0 +1,151 @@
+"""Information barriers: groups of users, and policies that block (or allow) contact
+between the groups they name.
+
+Groups and policies are created by administrators (through Townhall's CLI: Symphony has
+no API for it); membership is managed through the API. Changing a group's membership is
+all or nothing: if any id cannot be added or removed, nothing is changed and the
+outcome says which ids failed and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from townhall.domain.errors import AlreadyExists, Invalid, NotFound
+from townhall.services.base import Actor, Service
+from townhall.store import barriers as store
+from townhall.store import tenants as tenant_store
+from townhall.store import users as user_store
+from townhall.store.barriers import BarrierGroup, BarrierPolicy
+from townhall.store.database import Tx, UniqueViolation
+
+__all__ = ["BarrierGroup", "BarrierPolicy", "BarrierService", "BulkOutcome"]
+
+POLICY_TYPES = ("BLOCK", "ALLOW")
+MAX_NAME = 255
+MAX_PAGE = 10_000
+MAX_BULK = 10_000
+MAX_ID = 2**63 - 1
+"""User ids are int64; a larger one names nobody (and no database column could hold it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkOutcome:
+    """One entry per submitted id, in order: "" when it went through, else why not.
+    `ok` is False if any failed, and then nothing was changed."""
+
+    ok: bool
+    results: tuple[str, ...]
+
+
+class BarrierService(Service):
+    async def groups(self, actor: Actor) -> list[BarrierGroup]:
+        async with self.db.read() as tx:
+            return await store.groups(tx, actor.tenant_id)
+
+    async def policies(self, actor: Actor) -> list[BarrierPolicy]:
+        async with self.db.read() as tx:
+            return await store.policies(tx, actor.tenant_id)
+
+    async def members(
+        self, actor: Actor, group_id: str, skip: int = 0, limit: int = MAX_PAGE
+    ) -> list[int]:
+        if skip < 0:
+            raise Invalid("skip", "must not be negative")
+        if not 0 < limit <= MAX_PAGE:
+            raise Invalid("limit", f"must be 1 to {MAX_PAGE}")
+        async with self.db.read() as tx:
+            await self._group(tx, actor, group_id)
+            return await store.members(tx, group_id, skip, limit)
+
+    async def add_members(
+        self, actor: Actor, group_id: str, user_ids: Sequence[int]
+    ) -> BulkOutcome:
+        return await self._change_members(actor, group_id, user_ids, add=True)
+
+    async def remove_members(
+        self, actor: Actor, group_id: str, user_ids: Sequence[int]
+    ) -> BulkOutcome:
+        """Removing someone who is not a member succeeds: afterwards they are not one."""
+        return await self._change_members(actor, group_id, user_ids, add=False)
+
+    async def _change_members(
+        self, actor: Actor, group_id: str, user_ids: Sequence[int], add: bool
+    ) -> BulkOutcome:
+        if len(user_ids) > MAX_BULK:
+            raise Invalid("users", f"at most {MAX_BULK} user ids at once")
+        action = "barrier.group.members.added" if add else "barrier.group.members.removed"
+        details = ", ".join(str(u) for u in user_ids)
+        try:
+            async with self.change(actor, action, group_id, details=details) as tx:
+                await self._group(tx, actor, group_id)
+                plausible = [u for u in set(user_ids) if 0 < u <= MAX_ID]
+                known = await user_store.created_by_id(tx, actor.tenant_id, plausible)
+                results = tuple("" if u in known else f"user {u} not found" for u in user_ids)
+                if any(results):
+                    raise _Refused(results)  # rolls the transaction back, audit row too
+                if add:
+                    await store.add_members(tx, group_id, user_ids)
+                else:
+                    await store.remove_members(tx, group_id, user_ids)
+                await store.touch_group(tx, group_id, self.clock.now())
+        except _Refused as refused:
+            return BulkOutcome(False, refused.results)
+        return BulkOutcome(True, results)
+
+    async def create_group(self, actor: Actor, name: str, active: bool = True) -> BarrierGroup:
+        name = name.strip()
+        if not 0 < len(name) <= MAX_NAME:
+            raise Invalid("name", f"a name of 1 to {MAX_NAME} characters is needed")
+        now = self.clock.now()
+        made = BarrierGroup(self.deps.ids.object_id(now), name, active, 0, (), now, now)
+        async with self.change(actor, "barrier.group.created", made.id, details=name) as tx:
+            try:
+                await store.insert_group(tx, actor.tenant_id, made)
+            except UniqueViolation:
+                raise AlreadyExists("group", name, f"group {name} already exists") from None
+        return made
+
+    async def create_policy(
+        self, actor: Actor, policy_type: str, groups: Sequence[str], active: bool = True
+    ) -> BarrierPolicy:
+        """A policy between two groups, each named by id or by name. Two groups have at
+        most one policy: a second one would either repeat or contradict the first."""
+        if policy_type not in POLICY_TYPES:
+            raise Invalid("policyType", "must be BLOCK or ALLOW")
+        if len(groups) != 2:
+            raise Invalid("groups", "a policy names exactly two groups")
+        now = self.clock.now()
+        policy_id = self.deps.ids.object_id(now)
+        async with self.change(actor, "barrier.policy.created", policy_id) as tx:
+            await tenant_store.lock(tx, actor.tenant_id)
+            found = await store.find_groups(tx, actor.tenant_id, groups)
+            for ref in groups:
+                if ref not in found:
+                    raise NotFound("group", ref, f"group {ref} not found")
+            ids = tuple(sorted({found[ref].id for ref in groups}))
+            if len(ids) != 2:
+                raise Invalid("groups", "a policy names two different groups")
+            for existing in await store.policies(tx, actor.tenant_id):
+                if set(existing.groups) == set(ids):
+                    pair = f"between {ids[0]} and {ids[1]}"
+                    raise AlreadyExists("policy", pair, f"a policy {pair} already exists")
+            await store.insert_policy(
+                tx, actor.tenant_id, BarrierPolicy(policy_id, policy_type, active, 0, ids, now, now)
+            )
+            for group_id in ids:
+                await store.touch_group(tx, group_id, now)
+            return next(p for p in await store.policies(tx, actor.tenant_id) if p.id == policy_id)
+
+    async def _group(self, tx: Tx, actor: Actor, group_id: str) -> None:
+        if not await store.group_exists(tx, actor.tenant_id, group_id):
+            raise NotFound("group", group_id)
+
+
+class _Refused(Exception):
+    """Some ids of a bulk change failed: undo the change and report them."""
+
+    def __init__(self, results: tuple[str, ...]) -> None:
+        super().__init__("refused")
+        self.results = results

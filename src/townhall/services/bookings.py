@@ -1,0 +1,325 @@
+"""Bookings: a resource for a time, never two at once, each written into two calendars.
+
+Two live bookings of one resource never overlap (half-open intervals). On SQLite the
+write transaction is `BEGIN IMMEDIATE`, so the overlap check and the insert are atomic
+across processes; on PostgreSQL an exclusion constraint refuses the loser of a race,
+which is then told which booking won, exactly as if the check had caught it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from townhall.domain.errors import Conflict, Impossible, Invalid, NotFound, SlotTaken
+from townhall.domain.models import BOOKING_STATUSES, Booking
+from townhall.services.base import Actor, Deps, Service
+from townhall.services.domains import DEFAULT_SETTINGS
+from townhall.services.invitations import InvitationService, Meeting
+from townhall.store import bookings as store
+from townhall.store import calendars as calendar_store
+from townhall.store.bookings import BookingQuery, ResourceRef
+from townhall.store.calendars import EventValues
+from townhall.store.database import ExclusionViolation, Tx
+
+MAX_TITLE = 1023
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    resource: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    attendees: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    status: str = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class BookingChanges:
+    """A partial update: None leaves a field as it is."""
+
+    title: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    attendees: tuple[str, ...] | None = None
+    services: tuple[str, ...] | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Organizer:
+    user_id: int | None
+    email: str
+
+
+def conflict_details(found: list[Booking]) -> tuple[dict[str, object], ...]:
+    return tuple(
+        {
+            "id": b.id,
+            "resource": b.resource,
+            "title": b.title,
+            "starts_at": b.starts_at,
+            "ends_at": b.ends_at,
+        }
+        for b in found
+    )
+
+
+class BookingService(Service):
+    def __init__(self, deps: Deps, invitations: InvitationService) -> None:
+        super().__init__(deps)
+        self._invitations = invitations
+
+    async def create(
+        self, actor: Actor, organizer: Organizer, asked: BookingRequest, invite: bool = False
+    ) -> Booking:
+        _check(asked.title, asked.starts_at, asked.ends_at, asked.status, asked.attendees)
+        now = self.clock.now()
+        booking = Booking(
+            id=self.deps.ids.booking_id(now),
+            resource=asked.resource.strip().lower(),
+            title=asked.title.strip(),
+            starts_at=asked.starts_at,
+            ends_at=asked.ends_at,
+            status=asked.status,
+            organizer=organizer.email,
+            attendees=asked.attendees,
+            services=asked.services,
+            calendar_event_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self.change(actor, "booking.created", booking.id, data=_data(booking)) as tx:
+                resource = await self._bookable(tx, actor, booking)
+                await store.insert_booking(
+                    tx,
+                    id=booking.id,
+                    tenant_id=actor.tenant_id,
+                    resource_id=resource.id,
+                    organizer_id=organizer.user_id,
+                    organizer=booking.organizer,
+                    title=booking.title,
+                    starts_at=booking.starts_at,
+                    ends_at=booking.ends_at,
+                    status=booking.status,
+                    attendees=list(booking.attendees),
+                    services=list(booking.services),
+                    created_at=now,
+                    updated_at=now,
+                )
+                await self._write_events(tx, actor, resource.id, organizer.user_id, booking)
+        except ExclusionViolation:
+            raise await self._lost_race(actor, booking) from None
+        if invite:
+            await self._invitations.request(_meeting(booking, 0))
+        return (await self.get(actor, booking.id))[0]
+
+    async def get(self, actor: Actor, booking_id: str) -> tuple[Booking, int | None]:
+        """The booking and its organizer's user id (None once the organizer is gone)."""
+        async with self.db.read() as tx:
+            found = await store.find(tx, actor.tenant_id, booking_id)
+        if found is None:
+            raise NotFound("booking", booking_id)
+        return found
+
+    async def search(
+        self, actor: Actor, query: BookingQuery, offset: int, limit: int
+    ) -> tuple[list[Booking], int]:
+        if query.status is not None and query.status not in BOOKING_STATUSES:
+            raise Invalid("status", f"status must be one of {', '.join(BOOKING_STATUSES)}")
+        if query.after and query.before and query.before <= query.after:
+            raise Impossible("endDate", "endDate must be after startDate")
+        async with self.db.read() as tx:
+            if query.resource_id is None and query.domains == ():
+                return [], 0
+            return await store.search(tx, actor.tenant_id, query, offset, limit)
+
+    async def resource_id(self, actor: Actor, address: str) -> int:
+        async with self.db.read() as tx:
+            return (await _resources(tx, actor, [address]))[0].id
+
+    async def update(
+        self, actor: Actor, booking_id: str, changes: BookingChanges, invite: bool = False
+    ) -> Booking:
+        old, _ = await self.get(actor, booking_id)
+        if old.status == "cancelled":
+            raise Conflict("booking", booking_id, "a cancelled booking cannot change")
+        new = replace(
+            old,
+            title=(changes.title if changes.title is not None else old.title).strip(),
+            starts_at=changes.starts_at or old.starts_at,
+            ends_at=changes.ends_at or old.ends_at,
+            attendees=changes.attendees if changes.attendees is not None else old.attendees,
+            services=changes.services if changes.services is not None else old.services,
+            status=changes.status or old.status,
+            updated_at=self.clock.now(),
+        )
+        _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
+        try:
+            async with self.change(actor, "booking.updated", booking_id, data=_data(new)) as tx:
+                if (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
+                    await self._bookable(tx, actor, new)
+                await store.update_booking(
+                    tx,
+                    booking_id,
+                    title=new.title,
+                    starts_at=new.starts_at,
+                    ends_at=new.ends_at,
+                    attendees=list(new.attendees),
+                    services=list(new.services),
+                    status=new.status,
+                    updated_at=new.updated_at,
+                )
+                await calendar_store.update_booking_events(
+                    tx,
+                    booking_id,
+                    new.updated_at,
+                    title=new.title,
+                    starts_at=new.starts_at,
+                    ends_at=new.ends_at,
+                    attendees=new.attendees,
+                    status=new.status,
+                )
+        except ExclusionViolation:
+            raise await self._lost_race(actor, new) from None
+        if invite:
+            await self._invitations.request(_meeting(new, await self._sequence(booking_id)))
+        return (await self.get(actor, booking_id))[0]
+
+    async def cancel(self, actor: Actor, booking_id: str, notify: bool = True) -> Booking:
+        old, _ = await self.get(actor, booking_id)
+        if old.status == "cancelled":
+            return old
+        new = replace(old, status="cancelled", updated_at=self.clock.now())
+        async with self.change(actor, "booking.cancelled", booking_id, data=_data(new)) as tx:
+            await store.update_booking(
+                tx, booking_id, status="cancelled", updated_at=new.updated_at
+            )
+            await calendar_store.cancel_booking_events(tx, booking_id, new.updated_at)
+        if notify:
+            await self._invitations.cancel(_meeting(new, await self._sequence(booking_id)))
+        return new
+
+    async def _write_events(
+        self, tx: Tx, actor: Actor, resource_id: int, user_id: int | None, booking: Booking
+    ) -> None:
+        """The booking as an event in the resource's calendar and the organizer's."""
+        now = booking.created_at
+        ids = [await calendar_store.calendar_of_resource(tx, actor.tenant_id, resource_id, now)]
+        if user_id is not None:
+            ids.append(await calendar_store.personal_calendar(tx, actor.tenant_id, user_id, now))
+        values = EventValues(
+            uid=store.event_uid(booking.id),
+            title=booking.title,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            series_ends_at=booking.ends_at,
+            location=booking.resource,
+            organizer=booking.organizer,
+            attendees=booking.attendees,
+            status=booking.status,
+            booking_id=booking.id,
+        )
+        await calendar_store.write_booking_events(tx, ids, values, now)
+
+    async def _sequence(self, booking_id: str) -> int:
+        async with self.db.read() as tx:
+            return await store.sequence(tx, booking_id)
+
+    async def conflicts(
+        self, actor: Actor, addresses: list[str], starts_at: datetime, ends_at: datetime
+    ) -> list[Booking]:
+        """Live bookings of any of the resources that overlap [starts_at, ends_at)."""
+        if not addresses:
+            raise Invalid("resources", "resources must name at least one resource")
+        _check_times(starts_at, ends_at)
+        async with self.db.read() as tx:
+            found = await _resources(tx, actor, addresses)
+            return await store.overlapping(tx, [r.id for r in found], starts_at, ends_at)
+
+    async def _bookable(self, tx: Tx, actor: Actor, booking: Booking) -> ResourceRef:
+        """The resource, if the booking obeys its domain's rules and the slot is free."""
+        resource = (await _resources(tx, actor, [booking.resource]))[0]
+        if not resource.active:
+            raise Conflict("resource", booking.resource, f"{booking.resource} is not bookable")
+        settings = {**DEFAULT_SETTINGS, **resource.settings}
+        if not settings["allowPastBookings"] and booking.starts_at < self.clock.now():
+            raise Invalid("startTime", "the domain does not allow bookings in the past")
+        longest = timedelta(hours=int(str(settings["maxBookingHours"])))
+        if booking.ends_at - booking.starts_at > longest:
+            raise Invalid("endTime", f"a booking may last at most {longest}")
+        taken = await store.overlapping(
+            tx, [resource.id], booking.starts_at, booking.ends_at, besides=booking.id
+        )
+        if taken:
+            raise SlotTaken(booking.resource, conflict_details(taken))
+        return resource
+
+    async def _lost_race(self, actor: Actor, booking: Booking) -> SlotTaken:
+        """The database refused an overlap another process committed first: name it."""
+        async with self.db.read() as tx:
+            resource = (await _resources(tx, actor, [booking.resource]))[0]
+            taken = await store.overlapping(
+                tx, [resource.id], booking.starts_at, booking.ends_at, besides=booking.id
+            )
+        return SlotTaken(booking.resource, conflict_details(taken))
+
+
+async def _resources(tx: Tx, actor: Actor, addresses: list[str]) -> list[ResourceRef]:
+    found = await store.resource_refs(tx, actor.tenant_id, addresses)
+    by_address = {r.address: r for r in found}
+    for address in addresses:
+        if address.strip().lower() not in by_address:
+            raise NotFound("resource", address)
+    return [by_address[a.strip().lower()] for a in addresses]
+
+
+def _check_times(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise Impossible("endTime", "endTime must be after startTime")
+
+
+def _check(
+    title: str, starts_at: datetime, ends_at: datetime, status: str, attendees: tuple[str, ...]
+) -> None:
+    if not title.strip():
+        raise Invalid("title", "title must not be empty")
+    if len(title) > MAX_TITLE:
+        raise Invalid("title", f"title is longer than {MAX_TITLE} characters")
+    _check_times(starts_at, ends_at)
+    if status not in ("confirmed", "tentative"):
+        raise Invalid("status", "status must be confirmed or tentative")
+    for index, attendee in enumerate(attendees):
+        local, at, domain = attendee.rpartition("@")
+        if not (local and at and "." in domain):
+            raise Invalid(f"attendees[{index}]", f"{attendee!r} is not an e-mail address")
+
+
+def _meeting(booking: Booking, sequence: int) -> Meeting:
+    return Meeting(
+        uid=store.event_uid(booking.id),
+        sequence=sequence,
+        title=booking.title,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        organizer=booking.organizer,
+        attendees=booking.attendees,
+        location=booking.resource,
+    )
+
+
+def _data(booking: Booking) -> dict[str, object]:
+    """What a booking event tells listeners (WebSocket clients of the resource's domain)."""
+    return {
+        "id": booking.id,
+        "resourceId": booking.resource,
+        "domain": booking.resource.partition("@")[2],
+        "title": booking.title,
+        "startTime": booking.starts_at.isoformat(),
+        "endTime": booking.ends_at.isoformat(),
+        "status": booking.status,
+        "organizer": booking.organizer,
+    }

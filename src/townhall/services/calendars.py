@@ -1,0 +1,520 @@
+"""Calendars, events (single and recurring) and free/busy.
+
+A person reaches their own calendars (a personal "Calendar" is made on first use) and
+those shared with them, read-only or read-write. A recurring event is one stored
+series that readers expand; cancelling one occurrence adds an EXDATE, deleting the
+series marks it cancelled (kept, with a new SEQUENCE, so iMIP cancellations and
+syncing clients can refer to it). Events a booking wrote change only through the
+booking, so the calendar and the booking never disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from townhall.domain import freebusy, recurrence
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Impossible, Invalid, NotFound
+from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
+from townhall.services.base import Actor, Service
+from townhall.store import calendars as store
+from townhall.store.calendars import DEFAULT_CALENDAR, EventValues, Reachable, StoredEvent
+from townhall.store.database import Tx, UniqueViolation
+
+MAX_TEXT = 1023
+MAX_NAME = 255
+ACCESS = ("read-only", "read-write")
+STATUSES = ("confirmed", "tentative")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class EventDraft:
+    """A new event. `rrule` makes it a series; `status` tentative shows as TENTATIVE."""
+
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str | None = None
+    attendees: tuple[str, ...] = ()
+    rrule: str | None = None
+    status: str = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class EventChanges:
+    """A partial update: None leaves a field as it is; an empty `location` or `rrule`
+    removes it (an empty `rrule` turns a series back into a single event)."""
+
+    title: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location: str | None = None
+    attendees: tuple[str, ...] | None = None
+    rrule: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    id: int
+    username: str
+    address: str
+
+
+class CalendarService(Service):
+    # --- calendars -------------------------------------------------------------------
+
+    async def calendars(self, actor: Actor, user: str | None = None) -> list[CalendarInfo]:
+        """The person's own calendars, then those shared with them. Their personal
+        "Calendar" is made on first use, so every person has one to write into."""
+        username = _username(actor, user)
+        async with self.db.read() as tx:
+            person = await self._person(tx, actor, username)
+            found = await store.reachable(tx, person.id)
+        if not any(c.type == "personal" and c.name == DEFAULT_CALENDAR for c in found):
+            await self._make_personal(actor, person)
+            async with self.db.read() as tx:
+                found = await store.reachable(tx, person.id)
+        return [CalendarInfo(c.id, c.name, c.type, c.access) for c in found]
+
+    async def create_calendar(self, actor: Actor, name: str, owner: str | None = None) -> None:
+        """A further calendar of `owner` (default: the actor)."""
+        name = _text(name, "name", MAX_NAME)
+        username = _username(actor, owner)
+        async with self.change(actor, "calendar.created", f"{username}/{name}") as tx:
+            person = await self._person(tx, actor, username)
+            try:
+                await store.create_calendar(tx, actor.tenant_id, person.id, name, self.clock.now())
+            except UniqueViolation:
+                raise AlreadyExists("calendar", name) from None
+
+    async def share(
+        self, actor: Actor, calendar: str, with_user: str, access: str, owner: str | None = None
+    ) -> None:
+        """Let `with_user` read (or also write) `owner`'s calendar named `calendar`."""
+        if access not in ACCESS:
+            raise Invalid("access", f"access must be one of {', '.join(ACCESS)}")
+        username = _username(actor, owner)
+        subject = f"{username}/{calendar} with {with_user}"
+        async with self.change(actor, "calendar.shared", subject) as tx:
+            person = await self._person(tx, actor, username)
+            calendar_id = await self._owned(tx, actor, person, calendar)
+            reader = await self._person(tx, actor, with_user.strip().lower())
+            if reader.id == person.id:
+                raise Invalid("user", "a calendar is not shared with its owner")
+            await store.share(tx, calendar_id, reader.id, access)
+
+    async def share_resource_calendar(
+        self, actor: Actor, address: str, with_user: str, access: str
+    ) -> None:
+        """Let a person see (or also write) a resource's calendar."""
+        if access not in ACCESS:
+            raise Invalid("access", f"access must be one of {', '.join(ACCESS)}")
+        async with self.change(actor, "calendar.shared", f"{address} with {with_user}") as tx:
+            resource_id = await self._resource(tx, actor, address)
+            now = self.clock.now()
+            calendar_id = await store.calendar_of_resource(tx, actor.tenant_id, resource_id, now)
+            reader = await self._person(tx, actor, with_user.strip().lower())
+            await store.share(tx, calendar_id, reader.id, access)
+
+    # --- events ----------------------------------------------------------------------
+
+    async def events(
+        self,
+        actor: Actor,
+        calendar: str,
+        range_from: datetime,
+        range_till: datetime,
+        include_recurring: bool = True,
+    ) -> list[CalendarEvent]:
+        """Live events overlapping [from, till), by start. A series yields its
+        occurrences (each with `recurrence_id`), or with `include_recurring` False,
+        itself once if any occurrence falls in the range."""
+        _range(range_from, range_till, "endDate")
+        async with self.db.read() as tx:
+            person = await self._person(tx, actor, _username(actor))
+            found = await self._calendar(tx, person, calendar, writing=False)
+            if found is None:
+                return []
+            rows = await store.events_in_range(tx, [found.id], range_from, range_till)
+        listed: list[CalendarEvent] = []
+        for row in rows:
+            listed += _expanded(row, range_from, range_till, include_recurring)
+        return sorted(listed, key=lambda e: (e.starts_at, int(e.id)))
+
+    async def event(
+        self, actor: Actor, calendar: str, event_id: str, recurrence_id: datetime | None = None
+    ) -> CalendarEvent:
+        """One event, or with `recurrence_id` one occurrence of a series."""
+        async with self.db.read() as tx:
+            person = await self._person(tx, actor, _username(actor))
+            found = await self._calendar(tx, person, calendar, writing=False)
+            row = await _live_event(tx, found, event_id)
+        if recurrence_id is None:
+            return _event(row)
+        _require_occurrence(row, recurrence_id)
+        duration = row.values.ends_at - row.values.starts_at
+        return _event(row, recurrence_id, recurrence_id + duration)
+
+    async def create_event(self, actor: Actor, calendar: str, draft: EventDraft) -> CalendarEvent:
+        values = await _validated(
+            EventValues(
+                uid=f"{uuid.uuid4()}@{actor.tenant.domain}",
+                title=draft.title,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                series_ends_at=None,
+                location=draft.location,
+                attendees=draft.attendees,
+                rrule=draft.rrule,
+                status=draft.status,
+            )
+        )
+        data: dict[str, Any] = {}
+        username = _username(actor)
+        async with self.change(actor, "event.created", f"{username}/{calendar}", data=data) as tx:
+            person = await self._person(tx, actor, username)
+            found = await self._writable(tx, actor, person, calendar)
+            values = replace(values, organizer=person.address)
+            event_id = await store.insert_event(tx, found.id, values, self.clock.now())
+            created = _event(StoredEvent(event_id, found.id, found.name, values, 0))
+            data.update(_data(actor, created))
+        return created
+
+    async def update_event(
+        self, actor: Actor, calendar: str, event_id: str, changes: EventChanges
+    ) -> CalendarEvent:
+        """Change an event (a whole series: occurrences have no overrides of their own).
+        Moving a series' start moves its EXDATEs with it, so cancelled occurrences stay
+        cancelled."""
+        data: dict[str, Any] = {}
+        username = _username(actor)
+        subject = f"{username}/{calendar}/{event_id}"
+        async with self.change(actor, "event.updated", subject, data=data) as tx:
+            person = await self._person(tx, actor, username)
+            found = await self._writable(tx, actor, person, calendar)
+            row = _not_booked(await _live_event(tx, found, event_id))
+            values = await _validated(_changed(row.values, changes))
+            await store.replace_event(tx, row.id, values, self.clock.now())
+            updated = _event(StoredEvent(row.id, found.id, found.name, values, row.sequence + 1))
+            data.update(_data(actor, updated))
+        return updated
+
+    async def delete_event(
+        self, actor: Actor, calendar: str, event_id: str, recurrence_id: datetime | None = None
+    ) -> CalendarEvent:
+        """Cancel one occurrence of a series (an EXDATE) or, without `recurrence_id`, the
+        event or whole series. Either bumps the SEQUENCE. Returns what was cancelled."""
+        data: dict[str, Any] = {}
+        username = _username(actor)
+        subject = f"{username}/{calendar}/{event_id}"
+        async with self.change(actor, "event.deleted", subject, data=data) as tx:
+            person = await self._person(tx, actor, username)
+            found = await self._writable(tx, actor, person, calendar)
+            row = _not_booked(await _live_event(tx, found, event_id))
+            values, gone = _cancelled(row, recurrence_id)
+            await store.replace_event(tx, row.id, values, self.clock.now())
+            data.update(_data(actor, gone))
+        return gone
+
+    # --- free/busy -------------------------------------------------------------------
+
+    async def freebusy(
+        self, actor: Actor, address: str, range_from: datetime, range_till: datetime
+    ) -> list[BusyPeriod]:
+        """When a person or a resource is taken within [from, till): their calendars'
+        events (series expanded) and, for a resource, its bookings, merged into BUSY
+        and TENTATIVE periods cut to the range."""
+        _range(range_from, range_till, "endTime")
+        intervals: list[tuple[datetime, datetime, str]] = []
+        async with self.db.read() as tx:
+            resource_id, user_id = await self._address(tx, actor, address)
+            if resource_id is not None:
+                rows = await store.resource_events_in_range(tx, resource_id, range_from, range_till)
+                booked = await store.bookings_in_range(tx, resource_id, range_from, range_till)
+            else:
+                assert user_id is not None
+                rows = await store.person_events_in_range(tx, user_id, range_from, range_till)
+                booked = []
+        for start, end, status in booked:
+            kind = freebusy.kind_of(status)
+            if kind is not None:
+                intervals.append((start, end, kind))
+        for row in rows:
+            intervals += _busy(row, range_from, range_till)
+        return freebusy.merge(intervals, within=(range_from, range_till))
+
+    # --- helpers ---------------------------------------------------------------------
+
+    async def _person(self, tx: Tx, actor: Actor, username: str) -> _Person:
+        found = await store.person(tx, actor.tenant_id, username)
+        if found is None:
+            raise NotFound("user", username)
+        user_id, email = found
+        return _Person(user_id, username, email or actor.jid(username))
+
+    async def _make_personal(self, actor: Actor, person: _Person) -> None:
+        subject = f"{person.username}/{DEFAULT_CALENDAR}"
+        async with self.change(actor, "calendar.created", subject) as tx:
+            await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
+
+    async def _owned(self, tx: Tx, actor: Actor, person: _Person, name: str) -> int:
+        if name == DEFAULT_CALENDAR:
+            return await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
+        found = await store.find_owned(tx, person.id, name)
+        if found is None:
+            raise NotFound("calendar", name)
+        return found
+
+    async def _calendar(
+        self, tx: Tx, person: _Person, name: str, writing: bool
+    ) -> Reachable | None:
+        """The calendar `name` as the person reaches it (their own wins over a shared
+        one of the same name); None for their personal calendar not yet made."""
+        found = await store.reachable(tx, person.id, name)
+        if not found:
+            if name == DEFAULT_CALENDAR:
+                return None
+            raise NotFound("calendar", name)
+        if writing and found[0].access != "read-write":
+            raise Forbidden("calendar", name, f"calendar {name} is shared with you read-only")
+        return found[0]
+
+    async def _writable(self, tx: Tx, actor: Actor, person: _Person, name: str) -> Reachable:
+        found = await self._calendar(tx, person, name, writing=True)
+        if found is None:
+            made = await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
+            return Reachable(made, name, "personal", "read-write")
+        return found
+
+    async def _resource(self, tx: Tx, actor: Actor, address: str) -> int:
+        local, _, domain = address.strip().lower().rpartition("@")
+        found = await store.resource_id(tx, actor.tenant_id, local, domain) if local else None
+        if found is None:
+            raise NotFound("resource", address)
+        return found
+
+    async def _address(self, tx: Tx, actor: Actor, address: str) -> tuple[int | None, int | None]:
+        """(resource id, None) or (None, user id) of an address of the tenant."""
+        local, at, domain = address.strip().lower().rpartition("@")
+        kind = await store.domain_kind(tx, actor.tenant_id, domain) if at and local else None
+        if kind == "resource-subdomain":
+            found = await store.resource_id(tx, actor.tenant_id, local, domain)
+            if found is not None:
+                return found, None
+        elif kind is not None:
+            person = await store.person(tx, actor.tenant_id, local)
+            if person is not None:
+                return None, person[0]
+        raise NotFound("address", address)
+
+
+# --- pure helpers --------------------------------------------------------------------
+
+
+def _username(actor: Actor, user: str | None = None) -> str:
+    username = (user or actor.username or "").strip().lower()
+    if not username:
+        raise Forbidden("calendar", "", "calendars belong to a person; act as one")
+    return username
+
+
+def _range(range_from: datetime, range_till: datetime, field: str) -> None:
+    if range_from.tzinfo is None or range_till.tzinfo is None:
+        raise Invalid(field, "times must carry an offset")
+    if range_till <= range_from:
+        raise Impossible(field, f"{field} must be after the start of the range")
+
+
+def _text(value: str, field: str, longest: int) -> str:
+    value = value.strip()
+    if not value:
+        raise Invalid(field, f"{field} must not be empty")
+    if len(value) > longest:
+        raise Invalid(field, f"{field} is longer than {longest} characters")
+    return value
+
+
+def _attendees(given: tuple[str, ...]) -> tuple[str, ...]:
+    """Trimmed, lower-cased e-mail addresses, each once, in the order given."""
+    seen: dict[str, None] = {}
+    for raw in given:
+        address = raw.strip().lower()
+        if not _ADDRESS.match(address) or len(address) > MAX_TEXT:
+            raise Invalid("attendees", f"{raw!r} is not an e-mail address")
+        seen[address] = None
+    return tuple(seen)
+
+
+def _checked(values: EventValues) -> EventValues:
+    """The values validated and normalised, with the series end computed. Raises
+    before anything is written, so a refused event leaves nothing behind."""
+    title = _text(values.title, "title", MAX_TEXT)
+    for moment, field in ((values.starts_at, "startTime"), (values.ends_at, "endTime")):
+        if moment.tzinfo is None:
+            raise Invalid(field, f"{field} must carry an offset")
+    if values.ends_at <= values.starts_at:
+        raise Impossible("endTime", "endTime must be after startTime")
+    if values.status not in STATUSES:
+        raise Invalid("status", f"status must be one of {', '.join(STATUSES)}")
+    location = values.location.strip() if values.location else None
+    if location and len(location) > MAX_TEXT:
+        raise Invalid("location", f"location is longer than {MAX_TEXT} characters")
+    rule = recurrence.validate(values.rrule, values.starts_at) if values.rrule else None
+    return replace(
+        values,
+        title=title,
+        location=location or None,
+        attendees=_attendees(values.attendees),
+        rrule=rule,
+        exdates=values.exdates if rule else (),
+        series_ends_at=recurrence.series_end(values.starts_at, values.ends_at, rule),
+    )
+
+
+async def _validated(values: EventValues) -> EventValues:
+    """`_checked`, off the event loop for a series: dateutil may walk a rule that never
+    fires for seconds before giving up, and other requests must not wait for that."""
+    if values.rrule:
+        return await asyncio.to_thread(_checked, values)
+    return _checked(values)
+
+
+def _changed(old: EventValues, changes: EventChanges) -> EventValues:
+    starts_at = changes.starts_at or old.starts_at
+    if changes.ends_at is not None:
+        ends_at = changes.ends_at
+    else:  # moving the start alone keeps the duration
+        ends_at = starts_at + (old.ends_at - old.starts_at)
+    shift = starts_at - old.starts_at
+    return replace(
+        old,
+        title=old.title if changes.title is None else changes.title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=old.location if changes.location is None else changes.location,
+        attendees=old.attendees if changes.attendees is None else changes.attendees,
+        rrule=old.rrule if changes.rrule is None else changes.rrule or None,
+        status=old.status if changes.status is None else changes.status,
+        exdates=tuple(moment + shift for moment in old.exdates),
+    )
+
+
+def _cancelled(
+    row: StoredEvent, recurrence_id: datetime | None
+) -> tuple[EventValues, CalendarEvent]:
+    """The row's values after cancelling it (or one occurrence), and what was cancelled."""
+    values = row.values
+    if recurrence_id is None:
+        gone = replace(values, status="cancelled")
+        return gone, _event(replace(row, values=gone))
+    if values.rrule is None:
+        raise Invalid("recurrenceId", "the event does not recur")
+    _require_occurrence(row, recurrence_id)
+    kept = replace(values, exdates=(*values.exdates, recurrence_id))
+    duration = values.ends_at - values.starts_at
+    return kept, _event(row, recurrence_id, recurrence_id + duration)
+
+
+def _require_occurrence(row: StoredEvent, moment: datetime) -> None:
+    v = row.values
+    if not recurrence.is_occurrence(v.starts_at, v.ends_at, v.rrule, v.exdates, moment):
+        raise NotFound("occurrence", f"{row.id} at {moment.isoformat()}")
+
+
+async def _live_event(tx: Tx, calendar: Reachable | None, event_id: str) -> StoredEvent:
+    """The calendar's event `event_id` unless it is cancelled (or the id is no id)."""
+    key = event_id.strip()
+    row = (
+        await store.get_event(tx, calendar.id, int(key))
+        if calendar is not None and key.isdigit() and len(key) < 19
+        else None
+    )
+    if row is None or row.values.status == "cancelled":
+        raise NotFound("event", event_id)
+    return row
+
+
+def _not_booked(row: StoredEvent) -> StoredEvent:
+    if row.values.booking_id is not None:
+        raise Conflict(
+            "event",
+            str(row.id),
+            f"the event belongs to booking {row.values.booking_id}; "
+            "change or cancel the booking instead",
+        )
+    return row
+
+
+def _event(
+    row: StoredEvent, starts_at: datetime | None = None, ends_at: datetime | None = None
+) -> CalendarEvent:
+    """The stored event, or (with `starts_at`) its occurrence at that start."""
+    v = row.values
+    return CalendarEvent(
+        id=str(row.id),
+        calendar=row.calendar,
+        uid=v.uid,
+        title=v.title,
+        starts_at=starts_at or v.starts_at,
+        ends_at=ends_at or v.ends_at,
+        location=v.location,
+        organizer=v.organizer,
+        attendees=v.attendees,
+        rrule=v.rrule,
+        status=v.status,
+        booking_id=v.booking_id,
+        recurrence_id=starts_at,
+    )
+
+
+def _expanded(
+    row: StoredEvent, range_from: datetime, range_till: datetime, include_recurring: bool
+) -> list[CalendarEvent]:
+    v = row.values
+    if v.rrule is None:
+        return [_event(row)]
+    limit = recurrence.MAX_OCCURRENCES if include_recurring else 1
+    found = recurrence.occurrences(
+        v.starts_at, v.ends_at, v.rrule, v.exdates, range_from, range_till, limit
+    )
+    if not include_recurring:
+        return [_event(row)] if found else []
+    return [_event(row, o.starts_at, o.ends_at) for o in found]
+
+
+def _busy(
+    row: StoredEvent, range_from: datetime, range_till: datetime
+) -> list[tuple[datetime, datetime, str]]:
+    v = row.values
+    kind = freebusy.kind_of(v.status)
+    if kind is None:
+        return []
+    found = recurrence.occurrences(
+        v.starts_at, v.ends_at, v.rrule, v.exdates, range_from, range_till
+    )
+    return [(o.starts_at, o.ends_at, kind) for o in found]
+
+
+def _data(actor: Actor, event: CalendarEvent) -> dict[str, Any]:
+    """What an event.* domain event tells listeners (WebSocket clients of the tenant)."""
+    told: dict[str, Any] = {
+        "id": event.id,
+        "calendar": event.calendar,
+        "domain": actor.tenant.domain,
+        "title": event.title,
+        "startTime": event.starts_at.isoformat(),
+        "endTime": event.ends_at.isoformat(),
+        "organizer": event.organizer,
+        "status": event.status,
+    }
+    if event.rrule:
+        told["recurrence"] = event.rrule
+    if event.recurrence_id is not None:
+        told["recurrenceId"] = event.recurrence_id.isoformat()
+    return told

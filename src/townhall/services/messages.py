@@ -1,0 +1,74 @@
+"""Messages in rooms: storing them with an id clients can address, and suppressing them.
+
+Suppression is what a compliance officer does to a message that must not be read: it
+disappears from every room history but the row stays, with when it was hidden.
+Suppressing twice is not an error and keeps the first time.
+"""
+
+from __future__ import annotations
+
+from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from townhall.services.base import Actor, Service
+from townhall.store import messages as store
+from townhall.store import streams as stream_store
+from townhall.store import users as user_store
+from townhall.store.messages import StoredMessage
+
+__all__ = ["MessageService", "StoredMessage"]
+
+MAX_BODY = 100_000
+
+
+class MessageService(Service):
+    async def post(self, actor: Actor, stream_id: str, sender: str, body: str) -> StoredMessage:
+        """Store `body` as sent by the user named `sender` into the room `stream_id`.
+
+        Symphony's pod API has no call that sends a message (that is the agent's job), so
+        this is how messages get in: imports, the CLI, tests. A members-only room takes
+        messages from its members only."""
+        if not body or len(body) > MAX_BODY:
+            raise Invalid("body", f"a message of 1 to {MAX_BODY} characters is needed")
+        message_id = self.deps.ids.message_id()
+        now = self.clock.now()
+        async with self.change(actor, "message.sent", message_id, details=stream_id) as tx:
+            stream = await stream_store.find(tx, actor.tenant_id, stream_id)
+            if stream is None:
+                raise NotFound("room", stream_id)
+            if not stream.active:
+                raise Conflict("room", stream_id, "the room is deactivated")
+            user_id = await user_store.find_id(tx, actor.tenant_id, sender)
+            if user_id is None:
+                raise NotFound("user", sender)
+            members = {m.user_id for m in await stream_store.members(tx, stream.room_id)}
+            if not stream.public and user_id not in members:
+                raise Forbidden("room", stream_id, f"{sender} is not a member of the room")
+            # Stored as a MUC message (from the sender's in-room address, to the room),
+            # so the Openfire API's room history shows it as Openfire would.
+            room, service = await store.room_address(tx, stream.room_id)
+            address = f"{room}@{service}.{actor.tenant.domain}"
+            await store.insert_message(
+                tx, stream.room_id, message_id, f"{address}/{sender}", address, body, now
+            )
+            found = await store.find(tx, actor.tenant_id, message_id)
+        assert found is not None
+        return found
+
+    async def get(self, actor: Actor, message_id: str) -> StoredMessage:
+        async with self.db.read() as tx:
+            found = await store.find(tx, actor.tenant_id, message_id)
+        if found is None:
+            raise NotFound("message", message_id)
+        return found
+
+    async def suppress(self, actor: Actor, message_id: str) -> StoredMessage:
+        """Hide the message; one already hidden is answered as it is, with no change."""
+        current = await self.get(actor, message_id)
+        if current.suppressed:
+            return current
+        async with self.change(actor, "message.suppressed", message_id) as tx:
+            if await store.find(tx, actor.tenant_id, message_id) is None:
+                raise NotFound("message", message_id)
+            await store.suppress(tx, message_id, self.clock.now())
+            found = await store.find(tx, actor.tenant_id, message_id)
+        assert found is not None
+        return found

@@ -1,0 +1,197 @@
+"""Bookings of resources, and the calendar events each booking writes.
+
+Intervals are half-open, [start, end): a booking may start when the previous one ends.
+On PostgreSQL the exclusion constraint of migration 0004 is the guard; the overlap query
+here lets the common case answer 409 without a failed insert, and names the winner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
+
+from townhall.domain.models import Booking
+from townhall.infrastructure.clock import as_utc
+from townhall.store.database import Tx
+from townhall.store.schema import bookings, calendar_events, calendars, domains, resources
+
+LIVE = bookings.c.status != "cancelled"
+_parent = aliased(domains)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    """What a booking needs of its resource: ids, address and its domains' settings."""
+
+    id: int
+    address: str
+    domain: str
+    active: bool
+    settings: dict[str, object]
+
+
+def _address() -> Any:
+    return resources.c.name + "@" + domains.c.name
+
+
+async def resource_refs(tx: Tx, tenant_id: int, addresses: list[str]) -> list[ResourceRef]:
+    """The resources named by their accounts (`name@sub.domain`), in no particular order."""
+    wanted = {a.strip().lower() for a in addresses}
+    by_name = {a.partition("@")[0] for a in wanted}
+    query = (
+        select(
+            resources.c.id,
+            resources.c.name,
+            resources.c.active,
+            domains.c.name.label("domain"),
+            domains.c.settings,
+            _parent.c.settings.label("parent_settings"),
+        )
+        .join(domains, domains.c.id == resources.c.domain_id)
+        .outerjoin(_parent, _parent.c.id == domains.c.parent_id)
+        .where(resources.c.tenant_id == tenant_id, resources.c.name.in_(by_name))
+    )
+    found = []
+    for row in await tx.execute(query):
+        address = f"{row.name}@{row.domain}"
+        if address in wanted:
+            settings = {**(row.parent_settings or {}), **(row.settings or {})}
+            found.append(ResourceRef(row.id, address, row.domain, bool(row.active), settings))
+    return found
+
+
+_BOOKING = (
+    select(
+        bookings,
+        _address().label("resource"),
+        select(func.min(calendar_events.c.id))
+        .join(calendars, calendars.c.id == calendar_events.c.calendar_id)
+        .where(
+            calendar_events.c.booking_id == bookings.c.id,
+            calendars.c.owner_user_id == bookings.c.organizer_id,
+        )
+        .scalar_subquery()
+        .label("calendar_event_id"),
+    )
+    .join(resources, resources.c.id == bookings.c.resource_id)
+    .join(domains, domains.c.id == resources.c.domain_id)
+)
+
+
+def _booking(row: Row[Any]) -> Booking:
+    return Booking(
+        id=row.id,
+        resource=row.resource,
+        title=row.title,
+        starts_at=as_utc(row.starts_at),
+        ends_at=as_utc(row.ends_at),
+        status=row.status,
+        organizer=row.organizer,
+        attendees=tuple(row.attendees or ()),
+        services=tuple(row.services or ()),
+        calendar_event_id=str(row.calendar_event_id) if row.calendar_event_id else None,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+async def overlapping(
+    tx: Tx,
+    resource_ids: list[int],
+    starts_at: datetime,
+    ends_at: datetime,
+    besides: str | None = None,
+) -> list[Booking]:
+    """Live bookings of the resources that share an instant with [starts_at, ends_at)."""
+    query = _BOOKING.where(
+        bookings.c.resource_id.in_(resource_ids),
+        LIVE,
+        bookings.c.starts_at < ends_at,
+        bookings.c.ends_at > starts_at,
+    ).order_by(bookings.c.starts_at)
+    if besides is not None:
+        query = query.where(bookings.c.id != besides)
+    return [_booking(row) for row in await tx.execute(query)]
+
+
+async def insert_booking(tx: Tx, **values: Any) -> None:
+    await tx.execute(insert(bookings).values(**values))
+
+
+async def update_booking(tx: Tx, booking_id: str, **values: Any) -> None:
+    await tx.execute(update(bookings).where(bookings.c.id == booking_id).values(**values))
+
+
+async def delete_organised_by(tx: Tx, user_id: int) -> None:
+    await tx.execute(delete(bookings).where(bookings.c.organizer_id == user_id))
+
+
+async def find(tx: Tx, tenant_id: int, booking_id: str) -> tuple[Booking, int | None] | None:
+    """The booking and its organizer's user id."""
+    query = _BOOKING.where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
+    row = (await tx.execute(query)).first()
+    return (_booking(row), row.organizer_id) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingQuery:
+    """`organizer_id` None lists everyone's; `domains` limits to resources under them."""
+
+    organizer_id: int | None = None
+    status: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    resource_id: int | None = None
+    domains: tuple[str, ...] | None = None
+
+
+def _filtered(query: Select[Any], tenant_id: int, q: BookingQuery) -> Select[Any]:
+    query = query.where(bookings.c.tenant_id == tenant_id)
+    if q.organizer_id is not None:
+        query = query.where(bookings.c.organizer_id == q.organizer_id)
+    if q.status is not None:
+        query = query.where(bookings.c.status == q.status)
+    if q.after is not None:
+        query = query.where(bookings.c.ends_at > q.after)
+    if q.before is not None:
+        query = query.where(bookings.c.starts_at < q.before)
+    if q.resource_id is not None:
+        query = query.where(bookings.c.resource_id == q.resource_id)
+    if q.domains is not None:
+        under = [domains.c.name == d for d in q.domains] + [
+            domains.c.name.endswith("." + d, autoescape=True) for d in q.domains
+        ]
+        query = query.where(or_(*under))
+    return query
+
+
+async def search(
+    tx: Tx, tenant_id: int, q: BookingQuery, offset: int, limit: int
+) -> tuple[list[Booking], int]:
+    listed = _filtered(_BOOKING, tenant_id, q).order_by(bookings.c.starts_at, bookings.c.id)
+    rows = await tx.execute(listed.offset(offset).limit(limit))
+    found = [_booking(row) for row in rows]
+    counted = _filtered(
+        select(func.count())
+        .select_from(bookings)
+        .join(resources, resources.c.id == bookings.c.resource_id)
+        .join(domains, domains.c.id == resources.c.domain_id),
+        tenant_id,
+        q,
+    )
+    return found, int((await tx.execute(counted)).scalar_one())
+
+
+def event_uid(booking_id: str) -> str:
+    return f"{booking_id}@townhall"
+
+
+async def sequence(tx: Tx, booking_id: str) -> int:
+    query = select(func.max(calendar_events.c.sequence)).where(
+        calendar_events.c.booking_id == booking_id
+    )
+    return int((await tx.execute(query)).scalar() or 0)
