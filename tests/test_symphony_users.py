@@ -346,3 +346,38 @@ async def test_bad_input_changes_nothing(
     for query in ({"limit": 1001}, {"skip": -1}, {"limit": "x"}):
         r = requests.get(f"{server.url}/pod/v2/admin/user/list", params=query, headers=headers)
         assert r.status_code == 400 and r.json()["code"] == 400, query
+
+
+def test_values_no_column_can_hold_are_refused(server: RunningServer, admin_bot: Bot) -> None:
+    """Found by the contract tests: each of these was a 500 (mostly on PostgreSQL)."""
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    pod = f"{server.url}/pod"
+    too_big = 2**63
+    cases = [
+        ("post", f"/v2/admin/user/{admin_bot.uid}/update", {"department": "a\x00b"}, "department"),
+        ("post", "/v1/im/create", [too_big], "[0]"),
+        ("post", f"/v1/admin/user/{admin_bot.uid}/delegates/update",
+         {"userId": too_big, "action": "ADD"}, "userId"),
+        ("get", f"/v2/user?uid={too_big}", None, "uid"),
+        ("get", f"/v2/users/presence?lastUserId={too_big}", None, "lastUserId"),
+        ("get", f"/v2/admin/user/{too_big}", None, f"user {too_big} not found"),
+        ("get", "/v1/user?email=a%00b@example.org", None, "email"),
+        ("post", f"/v2/admin/user/{admin_bot.uid}/update",
+         {"currentKey": {"key": "k", "expirationDate": -(10**15)}}, "currentKey"),
+        ("post", f"/v2/admin/user/{admin_bot.uid}/update", {"emailAddress": "not mail"},
+         "emailAddress"),
+        ("post", f"/v1/admin/user/{admin_bot.uid}/app/entitlement/list",
+         [{"appId": "a", "listed": True, "install": True,
+           "products": [{"name": "p", "type": "t", "subscribed": True, "sku": "0" * 101}]}],
+         "sku"),
+    ]  # fmt: skip
+    for method, path, payload, field in cases:
+        r = requests.request(method, f"{pod}{path}", json=payload, headers=headers)
+        assert r.status_code == 400, (path, r.status_code, r.text)
+        assert r.json()["code"] == 400 and field in r.json()["message"], (path, r.text)
+    r = requests.post(
+        f"{pod}/v2/admin/user/create",
+        json={"userAttributes": {"userName": unique("mail"), "emailAddress": "@example.org"}},
+        headers=headers,
+    )
+    assert r.status_code == 400 and "emailAddress" in r.json()["message"]

@@ -26,6 +26,21 @@ def node(value: str, field: str) -> str:
     return folded
 
 
+_EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"{_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*@{_EMAIL_LABEL}(?:\.{_EMAIL_LABEL})*")
+MAX_EMAIL_LENGTH = 254
+
+
+def email(value: str, field: str) -> str:
+    """An e-mail address as the directories publish it (JSON Schema's `format: email`):
+    a dot-atom local part and a host name, at most 254 characters, trimmed."""
+    trimmed = value.strip()
+    if len(trimmed) > MAX_EMAIL_LENGTH or not _EMAIL.fullmatch(trimmed):
+        raise Invalid(field, f"{field} is not an e-mail address")
+    return trimmed
+
+
 def split_jid(jid: str) -> tuple[str | None, str, str | None]:
     """(node, domain, resource) of a JID; node and resource may be None."""
     bare, _, resource = jid.partition("/")

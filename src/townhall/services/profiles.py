@@ -90,13 +90,14 @@ class ProfileService(Service):
         username = names.node(wanted.username or "", "userName")
         if not wanted.email:
             raise Invalid("emailAddress", "emailAddress is required")
+        address = names.email(wanted.email, "emailAddress")
         profile, account_type, granted, keys = _checked(wanted)
         password_hash = await self.deps.passwords.hash(password) if password else None
         now = self.clock.now()
         async with self.change(actor, "user.created", username) as tx:
             try:
                 user_id = await user_store.insert_user(
-                    tx, actor.tenant_id, username, wanted.name or "", wanted.email, now
+                    tx, actor.tenant_id, username, wanted.name or "", address, now
                 )
             except UniqueViolation:
                 raise AlreadyExists("user", username) from None
@@ -109,6 +110,7 @@ class ProfileService(Service):
     async def update(self, actor: Actor, user_id: int, changes: PersonChanges) -> Person:
         profile, account_type, granted, keys = _checked(changes)
         new_name = names.node(changes.username, "userName") if changes.username else None
+        address = names.email(changes.email, "emailAddress") if changes.email else None
         async with self.change(actor, "user.updated", str(user_id)) as tx:
             current = await store.by_ids(tx, actor.tenant_id, [user_id])
             if not current:
@@ -117,7 +119,7 @@ class ProfileService(Service):
             if new_name and new_name != current[0].user.username:
                 values["username"] = new_name
             if changes.email is not None:
-                values["email"] = changes.email or None
+                values["email"] = address
             if changes.name is not None:
                 values["name"] = changes.name
             try:

@@ -8,16 +8,27 @@ from litestar import Response, Router, get, post
 from townhall.domain.models import AppEntitlement
 
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, require_user_admin, services
+from .http import (
+    AnyRequest,
+    SymphonyError,
+    body,
+    ok,
+    refuse_unstorable,
+    require_user_admin,
+    services,
+)
 
 DELEGATE_ACTIONS = {"ADD": True, "REMOVE": False}
 
 
 async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[object]:
+    raw = await request.body()
     try:
-        return msgspec.json.decode(await request.body(), type=list[kind])  # type: ignore[valid-type]
+        decoded = msgspec.json.decode(raw, type=list[kind])  # type: ignore[valid-type]
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise SymphonyError(400, f"Invalid request body: {exc}") from None
+    refuse_unstorable(raw, decoded)
+    return decoded  # type: ignore[no-any-return]
 
 
 @get("/v1/admin/user/{uid:int}/features")

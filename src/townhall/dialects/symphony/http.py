@@ -8,6 +8,7 @@ id or a duplicate is a 400 there; operations that declare more say so with `DECL
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -90,10 +91,17 @@ def handle_http_error(request: AnyRequest, exc: HTTPException) -> Response[bytes
     return error(exc.status_code, exc.detail)
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+def handle_server_error(request: AnyRequest, exc: Exception) -> Response[bytes]:
+    """An unexpected failure (logged with its stack trace by Litestar): still Symphony's
+    `Error` body, as every declared 500 is, never Litestar's own `{"status_code", ...}`."""
+    return error(500, "Internal server error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: handle_domain_error,
     SymphonyError: handle_symphony_error,
     HTTPException: handle_http_error,
+    500: handle_server_error,
 }
 
 
@@ -102,11 +110,21 @@ def services(request: AnyRequest) -> Services:
 
 
 async def authenticate(request: AnyRequest) -> None:
-    """Router hook: resolve the `sessionToken` header or refuse the call with 401."""
+    """Router hook: resolve the `sessionToken` header or refuse the call with 401; then
+    refuse (400) path and query values no column can hold (see `_unstorable`)."""
     token = request.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")
     request.scope["state"][SESSION_KEY] = await services(request).tokens.session(token)
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if isinstance(value, str) and "\x00" in value:
+            raise SymphonyError(400, f"{name}: {NUL_REFUSED}")
+        if name in INT_QUERY and isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            if name == "uid" and name in request.path_params:  # no such user, as for any id
+                raise NotFound("user", str(value))
+            raise SymphonyError(400, f"{name}: {INT64_REFUSED}")
 
 
 def session(request: AnyRequest) -> Session:
@@ -129,14 +147,57 @@ def require_user_admin(request: AnyRequest) -> Actor:
     return require(request, role_names.USER_ADMINS)
 
 
+NUL_REFUSED = "text must not contain NUL characters"
+INT64_REFUSED = "must be a 64-bit integer"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT_QUERY = frozenset({"skip", "limit", "lastUserId", "uid"})  # integer query parameters
+_LONG_NUMBER = re.compile(rb"\d{19}")
+
+
+def _unstorable(value: Any, path: str) -> tuple[str, str] | None:
+    """The wire path of the first value no database column can hold, and why: text with
+    a NUL character (JSON allows it, PostgreSQL text does not) or an integer beyond int64
+    (every id and date of the API is one)."""
+    if isinstance(value, str):
+        return (path, NUL_REFUSED) if "\x00" in value else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if INT64_MIN <= value <= INT64_MAX else (path, INT64_REFUSED)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found = (where, NUL_REFUSED) if "\x00" in str(key) else _unstorable(item, where)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_unstorable(raw: bytes, decoded: Any) -> None:
+    """400 naming the field for a value `_unstorable` finds, rather than a database error;
+    `raw` is looked at first so ordinary bodies are not walked."""
+    if b"\\u0000" not in raw and not _LONG_NUMBER.search(raw):
+        return
+    found = _unstorable(msgspec.to_builtins(decoded), "")
+    if found is not None:
+        raise SymphonyError(400, f"{found[0] or 'body'}: {found[1]}")
+
+
 async def body(request: AnyRequest, kind: type[W]) -> W:
     raw = await request.body()
     try:
-        return msgspec.json.decode(raw, type=kind)
+        decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise SymphonyError(400, f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise SymphonyError(400, f"Malformed JSON: {exc}") from None
+    refuse_unstorable(raw, decoded)
+    return decoded
 
 
 def ok(payload: Any, status: int = 200) -> Response[bytes]:
@@ -151,9 +212,12 @@ def int_list(raw: str | None, field: str) -> list[int]:
     if not raw:
         return []
     try:
-        return [int(part) for part in raw.split(",") if part.strip()]
+        found = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         raise SymphonyError(400, f"{field} must be a comma-separated list of integers") from None
+    if not all(INT64_MIN <= value <= INT64_MAX for value in found):
+        raise SymphonyError(400, f"{field}: {INT64_REFUSED}")
+    return found
 
 
 def str_list(raw: str | None) -> list[str]:

@@ -7,7 +7,7 @@ belongs is a 400 naming the field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -278,27 +278,34 @@ class DelegateAction(Wire):
     action: str
 
 
+# The spec's length limits (contract §5.7): the BDK enforces them on what it receives, so
+# what Townhall accepts must keep them.
+AppId = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+AppName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Sku = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
 class Product(Wire):
-    name: str
+    name: AppName
     type: str
     subscribed: bool
-    app_id: str | None = None
-    sku: str | None = None
+    app_id: AppId | None = None
+    sku: Sku | None = None
 
 
 class PodAppEntitlement(Wire):
-    app_id: str
-    app_name: str
+    app_id: AppId
+    app_name: AppName
     enable: bool
     listed: bool
     install: bool
 
 
 class UserAppEntitlement(Wire):
-    app_id: str
+    app_id: AppId
     listed: bool
     install: bool
-    app_name: str | None = None
+    app_name: AppName | None = None
     products: list[Product] | None = None
 
 

@@ -20,6 +20,7 @@ from .http import (
     actor,
     body,
     ok,
+    refuse_unstorable,
     require,
     services,
     session,
@@ -191,10 +192,13 @@ async def search_rooms(request: AnyRequest) -> Response[bytes]:
 
 
 async def _user_ids(request: AnyRequest) -> list[int]:
+    raw = await request.body()
     try:
-        return msgspec.json.decode(await request.body(), type=list[int])
+        found = msgspec.json.decode(raw, type=list[int])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise SymphonyError(400, f"uidList: a JSON array of user ids is required ({exc})") from None
+    refuse_unstorable(raw, found)
+    return found
 
 
 @post("/v1/im/create", status_code=200)

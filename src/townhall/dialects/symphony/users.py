@@ -120,14 +120,17 @@ def detail(person: Person) -> m.UserDetail:
     )
 
 
-def _key(value: m.UserKeyRequest | None) -> tuple[str | None, datetime | None] | None:
+def _key(value: m.UserKeyRequest | None, field: str) -> tuple[str | None, datetime | None] | None:
     if value is None:
         return None
     if value.action == "REVOKE":
         return (None, None)
-    expires = (
-        datetime.fromtimestamp(value.expiration_date / 1000, UTC) if value.expiration_date else None
-    )
+    expires = None
+    if value.expiration_date:
+        try:
+            expires = datetime.fromtimestamp(value.expiration_date / 1000, UTC)
+        except (ValueError, OverflowError, OSError):
+            raise SymphonyError(400, f"{field}: expirationDate is out of range") from None
     return (value.key, expires) if value.key else None
 
 
@@ -139,8 +142,8 @@ def changes(attrs: m.UserAttributes | None, granted: list[str] | None) -> Person
     keys = {
         kind: key
         for kind, key in (
-            ("current", _key(attrs.current_key)),
-            ("previous", _key(attrs.previous_key)),
+            ("current", _key(attrs.current_key, "currentKey")),
+            ("previous", _key(attrs.previous_key, "previousKey")),
         )
         if key is not None
     }
