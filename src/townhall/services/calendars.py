@@ -20,7 +20,8 @@ from typing import Any
 from townhall.domain import freebusy, recurrence
 from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Impossible, Invalid, NotFound
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
-from townhall.services.base import Actor, Service
+from townhall.services.base import Actor, Deps, Service
+from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import calendars as store
 from townhall.store.calendars import DEFAULT_CALENDAR, EventValues, Reachable, StoredEvent
 from townhall.store.database import Tx, UniqueViolation
@@ -67,6 +68,10 @@ class _Person:
 
 
 class CalendarService(Service):
+    def __init__(self, deps: Deps, invitations: InvitationService) -> None:
+        super().__init__(deps)
+        self._invitations = invitations
+
     # --- calendars -------------------------------------------------------------------
 
     async def calendars(self, actor: Actor, user: str | None = None) -> list[CalendarInfo]:
@@ -161,7 +166,9 @@ class CalendarService(Service):
         duration = row.values.ends_at - row.values.starts_at
         return _event(row, recurrence_id, recurrence_id + duration)
 
-    async def create_event(self, actor: Actor, calendar: str, draft: EventDraft) -> CalendarEvent:
+    async def create_event(
+        self, actor: Actor, calendar: str, draft: EventDraft, invite: bool = False
+    ) -> CalendarEvent:
         values = await _validated(
             EventValues(
                 uid=f"{uuid.uuid4()}@{actor.tenant.domain}",
@@ -184,10 +191,17 @@ class CalendarService(Service):
             event_id = await store.insert_event(tx, found.id, values, self.clock.now())
             created = _event(StoredEvent(event_id, found.id, found.name, values, 0))
             data.update(_data(actor, created))
+        if invite:
+            await self._invitations.request(_meeting(created, 0))
         return created
 
     async def update_event(
-        self, actor: Actor, calendar: str, event_id: str, changes: EventChanges
+        self,
+        actor: Actor,
+        calendar: str,
+        event_id: str,
+        changes: EventChanges,
+        invite: bool = False,
     ) -> CalendarEvent:
         """Change an event (a whole series: occurrences have no overrides of their own).
         Moving a series' start moves its EXDATEs with it, so cancelled occurrences stay
@@ -203,10 +217,17 @@ class CalendarService(Service):
             await store.replace_event(tx, row.id, values, self.clock.now())
             updated = _event(StoredEvent(row.id, found.id, found.name, values, row.sequence + 1))
             data.update(_data(actor, updated))
+        if invite:
+            await self._invitations.request(_meeting(updated, row.sequence + 1))
         return updated
 
     async def delete_event(
-        self, actor: Actor, calendar: str, event_id: str, recurrence_id: datetime | None = None
+        self,
+        actor: Actor,
+        calendar: str,
+        event_id: str,
+        recurrence_id: datetime | None = None,
+        notify: bool = False,
     ) -> CalendarEvent:
         """Cancel one occurrence of a series (an EXDATE) or, without `recurrence_id`, the
         event or whole series. Either bumps the SEQUENCE. Returns what was cancelled."""
@@ -220,6 +241,8 @@ class CalendarService(Service):
             values, gone = _cancelled(row, recurrence_id)
             await store.replace_event(tx, row.id, values, self.clock.now())
             data.update(_data(actor, gone))
+        if notify:
+            await self._invitations.cancel(_meeting(gone, row.sequence + 1))
         return gone
 
     # --- free/busy -------------------------------------------------------------------
@@ -449,6 +472,21 @@ def _not_booked(row: StoredEvent) -> StoredEvent:
             "change or cancel the booking instead",
         )
     return row
+
+
+def _meeting(event: CalendarEvent, sequence: int) -> Meeting:
+    return Meeting(
+        uid=event.uid,
+        sequence=sequence,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        organizer=event.organizer or "",
+        attendees=event.attendees,
+        location=event.location,
+        rrule=event.rrule,
+        recurrence_id=event.recurrence_id,
+    )
 
 
 def _event(

@@ -30,6 +30,7 @@ from townhall.services.messages import MessageService
 from townhall.services.presence import PresenceService
 from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
+from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.roster import RosterService
 from townhall.services.sessions import SessionService
@@ -68,6 +69,7 @@ class Services:
     domains: DomainService
     invitations: InvitationService
     bookings: BookingService
+    resources: ResourceService
     calendars: CalendarService
 
     @classmethod
@@ -121,7 +123,8 @@ class Services:
             domains=DomainService(deps),
             invitations=invitations,
             bookings=BookingService(deps, invitations),
-            calendars=CalendarService(deps),
+            resources=ResourceService(deps),
+            calendars=CalendarService(deps, invitations),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import auth, bookings, calendars, domains, events, users
+from . import auth, bookings, calendars, domains, events, resources, users
 from .http import EXCEPTION_HANDLERS, RmpError, authenticate
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
 BASE = "/api/v2"
-AREAS = (auth, users, domains, bookings, calendars)
+AREAS = (auth, users, domains, resources, bookings, calendars)
 
 
 def routers() -> list[Router]:

@@ -3,8 +3,8 @@
 A caller reaches its own calendars and those shared with it; `{calendar}` is the
 calendar's name as `GET /calendars` lists it. Event ids are strings; an occurrence of a
 recurring event carries the series' id and its `recurrenceId` (original start). An
-update changes the whole series. `sendInvitations` / `sendCancellation` are accepted;
-iMIP mail for plain calendar events is not sent yet (bookings send theirs).
+update changes the whole series. `sendInvitations` / `sendCancellation` (both true by
+default, as the reference says) send iMIP REQUEST / CANCEL mail to the attendees.
 """
 
 from __future__ import annotations
@@ -117,7 +117,9 @@ async def create_event(request: AnyRequest, calendar: str) -> Response[bytes]:
         attendees=tuple(asked.attendees),
         rrule=asked.recurrence or None,
     )
-    created = await services(request).calendars.create_event(actor(request), calendar, draft)
+    created = await services(request).calendars.create_event(
+        actor(request), calendar, draft, invite=asked.send_invitations
+    )
     return ok(201, event=render_event(created))
 
 
@@ -140,7 +142,7 @@ async def update_event(request: AnyRequest, calendar: str, event_id: str) -> Res
         rrule=_cleared(asked.recurrence),
     )
     updated = await services(request).calendars.update_event(
-        actor(request), calendar, event_id, changes
+        actor(request), calendar, event_id, changes, invite=asked.send_invitations
     )
     return ok(event=render_event(updated))
 
@@ -148,10 +150,10 @@ async def update_event(request: AnyRequest, calendar: str, event_id: str) -> Res
 @delete("/calendars/{calendar:str}/events/{event_id:str}", status_code=200)
 async def delete_event(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
     query = request.query_params
-    flag(query.get("sendCancellation"), "sendCancellation", True)
+    notify = flag(query.get("sendCancellation"), "sendCancellation", True)
     occurrence = parse_time(query.get("recurrenceId"), "recurrenceId", required=False)
     gone = await services(request).calendars.delete_event(
-        actor(request), calendar, event_id, occurrence
+        actor(request), calendar, event_id, occurrence, notify
     )
     return ok(event=render_event(gone))
 

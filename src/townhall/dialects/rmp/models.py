@@ -70,3 +70,45 @@ class ConflictCheck(Body):
     resources: list[str]
     start_time: str
     end_time: str
+
+
+class FieldBody(Body):
+    name: str
+    type: str
+    required: bool = False
+    options: list[str] = []
+
+
+class CategoryBody(Body):
+    id: str
+    name: str
+    icon: str | None = None
+
+
+class CreateType(Body):
+    id: str
+    name: str
+    category: str
+    fields: list[FieldBody] = []
+    categories: list[CategoryBody] = []
+
+
+class UpdateType(Body):
+    name: str | None = None
+    category: str | None = None
+    fields: list[FieldBody] | None = None
+    categories: list[CategoryBody] = []
+
+
+class ResourceBody(Body):
+    """Create (name and type required there) or update (every field optional)."""
+
+    name: str | None = None
+    type: str | None = None
+    category: str | None = None
+    custom_fields: dict[str, Any] | None = None
+    capacity: int | None = None
+    features: list[str] | None = None
+    id: str | None = None
+    domain: str | None = None
+    active: bool | None = None

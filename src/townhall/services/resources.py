@@ -1,0 +1,324 @@
+"""Bookable resources, their types and categories.
+
+A type's fields are the schema its resources' values are checked against, so a
+resource never holds a capacity that is not a number or a feature its type does not
+offer. `capacity` and `features` are columns as well as fields, so "rooms for 8 with a
+projector" is answered by an index, not by reading every resource.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from townhall.domain import names
+from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
+from townhall.domain.models import (
+    FIELD_TYPES,
+    FieldSpec,
+    Resource,
+    ResourceCategory,
+    ResourceType,
+)
+from townhall.services.base import Actor, Service
+from townhall.store import resources as store
+from townhall.store.database import Tx, UniqueViolation
+from townhall.store.resources import ResourceQuery
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+COLUMNS = ("capacity", "features")
+"""Fields kept in their own columns (and shown beside `customFields` on the wire)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInput:
+    """What a client gives for a resource; None leaves a field as it is on update."""
+
+    name: str | None = None
+    type: str | None = None
+    category: str | None = None
+    values: dict[str, Any] | None = None
+    account: str | None = None
+    domain: str | None = None
+    active: bool | None = None
+
+
+def slug(text: str) -> str:
+    """`Conference Room 01` → `conference-room-01`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")[:100]
+
+
+class ResourceService(Service):
+    async def catalogue(self, actor: Actor) -> tuple[list[ResourceCategory], list[ResourceType]]:
+        async with self.db.read() as tx:
+            categories = await store.categories(tx, actor.tenant_id)
+            return categories, await store.types(tx, actor.tenant_id)
+
+    async def create_type(
+        self, actor: Actor, kind: ResourceType, categories: tuple[ResourceCategory, ...] = ()
+    ) -> ResourceType:
+        kind = _checked_type(kind)
+        async with self.change(actor, "resource.type.created", kind.slug) as tx:
+            await self._categories(tx, actor, kind.category, categories)
+            try:
+                await store.insert_type(tx, actor.tenant_id, kind)
+            except UniqueViolation:
+                raise AlreadyExists("resource_type", kind.slug) from None
+        return kind
+
+    async def update_type(
+        self,
+        actor: Actor,
+        type_id: str,
+        name: str | None,
+        category: str | None,
+        fields: tuple[FieldSpec, ...] | None,
+        categories: tuple[ResourceCategory, ...] = (),
+    ) -> ResourceType:
+        async with self.change(actor, "resource.type.updated", type_id) as tx:
+            old = await store.find_type(tx, actor.tenant_id, type_id)
+            if old is None:
+                raise NotFound("resource_type", type_id)
+            new = _checked_type(
+                ResourceType(
+                    old.slug,
+                    name if name is not None else old.name,
+                    category if category is not None else old.category,
+                    fields if fields is not None else old.fields,
+                )
+            )
+            await self._categories(tx, actor, new.category, categories)
+            if fields is not None:
+                await _still_fit(tx, actor, new)
+            await store.update_type(tx, actor.tenant_id, new)
+        return new
+
+    async def create(self, actor: Actor, given: ResourceInput) -> Resource:
+        if not given.name or not given.name.strip():
+            raise Invalid("name", "name must not be empty")
+        if not given.type:
+            raise Invalid("type", "type is required")
+        account = names.node(given.account or slug(given.name), "id")
+        now = self.clock.now()
+        async with self.db.read() as tx:
+            kind = await self._type(tx, actor, given.type)
+        values = check_values(kind, given.values or {})
+        domain = self.subdomain(actor, given)
+        address = f"{account}@{domain}"
+        async with self.change(actor, "resource.created", address, data=_data(address)) as tx:
+            domain_id = await store.resource_domain(
+                tx, actor.tenant_id, domain, actor.tenant.domain, now
+            )
+            if domain_id < 0:
+                raise Invalid("domain", f"{domain} is not a resource sub-domain of this tenant")
+            try:
+                await store.insert_resource(
+                    tx,
+                    tenant_id=actor.tenant_id,
+                    domain_id=domain_id,
+                    name=account,
+                    display_name=given.name.strip(),
+                    type=kind.slug,
+                    category=given.category or kind.category,
+                    active=True if given.active is None else given.active,
+                    created_at=now,
+                    updated_at=now,
+                    **_columns(values),
+                )
+            except UniqueViolation:
+                raise AlreadyExists("resource", address) from None
+        return await self.get(actor, address)
+
+    def subdomain(self, actor: Actor, given: ResourceInput) -> str:
+        """Where a new resource goes: the sub-domain named, else `<type>.resources.<domain>`."""
+        if given.domain:
+            return names.domain(given.domain, "domain")
+        return f"{given.type}.resources.{actor.tenant.domain}"
+
+    async def get(self, actor: Actor, address: str) -> Resource:
+        async with self.db.read() as tx:
+            found = await store.find(tx, actor.tenant_id, address)
+        if found is None:
+            raise NotFound("resource", address)
+        return found
+
+    async def update(self, actor: Actor, address: str, given: ResourceInput) -> Resource:
+        old = await self.get(actor, address)
+        async with self.db.read() as tx:
+            kind = await self._type(tx, actor, given.type or old.type)
+        merged = {**_values_of(old), **(given.values or {})}
+        values = check_values(kind, merged)
+        if given.name is not None and not given.name.strip():
+            raise Invalid("name", "name must not be empty")
+        async with self.change(
+            actor, "resource.updated", old.address, data=_data(old.address)
+        ) as tx:
+            await store.update_resource(
+                tx,
+                old.id,
+                display_name=(given.name or old.display_name).strip(),
+                type=kind.slug,
+                category=given.category or old.category,
+                active=old.active if given.active is None else given.active,
+                updated_at=self.clock.now(),
+                **_columns(values),
+            )
+        return await self.get(actor, old.address)
+
+    async def delete(self, actor: Actor, address: str) -> None:
+        old = await self.get(actor, address)
+        async with self.change(
+            actor, "resource.deleted", old.address, data=_data(old.address)
+        ) as tx:
+            await store.delete_resource(tx, old.id)
+
+    async def search(self, actor: Actor, query: ResourceQuery) -> list[Resource]:
+        """Every match (e.g. "rooms for 8 with a projector"), filtered by the database."""
+        _check_query(query)
+        async with self.db.read() as tx:
+            return await store.search(tx, actor.tenant_id, query)
+
+    async def list(
+        self, actor: Actor, query: ResourceQuery, offset: int = 0, limit: int = 50
+    ) -> tuple[list[Resource], int]:
+        """One page of matches and how many match in all, both counted by the database
+        (a listing never loads the tenant's every resource to show fifty)."""
+        _check_query(query)
+        if offset < 0:
+            raise Invalid("page", "page must be at least 1")
+        if limit < 1:
+            raise Invalid("limit", "limit must be at least 1")
+        async with self.db.read() as tx:
+            found = await store.search(tx, actor.tenant_id, query, offset, limit)
+            total = await store.count(tx, actor.tenant_id, query)
+        return found, total
+
+    async def _type(self, tx: Tx, actor: Actor, type_id: str) -> ResourceType:
+        kind = await store.find_type(tx, actor.tenant_id, type_id)
+        if kind is None:
+            raise NotFound("resource_type", type_id)
+        return kind
+
+    async def _categories(
+        self, tx: Tx, actor: Actor, used: str, given: tuple[ResourceCategory, ...]
+    ) -> None:
+        """Store the categories given; the one a type uses is made on first use."""
+        for category in given:
+            await store.put_category(tx, actor.tenant_id, _checked_category(category))
+        if not await store.has_category(tx, actor.tenant_id, used):
+            title = used.replace("-", " ").title()
+            await store.put_category(tx, actor.tenant_id, ResourceCategory(used, title, None))
+
+
+async def _still_fit(tx: Tx, actor: Actor, kind: ResourceType) -> None:
+    """Refuse new fields the type's resources would break (a new required field, a
+    dropped option still chosen), so no stored resource breaks its type's schema."""
+    for resource in await store.search(tx, actor.tenant_id, ResourceQuery(type=kind.slug)):
+        try:
+            check_values(kind, _values_of(resource))
+        except Invalid as exc:
+            detail = f"{resource.address} would not fit: {exc.field}: {exc.reason}"
+            raise Conflict("resource_type", kind.slug, detail) from None
+
+
+def _check_query(query: ResourceQuery) -> None:
+    # Equal times ask "free at that instant" (the dialect's `available` without times).
+    if query.free_from and query.free_till and query.free_till < query.free_from:
+        raise Invalid("endTime", "endTime must not be before startTime")
+
+
+def _checked_category(category: ResourceCategory) -> ResourceCategory:
+    if not SLUG.match(category.slug):
+        raise Invalid("categories.id", "a category id is lower-case letters, digits and -")
+    if not category.name.strip():
+        raise Invalid("categories.name", "a category needs a name")
+    return category
+
+
+def _checked_type(kind: ResourceType) -> ResourceType:
+    if not SLUG.match(kind.slug):
+        raise Invalid("id", "id must be lower-case letters, digits and - (at most 100)")
+    if not kind.name.strip():
+        raise Invalid("name", "name must not be empty")
+    if not SLUG.match(kind.category):
+        raise Invalid("category", "category must be lower-case letters, digits and -")
+    seen: set[str] = set()
+    for index, spec in enumerate(kind.fields):
+        where = f"fields[{index}]"
+        if not spec.name.strip() or spec.name in seen:
+            raise Invalid(f"{where}.name", "each field needs a name of its own")
+        seen.add(spec.name)
+        if spec.type not in FIELD_TYPES:
+            raise Invalid(f"{where}.type", f"type must be one of {', '.join(FIELD_TYPES)}")
+        if spec.type in ("select", "multiselect") and not spec.options:
+            raise Invalid(f"{where}.options", f"a {spec.type} field needs options")
+    capacity = next((f for f in kind.fields if f.name == "capacity"), None)
+    if capacity is not None and capacity.type != "number":
+        raise Invalid("fields.capacity", "capacity must be a number field")
+    features = next((f for f in kind.fields if f.name == "features"), None)
+    if features is not None and features.type != "multiselect":
+        raise Invalid("fields.features", "features must be a multiselect field")
+    return replace(kind, name=kind.name.strip())
+
+
+def check_values(kind: ResourceType, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` if they fit the type's fields; fields the type does not name may hold
+    plain text, numbers or booleans (building, floor...)."""
+    specs = {spec.name: spec for spec in kind.fields}
+    for spec in kind.fields:
+        if spec.required and values.get(spec.name) is None:
+            raise Invalid(_where(spec.name), f"{spec.name} is required by type {kind.slug}")
+    for key, value in values.items():
+        known = specs.get(key)
+        if value is None:
+            continue
+        if known is None:
+            if not isinstance(value, str | int | float | bool):
+                raise Invalid(_where(key), f"{key} must be text, a number or a boolean")
+            continue
+        _check_value(known, value)
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_value(spec: FieldSpec, value: Any) -> None:
+    where = _where(spec.name)
+    if spec.type == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise Invalid(where, f"{spec.name} must be a number")
+        if spec.name == "capacity" and (not isinstance(value, int) or value < 0):
+            raise Invalid(where, "capacity must be a whole number, not negative")
+    elif spec.type == "text":
+        if not isinstance(value, str):
+            raise Invalid(where, f"{spec.name} must be text")
+    elif spec.type == "select":
+        if value not in spec.options:
+            raise Invalid(where, f"{spec.name} must be one of {', '.join(spec.options)}")
+    elif not isinstance(value, list) or any(v not in spec.options for v in value):
+        raise Invalid(where, f"{spec.name} must be a list of {', '.join(spec.options)}")
+
+
+def _where(name: str) -> str:
+    return name if name in COLUMNS else f"customFields.{name}"
+
+
+def _columns(values: dict[str, Any]) -> dict[str, Any]:
+    features = values.get("features") or []
+    return {
+        "capacity": values.get("capacity"),
+        "features": sorted(set(features)) if isinstance(features, list) else [],
+        "custom_fields": {k: v for k, v in values.items() if k not in COLUMNS},
+    }
+
+
+def _values_of(resource: Resource) -> dict[str, Any]:
+    values: dict[str, Any] = dict(resource.custom_fields)
+    if resource.capacity is not None:
+        values["capacity"] = resource.capacity
+    if resource.features:
+        values["features"] = list(resource.features)
+    return values
+
+
+def _data(address: str) -> dict[str, object]:
+    return {"id": address, "domain": address.partition("@")[2]}

@@ -1,0 +1,116 @@
+"""RMP WebSocket events: pushed on commit, to the same tenant only, across processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import RunningServer, start_server, stop_server, unique
+from tests.rmp import Rmp, admin
+from tests.test_rmp_bookings import at, book, make_resource
+from townhall.services.base import Actor
+from townhall.store import tenants as tenant_store
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def ws_url(server: RunningServer, token: str | None = None) -> str:
+    base = server.url.replace("http://", "ws://") + "/api/v2/events"
+    return f"{base}?token={token}" if token else base
+
+
+def bearer(rmp: Rmp) -> str:
+    return str(rmp.headers["Authorization"]).removeprefix("Bearer ")
+
+
+async def next_of(ws: Any, topic: str, timeout: float = 10) -> dict[str, Any]:
+    """The next message of `topic`, skipping others (e.g. `connected`)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            message = await ws.receive_json()
+            if message["type"] == topic:
+                return message  # type: ignore[no-any-return]
+
+
+async def test_a_booking_is_pushed_with_its_data(server: RunningServer) -> None:
+    rmp = admin(server)
+    resource = make_resource(rmp)
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server, bearer(rmp))) as ws:
+        hello = await ws.receive_json()
+        assert hello["type"] == "connected"
+        made = await asyncio.to_thread(book, rmp, resource, at(15, 6), at(16, 6))
+        pushed = await next_of(ws, "booking.created")
+        assert pushed["data"]["id"] == made.json()["booking"]["id"]
+        assert pushed["data"]["resourceId"] == resource and pushed["at"].endswith("Z")
+
+
+async def test_token_as_first_message_and_bad_tokens(server: RunningServer) -> None:
+    rmp = admin(server)
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(ws_url(server)) as ws:
+            await ws.send_json({"token": bearer(rmp)})
+            assert (await ws.receive_json())["type"] == "connected"
+        async with http.ws_connect(ws_url(server, "not-a-token")) as ws:
+            refused = await ws.receive_json()
+            assert refused["type"] == "error" and refused["data"]["code"] == "UNAUTHORIZED"
+            closing = await ws.receive()
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert ws.close_code == 4401
+
+
+async def test_another_tenant_hears_nothing(server: RunningServer, services: Any) -> None:
+    domain = f"{unique('other')}.test"
+    async with services.deps.db.write() as tx:
+        tenant = await tenant_store.create_tenant(tx, domain, domain, services.deps.clock.now())
+    await services.users.create(Actor(tenant), "owner", "owner-password", name="Owner")
+    outsider = await asyncio.to_thread(Rmp(server).login, f"owner@{domain}", "owner-password")
+    rmp = admin(server)
+    resource = make_resource(rmp)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(ws_url(server, bearer(outsider))) as theirs,
+        http.ws_connect(ws_url(server, bearer(rmp))) as ours,
+    ):
+        await next_of(theirs, "connected")
+        await next_of(ours, "connected")
+        await asyncio.to_thread(book, rmp, resource, at(17, 6), at(18, 6))
+        await next_of(ours, "booking.created")
+        with pytest.raises(TimeoutError):
+            await next_of(theirs, "booking.created", timeout=1)
+
+
+@pytest.fixture
+def second_process(server: RunningServer) -> Iterator[tuple[RunningServer, RunningServer]]:
+    if server.database_url.startswith("sqlite"):
+        pytest.skip("several processes with Redis fan-out is the PostgreSQL deployment")
+    both = [
+        start_server(
+            server.database_url, server.log.with_name(f"ws{n}.log"), TOWNHALL_REDIS_URL=REDIS_URL
+        )
+        for n in range(2)
+    ]
+    try:
+        yield both[0], both[1]
+    finally:
+        for running in both:
+            stop_server(running)
+
+
+async def test_events_cross_processes_through_redis(
+    second_process: tuple[RunningServer, RunningServer],
+) -> None:
+    listening, booking = second_process
+    rmp = admin(booking)
+    resource = make_resource(rmp)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(ws_url(listening, bearer(rmp))) as ws,
+    ):
+        await next_of(ws, "connected")
+        made = await asyncio.to_thread(book, rmp, resource, at(9, 7), at(10, 7))
+        pushed = await next_of(ws, "booking.created")
+        assert pushed["data"]["id"] == made.json()["booking"]["id"]
