@@ -182,7 +182,7 @@ def wrk(
         [
             binary,
             "-t",
-            "2",
+            str(min(2, connections)),
             "-c",
             str(connections),
             "-d",

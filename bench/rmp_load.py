@@ -8,6 +8,8 @@ drives it with `wrk`:
   free/busy of one of 50 resources over one week
   "rooms with capacity >= 8 and a projector free 10:00-11:00 tomorrow" over all 1,000
 
+and each again from a single client, where latency is the service time alone.
+
     .venv/bin/python bench/rmp_load.py --db both
 
 Prints a table; never asserts.
@@ -227,6 +229,14 @@ def run(kind: str, args: argparse.Namespace, binary: str) -> list[tuple[str, dic
             ("booking create (~10% 409)", LUA_BOOK, 32),
             ("free/busy, 1 week", LUA_FREEBUSY, args.connections),
             ("free rooms >= 8 + projector", LUA_SEARCH, args.connections),
+            # One client: the service time itself, without queueing behind other clients.
+            (
+                "booking create, 1 client",
+                LUA_BOOK.replace("id * 10000000", "(id + 9) * 10000000"),
+                1,
+            ),
+            ("free/busy, 1 client", LUA_FREEBUSY, 1),
+            ("free rooms, 1 client", LUA_SEARCH, 1),
         ]
         results = []
         for name, lua, connections in scenarios:
