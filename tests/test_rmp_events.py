@@ -11,6 +11,7 @@ import pytest
 
 from tests.conftest import RunningServer, start_server, stop_server, unique
 from tests.rmp import Rmp, admin
+from tests.symphony import make_bot, session_token
 from tests.test_rmp_bookings import at, book, make_resource
 from townhall.services.base import Actor
 from townhall.store import tenants as tenant_store
@@ -81,6 +82,24 @@ async def test_another_tenant_hears_nothing(server: RunningServer, services: Any
         await next_of(ours, "booking.created")
         with pytest.raises(TimeoutError):
             await next_of(theirs, "booking.created", timeout=1)
+
+
+async def test_presence_set_through_symphony_is_pushed(
+    server: RunningServer, services: Any
+) -> None:
+    bot = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    token = await asyncio.to_thread(session_token, server, bot)
+    rmp = admin(server)
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server, bearer(rmp))) as ws:
+        await next_of(ws, "connected")
+        chosen = await http.post(
+            f"{server.url}/pod/v2/user/presence",
+            json={"category": "IN_A_MEETING"},
+            headers={"sessionToken": token},
+        )
+        assert chosen.status == 200
+        pushed = await next_of(ws, "presence.changed")
+        assert pushed["data"] == {"user": f"{bot.username}@example.org", "category": "IN_A_MEETING"}
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from tests.conftest import unique
 from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import FieldSpec, ResourceCategory, ResourceType
+from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Actor
 from townhall.services.resources import ResourceInput
 from townhall.store import audit
-from townhall.store.resources import ResourceQuery
 from townhall.store.schema import bookings, calendars, domains, resources
 
 DOMAIN = "example.org"

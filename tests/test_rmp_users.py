@@ -6,6 +6,7 @@ import requests
 
 from tests.conftest import RunningServer, unique
 from tests.rmp import DOMAIN, Rmp, admin, person, refused
+from tests.test_rmp_resources import _resource, _type
 
 JSON = {"Accept": "application/json"}
 
@@ -129,3 +130,30 @@ def test_delete_removes_the_account_everywhere(
     assert http.get(f"{server.api}/users/{email.split('@')[0]}", headers=JSON).status_code == 404
     refused(rmp.delete(f"/users/{email}"), 404)
     refused(rmp.delete(f"/users/admin@{DOMAIN}", params={"deleteData": "maybe"}), 400, "deleteData")
+
+
+def test_include_resources_lists_resource_accounts_beside_people(server: RunningServer) -> None:
+    rmp = admin(server)
+    tag = unique("lobby")
+    rmp.post("/users", json={"email": f"{tag}@{DOMAIN}", "password": "pw", "realName": tag})
+    room = _resource(rmp, _type(rmp), f"{tag} room")
+    people_only = rmp.get("/users", params={"search": tag}).json()
+    assert [u["type"] for u in people_only["users"]] == ["user"] and people_only["total"] == 1
+    both = rmp.get("/users", params={"search": tag, "includeResources": "true"}).json()
+    assert both["total"] == 2
+    assert both["users"][1] == {
+        "email": room["id"],
+        "realName": f"{tag} room",
+        "type": "resource",
+        "hasCalendar": True,
+        "isAdmin": False,
+    }
+    assert (
+        len(
+            rmp.get("/users", params={"search": tag, "includeResources": "1", "limit": 1}).json()[
+                "users"
+            ]
+        )
+        == 1
+    )
+    refused(rmp.get("/users", params={"includeResources": "maybe"}), 400, "includeResources")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +30,34 @@ class StreamQuery:
     member: int | None = None
     sub_type: str | None = None
     include_hidden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceQuery:
+    """What resource listings filter on; all optional, combined with AND.
+
+    `features`: every one of them ("a projector and a whiteboard"). `free_from` /
+    `free_till`: no live booking shares an instant with [free_from, free_till); equal
+    times ask "free at that instant". `text`: in the display or account name.
+    `parent_domain`: only the resource sub-domains of that person domain."""
+
+    type: str | None = None
+    category: str | None = None
+    min_capacity: int | None = None
+    features: tuple[str, ...] = ()
+    free_from: datetime | None = None
+    free_till: datetime | None = None
+    text: str | None = None
+    parent_domain: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BookingQuery:
+    """`organizer_id` None lists everyone's; `domains` limits to resources under them."""
+
+    organizer_id: int | None = None
+    status: str | None = None
+    after: datetime | None = None
+    before: datetime | None = None
+    resource_id: int | None = None
+    domains: tuple[str, ...] | None = None

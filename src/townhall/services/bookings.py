@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 
 from townhall.domain.errors import Conflict, Impossible, Invalid, NotFound, SlotTaken
 from townhall.domain.models import BOOKING_STATUSES, Booking
+from townhall.domain.queries import BookingQuery
 from townhall.services.base import Actor, Deps, Service
 from townhall.services.domains import DEFAULT_SETTINGS
 from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import bookings as store
 from townhall.store import calendars as calendar_store
-from townhall.store.bookings import BookingQuery, ResourceRef
+from townhall.store.bookings import ResourceRef
 from townhall.store.calendars import EventValues
 from townhall.store.database import ExclusionViolation, Tx
 

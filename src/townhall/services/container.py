@@ -11,6 +11,7 @@ from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.passwords import Passwords
 from townhall.services.access_tokens import AccessTokenService
+from townhall.services.analytics import AnalyticsService
 from townhall.services.audit import AuditService
 from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
@@ -30,9 +31,11 @@ from townhall.services.messages import MessageService
 from townhall.services.presence import PresenceService
 from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
+from townhall.services.resource_admin import ResourceAdminService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.roster import RosterService
+from townhall.services.search import SearchService
 from townhall.services.sessions import SessionService
 from townhall.services.streams import StreamService
 from townhall.services.tenants import TenantService
@@ -71,6 +74,9 @@ class Services:
     bookings: BookingService
     resources: ResourceService
     calendars: CalendarService
+    resource_admin: ResourceAdminService
+    search: SearchService
+    analytics: AnalyticsService
 
     @classmethod
     def build(
@@ -90,6 +96,7 @@ class Services:
         tenants = TenantService(deps)
         invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
         users = UserService(deps)
+        resources = ResourceService(deps)
         return cls(
             deps=deps,
             tenants=tenants,
@@ -123,8 +130,11 @@ class Services:
             domains=DomainService(deps),
             invitations=invitations,
             bookings=BookingService(deps, invitations),
-            resources=ResourceService(deps),
+            resources=resources,
             calendars=CalendarService(deps, invitations),
+            resource_admin=ResourceAdminService(deps, resources),
+            search=SearchService(deps),
+            analytics=AnalyticsService(deps),
         )
 
     async def on_first_start(self, actor: Actor) -> None:

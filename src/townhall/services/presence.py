@@ -12,6 +12,7 @@ from datetime import datetime
 from townhall.domain.errors import Invalid, NotFound
 from townhall.services.base import Actor, Service
 from townhall.store import presence as store
+from townhall.store import users
 
 CATEGORIES = (
     "UNDEFINED",
@@ -57,6 +58,11 @@ class PresenceService(Service):
         wanted = category.strip().upper()
         if wanted not in CATEGORIES:
             raise Invalid("category", f"unknown presence category {category!r}")
-        async with self.change(actor, "presence.set", f"{user_id}: {wanted}") as tx:
+        async with self.db.read() as tx:
+            username = (await users.usernames_by_id(tx, [user_id])).get(user_id)
+        if username is None:
+            raise NotFound("user", str(user_id))
+        data = {"user": actor.jid(username), "category": wanted}
+        async with self.change(actor, "presence.changed", f"{user_id}: {wanted}", data=data) as tx:
             await store.set_presence(tx, user_id, wanted, self.clock.now())
         return await self.of(actor, user_id)

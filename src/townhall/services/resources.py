@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from townhall.domain import names
@@ -21,10 +22,10 @@ from townhall.domain.models import (
     ResourceCategory,
     ResourceType,
 )
+from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Actor, Service
 from townhall.store import resources as store
 from townhall.store.database import Tx, UniqueViolation
-from townhall.store.resources import ResourceQuery
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 COLUMNS = ("capacity", "features")
@@ -44,6 +45,23 @@ class ResourceInput:
     active: bool | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewResource:
+    """A resource checked against its type and ready to insert."""
+
+    account: str
+    domain: str
+    display_name: str
+    type: str
+    category: str
+    active: bool
+    values: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        return f"{self.account}@{self.domain}"
+
+
 def slug(text: str) -> str:
     """`Conference Room 01` → `conference-room-01`."""
     return re.sub(r"[^a-z0-9]+", "-", text.strip().lower()).strip("-")[:100]
@@ -58,14 +76,22 @@ class ResourceService(Service):
     async def create_type(
         self, actor: Actor, kind: ResourceType, categories: tuple[ResourceCategory, ...] = ()
     ) -> ResourceType:
-        kind = _checked_type(kind)
+        kind = checked_type(kind)
         async with self.change(actor, "resource.type.created", kind.slug) as tx:
-            await self._categories(tx, actor, kind.category, categories)
-            try:
-                await store.insert_type(tx, actor.tenant_id, kind)
-            except UniqueViolation:
-                raise AlreadyExists("resource_type", kind.slug) from None
+            await self.add_type(tx, actor, kind, categories)
         return kind
+
+    async def add_type(
+        self, tx: Tx, actor: Actor, kind: ResourceType, categories: tuple[ResourceCategory, ...]
+    ) -> None:
+        """Store a type (checked here too) inside the caller's write transaction, so a
+        bulk import makes its types and resources all or not at all; the caller audits."""
+        kind = checked_type(kind)
+        await self._categories(tx, actor, kind.category, categories)
+        try:
+            await store.insert_type(tx, actor.tenant_id, kind)
+        except UniqueViolation:
+            raise AlreadyExists("resource_type", kind.slug) from None
 
     async def update_type(
         self,
@@ -80,7 +106,7 @@ class ResourceService(Service):
             old = await store.find_type(tx, actor.tenant_id, type_id)
             if old is None:
                 raise NotFound("resource_type", type_id)
-            new = _checked_type(
+            new = checked_type(
                 ResourceType(
                     old.slug,
                     name if name is not None else old.name,
@@ -99,36 +125,57 @@ class ResourceService(Service):
             raise Invalid("name", "name must not be empty")
         if not given.type:
             raise Invalid("type", "type is required")
-        account = names.node(given.account or slug(given.name), "id")
-        now = self.clock.now()
         async with self.db.read() as tx:
             kind = await self._type(tx, actor, given.type)
+        new = self.checked(actor, kind, given)
+        async with self.change(
+            actor, "resource.created", new.address, data=changed_data(new.address)
+        ) as tx:
+            await self.insert(tx, actor, new, self.clock.now())
+        return await self.get(actor, new.address)
+
+    def checked(self, actor: Actor, kind: ResourceType, given: ResourceInput) -> NewResource:
+        """A new resource checked against its type (`kind`, read by the caller), with its
+        account and sub-domain settled; nothing is read or written, so a bulk creation
+        can check every resource before it writes one."""
+        if not given.name or not given.name.strip():
+            raise Invalid("name", "name must not be empty")
+        account = names.node(given.account or slug(given.name), "id")
         values = check_values(kind, given.values or {})
-        domain = self.subdomain(actor, given)
-        address = f"{account}@{domain}"
-        async with self.change(actor, "resource.created", address, data=_data(address)) as tx:
-            domain_id = await store.resource_domain(
-                tx, actor.tenant_id, domain, actor.tenant.domain, now
+        return NewResource(
+            account=account,
+            domain=self.subdomain(actor, replace(given, type=kind.slug)),
+            display_name=given.name.strip(),
+            type=kind.slug,
+            category=given.category or kind.category,
+            active=True if given.active is None else given.active,
+            values=values,
+        )
+
+    async def insert(self, tx: Tx, actor: Actor, new: NewResource, now: datetime) -> int:
+        """Write a checked resource (and its sub-domain on first use) inside the caller's
+        write transaction and answer its row id; the caller audits and publishes."""
+        domain_id = await store.resource_domain(
+            tx, actor.tenant_id, new.domain, actor.tenant.domain, now
+        )
+        if domain_id < 0:
+            raise Invalid("domain", f"{new.domain} is not a resource sub-domain of this tenant")
+        try:
+            return await store.insert_resource(
+                tx,
+                tenant_id=actor.tenant_id,
+                domain_id=domain_id,
+                name=new.account,
+                display_name=new.display_name,
+                type=new.type,
+                category=new.category,
+                active=new.active,
+                created_at=now,
+                updated_at=now,
+                **_columns(new.values),
             )
-            if domain_id < 0:
-                raise Invalid("domain", f"{domain} is not a resource sub-domain of this tenant")
-            try:
-                await store.insert_resource(
-                    tx,
-                    tenant_id=actor.tenant_id,
-                    domain_id=domain_id,
-                    name=account,
-                    display_name=given.name.strip(),
-                    type=kind.slug,
-                    category=given.category or kind.category,
-                    active=True if given.active is None else given.active,
-                    created_at=now,
-                    updated_at=now,
-                    **_columns(values),
-                )
-            except UniqueViolation:
-                raise AlreadyExists("resource", address) from None
-        return await self.get(actor, address)
+        except UniqueViolation:
+            raise AlreadyExists("resource", new.address) from None
 
     def subdomain(self, actor: Actor, given: ResourceInput) -> str:
         """Where a new resource goes: the sub-domain named, else `<type>.resources.<domain>`."""
@@ -152,7 +199,7 @@ class ResourceService(Service):
         if given.name is not None and not given.name.strip():
             raise Invalid("name", "name must not be empty")
         async with self.change(
-            actor, "resource.updated", old.address, data=_data(old.address)
+            actor, "resource.updated", old.address, data=changed_data(old.address)
         ) as tx:
             await store.update_resource(
                 tx,
@@ -169,7 +216,7 @@ class ResourceService(Service):
     async def delete(self, actor: Actor, address: str) -> None:
         old = await self.get(actor, address)
         async with self.change(
-            actor, "resource.deleted", old.address, data=_data(old.address)
+            actor, "resource.deleted", old.address, data=changed_data(old.address)
         ) as tx:
             await store.delete_resource(tx, old.id)
 
@@ -200,12 +247,18 @@ class ResourceService(Service):
             raise NotFound("resource_type", type_id)
         return kind
 
+    async def put_categories(
+        self, tx: Tx, actor: Actor, given: tuple[ResourceCategory, ...]
+    ) -> None:
+        """Store (or rename) the categories given, inside the caller's transaction."""
+        for category in given:
+            await store.put_category(tx, actor.tenant_id, checked_category(category))
+
     async def _categories(
         self, tx: Tx, actor: Actor, used: str, given: tuple[ResourceCategory, ...]
     ) -> None:
         """Store the categories given; the one a type uses is made on first use."""
-        for category in given:
-            await store.put_category(tx, actor.tenant_id, _checked_category(category))
+        await self.put_categories(tx, actor, given)
         if not await store.has_category(tx, actor.tenant_id, used):
             title = used.replace("-", " ").title()
             await store.put_category(tx, actor.tenant_id, ResourceCategory(used, title, None))
@@ -228,7 +281,7 @@ def _check_query(query: ResourceQuery) -> None:
         raise Invalid("endTime", "endTime must not be before startTime")
 
 
-def _checked_category(category: ResourceCategory) -> ResourceCategory:
+def checked_category(category: ResourceCategory) -> ResourceCategory:
     if not SLUG.match(category.slug):
         raise Invalid("categories.id", "a category id is lower-case letters, digits and -")
     if not category.name.strip():
@@ -236,7 +289,7 @@ def _checked_category(category: ResourceCategory) -> ResourceCategory:
     return category
 
 
-def _checked_type(kind: ResourceType) -> ResourceType:
+def checked_type(kind: ResourceType) -> ResourceType:
     if not SLUG.match(kind.slug):
         raise Invalid("id", "id must be lower-case letters, digits and - (at most 100)")
     if not kind.name.strip():
@@ -320,5 +373,6 @@ def _values_of(resource: Resource) -> dict[str, Any]:
     return values
 
 
-def _data(address: str) -> dict[str, object]:
+def changed_data(address: str) -> dict[str, object]:
+    """What a resource event tells listeners (WebSocket clients of its domain)."""
     return {"id": address, "domain": address.partition("@")[2]}

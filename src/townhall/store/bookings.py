@@ -15,7 +15,10 @@ from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from townhall.domain.models import Booking
+from townhall.domain.queries import BookingQuery
 from townhall.infrastructure.clock import as_utc
+from townhall.store import calendars as calendar_store
+from townhall.store.calendars import EventValues
 from townhall.store.database import Tx
 from townhall.store.schema import bookings, calendar_events, calendars, domains, resources
 
@@ -137,18 +140,6 @@ async def find(tx: Tx, tenant_id: int, booking_id: str) -> tuple[Booking, int | 
     return (_booking(row), row.organizer_id) if row else None
 
 
-@dataclass(frozen=True, slots=True)
-class BookingQuery:
-    """`organizer_id` None lists everyone's; `domains` limits to resources under them."""
-
-    organizer_id: int | None = None
-    status: str | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-    resource_id: int | None = None
-    domains: tuple[str, ...] | None = None
-
-
 def _filtered(query: Select[Any], tenant_id: int, q: BookingQuery) -> Select[Any]:
     query = query.where(bookings.c.tenant_id == tenant_id)
     if q.organizer_id is not None:
@@ -195,3 +186,41 @@ async def sequence(tx: Tx, booking_id: str) -> int:
         calendar_events.c.booking_id == booking_id
     )
     return int((await tx.execute(query)).scalar() or 0)
+
+
+async def every(tx: Tx, tenant_id: int) -> list[Booking]:
+    """All of the tenant's bookings, cancelled ones too (an export's booking history)."""
+    query = _BOOKING.where(bookings.c.tenant_id == tenant_id)
+    return [_booking(row) for row in await tx.execute(query.order_by(bookings.c.starts_at))]
+
+
+async def existing_ids(tx: Tx, ids: list[str]) -> set[str]:
+    """Which of `ids` are bookings already (ids are unique across tenants)."""
+    if not ids:
+        return set()
+    query = select(bookings.c.id).where(bookings.c.id.in_(ids))
+    return {str(found) for found in (await tx.execute(query)).scalars()}
+
+
+async def write_events(
+    tx: Tx, tenant_id: int, resource_id: int, organizer_id: int | None, booking: Booking
+) -> None:
+    """The booking as an event in its resource's calendar and its organizer's (as the
+    booking service writes them), for bookings written in bulk, e.g. by an import."""
+    now = booking.created_at
+    ids = [await calendar_store.calendar_of_resource(tx, tenant_id, resource_id, now)]
+    if organizer_id is not None:
+        ids.append(await calendar_store.personal_calendar(tx, tenant_id, organizer_id, now))
+    values = EventValues(
+        uid=event_uid(booking.id),
+        title=booking.title,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        series_ends_at=booking.ends_at,
+        location=booking.resource,
+        organizer=booking.organizer,
+        attendees=booking.attendees,
+        status=booking.status,
+        booking_id=booking.id,
+    )
+    await calendar_store.write_booking_events(tx, ids, values, now)

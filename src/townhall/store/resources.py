@@ -34,6 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from townhall.domain.models import FieldSpec, Resource, ResourceCategory, ResourceType
+from townhall.domain.queries import ResourceQuery
 from townhall.infrastructure.clock import as_utc
 from townhall.store import calendars as calendar_store
 from townhall.store.database import Tx, UniqueViolation
@@ -213,16 +214,33 @@ async def resource_domain(
     another tenant's domain, a person domain, or not of that shape."""
     found = await domain_row(tx, name)
     if found is None:
-        label, marker, parent_name = name.partition(RESOURCES_LABEL)
-        parent = await domain_row(tx, parent_name or tenant_domain) if marker else None
-        if not label or "." in label or parent is None:
-            return -1
-        if parent.tenant_id != tenant_id or parent.kind == SUBDOMAIN:
+        parent = await _parent_of_new(tx, tenant_id, name, tenant_domain)
+        if parent is None:
             return -1
         found = await ensure_subdomain(tx, tenant_id, name, parent.id, now)
     if found.tenant_id != tenant_id or found.kind != SUBDOMAIN:
         return -1
     return found.id
+
+
+async def can_hold_resources(tx: Tx, tenant_id: int, name: str, tenant_domain: str) -> bool:
+    """Whether `resource_domain` would find or make `name` (nothing is written), so a
+    bulk import can refuse a bad sub-domain row by row before it writes anything."""
+    found = await domain_row(tx, name)
+    if found is None:
+        return await _parent_of_new(tx, tenant_id, name, tenant_domain) is not None
+    return found.tenant_id == tenant_id and found.kind == SUBDOMAIN
+
+
+async def _parent_of_new(tx: Tx, tenant_id: int, name: str, tenant_domain: str) -> DomainRow | None:
+    """The tenant's person domain a new sub-domain `name` would go under, if it may."""
+    label, marker, parent_name = name.partition(RESOURCES_LABEL)
+    parent = await domain_row(tx, parent_name or tenant_domain) if marker else None
+    if not label or "." in label or parent is None:
+        return None
+    if parent.tenant_id != tenant_id or parent.kind == SUBDOMAIN:
+        return None
+    return parent
 
 
 # --- resources -----------------------------------------------------------------------
@@ -282,23 +300,6 @@ async def find(tx: Tx, tenant_id: int, address: str) -> Resource | None:
     return _resource(row) if row else None
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceQuery:
-    """What resource listings filter on; all optional, combined with AND.
-
-    `features`: every one of them ("a projector and a whiteboard"). `free_from` /
-    `free_till`: no live booking shares an instant with [free_from, free_till); equal
-    times ask "free at that instant". `text`: in the display or account name."""
-
-    type: str | None = None
-    category: str | None = None
-    min_capacity: int | None = None
-    features: tuple[str, ...] = ()
-    free_from: datetime | None = None
-    free_till: datetime | None = None
-    text: str | None = None
-
-
 def _busy(free_from: datetime, free_till: datetime) -> ColumnElement[bool]:
     """A live booking of the resource overlaps the asked range (half-open)."""
     starts = (
@@ -351,6 +352,9 @@ def _filtered(query: Select[Any], tenant_id: int, q: ResourceQuery) -> Select[An
         query = query.where(JsonListHas(resources.c.features, wanted))
     if q.free_from is not None and q.free_till is not None:
         query = query.where(~_busy(q.free_from, q.free_till))
+    if q.parent_domain is not None:
+        under = domains.c.name.endswith(RESOURCES_LABEL + q.parent_domain, autoescape=True)
+        query = query.where(resources.c.domain_id.in_(select(domains.c.id).where(under)))
     if q.text:
         needle = q.text.strip().lower()
         query = query.where(

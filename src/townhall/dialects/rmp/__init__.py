@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from litestar import Router
 
-from . import auth, bookings, calendars, domains, events, resources, users
+from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
 from .http import EXCEPTION_HANDLERS, RmpError, authenticate
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
 BASE = "/api/v2"
-AREAS = (auth, users, domains, resources, bookings, calendars)
+AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics)
 
 
 def routers() -> list[Router]:

@@ -12,13 +12,13 @@ from typing import Any
 from litestar import Response, Router, delete, get, post, put
 
 from townhall.domain.models import Booking
+from townhall.domain.queries import BookingQuery
 from townhall.services.bookings import (
     BookingChanges,
     BookingRequest,
     Organizer,
     conflict_details,
 )
-from townhall.store.bookings import BookingQuery
 
 from .http import (
     AnyRequest,

@@ -33,6 +33,7 @@ from townhall.domain.errors import (
 from townhall.services.access_tokens import RmpSession
 from townhall.services.base import Actor
 from townhall.services.container import Services
+from townhall.services.resource_admin import RowError, RowsInvalid
 
 SESSION_KEY = "rmp.session"
 AnyRequest = Request[Any, Any, Any]
@@ -94,6 +95,8 @@ def error(
 
 
 def _details(exc: DomainError) -> dict[str, Any] | None:
+    if isinstance(exc, RowsInvalid):
+        return {"field": exc.field, "errors": [_row_error(e) for e in exc.errors]}
     if isinstance(exc, Invalid):
         return {"field": exc.field}
     if isinstance(exc, SlotTaken):
@@ -101,6 +104,18 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
     if isinstance(exc, NotFound | AlreadyExists):
         return {exc.kind: exc.subject}
     return None
+
+
+def _row_error(found: RowError) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "section": found.section,
+        "row": found.row,
+        "field": found.field,
+        "message": found.message,
+    }
+    if found.number is not None:
+        shown["number"] = found.number
+    return shown
 
 
 def conflict(booking: dict[str, object]) -> dict[str, object]:
@@ -196,12 +211,12 @@ async def body(request: AnyRequest, kind: type[T]) -> T:
     try:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
-        raise invalid(_path_of(str(exc)), f"Invalid request body: {exc}") from None
+        raise invalid(path_of(str(exc)), f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise invalid("body", f"Malformed JSON: {exc}") from None
 
 
-def _path_of(message: str) -> str:
+def path_of(message: str) -> str:
     """The wire field msgspec's message names: `... - at `$.fields[0].type`` and/or
     `Object missing required field `name``, joined into `fields[0].type` or `name`."""
     where = re.search(r"at `\$\.?([^`]*)`", message)

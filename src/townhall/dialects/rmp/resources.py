@@ -12,8 +12,8 @@ from typing import Any
 from litestar import Response, Router, delete, get, post, put
 
 from townhall.domain.models import FieldSpec, Resource, ResourceCategory, ResourceType
+from townhall.domain.queries import ResourceQuery
 from townhall.services.resources import ResourceInput
-from townhall.store.resources import ResourceQuery
 
 from .http import (
     AnyRequest,
@@ -57,11 +57,11 @@ def render(resource: Resource) -> dict[str, Any]:
     }
 
 
-def _fields(given: list[FieldBody]) -> tuple[FieldSpec, ...]:
+def field_specs(given: list[FieldBody]) -> tuple[FieldSpec, ...]:
     return tuple(FieldSpec(f.name, f.type, f.required, tuple(f.options)) for f in given)
 
 
-def _categories(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
+def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
     return tuple(ResourceCategory(c.id, c.name, c.icon) for c in given)
 
 
@@ -78,9 +78,9 @@ async def list_types(request: AnyRequest) -> Response[bytes]:
 async def create_type(request: AnyRequest) -> Response[bytes]:
     caller = require_server_admin(request)
     asked = await body(request, CreateType)
-    kind = ResourceType(asked.id, asked.name, asked.category, _fields(asked.fields))
+    kind = ResourceType(asked.id, asked.name, asked.category, field_specs(asked.fields))
     made = await services(request).resources.create_type(
-        caller, kind, _categories(asked.categories)
+        caller, kind, category_list(asked.categories)
     )
     return ok(201, type=render_type(made))
 
@@ -94,13 +94,13 @@ async def update_type(request: AnyRequest, type_id: str) -> Response[bytes]:
         type_id,
         asked.name,
         asked.category,
-        _fields(asked.fields) if asked.fields is not None else None,
-        _categories(asked.categories),
+        field_specs(asked.fields) if asked.fields is not None else None,
+        category_list(asked.categories),
     )
     return ok(type=render_type(changed))
 
 
-def _input(asked: ResourceBody) -> ResourceInput:
+def resource_input(asked: ResourceBody) -> ResourceInput:
     values: dict[str, Any] = dict(asked.custom_fields or {})
     if asked.capacity is not None:
         values["capacity"] = asked.capacity
@@ -151,7 +151,7 @@ async def list_resources(request: AnyRequest) -> Response[bytes]:
 @post("/resources", status_code=201)
 async def create_resource(request: AnyRequest) -> Response[bytes]:
     asked = await body(request, ResourceBody)
-    given = _input(asked)
+    given = resource_input(asked)
     svc = services(request)
     caller = require_admin_of(request, svc.resources.subdomain(session(request).actor, given))
     return ok(201, resource=render(await svc.resources.create(caller, given)))
@@ -167,7 +167,7 @@ async def resource_detail(request: AnyRequest, resource_id: str) -> Response[byt
 async def update_resource(request: AnyRequest, resource_id: str) -> Response[bytes]:
     caller = require_admin_of(request, resource_id.partition("@")[2])
     asked = await body(request, ResourceBody)
-    changed = await services(request).resources.update(caller, resource_id, _input(asked))
+    changed = await services(request).resources.update(caller, resource_id, resource_input(asked))
     return ok(resource=render(changed))
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
 
-from townhall.domain.models import User
-from townhall.domain.queries import UserFilter
+from townhall.domain.models import Resource, User
+from townhall.domain.queries import ResourceQuery, UserFilter
 from townhall.services.base import Actor
 from townhall.services.users import UserChanges
 
@@ -80,7 +80,23 @@ async def list_users(request: AnyRequest) -> Response[bytes]:
     found, total = await svc.users.list(caller, UserFilter(text=text), 0, limit)
     admins = await svc.domains.admin_ids(caller)
     people = [_render(user, domain, admins) for user in found]
+    if flag(query.get("includeResources"), "includeResources", False):
+        wanted = ResourceQuery(text=text, parent_domain=domain)
+        rooms, more = await svc.resources.list(caller, wanted, 0, limit)
+        people += [_render_resource(room) for room in rooms][: limit - len(people)]
+        total += more
     return ok(users=people, total=total)
+
+
+def _render_resource(resource: Resource) -> dict[str, Any]:
+    """A resource account as the user list shows it: it has a calendar, never rights."""
+    return {
+        "email": resource.address,
+        "realName": resource.display_name,
+        "type": "resource",
+        "hasCalendar": True,
+        "isAdmin": False,
+    }
 
 
 @get("/users/{email:str}")

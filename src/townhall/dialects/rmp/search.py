@@ -1,0 +1,64 @@
+"""`/search`: one query across resources, users and bookings, ranked by relevance.
+
+The body is the reference's (`query`, `types`, `limit`); the answer holds a list per
+asked type, best first, each hit with its `score` (0..1). How scores are made and who
+sees what is the search service's (docs/rmp-mapping.md, "Search, analytics and
+statistics").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Response, Router, post
+
+from townhall.services.search import (
+    DEFAULT_LIMIT,
+    TYPES,
+    BookingHit,
+    ResourceHit,
+    SearchQuery,
+    UserHit,
+)
+
+from .http import AnyRequest, body, iso, ok, services, session
+from .models import Body
+
+
+class SearchBody(Body):
+    query: str
+    types: list[str] = msgspec.field(default_factory=lambda: list(TYPES))
+    limit: int = DEFAULT_LIMIT
+
+
+def _resource(hit: ResourceHit) -> dict[str, Any]:
+    return {"id": hit.address, "name": hit.name, "type": hit.type, "score": hit.score}
+
+
+def _user(hit: UserHit, domain: str) -> dict[str, Any]:
+    return {"email": f"{hit.username}@{domain}", "realName": hit.name, "score": hit.score}
+
+
+def _booking(hit: BookingHit) -> dict[str, Any]:
+    return {"id": hit.id, "title": hit.title, "startTime": iso(hit.starts_at), "score": hit.score}
+
+
+@post("/search", status_code=200)
+async def search(request: AnyRequest) -> Response[bytes]:
+    asked = await body(request, SearchBody)
+    caller = session(request)
+    query = SearchQuery(asked.query, tuple(asked.types), asked.limit)
+    found = await services(request).search.search(caller, query)
+    results: dict[str, list[dict[str, Any]]] = {}
+    if found.resources is not None:
+        results["resources"] = [_resource(hit) for hit in found.resources]
+    if found.users is not None:
+        domain = caller.actor.tenant.domain
+        results["users"] = [_user(hit, domain) for hit in found.users]
+    if found.bookings is not None:
+        results["bookings"] = [_booking(hit) for hit in found.bookings]
+    return ok(results=results)
+
+
+router = Router(path="/", route_handlers=[search])

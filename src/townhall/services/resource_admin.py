@@ -1,0 +1,604 @@
+"""The resource catalogue in bulk: numbered creation, import and export.
+
+Every bulk change is all or nothing: each resource (and, for an import, each type and
+booking) is checked before one is written, every problem is reported with the row (or
+number) that caused it, and the writes share one transaction. Each created thing is
+audited and published as if it had been created alone, so WebSocket clients and caches
+cannot tell a bulk creation from many single ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from townhall.domain.events import DomainEvent
+from townhall.domain.models import (
+    BOOKING_STATUSES,
+    Booking,
+    Resource,
+    ResourceCategory,
+    ResourceType,
+)
+from townhall.domain.queries import ResourceQuery
+from townhall.services.base import Actor, Deps, Service
+from townhall.services.resources import (
+    NewResource,
+    ResourceInput,
+    ResourceService,
+    changed_data,
+    checked_category,
+    checked_type,
+)
+from townhall.store import audit
+from townhall.store import bookings as booking_store
+from townhall.store import calendars as calendar_store
+from townhall.store import resources as store
+from townhall.store import users as user_store
+from townhall.store.bookings import ResourceRef
+from townhall.store.database import ExclusionViolation, Tx
+from townhall.store.resources import SUBDOMAIN
+
+MAX_BULK = 1000
+MAX_TITLE = 1023
+MAX_BOOKING_ID = 40
+PLACEHOLDER = re.compile(r"\{(n{1,3})\}")
+"""`{n}`, `{nn}`, `{nnn}`: the number, zero-padded to at least that many digits."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem of one row: `row` counts from 1 within its `section`; a bulk
+    creation's rows also carry the `number` the pattern was expanded with."""
+
+    row: int
+    field: str
+    message: str
+    section: str = "resources"
+    number: int | None = None
+
+
+class RowsInvalid(Invalid):
+    """Some rows cannot be created; `errors` names every one (nothing was written).
+    An Invalid naming the first row's field, so any dialect can still answer 400."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        first = errors[0]
+        where = f"{first.section} row {first.row}"
+        summary = f"{len(errors)} problem(s), the first in {where}: {first.message}"
+        super().__init__(first.field, summary)
+        self.errors = tuple(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRow:
+    row: int
+    given: ResourceInput
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBooking:
+    """A booking as a file gives it; it keeps its id and times (a restored history)."""
+
+    row: int
+    id: str
+    resource: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    organizer: str
+    attendees: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportFile:
+    """What a dialect read from an import file; `malformed` are the rows it could not
+    read at all, reported together with the rows the service refuses."""
+
+    resources: list[ImportRow]
+    types: list[tuple[int, ResourceType]] = field(default_factory=list)
+    categories: list[tuple[int, ResourceCategory]] = field(default_factory=list)
+    bookings: list[ImportBooking] = field(default_factory=list)
+    malformed: list[RowError] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    resources: list[str]
+    types: list[str]
+    bookings: list[str]
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Everything an export holds."""
+
+    categories: list[ResourceCategory]
+    types: list[ResourceType]
+    resources: list[Resource]
+    bookings: list[Booking]
+
+
+@dataclass(frozen=True, slots=True)
+class _Done:
+    action: str
+    subject: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class _NewBooking:
+    row: int
+    booking: Booking
+    organizer_id: int | None
+
+
+@dataclass
+class _Plan:
+    """What an import will write, once every row has been checked."""
+
+    categories: list[ResourceCategory] = field(default_factory=list)
+    types: list[ResourceType] = field(default_factory=list)
+    resources: list[NewResource] = field(default_factory=list)
+    bookings: list[_NewBooking] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+    def result(self, dry_run: bool) -> ImportResult:
+        return ImportResult(
+            resources=[r.address for r in self.resources],
+            types=[t.slug for t in self.types],
+            bookings=[b.booking.id for b in self.bookings],
+            dry_run=dry_run,
+        )
+
+
+def expand(text: str, number: int) -> str:
+    """`Room {nn}` with 7 → `Room 07`; a number wider than the padding is kept whole."""
+    return PLACEHOLDER.sub(lambda m: str(number).zfill(len(m.group(1))), text)
+
+
+def _expanded(values: dict[str, Any] | None, number: int) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: expand(v, number) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _check_bulk(pattern: str, start: int, count: int) -> None:
+    if not pattern.strip():
+        raise Invalid("pattern", "pattern must not be empty")
+    if not 1 <= count <= MAX_BULK:
+        raise Invalid("count", f"count must be between 1 and {MAX_BULK}")
+    if start < 0:
+        raise Invalid("startNumber", "startNumber must not be negative")
+    if count > 1 and not PLACEHOLDER.search(pattern):
+        raise Invalid("pattern", "pattern needs {n}, {nn} or {nnn} to name more than one")
+
+
+def _administers(domains: tuple[str, ...] | None, domain: str) -> bool:
+    """None: a server admin (every domain); else those domains and below them."""
+    if domains is None:
+        return True
+    return any(domain == own or domain.endswith("." + own) for own in domains)
+
+
+class ResourceAdminService(Service):
+    def __init__(self, deps: Deps, resources: ResourceService) -> None:
+        super().__init__(deps)
+        self._resources = resources
+
+    # --- bulk creation ---------------------------------------------------------------
+
+    async def bulk_create(
+        self, actor: Actor, template: ResourceInput, pattern: str, start: int, count: int
+    ) -> list[str]:
+        """`count` resources named by `pattern` from `start` on, all or none; answers
+        their addresses. A taken name refuses the lot (AlreadyExists)."""
+        _check_bulk(pattern, start, count)
+        if not template.type:
+            raise Invalid("type", "type is required")
+        async with self.db.read() as tx:
+            kind = await store.find_type(tx, actor.tenant_id, template.type)
+        if kind is None:
+            raise NotFound("resource_type", template.type)
+        planned = self._numbered(actor, kind, template, pattern, start, count)
+        now = self.clock.now()
+        async with self._batch(actor) as (tx, done):
+            for new in planned:
+                await self._resources.insert(tx, actor, new, now)
+                done.append(_Done("resource.created", new.address, changed_data(new.address)))
+        return [new.address for new in planned]
+
+    def _numbered(
+        self,
+        actor: Actor,
+        kind: ResourceType,
+        template: ResourceInput,
+        pattern: str,
+        start: int,
+        count: int,
+    ) -> list[NewResource]:
+        """Every numbered resource checked against the type, or RowsInvalid naming each
+        failing number (and names that collide among themselves)."""
+        planned: list[NewResource] = []
+        errors: list[RowError] = []
+        seen: dict[str, int] = {}
+        for index, number in enumerate(range(start, start + count), start=1):
+            given = replace(
+                template,
+                name=expand(pattern, number),
+                values=_expanded(template.values, number),
+            )
+            try:
+                new = self._resources.checked(actor, kind, given)
+            except Invalid as exc:
+                errors.append(RowError(index, exc.field, exc.reason, number=number))
+                continue
+            if new.address in seen:
+                message = f"{new.address} is also number {seen[new.address]}'s id"
+                errors.append(RowError(index, "pattern", message, number=number))
+            seen.setdefault(new.address, number)
+            planned.append(new)
+        if errors:
+            raise RowsInvalid(errors)
+        return planned
+
+    # --- export ------------------------------------------------------------------------
+
+    async def export(
+        self, actor: Actor, include_bookings: bool, domains: tuple[str, ...] | None = None
+    ) -> Catalogue:
+        """The tenant's whole catalogue (every category and type, used or not, so an
+        import recreates types that have no resources yet), its resources and, if
+        asked, every booking, cancelled ones too. `domains`: a domain admin's, whose
+        export holds only the resources (and their bookings) under them."""
+        async with self.db.read() as tx:
+            found = Catalogue(
+                categories=await store.categories(tx, actor.tenant_id),
+                types=await store.types(tx, actor.tenant_id),
+                resources=await store.search(tx, actor.tenant_id, ResourceQuery()),
+                bookings=(
+                    await booking_store.every(tx, actor.tenant_id) if include_bookings else []
+                ),
+            )
+        if domains is None:
+            return found
+        return replace(
+            found,
+            resources=[r for r in found.resources if _administers(domains, r.domain)],
+            bookings=[
+                b for b in found.bookings if _administers(domains, b.resource.partition("@")[2])
+            ],
+        )
+
+    # --- import --------------------------------------------------------------------------
+
+    async def import_file(
+        self,
+        actor: Actor,
+        given: ImportFile,
+        dry_run: bool = False,
+        domains: tuple[str, ...] | None = None,
+    ) -> ImportResult:
+        """Check every row, then (unless `dry_run`) write it all in one transaction.
+
+        `domains`: those the caller administers (None for a server admin); a row outside
+        them, or a type to create by someone not a server admin, is Forbidden. A dry
+        run reads only; a real one checks inside its write transaction, so what was
+        checked is what is written."""
+        if dry_run:
+            async with self.db.read() as tx:
+                plan = await self._plan(tx, actor, given, domains)
+            return plan.result(dry_run=True)
+        try:
+            async with self._batch(actor) as (tx, done):
+                plan = await self._plan(tx, actor, given, domains)
+                await self._write(tx, actor, plan, done)
+        except ExclusionViolation:
+            detail = "a booking overlaps one made while the import ran; nothing was imported"
+            raise Conflict("booking", "", detail) from None
+        return plan.result(dry_run=False)
+
+    async def _plan(
+        self, tx: Tx, actor: Actor, given: ImportFile, domains: tuple[str, ...] | None
+    ) -> _Plan:
+        plan = _Plan(errors=list(given.malformed))
+        plan.categories = self._plan_categories(given, plan)
+        known = await self._plan_types(tx, actor, given, domains, plan)
+        await self._plan_resources(tx, actor, given.resources, known, domains, plan)
+        await self._plan_bookings(tx, actor, given.bookings, domains, plan)
+        if plan.errors:
+            raise RowsInvalid(plan.errors)
+        return plan
+
+    def _plan_categories(self, given: ImportFile, plan: _Plan) -> list[ResourceCategory]:
+        found = []
+        for row, category in given.categories:
+            try:
+                found.append(checked_category(category))
+            except Invalid as exc:
+                plan.errors.append(RowError(row, exc.field, exc.reason, "categories"))
+        return found
+
+    async def _plan_types(
+        self,
+        tx: Tx,
+        actor: Actor,
+        given: ImportFile,
+        domains: tuple[str, ...] | None,
+        plan: _Plan,
+    ) -> dict[str, ResourceType]:
+        """The types rows may use: the stored ones (kept as they are) and the file's
+        new ones, which are made."""
+        known = {kind.slug: kind for kind in await store.types(tx, actor.tenant_id)}
+        for row, kind in given.types:
+            if kind.slug in known:
+                continue
+            if domains is not None:
+                raise Forbidden("resource_type", kind.slug, "only a server admin makes types")
+            try:
+                made = checked_type(kind)
+            except Invalid as exc:
+                plan.errors.append(RowError(row, exc.field, exc.reason, "types"))
+                continue
+            known[made.slug] = made
+            plan.types.append(made)
+        return known
+
+    async def _plan_resources(
+        self,
+        tx: Tx,
+        actor: Actor,
+        rows: list[ImportRow],
+        known: dict[str, ResourceType],
+        domains: tuple[str, ...] | None,
+        plan: _Plan,
+    ) -> None:
+        seen: dict[str, int] = {}
+        holds: dict[str, bool] = {}
+        for row in rows:
+            new = self._checked_row(actor, row, known, plan)
+            if new is None:
+                continue
+            if not _administers(domains, new.domain):
+                raise Forbidden("resource", new.address, f"row {row.row}: not your domain")
+            problem = await self._taken_or_bad(tx, actor, new, seen, holds)
+            if problem is not None:
+                plan.errors.append(RowError(row.row, *problem))
+                continue
+            seen[new.address] = row.row
+            plan.resources.append(new)
+
+    def _checked_row(
+        self, actor: Actor, row: ImportRow, known: dict[str, ResourceType], plan: _Plan
+    ) -> NewResource | None:
+        kind = known.get(row.given.type or "")
+        if kind is None:
+            message = f"unknown type {row.given.type}" if row.given.type else "type is required"
+            plan.errors.append(RowError(row.row, "type", message))
+            return None
+        try:
+            return self._resources.checked(actor, kind, row.given)
+        except Invalid as exc:
+            plan.errors.append(RowError(row.row, exc.field, exc.reason))
+            return None
+
+    async def _taken_or_bad(
+        self,
+        tx: Tx,
+        actor: Actor,
+        new: NewResource,
+        seen: dict[str, int],
+        holds: dict[str, bool],
+    ) -> tuple[str, str] | None:
+        """(field, message) if the resource's id is taken or its sub-domain impossible."""
+        if new.address in seen:
+            return "id", f"{new.address} is also row {seen[new.address]}'s id"
+        if new.domain not in holds:
+            holds[new.domain] = await store.can_hold_resources(
+                tx, actor.tenant_id, new.domain, actor.tenant.domain
+            )
+        if not holds[new.domain]:
+            return "domain", f"{new.domain} is not a resource sub-domain of this tenant"
+        if await store.find(tx, actor.tenant_id, new.address) is not None:
+            return "id", f"resource {new.address} already exists"
+        return None
+
+    async def _plan_bookings(
+        self,
+        tx: Tx,
+        actor: Actor,
+        rows: list[ImportBooking],
+        domains: tuple[str, ...] | None,
+        plan: _Plan,
+    ) -> None:
+        if not rows:
+            return
+        new_addresses = {r.address for r in plan.resources}
+        others = [b.resource for b in rows if b.resource.lower() not in new_addresses]
+        stored = {
+            r.address: r for r in await booking_store.resource_refs(tx, actor.tenant_id, others)
+        }
+        taken = await booking_store.existing_ids(tx, [b.id for b in rows])
+        seen: set[str] = set()
+        now = self.clock.now()
+        for row in rows:
+            address = row.resource.strip().lower()
+            problem = _booking_problem(row, taken | seen)
+            if problem is None and address not in new_addresses and address not in stored:
+                problem = (
+                    "resourceId",
+                    f"resource {row.resource} is neither stored nor in the file",
+                )
+            if problem is not None:
+                plan.errors.append(RowError(row.row, *problem, section="bookings"))
+                continue
+            if not _administers(domains, address.partition("@")[2]):
+                raise Forbidden("booking", row.id, f"bookings row {row.row}: not your domain")
+            seen.add(row.id)
+            organizer_id = await self._organizer_id(tx, actor, row.organizer)
+            plan.bookings.append(_NewBooking(row.row, _booking(row, address, now), organizer_id))
+        await self._overlaps(tx, plan, stored)
+
+    async def _organizer_id(self, tx: Tx, actor: Actor, email: str) -> int | None:
+        """The organizer's user, if it is a person of this tenant (else the booking keeps
+        only the address, as one whose organizer was deleted does)."""
+        local, _, domain = email.strip().lower().rpartition("@")
+        kind = await calendar_store.domain_kind(tx, actor.tenant_id, domain)
+        if not local or kind is None or kind == SUBDOMAIN:
+            return None
+        return await user_store.find_id(tx, actor.tenant_id, local)
+
+    async def _overlaps(self, tx: Tx, plan: _Plan, stored: dict[str, ResourceRef]) -> None:
+        """Live bookings may not overlap each other, nor the stored ones of a resource."""
+        rows = {b.booking.id: b.row for b in plan.bookings}
+        live = sorted(
+            (b.booking for b in plan.bookings if b.booking.status != "cancelled"),
+            key=lambda b: (b.resource, b.starts_at),
+        )
+        previous: Booking | None = None
+        for booking in live:
+            if previous and previous.resource == booking.resource:
+                if booking.starts_at < previous.ends_at:
+                    message = f"overlaps booking {previous.id} of the same resource"
+                    plan.errors.append(RowError(rows[booking.id], "startTime", message, "bookings"))
+                if booking.ends_at <= previous.ends_at:
+                    continue
+            previous = booking
+        for booking in live:
+            ref = stored.get(booking.resource)
+            if ref is None:
+                continue
+            clash = await booking_store.overlapping(
+                tx, [ref.id], booking.starts_at, booking.ends_at
+            )
+            if clash:
+                message = f"overlaps stored booking {clash[0].id}"
+                plan.errors.append(RowError(rows[booking.id], "startTime", message, "bookings"))
+
+    async def _write(self, tx: Tx, actor: Actor, plan: _Plan, done: list[_Done]) -> None:
+        await self._resources.put_categories(tx, actor, tuple(plan.categories))
+        for kind in plan.types:
+            await self._resources.add_type(tx, actor, kind, ())
+            done.append(_Done("resource.type.created", kind.slug, {}))
+        now = self.clock.now()
+        ids: dict[str, int] = {}
+        for new in plan.resources:
+            ids[new.address] = await self._resources.insert(tx, actor, new, now)
+            done.append(_Done("resource.created", new.address, changed_data(new.address)))
+        missing = [b.booking.resource for b in plan.bookings if b.booking.resource not in ids]
+        for ref in await booking_store.resource_refs(tx, actor.tenant_id, missing):
+            ids[ref.address] = ref.id
+        for new_booking in plan.bookings:
+            await _insert_booking(tx, actor, ids[new_booking.booking.resource], new_booking)
+            done.append(
+                _Done("booking.created", new_booking.booking.id, _booking_data(new_booking.booking))
+            )
+
+    # --- one transaction, many audited changes -------------------------------------------
+
+    @asynccontextmanager
+    async def _batch(self, actor: Actor) -> AsyncIterator[tuple[Tx, list[_Done]]]:
+        """`Service.change` for many changes: one write transaction holding an audit row
+        per change, and an event per change once it has committed."""
+        done: list[_Done] = []
+        async with self.db.write() as tx:
+            yield tx, done
+            now = self.clock.now()
+            for change in done:
+                summary = f"{change.action}: {change.subject}"
+                await audit.record(
+                    tx,
+                    actor.tenant_id,
+                    actor.username,
+                    now,
+                    change.action,
+                    summary,
+                    self.deps.node,
+                    None,
+                )
+        for change in done:
+            await self.deps.events.publish(
+                DomainEvent(change.action, actor.tenant_id, change.subject, change.data)
+            )
+
+
+def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str] | None:
+    """(field, message) of the first rule the booking breaks, else None."""
+    if not row.id.strip() or len(row.id) > MAX_BOOKING_ID:
+        return "id", f"id must be 1 to {MAX_BOOKING_ID} characters"
+    if row.id in taken:
+        return "id", f"booking {row.id} already exists (or is in the file twice)"
+    if not row.title.strip() or len(row.title) > MAX_TITLE:
+        return "title", f"title must be 1 to {MAX_TITLE} characters"
+    if row.ends_at <= row.starts_at:
+        return "endTime", "endTime must be after startTime"
+    if row.status not in BOOKING_STATUSES:
+        return "status", f"status must be one of {', '.join(BOOKING_STATUSES)}"
+    if "@" not in row.organizer:
+        return "organizer", "organizer must be an e-mail address"
+    for index, attendee in enumerate(row.attendees):
+        local, at, domain = attendee.rpartition("@")
+        if not (local and at and "." in domain):
+            return f"attendees[{index}]", f"{attendee!r} is not an e-mail address"
+    return None
+
+
+def _booking(row: ImportBooking, address: str, now: datetime) -> Booking:
+    return Booking(
+        id=row.id,
+        resource=address,
+        title=row.title.strip(),
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        status=row.status,
+        organizer=row.organizer.strip().lower(),
+        attendees=row.attendees,
+        services=row.services,
+        calendar_event_id=None,
+        created_at=row.created_at or now,
+        updated_at=now,
+    )
+
+
+async def _insert_booking(tx: Tx, actor: Actor, resource_id: int, new: _NewBooking) -> None:
+    booking = new.booking
+    await booking_store.insert_booking(
+        tx,
+        id=booking.id,
+        tenant_id=actor.tenant_id,
+        resource_id=resource_id,
+        organizer_id=new.organizer_id,
+        organizer=booking.organizer,
+        title=booking.title,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        status=booking.status,
+        attendees=list(booking.attendees),
+        services=list(booking.services),
+        created_at=booking.created_at,
+        updated_at=booking.updated_at,
+    )
+    await booking_store.write_events(tx, actor.tenant_id, resource_id, new.organizer_id, booking)
+
+
+def _booking_data(booking: Booking) -> dict[str, object]:
+    """What a booking event tells listeners, as the booking service publishes it."""
+    return {
+        "id": booking.id,
+        "resourceId": booking.resource,
+        "domain": booking.resource.partition("@")[2],
+        "title": booking.title,
+        "startTime": booking.starts_at.isoformat(),
+        "endTime": booking.ends_at.isoformat(),
+        "status": booking.status,
+        "organizer": booking.organizer,
+    }
