@@ -9,7 +9,7 @@ which is then told which booking won, exactly as if the check had caught it.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from townhall.domain.errors import Conflict, Impossible, Invalid, NotFound, SlotTaken
 from townhall.domain.models import BOOKING_STATUSES, Booking
@@ -82,8 +82,8 @@ class BookingService(Service):
             id=self.deps.ids.booking_id(now),
             resource=asked.resource.strip().lower(),
             title=asked.title.strip(),
-            starts_at=asked.starts_at,
-            ends_at=asked.ends_at,
+            starts_at=asked.starts_at.astimezone(UTC),
+            ends_at=asked.ends_at.astimezone(UTC),
             status=asked.status,
             organizer=organizer.email,
             attendees=asked.attendees,
@@ -111,12 +111,15 @@ class BookingService(Service):
                     created_at=now,
                     updated_at=now,
                 )
-                await self._write_events(tx, actor, resource.id, organizer.user_id, booking)
+                event_id = await self._write_events(
+                    tx, actor, resource.id, organizer.user_id, booking
+                )
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
             await self._invitations.request(_meeting(booking, 0))
-        return (await self.get(actor, booking.id))[0]
+        # What `get` would read back, without another round trip.
+        return replace(booking, calendar_event_id=str(event_id) if event_id else None)
 
     async def get(self, actor: Actor, booking_id: str) -> tuple[Booking, int | None]:
         """The booking and its organizer's user id (None once the organizer is gone)."""
@@ -206,8 +209,9 @@ class BookingService(Service):
 
     async def _write_events(
         self, tx: Tx, actor: Actor, resource_id: int, user_id: int | None, booking: Booking
-    ) -> None:
-        """The booking as an event in the resource's calendar and the organizer's."""
+    ) -> int | None:
+        """The booking as an event in the resource's calendar and the organizer's;
+        answers the organizer's event (the booking's `calendarEventId`), if any."""
         now = booking.created_at
         ids = [await calendar_store.calendar_of_resource(tx, actor.tenant_id, resource_id, now)]
         if user_id is not None:
@@ -224,7 +228,8 @@ class BookingService(Service):
             status=booking.status,
             booking_id=booking.id,
         )
-        await calendar_store.write_booking_events(tx, ids, values, now)
+        written = await calendar_store.write_booking_events(tx, ids, values, now)
+        return written[1] if user_id is not None else None
 
     async def _sequence(self, booking_id: str) -> int:
         async with self.db.read() as tx:
