@@ -79,6 +79,9 @@ async def test_search(bdk: Any, admin_bot: Bot, client: Any) -> None:
     assert facets == {"PUBLIC": 3, "PRIVATE": 1}
     rest = await bdk.streams().search_rooms(V2RoomSearchCriteria(query=word), skip=2, limit=2)
     names = {r.room_attributes.name for r in found.rooms + rest.rooms}
+    past = await bdk.streams().search_rooms(V2RoomSearchCriteria(query=word), skip=9, limit=2)
+    assert past.count == 4 and not past.rooms  # the counts hold past the last page
+    assert {f.facet: f.count for f in past.faceted_match_count} == facets
     assert f"{word} from openfire" in names and f"{word} hidden" not in names
     private = await bdk.streams().search_rooms(V2RoomSearchCriteria(query=word, private=True))
     assert [r.room_attributes.name for r in private.rooms] == [f"{word} 1"]

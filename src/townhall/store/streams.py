@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Text, case, cast, delete, exists, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import ChatStream, StreamMember
@@ -175,14 +175,31 @@ def _search(tenant_id: int, q: StreamQuery) -> Select[Any]:
 async def search(
     tx: Tx, tenant_id: int, q: StreamQuery, skip: int, limit: int
 ) -> tuple[list[ChatStream], dict[str, int]]:
-    """A page of matches, and how many matches are public and private in all."""
+    """A page of matches, and how many matches are public and private in all.
+
+    The counts ride on the page's rows as window aggregates, so the matches are found
+    once; only a page past the end (no rows to carry them) counts separately."""
     query = _search(tenant_id, q)
-    matches = query.subquery()
-    facets = {"PUBLIC": 0, "PRIVATE": 0}
-    counted = select(matches.c.members_only, func.count().label("n")).group_by(
-        matches.c.members_only
+    private = func.sum(case((rooms.c.members_only.is_(True), 1), else_=0))
+    page = (
+        query.add_columns(
+            func.count().over().label("total_matches"),
+            private.over().label("private_matches"),
+        )
+        .order_by(rooms.c.natural_name, rooms.c.id)
+        .offset(skip)
+        .limit(limit)
     )
-    for row in await tx.execute(counted):
-        facets["PRIVATE" if row.members_only else "PUBLIC"] += int(row.n)
-    page = query.order_by(rooms.c.natural_name, rooms.c.id).offset(skip).limit(limit)
-    return [_stream(r) for r in await tx.execute(page)], facets
+    rows = (await tx.execute(page)).all()
+    if rows:
+        total, hidden = int(rows[0].total_matches), int(rows[0].private_matches)
+    else:
+        matches = query.subquery()
+        hidden_ones = func.sum(case((matches.c.members_only.is_(True), 1), else_=0))
+        counted = select(
+            func.count().label("total"), func.coalesce(hidden_ones, 0).label("hidden")
+        ).select_from(matches)
+        found = (await tx.execute(counted)).one()
+        total, hidden = found.total, found.hidden
+    facets = {"PUBLIC": int(total) - int(hidden), "PRIVATE": int(hidden)}
+    return [_stream(r) for r in rows], facets
