@@ -111,9 +111,7 @@ class BookingService(Service):
                     created_at=now,
                     updated_at=now,
                 )
-                event_id = await self._write_events(
-                    tx, actor, resource.id, organizer.user_id, booking
-                )
+                event_id = await self._write_events(tx, actor, resource, organizer.user_id, booking)
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
@@ -208,12 +206,15 @@ class BookingService(Service):
         return new
 
     async def _write_events(
-        self, tx: Tx, actor: Actor, resource_id: int, user_id: int | None, booking: Booking
+        self, tx: Tx, actor: Actor, resource: ResourceRef, user_id: int | None, booking: Booking
     ) -> int | None:
         """The booking as an event in the resource's calendar and the organizer's;
         answers the organizer's event (the booking's `calendarEventId`), if any."""
         now = booking.created_at
-        ids = [await calendar_store.calendar_of_resource(tx, actor.tenant_id, resource_id, now)]
+        ids = [
+            resource.calendar_id
+            or await calendar_store.calendar_of_resource(tx, actor.tenant_id, resource.id, now)
+        ]
         if user_id is not None:
             ids.append(await calendar_store.personal_calendar(tx, actor.tenant_id, user_id, now))
         values = EventValues(
@@ -257,6 +258,8 @@ class BookingService(Service):
         longest = timedelta(hours=int(str(settings["maxBookingHours"])))
         if booking.ends_at - booking.starts_at > longest:
             raise Invalid("endTime", f"a booking may last at most {longest}")
+        if self.db.refuses_overlaps:
+            return resource  # the exclusion constraint refuses; `_lost_race` names why
         taken = await store.overlapping(
             tx, [resource.id], booking.starts_at, booking.ends_at, besides=booking.id
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from townhall.domain.models import Booking
@@ -28,42 +28,61 @@ _parent = aliased(domains)
 
 @dataclass(frozen=True, slots=True)
 class ResourceRef:
-    """What a booking needs of its resource: ids, address and its domains' settings."""
+    """What a booking needs of its resource: ids, address, its domains' settings and
+    its default calendar (None until one is made)."""
 
     id: int
     address: str
     domain: str
     active: bool
     settings: dict[str, object]
+    calendar_id: int | None = None
 
 
 def _address() -> Any:
     return resources.c.name + "@" + domains.c.name
 
 
+_RESOURCE_REFS = (
+    select(
+        resources.c.id,
+        resources.c.name,
+        resources.c.active,
+        domains.c.name.label("domain"),
+        domains.c.settings,
+        _parent.c.settings.label("parent_settings"),
+        select(calendars.c.id)
+        .where(
+            calendars.c.owner_resource_id == resources.c.id,
+            calendars.c.name == calendar_store.DEFAULT_CALENDAR,
+        )
+        .scalar_subquery()
+        .label("calendar_id"),
+    )
+    .join(domains, domains.c.id == resources.c.domain_id)
+    .outerjoin(_parent, _parent.c.id == domains.c.parent_id)
+    .where(
+        resources.c.tenant_id == bindparam("tenant_id"),
+        resources.c.name.in_(bindparam("names", expanding=True)),
+    )
+)
+"""Built once: booking creation runs it on every request."""
+
+
 async def resource_refs(tx: Tx, tenant_id: int, addresses: list[str]) -> list[ResourceRef]:
     """The resources named by their accounts (`name@sub.domain`), in no particular order."""
     wanted = {a.strip().lower() for a in addresses}
-    by_name = {a.partition("@")[0] for a in wanted}
-    query = (
-        select(
-            resources.c.id,
-            resources.c.name,
-            resources.c.active,
-            domains.c.name.label("domain"),
-            domains.c.settings,
-            _parent.c.settings.label("parent_settings"),
-        )
-        .join(domains, domains.c.id == resources.c.domain_id)
-        .outerjoin(_parent, _parent.c.id == domains.c.parent_id)
-        .where(resources.c.tenant_id == tenant_id, resources.c.name.in_(by_name))
-    )
+    by_name = sorted({a.partition("@")[0] for a in wanted})
     found = []
-    for row in await tx.execute(query):
+    for row in await tx.execute(_RESOURCE_REFS, {"tenant_id": tenant_id, "names": by_name}):
         address = f"{row.name}@{row.domain}"
         if address in wanted:
             settings = {**(row.parent_settings or {}), **(row.settings or {})}
-            found.append(ResourceRef(row.id, address, row.domain, bool(row.active), settings))
+            found.append(
+                ResourceRef(
+                    row.id, address, row.domain, bool(row.active), settings, row.calendar_id
+                )
+            )
     return found
 
 

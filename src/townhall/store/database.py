@@ -60,6 +60,9 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 class Database(Protocol):
     url: str
+    refuses_overlaps: bool
+    """Whether the database itself refuses overlapping live bookings of a resource (an
+    exclusion constraint), so a writer need not look for them first."""
 
     def read(self) -> Any: ...
 
@@ -113,6 +116,8 @@ class _AsyncTx:
 
 class SQLiteDatabase:
     """SQLite in WAL mode, driven synchronously from the event loop."""
+
+    refuses_overlaps = False
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -176,6 +181,8 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 class PostgresDatabase:
     """PostgreSQL through asyncpg; constraints, not Python locks, keep invariants."""
+
+    refuses_overlaps = True
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         # Fixed-size pools: requests beyond the pool wait for a connection instead of
