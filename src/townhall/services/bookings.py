@@ -20,7 +20,6 @@ from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import bookings as store
 from townhall.store import calendars as calendar_store
 from townhall.store.bookings import ResourceRef
-from townhall.store.calendars import EventValues
 from townhall.store.database import ExclusionViolation, Tx
 
 MAX_TITLE = 1023
@@ -93,25 +92,13 @@ class BookingService(Service):
             updated_at=now,
         )
         try:
-            async with self.change(actor, "booking.created", booking.id, data=_data(booking)) as tx:
+            async with self.change(
+                actor, "booking.created", booking.id, data=event_data(booking)
+            ) as tx:
                 resource = await self._bookable(tx, actor, booking)
-                await store.insert_booking(
-                    tx,
-                    id=booking.id,
-                    tenant_id=actor.tenant_id,
-                    resource_id=resource.id,
-                    organizer_id=organizer.user_id,
-                    organizer=booking.organizer,
-                    title=booking.title,
-                    starts_at=booking.starts_at,
-                    ends_at=booking.ends_at,
-                    status=booking.status,
-                    attendees=list(booking.attendees),
-                    services=list(booking.services),
-                    created_at=now,
-                    updated_at=now,
+                event_id = await store.insert_with_events(
+                    tx, actor.tenant_id, resource, organizer.user_id, booking
                 )
-                event_id = await self._write_events(tx, actor, resource, organizer.user_id, booking)
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
@@ -161,7 +148,9 @@ class BookingService(Service):
         )
         _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
         try:
-            async with self.change(actor, "booking.updated", booking_id, data=_data(new)) as tx:
+            async with self.change(
+                actor, "booking.updated", booking_id, data=event_data(new)
+            ) as tx:
                 if (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
                     await self._bookable(tx, actor, new)
                 await store.update_booking(
@@ -196,7 +185,7 @@ class BookingService(Service):
         if old.status == "cancelled":
             return old
         new = replace(old, status="cancelled", updated_at=self.clock.now())
-        async with self.change(actor, "booking.cancelled", booking_id, data=_data(new)) as tx:
+        async with self.change(actor, "booking.cancelled", booking_id, data=event_data(new)) as tx:
             await store.update_booking(
                 tx, booking_id, status="cancelled", updated_at=new.updated_at
             )
@@ -204,33 +193,6 @@ class BookingService(Service):
         if notify:
             await self._invitations.cancel(_meeting(new, await self._sequence(booking_id)))
         return new
-
-    async def _write_events(
-        self, tx: Tx, actor: Actor, resource: ResourceRef, user_id: int | None, booking: Booking
-    ) -> int | None:
-        """The booking as an event in the resource's calendar and the organizer's;
-        answers the organizer's event (the booking's `calendarEventId`), if any."""
-        now = booking.created_at
-        ids = [
-            resource.calendar_id
-            or await calendar_store.calendar_of_resource(tx, actor.tenant_id, resource.id, now)
-        ]
-        if user_id is not None:
-            ids.append(await calendar_store.personal_calendar(tx, actor.tenant_id, user_id, now))
-        values = EventValues(
-            uid=store.event_uid(booking.id),
-            title=booking.title,
-            starts_at=booking.starts_at,
-            ends_at=booking.ends_at,
-            series_ends_at=booking.ends_at,
-            location=booking.resource,
-            organizer=booking.organizer,
-            attendees=booking.attendees,
-            status=booking.status,
-            booking_id=booking.id,
-        )
-        written = await calendar_store.write_booking_events(tx, ids, values, now)
-        return written[1] if user_id is not None else None
 
     async def _sequence(self, booking_id: str) -> int:
         async with self.db.read() as tx:
@@ -301,6 +263,10 @@ def _check(
     _check_times(starts_at, ends_at)
     if status not in ("confirmed", "tentative"):
         raise Invalid("status", "status must be confirmed or tentative")
+    check_attendees(attendees)
+
+
+def check_attendees(attendees: tuple[str, ...]) -> None:
     for index, attendee in enumerate(attendees):
         local, at, domain = attendee.rpartition("@")
         if not (local and at and "." in domain):
@@ -320,7 +286,7 @@ def _meeting(booking: Booking, sequence: int) -> Meeting:
     )
 
 
-def _data(booking: Booking) -> dict[str, object]:
+def event_data(booking: Booking) -> dict[str, object]:
     """What a booking event tells listeners (WebSocket clients of the resource's domain)."""
     return {
         "id": booking.id,

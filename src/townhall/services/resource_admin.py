@@ -27,6 +27,7 @@ from townhall.domain.models import (
 )
 from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Actor, Deps, Service
+from townhall.services.bookings import check_attendees, event_data
 from townhall.services.resources import (
     NewResource,
     ResourceInput,
@@ -500,7 +501,7 @@ class ResourceAdminService(Service):
         for new_booking in plan.bookings:
             await _insert_booking(tx, actor, ids[new_booking.booking.resource], new_booking)
             done.append(
-                _Done("booking.created", new_booking.booking.id, _booking_data(new_booking.booking))
+                _Done("booking.created", new_booking.booking.id, event_data(new_booking.booking))
             )
 
     # --- one transaction, many audited changes -------------------------------------------
@@ -545,10 +546,10 @@ def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str
         return "status", f"status must be one of {', '.join(BOOKING_STATUSES)}"
     if "@" not in row.organizer:
         return "organizer", "organizer must be an e-mail address"
-    for index, attendee in enumerate(row.attendees):
-        local, at, domain = attendee.rpartition("@")
-        if not (local and at and "." in domain):
-            return f"attendees[{index}]", f"{attendee!r} is not an e-mail address"
+    try:
+        check_attendees(row.attendees)
+    except Invalid as exc:
+        return exc.field, exc.reason
     return None
 
 
@@ -571,34 +572,6 @@ def _booking(row: ImportBooking, address: str, now: datetime) -> Booking:
 
 async def _insert_booking(tx: Tx, actor: Actor, resource_id: int, new: _NewBooking) -> None:
     booking = new.booking
-    await booking_store.insert_booking(
-        tx,
-        id=booking.id,
-        tenant_id=actor.tenant_id,
-        resource_id=resource_id,
-        organizer_id=new.organizer_id,
-        organizer=booking.organizer,
-        title=booking.title,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        status=booking.status,
-        attendees=list(booking.attendees),
-        services=list(booking.services),
-        created_at=booking.created_at,
-        updated_at=booking.updated_at,
-    )
-    await booking_store.write_events(tx, actor.tenant_id, resource_id, new.organizer_id, booking)
-
-
-def _booking_data(booking: Booking) -> dict[str, object]:
-    """What a booking event tells listeners, as the booking service publishes it."""
-    return {
-        "id": booking.id,
-        "resourceId": booking.resource,
-        "domain": booking.resource.partition("@")[2],
-        "title": booking.title,
-        "startTime": booking.starts_at.isoformat(),
-        "endTime": booking.ends_at.isoformat(),
-        "status": booking.status,
-        "organizer": booking.organizer,
-    }
+    domain = booking.resource.partition("@")[2]
+    resource = ResourceRef(resource_id, booking.resource, domain, True, {})
+    await booking_store.insert_with_events(tx, actor.tenant_id, resource, new.organizer_id, booking)

@@ -140,10 +140,6 @@ async def overlapping(
     return [_booking(row) for row in await tx.execute(query)]
 
 
-async def insert_booking(tx: Tx, **values: Any) -> None:
-    await tx.execute(insert(bookings).values(**values))
-
-
 async def update_booking(tx: Tx, booking_id: str, **values: Any) -> None:
     await tx.execute(update(bookings).where(bookings.c.id == booking_id).values(**values))
 
@@ -221,13 +217,38 @@ async def existing_ids(tx: Tx, ids: list[str]) -> set[str]:
     return {str(found) for found in (await tx.execute(query)).scalars()}
 
 
-async def write_events(
-    tx: Tx, tenant_id: int, resource_id: int, organizer_id: int | None, booking: Booking
-) -> None:
-    """The booking as an event in its resource's calendar and its organizer's (as the
-    booking service writes them), for bookings written in bulk, e.g. by an import."""
-    now = booking.created_at
-    ids = [await calendar_store.calendar_of_resource(tx, tenant_id, resource_id, now)]
+async def insert_with_events(
+    tx: Tx,
+    tenant_id: int,
+    resource: ResourceRef,
+    organizer_id: int | None,
+    booking: Booking,
+) -> int | None:
+    """Write the booking and its events: one in the resource's calendar and one in the
+    organizer's (a person of the tenant), sharing the booking's iCalendar UID. Answers
+    the organizer's event, the booking's `calendarEventId` (None without one)."""
+    now = booking.updated_at
+    await tx.execute(
+        insert(bookings).values(
+            id=booking.id,
+            tenant_id=tenant_id,
+            resource_id=resource.id,
+            organizer_id=organizer_id,
+            organizer=booking.organizer,
+            title=booking.title,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            status=booking.status,
+            attendees=list(booking.attendees),
+            services=list(booking.services),
+            created_at=booking.created_at,
+            updated_at=now,
+        )
+    )
+    ids = [
+        resource.calendar_id
+        or await calendar_store.calendar_of_resource(tx, tenant_id, resource.id, now)
+    ]
     if organizer_id is not None:
         ids.append(await calendar_store.personal_calendar(tx, tenant_id, organizer_id, now))
     values = EventValues(
@@ -242,4 +263,5 @@ async def write_events(
         status=booking.status,
         booking_id=booking.id,
     )
-    await calendar_store.write_booking_events(tx, ids, values, now)
+    written = await calendar_store.write_booking_events(tx, ids, values, now)
+    return written[1] if organizer_id is not None else None

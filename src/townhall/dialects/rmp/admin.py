@@ -29,6 +29,7 @@ from .http import (
     session,
 )
 from .models import Body
+from .resources import field_values
 
 
 class BulkBody(Body):
@@ -45,15 +46,10 @@ class BulkBody(Body):
 
 
 def _template(asked: BulkBody) -> ResourceInput:
-    values: dict[str, Any] = dict(asked.custom_fields or {})
-    if asked.capacity is not None:
-        values["capacity"] = asked.capacity
-    if asked.features is not None:
-        values["features"] = asked.features
     return ResourceInput(
         type=asked.type,
         category=asked.category,
-        values=values or None,
+        values=field_values(asked.custom_fields, asked.capacity, asked.features),
         domain=asked.domain,
         active=asked.active,
     )

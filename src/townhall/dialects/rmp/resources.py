@@ -100,18 +100,26 @@ async def update_type(request: AnyRequest, type_id: str) -> Response[bytes]:
     return ok(type=render_type(changed))
 
 
+def field_values(
+    custom: dict[str, Any] | None, capacity: int | None, features: list[str] | None
+) -> dict[str, Any] | None:
+    """`capacity` and `features` sit beside `customFields` on the wire; the type's
+    schema checks them all as one set of values."""
+    values: dict[str, Any] = dict(custom or {})
+    if capacity is not None:
+        values["capacity"] = capacity
+    if features is not None:
+        values["features"] = features
+    return values or None
+
+
 def resource_input(asked: ResourceBody) -> ResourceInput:
-    values: dict[str, Any] = dict(asked.custom_fields or {})
-    if asked.capacity is not None:
-        values["capacity"] = asked.capacity
-    if asked.features is not None:
-        values["features"] = asked.features
     account, _, domain = (asked.id or "").partition("@")
     return ResourceInput(
         name=asked.name,
         type=asked.type,
         category=asked.category,
-        values=values or None,
+        values=field_values(asked.custom_fields, asked.capacity, asked.features),
         account=account or None,
         domain=domain or asked.domain,
         active=asked.active,
