@@ -132,3 +132,11 @@ def test_a_locked_user_cannot_use_its_token(server: RunningServer, http: request
     assert locked.status_code == 201, locked.text
     refused(rmp.get("/auth/admin"), 401)
     refused(Rmp(server).post("/auth/login", json={"email": email, "password": "pw-123456"}), 401)
+
+
+def test_unknown_paths_and_methods_answer_the_envelope(server: RunningServer) -> None:
+    rmp = admin(server)
+    error = refused(rmp.get("/no-such-area"), 404)
+    assert error["code"] == "NOT_FOUND"
+    error = refused(rmp.patch("/auth/login"), 405)
+    assert error["code"] == "METHOD_NOT_ALLOWED"

@@ -200,3 +200,12 @@ async def test_an_expired_session_token_is_refused(
         )
     r = requests.get(f"{server.url}/pod/v2/sessioninfo", headers={"sessionToken": token})
     assert r.status_code == 401 and r.json()["code"] == 401
+
+
+def test_unknown_paths_answer_the_error_body(server: RunningServer) -> None:
+    for path in ("/pod/v9/nothing", "/login/nothing", "/relay/nothing"):
+        answer = requests.get(f"{server.url}{path}")
+        assert answer.status_code == 404, path
+        assert answer.json() == {"code": 404, "message": "Not Found"}, path
+    elsewhere = requests.get(f"{server.url}/nowhere")
+    assert elsewhere.status_code == 404 and elsewhere.json()["status_code"] == 404

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -51,6 +52,18 @@ def _expected_refusals() -> set[int | type[Exception]]:
     return found
 
 
+def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """No route matched (404) or none for the method (405): under a dialect's paths, its
+    own error body, so clients parse every refusal alike; elsewhere Litestar's."""
+    path = request.url.path
+    if path.startswith(symphony.PREFIXES):
+        return symphony.unrouted(request, exc)
+    if path.startswith(rmp.PREFIXES):
+        return rmp.unrouted(request, exc)
+    body = {"status_code": exc.status_code, "detail": exc.detail}
+    return Response(body, status_code=exc.status_code, headers=exc.headers)
+
+
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -75,6 +88,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             *rmp.routers(),
         ],
         lifespan=[lifespan],
+        exception_handlers={
+            NotFoundException: _unrouted,
+            MethodNotAllowedException: _unrouted,
+        },
         middleware=[count_responses],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(

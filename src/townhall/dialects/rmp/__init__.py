@@ -5,15 +5,18 @@ Mapping choices are written down in docs/rmp-mapping.md.
 
 from __future__ import annotations
 
-from litestar import Router
+from litestar import Response, Router
+from litestar.exceptions import HTTPException
 
 from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
-from .http import EXCEPTION_HANDLERS, RmpError, authenticate
+from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticate, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
 BASE = "/api/v2"
+PREFIXES = (BASE + "/",)
+"""Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
 AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics)
 
 
@@ -31,3 +34,8 @@ def routers() -> list[Router]:
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]
+
+
+def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    """A path under PREFIXES that no route serves: refused with this dialect's envelope."""
+    return handle_http_error(request, exc)

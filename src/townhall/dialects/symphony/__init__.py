@@ -5,7 +5,8 @@ Mapping choices are written down in docs/symphony-mapping.md.
 
 from __future__ import annotations
 
-from litestar import Router
+from litestar import Response, Router
+from litestar.exceptions import HTTPException
 
 from . import (
     avatars,
@@ -18,7 +19,10 @@ from . import (
     system,
     users,
 )
-from .http import EXCEPTION_HANDLERS, SymphonyError, authenticate
+from .http import EXCEPTION_HANDLERS, AnyRequest, SymphonyError, authenticate, handle_http_error
+
+PREFIXES = ("/pod/", "/login/", "/relay/")
+"""Paths this dialect answers, also when no route matches (`unrouted`: its `Error` body)."""
 
 REFUSALS: tuple[type[Exception], ...] = (SymphonyError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
@@ -40,3 +44,8 @@ def routers() -> list[Router]:
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]
+
+
+def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
+    """A path under PREFIXES that no route serves: refused with this dialect's Error body."""
+    return handle_http_error(request, exc)
