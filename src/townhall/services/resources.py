@@ -29,6 +29,8 @@ from townhall.store.database import Tx, UniqueViolation
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 COLUMNS = ("capacity", "features")
+MAX_CAPACITY = 1_000_000
+"""People a resource may hold: far beyond any room, well inside its integer column."""
 """Fields kept in their own columns (and shown beside `customFields` on the wire)."""
 
 
@@ -341,8 +343,10 @@ def _check_value(spec: FieldSpec, value: Any) -> None:
     if spec.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise Invalid(where, f"{spec.name} must be a number")
-        if spec.name == "capacity" and (not isinstance(value, int) or value < 0):
-            raise Invalid(where, "capacity must be a whole number, not negative")
+        if spec.name == "capacity" and (
+            not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY
+        ):
+            raise Invalid(where, f"capacity must be a whole number from 0 to {MAX_CAPACITY}")
     elif spec.type == "text":
         if not isinstance(value, str):
             raise Invalid(where, f"{spec.name} must be text")

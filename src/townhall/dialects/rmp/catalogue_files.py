@@ -37,7 +37,7 @@ from townhall.services.resource_admin import (
 )
 
 from .bookings import render as render_booking
-from .http import RmpError, invalid, iso, parse_time, path_of
+from .http import RmpError, invalid, iso, parse_time, path_of, refuse_unstorable, unstorable
 from .models import Body, CategoryBody, CreateType, ResourceBody
 from .resources import category_list, field_specs, render, render_type, resource_input
 
@@ -261,6 +261,7 @@ def read_json(raw: bytes) -> ImportFile:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid("file", f"Malformed JSON: {exc}") from None
+    refuse_unstorable(unstorable(document))
     if isinstance(document, list):
         document = {"resources": document}
     if not isinstance(document, dict):
@@ -366,6 +367,9 @@ def read_csv(raw: bytes) -> ImportFile:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise invalid("file", "a CSV file must be UTF-8") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise invalid("file", f"line {line} holds a NUL character")
     rows = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = rows.fieldnames or []

@@ -151,11 +151,56 @@ def handle_http_error(request: AnyRequest, exc: HTTPException) -> Response[bytes
     return error(status, _HTTP_CODES.get(status, "ERROR"), str(exc.detail))
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+def handle_server_error(request: AnyRequest, exc: Exception) -> Response[bytes]:
+    """An unexpected failure (logged with its stack trace by Litestar): still the
+    envelope, so a client parses every answer alike."""
+    return error(500, "INTERNAL_ERROR", "Internal server error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DomainError: handle_domain_error,
     RmpError: handle_rmp_error,
     HTTPException: handle_http_error,
+    500: handle_server_error,
 }
+
+INT64 = 2**63
+_SUSPECT = re.compile(rb"\\u0000|[0-9]{19}")
+"""A NUL escape or a number of 19+ digits: only then is a body walked for values that
+no column can hold (PostgreSQL text refuses NUL; integers stop at 64 bits)."""
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """The wire path (`attendees[2]`, `customFields.floor`) of the first value that no
+    column can hold, if any."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (path or "body") if not -INT64 <= value < INT64 else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unstorable(key, path) or unstorable(item, f"{path}.{key}" if path else key)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = unstorable(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def refuse_unstorable(where: str | None) -> None:
+    if where is not None:
+        message = f"{where} holds a NUL character or a number beyond 64 bits"
+        raise invalid(where, message)
+
+
+def check_request_text(request: AnyRequest) -> None:
+    """Query parameters and the path carry no NUL (`%00`): a 400, not a database error."""
+    for key, value in request.query_params.items():
+        refuse_unstorable(unstorable(value, key))
+    refuse_unstorable(unstorable(request.scope["path"], "path"))
 
 
 def services(request: AnyRequest) -> Services:
@@ -170,9 +215,11 @@ def bearer(request: AnyRequest) -> str:
 
 
 async def authenticate(request: AnyRequest) -> None:
-    """Router hook: resolve the access token or refuse the call with 401."""
+    """Router hook: resolve the access token or refuse the call with 401; refuse text
+    no column can hold in the query or path."""
     found = await services(request).access_tokens.session(bearer(request))
     request.scope["state"][SESSION_KEY] = found
+    check_request_text(request)
 
 
 def session(request: AnyRequest) -> RmpSession:
@@ -209,11 +256,14 @@ def require_admin(request: AnyRequest) -> Actor:
 async def body(request: AnyRequest, kind: type[T]) -> T:
     raw = await request.body()
     try:
-        return msgspec.json.decode(raw, type=kind)
+        decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
         raise invalid(path_of(str(exc)), f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise invalid("body", f"Malformed JSON: {exc}") from None
+    if _SUSPECT.search(raw):
+        refuse_unstorable(unstorable(msgspec.json.decode(raw)))
+    return decoded
 
 
 def path_of(message: str) -> str:
