@@ -27,7 +27,7 @@ from townhall.domain.models import (
 )
 from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Actor, Deps, Service
-from townhall.services.bookings import check_attendees, event_data
+from townhall.services.bookings import MAX_TITLE, check_attendees, event_data
 from townhall.services.resources import (
     NewResource,
     ResourceInput,
@@ -46,7 +46,6 @@ from townhall.store.database import ExclusionViolation, Tx
 from townhall.store.resources import SUBDOMAIN
 
 MAX_BULK = 1000
-MAX_TITLE = 1023
 MAX_BOOKING_ID = 40
 PLACEHOLDER = re.compile(r"\{(n{1,3})\}")
 """`{n}`, `{nn}`, `{nnn}`: the number, zero-padded to at least that many digits."""

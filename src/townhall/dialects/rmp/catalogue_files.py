@@ -65,7 +65,6 @@ CSV_COLUMNS = (
     "services",
     "createdAt",
 )
-RECORDS = ("category", "type", "resource", "booking")
 
 
 class BookingRow(Body):
@@ -400,7 +399,7 @@ def _csv_row(reader: _Reader, line: int, raw_cells: dict[str | Any, Any]) -> Non
         return
     record = cells.pop("record", "resource") or "resource"
     if record not in _CELLS:
-        message = f"record must be one of {', '.join(RECORDS)}"
+        message = f"record must be one of {', '.join(_CELLS)}"
         reader.malformed.append(RowError(line, "record", message))
         return
     section, to_data = _CELLS[record]
