@@ -133,3 +133,15 @@ async def test_events_cross_processes_through_redis(
         made = await asyncio.to_thread(book, rmp, resource, at(9, 7), at(10, 7))
         pushed = await next_of(ws, "booking.created")
         assert pushed["data"]["id"] == made.json()["booking"]["id"]
+
+
+async def test_bulk_creation_pushes_one_event_per_resource(server: RunningServer) -> None:
+    rmp = admin(server)
+    kind = make_resource(rmp).partition("@")[2].partition(".")[0]
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server, bearer(rmp))) as ws:
+        assert (await ws.receive_json())["type"] == "connected"
+        bulk = {"pattern": "Pushed {n}", "startNumber": 1, "count": 2, "type": kind, "capacity": 3}
+        made = await asyncio.to_thread(rmp.post, "/admin/resources/bulk", json=bulk)
+        assert made.status_code == 201, made.text
+        pushed = [(await next_of(ws, "resource.created"))["data"]["id"] for _ in range(2)]
+        assert pushed == made.json()["resources"]

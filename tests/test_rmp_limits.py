@@ -37,4 +37,4 @@ def test_import_files_with_nul_characters_are_refused(server: RunningServer) -> 
     error = refused(rmp.post("/admin/import", files=csv_file), 400, "file")
     assert "line 3" in error["message"]
     json_file = {"file": ("r.json", b'[{"name": "ok", "type": "x"}, {"name": "b\\u0000"}]')}
-    refused(rmp.post("/admin/import", files=json_file), 400, "[1].name")
+    refused(rmp.post("/admin/import", files=json_file), 400, "resources[1].name")

@@ -260,9 +260,9 @@ def read_json(raw: bytes) -> ImportFile:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid("file", f"Malformed JSON: {exc}") from None
-    refuse_unstorable(unstorable(document))
     if isinstance(document, list):
         document = {"resources": document}
+    refuse_unstorable(unstorable(document))
     if not isinstance(document, dict):
         raise invalid("file", "the file must hold an object or a list")
     reader = _Reader()
