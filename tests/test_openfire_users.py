@@ -208,3 +208,18 @@ def test_oversized_body_is_refused_and_nothing_stored(
     assert r.status_code == 413
     assert r.json()["exception"] == "IllegalArgumentException" and r.json()["resource"] == "body"
     assert http.get(f"{server.api}/users/{name}", headers=JSON).status_code == 404
+
+
+def test_nul_characters_are_refused_by_name(server: RunningServer, http: requests.Session) -> None:
+    name = unique("nul")
+    body = {"username": name, "password": "p", "name": "a\u0000b"}
+    r = http.post(f"{server.api}/users", json=body, headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "name", r.text
+    r = http.get(f"{server.api}/users", params={"search": "a\u0000"}, headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "search", r.text
+    room = {"roomName": unique("r"), "naturalName": "x\u0000", "description": "d"}
+    r = http.post(f"{server.api}/chatrooms", json=room, headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "naturalName", r.text
+    r = http.get(f"{server.api}/groups/a%00b", headers=JSON)
+    assert r.status_code == 400 and r.json()["resource"] == "path", r.text
+    assert http.get(f"{server.api}/users/{name}", headers=JSON).status_code == 404

@@ -23,7 +23,13 @@ from . import (
     users,
     userservice,
 )
-from .http import EXCEPTION_HANDLERS, PREFIX, OpenfireAuth, OpenfireError
+from .http import (
+    EXCEPTION_HANDLERS,
+    PREFIX,
+    OpenfireAuth,
+    OpenfireError,
+    refuse_unstorable_text,
+)
 from .wire import BadRequest, NotAcceptable, UnsupportedMediaType
 
 REFUSALS: tuple[type[Exception], ...] = (
@@ -56,6 +62,7 @@ def routers() -> list[Router]:
         Router(
             path=PREFIX,
             route_handlers=[area.router for area in AREAS],
+            before_request=refuse_unstorable_text,
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
         userservice.readme_router,

@@ -27,6 +27,7 @@ from townhall.infrastructure.cache import TTLCache
 from townhall.services.base import Actor
 from townhall.services.container import Services
 
+from .. import unstorable
 from . import wire
 from .wire import BadRequest, Collection, Entity, Grouped, NotAcceptable, UnsupportedMediaType
 
@@ -230,6 +231,17 @@ def respond(
 
 async def read(request: Request[Any, Any, Any], shape: Entity | Collection) -> Any:
     return wire.parse_body(await request.body(), request.headers.get("content-type"), shape)
+
+
+async def refuse_unstorable_text(request: Request[Any, Any, Any]) -> None:
+    """Router hook: a query parameter or path holding a NUL (`%00`) is a 400 naming it,
+    not a database error (dialects/unstorable.py)."""
+    values = [*request.query_params.multi_items(), ("path", request.scope["path"])]
+    for name, value in values:
+        found = unstorable.find(value, name)
+        if found is not None:
+            message = f"{name}: {found[1]}"
+            raise OpenfireError(400, "IllegalArgumentException", message, name)
 
 
 def paging(request: Request[Any, Any, Any]) -> tuple[int, int | None]:

@@ -21,6 +21,8 @@ from xml.sax.saxutils import escape, quoteattr
 import msgspec
 from lxml import etree
 
+from .. import unstorable
+
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 XML = "application/xml"
 JSON = "application/json"
@@ -450,6 +452,9 @@ def parse_body(body: bytes, content_type: str | None, shape: Entity | Collection
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:
             raise BadRequest(f"Malformed JSON: {exc}") from None
+        found = unstorable.find(raw) if unstorable.suspect(body) else None
+        if found is not None:
+            raise BadRequest(f"{found[0] or 'body'}: {found[1]}", found[0])
         if isinstance(shape, Entity):
             return parse_json_entity(shape, raw)
         if not isinstance(raw, dict) or set(raw) - {shape.key}:

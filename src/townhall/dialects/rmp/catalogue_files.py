@@ -37,7 +37,7 @@ from townhall.services.resource_admin import (
 )
 
 from .bookings import render as render_booking
-from .http import RmpError, invalid, iso, parse_time, path_of, refuse_unstorable, unstorable
+from .http import RmpError, invalid, iso, parse_time, path_of, refuse_unstorable
 from .models import Body, CategoryBody, CreateType, ResourceBody
 from .resources import category_list, field_specs, render, render_type, resource_input
 
@@ -262,7 +262,7 @@ def read_json(raw: bytes) -> ImportFile:
         raise invalid("file", f"Malformed JSON: {exc}") from None
     if isinstance(document, list):
         document = {"resources": document}
-    refuse_unstorable(unstorable(document))
+    refuse_unstorable(document)
     if not isinstance(document, dict):
         raise invalid("file", "the file must hold an object or a list")
     reader = _Reader()

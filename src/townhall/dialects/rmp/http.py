@@ -35,6 +35,8 @@ from townhall.services.base import Actor
 from townhall.services.container import Services
 from townhall.services.resource_admin import RowError, RowsInvalid
 
+from .. import unstorable
+
 SESSION_KEY = "rmp.session"
 AnyRequest = Request[Any, Any, Any]
 T = TypeVar("T")
@@ -164,43 +166,20 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     500: handle_server_error,
 }
 
-INT64 = 2**63
-_SUSPECT = re.compile(rb"\\u0000|[0-9]{19}")
-"""A NUL escape or a number of 19+ digits: only then is a body walked for values that
-no column can hold (PostgreSQL text refuses NUL; integers stop at 64 bits)."""
 
-
-def unstorable(value: Any, path: str = "") -> str | None:
-    """The wire path (`attendees[2]`, `customFields.floor`) of the first value that no
-    column can hold, if any."""
-    if isinstance(value, str):
-        return (path or "body") if "\x00" in value else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return (path or "body") if not -INT64 <= value < INT64 else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = unstorable(key, path) or unstorable(item, f"{path}.{key}" if path else key)
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = unstorable(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-def refuse_unstorable(where: str | None) -> None:
-    if where is not None:
-        message = f"{where} holds a NUL character or a number beyond 64 bits"
-        raise invalid(where, message)
+def refuse_unstorable(value: Any, path: str = "") -> None:
+    """400 naming the field for a value no column can hold (dialects/unstorable.py)."""
+    found = unstorable.find(value, path)
+    if found is not None:
+        where = found[0] or "body"
+        raise invalid(where, f"{where}: {found[1]}")
 
 
 def check_request_text(request: AnyRequest) -> None:
     """Query parameters and the path carry no NUL (`%00`): a 400, not a database error."""
     for key, value in request.query_params.items():
-        refuse_unstorable(unstorable(value, key))
-    refuse_unstorable(unstorable(request.scope["path"], "path"))
+        refuse_unstorable(value, key)
+    refuse_unstorable(request.scope["path"], "path")
 
 
 def services(request: AnyRequest) -> Services:
@@ -261,8 +240,8 @@ async def body(request: AnyRequest, kind: type[T]) -> T:
         raise invalid(path_of(str(exc)), f"Invalid request body: {exc}") from None
     except msgspec.DecodeError as exc:
         raise invalid("body", f"Malformed JSON: {exc}") from None
-    if _SUSPECT.search(raw):
-        refuse_unstorable(unstorable(msgspec.json.decode(raw)))
+    if unstorable.suspect(raw):
+        refuse_unstorable(msgspec.json.decode(raw))
     return decoded
 
 

@@ -8,7 +8,6 @@ id or a duplicate is a 400 there; operations that declare more say so with `DECL
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from townhall.services.base import Actor
 from townhall.services.container import Services
 from townhall.services.tokens import Session
 
+from .. import unstorable
 from .models import Error, Wire
 
 SESSION_KEY = "symphony.session"
@@ -111,20 +111,20 @@ def services(request: AnyRequest) -> Services:
 
 async def authenticate(request: AnyRequest) -> None:
     """Router hook: resolve the `sessionToken` header or refuse the call with 401; then
-    refuse (400) path and query values no column can hold (see `_unstorable`)."""
+    refuse (400) path and query values no column can hold (see dialects/unstorable.py)."""
     token = request.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")
     request.scope["state"][SESSION_KEY] = await services(request).tokens.session(token)
     for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
         if isinstance(value, str) and "\x00" in value:
-            raise SymphonyError(400, f"{name}: {NUL_REFUSED}")
+            raise SymphonyError(400, f"{name}: {unstorable.NUL_REFUSED}")
         if name in INT_QUERY and isinstance(value, str) and value.lstrip("-").isdigit():
             value = int(value)
-        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        if isinstance(value, int) and not unstorable.INT64_MIN <= value <= unstorable.INT64_MAX:
             if name == "uid" and name in request.path_params:  # no such user, as for any id
                 raise NotFound("user", str(value))
-            raise SymphonyError(400, f"{name}: {INT64_REFUSED}")
+            raise SymphonyError(400, f"{name}: {unstorable.INT64_REFUSED}")
 
 
 def session(request: AnyRequest) -> Session:
@@ -147,43 +147,15 @@ def require_user_admin(request: AnyRequest) -> Actor:
     return require(request, role_names.USER_ADMINS)
 
 
-NUL_REFUSED = "text must not contain NUL characters"
-INT64_REFUSED = "must be a 64-bit integer"
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT_QUERY = frozenset({"skip", "limit", "lastUserId", "uid"})  # integer query parameters
-_LONG_NUMBER = re.compile(rb"\d{19}")
-
-
-def _unstorable(value: Any, path: str) -> tuple[str, str] | None:
-    """The wire path of the first value no database column can hold, and why: text with
-    a NUL character (JSON allows it, PostgreSQL text does not) or an integer beyond int64
-    (every id and date of the API is one)."""
-    if isinstance(value, str):
-        return (path, NUL_REFUSED) if "\x00" in value else None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return None if INT64_MIN <= value <= INT64_MAX else (path, INT64_REFUSED)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            found = (where, NUL_REFUSED) if "\x00" in str(key) else _unstorable(item, where)
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _unstorable(item, f"{path}[{index}]")
-            if found is not None:
-                return found
-    return None
 
 
 def refuse_unstorable(raw: bytes, decoded: Any) -> None:
-    """400 naming the field for a value `_unstorable` finds, rather than a database error;
+    """400 naming the field for a value `unstorable.find` finds, rather than a database error;
     `raw` is looked at first so ordinary bodies are not walked."""
-    if b"\\u0000" not in raw and not _LONG_NUMBER.search(raw):
+    if not unstorable.suspect(raw):
         return
-    found = _unstorable(msgspec.to_builtins(decoded), "")
+    found = unstorable.find(msgspec.to_builtins(decoded))
     if found is not None:
         raise SymphonyError(400, f"{found[0] or 'body'}: {found[1]}")
 
@@ -215,8 +187,8 @@ def int_list(raw: str | None, field: str) -> list[int]:
         found = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
         raise SymphonyError(400, f"{field} must be a comma-separated list of integers") from None
-    if not all(INT64_MIN <= value <= INT64_MAX for value in found):
-        raise SymphonyError(400, f"{field}: {INT64_REFUSED}")
+    if not all(unstorable.INT64_MIN <= value <= unstorable.INT64_MAX for value in found):
+        raise SymphonyError(400, f"{field}: {unstorable.INT64_REFUSED}")
     return found
 
 
