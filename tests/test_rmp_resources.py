@@ -25,7 +25,7 @@ def _type(rmp: Rmp, category: str = "meeting-resources") -> str:
     return kind
 
 
-def _resource(rmp: Rmp, kind: str, name: str, **custom: Any) -> dict[str, Any]:
+def create_resource(rmp: Rmp, kind: str, name: str, **custom: Any) -> dict[str, Any]:
     made = rmp.post(
         "/resources",
         json={
@@ -81,7 +81,7 @@ def test_update_type(server: RunningServer) -> None:
     bad = rmp.put(f"/resource-types/{kind}", json={"fields": [{"name": "x", "type": "date"}]})
     refused(bad, 400, "fields[0].type")
     refused(rmp.put(f"/resource-types/{unique('nope')}", json={"name": "x"}), 404)
-    _resource(rmp, kind, "On the third", floor="3rd")
+    create_resource(rmp, kind, "On the third", floor="3rd")
     narrower = [*ROOM_FIELDS[:2], {"name": "floor", "type": "select", "options": ["1st"]}]
     refused(rmp.put(f"/resource-types/{kind}", json={"fields": narrower}), 409)
 
@@ -103,7 +103,7 @@ def test_bad_type_is_refused_naming_the_field(server: RunningServer) -> None:
 def test_create_and_read_a_resource(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
-    made = _resource(rmp, kind, "Conference Room 01", features=["projector"], floor="3rd")
+    made = create_resource(rmp, kind, "Conference Room 01", features=["projector"], floor="3rd")
     assert made == {
         "id": f"conference-room-01@{kind}.resources.{DOMAIN}",
         "name": "Conference Room 01",
@@ -163,7 +163,7 @@ def test_bad_resources_are_refused_naming_the_field(server: RunningServer) -> No
 def test_list_filters_and_pages(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
-    made = [_resource(rmp, kind, f"Room {n}") for n in range(5)]
+    made = [create_resource(rmp, kind, f"Room {n}") for n in range(5)]
     first = rmp.get("/resources", params={"type": kind, "limit": 2}).json()
     assert (first["total"], first["page"], first["pages"]) == (5, 1, 3)
     assert [r["id"] for r in first["resources"]] == [r["id"] for r in made[:2]]
@@ -178,7 +178,7 @@ def test_list_filters_and_pages(server: RunningServer) -> None:
 def test_available_leaves_out_booked_resources(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
-    busy, free = _resource(rmp, kind, "A busy"), _resource(rmp, kind, "B free")
+    busy, free = create_resource(rmp, kind, "A busy"), create_resource(rmp, kind, "B free")
     assert book(rmp, busy["id"], at(9, day=3), at(10, day=3)).status_code == 201
     window = {"type": kind, "available": "true", "startTime": at(9, 3), "endTime": at(10, 3)}
     listed = rmp.get("/resources", params=window).json()
@@ -193,7 +193,7 @@ def test_available_leaves_out_booked_resources(server: RunningServer) -> None:
 def test_update_and_delete(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
-    made = _resource(rmp, kind, "Huddle", features=["whiteboard"], floor="1st")
+    made = create_resource(rmp, kind, "Huddle", features=["whiteboard"], floor="1st")
     path = f"/resources/{made['id']}"
     changed = rmp.put(path, json={"name": "Huddle 2", "customFields": {"capacity": 12}})
     assert changed.status_code == 200, changed.text
@@ -215,7 +215,7 @@ def test_update_and_delete(server: RunningServer) -> None:
 def test_people_read_resources_admins_change_them(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
-    made = _resource(rmp, kind, "Shared room")
+    made = create_resource(rmp, kind, "Shared room")
     someone, _ = person(server)
     assert someone.get(f"/resources/{made['id']}").json()["resource"] == made
     assert made["id"] in [
@@ -235,9 +235,9 @@ def test_list_by_capacity_features_and_text(server: RunningServer) -> None:
     rmp = admin(server)
     kind = _type(rmp)
     both = ["projector", "whiteboard"]
-    big = _resource(rmp, kind, "Big room", capacity=12, features=both)
-    _resource(rmp, kind, "Small room", capacity=4, features=both)
-    _resource(rmp, kind, "Bare room", capacity=20)
+    big = create_resource(rmp, kind, "Big room", capacity=12, features=both)
+    create_resource(rmp, kind, "Small room", capacity=4, features=both)
+    create_resource(rmp, kind, "Bare room", capacity=20)
 
     def ids(**params: Any) -> list[str]:
         found = rmp.get("/resources", params={"type": kind, **params})

@@ -278,19 +278,16 @@ async def test_update_merges_and_revalidates(services: Any) -> None:
     assert (kept.display_name, kept.custom_fields) == ("Huddle 2", {"floor": "1st"})
 
 
-async def test_delete_takes_the_calendar_and_bookings_along(services: Any) -> None:
-    actor = await _actor(services)
-    kind = await _room_type(services, actor)
-    room = await _room(services, actor, kind, "Doomed")
-    start = datetime(2031, 5, 1, 9, tzinfo=UTC)
+async def _book_hour(services: Any, actor: Any, resource_id: int, start: datetime) -> None:
+    """A confirmed one-hour booking row, written straight to the table."""
     async with services.deps.db.write() as tx:
         await tx.execute(
             insert(bookings).values(
-                id=f"RMP-{room.id}-doomed",
+                id=f"RMP-{resource_id}-{start:%Y%m%d%H}",
                 tenant_id=actor.tenant_id,
-                resource_id=room.id,
+                resource_id=resource_id,
                 organizer="someone@example.org",
-                title="Gone soon",
+                title="Seeded",
                 starts_at=start,
                 ends_at=start + timedelta(hours=1),
                 status="confirmed",
@@ -300,6 +297,14 @@ async def test_delete_takes_the_calendar_and_bookings_along(services: Any) -> No
                 updated_at=start,
             )
         )
+
+
+async def test_delete_takes_the_calendar_and_bookings_along(services: Any) -> None:
+    actor = await _actor(services)
+    kind = await _room_type(services, actor)
+    room = await _room(services, actor, kind, "Doomed")
+    start = datetime(2031, 5, 1, 9, tzinfo=UTC)
+    await _book_hour(services, actor, room.id, start)
     await services.resources.delete(actor, room.address)
     with pytest.raises(NotFound):
         await services.resources.get(actor, room.address)
@@ -344,23 +349,7 @@ async def test_search_for_free_resources_skips_booked_ones(services: Any) -> Non
     busy = await _room(services, actor, kind, "Busy")
     await _room(services, actor, kind, "Free")
     start = datetime(2031, 6, 1, 9, tzinfo=UTC)
-    async with services.deps.db.write() as tx:
-        await tx.execute(
-            insert(bookings).values(
-                id=f"RMP-{busy.id}-busy",
-                tenant_id=actor.tenant_id,
-                resource_id=busy.id,
-                organizer="someone@example.org",
-                title="Taken",
-                starts_at=start,
-                ends_at=start + timedelta(hours=1),
-                status="confirmed",
-                attendees=[],
-                services=[],
-                created_at=start,
-                updated_at=start,
-            )
-        )
+    await _book_hour(services, actor, busy.id, start)
 
     async def free(at: datetime, till: datetime) -> list[str]:
         query = ResourceQuery(type=kind, free_from=at, free_till=till)

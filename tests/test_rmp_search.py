@@ -14,6 +14,7 @@ import requests
 from tests.conftest import RunningServer, unique
 from tests.rmp import DOMAIN, Rmp, admin, person, refused
 from tests.test_rmp_bookings import at, book
+from tests.test_rmp_resources import create_resource
 from townhall.domain.errors import Invalid
 from townhall.services.search import MAX_LIMIT, SearchQuery, check, quality, relevance
 
@@ -42,17 +43,7 @@ def _kind(rmp: Rmp) -> str:
 
 
 def _resource(rmp: Rmp, kind: str, name: str, **custom: Any) -> str:
-    made = rmp.post(
-        "/resources",
-        json={
-            "name": name,
-            "type": kind,
-            "category": "meeting-resources",
-            "customFields": {"capacity": 4, **custom},
-        },
-    )
-    assert made.status_code == 201, made.text
-    return str(made.json()["resource"]["id"])
+    return str(create_resource(rmp, kind, name, capacity=4, **custom)["id"])
 
 
 def _user(rmp: Rmp, local: str, real_name: str) -> str:
