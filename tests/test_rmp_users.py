@@ -6,7 +6,7 @@ import requests
 
 from tests.conftest import RunningServer, unique
 from tests.rmp import DOMAIN, Rmp, admin, person, refused
-from tests.test_rmp_resources import _resource, _type
+from tests.test_rmp_resources import _type, create_resource
 
 JSON = {"Accept": "application/json"}
 
@@ -136,7 +136,7 @@ def test_include_resources_lists_resource_accounts_beside_people(server: Running
     rmp = admin(server)
     tag = unique("lobby")
     rmp.post("/users", json={"email": f"{tag}@{DOMAIN}", "password": "pw", "realName": tag})
-    room = _resource(rmp, _type(rmp), f"{tag} room")
+    room = create_resource(rmp, _type(rmp), f"{tag} room")
     people_only = rmp.get("/users", params={"search": tag}).json()
     assert [u["type"] for u in people_only["users"]] == ["user"] and people_only["total"] == 1
     both = rmp.get("/users", params={"search": tag, "includeResources": "true"}).json()
