@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import RunningServer, unique
-from townhall.services.base import Actor
-from townhall.services.profiles import PersonChanges
+from townhall.domain.principal import Principal
+from townhall.services.people import NewPerson
 
 
 @dataclass
@@ -47,11 +47,11 @@ def key_pair() -> tuple[str, str]:
 
 async def make_bot(services: Any, roles: frozenset[str]) -> Bot:
     private, public = key_pair()
-    actor = Actor(await services.tenants.first(), "test")
+    actor = Principal.system(await services.tenants.first(), "test")
     name = unique("bot")
-    person = await services.profiles.create(
+    person = await services.people.create(
         actor,
-        PersonChanges(
+        NewPerson(
             username=name,
             email=f"{name}@example.org",
             name="Test Bot",
@@ -59,9 +59,8 @@ async def make_bot(services: Any, roles: frozenset[str]) -> Bot:
             account_type="SYSTEM",
             keys={"current": (public, None)},
         ),
-        password=None,
     )
-    return Bot(name, person.user.id, private, public)
+    return Bot(name, person.id, private, public)
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from sqlalchemy import insert, select
 
 from tests.conftest import unique
 from townhall.domain.errors import Conflict, Forbidden, Impossible, Invalid, NotFound
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.calendars import EventChanges, EventDraft
+from townhall.services.people import NewPerson
 from townhall.store import audit
 from townhall.store import calendars as calendar_store
 from townhall.store.calendars import EventValues
@@ -25,15 +26,16 @@ def at(day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2031, 3, day, hour, minute, tzinfo=UTC)
 
 
-async def _person(services: Any) -> Actor:
+async def _person(services: Any) -> Principal:
     """A new person, and an actor acting as them."""
     tenant = await services.tenants.first()
     name = unique("cal")
-    await services.users.create(Actor(tenant, "tester"), name, "pw", email=f"{name}@{DOMAIN}")
-    return Actor(tenant, name)
+    person = NewPerson(name, "pw", email=f"{name}@{DOMAIN}")
+    await services.people.create(Principal.system(tenant, "tester"), person)
+    return Principal(tenant, name)
 
 
-async def _audit_count(services: Any, actor: Actor) -> int:
+async def _audit_count(services: Any, actor: Principal) -> int:
     async with services.deps.db.read() as tx:
         return await audit.count(tx, actor.tenant_id)
 
@@ -43,7 +45,9 @@ def _draft(title: str = "Standup", start: datetime | None = None, **kw: Any) -> 
     return EventDraft(title=title, starts_at=start, ends_at=start + HOUR, **kw)
 
 
-async def _listed(services: Any, actor: Actor, calendar: str = "Calendar", **kw: Any) -> list[Any]:
+async def _listed(
+    services: Any, actor: Principal, calendar: str = "Calendar", **kw: Any
+) -> list[Any]:
     return await services.calendars.events(actor, calendar, at(1, 0), at(31, 0), **kw)  # type: ignore[no-any-return]
 
 
@@ -251,7 +255,7 @@ async def test_person_freebusy_merges_events(services: Any) -> None:
         await cal.freebusy(alice, f"{alice.username}@{DOMAIN}", at(4), at(3))
 
 
-async def _resource(services: Any, actor: Actor) -> tuple[int, str]:
+async def _resource(services: Any, actor: Principal) -> tuple[int, str]:
     """A resource account, written straight to its tables (the resource service is
     another area's); returns its id and address."""
     sub = f"{unique('fb')}.resources.{DOMAIN}"
@@ -345,5 +349,5 @@ async def test_resource_calendar_shared_shows_as_resource(services: Any) -> None
     ]
 
 
-async def _user_id(services: Any, actor: Actor) -> int:
-    return int((await services.users.get(actor, actor.username)).id)
+async def _user_id(services: Any, actor: Principal) -> int:
+    return int((await services.people.get(actor, actor.username or "")).id)

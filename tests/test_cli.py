@@ -55,4 +55,4 @@ def test_set_key_registers_a_login_key(server: RunningServer, tmp_path: Path) ->
     junk = tmp_path / "junk.pem"
     junk.write_text("not a key")
     out = townhall(server.database_url, "users", "set-key", "admin", str(junk))
-    assert out.returncode == 1 and "currentKey" in out.stderr
+    assert out.returncode == 1 and "current_key" in out.stderr

@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, insert, select
 from tests.conftest import RunningServer, unique
 from townhall.dialects.openfire.wire import xsd_datetime
 from townhall.domain.models import Affiliations, RoomSettings
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.rooms import RoomSpec
 from townhall.store import audit
 from townhall.store import rooms as room_store
@@ -54,8 +54,8 @@ def _room(server: RunningServer, http: requests.Session, name: str, **params: st
     return http.get(f"{server.api}/chatrooms/{name}", params=params, headers=JSON)
 
 
-async def _actor(services: Any) -> Actor:
-    return Actor(await services.tenants.first(), "tester")
+async def _actor(services: Any) -> Principal:
+    return Principal(await services.tenants.first(), "tester")
 
 
 async def _group(

@@ -10,8 +10,8 @@ from openfire_restapi import exceptions as ofx
 
 from tests.conftest import RunningServer, unique
 from townhall.domain.errors import Invalid, NotFound
-from townhall.services.base import Actor
-from townhall.services.users import UserChanges
+from townhall.domain.principal import Principal
+from townhall.services.people import NewPerson, PersonChanges
 
 JSON = {"Accept": "application/json"}
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -421,18 +421,14 @@ def test_pending_members_follow_the_account(client: Any) -> None:
 
 
 async def test_pending_members_join_a_symphony_account(services: Any) -> None:
-    from townhall.services.profiles import PersonChanges
-
-    actor = Actor(await services.tenants.first(), "tester")
+    actor = Principal.system(await services.tenants.first(), "tester")
     name, renamed, group = unique("sym"), unique("sym"), unique("symgrp")
     await services.groups.add_user_to_groups(actor, name, [group])
     await services.groups.add_user_to_groups(actor, renamed, [group])
-    person = await services.profiles.create(
-        actor, PersonChanges(username=name, email=f"{name}@mail.test"), None
-    )
-    await services.profiles.update(actor, person.user.id, PersonChanges(username=renamed))
+    person = await services.people.create(actor, NewPerson(name, email=f"{name}@mail.test"))
+    await services.people.update(actor, person.id, PersonChanges(username=renamed))
     assert (await services.groups.get(actor, group)).members == (f"{renamed}@example.org",)
-    await services.users.update(actor, renamed, UserChanges(new_username=name))
+    await services.people.update(actor, renamed, PersonChanges(username=name))
     assert await services.groups.user_groups(actor, name) == [group]
     assert (await services.groups.get(actor, group)).members == (f"{name}@example.org",)
 
@@ -455,9 +451,9 @@ def test_group_owns_a_room(server: RunningServer, http: requests.Session, client
 
 
 async def test_service_user_group_sets(services: Any) -> None:
-    actor = Actor(await services.tenants.first(), "tester")
+    actor = Principal.system(await services.tenants.first(), "tester")
     user, keep, drop, fresh = unique("svcu"), unique("keep"), unique("drop"), unique("fresh")
-    await services.users.create(actor, user, "pw")
+    await services.people.create(actor, NewPerson(user, "pw"))
     await services.groups.add_user_to_groups(actor, user, [keep, drop])
     await services.groups.set_user_groups(actor, user, [keep, fresh])
     assert await services.groups.user_groups(actor, user) == sorted([keep, fresh])
@@ -475,9 +471,9 @@ async def test_service_user_group_sets(services: Any) -> None:
 
 async def test_service_group_lookups(services: Any) -> None:
     """What the rooms area asks of a group: does it exist, and who is in it."""
-    actor = Actor(await services.tenants.first(), "tester")
+    actor = Principal.system(await services.tenants.first(), "tester")
     name, user = unique("Lookup "), unique("lku")
-    await services.users.create(actor, user, "pw")
+    await services.people.create(actor, NewPerson(user, "pw"))
     assert not await services.groups.exists(actor, name)
     await services.groups.create(
         actor, name, None, False, [user], [user, "Pal@Other.org", unique("pending")]

@@ -9,7 +9,7 @@ import requests
 
 from tests.conftest import RunningServer, unique
 from townhall.domain.errors import Invalid, NotFound
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.sessions import Connection
 
 JSON = {"Accept": "application/json"}
@@ -20,7 +20,7 @@ async def test_registry_as_openfire_sees_it(
 ) -> None:
     name = unique("online")
     client.users.add_user(name, "pw")
-    actor = Actor(await services.tenants.first(), "xmpp")
+    actor = Principal(await services.tenants.first(), "xmpp")
     assert client.sessions.get_user_sessions(name) == []
     await services.sessions.register(
         actor,
@@ -62,7 +62,7 @@ def test_empty_registry_answers(server: RunningServer, http: requests.Session, c
 async def test_lockout_closes_sessions(services: Any, client: Any) -> None:
     name = unique("kicked")
     client.users.add_user(name, "pw")
-    actor = Actor(await services.tenants.first(), "xmpp")
+    actor = Principal(await services.tenants.first(), "xmpp")
     await services.sessions.register(actor, Connection(name, "desk"))
     client.users.lock_user(name)
     assert client.sessions.get_user_sessions(name) == []
@@ -73,7 +73,7 @@ async def test_session_wire_shapes_and_unregister(
 ) -> None:
     name = unique("shaped")
     client.users.add_user(name, "pw")
-    actor = Actor(await services.tenants.first(), "xmpp")
+    actor = Principal(await services.tenants.first(), "xmpp")
     first = await services.sessions.register(actor, Connection(name, "r1"))
     await services.sessions.register(actor, Connection(name, "r2", host_name="pc.example"))
     xml = http.get(f"{server.api}/sessions/{name}").text
@@ -97,7 +97,7 @@ async def test_session_wire_shapes_and_unregister(
 async def test_presence_words(services: Any, client: Any) -> None:
     name = unique("present")
     client.users.add_user(name, "pw")
-    actor = Actor(await services.tenants.first(), "xmpp")
+    actor = Principal(await services.tenants.first(), "xmpp")
     shows = {None: "Online", "away": "Away", "chat": "Available to Chat"}
     shows |= {"dnd": "Do Not Disturb", "xa": "Extended Away"}
     for show in shows:

@@ -13,7 +13,8 @@ from tests.conftest import RunningServer, start_server, stop_server, unique
 from tests.rmp import Rmp, admin
 from tests.symphony import make_bot, session_token
 from tests.test_rmp_bookings import at, book, make_resource
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
+from townhall.services.people import NewPerson
 from townhall.store import tenants as tenant_store
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -67,7 +68,8 @@ async def test_another_tenant_hears_nothing(server: RunningServer, services: Any
     domain = f"{unique('other')}.test"
     async with services.deps.db.write() as tx:
         tenant = await tenant_store.create_tenant(tx, domain, domain, services.deps.clock.now())
-    await services.users.create(Actor(tenant), "owner", "owner-password", name="Owner")
+    owner = NewPerson("owner", "owner-password", name="Owner")
+    await services.people.create(Principal.system(tenant), owner)
     outsider = await asyncio.to_thread(Rmp(server).login, f"owner@{domain}", "owner-password")
     rmp = admin(server)
     resource = make_resource(rmp)

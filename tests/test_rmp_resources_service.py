@@ -12,8 +12,8 @@ from tests.conftest import unique
 from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import FieldSpec, ResourceCategory, ResourceType
+from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
-from townhall.services.base import Actor
 from townhall.services.resources import ResourceInput
 from townhall.store import audit
 from townhall.store.schema import bookings, calendars, domains, resources
@@ -27,16 +27,16 @@ ROOM_FIELDS = (
 )
 
 
-async def _actor(services: Any) -> Actor:
-    return Actor(await services.tenants.first(), "tester")
+async def _actor(services: Any) -> Principal:
+    return Principal(await services.tenants.first(), "tester")
 
 
-async def _audit_count(services: Any, actor: Actor) -> int:
+async def _audit_count(services: Any, actor: Principal) -> int:
     async with services.deps.db.read() as tx:
         return await audit.count(tx, actor.tenant_id)
 
 
-async def _room_type(services: Any, actor: Actor, category: str = "meeting-resources") -> str:
+async def _room_type(services: Any, actor: Principal, category: str = "meeting-resources") -> str:
     slug = unique("room")
     await services.resources.create_type(
         actor, ResourceType(slug, "Meeting room", category, ROOM_FIELDS)
@@ -44,7 +44,7 @@ async def _room_type(services: Any, actor: Actor, category: str = "meeting-resou
     return slug
 
 
-async def _room(services: Any, actor: Actor, kind: str, name: str, **values: Any) -> Any:
+async def _room(services: Any, actor: Principal, kind: str, name: str, **values: Any) -> Any:
     given = ResourceInput(name=name, type=kind, values={"capacity": 8, **values})
     return await services.resources.create(actor, given)
 

@@ -333,9 +333,9 @@ async def test_roles_and_sessions(server: RunningServer, services: Any) -> None:
     r = requests.post(f"{server.url}/pod/v2/companycert/create", json=_body(made), headers=strong)
     assert r.status_code == 200, r.text
     # Audited under the admin who made it; the refused attempt left no trace.
-    from townhall.services.base import Actor
+    from townhall.domain.principal import Principal
 
-    actor = Actor(await services.tenants.first())
+    actor = Principal(await services.tenants.first())
     mine = await services.audit.entries(actor, username=admin.username)
     certs = [e.summary for e in mine if e.summary.startswith("company_cert.")]
     assert certs == [f"company_cert.created: {made.fingerprint}"]

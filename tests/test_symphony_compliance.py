@@ -19,7 +19,7 @@ from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.symphony import Bot, make_bot, session_token
 from tests.test_cli import townhall
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 
 NOBODY = 987654321
 
@@ -33,8 +33,8 @@ def _pod(server: RunningServer) -> str:
     return f"{server.url}/pod/v1/admin"
 
 
-async def _actor(services: Any) -> Actor:
-    return Actor(await services.tenants.first(), "test")
+async def _actor(services: Any) -> Principal:
+    return Principal(await services.tenants.first(), "test")
 
 
 def refused(r: requests.Response, status: int, *words: str) -> None:

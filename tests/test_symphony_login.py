@@ -16,7 +16,7 @@ import requests
 
 from tests.conftest import RunningServer, start_server, stop_server, unique
 from tests.symphony import Bot, key_pair, login, make_bot, session_token
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 
 
 def _hs256(claims: dict[str, Any], secret: bytes) -> str:
@@ -181,7 +181,9 @@ async def test_admin_routes_refuse_other_roles(
         headers=headers,
     )
     assert r.status_code == 403 and r.json()["code"] == 403
-    assert not await services.profiles.find(Actor(await services.tenants.first()), usernames=[name])
+    assert not await services.people.find(
+        Principal(await services.tenants.first()), usernames=[name]
+    )
     missing = requests.request(method, f"{server.url}{path.format(uid=plain.uid)}")
     assert missing.status_code == 401 and missing.json()["code"] == 401
 
@@ -189,7 +191,7 @@ async def test_admin_routes_refuse_other_roles(
 async def test_an_expired_session_token_is_refused(
     server: RunningServer, admin_bot: Bot, services: Any
 ) -> None:
-    from townhall.services.tokens import digest
+    from townhall.services.auth import digest
     from townhall.store import tokens as token_store
 
     token = unique("expired")

@@ -8,7 +8,7 @@ import requests
 
 from tests.conftest import RunningServer
 from tests.symphony import Bot, make_bot, session_token
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.sessions import Connection
 
 JSON = {"Accept": "application/json"}
@@ -48,7 +48,7 @@ async def test_presence(bdk: Any, admin_bot: Bot, services: Any, server: Running
 
     other = await make_bot(services, frozenset({"INDIVIDUAL"}))
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "OFFLINE"
-    actor = Actor(await services.tenants.first(), "xmpp")
+    actor = Principal(await services.tenants.first(), "xmpp")
     session_id = await services.sessions.register(actor, Connection(other.username, "laptop"))
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "AVAILABLE"
     await services.sessions.unregister(actor, session_id)

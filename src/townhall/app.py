@@ -20,13 +20,16 @@ from litestar.types import ASGIApp
 
 from townhall import __version__
 from townhall.config import Settings, load_settings
-from townhall.dialects import openfire, rmp, symphony
+from townhall.dialects import kit, openfire, rmp, symphony
 from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import health
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
+
+DIALECTS = (openfire.DIALECT, symphony.DIALECT, rmp.DIALECT)
+"""Every API the server speaks; a new one is one more entry."""
 
 
 def operation_id(handler: Any, method: Any, components: list[Any]) -> str:
@@ -41,9 +44,7 @@ def _expected_refusals() -> set[int | type[Exception]]:
     found: set[int | type[Exception]] = {400, 401, 403, 404, 405, 406, 409, 413, 415}
     pending: list[type[Exception]] = [
         DomainError,
-        *openfire.REFUSALS,
-        *symphony.REFUSALS,
-        *rmp.REFUSALS,
+        *(kind for dialect in DIALECTS for kind in dialect.refusals),
     ]
     while pending:
         kind = pending.pop()
@@ -56,10 +57,9 @@ def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     """No route matched (404) or none for the method (405): under a dialect's paths, its
     own error body, so clients parse every refusal alike; elsewhere Litestar's."""
     path = request.url.path
-    if path.startswith(symphony.PREFIXES):
-        return symphony.unrouted(request, exc)
-    if path.startswith(rmp.PREFIXES):
-        return rmp.unrouted(request, exc)
+    for dialect in DIALECTS:
+        if dialect.unrouted is not None and path.startswith(dialect.prefixes):
+            return dialect.unrouted(request, exc)
     body = {"status_code": exc.status_code, "detail": exc.detail}
     return Response(body, status_code=exc.status_code, headers=exc.headers)
 
@@ -83,10 +83,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             health.healthz,
             health.readyz,
             health.metrics,
-            *openfire.routers(),
-            *symphony.routers(),
-            *rmp.routers(),
+            *(router for dialect in DIALECTS for router in dialect.routers()),
         ],
+        dependencies=kit.providers(),
         lifespan=[lifespan],
         exception_handlers={
             NotFoundException: _unrouted,
@@ -109,4 +108,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         ),
     )
     # Layers that must act before Litestar routes the request.
-    return answer_head(openfire.before_routing(app, app))
+    outer: ASGIApp = app
+    for dialect in DIALECTS:
+        if dialect.before_routing is not None:
+            outer = dialect.before_routing(outer, app)
+    return answer_head(outer)

@@ -13,7 +13,7 @@ from townhall import __version__
 from townhall.config import Settings, load_settings
 
 if TYPE_CHECKING:
-    from townhall.services.base import Actor
+    from townhall.domain.principal import Principal
     from townhall.services.container import Services
 
 app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is_help=True)
@@ -88,10 +88,10 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
-def _in_first_tenant(action: Callable[[Services, Actor], Awaitable[None]], done: str) -> None:
+def _in_first_tenant(action: Callable[[Services, Principal], Awaitable[None]], done: str) -> None:
     """Run `action` as the CLI in the first tenant; a domain error exits with status 1."""
     from townhall.domain.errors import DomainError, Invalid
-    from townhall.services.base import Actor
+    from townhall.domain.principal import Principal
     from townhall.services.container import Services
 
     settings = load_settings()
@@ -103,7 +103,7 @@ def _in_first_tenant(action: Callable[[Services, Actor], Awaitable[None]], done:
             tenant = await services.tenants.first()
             if tenant is None:
                 raise typer.Exit(1)
-            await action(services, Actor(tenant, "cli"))
+            await action(services, Principal.system(tenant, "cli"))
         finally:
             await services.close()
 
@@ -125,11 +125,11 @@ def admin_create(
 ) -> None:
     """Create an administrator in the first tenant."""
     from townhall.domain import roles
+    from townhall.services.people import NewPerson
 
-    async def create(services: Services, actor: Actor) -> None:
-        await services.users.create(
-            actor, username, password, email=email, roles_granted=(roles.SERVER_ADMIN,)
-        )
+    async def create(services: Services, actor: Principal) -> None:
+        admin = NewPerson(username, password, email=email, roles=frozenset({roles.SERVER_ADMIN}))
+        await services.people.create(actor, admin)
 
     _in_first_tenant(create, f"administrator {username} created")
 
@@ -146,8 +146,10 @@ def users_set_key(
     pem = pemfile.read_text()
     kind = "previous" if previous else "current"
 
-    async def set_key(services: Services, actor: Actor) -> None:
-        await services.tokens.set_key(actor, username, kind, pem)
+    from townhall.services.people import PersonChanges
+
+    async def set_key(services: Services, actor: Principal) -> None:
+        await services.people.update(actor, username, PersonChanges(keys={kind: (pem, None)}))
 
     _in_first_tenant(set_key, f"key registered for {username}")
 
@@ -178,7 +180,7 @@ def disclaimers_create(
     else:
         raise typer.BadParameter("give exactly one of --content and --content-file")
 
-    async def create(services: Services, actor: Actor) -> None:
+    async def create(services: Services, actor: Principal) -> None:
         made = await services.disclaimers.create(
             actor, name, text, format.upper(), frequency_hours, default, not inactive
         )
@@ -195,7 +197,7 @@ def barriers_create_group(
     """Create an information-barrier group and print its id; add members through the
     Symphony API (`/pod/v1/admin/group/{gid}/membership/add`)."""
 
-    async def create(services: Services, actor: Actor) -> None:
+    async def create(services: Services, actor: Principal) -> None:
         made = await services.barriers.create_group(actor, name, not inactive)
         typer.echo(f"group {made.id} created")
 
@@ -211,7 +213,7 @@ def barriers_create_policy(
 ) -> None:
     """Create a policy between two information-barrier groups and print its id."""
 
-    async def create(services: Services, actor: Actor) -> None:
+    async def create(services: Services, actor: Principal) -> None:
         made = await services.barriers.create_policy(
             actor, type.upper(), [first, second], not inactive
         )

@@ -18,18 +18,6 @@ class Tenant:
 
 
 @dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    tenant_id: int
-    username: str
-    name: str
-    email: str | None
-    locked: bool
-    created_at: datetime
-    properties: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class Group:
     id: int
     tenant_id: int
@@ -165,19 +153,29 @@ PROFILE_FIELDS = (
     "mobile_phone",
     "sms_number",
 )
+"""Directory attributes a person may have (each optional)."""
 ACCOUNT_TYPES = ("NORMAL", "SYSTEM", "SDL")
 
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """A user with the profile a directory shows (Symphony's view of a user). The display
-    name is the user's `name`, the one Openfire shows too."""
+    """One account, as every API sees it: Openfire's user (by `username`), Symphony's
+    (by `id`, the uid) and RMP's (`username@<a person domain>`). `name` is the display
+    name; `properties` hold free-form key/values (Openfire properties, RMP preferences);
+    `profile` holds every directory attribute of PROFILE_FIELDS, None where unset."""
 
-    user: User
-    profile: dict[str, str | None]
-    account_type: str
-    roles: frozenset[str]
+    id: int
+    tenant_id: int
+    username: str
+    name: str
+    email: str | None
+    locked: bool
+    created_at: datetime
     updated_at: datetime
+    properties: dict[str, str | None] = field(default_factory=dict)
+    profile: dict[str, str | None] = field(default_factory=dict)
+    account_type: str = "NORMAL"
+    roles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+MAX_PAGE = 100_000
+"""The longest page any listing hands out at once."""
+
 
 @dataclass(frozen=True, slots=True)
-class UserFilter:
-    """What `GET /users`-style listings may filter on; all optional, combined with AND."""
+class PersonFilter:
+    """What listings of people may filter on; all optional, combined with AND."""
 
     username_contains: str | None = None
     property_key: str | None = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from townhall.domain.errors import Forbidden, Impossible, Invalid
-from townhall.services.access_tokens import RmpSession
+from townhall.domain.principal import Principal
 from townhall.services.base import Service
 from townhall.store import analytics as store
 from townhall.store import domains as domain_store
@@ -113,12 +113,12 @@ def utilization(hours: float, resources: int, span: timedelta) -> float:
     return round(100 * hours / capacity, 1) if capacity > 0 else 0.0
 
 
-def scope_of(caller: RmpSession) -> Scope:
+def scope_of(caller: Principal) -> Scope:
     """The resources an admin's figures cover; refuses anyone else."""
     if not caller.is_admin:
         raise Forbidden("analytics", "", "Only an administrator may do this")
     domains = None if caller.is_server_admin else caller.admin_domains
-    return Scope(caller.actor.tenant_id, domains)
+    return Scope(caller.tenant_id, domains)
 
 
 def _check_range(since: datetime, until: datetime, unit: str) -> None:
@@ -156,7 +156,7 @@ def _resource_usage(found: ResourceFigures, span: timedelta) -> ResourceUsage:
 
 class AnalyticsService(Service):
     async def usage(
-        self, caller: RmpSession, since: datetime, until: datetime, unit: str = "day"
+        self, caller: Principal, since: datetime, until: datetime, unit: str = "day"
     ) -> Usage:
         """Bookings, hours and utilisation per period of [since, until), empty periods
         included, and the same over the whole range."""
@@ -175,17 +175,17 @@ class AnalyticsService(Service):
         )
         return Usage(since, until, unit, resources, rows, total)
 
-    async def popular(self, caller: RmpSession, period: str, limit: int) -> list[ResourceUsage]:
+    async def popular(self, caller: Principal, period: str, limit: int) -> list[ResourceUsage]:
         """The tenant's most booked resources over the `period` ending now."""
         if period not in SPANS:
             raise Invalid("period", f"period must be one of {', '.join(SPANS)}")
         span, now = SPANS[period], self.clock.now()
-        scope = Scope(caller.actor.tenant_id)
+        scope = Scope(caller.tenant_id)
         async with self.db.read() as tx:
             found = await store.per_resource(tx, scope, now - span, now, limit)
         return [_resource_usage(f, span) for f in found]
 
-    async def statistics(self, caller: RmpSession) -> Statistics:
+    async def statistics(self, caller: Principal) -> Statistics:
         scope = scope_of(caller)
         now = self.clock.now()
         async with self.db.read() as tx:
@@ -213,15 +213,15 @@ class AnalyticsService(Service):
             await _counts(tx, scope, now, "week", TREND_WEEKS),
         )
 
-    async def _people(self, tx: Tx, caller: RmpSession) -> int:
+    async def _people(self, tx: Tx, caller: Principal) -> int:
         """People belong to the whole tenant and answer under each of its person
         domains: an admin of any person domain counts them all; an admin of resource
         sub-domains only, none."""
         if not caller.is_server_admin:
-            mine = await domain_store.list_domains(tx, caller.actor.tenant_id, caller.admin_domains)
+            mine = await domain_store.list_domains(tx, caller.tenant_id, caller.admin_domains)
             if all(d.kind == "resource-subdomain" for d in mine):
                 return 0
-        return await store.people(tx, caller.actor.tenant_id)
+        return await store.people(tx, caller.tenant_id)
 
 
 async def _counts(tx: Tx, scope: Scope, now: datetime, unit: str, count: int) -> list[int]:

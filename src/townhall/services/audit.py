@@ -6,7 +6,8 @@ from datetime import datetime
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import AuditEntry
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import audit as store
 
 MAX_ENTRIES = 10_000
@@ -15,7 +16,7 @@ MAX_ENTRIES = 10_000
 class AuditService(Service):
     async def entries(
         self,
-        actor: Actor,
+        actor: Principal,
         username: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,

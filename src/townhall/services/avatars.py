@@ -10,9 +10,10 @@ from datetime import datetime
 from PIL import Image, UnidentifiedImageError
 
 from townhall.domain.errors import Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import avatars as store
-from townhall.store import users as user_store
+from townhall.store import people as people_store
 
 MAX_BYTES = 2 * 1024 * 1024
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -40,17 +41,17 @@ def checked_image(encoded: str | None) -> tuple[str, bytes]:
 
 
 class AvatarService(Service):
-    async def set(self, actor: Actor, user_id: int, encoded: str | None) -> None:
+    async def set(self, actor: Principal, user_id: int, encoded: str | None) -> None:
         media_type, raw = checked_image(encoded)
         async with self.change(actor, "user.avatar.set", str(user_id)) as tx:
-            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
+            if not await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
             await store.set_avatar(tx, user_id, media_type, raw, self.clock.now())
 
-    async def version(self, actor: Actor, user_id: int) -> datetime | None:
+    async def version(self, actor: Principal, user_id: int) -> datetime | None:
         """When the user's picture last changed (None: no picture)."""
         async with self.db.read() as tx:
-            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
+            if not await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
             return await store.updated_at(tx, user_id)
 

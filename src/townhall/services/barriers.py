@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import barriers as store
+from townhall.store import people as people_store
 from townhall.store import tenants as tenant_store
-from townhall.store import users as user_store
 from townhall.store.barriers import BarrierGroup, BarrierPolicy
 from townhall.store.database import Tx, UniqueViolation
 
@@ -40,16 +41,16 @@ class BulkOutcome:
 
 
 class BarrierService(Service):
-    async def groups(self, actor: Actor) -> list[BarrierGroup]:
+    async def groups(self, actor: Principal) -> list[BarrierGroup]:
         async with self.db.read() as tx:
             return await store.groups(tx, actor.tenant_id)
 
-    async def policies(self, actor: Actor) -> list[BarrierPolicy]:
+    async def policies(self, actor: Principal) -> list[BarrierPolicy]:
         async with self.db.read() as tx:
             return await store.policies(tx, actor.tenant_id)
 
     async def members(
-        self, actor: Actor, group_id: str, skip: int = 0, limit: int = MAX_PAGE
+        self, actor: Principal, group_id: str, skip: int = 0, limit: int = MAX_PAGE
     ) -> list[int]:
         if skip < 0:
             raise Invalid("skip", "must not be negative")
@@ -60,18 +61,18 @@ class BarrierService(Service):
             return await store.members(tx, group_id, skip, limit)
 
     async def add_members(
-        self, actor: Actor, group_id: str, user_ids: Sequence[int]
+        self, actor: Principal, group_id: str, user_ids: Sequence[int]
     ) -> BulkOutcome:
         return await self._change_members(actor, group_id, user_ids, add=True)
 
     async def remove_members(
-        self, actor: Actor, group_id: str, user_ids: Sequence[int]
+        self, actor: Principal, group_id: str, user_ids: Sequence[int]
     ) -> BulkOutcome:
         """Removing someone who is not a member succeeds: afterwards they are not one."""
         return await self._change_members(actor, group_id, user_ids, add=False)
 
     async def _change_members(
-        self, actor: Actor, group_id: str, user_ids: Sequence[int], add: bool
+        self, actor: Principal, group_id: str, user_ids: Sequence[int], add: bool
     ) -> BulkOutcome:
         if len(user_ids) > MAX_BULK:
             raise Invalid("users", f"at most {MAX_BULK} user ids at once")
@@ -81,7 +82,7 @@ class BarrierService(Service):
             async with self.change(actor, action, group_id, details=details) as tx:
                 await self._group(tx, actor, group_id)
                 plausible = [u for u in set(user_ids) if 0 < u <= MAX_ID]
-                known = await user_store.created_by_id(tx, actor.tenant_id, plausible)
+                known = await people_store.created_by_id(tx, actor.tenant_id, plausible)
                 results = tuple("" if u in known else f"user {u} not found" for u in user_ids)
                 if any(results):
                     raise _Refused(results)  # rolls the transaction back, audit row too
@@ -94,7 +95,7 @@ class BarrierService(Service):
             return BulkOutcome(False, refused.results)
         return BulkOutcome(True, results)
 
-    async def create_group(self, actor: Actor, name: str, active: bool = True) -> BarrierGroup:
+    async def create_group(self, actor: Principal, name: str, active: bool = True) -> BarrierGroup:
         name = name.strip()
         if not 0 < len(name) <= MAX_NAME:
             raise Invalid("name", f"a name of 1 to {MAX_NAME} characters is needed")
@@ -108,7 +109,7 @@ class BarrierService(Service):
         return made
 
     async def create_policy(
-        self, actor: Actor, policy_type: str, groups: Sequence[str], active: bool = True
+        self, actor: Principal, policy_type: str, groups: Sequence[str], active: bool = True
     ) -> BarrierPolicy:
         """A policy between two groups, each named by id or by name. Two groups have at
         most one policy: a second one would either repeat or contradict the first."""
@@ -138,7 +139,7 @@ class BarrierService(Service):
                 await store.touch_group(tx, group_id, now)
             return next(p for p in await store.policies(tx, actor.tenant_id) if p.id == policy_id)
 
-    async def _group(self, tx: Tx, actor: Actor, group_id: str) -> None:
+    async def _group(self, tx: Tx, actor: Principal, group_id: str) -> None:
         if not await store.group_exists(tx, actor.tenant_id, group_id):
             raise NotFound("group", group_id)
 

@@ -1,35 +1,29 @@
-"""What every service shares: the database, the clock, the bus and the audit trail."""
+"""What every service shares: the database, the clock, the bus, and the unit of work.
+
+A use case is one service call in one write transaction (`Service.unit`). The unit
+records each change it makes; when the transaction commits, every recorded change has
+its audit row written inside it and is published on the bus after it, in order. A
+request that changed nothing records nothing, so it is neither audited nor published.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Result
+from sqlalchemy.sql import Executable
+
 from townhall.domain.events import DomainEvent
-from townhall.domain.models import Tenant
+from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus
 from townhall.infrastructure.ids import Ids
 from townhall.infrastructure.passwords import Passwords
 from townhall.store import audit
 from townhall.store.database import Database, Tx
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who asks for a change, and in which tenant. Every service call takes one."""
-
-    tenant: Tenant
-    username: str | None = None
-
-    @property
-    def tenant_id(self) -> int:
-        return self.tenant.id
-
-    def jid(self, username: str) -> str:
-        return f"{username}@{self.tenant.domain}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +36,43 @@ class Deps:
     ids: Ids = field(default_factory=Ids)
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One state change: `action` is the event topic (`user.created`), `data` what
+    listeners are told, `details` what the audit log keeps besides the summary."""
+
+    action: str
+    subject: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    details: str | None = None
+
+
+class Work:
+    """An open write transaction and the changes made in it so far. It is a `Tx`, so
+    store functions take it as they take any transaction."""
+
+    __slots__ = ("_tx", "changes")
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+        self.changes: list[Change] = []
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return await self._tx.execute(stmt, params)
+
+    async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return await self._tx.savepoint_insert(stmt, params)
+
+    def record(
+        self,
+        action: str,
+        subject: str,
+        data: Mapping[str, Any] | None = None,
+        details: str | None = None,
+    ) -> None:
+        self.changes.append(Change(action, subject, data or {}, details))
+
+
 class Service:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
@@ -49,30 +80,36 @@ class Service:
         self.clock = deps.clock
 
     @asynccontextmanager
+    async def unit(self, actor: Principal) -> AsyncIterator[Work]:
+        """A write transaction that audits, inside it, every change it records, and
+        publishes them once it has committed: no listener hears of a rolled-back change,
+        and a failed change leaves no trace."""
+        async with self.db.write() as tx:
+            work = Work(tx)
+            yield work
+            if work.changes:
+                await audit.record(
+                    tx,
+                    actor.tenant_id,
+                    actor.username,
+                    self.clock.now(),
+                    self.deps.node,
+                    [(c.action, f"{c.action}: {c.subject}", c.details) for c in work.changes],
+                )
+        for change in work.changes:
+            event = DomainEvent(change.action, actor.tenant_id, change.subject, dict(change.data))
+            await self.deps.events.publish(event)
+
+    @asynccontextmanager
     async def change(
         self,
-        actor: Actor,
+        actor: Principal,
         action: str,
         subject: str,
         details: str | None = None,
-        data: dict[str, Any] | None = None,
-    ) -> AsyncIterator[Tx]:
-        """A write transaction that, if it commits, is audited and published.
-
-        The audit row is written inside the transaction, so a failed change leaves no
-        trace; the event goes out only after the commit, so no listener hears of a
-        change that was rolled back.
-        """
-        async with self.db.write() as tx:
-            yield tx
-            await audit.record(
-                tx,
-                actor.tenant_id,
-                actor.username,
-                self.clock.now(),
-                action,
-                f"{action}: {subject}",
-                self.deps.node,
-                details,
-            )
-        await self.deps.events.publish(DomainEvent(action, actor.tenant_id, subject, data or {}))
+        data: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[Work]:
+        """A unit of work that always makes exactly this one change."""
+        async with self.unit(actor) as work:
+            yield work
+            work.record(action, subject, data, details)

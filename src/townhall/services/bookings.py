@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from townhall.domain.errors import Conflict, Impossible, Invalid, NotFound, SlotTaken
 from townhall.domain.models import BOOKING_STATUSES, Booking
+from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery
-from townhall.services.base import Actor, Deps, Service
+from townhall.services.base import Deps, Service
 from townhall.services.domains import DEFAULT_SETTINGS
 from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import bookings as store
@@ -73,7 +74,7 @@ class BookingService(Service):
         self._invitations = invitations
 
     async def create(
-        self, actor: Actor, organizer: Organizer, asked: BookingRequest, invite: bool = False
+        self, actor: Principal, organizer: Organizer, asked: BookingRequest, invite: bool = False
     ) -> Booking:
         _check(asked.title, asked.starts_at, asked.ends_at, asked.status, asked.attendees)
         now = self.clock.now()
@@ -106,7 +107,7 @@ class BookingService(Service):
         # What `get` would read back, without another round trip.
         return replace(booking, calendar_event_id=str(event_id) if event_id else None)
 
-    async def get(self, actor: Actor, booking_id: str) -> tuple[Booking, int | None]:
+    async def get(self, actor: Principal, booking_id: str) -> tuple[Booking, int | None]:
         """The booking and its organizer's user id (None once the organizer is gone)."""
         async with self.db.read() as tx:
             found = await store.find(tx, actor.tenant_id, booking_id)
@@ -115,7 +116,7 @@ class BookingService(Service):
         return found
 
     async def search(
-        self, actor: Actor, query: BookingQuery, offset: int, limit: int
+        self, actor: Principal, query: BookingQuery, offset: int, limit: int
     ) -> tuple[list[Booking], int]:
         if query.status is not None and query.status not in BOOKING_STATUSES:
             raise Invalid("status", f"status must be one of {', '.join(BOOKING_STATUSES)}")
@@ -126,12 +127,12 @@ class BookingService(Service):
                 return [], 0
             return await store.search(tx, actor.tenant_id, query, offset, limit)
 
-    async def resource_id(self, actor: Actor, address: str) -> int:
+    async def resource_id(self, actor: Principal, address: str) -> int:
         async with self.db.read() as tx:
             return (await _resources(tx, actor, [address]))[0].id
 
     async def update(
-        self, actor: Actor, booking_id: str, changes: BookingChanges, invite: bool = False
+        self, actor: Principal, booking_id: str, changes: BookingChanges, invite: bool = False
     ) -> Booking:
         old, _ = await self.get(actor, booking_id)
         if old.status == "cancelled":
@@ -180,7 +181,7 @@ class BookingService(Service):
             await self._invitations.request(_meeting(new, await self._sequence(booking_id)))
         return (await self.get(actor, booking_id))[0]
 
-    async def cancel(self, actor: Actor, booking_id: str, notify: bool = True) -> Booking:
+    async def cancel(self, actor: Principal, booking_id: str, notify: bool = True) -> Booking:
         old, _ = await self.get(actor, booking_id)
         if old.status == "cancelled":
             return old
@@ -199,7 +200,7 @@ class BookingService(Service):
             return await store.sequence(tx, booking_id)
 
     async def conflicts(
-        self, actor: Actor, addresses: list[str], starts_at: datetime, ends_at: datetime
+        self, actor: Principal, addresses: list[str], starts_at: datetime, ends_at: datetime
     ) -> list[Booking]:
         """Live bookings of any of the resources that overlap [starts_at, ends_at)."""
         if not addresses:
@@ -209,7 +210,7 @@ class BookingService(Service):
             found = await _resources(tx, actor, addresses)
             return await store.overlapping(tx, [r.id for r in found], starts_at, ends_at)
 
-    async def _bookable(self, tx: Tx, actor: Actor, booking: Booking) -> ResourceRef:
+    async def _bookable(self, tx: Tx, actor: Principal, booking: Booking) -> ResourceRef:
         """The resource, if the booking obeys its domain's rules and the slot is free."""
         resource = (await _resources(tx, actor, [booking.resource]))[0]
         if not resource.active:
@@ -229,7 +230,7 @@ class BookingService(Service):
             raise SlotTaken(booking.resource, conflict_details(taken))
         return resource
 
-    async def _lost_race(self, actor: Actor, booking: Booking) -> SlotTaken:
+    async def _lost_race(self, actor: Principal, booking: Booking) -> SlotTaken:
         """The database refused an overlap another process committed first: name it."""
         async with self.db.read() as tx:
             resource = (await _resources(tx, actor, [booking.resource]))[0]
@@ -239,7 +240,7 @@ class BookingService(Service):
         return SlotTaken(booking.resource, conflict_details(taken))
 
 
-async def _resources(tx: Tx, actor: Actor, addresses: list[str]) -> list[ResourceRef]:
+async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[ResourceRef]:
     found = await store.resource_refs(tx, actor.tenant_id, addresses)
     by_address = {r.address: r for r in found}
     for address in addresses:

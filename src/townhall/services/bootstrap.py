@@ -9,8 +9,9 @@ from pathlib import Path
 from townhall.config import Settings
 from townhall.domain import roles
 from townhall.domain.models import Tenant
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.container import Services
+from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import tenants as tenant_store
 
 SECRET_KEY_SETTING = "secret_key"
@@ -45,15 +46,15 @@ async def ensure_initialised(services: Services, settings: Settings) -> FirstSta
         return FirstStart(False, tenant.domain)
     generated = settings.admin_password is None
     password = settings.admin_password or secrets.token_urlsafe(12)
-    actor = Actor(tenant, username=None)
-    await services.users.create(
-        actor,
+    actor = Principal.system(tenant)
+    admin = NewPerson(
         ADMIN_USERNAME,
         password,
         name="Administrator",
         email=f"{ADMIN_USERNAME}@{tenant.domain}",
-        roles_granted=(roles.SERVER_ADMIN,),
+        roles=frozenset({roles.SERVER_ADMIN}),
     )
+    await services.people.create(actor, admin)
     await services.on_first_start(actor)
     await _register_admin_key(services, settings, tenant)
     return FirstStart(True, tenant.domain, password if generated else None)
@@ -65,4 +66,5 @@ async def _register_admin_key(services: Services, settings: Settings, tenant: Te
     if not settings.admin_public_key:
         return
     pem = Path(settings.admin_public_key).read_text()
-    await services.tokens.set_key(Actor(tenant, None), ADMIN_USERNAME, "current", pem)
+    changes = PersonChanges(keys={"current": (pem, None)})
+    await services.people.update(Principal.system(tenant), ADMIN_USERNAME, changes)

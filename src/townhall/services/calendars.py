@@ -20,7 +20,8 @@ from typing import Any
 from townhall.domain import freebusy, recurrence
 from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Impossible, Invalid, NotFound
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
-from townhall.services.base import Actor, Deps, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Deps, Service
 from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import calendars as store
 from townhall.store.calendars import DEFAULT_CALENDAR, EventValues, Reachable, StoredEvent
@@ -74,7 +75,7 @@ class CalendarService(Service):
 
     # --- calendars -------------------------------------------------------------------
 
-    async def calendars(self, actor: Actor, user: str | None = None) -> list[CalendarInfo]:
+    async def calendars(self, actor: Principal, user: str | None = None) -> list[CalendarInfo]:
         """The person's own calendars, then those shared with them. Their personal
         "Calendar" is made on first use, so every person has one to write into."""
         username = _username(actor, user)
@@ -87,7 +88,7 @@ class CalendarService(Service):
                 found = await store.reachable(tx, person.id)
         return [CalendarInfo(c.id, c.name, c.type, c.access) for c in found]
 
-    async def create_calendar(self, actor: Actor, name: str, owner: str | None = None) -> None:
+    async def create_calendar(self, actor: Principal, name: str, owner: str | None = None) -> None:
         """A further calendar of `owner` (default: the actor)."""
         name = _text(name, "name", MAX_NAME)
         username = _username(actor, owner)
@@ -99,7 +100,7 @@ class CalendarService(Service):
                 raise AlreadyExists("calendar", name) from None
 
     async def share(
-        self, actor: Actor, calendar: str, with_user: str, access: str, owner: str | None = None
+        self, actor: Principal, calendar: str, with_user: str, access: str, owner: str | None = None
     ) -> None:
         """Let `with_user` read (or also write) `owner`'s calendar named `calendar`."""
         if access not in ACCESS:
@@ -115,7 +116,7 @@ class CalendarService(Service):
             await store.share(tx, calendar_id, reader.id, access)
 
     async def share_resource_calendar(
-        self, actor: Actor, address: str, with_user: str, access: str
+        self, actor: Principal, address: str, with_user: str, access: str
     ) -> None:
         """Let a person see (or also write) a resource's calendar."""
         if access not in ACCESS:
@@ -131,7 +132,7 @@ class CalendarService(Service):
 
     async def events(
         self,
-        actor: Actor,
+        actor: Principal,
         calendar: str,
         range_from: datetime,
         range_till: datetime,
@@ -153,7 +154,7 @@ class CalendarService(Service):
         return sorted(listed, key=lambda e: (e.starts_at, int(e.id)))
 
     async def event(
-        self, actor: Actor, calendar: str, event_id: str, recurrence_id: datetime | None = None
+        self, actor: Principal, calendar: str, event_id: str, recurrence_id: datetime | None = None
     ) -> CalendarEvent:
         """One event, or with `recurrence_id` one occurrence of a series."""
         async with self.db.read() as tx:
@@ -167,7 +168,7 @@ class CalendarService(Service):
         return _event(row, recurrence_id, recurrence_id + duration)
 
     async def create_event(
-        self, actor: Actor, calendar: str, draft: EventDraft, invite: bool = False
+        self, actor: Principal, calendar: str, draft: EventDraft, invite: bool = False
     ) -> CalendarEvent:
         values = await _validated(
             EventValues(
@@ -197,7 +198,7 @@ class CalendarService(Service):
 
     async def update_event(
         self,
-        actor: Actor,
+        actor: Principal,
         calendar: str,
         event_id: str,
         changes: EventChanges,
@@ -223,7 +224,7 @@ class CalendarService(Service):
 
     async def delete_event(
         self,
-        actor: Actor,
+        actor: Principal,
         calendar: str,
         event_id: str,
         recurrence_id: datetime | None = None,
@@ -248,7 +249,7 @@ class CalendarService(Service):
     # --- free/busy -------------------------------------------------------------------
 
     async def freebusy(
-        self, actor: Actor, address: str, range_from: datetime, range_till: datetime
+        self, actor: Principal, address: str, range_from: datetime, range_till: datetime
     ) -> list[BusyPeriod]:
         """When a person or a resource is taken within [from, till): their calendars'
         events (series expanded) and, for a resource, its bookings, merged into BUSY
@@ -274,19 +275,19 @@ class CalendarService(Service):
 
     # --- helpers ---------------------------------------------------------------------
 
-    async def _person(self, tx: Tx, actor: Actor, username: str) -> _Person:
+    async def _person(self, tx: Tx, actor: Principal, username: str) -> _Person:
         found = await store.person(tx, actor.tenant_id, username)
         if found is None:
             raise NotFound("user", username)
         user_id, email = found
         return _Person(user_id, username, email or actor.jid(username))
 
-    async def _make_personal(self, actor: Actor, person: _Person) -> None:
+    async def _make_personal(self, actor: Principal, person: _Person) -> None:
         subject = f"{person.username}/{DEFAULT_CALENDAR}"
         async with self.change(actor, "calendar.created", subject) as tx:
             await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
 
-    async def _owned(self, tx: Tx, actor: Actor, person: _Person, name: str) -> int:
+    async def _owned(self, tx: Tx, actor: Principal, person: _Person, name: str) -> int:
         if name == DEFAULT_CALENDAR:
             return await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
         found = await store.find_owned(tx, person.id, name)
@@ -308,21 +309,23 @@ class CalendarService(Service):
             raise Forbidden("calendar", name, f"calendar {name} is shared with you read-only")
         return found[0]
 
-    async def _writable(self, tx: Tx, actor: Actor, person: _Person, name: str) -> Reachable:
+    async def _writable(self, tx: Tx, actor: Principal, person: _Person, name: str) -> Reachable:
         found = await self._calendar(tx, person, name, writing=True)
         if found is None:
             made = await store.personal_calendar(tx, actor.tenant_id, person.id, self.clock.now())
             return Reachable(made, name, "personal", "read-write")
         return found
 
-    async def _resource(self, tx: Tx, actor: Actor, address: str) -> int:
+    async def _resource(self, tx: Tx, actor: Principal, address: str) -> int:
         local, _, domain = address.strip().lower().rpartition("@")
         found = await store.resource_id(tx, actor.tenant_id, local, domain) if local else None
         if found is None:
             raise NotFound("resource", address)
         return found
 
-    async def _address(self, tx: Tx, actor: Actor, address: str) -> tuple[int | None, int | None]:
+    async def _address(
+        self, tx: Tx, actor: Principal, address: str
+    ) -> tuple[int | None, int | None]:
         """(resource id, None) or (None, user id) of an address of the tenant."""
         local, at, domain = address.strip().lower().rpartition("@")
         kind = await store.domain_kind(tx, actor.tenant_id, domain) if at and local else None
@@ -340,7 +343,7 @@ class CalendarService(Service):
 # --- pure helpers --------------------------------------------------------------------
 
 
-def _username(actor: Actor, user: str | None = None) -> str:
+def _username(actor: Principal, user: str | None = None) -> str:
     username = (user or actor.username or "").strip().lower()
     if not username:
         raise Forbidden("calendar", "", "calendars belong to a person; act as one")
@@ -539,7 +542,7 @@ def _busy(
     return [(o.starts_at, o.ends_at, kind) for o in found]
 
 
-def _data(actor: Actor, event: CalendarEvent) -> dict[str, Any]:
+def _data(actor: Principal, event: CalendarEvent) -> dict[str, Any]:
     """What an event.* domain event tells listeners (WebSocket clients of the tenant)."""
     told: dict[str, Any] = {
         "id": event.id,

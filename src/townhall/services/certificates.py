@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import certificates as store
 from townhall.store.certificates import StoredCert
 from townhall.store.database import UniqueViolation
@@ -212,7 +213,7 @@ def _view(stored: StoredCert, with_x509: bool = False) -> CompanyCert:
 class CertificateService(Service):
     async def create(
         self,
-        actor: Actor,
+        actor: Principal,
         by: int,
         pem: str | None,
         attrs: CertAttributes,
@@ -285,7 +286,7 @@ class CertificateService(Service):
             await store.link_issuer(tx, actor.tenant_id, orphans, fingerprint)
         return _view(row, with_x509=True)
 
-    async def get(self, actor: Actor, fingerprint: str) -> CompanyCert:
+    async def get(self, actor: Principal, fingerprint: str) -> CompanyCert:
         async with self.db.read() as tx:
             found = await store.get(tx, actor.tenant_id, normalise_fingerprint(fingerprint))
         if found is None:
@@ -294,7 +295,7 @@ class CertificateService(Service):
 
     async def page(
         self,
-        actor: Actor,
+        actor: Principal,
         skip: int,
         limit: int,
         *,
@@ -314,7 +315,7 @@ class CertificateService(Service):
             )
         return [_view(c) for c in found]
 
-    async def issued_by(self, actor: Actor, fingerprint: str) -> list[CompanyCert]:
+    async def issued_by(self, actor: Principal, fingerprint: str) -> list[CompanyCert]:
         """Every stored certificate the given one issued (verified by signature)."""
         key = normalise_fingerprint(fingerprint)
         async with self.db.read() as tx:
@@ -324,7 +325,7 @@ class CertificateService(Service):
         return [_view(c) for c in found]
 
     async def update(
-        self, actor: Actor, by: int, fingerprint: str, attrs: CertAttributes
+        self, actor: Principal, by: int, fingerprint: str, attrs: CertAttributes
     ) -> CompanyCert:
         """Change what the administrator chose; the certificate itself never changes."""
         _check_attributes(attrs)
@@ -342,7 +343,7 @@ class CertificateService(Service):
             await store.update_cert(tx, actor.tenant_id, key, **values)
         return await self.get(actor, key)
 
-    async def delete(self, actor: Actor, fingerprint: str) -> None:
+    async def delete(self, actor: Principal, fingerprint: str) -> None:
         """Remove a certificate; those it issued keep existing with no known issuer."""
         key = normalise_fingerprint(fingerprint)
         async with self.change(actor, "company_cert.deleted", key, data={"fingerprint": key}) as tx:

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from townhall.domain.errors import Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
+from townhall.store import people as people_store
 from townhall.store import roster as roster_store
-from townhall.store import users as user_store
 from townhall.store.database import Tx
 
 BOTH = 3
@@ -30,18 +31,18 @@ class Connection:
 
 
 class ConnectionService(Service):
-    async def with_user(self, actor: Actor, me: int, other: int) -> Connection:
+    async def with_user(self, actor: Principal, me: int, other: int) -> Connection:
         async with self.db.read() as tx:
             users = await self._people(tx, actor, [other])
         if other not in users:
             raise NotFound("user", str(other))
         return Connection(other, "ACCEPTED", users[other])
 
-    async def connect(self, actor: Actor, me: int, other: int) -> Connection:
+    async def connect(self, actor: Principal, me: int, other: int) -> Connection:
         if me == other:
             raise Invalid("userId", "one cannot connect to oneself")
         async with self.change(actor, "connection.accepted", f"{me} <-> {other}") as tx:
-            names = await user_store.usernames_by_id(tx, [me, other])
+            names = await people_store.usernames_by_id(tx, [me, other])
             if other not in names or other not in await self._people(tx, actor, [other]):
                 raise NotFound("user", str(other))
             for owner, contact in ((me, other), (other, me)):
@@ -50,12 +51,12 @@ class ConnectionService(Service):
                     await roster_store.insert_item(tx, owner, jid, None, BOTH, ())
         return await self.with_user(actor, me, other)
 
-    async def reject(self, actor: Actor, me: int, other: int) -> Connection:
+    async def reject(self, actor: Principal, me: int, other: int) -> Connection:
         await self.with_user(actor, me, other)
         raise Invalid("userId", "users of the same pod are always connected")
 
     async def list(
-        self, actor: Actor, status: str | None, user_ids: Sequence[int]
+        self, actor: Principal, status: str | None, user_ids: Sequence[int]
     ) -> list[Connection]:
         """Only pending requests unless asked for ACCEPTED (or ALL) with user ids."""
         if status not in ("ACCEPTED", "ALL") or not user_ids:
@@ -64,5 +65,5 @@ class ConnectionService(Service):
             found = await self._people(tx, actor, user_ids)
         return [Connection(uid, "ACCEPTED", found[uid]) for uid in user_ids if uid in found]
 
-    async def _people(self, tx: Tx, actor: Actor, ids: Sequence[int]) -> dict[int, datetime]:
-        return await user_store.created_by_id(tx, actor.tenant_id, ids)
+    async def _people(self, tx: Tx, actor: Principal, ids: Sequence[int]) -> dict[int, datetime]:
+        return await people_store.created_by_id(tx, actor.tenant_id, ids)

@@ -6,16 +6,17 @@ import secrets
 from dataclasses import dataclass
 
 from townhall.config import Settings
+from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.passwords import Passwords
-from townhall.services.access_tokens import AccessTokenService
 from townhall.services.analytics import AnalyticsService
 from townhall.services.audit import AuditService
+from townhall.services.auth import AuthService
 from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
-from townhall.services.base import Actor, Deps
+from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
 from townhall.services.calendars import CalendarService
 from townhall.services.certificates import CertificateService
@@ -28,8 +29,8 @@ from townhall.services.features import FeatureService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
 from townhall.services.messages import MessageService
+from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
-from townhall.services.profiles import ProfileService
 from townhall.services.properties import PropertyService
 from townhall.services.resource_admin import ResourceAdminService
 from townhall.services.resources import ResourceService
@@ -39,8 +40,6 @@ from townhall.services.search import SearchService
 from townhall.services.sessions import SessionService
 from townhall.services.streams import StreamService
 from townhall.services.tenants import TenantService
-from townhall.services.tokens import TokenService
-from townhall.services.users import UserService
 from townhall.store.database import Database, open_database
 
 
@@ -48,7 +47,8 @@ from townhall.store.database import Database, open_database
 class Services:
     deps: Deps
     tenants: TenantService
-    users: UserService
+    people: PeopleService
+    auth: AuthService
     properties: PropertyService
     groups: GroupService
     roster: RosterService
@@ -56,8 +56,6 @@ class Services:
     sessions: SessionService
     audit: AuditService
     cluster: ClusterService
-    tokens: TokenService
-    profiles: ProfileService
     streams: StreamService
     presence: PresenceService
     connections: ConnectionService
@@ -68,7 +66,6 @@ class Services:
     barriers: BarrierService
     messages: MessageService
     features: FeatureService
-    access_tokens: AccessTokenService
     domains: DomainService
     invitations: InvitationService
     bookings: BookingService
@@ -95,21 +92,27 @@ class Services:
         )
         tenants = TenantService(deps)
         invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
-        users = UserService(deps)
+        groups = GroupService(deps)
+        domains = DomainService(deps)
         resources = ResourceService(deps)
         return cls(
             deps=deps,
             tenants=tenants,
-            users=users,
+            people=PeopleService(deps, groups, domains),
+            auth=AuthService(
+                deps,
+                tenants,
+                settings.session_ttl_seconds,
+                settings.access_token_ttl_seconds,
+                settings.refresh_token_ttl_seconds,
+            ),
             properties=PropertyService(deps),
-            groups=GroupService(deps),
+            groups=groups,
             roster=RosterService(deps),
             rooms=RoomService(deps),
             sessions=SessionService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
-            tokens=TokenService(deps, tenants, settings.session_ttl_seconds),
-            profiles=ProfileService(deps, users),
             streams=StreamService(deps),
             presence=PresenceService(deps),
             connections=ConnectionService(deps),
@@ -120,14 +123,7 @@ class Services:
             barriers=BarrierService(deps),
             messages=MessageService(deps),
             features=FeatureService(deps),
-            access_tokens=AccessTokenService(
-                deps,
-                tenants,
-                users,
-                settings.access_token_ttl_seconds,
-                settings.refresh_token_ttl_seconds,
-            ),
-            domains=DomainService(deps),
+            domains=domains,
             invitations=invitations,
             bookings=BookingService(deps, invitations),
             resources=resources,
@@ -137,7 +133,7 @@ class Services:
             analytics=AnalyticsService(deps),
         )
 
-    async def on_first_start(self, actor: Actor) -> None:
+    async def on_first_start(self, actor: Principal) -> None:
         """Defaults a new tenant starts with (each dialect's area adds its own here)."""
         await self.properties.set(actor, "plugin.restapi.httpAuth", "basic")
         await self.properties.set(actor, "plugin.restapi.secret", secrets.token_urlsafe(16))

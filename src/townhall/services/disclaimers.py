@@ -12,10 +12,11 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import disclaimers as store
+from townhall.store import people as people_store
 from townhall.store import tenants as tenant_store
-from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.disclaimers import Disclaimer
 
@@ -28,26 +29,26 @@ MAX_FREQUENCY_HOURS = 2**31 - 1  # the wire's int32
 
 
 class DisclaimerService(Service):
-    async def list_all(self, actor: Actor) -> list[Disclaimer]:
+    async def list_all(self, actor: Principal) -> list[Disclaimer]:
         async with self.db.read() as tx:
             return await store.all_of(tx, actor.tenant_id)
 
-    async def get(self, actor: Actor, disclaimer_id: str) -> Disclaimer:
+    async def get(self, actor: Principal, disclaimer_id: str) -> Disclaimer:
         async with self.db.read() as tx:
             return await self._disclaimer(tx, actor, disclaimer_id)
 
-    async def users(self, actor: Actor, disclaimer_id: str) -> list[int]:
+    async def users(self, actor: Principal, disclaimer_id: str) -> list[int]:
         async with self.db.read() as tx:
             await self._disclaimer(tx, actor, disclaimer_id)
             return await store.user_ids(tx, disclaimer_id)
 
-    async def of_user(self, actor: Actor, user_id: int) -> Disclaimer | None:
+    async def of_user(self, actor: Principal, user_id: int) -> Disclaimer | None:
         """The user's disclaimer, None when they have none."""
         async with self.db.read() as tx:
             await self._user(tx, actor, user_id)
             return await store.of_user(tx, user_id)
 
-    async def assign(self, actor: Actor, user_id: int, disclaimer_id: str) -> None:
+    async def assign(self, actor: Principal, user_id: int, disclaimer_id: str) -> None:
         if not disclaimer_id:
             raise Invalid("id", "the disclaimer id is required")
         async with self.change(
@@ -59,7 +60,7 @@ class DisclaimerService(Service):
                 raise Invalid("id", f"disclaimer {disclaimer_id} is not active")
             await store.assign(tx, user_id, disclaimer_id)
 
-    async def unassign(self, actor: Actor, user_id: int) -> None:
+    async def unassign(self, actor: Principal, user_id: int) -> None:
         """Take the user's disclaimer away; a user without one is left as they are."""
         async with self.change(actor, "user.disclaimer.unassigned", str(user_id)) as tx:
             await self._user(tx, actor, user_id)
@@ -67,7 +68,7 @@ class DisclaimerService(Service):
 
     async def create(
         self,
-        actor: Actor,
+        actor: Principal,
         name: str,
         content: str,
         format: str = "TEXT",
@@ -103,15 +104,15 @@ class DisclaimerService(Service):
                 ) from None
         return made
 
-    async def _disclaimer(self, tx: Tx, actor: Actor, disclaimer_id: str) -> Disclaimer:
+    async def _disclaimer(self, tx: Tx, actor: Principal, disclaimer_id: str) -> Disclaimer:
         found = await store.get(tx, actor.tenant_id, disclaimer_id)
         if found is None:
             raise NotFound("disclaimer", disclaimer_id)
         return found
 
-    async def _user(self, tx: Tx, actor: Actor, user_id: int) -> None:
+    async def _user(self, tx: Tx, actor: Principal, user_id: int) -> None:
         # User ids are int64: a larger one names nobody and no database column holds it.
-        if not 0 < user_id < 2**63 or not await user_store.created_by_id(
+        if not 0 < user_id < 2**63 or not await people_store.created_by_id(
             tx, actor.tenant_id, [user_id]
         ):
             raise NotFound("user", str(user_id))

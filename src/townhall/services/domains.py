@@ -13,9 +13,10 @@ from typing import Any
 from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Domain
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import domains as store
-from townhall.store import users as user_store
+from townhall.store import people as people_store
 from townhall.store.database import Tx, UniqueViolation
 
 RESOURCES_LABEL = ".resources."
@@ -32,13 +33,17 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 
 
 class DomainService(Service):
-    async def list(self, actor: Actor, only: tuple[str, ...] | None = None) -> list[Domain]:
+    async def list(self, actor: Principal, only: tuple[str, ...] | None = None) -> list[Domain]:
         """Every domain of the tenant, or only those named (a domain admin's view)."""
         async with self.db.read() as tx:
             return await store.list_domains(tx, actor.tenant_id, only)
 
     async def create(
-        self, actor: Actor, name: str, wire_type: str = "primary", admin_email: str | None = None
+        self,
+        actor: Principal,
+        name: str,
+        wire_type: str = "primary",
+        admin_email: str | None = None,
     ) -> Domain:
         name = names.domain(name, "domain")
         if wire_type not in WIRE_TYPES:
@@ -56,18 +61,18 @@ class DomainService(Service):
                 await self._add_admin(tx, actor, domain_id, admin_email)
         return await self.get(actor, name)
 
-    async def get(self, actor: Actor, name: str) -> Domain:
+    async def get(self, actor: Principal, name: str) -> Domain:
         async with self.db.read() as tx:
             found = await store.find(tx, actor.tenant_id, name)
         if found is None:
             raise NotFound("domain", name)
         return found[1]
 
-    async def settings(self, actor: Actor, name: str) -> dict[str, Any]:
+    async def settings(self, actor: Principal, name: str) -> dict[str, Any]:
         stored = (await self.get(actor, name)).settings
         return {**DEFAULT_SETTINGS, **stored}
 
-    async def update_settings(self, actor: Actor, name: str, changes: dict[str, Any]) -> None:
+    async def update_settings(self, actor: Principal, name: str, changes: dict[str, Any]) -> None:
         checked = {key: _setting(key, value) for key, value in changes.items()}
         async with self.change(actor, "domain.settings.updated", name, data=checked) as tx:
             found = await store.find(tx, actor.tenant_id, name)
@@ -76,30 +81,27 @@ class DomainService(Service):
             domain_id, domain = found
             await store.set_settings(tx, domain_id, {**domain.settings, **checked})
 
-    async def set_admin(self, actor: Actor, name: str, username: str, admin: bool) -> None:
-        """Make `username` an administrator of domain `name`, or no longer one."""
-        action = "domain.admin.added" if admin else "domain.admin.removed"
-        async with self.change(actor, action, f"{username} of {name}") as tx:
-            found = await store.find(tx, actor.tenant_id, name)
-            user_id = await user_store.find_id(tx, actor.tenant_id, username)
-            if found is None:
-                raise NotFound("domain", name)
-            if user_id is None:
-                raise NotFound("user", username)
-            if admin:
-                await store.add_admin(tx, user_id, found[0])
-            else:
-                await store.remove_admin(tx, user_id, found[0])
+    async def grant_admin(
+        self, tx: Tx, actor: Principal, name: str, user_id: int, admin: bool
+    ) -> bool:
+        """Within the caller's transaction: make the person an administrator of domain
+        `name`, or no longer one. True if that changed anything."""
+        found = await store.find(tx, actor.tenant_id, name)
+        if found is None:
+            raise NotFound("domain", name)
+        if admin:
+            return await store.add_admin(tx, user_id, found[0])
+        return await store.remove_admin(tx, user_id, found[0])
 
-    async def is_server_admin(self, actor: Actor, username: str) -> bool:
+    async def is_server_admin(self, actor: Principal, username: str) -> bool:
         async with self.db.read() as tx:
             return await store.is_server_admin(tx, actor.tenant_id, username)
 
-    async def admin_ids(self, actor: Actor) -> set[int]:
+    async def admin_ids(self, actor: Principal) -> set[int]:
         async with self.db.read() as tx:
             return await store.admin_ids(tx, actor.tenant_id)
 
-    async def _parent_of(self, tx: Tx, actor: Actor, name: str, wire_type: str) -> int | None:
+    async def _parent_of(self, tx: Tx, actor: Principal, name: str, wire_type: str) -> int | None:
         if wire_type == "primary":
             return None
         _, marker, parent = name.partition(RESOURCES_LABEL)
@@ -110,9 +112,9 @@ class DomainService(Service):
             raise NotFound("domain", parent)
         return found[0]
 
-    async def _add_admin(self, tx: Tx, actor: Actor, domain_id: int, email: str) -> None:
+    async def _add_admin(self, tx: Tx, actor: Principal, domain_id: int, email: str) -> None:
         username = names.local_part(email, email.rpartition("@")[2].lower())
-        user_id = await user_store.find_id(tx, actor.tenant_id, username)
+        user_id = await people_store.find_id(tx, actor.tenant_id, username)
         if user_id is None:
             raise NotFound("user", email)
         await store.add_admin(tx, user_id, domain_id)

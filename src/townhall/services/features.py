@@ -8,7 +8,8 @@ the catalogue left out.
 
 from __future__ import annotations
 
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import entitlements as store
 
 STANDARD_FEATURES = (
@@ -40,7 +41,7 @@ STANDARD_FEATURES = (
 
 
 class FeatureService(Service):
-    async def names(self, actor: Actor) -> list[str]:
+    async def names(self, actor: Principal) -> list[str]:
         """The standard features in Symphony's order, then the tenant's own, sorted."""
         async with self.db.read() as tx:
             used = await store.feature_names(tx, actor.tenant_id)

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Group
-from townhall.services.base import Actor, Service
-from townhall.services.users import MAX_PAGE
+from townhall.domain.principal import Principal
+from townhall.domain.queries import MAX_PAGE
+from townhall.services.base import Service
 from townhall.store import groups as store
-from townhall.store import users as user_store
+from townhall.store import people as people_store
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.groups import Member
 
@@ -26,7 +27,7 @@ NON_LOCAL = "This service cannot be used for non-local users."
 
 class GroupService(Service):
     async def list_groups(
-        self, actor: Actor, offset: int = 0, limit: int | None = None
+        self, actor: Principal, offset: int = 0, limit: int | None = None
     ) -> tuple[list[Group], int]:
         """Groups by name (without members), and how many there are in all."""
         if offset < 0:
@@ -39,29 +40,29 @@ class GroupService(Service):
             total = await store.count(tx, actor.tenant_id) if paged else len(found)
         return found, total
 
-    async def list_names(self, actor: Actor) -> list[str]:
+    async def list_names(self, actor: Principal) -> list[str]:
         async with self.db.read() as tx:
             return await store.names(tx, actor.tenant_id)
 
-    async def get(self, actor: Actor, name: str) -> Group:
+    async def get(self, actor: Principal, name: str) -> Group:
         async with self.db.read() as tx:
             group = await store.find(tx, actor.tenant_id, name, actor.tenant.domain)
         if group is None:
             raise NotFound("group", name)
         return group
 
-    async def exists(self, actor: Actor, name: str) -> bool:
+    async def exists(self, actor: Principal, name: str) -> bool:
         async with self.db.read() as tx:
             return name in await store.ids_by_name(tx, actor.tenant_id, [name])
 
-    async def member_jids(self, actor: Actor, name: str) -> list[str]:
+    async def member_jids(self, actor: Principal, name: str) -> list[str]:
         """Everyone in the group as bare JIDs, admins first: an admin belongs to it too."""
         group = await self.get(actor, name)
         return list(dict.fromkeys(group.admins + group.members))
 
     async def create(
         self,
-        actor: Actor,
+        actor: Principal,
         name: str,
         description: str | None,
         shared: bool,
@@ -81,7 +82,7 @@ class GroupService(Service):
 
     async def update(
         self,
-        actor: Actor,
+        actor: Principal,
         name: str,
         description: str | None,
         shared: bool,
@@ -96,37 +97,44 @@ class GroupService(Service):
             await store.update_group(tx, group_id, description, shared)
             await store.replace_members(tx, group_id, admin_rows, member_rows)
 
-    async def delete(self, actor: Actor, name: str) -> None:
+    async def delete(self, actor: Principal, name: str) -> None:
         async with self.change(actor, "group.deleted", name) as tx:
             await store.delete_group(tx, await self._require(tx, actor, name))
 
     # -- a user's groups -------------------------------------------------------------------
 
-    async def user_groups(self, actor: Actor, username: str) -> list[str]:
+    async def user_groups(self, actor: Principal, username: str) -> list[str]:
         """The groups of a local account (`name` or `name@<tenant domain>`)."""
         local = names.local_part(username, actor.tenant.domain)
         if "@" in local:
             raise Invalid("username", NON_LOCAL, kind="non_local_user")
         async with self.db.read() as tx:
-            user_id = await user_store.find_id(tx, actor.tenant_id, local)
+            user_id = await people_store.find_id(tx, actor.tenant_id, local)
             if user_id is None:
                 raise NotFound("user", username)
             member = Member(user_id=user_id, alias=actor.jid(local))
             return await store.group_names_of(tx, member)
 
     async def add_user_to_groups(
-        self, actor: Actor, username: str, group_names: Iterable[str]
+        self, actor: Principal, username: str, group_names: Iterable[str]
     ) -> None:
         """Join the groups, creating missing ones. `username` may be any JID and need not
         have an account yet."""
-        wanted = _checked_names(group_names)
         async with self.change(actor, "group.members.added", username) as tx:
-            member = await self._member(tx, actor, username, "username")
-            ids = [await store.ensure_group(tx, actor.tenant_id, g) for g in wanted]
-            await store.add_member(tx, ids, member)
+            await self.join(tx, actor, username, group_names)
+
+    async def join(
+        self, tx: Tx, actor: Principal, username: str, group_names: Iterable[str]
+    ) -> None:
+        """Within the caller's transaction: `username` joins the groups (missing ones are
+        created), so a person's creation and its groups commit or fail together."""
+        wanted = _checked_names(group_names)
+        member = await self._member(tx, actor, username, "username")
+        ids = [await store.ensure_group(tx, actor.tenant_id, g) for g in wanted]
+        await store.add_member(tx, ids, member)
 
     async def remove_user_from_groups(
-        self, actor: Actor, username: str, group_names: Iterable[str]
+        self, actor: Principal, username: str, group_names: Iterable[str]
     ) -> None:
         """Leave the groups (as member and as admin); an unknown group refuses the whole
         request."""
@@ -138,31 +146,42 @@ class GroupService(Service):
 
     async def set_user_groups(
         self,
-        actor: Actor,
+        actor: Principal,
         username: str,
         group_names: Iterable[str],
         create_missing: bool = True,
     ) -> None:
         """Make the user's groups exactly these; a missing group is created, or refuses
         the request when `create_missing` is false."""
-        wanted = _checked_names(group_names)
         async with self.change(actor, "group.members.set", username) as tx:
-            member = await self._member(tx, actor, username, "username")
-            if create_missing:
-                ids = {g: await store.ensure_group(tx, actor.tenant_id, g) for g in wanted}
-            else:
-                ids = await self._existing(tx, actor, wanted)
-            current = await store.group_names_of(tx, member)
-            leave = await store.ids_by_name(tx, actor.tenant_id, set(current) - set(wanted))
-            await store.remove_member(tx, leave.values(), member)
-            await store.add_member(tx, ids.values(), member)
+            await self.place(tx, actor, username, group_names, create_missing)
+
+    async def place(
+        self,
+        tx: Tx,
+        actor: Principal,
+        username: str,
+        group_names: Iterable[str],
+        create_missing: bool = True,
+    ) -> None:
+        """Within the caller's transaction: make `username`'s groups exactly these."""
+        wanted = _checked_names(group_names)
+        member = await self._member(tx, actor, username, "username")
+        if create_missing:
+            ids = {g: await store.ensure_group(tx, actor.tenant_id, g) for g in wanted}
+        else:
+            ids = await self._existing(tx, actor, wanted)
+        current = await store.group_names_of(tx, member)
+        leave = await store.ids_by_name(tx, actor.tenant_id, set(current) - set(wanted))
+        await store.remove_member(tx, leave.values(), member)
+        await store.add_member(tx, ids.values(), member)
 
     # -- helpers ---------------------------------------------------------------------------
 
-    async def _require(self, tx: Tx, actor: Actor, name: str) -> int:
+    async def _require(self, tx: Tx, actor: Principal, name: str) -> int:
         return (await self._existing(tx, actor, [name]))[name]
 
-    async def _existing(self, tx: Tx, actor: Actor, wanted: list[str]) -> dict[str, int]:
+    async def _existing(self, tx: Tx, actor: Principal, wanted: list[str]) -> dict[str, int]:
         ids = await store.ids_by_name(tx, actor.tenant_id, wanted)
         for group in wanted:
             if group not in ids:
@@ -170,17 +189,17 @@ class GroupService(Service):
         return ids
 
     async def _members(
-        self, tx: Tx, actor: Actor, entries: Sequence[str], field: str
+        self, tx: Tx, actor: Principal, entries: Sequence[str], field: str
     ) -> list[Member]:
         return [await self._member(tx, actor, entry, field) for entry in entries]
 
-    async def _member(self, tx: Tx, actor: Actor, entry: str, field: str) -> Member:
+    async def _member(self, tx: Tx, actor: Principal, entry: str, field: str) -> Member:
         """A JID if `entry` has an `@`, else a local username; a local name is stored as
         its account when there is one."""
         local, domain = _parse_member(entry, actor.tenant.domain, field)
         jid = f"{local}@{domain}"
         if domain == actor.tenant.domain:
-            user_id = await user_store.find_id(tx, actor.tenant_id, local)
+            user_id = await people_store.find_id(tx, actor.tenant_id, local)
             if user_id is not None:
                 return Member(user_id=user_id, alias=jid)
         return Member(jid=jid)

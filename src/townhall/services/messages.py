@@ -8,10 +8,11 @@ Suppressing twice is not an error and keeps the first time.
 from __future__ import annotations
 
 from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
 from townhall.store import messages as store
+from townhall.store import people as people_store
 from townhall.store import streams as stream_store
-from townhall.store import users as user_store
 from townhall.store.messages import StoredMessage
 
 __all__ = ["MessageService", "StoredMessage"]
@@ -20,7 +21,7 @@ MAX_BODY = 100_000
 
 
 class MessageService(Service):
-    async def post(self, actor: Actor, stream_id: str, sender: str, body: str) -> StoredMessage:
+    async def post(self, actor: Principal, stream_id: str, sender: str, body: str) -> StoredMessage:
         """Store `body` as sent by the user named `sender` into the room `stream_id`.
 
         Symphony's pod API has no call that sends a message (that is the agent's job), so
@@ -36,7 +37,7 @@ class MessageService(Service):
                 raise NotFound("room", stream_id)
             if not stream.active:
                 raise Conflict("room", stream_id, "the room is deactivated")
-            user_id = await user_store.find_id(tx, actor.tenant_id, sender)
+            user_id = await people_store.find_id(tx, actor.tenant_id, sender)
             if user_id is None:
                 raise NotFound("user", sender)
             members = {m.user_id for m in await stream_store.members(tx, stream.room_id)}
@@ -53,14 +54,14 @@ class MessageService(Service):
         assert found is not None
         return found
 
-    async def get(self, actor: Actor, message_id: str) -> StoredMessage:
+    async def get(self, actor: Principal, message_id: str) -> StoredMessage:
         async with self.db.read() as tx:
             found = await store.find(tx, actor.tenant_id, message_id)
         if found is None:
             raise NotFound("message", message_id)
         return found
 
-    async def suppress(self, actor: Actor, message_id: str) -> StoredMessage:
+    async def suppress(self, actor: Principal, message_id: str) -> StoredMessage:
         """Hide the message; one already hidden is answered as it is, with no change."""
         current = await self.get(actor, message_id)
         if current.suppressed:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from townhall.domain.errors import Invalid, NotFound
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
+from townhall.store import people as people_store
 from townhall.store import presence as store
-from townhall.store import users
 
 CATEGORIES = (
     "UNDEFINED",
@@ -38,13 +39,13 @@ class Presence:
 
 
 class PresenceService(Service):
-    async def of(self, actor: Actor, user_id: int) -> Presence:
+    async def of(self, actor: Principal, user_id: int) -> Presence:
         found = await self.page(actor, user_id - 1, 1)
         if not found or found[0].user_id != user_id:
             raise NotFound("user", str(user_id))
         return found[0]
 
-    async def page(self, actor: Actor, after_id: int, limit: int) -> list[Presence]:
+    async def page(self, actor: Principal, after_id: int, limit: int) -> list[Presence]:
         if not 0 < limit <= MAX_PAGE:
             raise Invalid("limit", f"limit must be between 1 and {MAX_PAGE}")
         async with self.db.read() as tx:
@@ -54,12 +55,12 @@ class PresenceService(Service):
             for uid, chosen, since, connected in rows
         ]
 
-    async def choose(self, actor: Actor, user_id: int, category: str) -> Presence:
+    async def choose(self, actor: Principal, user_id: int, category: str) -> Presence:
         wanted = category.strip().upper()
         if wanted not in CATEGORIES:
             raise Invalid("category", f"unknown presence category {category!r}")
         async with self.db.read() as tx:
-            username = (await users.usernames_by_id(tx, [user_id])).get(user_id)
+            username = (await people_store.usernames_by_id(tx, [user_id])).get(user_id)
         if username is None:
             raise NotFound("user", str(user_id))
         data = {"user": actor.jid(username), "category": wanted}

@@ -7,8 +7,9 @@ exfiltrate the credential that protects it.
 from __future__ import annotations
 
 from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
-from townhall.services.base import Actor, Deps, Service
+from townhall.services.base import Deps, Service
 from townhall.store import properties as store
 
 MASK = "********"
@@ -38,7 +39,7 @@ class PropertyService(Service):
         if getattr(event, "topic", "").startswith("property."):
             self._prefix_cache.clear()
 
-    async def list(self, actor: Actor) -> dict[str, str | None]:
+    async def list(self, actor: Principal) -> dict[str, str | None]:
         """Sorted by key in code-point order, whatever the database's collation."""
         async with self.db.read() as tx:
             found = {key: None for key in REGISTERED} | await store.all_properties(
@@ -46,14 +47,14 @@ class PropertyService(Service):
             )
         return {k: (MASK if is_secret(k) and v else v) for k, v in sorted(found.items())}
 
-    async def get(self, actor: Actor, key: str) -> str | None:
+    async def get(self, actor: Principal, key: str) -> str | None:
         async with self.db.read() as tx:
             found, value = await store.get(tx, actor.tenant_id, key)
         if not found:
             raise NotFound("property", key)
         return MASK if is_secret(key) and value else value
 
-    async def exists(self, actor: Actor, key: str) -> bool:
+    async def exists(self, actor: Principal, key: str) -> bool:
         async with self.db.read() as tx:
             found, _ = await store.get(tx, actor.tenant_id, key)
         return found
@@ -71,20 +72,20 @@ class PropertyService(Service):
         self._prefix_cache.put((tenant_id, prefix), found)
         return found
 
-    async def set(self, actor: Actor, key: str, value: str | None) -> None:
+    async def set(self, actor: Principal, key: str, value: str | None) -> None:
         if not key:
             raise Invalid("key", "key must not be empty")
         async with self.change(actor, "property.set", key) as tx:
             await store.put(tx, actor.tenant_id, key, value)
 
-    async def update(self, actor: Actor, key: str, value: str | None) -> None:
+    async def update(self, actor: Principal, key: str, value: str | None) -> None:
         async with self.change(actor, "property.set", key) as tx:
             found, _ = await store.get(tx, actor.tenant_id, key)
             if not found:
                 raise NotFound("property", key)
             await store.put(tx, actor.tenant_id, key, value)
 
-    async def delete(self, actor: Actor, key: str) -> None:
+    async def delete(self, actor: Principal, key: str) -> None:
         async with self.change(actor, "property.deleted", key) as tx:
             if not await store.remove(tx, actor.tenant_id, key):
                 raise NotFound("property", key)

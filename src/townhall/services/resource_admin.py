@@ -10,14 +10,12 @@ cannot tell a bulk creation from many single ones.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from townhall.domain.events import DomainEvent
 from townhall.domain.models import (
     BOOKING_STATUSES,
     Booking,
@@ -25,8 +23,9 @@ from townhall.domain.models import (
     ResourceCategory,
     ResourceType,
 )
+from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
-from townhall.services.base import Actor, Deps, Service
+from townhall.services.base import Deps, Service, Work
 from townhall.services.bookings import MAX_TITLE, check_attendees, event_data
 from townhall.services.resources import (
     NewResource,
@@ -36,11 +35,10 @@ from townhall.services.resources import (
     checked_category,
     checked_type,
 )
-from townhall.store import audit
 from townhall.store import bookings as booking_store
 from townhall.store import calendars as calendar_store
+from townhall.store import people as people_store
 from townhall.store import resources as store
-from townhall.store import users as user_store
 from townhall.store.bookings import ResourceRef
 from townhall.store.database import ExclusionViolation, Tx
 from townhall.store.resources import SUBDOMAIN
@@ -129,13 +127,6 @@ class Catalogue:
 
 
 @dataclass(frozen=True, slots=True)
-class _Done:
-    action: str
-    subject: str
-    data: dict[str, object]
-
-
-@dataclass(frozen=True, slots=True)
 class _NewBooking:
     row: int
     booking: Booking
@@ -198,7 +189,7 @@ class ResourceAdminService(Service):
     # --- bulk creation ---------------------------------------------------------------
 
     async def bulk_create(
-        self, actor: Actor, template: ResourceInput, pattern: str, start: int, count: int
+        self, actor: Principal, template: ResourceInput, pattern: str, start: int, count: int
     ) -> list[str]:
         """`count` resources named by `pattern` from `start` on, all or none; answers
         their addresses. A taken name refuses the lot (AlreadyExists)."""
@@ -211,15 +202,15 @@ class ResourceAdminService(Service):
             raise NotFound("resource_type", template.type)
         planned = self._numbered(actor, kind, template, pattern, start, count)
         now = self.clock.now()
-        async with self._batch(actor) as (tx, done):
+        async with self.unit(actor) as work:
             for new in planned:
-                await self._resources.insert(tx, actor, new, now)
-                done.append(_Done("resource.created", new.address, changed_data(new.address)))
+                await self._resources.insert(work, actor, new, now)
+                work.record("resource.created", new.address, changed_data(new.address))
         return [new.address for new in planned]
 
     def _numbered(
         self,
-        actor: Actor,
+        actor: Principal,
         kind: ResourceType,
         template: ResourceInput,
         pattern: str,
@@ -254,7 +245,7 @@ class ResourceAdminService(Service):
     # --- export ------------------------------------------------------------------------
 
     async def export(
-        self, actor: Actor, include_bookings: bool, domains: tuple[str, ...] | None = None
+        self, actor: Principal, include_bookings: bool, domains: tuple[str, ...] | None = None
     ) -> Catalogue:
         """The tenant's whole catalogue (every category and type, used or not, so an
         import recreates types that have no resources yet), its resources and, if
@@ -283,7 +274,7 @@ class ResourceAdminService(Service):
 
     async def import_file(
         self,
-        actor: Actor,
+        actor: Principal,
         given: ImportFile,
         dry_run: bool = False,
         domains: tuple[str, ...] | None = None,
@@ -299,16 +290,16 @@ class ResourceAdminService(Service):
                 plan = await self._plan(tx, actor, given, domains)
             return plan.result(dry_run=True)
         try:
-            async with self._batch(actor) as (tx, done):
-                plan = await self._plan(tx, actor, given, domains)
-                await self._write(tx, actor, plan, done)
+            async with self.unit(actor) as work:
+                plan = await self._plan(work, actor, given, domains)
+                await self._write(work, actor, plan)
         except ExclusionViolation:
             detail = "a booking overlaps one made while the import ran; nothing was imported"
             raise Conflict("booking", "", detail) from None
         return plan.result(dry_run=False)
 
     async def _plan(
-        self, tx: Tx, actor: Actor, given: ImportFile, domains: tuple[str, ...] | None
+        self, tx: Tx, actor: Principal, given: ImportFile, domains: tuple[str, ...] | None
     ) -> _Plan:
         plan = _Plan(errors=list(given.malformed))
         plan.categories = self._plan_categories(given, plan)
@@ -331,7 +322,7 @@ class ResourceAdminService(Service):
     async def _plan_types(
         self,
         tx: Tx,
-        actor: Actor,
+        actor: Principal,
         given: ImportFile,
         domains: tuple[str, ...] | None,
         plan: _Plan,
@@ -356,7 +347,7 @@ class ResourceAdminService(Service):
     async def _plan_resources(
         self,
         tx: Tx,
-        actor: Actor,
+        actor: Principal,
         rows: list[ImportRow],
         known: dict[str, ResourceType],
         domains: tuple[str, ...] | None,
@@ -378,7 +369,7 @@ class ResourceAdminService(Service):
             plan.resources.append(new)
 
     def _checked_row(
-        self, actor: Actor, row: ImportRow, known: dict[str, ResourceType], plan: _Plan
+        self, actor: Principal, row: ImportRow, known: dict[str, ResourceType], plan: _Plan
     ) -> NewResource | None:
         kind = known.get(row.given.type or "")
         if kind is None:
@@ -394,7 +385,7 @@ class ResourceAdminService(Service):
     async def _taken_or_bad(
         self,
         tx: Tx,
-        actor: Actor,
+        actor: Principal,
         new: NewResource,
         seen: dict[str, int],
         holds: dict[str, bool],
@@ -415,7 +406,7 @@ class ResourceAdminService(Service):
     async def _plan_bookings(
         self,
         tx: Tx,
-        actor: Actor,
+        actor: Principal,
         rows: list[ImportBooking],
         domains: tuple[str, ...] | None,
         plan: _Plan,
@@ -448,14 +439,14 @@ class ResourceAdminService(Service):
             plan.bookings.append(_NewBooking(row.row, _booking(row, address, now), organizer_id))
         await self._overlaps(tx, plan, stored)
 
-    async def _organizer_id(self, tx: Tx, actor: Actor, email: str) -> int | None:
+    async def _organizer_id(self, tx: Tx, actor: Principal, email: str) -> int | None:
         """The organizer's user, if it is a person of this tenant (else the booking keeps
         only the address, as one whose organizer was deleted does)."""
         local, _, domain = email.strip().lower().rpartition("@")
         kind = await calendar_store.domain_kind(tx, actor.tenant_id, domain)
         if not local or kind is None or kind == SUBDOMAIN:
             return None
-        return await user_store.find_id(tx, actor.tenant_id, local)
+        return await people_store.find_id(tx, actor.tenant_id, local)
 
     async def _overlaps(self, tx: Tx, plan: _Plan, stored: dict[str, ResourceRef]) -> None:
         """Live bookings may not overlap each other, nor the stored ones of a resource."""
@@ -484,51 +475,22 @@ class ResourceAdminService(Service):
                 message = f"overlaps stored booking {clash[0].id}"
                 plan.errors.append(RowError(rows[booking.id], "startTime", message, "bookings"))
 
-    async def _write(self, tx: Tx, actor: Actor, plan: _Plan, done: list[_Done]) -> None:
+    async def _write(self, tx: Work, actor: Principal, plan: _Plan) -> None:
         await self._resources.put_categories(tx, actor, tuple(plan.categories))
         for kind in plan.types:
             await self._resources.add_type(tx, actor, kind, ())
-            done.append(_Done("resource.type.created", kind.slug, {}))
+            tx.record("resource.type.created", kind.slug)
         now = self.clock.now()
         ids: dict[str, int] = {}
         for new in plan.resources:
             ids[new.address] = await self._resources.insert(tx, actor, new, now)
-            done.append(_Done("resource.created", new.address, changed_data(new.address)))
+            tx.record("resource.created", new.address, changed_data(new.address))
         missing = [b.booking.resource for b in plan.bookings if b.booking.resource not in ids]
         for ref in await booking_store.resource_refs(tx, actor.tenant_id, missing):
             ids[ref.address] = ref.id
         for new_booking in plan.bookings:
             await _insert_booking(tx, actor, ids[new_booking.booking.resource], new_booking)
-            done.append(
-                _Done("booking.created", new_booking.booking.id, event_data(new_booking.booking))
-            )
-
-    # --- one transaction, many audited changes -------------------------------------------
-
-    @asynccontextmanager
-    async def _batch(self, actor: Actor) -> AsyncIterator[tuple[Tx, list[_Done]]]:
-        """`Service.change` for many changes: one write transaction holding an audit row
-        per change, and an event per change once it has committed."""
-        done: list[_Done] = []
-        async with self.db.write() as tx:
-            yield tx, done
-            now = self.clock.now()
-            for change in done:
-                summary = f"{change.action}: {change.subject}"
-                await audit.record(
-                    tx,
-                    actor.tenant_id,
-                    actor.username,
-                    now,
-                    change.action,
-                    summary,
-                    self.deps.node,
-                    None,
-                )
-        for change in done:
-            await self.deps.events.publish(
-                DomainEvent(change.action, actor.tenant_id, change.subject, change.data)
-            )
+            tx.record("booking.created", new_booking.booking.id, event_data(new_booking.booking))
 
 
 def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str] | None:
@@ -569,7 +531,7 @@ def _booking(row: ImportBooking, address: str, now: datetime) -> Booking:
     )
 
 
-async def _insert_booking(tx: Tx, actor: Actor, resource_id: int, new: _NewBooking) -> None:
+async def _insert_booking(tx: Tx, actor: Principal, resource_id: int, new: _NewBooking) -> None:
     booking = new.booking
     domain = booking.resource.partition("@")[2]
     resource = ResourceRef(resource_id, booking.resource, domain, True, {})

@@ -22,8 +22,9 @@ from townhall.domain.models import (
     ResourceCategory,
     ResourceType,
 )
+from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
-from townhall.services.base import Actor, Service
+from townhall.services.base import Service
 from townhall.store import resources as store
 from townhall.store.database import Tx, UniqueViolation
 
@@ -70,13 +71,15 @@ def slug(text: str) -> str:
 
 
 class ResourceService(Service):
-    async def catalogue(self, actor: Actor) -> tuple[list[ResourceCategory], list[ResourceType]]:
+    async def catalogue(
+        self, actor: Principal
+    ) -> tuple[list[ResourceCategory], list[ResourceType]]:
         async with self.db.read() as tx:
             categories = await store.categories(tx, actor.tenant_id)
             return categories, await store.types(tx, actor.tenant_id)
 
     async def create_type(
-        self, actor: Actor, kind: ResourceType, categories: tuple[ResourceCategory, ...] = ()
+        self, actor: Principal, kind: ResourceType, categories: tuple[ResourceCategory, ...] = ()
     ) -> ResourceType:
         kind = checked_type(kind)
         async with self.change(actor, "resource.type.created", kind.slug) as tx:
@@ -84,7 +87,7 @@ class ResourceService(Service):
         return kind
 
     async def add_type(
-        self, tx: Tx, actor: Actor, kind: ResourceType, categories: tuple[ResourceCategory, ...]
+        self, tx: Tx, actor: Principal, kind: ResourceType, categories: tuple[ResourceCategory, ...]
     ) -> None:
         """Store a type (checked here too) inside the caller's write transaction, so a
         bulk import makes its types and resources all or not at all; the caller audits."""
@@ -97,7 +100,7 @@ class ResourceService(Service):
 
     async def update_type(
         self,
-        actor: Actor,
+        actor: Principal,
         type_id: str,
         name: str | None,
         category: str | None,
@@ -122,7 +125,7 @@ class ResourceService(Service):
             await store.update_type(tx, actor.tenant_id, new)
         return new
 
-    async def create(self, actor: Actor, given: ResourceInput) -> Resource:
+    async def create(self, actor: Principal, given: ResourceInput) -> Resource:
         if not given.name or not given.name.strip():
             raise Invalid("name", "name must not be empty")
         if not given.type:
@@ -136,7 +139,7 @@ class ResourceService(Service):
             await self.insert(tx, actor, new, self.clock.now())
         return await self.get(actor, new.address)
 
-    def checked(self, actor: Actor, kind: ResourceType, given: ResourceInput) -> NewResource:
+    def checked(self, actor: Principal, kind: ResourceType, given: ResourceInput) -> NewResource:
         """A new resource checked against its type (`kind`, read by the caller), with its
         account and sub-domain settled; nothing is read or written, so a bulk creation
         can check every resource before it writes one."""
@@ -154,7 +157,7 @@ class ResourceService(Service):
             values=values,
         )
 
-    async def insert(self, tx: Tx, actor: Actor, new: NewResource, now: datetime) -> int:
+    async def insert(self, tx: Tx, actor: Principal, new: NewResource, now: datetime) -> int:
         """Write a checked resource (and its sub-domain on first use) inside the caller's
         write transaction and answer its row id; the caller audits and publishes."""
         domain_id = await store.resource_domain(
@@ -179,20 +182,20 @@ class ResourceService(Service):
         except UniqueViolation:
             raise AlreadyExists("resource", new.address) from None
 
-    def subdomain(self, actor: Actor, given: ResourceInput) -> str:
+    def subdomain(self, actor: Principal, given: ResourceInput) -> str:
         """Where a new resource goes: the sub-domain named, else `<type>.resources.<domain>`."""
         if given.domain:
             return names.domain(given.domain, "domain")
         return f"{given.type}.resources.{actor.tenant.domain}"
 
-    async def get(self, actor: Actor, address: str) -> Resource:
+    async def get(self, actor: Principal, address: str) -> Resource:
         async with self.db.read() as tx:
             found = await store.find(tx, actor.tenant_id, address)
         if found is None:
             raise NotFound("resource", address)
         return found
 
-    async def update(self, actor: Actor, address: str, given: ResourceInput) -> Resource:
+    async def update(self, actor: Principal, address: str, given: ResourceInput) -> Resource:
         old = await self.get(actor, address)
         async with self.db.read() as tx:
             kind = await self._type(tx, actor, given.type or old.type)
@@ -215,21 +218,21 @@ class ResourceService(Service):
             )
         return await self.get(actor, old.address)
 
-    async def delete(self, actor: Actor, address: str) -> None:
+    async def delete(self, actor: Principal, address: str) -> None:
         old = await self.get(actor, address)
         async with self.change(
             actor, "resource.deleted", old.address, data=changed_data(old.address)
         ) as tx:
             await store.delete_resource(tx, old.id)
 
-    async def search(self, actor: Actor, query: ResourceQuery) -> list[Resource]:
+    async def search(self, actor: Principal, query: ResourceQuery) -> list[Resource]:
         """Every match (e.g. "rooms for 8 with a projector"), filtered by the database."""
         _check_query(query)
         async with self.db.read() as tx:
             return await store.search(tx, actor.tenant_id, query)
 
     async def list(
-        self, actor: Actor, query: ResourceQuery, offset: int = 0, limit: int = 50
+        self, actor: Principal, query: ResourceQuery, offset: int = 0, limit: int = 50
     ) -> tuple[list[Resource], int]:
         """One page of matches and how many match in all, both counted by the database
         (a listing never loads the tenant's every resource to show fifty). A short page
@@ -245,21 +248,21 @@ class ResourceService(Service):
                 return found, offset + len(found)
             return found, await store.count(tx, actor.tenant_id, query)
 
-    async def _type(self, tx: Tx, actor: Actor, type_id: str) -> ResourceType:
+    async def _type(self, tx: Tx, actor: Principal, type_id: str) -> ResourceType:
         kind = await store.find_type(tx, actor.tenant_id, type_id)
         if kind is None:
             raise NotFound("resource_type", type_id)
         return kind
 
     async def put_categories(
-        self, tx: Tx, actor: Actor, given: tuple[ResourceCategory, ...]
+        self, tx: Tx, actor: Principal, given: tuple[ResourceCategory, ...]
     ) -> None:
         """Store (or rename) the categories given, inside the caller's transaction."""
         for category in given:
             await store.put_category(tx, actor.tenant_id, checked_category(category))
 
     async def _categories(
-        self, tx: Tx, actor: Actor, used: str, given: tuple[ResourceCategory, ...]
+        self, tx: Tx, actor: Principal, used: str, given: tuple[ResourceCategory, ...]
     ) -> None:
         """Store the categories given; the one a type uses is made on first use."""
         await self.put_categories(tx, actor, given)
@@ -268,7 +271,7 @@ class ResourceService(Service):
             await store.put_category(tx, actor.tenant_id, ResourceCategory(used, title, None))
 
 
-async def _still_fit(tx: Tx, actor: Actor, kind: ResourceType) -> None:
+async def _still_fit(tx: Tx, actor: Principal, kind: ResourceType) -> None:
     """Refuse new fields the type's resources would break (a new required field, a
     dropped option still chosen), so no stored resource breaks its type's schema."""
     for resource in await store.search(tx, actor.tenant_id, ResourceQuery(type=kind.slug)):

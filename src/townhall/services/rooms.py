@@ -34,8 +34,9 @@ from townhall.domain.models import (
     RoomMessage,
     RoomSettings,
 )
-from townhall.services.base import Actor, Service
-from townhall.services.users import MAX_PAGE
+from townhall.domain.principal import Principal
+from townhall.domain.queries import MAX_PAGE
+from townhall.services.base import Service
 from townhall.store import rooms as store
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.rooms import Holder, Party, RoomFilter
@@ -78,12 +79,12 @@ class BulkOutcome:
 class RoomService(Service):
     # -- chat services ------------------------------------------------------------------
 
-    async def list_services(self, actor: Actor) -> list[ChatService]:
+    async def list_services(self, actor: Principal) -> list[ChatService]:
         async with self.db.read() as tx:
             return await store.list_services(tx, actor.tenant_id)
 
     async def create_service(
-        self, actor: Actor, name: str, description: str | None, hidden: bool
+        self, actor: Principal, name: str, description: str | None, hidden: bool
     ) -> ChatService:
         name = _service_name(name, "serviceName")
         async with self.change(actor, "chat_service.created", name) as tx:
@@ -92,7 +93,7 @@ class RoomService(Service):
             except UniqueViolation:
                 raise AlreadyExists("chat_service", name) from None
 
-    async def ensure_default_service(self, actor: Actor) -> None:
+    async def ensure_default_service(self, actor: Principal) -> None:
         """The `conference` service every tenant starts with, as on a fresh Openfire."""
         async with self.db.read() as tx:
             if await store.find_service(tx, actor.tenant_id, DEFAULT_SERVICE):
@@ -104,7 +105,7 @@ class RoomService(Service):
 
     async def list_rooms(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         kind: str = "public",
         search: str | None = None,
@@ -133,7 +134,7 @@ class RoomService(Service):
         return found, total
 
     async def get_room(
-        self, actor: Actor, service_name: str, room: str, expand_groups: bool = False
+        self, actor: Principal, service_name: str, room: str, expand_groups: bool = False
     ) -> Room:
         async with self.db.read() as tx:
             service = await self._service(tx, actor, service_name)
@@ -146,7 +147,7 @@ class RoomService(Service):
 
     async def save_room(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         spec: RoomSpec,
         path_name: str | None = None,
@@ -173,7 +174,7 @@ class RoomService(Service):
 
     async def create_rooms(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         specs: Sequence[RoomSpec],
         send_invitations: bool = False,
@@ -193,13 +194,13 @@ class RoomService(Service):
                 outcomes.append(BulkOutcome(spec.name, False, exc))
         return outcomes
 
-    async def delete_room(self, actor: Actor, service_name: str, room: str) -> None:
+    async def delete_room(self, actor: Principal, service_name: str, room: str) -> None:
         async with self.change(actor, "room.deleted", f"{room}@{service_name}") as tx:
             room_id, _ = await self._room(tx, actor, service_name, room)
             await store.delete_room(tx, room_id)
 
     async def _save(
-        self, actor: Actor, service_name: str, name: str, spec: RoomSpec, overwrite: bool
+        self, actor: Principal, service_name: str, name: str, spec: RoomSpec, overwrite: bool
     ) -> tuple[bool, list[Holder]]:
         """(created, the affiliations that are new) after writing one room."""
         service_name = _service_name(service_name, "servicename")
@@ -242,7 +243,9 @@ class RoomService(Service):
                 await store.replace_affiliations(tx, room_id, wanted)
         return not existed, _new(before, wanted)
 
-    async def _wanted(self, tx: Tx, actor: Actor, room: str, given: Affiliations) -> list[Holder]:
+    async def _wanted(
+        self, tx: Tx, actor: Principal, room: str, given: Affiliations
+    ) -> list[Holder]:
         """The affiliations a room body asks for, resolved, with the default owner."""
         items = []
         for affiliation in AFFILIATIONS:
@@ -277,7 +280,7 @@ class RoomService(Service):
     # -- affiliations -------------------------------------------------------------------
 
     async def with_affiliation(
-        self, actor: Actor, service_name: str, room: str, affiliation: str
+        self, actor: Principal, service_name: str, room: str, affiliation: str
     ) -> tuple[str, ...]:
         """The bare JIDs holding `affiliation` directly (groups are listed apart)."""
         found = await self.get_room(actor, service_name, room)
@@ -285,7 +288,7 @@ class RoomService(Service):
 
     async def grant(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         room: str,
         affiliation: str,
@@ -309,7 +312,7 @@ class RoomService(Service):
 
     async def revoke(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         room: str,
         affiliation: str,
@@ -332,7 +335,7 @@ class RoomService(Service):
 
     async def set_affiliated(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         room: str,
         affiliation: str,
@@ -373,7 +376,7 @@ class RoomService(Service):
     # -- who is in the room, what was said ----------------------------------------------
 
     async def occupants(
-        self, actor: Actor, service_name: str, room: str, role: str | None = None
+        self, actor: Principal, service_name: str, room: str, role: str | None = None
     ) -> list[Occupant]:
         """Everyone connected to the room (only those in `role` if given)."""
         domain = actor.tenant.domain
@@ -404,7 +407,7 @@ class RoomService(Service):
             )
         return found
 
-    async def history(self, actor: Actor, service_name: str, room: str) -> list[RoomMessage]:
+    async def history(self, actor: Principal, service_name: str, room: str) -> list[RoomMessage]:
         async with self.db.read() as tx:
             room_id, _ = await self._room(tx, actor, service_name, room)
             return await store.messages(tx, room_id)
@@ -413,7 +416,7 @@ class RoomService(Service):
 
     async def invite(
         self,
-        actor: Actor,
+        actor: Principal,
         service_name: str,
         room: str,
         invitees: Sequence[str],
@@ -427,7 +430,7 @@ class RoomService(Service):
         await self._record_invitations(actor, label, jids, reason)
         return jids
 
-    async def _invite_new(self, actor: Actor, label: str, news: Sequence[Holder]) -> None:
+    async def _invite_new(self, actor: Principal, label: str, news: Sequence[Holder]) -> None:
         parties = [h.party for h in news if h.affiliation in INVITED]
         if not parties:
             return
@@ -435,7 +438,7 @@ class RoomService(Service):
             jids = await self._addresses(tx, actor, parties)
         await self._record_invitations(actor, label, jids, None)
 
-    async def _addresses(self, tx: Tx, actor: Actor, parties: Sequence[Party]) -> list[str]:
+    async def _addresses(self, tx: Tx, actor: Principal, parties: Sequence[Party]) -> list[str]:
         """Bare JIDs to send to: a group stands for its members."""
         groups = [p.label for p in parties if p.is_group]
         members = await store.members_of_groups(tx, actor.tenant_id, groups, actor.tenant.domain)
@@ -446,7 +449,7 @@ class RoomService(Service):
         return list(jids)
 
     async def _record_invitations(
-        self, actor: Actor, label: str, jids: Sequence[str], reason: str | None
+        self, actor: Principal, label: str, jids: Sequence[str], reason: str | None
     ) -> None:
         if not jids:
             return
@@ -457,13 +460,15 @@ class RoomService(Service):
 
     # -- lookups --------------------------------------------------------------------------
 
-    async def _service(self, tx: Tx, actor: Actor, name: str) -> ChatService:
+    async def _service(self, tx: Tx, actor: Principal, name: str) -> ChatService:
         found = await store.find_service(tx, actor.tenant_id, name)
         if found is None:
             raise NotFound("chat_service", name)
         return found
 
-    async def _room(self, tx: Tx, actor: Actor, service_name: str, room: str) -> tuple[int, str]:
+    async def _room(
+        self, tx: Tx, actor: Principal, service_name: str, room: str
+    ) -> tuple[int, str]:
         """(room id, `room@service`) or NotFound for the service or the room."""
         service = await self._service(tx, actor, service_name)
         room_id, name = await self._room_in(tx, service, room)
@@ -477,7 +482,7 @@ class RoomService(Service):
         return room_id, name
 
     async def _parties(
-        self, tx: Tx, actor: Actor, items: Sequence[tuple[str, str]], reading: Reading
+        self, tx: Tx, actor: Principal, items: Sequence[tuple[str, str]], reading: Reading
     ) -> list[Party]:
         """Resolve (field, name) pairs to parties in two statements, whatever their number."""
         domain = actor.tenant.domain
@@ -496,7 +501,7 @@ class RoomService(Service):
             for p in resolved
         ]
 
-    async def _expanded(self, tx: Tx, actor: Actor, found: list[Room]) -> list[Room]:
+    async def _expanded(self, tx: Tx, actor: Principal, found: list[Room]) -> list[Room]:
         """Rooms whose user lists also name every member of their affiliated groups."""
         wanted = _flat(g for room in found for g in room.affiliations.groups.values())
         members = await store.members_of_groups(tx, actor.tenant_id, wanted, actor.tenant.domain)

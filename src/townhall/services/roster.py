@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import RosterItem
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
+from townhall.store import people as people_store
 from townhall.store import roster as store
-from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
 
 SUBSCRIPTIONS = range(-1, 4)
@@ -22,13 +23,13 @@ MAX_NICKNAME = 1023
 
 
 class RosterService(Service):
-    async def list(self, actor: Actor, username: str) -> list[RosterItem]:
+    async def list(self, actor: Principal, username: str) -> list[RosterItem]:
         async with self.db.read() as tx:
             return await store.items(tx, await self._user(tx, actor, username))
 
     async def add(
         self,
-        actor: Actor,
+        actor: Principal,
         username: str,
         jid: str | None,
         nickname: str | None,
@@ -49,7 +50,7 @@ class RosterService(Service):
 
     async def update(
         self,
-        actor: Actor,
+        actor: Principal,
         username: str,
         jid: str,
         nickname: str | None,
@@ -73,17 +74,17 @@ class RosterService(Service):
             )
             await store.update_item(tx, user_id, changed)
 
-    async def delete(self, actor: Actor, username: str, jid: str) -> None:
+    async def delete(self, actor: Principal, username: str, jid: str) -> None:
         async with self.change(actor, "roster.item.deleted", f"{username}: {jid}") as tx:
             user_id = await self._user(tx, actor, username)
             contact = _contact(jid)
             if not await store.delete_item(tx, user_id, contact):
                 raise NotFound("roster_item", contact)
 
-    async def _user(self, tx: Tx, actor: Actor, username: str) -> int:
+    async def _user(self, tx: Tx, actor: Principal, username: str) -> int:
         """The owner's account; `name@<tenant domain>` names it too."""
         local = names.local_part(username, actor.tenant.domain)
-        user_id = await user_store.find_id(tx, actor.tenant_id, local)
+        user_id = await people_store.find_id(tx, actor.tenant_id, local)
         if user_id is None:
             raise NotFound("user", username)
         return user_id

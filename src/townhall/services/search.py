@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from townhall.domain.errors import Invalid
-from townhall.services.access_tokens import RmpSession
+from townhall.domain.principal import Principal
 from townhall.services.base import Service
 from townhall.store import search as store
 from townhall.store.database import Tx
@@ -149,16 +149,16 @@ def check(query: SearchQuery) -> str:
     return needle
 
 
-def booking_scope(caller: RmpSession) -> BookingScope:
+def booking_scope(caller: Principal) -> BookingScope:
     if caller.is_server_admin:
         return BookingScope(everything=True)
     return BookingScope(
-        user_id=caller.user_id, email=caller.email.lower(), domains=caller.admin_domains
+        user_id=caller.user_id, email=caller.address.lower(), domains=caller.admin_domains
     )
 
 
 class SearchService(Service):
-    async def search(self, caller: RmpSession, query: SearchQuery) -> SearchResults:
+    async def search(self, caller: Principal, query: SearchQuery) -> SearchResults:
         """The best `query.limit` hits of each asked type the caller may see."""
         needle = check(query)
         asked, limit = query.types, query.limit
@@ -174,24 +174,24 @@ class SearchService(Service):
             )
 
 
-async def _resources(tx: Tx, caller: RmpSession, needle: str, limit: int) -> list[ResourceHit]:
-    rows = await store.find_resources(tx, caller.actor.tenant_id, needle, CANDIDATES)
+async def _resources(tx: Tx, caller: Principal, needle: str, limit: int) -> list[ResourceHit]:
+    rows = await store.find_resources(tx, caller.tenant_id, needle, CANDIDATES)
     hits = [ResourceHit(r.address, r.name, r.type, _resource_score(needle, r)) for r in rows]
     hits.sort(key=lambda h: (-h.score, h.name.lower(), h.address))
     return [h for h in hits if h.score > 0][:limit]
 
 
-async def _users(tx: Tx, caller: RmpSession, needle: str, limit: int) -> list[UserHit]:
-    tenant = caller.actor.tenant
+async def _users(tx: Tx, caller: Principal, needle: str, limit: int) -> list[UserHit]:
+    tenant = caller.tenant
     rows = await store.find_users(tx, tenant.id, tenant.domain, needle, CANDIDATES)
     hits = [UserHit(u.username, u.name, _user_score(needle, u, tenant.domain)) for u in rows]
     hits.sort(key=lambda h: (-h.score, h.name.lower(), h.username))
     return [h for h in hits if h.score > 0][:limit]
 
 
-async def _bookings(tx: Tx, caller: RmpSession, needle: str, limit: int) -> list[BookingHit]:
+async def _bookings(tx: Tx, caller: Principal, needle: str, limit: int) -> list[BookingHit]:
     scope = booking_scope(caller)
-    rows = await store.find_bookings(tx, caller.actor.tenant_id, needle, scope, CANDIDATES)
+    rows = await store.find_bookings(tx, caller.tenant_id, needle, scope, CANDIDATES)
     hits = [BookingHit(b.id, b.title, b.starts_at, _booking_score(needle, b)) for b in rows]
     hits.sort(key=lambda h: (-h.score, h.title.lower(), h.starts_at, h.id))
     return [h for h in hits if h.score > 0][:limit]

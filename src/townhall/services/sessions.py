@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from townhall.domain import names
 from townhall.domain.errors import Invalid, NotFound
 from townhall.domain.models import LiveSession
-from townhall.services.base import Actor, Service
+from townhall.domain.principal import Principal
+from townhall.services.base import Service
+from townhall.store import people as people_store
 from townhall.store import sessions as store
-from townhall.store import users as user_store
 
 PRESENCE_SHOWS = (None, "away", "chat", "dnd", "xa")
 
@@ -35,27 +36,27 @@ class Connection:
 
 
 class SessionService(Service):
-    async def list(self, actor: Actor, username: str | None = None) -> list[LiveSession]:
+    async def list(self, actor: Principal, username: str | None = None) -> list[LiveSession]:
         """All sessions of the tenant, or one user's (an unknown user has none)."""
         wanted = None if username is None else username.strip().lower()
         async with self.db.read() as tx:
             return list(await store.list_sessions(tx, actor.tenant_id, wanted))
 
-    async def counts(self, actor: Actor) -> tuple[int, int]:
+    async def counts(self, actor: Principal) -> tuple[int, int]:
         """(sessions on this node, sessions on every node) of the tenant."""
         async with self.db.read() as tx:
             local = await store.count(tx, actor.tenant_id, self.deps.node)
             everywhere = await store.count(tx, actor.tenant_id)
         return local, everywhere
 
-    async def register(self, actor: Actor, connection: Connection) -> int:
+    async def register(self, actor: Principal, connection: Connection) -> int:
         if connection.presence_show not in PRESENCE_SHOWS:
             raise Invalid("presence_show", f"unknown presence {connection.presence_show!r}")
         username = names.node(connection.username, "username")
         now = self.clock.now()
         subject = f"{username}/{connection.resource}"
         async with self.change(actor, "session.opened", subject) as tx:
-            user_id = await user_store.find_id(tx, actor.tenant_id, username)
+            user_id = await people_store.find_id(tx, actor.tenant_id, username)
             if user_id is None:
                 raise NotFound("user", username)
             return await store.insert_session(
@@ -75,7 +76,7 @@ class SessionService(Service):
                 last_active_at=now,
             )
 
-    async def unregister(self, actor: Actor, session_id: int) -> None:
+    async def unregister(self, actor: Principal, session_id: int) -> None:
         """The connection layer saw the session end (a session already gone is fine)."""
         subject = str(session_id)
         async with self.change(
@@ -83,7 +84,7 @@ class SessionService(Service):
         ) as tx:
             await store.delete_session(tx, actor.tenant_id, session_id)
 
-    async def close_user_sessions(self, actor: Actor, username: str) -> None:
+    async def close_user_sessions(self, actor: Principal, username: str) -> None:
         """Disconnect every session of the user; no sessions (or no such user) is fine.
 
         The `session.closed` event names the user: the connection layers close that
@@ -93,11 +94,11 @@ class SessionService(Service):
         async with self.change(
             actor, "session.closed", username, data={"username": username}
         ) as tx:
-            user_id = await user_store.find_id(tx, actor.tenant_id, username)
+            user_id = await people_store.find_id(tx, actor.tenant_id, username)
             if user_id is not None:
                 await store.close_for_user(tx, user_id)
 
-    async def broadcast(self, actor: Actor, body: str | None) -> None:
+    async def broadcast(self, actor: Principal, body: str | None) -> None:
         """A server message to everyone online, delivered by the connection layers.
 
         Only a missing or empty body is refused; like the plugin, whitespace is a body.

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 
 from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import ChatStream, RoomSettings, StreamAttributes, StreamMember
+from townhall.domain.principal import Principal
 from townhall.domain.queries import StreamQuery
-from townhall.services.base import Actor, Service
+from townhall.services.base import Service
 from townhall.services.rooms import DEFAULT_SERVICE
+from townhall.store import people as people_store
 from townhall.store import rooms as room_store
 from townhall.store import streams as store
-from townhall.store import users as user_store
 from townhall.store.database import Tx, UniqueViolation
 
 MAX_SEARCH = 100
@@ -27,11 +28,11 @@ MAX_IM_MEMBERS = 20
 
 
 class StreamService(Service):
-    async def get(self, actor: Actor, stream_id: str) -> ChatStream:
+    async def get(self, actor: Principal, stream_id: str) -> ChatStream:
         async with self.db.read() as tx:
             return await self._find(tx, actor, stream_id)
 
-    async def create(self, actor: Actor, creator: int, attrs: StreamAttributes) -> ChatStream:
+    async def create(self, actor: Principal, creator: int, attrs: StreamAttributes) -> ChatStream:
         if not attrs.name or not attrs.name.strip():
             raise Invalid("name", "A room needs a name")
         values = _columns(attrs)
@@ -43,7 +44,7 @@ class StreamService(Service):
             return await self._find(tx, actor, stream_id)
 
     async def update(
-        self, actor: Actor, stream_id: str, attrs: StreamAttributes, caller: int | None
+        self, actor: Principal, stream_id: str, attrs: StreamAttributes, caller: int | None
     ) -> ChatStream:
         """`caller` is the acting user, who must own the room; None is an administrator."""
         if attrs.name is not None and not attrs.name.strip():
@@ -56,7 +57,7 @@ class StreamService(Service):
             return await self._find(tx, actor, stream_id)
 
     async def set_active(
-        self, actor: Actor, stream_id: str, active: bool, caller: int | None
+        self, actor: Principal, stream_id: str, active: bool, caller: int | None
     ) -> ChatStream:
         action = "room.activated" if active else "room.deactivated"
         async with self.change(actor, action, stream_id) as tx:
@@ -64,13 +65,13 @@ class StreamService(Service):
             await store.set_attributes(tx, stream.room_id, {"active": active})
             return await self._find(tx, actor, stream_id)
 
-    async def members(self, actor: Actor, stream_id: str) -> list[StreamMember]:
+    async def members(self, actor: Principal, stream_id: str) -> list[StreamMember]:
         async with self.db.read() as tx:
             stream = await self._find(tx, actor, stream_id)
             return await store.members(tx, stream.room_id)
 
     async def set_member(
-        self, actor: Actor, stream_id: str, user_id: int, role: str | None, caller: int | None
+        self, actor: Principal, stream_id: str, user_id: int, role: str | None, caller: int | None
     ) -> None:
         """`role` "member" or "owner" grants, None removes the user."""
         action = f"room.member.{role or 'removed'}"
@@ -78,7 +79,7 @@ class StreamService(Service):
             stream = await self._managed(tx, actor, stream_id, caller)
             if not stream.active:
                 raise Conflict("room", stream_id, "the room is deactivated")
-            if not await user_store.created_by_id(tx, actor.tenant_id, [user_id]):
+            if not await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
             current = {m.user_id: m for m in await store.members(tx, stream.room_id)}
             owners = [m for m in current.values() if m.owner]
@@ -96,7 +97,7 @@ class StreamService(Service):
             raise Conflict("room", str(user_id), "a room must keep at least one owner")
 
     async def search(
-        self, actor: Actor, query: StreamQuery, skip: int, limit: int
+        self, actor: Principal, query: StreamQuery, skip: int, limit: int
     ) -> tuple[list[ChatStream], dict[str, int]]:
         """A page of matches and the public/private counts of all matches."""
         if skip < 0:
@@ -106,7 +107,7 @@ class StreamService(Service):
         async with self.db.read() as tx:
             return await store.search(tx, actor.tenant_id, query, skip, limit)
 
-    async def im(self, actor: Actor, user_ids: Sequence[int]) -> ChatStream:
+    async def im(self, actor: Principal, user_ids: Sequence[int]) -> ChatStream:
         """The IM among exactly these users, created on first use."""
         wanted = sorted(set(user_ids))
         if len(wanted) < 2:
@@ -120,7 +121,7 @@ class StreamService(Service):
         stream_id = self.deps.ids.stream_id()
         try:
             async with self.change(actor, "im.created", stream_id) as tx:
-                known = await user_store.created_by_id(tx, actor.tenant_id, wanted)
+                known = await people_store.created_by_id(tx, actor.tenant_id, wanted)
                 missing = [u for u in wanted if u not in known]
                 if missing:
                     raise NotFound("user", str(missing[0]))
@@ -135,7 +136,9 @@ class StreamService(Service):
         assert created is not None
         return created
 
-    async def _insert(self, tx: Tx, actor: Actor, name: str, stream_id: str, creator: int) -> int:
+    async def _insert(
+        self, tx: Tx, actor: Principal, name: str, stream_id: str, creator: int
+    ) -> int:
         service = await room_store.ensure_service(tx, actor.tenant_id, DEFAULT_SERVICE)
         now = self.clock.now()
         settings = RoomSettings(persistent=True, log_enabled=True)
@@ -144,7 +147,7 @@ class StreamService(Service):
         return room_id
 
     async def _managed(
-        self, tx: Tx, actor: Actor, stream_id: str, caller: int | None
+        self, tx: Tx, actor: Principal, stream_id: str, caller: int | None
     ) -> ChatStream:
         stream = await self._find(tx, actor, stream_id)
         if caller is not None:
@@ -153,7 +156,7 @@ class StreamService(Service):
                 raise Forbidden("room", stream_id, "only an owner of the room may change it")
         return stream
 
-    async def _find(self, tx: Tx, actor: Actor, stream_id: str) -> ChatStream:
+    async def _find(self, tx: Tx, actor: Principal, stream_id: str) -> ChatStream:
         found = await store.find(tx, actor.tenant_id, stream_id)
         if found is None:
             raise NotFound("room", stream_id)

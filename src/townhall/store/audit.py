@@ -1,4 +1,4 @@
-"""The audit log. Only services write it (through `Service.change`)."""
+"""The audit log. Only services write it, through their unit of work (`Service.unit`)."""
 
 from __future__ import annotations
 
@@ -20,22 +20,24 @@ async def record(
     tenant_id: int,
     username: str | None,
     at: datetime,
-    action: str,
-    summary: str,
     node: str | None,
-    details: str | None,
+    changes: Sequence[tuple[str, str, str | None]],
 ) -> None:
+    """One row per (action, summary, details), all in one statement."""
     await tx.execute(
         _INSERT,
-        {
-            "tenant_id": tenant_id,
-            "username": username,
-            "occurred_at": at,
-            "action": action,
-            "summary": summary,
-            "node": node,
-            "details": details,
-        },
+        [
+            {
+                "tenant_id": tenant_id,
+                "username": username,
+                "occurred_at": at,
+                "action": action,
+                "summary": summary,
+                "node": node,
+                "details": details,
+            }
+            for action, summary, details in changes
+        ],
     )
 
 

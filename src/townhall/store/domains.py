@@ -100,14 +100,17 @@ async def set_settings(tx: Tx, domain_id: int, settings: dict[str, object]) -> N
     await tx.execute(update(domains).where(domains.c.id == domain_id).values(settings=settings))
 
 
-async def add_admin(tx: Tx, user_id: int, domain_id: int) -> None:
+async def add_admin(tx: Tx, user_id: int, domain_id: int) -> bool:
+    """True if the person was not an admin of the domain before."""
     exists = await tx.execute(
         select(domain_admins.c.user_id).where(
             domain_admins.c.user_id == user_id, domain_admins.c.domain_id == domain_id
         )
     )
-    if exists.first() is None:
-        await tx.execute(insert(domain_admins).values(user_id=user_id, domain_id=domain_id))
+    if exists.first() is not None:
+        return False
+    await tx.execute(insert(domain_admins).values(user_id=user_id, domain_id=domain_id))
+    return True
 
 
 async def administered_by(tx: Tx, user_id: int) -> list[str]:
@@ -120,12 +123,14 @@ async def administered_by(tx: Tx, user_id: int) -> list[str]:
     return list((await tx.execute(query)).scalars())
 
 
-async def remove_admin(tx: Tx, user_id: int, domain_id: int) -> None:
-    await tx.execute(
+async def remove_admin(tx: Tx, user_id: int, domain_id: int) -> bool:
+    """True if the person was an admin of the domain before."""
+    done = await tx.execute(
         delete(domain_admins).where(
             domain_admins.c.user_id == user_id, domain_admins.c.domain_id == domain_id
         )
     )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 async def admin_ids(tx: Tx, tenant_id: int) -> set[int]:

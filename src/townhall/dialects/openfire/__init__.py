@@ -9,6 +9,7 @@ from __future__ import annotations
 from litestar import Litestar, Router
 from litestar.types import ASGIApp
 
+from ..kit import Dialect
 from . import (
     chatrooms,
     chatservices,
@@ -72,3 +73,6 @@ def routers() -> list[Router]:
 def before_routing(next_app: ASGIApp, app: Litestar) -> ASGIApp:
     """The plugin's auth filter, which must run before routing."""
     return OpenfireAuth(next_app, app)
+
+
+DIALECT = Dialect("openfire", routers, refusals=REFUSALS, before_routing=before_routing)

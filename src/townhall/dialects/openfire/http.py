@@ -21,18 +21,19 @@ from townhall.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    Unauthenticated,
 )
 from townhall.domain.events import DomainEvent
+from townhall.domain.models import Tenant
+from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
-from townhall.services.base import Actor
 from townhall.services.container import Services
 
-from .. import unstorable
+from .. import kit, unstorable
 from . import wire
 from .wire import BadRequest, Collection, Entity, Grouped, NotAcceptable, UnsupportedMediaType
 
 PREFIX = "/plugins/restapi/v1"
-ACTOR_KEY = "openfire.actor"
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": "origin, content-type, accept, authorization",
@@ -55,6 +56,9 @@ class OpenfireError(Exception):
 
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
+
+FIELDS = {"offset": "start", "display_name": "name"}
+"""Domain field names that the plugin spells otherwise."""
 
 # (domain error, concept) -> (status, exception name, the plugin's default message)
 _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
@@ -111,7 +115,12 @@ def to_openfire(exc: DomainError) -> OpenfireError:
         status, name, message = default
         return OpenfireError(status, name, wording or message, exc.subject)
     if isinstance(exc, Invalid):
-        return OpenfireError(400, "IllegalArgumentException", wording or exc.reason, exc.field)
+        field = kit.wire_field(exc, FIELDS)
+        # A Malformed reason never names its field; the services' reasons still do.
+        message = wording or (
+            f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason
+        )
+        return OpenfireError(400, "IllegalArgumentException", message, field)
     if isinstance(exc, Forbidden):
         return OpenfireError(403, "NotAllowedException", wording or exc.detail, exc.subject)
     if isinstance(exc, (Conflict, AlreadyExists)):
@@ -207,11 +216,11 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
 
 
 def services(request: Request[Any, Any, Any]) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    return kit.services_of(request)
 
 
-def actor(request: Request[Any, Any, Any]) -> Actor:
-    return request.scope["state"][ACTOR_KEY]  # type: ignore[no-any-return]
+def actor(request: Request[Any, Any, Any]) -> Principal:
+    return kit.principal_of(request)
 
 
 def respond(
@@ -233,30 +242,18 @@ async def read(request: Request[Any, Any, Any], shape: Entity | Collection) -> A
     return wire.parse_body(await request.body(), request.headers.get("content-type"), shape)
 
 
-async def refuse_unstorable_text(request: Request[Any, Any, Any]) -> None:
+def refuse_unstorable_text(request: Request[Any, Any, Any]) -> None:
     """Router hook: a query parameter or path holding a NUL (`%00`) is a 400 naming it,
     not a database error (dialects/unstorable.py)."""
-    values = [*request.query_params.multi_items(), ("path", request.scope["path"])]
-    for name, value in values:
-        found = unstorable.find(value, name)
-        if found is not None:
-            message = f"{name}: {found[1]}"
-            raise OpenfireError(400, "IllegalArgumentException", message, name)
+    kit.refuse_unstorable_request(request)
 
 
 def paging(request: Request[Any, Any, Any]) -> tuple[int, int | None]:
     """Townhall's optional `start`/`limit` paging (absent: the plugin's full list)."""
-    values: list[int | None] = []
-    for name in ("start", "limit"):
-        raw = request.query_params.get(name)
-        if raw is None:
-            values.append(None)
-            continue
-        try:
-            values.append(int(raw))
-        except ValueError:
-            raise Invalid(name, f"{name} must be a whole number") from None
-    return values[0] or 0, values[1]
+    query = request.query_params
+    start = kit.integer(query.get("start"), "start", 0, 0, unstorable.INT64_MAX)
+    limit = query.get("limit")
+    return start, None if limit is None else kit.integer(limit, "limit", 0, 0, unstorable.INT64_MAX)
 
 
 def tail(value: str) -> str:
@@ -314,7 +311,7 @@ class OpenfireAuth:
     def __init__(self, next_app: ASGIApp, app: Litestar) -> None:
         self._next = next_app
         self._app = app
-        self._accepted: TTLCache[tuple[int, str], Actor] = TTLCache(ttl_seconds=2.0)
+        self._accepted: TTLCache[tuple[int, str], Principal] = TTLCache(ttl_seconds=2.0)
         self._subscribed = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -351,12 +348,11 @@ class OpenfireAuth:
         headers: dict[str, str],
         settings: Mapping[str, str | None],
         svc: Services,
-        tenant: Any,
+        tenant: Tenant,
     ) -> int | None:
         if not api_enabled(settings):
             return 403
         if scope.get("method") == "OPTIONS" or scope["path"].startswith(f"{PREFIX}/userservice"):
-            scope.setdefault("state", {})[ACTOR_KEY] = Actor(tenant, None)
             return None
         if not client_allowed(headers, scope.get("client"), settings):
             return 401
@@ -365,29 +361,37 @@ class OpenfireAuth:
             return 401
         cached = self._accepted.get((tenant.id, header))
         if cached is None:
-            cached = await self._authenticate(header, settings, svc, tenant)
-            if cached is None:
+            try:
+                cached = await self._authenticate(header, settings, svc, tenant)
+            except Unauthenticated:
                 return 401
             self._accepted.put((tenant.id, header), cached)
-        scope.setdefault("state", {})[ACTOR_KEY] = cached
+        scope.setdefault("state", {})[kit.PRINCIPAL] = cached
         return None
 
     async def _authenticate(
-        self, header: str, settings: Mapping[str, str | None], svc: Services, tenant: Any
-    ) -> Actor | None:
+        self, header: str, settings: Mapping[str, str | None], svc: Services, tenant: Tenant
+    ) -> Principal:
         mode = (settings.get("plugin.restapi.httpAuth") or "basic").lower()
         if mode != "basic":
             secret = settings.get("plugin.restapi.secret")
-            return Actor(tenant, "restapi-secret") if secret and header == secret else None
-        token = header[6:] if header.startswith(("Basic ", "basic ")) else header
-        try:
-            decoded = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-        username, colon, password = decoded.partition(":")
-        if not colon or not username:
-            return None
-        login = await svc.users.authenticate(tenant, username, password)
-        if login is None or roles.SERVER_ADMIN not in login.roles:
-            return None
-        return Actor(tenant, login.username)
+            return svc.auth.shared_secret(tenant, header, secret, "restapi-secret")
+        username, password = _basic_credentials(header)
+        found = await svc.auth.password(tenant, username, password)
+        if roles.SERVER_ADMIN not in found.roles:
+            raise Unauthenticated("session", username, "only administrators may use the API")
+        return found
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    """(username, password) of an HTTP Basic header, which the plugin also accepts
+    without its `Basic ` scheme word."""
+    token = header[6:] if header.startswith(("Basic ", "basic ")) else header
+    try:
+        decoded = base64.b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Unauthenticated("session", "", "not HTTP Basic credentials") from None
+    username, colon, password = decoded.partition(":")
+    if not colon or not username:
+        raise Unauthenticated("session", "", "not HTTP Basic credentials")
+    return username, password

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get
 
 from townhall.domain.models import LiveSession
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 
 from .entities import SESSIONS
 from .http import actor, bare, respond, services
@@ -23,7 +23,7 @@ PRESENCE_WORDS = {
 STATUS_WORDS = {"closed": "Closed", "connected": "Connected", "authenticated": "Authenticated"}
 
 
-def session_data(who: Actor, session: LiveSession, this_node: str) -> dict[str, Any]:
+def session_data(who: Principal, session: LiveSession, this_node: str) -> dict[str, Any]:
     username = session.username or "Anonymous"
     return {
         "sessionId": f"{username}@{who.tenant.domain}/{session.resource}",

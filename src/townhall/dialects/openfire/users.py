@@ -7,17 +7,18 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put
 from lxml import etree
 
-from townhall.domain.models import User
-from townhall.domain.queries import UserFilter
-from townhall.services.users import UserChanges
+from townhall.domain.models import Person
+from townhall.domain.principal import Principal
+from townhall.domain.queries import PersonFilter
+from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
 from .entities import USER, USERS
-from .http import OpenfireError, actor, bare, paging, read, respond, services, worded
+from .http import OpenfireError, bare, paging, read, respond, worded
 
 AnyRequest = Request[Any, Any, Any]
 
 
-def user_data(user: User) -> dict[str, Any]:
+def user_data(user: Person) -> dict[str, Any]:
     return {
         "username": user.username,
         "name": user.name,
@@ -27,10 +28,12 @@ def user_data(user: User) -> dict[str, Any]:
 
 
 @get("/users")
-async def list_users(request: AnyRequest) -> Response[bytes]:
+async def list_users(
+    request: AnyRequest, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     q = request.query_params
     key = q.get("propertyKey")
-    where = UserFilter(
+    where = PersonFilter(
         username_contains=None if key is not None else q.get("search"),
         property_key=key,
         property_value=q.get("propertyValue") if key is not None else None,
@@ -38,12 +41,14 @@ async def list_users(request: AnyRequest) -> Response[bytes]:
         name_contains=q.get("name"),
     )
     offset, limit = paging(request)
-    found, total = await services(request).users.list(actor(request), where, offset, limit)
+    found, total = await people.search(principal, where, offset, limit)
     return respond(request, USERS, [user_data(u) for u in found], {"X-Total-Count": str(total)})
 
 
 @post("/users", status_code=201)
-async def create_user(request: AnyRequest) -> Response[bytes]:
+async def create_user(
+    request: AnyRequest, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     body = await _user_body(request)
     if not body.get("username"):
         raise OpenfireError(400, "IllegalArgumentException", "Could not create new user", "users")
@@ -55,14 +60,14 @@ async def create_user(request: AnyRequest) -> Response[bytes]:
             body["username"],
         )
     with worded(AlreadyExists="Could not create new user"):
-        await services(request).users.create(
-            actor(request),
-            body["username"],
-            body["password"],
-            name=body.get("name"),
+        new = NewPerson(
+            username=body["username"],
+            password=body["password"],
+            name=body.get("name") or "",
             email=body.get("email"),
             properties=dict(body.get("properties") or []),
         )
+        await people.create(principal, new)
     return bare(201)
 
 
@@ -75,17 +80,21 @@ async def _user_body(request: AnyRequest) -> dict[str, Any]:
 
 
 @get("/users/{username:str}")
-async def get_user(request: AnyRequest, username: str) -> Response[bytes]:
+async def get_user(
+    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
-        user = await services(request).users.get(actor(request), username)
+        user = await people.get(principal, username)
     return respond(request, USER, user_data(user))
 
 
 @put("/users/{username:str}")
-async def update_user(request: AnyRequest, username: str) -> Response[bytes]:
+async def update_user(
+    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     body = await _user_body(request)
-    changes = UserChanges(
-        new_username=body.get("username") or None,
+    changes = PersonChanges(
+        username=body.get("username") or None,
         password=body.get("password") or None,
         name=body.get("name"),
         email=body.get("email"),
@@ -93,26 +102,30 @@ async def update_user(request: AnyRequest, username: str) -> Response[bytes]:
         properties=dict(body.get("properties") or []),
     )
     with worded(NotFound="Could not find user", AlreadyExists="Could not create new user"):
-        await services(request).users.update(actor(request), username, changes)
+        await people.update(principal, username, changes)
     return bare(200)
 
 
 @delete("/users/{username:str}", status_code=200)
-async def delete_user(request: AnyRequest, username: str) -> Response[bytes]:
+async def delete_user(
+    username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
-        await services(request).users.delete(actor(request), username)
+        await people.delete(principal, username)
     return bare(200)
 
 
 @post("/lockouts/{username:str}", status_code=201)
-async def lock_user(request: AnyRequest, username: str) -> Response[bytes]:
-    await services(request).users.set_locked(actor(request), username, True)
+async def lock_user(username: str, people: PeopleService, principal: Principal) -> Response[bytes]:
+    await people.set_locked(principal, username, True)
     return bare(201)
 
 
 @delete("/lockouts/{username:str}", status_code=200)
-async def unlock_user(request: AnyRequest, username: str) -> Response[bytes]:
-    await services(request).users.set_locked(actor(request), username, False)
+async def unlock_user(
+    username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    await people.set_locked(principal, username, False)
     return bare(200)
 
 
@@ -120,18 +133,22 @@ _VCARD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dt
 
 
 @get("/users/{username:str}/vcard")
-async def get_vcard(request: AnyRequest, username: str) -> Response[bytes]:
+async def get_vcard(
+    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     accept = (request.headers.get("accept") or "").lower()
     if accept and not any(t in accept for t in ("application/xml", "*/*", "application/*")):
         return bare(406)
-    vcard = await services(request).users.get_vcard(actor(request), username)
+    vcard = await people.get_vcard(principal, username)
     if vcard is None:
         return bare(204)
     return Response(vcard.encode(), status_code=200, media_type="application/xml")
 
 
 @put("/users/{username:str}/vcard")
-async def put_vcard(request: AnyRequest, username: str) -> Response[bytes]:
+async def put_vcard(
+    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media != "application/xml":
         return bare(415)
@@ -145,13 +162,15 @@ async def put_vcard(request: AnyRequest, username: str) -> Response[bytes]:
             username,
         ) from None
     text = etree.tostring(element, encoding="unicode")
-    await services(request).users.set_vcard(actor(request), username, text)
+    await people.set_vcard(principal, username, text)
     return bare(200)
 
 
 @delete("/users/{username:str}/vcard", status_code=200)
-async def delete_vcard(request: AnyRequest, username: str) -> Response[bytes]:
-    await services(request).users.set_vcard(actor(request), username, None)
+async def delete_vcard(
+    username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    await people.set_vcard(principal, username, None)
     return bare(200)
 
 

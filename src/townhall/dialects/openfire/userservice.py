@@ -17,16 +17,16 @@ from litestar import Request, Response, Router, route
 from litestar.enums import HttpMethod
 
 from townhall.domain import names
-from townhall.domain.errors import AlreadyExists, DomainError, Invalid, NotFound
-from townhall.services.base import Actor
+from townhall.domain.errors import AlreadyExists, DomainError, Invalid, NotFound, Unauthenticated
+from townhall.domain.principal import Principal
 from townhall.services.container import Services
-from townhall.services.users import UserChanges
+from townhall.services.people import NewPerson, PersonChanges
 
-from .http import api_enabled, bare, client_allowed, services
+from .http import api_enabled, bare, client_allowed
 
 AnyRequest = Request[Any, Any, Any]
 Params = Mapping[str, str]
-Operation = Callable[[Services, Actor, Params], Awaitable[str]]
+Operation = Callable[[Services, Principal, Params], Awaitable[str]]
 OK = "<result>ok</result>"
 
 
@@ -71,59 +71,62 @@ def _item_jid(params: Params) -> str:
     return jid
 
 
-async def _add(svc: Services, actor: Actor, params: Params) -> str:
+async def _add(svc: Services, actor: Principal, params: Params) -> str:
     username = _username(params)
     password = params.get("password")
     if not password:
         raise UserServiceError("IllegalArgumentException")
-    await svc.users.create(
-        actor, username, password, name=params.get("name"), email=params.get("email")
+    new = NewPerson(
+        username,
+        password,
+        name=params.get("name") or "",
+        email=params.get("email"),
+        groups=_groups(params),
     )
-    if groups := _groups(params):
-        await svc.groups.add_user_to_groups(actor, username, groups)
+    await svc.people.create(actor, new)
     return OK
 
 
-async def _delete(svc: Services, actor: Actor, params: Params) -> str:
-    await svc.users.delete(actor, _username(params))
+async def _delete(svc: Services, actor: Principal, params: Params) -> str:
+    await svc.people.delete(actor, _username(params))
     return OK
 
 
-async def _update(svc: Services, actor: Actor, params: Params) -> str:
-    username = _username(params)
-    changes = UserChanges(
-        password=params.get("password") or None, name=params.get("name"), email=params.get("email")
+async def _update(svc: Services, actor: Principal, params: Params) -> str:
+    changes = PersonChanges(
+        password=params.get("password") or None,
+        name=params.get("name"),
+        email=params.get("email"),
+        groups=_groups(params) if "groups" in params else None,
     )
-    await svc.users.update(actor, username, changes)
-    if "groups" in params:
-        await svc.groups.set_user_groups(actor, username, _groups(params))
+    await svc.people.update(actor, _username(params), changes)
     return OK
 
 
-async def _enable(svc: Services, actor: Actor, params: Params) -> str:
-    await svc.users.set_locked(actor, _username(params), False)
+async def _enable(svc: Services, actor: Principal, params: Params) -> str:
+    await svc.people.set_locked(actor, _username(params), False)
     return OK
 
 
-async def _disable(svc: Services, actor: Actor, params: Params) -> str:
-    await svc.users.set_locked(actor, _username(params), True)
+async def _disable(svc: Services, actor: Principal, params: Params) -> str:
+    await svc.people.set_locked(actor, _username(params), True)
     return OK
 
 
-async def _add_roster(svc: Services, actor: Actor, params: Params) -> str:
+async def _add_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid, subscription = _username(params), _item_jid(params), _subscription(params)
     await svc.roster.add(actor, username, jid, params.get("name"), subscription, _groups(params))
     return OK
 
 
-async def _update_roster(svc: Services, actor: Actor, params: Params) -> str:
+async def _update_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid, subscription = _username(params), _item_jid(params), _subscription(params)
     groups = _groups(params) if "groups" in params else None
     await svc.roster.update(actor, username, jid, params.get("name"), subscription, groups)
     return OK
 
 
-async def _delete_roster(svc: Services, actor: Actor, params: Params) -> str:
+async def _delete_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid = _username(params), _item_jid(params)
     try:
         await svc.roster.delete(actor, username, jid)
@@ -141,11 +144,11 @@ def _group_list(group_names: list[str]) -> str:
     )
 
 
-async def _grouplist(svc: Services, actor: Actor, params: Params) -> str:
+async def _grouplist(svc: Services, actor: Principal, params: Params) -> str:
     return _group_list(await svc.groups.list_names(actor))
 
 
-async def _usergrouplist(svc: Services, actor: Actor, params: Params) -> str:
+async def _usergrouplist(svc: Services, actor: Principal, params: Params) -> str:
     return _group_list(await svc.groups.user_groups(actor, _username(params)))
 
 
@@ -184,25 +187,25 @@ async def _parameters(request: AnyRequest) -> dict[str, str]:
 
 
 @route(["/userservice", "/userservice/"], http_method=[HttpMethod.GET, HttpMethod.POST])
-async def userservice(request: AnyRequest) -> Response[bytes]:
-    svc = services(request)
+async def userservice(request: AnyRequest, services: Services) -> Response[bytes]:
+    svc = services
     tenant = await svc.tenants.for_host(request.headers.get("host"))
     settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
     if not api_enabled(settings):
         return bare(403)
     params = await _parameters(request)
-    secret = settings.get("plugin.restapi.secret")
-    if (
-        not client_allowed(request.headers, request.scope.get("client"), settings)
-        or not secret
-        or params.get("secret") != secret
-    ):
+    if not client_allowed(request.headers, request.scope.get("client"), settings):
+        return _reply("<error>RequestNotAuthorised</error>")
+    try:
+        secret = settings.get("plugin.restapi.secret")
+        caller = svc.auth.shared_secret(tenant, params.get("secret", ""), secret, "userservice")
+    except Unauthenticated:
         return _reply("<error>RequestNotAuthorised</error>")
     operation = OPERATIONS.get(params.get("type", ""))
     if operation is None:
         return bare(204 if request.method == "POST" else 200)
     try:
-        return _reply(await operation(svc, Actor(tenant, "userservice"), params))
+        return _reply(await operation(svc, caller, params))
     except UserServiceError as exc:
         return _reply(f"<error>{exc.name}</error>")
     except DomainError as exc:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
+from ..kit import Dialect
 from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
-from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticate, handle_http_error
+from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticated, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
@@ -30,7 +31,7 @@ def routers() -> list[Router]:
         Router(
             path=BASE,
             route_handlers=[area.router for area in AREAS],
-            before_request=authenticate,
+            guards=[authenticated],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]
@@ -39,3 +40,6 @@ def routers() -> list[Router]:
 def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     """A path under PREFIXES that no route serves: refused with this dialect's envelope."""
     return handle_http_error(request, exc)
+
+
+DIALECT = Dialect("rmp", routers, PREFIXES, unrouted, REFUSALS)

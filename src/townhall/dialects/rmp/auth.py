@@ -4,57 +4,57 @@ from __future__ import annotations
 
 from litestar import Response, Router, get, post
 
-from townhall.services.access_tokens import Grant
+from townhall.domain.principal import Principal
+from townhall.services.auth import AuthService, Grant
+from townhall.services.domains import DomainService
 
-from .http import AnyRequest, bearer, body, ok, services, session
+from .http import AnyRequest, bearer, body, ok
 from .models import LoginRequest
 
 
 def _granted(grant: Grant) -> Response[bytes]:
-    found = grant.session
+    found = grant.principal
     return ok(
         token=grant.access_token,
         refreshToken=grant.refresh_token,
         user={
-            "email": found.email,
-            "realName": found.real_name,
+            "email": found.address,
+            "realName": grant.name,
             "isDomainAdmin": found.is_domain_admin,
             "isServerAdmin": found.is_server_admin,
         },
-        sessionId=found.sid[:24],
+        sessionId=(found.session_id or "")[:24],
         expiresIn=grant.expires_in,
     )
 
 
 @post("/auth/login", status_code=200)
-async def login(request: AnyRequest) -> Response[bytes]:
+async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     asked = await body(request, LoginRequest)
-    grant = await services(request).access_tokens.login(asked.email, asked.password, asked.server)
-    return _granted(grant)
+    return _granted(await auth.token_login(asked.email, asked.password, asked.server))
 
 
 @post("/auth/refresh", status_code=200)
-async def refresh(request: AnyRequest) -> Response[bytes]:
-    return _granted(await services(request).access_tokens.refresh(bearer(request)))
+async def refresh(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+    return _granted(await auth.refresh(bearer(request)))
 
 
 @get("/auth/admin")
-async def admin_check(request: AnyRequest) -> Response[bytes]:
-    found = session(request)
-    domains = found.admin_domains
-    if found.is_server_admin:
-        domains = tuple(d.name for d in await services(request).domains.list(found.actor))
+async def admin_check(domains: DomainService, principal: Principal) -> Response[bytes]:
+    administered = principal.admin_domains
+    if principal.is_server_admin:
+        administered = tuple(d.name for d in await domains.list(principal))
     return ok(
-        isAdmin=found.is_admin,
-        isDomainAdmin=found.is_domain_admin or found.is_server_admin,
-        isServerAdmin=found.is_server_admin,
-        adminDomains=list(domains),
+        isAdmin=principal.is_admin,
+        isDomainAdmin=principal.is_domain_admin or principal.is_server_admin,
+        isServerAdmin=principal.is_server_admin,
+        adminDomains=list(administered),
     )
 
 
 @post("/auth/logout", status_code=200)
-async def logout(request: AnyRequest) -> Response[bytes]:
-    await services(request).access_tokens.logout(bearer(request))
+async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+    await auth.end_bearer(bearer(request))
     return ok()
 
 

@@ -54,7 +54,7 @@ def render(booking: Booking) -> dict[str, Any]:
 
 async def _visible(request: AnyRequest, booking_id: str) -> Booking:
     found = session(request)
-    booking, organizer_id = await services(request).bookings.get(found.actor, booking_id)
+    booking, organizer_id = await services(request).bookings.get(found, booking_id)
     domain = booking.resource.partition("@")[2]
     if organizer_id != found.user_id and not found.administers(domain):
         raise RmpError(404, "NOT_FOUND", f"booking {booking_id} not found", {"booking": booking_id})
@@ -72,10 +72,10 @@ async def list_bookings(request: AnyRequest) -> Response[bytes]:
         status=query.get("status") or None,
         after=parse_time(query.get("startDate"), "startDate", required=False),
         before=parse_time(query.get("endDate"), "endDate", required=False),
-        resource_id=await svc.bookings.resource_id(found.actor, resource) if resource else None,
+        resource_id=await svc.bookings.resource_id(found, resource) if resource else None,
     )
     asked = page(request)
-    listed, total = await svc.bookings.search(found.actor, where, asked.offset, asked.limit)
+    listed, total = await svc.bookings.search(found, where, asked.offset, asked.limit)
     return ok(bookings=[render(b) for b in listed], **asked.answer(total))
 
 
@@ -84,8 +84,8 @@ async def create_booking(request: AnyRequest) -> Response[bytes]:
     asked = await body(request, CreateBooking)
     found = session(request)
     booking = await services(request).bookings.create(
-        found.actor,
-        Organizer(found.user_id, found.email),
+        found,
+        Organizer(found.user_id, found.address),
         BookingRequest(
             resource=asked.resource_id,
             title=asked.title,
@@ -118,7 +118,7 @@ async def update_booking(request: AnyRequest, booking_id: str) -> Response[bytes
         status=asked.status,
     )
     booking = await services(request).bookings.update(
-        session(request).actor, booking_id, changes, invite=asked.send_invitations
+        session(request), booking_id, changes, invite=asked.send_invitations
     )
     return ok(booking=render(booking))
 
@@ -127,7 +127,7 @@ async def update_booking(request: AnyRequest, booking_id: str) -> Response[bytes
 async def cancel_booking(request: AnyRequest, booking_id: str) -> Response[bytes]:
     await _visible(request, booking_id)
     notify = flag(request.query_params.get("sendCancellation"), "sendCancellation", True)
-    booking = await services(request).bookings.cancel(session(request).actor, booking_id, notify)
+    booking = await services(request).bookings.cancel(session(request), booking_id, notify)
     return ok(booking=render(booking))
 
 
@@ -135,7 +135,7 @@ async def cancel_booking(request: AnyRequest, booking_id: str) -> Response[bytes
 async def check_conflicts(request: AnyRequest) -> Response[bytes]:
     asked = await body(request, ConflictCheck)
     found = await services(request).bookings.conflicts(
-        session(request).actor,
+        session(request),
         asked.resources,
         require_time(asked.start_time, "startTime"),
         require_time(asked.end_time, "endTime"),
@@ -148,7 +148,7 @@ async def check_conflicts(request: AnyRequest) -> Response[bytes]:
 async def availability(request: AnyRequest, resource_id: str) -> Response[bytes]:
     query = request.query_params
     found = await services(request).bookings.conflicts(
-        session(request).actor,
+        session(request),
         [resource_id],
         require_time(query.get("startTime"), "startTime"),
         require_time(query.get("endTime"), "endTime"),

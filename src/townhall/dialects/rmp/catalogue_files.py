@@ -36,8 +36,9 @@ from townhall.services.resource_admin import (
     RowError,
 )
 
+from .. import kit
 from .bookings import render as render_booking
-from .http import RmpError, invalid, iso, parse_time, path_of, refuse_unstorable
+from .http import RmpError, invalid, iso, parse_time
 from .models import Body, CategoryBody, CreateType, ResourceBody
 from .resources import category_list, field_specs, render, render_type, resource_input
 
@@ -169,7 +170,7 @@ def _converted(data: Any, kind: type[Any]) -> Any:
     try:
         return msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
-        raise RowProblem(path_of(str(exc)), str(exc)) from None
+        raise RowProblem(kit.wire_path(str(exc)), str(exc)) from None
 
 
 def _time(raw: str | None, field: str) -> datetime:
@@ -262,7 +263,7 @@ def read_json(raw: bytes) -> ImportFile:
         raise invalid("file", f"Malformed JSON: {exc}") from None
     if isinstance(document, list):
         document = {"resources": document}
-    refuse_unstorable(document)
+    kit.refuse_unstorable(document)
     if not isinstance(document, dict):
         raise invalid("file", "the file must hold an object or a list")
     reader = _Reader()

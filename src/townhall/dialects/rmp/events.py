@@ -74,7 +74,7 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
     services: Services = socket.app.state.services
     await socket.accept()
     try:
-        found = await services.access_tokens.session(await _token(socket))
+        found = await services.auth.bearer(await _token(socket))
     except Unauthenticated:
         await socket.send_json(
             {"type": "error", "data": {"code": "UNAUTHORIZED", "message": "invalid token"}}
@@ -82,8 +82,8 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.close(code=UNAUTHORIZED_CLOSE)
         return
     hub = _hub(socket)
-    queue = hub.join(found.actor.tenant_id)
-    await socket.send_json({"type": "connected", "data": {"email": found.email}})
+    queue = hub.join(found.tenant_id)
+    await socket.send_json({"type": "connected", "data": {"email": found.address}})
     reader = asyncio.create_task(_drain(socket))
     try:
         while not reader.done():
@@ -96,7 +96,7 @@ async def events(socket: WebSocket[Any, Any, Any]) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        hub.leave(found.actor.tenant_id, queue)
+        hub.leave(found.tenant_id, queue)
         reader.cancel()
 
 

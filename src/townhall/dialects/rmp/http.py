@@ -8,7 +8,6 @@ Times are ISO 8601 with an offset on the way in and UTC with `Z` on the way out.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,19 +29,22 @@ from townhall.domain.errors import (
     SlotTaken,
     Unauthenticated,
 )
-from townhall.services.access_tokens import RmpSession
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.resource_admin import RowError, RowsInvalid
 
-from .. import unstorable
+from .. import kit
 
-SESSION_KEY = "rmp.session"
 AnyRequest = Request[Any, Any, Any]
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
+
+FIELDS = {
+    "display_name": "realName",
+}
+"""Domain field names as RMP spells them."""
 
 _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Impossible, 422, "UNPROCESSABLE"),
@@ -100,7 +102,7 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
     if isinstance(exc, RowsInvalid):
         return {"field": exc.field, "errors": [_row_error(e) for e in exc.errors]}
     if isinstance(exc, Invalid):
-        return {"field": exc.field}
+        return {"field": kit.wire_field(exc, FIELDS)}
     if isinstance(exc, SlotTaken):
         return {"conflicts": [conflict(b) for b in exc.bookings]}
     if isinstance(exc, NotFound | AlreadyExists):
@@ -134,7 +136,7 @@ def conflict(booking: dict[str, object]) -> dict[str, object]:
 def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes]:
     status, code = next(((s, c) for kind, s, c in _STATUS if isinstance(exc, kind)), (500, ""))
     if isinstance(exc, Invalid):
-        message = f"{exc.field}: {exc.reason}"
+        message = kit.message_for(exc, FIELDS)
     elif isinstance(exc, NotFound):
         message = f"{exc.kind} {exc.subject} not found".replace("_", " ")
     elif isinstance(exc, AlreadyExists):
@@ -167,91 +169,65 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
 }
 
 
-def refuse_unstorable(value: Any, path: str = "") -> None:
-    """400 naming the field for a value no column can hold (dialects/unstorable.py)."""
-    found = unstorable.find(value, path)
-    if found is not None:
-        where = found[0] or "body"
-        raise invalid(where, f"{where}: {found[1]}")
-
-
-def check_request_text(request: AnyRequest) -> None:
-    """Query parameters and the path carry no NUL (`%00`): a 400, not a database error."""
-    for key, value in request.query_params.items():
-        refuse_unstorable(value, key)
-    refuse_unstorable(request.scope["path"], "path")
-
-
-def services(request: AnyRequest) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
-def bearer(request: AnyRequest) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer(connection: kit.AnyConnection) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise RmpError(401, "UNAUTHORIZED", "An Authorization: Bearer token is required")
     return token.strip()
 
 
-async def authenticate(request: AnyRequest) -> None:
-    """Router hook: resolve the access token or refuse the call with 401; refuse text
-    no column can hold in the query or path."""
-    found = await services(request).access_tokens.session(bearer(request))
-    request.scope["state"][SESSION_KEY] = found
-    check_request_text(request)
+async def _bearer_holder(connection: kit.AnyConnection) -> Principal:
+    """The access token's holder; then text no column can hold in the query or path is
+    refused."""
+    found = await kit.services_of(connection).auth.bearer(bearer(connection))
+    kit.refuse_unstorable_request(connection)
+    return found
 
 
-def session(request: AnyRequest) -> RmpSession:
-    return request.scope["state"][SESSION_KEY]  # type: ignore[no-any-return]
+authenticated = kit.authenticates(_bearer_holder)
+"""The router's first guard."""
+server_admins = kit.requires(
+    lambda caller: caller.is_server_admin, "Only a server administrator may do this"
+)
+admins = kit.requires(lambda caller: caller.is_admin, "Only an administrator may do this")
 
 
-def actor(request: AnyRequest) -> Actor:
-    return session(request).actor
+def services(request: AnyRequest) -> Services:
+    return kit.services_of(request)
 
 
-def require_server_admin(request: AnyRequest) -> Actor:
+def actor(request: AnyRequest) -> Principal:
+    return kit.principal_of(request)
+
+
+session = actor
+
+
+def require_server_admin(request: AnyRequest) -> Principal:
     found = session(request)
     if not found.is_server_admin:
         raise RmpError(403, "FORBIDDEN", "Only a server administrator may do this")
-    return found.actor
+    return found
 
 
-def require_admin_of(request: AnyRequest, domain: str) -> Actor:
+def require_admin_of(request: AnyRequest, domain: str) -> Principal:
     """The caller if it administers `domain` (server admins administer every domain)."""
     found = session(request)
     if not found.administers(domain):
         raise RmpError(403, "FORBIDDEN", f"Only an administrator of {domain} may do this")
-    return found.actor
+    return found
 
 
-def require_admin(request: AnyRequest) -> Actor:
+def require_admin(request: AnyRequest) -> Principal:
     """The caller if it administers at least one domain."""
     found = session(request)
     if not found.is_admin:
         raise RmpError(403, "FORBIDDEN", "Only an administrator may do this")
-    return found.actor
+    return found
 
 
 async def body(request: AnyRequest, kind: type[T]) -> T:
-    raw = await request.body()
-    try:
-        decoded = msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as exc:
-        raise invalid(path_of(str(exc)), f"Invalid request body: {exc}") from None
-    except msgspec.DecodeError as exc:
-        raise invalid("body", f"Malformed JSON: {exc}") from None
-    if unstorable.suspect(raw):
-        refuse_unstorable(msgspec.json.decode(raw))
-    return decoded
-
-
-def path_of(message: str) -> str:
-    """The wire field msgspec's message names: `... - at `$.fields[0].type`` and/or
-    `Object missing required field `name``, joined into `fields[0].type` or `name`."""
-    where = re.search(r"at `\$\.?([^`]*)`", message)
-    missing = re.search(r"missing required field `([^`]*)`", message)
-    parts = [where.group(1) if where else "", missing.group(1) if missing else ""]
-    return ".".join(part for part in parts if part) or "body"
+    return kit.decode(await request.body(), kind)
 
 
 def ok(status: int = 200, **payload: Any) -> Response[bytes]:
@@ -288,25 +264,8 @@ def require_time(raw: str | None, field: str) -> datetime:
     return moment
 
 
-def flag(raw: str | None, field: str, default: bool) -> bool:
-    if raw is None or raw == "":
-        return default
-    value = raw.strip().lower()
-    if value not in {"true", "false", "1", "0"}:
-        raise invalid(field, f"{field} must be true or false")
-    return value in {"true", "1"}
-
-
-def number(raw: str | None, field: str, default: int, low: int, high: int) -> int:
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid(field, f"{field} must be an integer") from None
-    if not low <= value <= high:
-        raise invalid(field, f"{field} must be between {low} and {high}")
-    return value
+flag = kit.boolean
+number = kit.integer
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,7 +67,7 @@ def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
 
 @get("/resource-types")
 async def list_types(request: AnyRequest) -> Response[bytes]:
-    categories, kinds = await services(request).resources.catalogue(session(request).actor)
+    categories, kinds = await services(request).resources.catalogue(session(request))
     return ok(
         categories=[{"id": c.slug, "name": c.name, "icon": c.icon} for c in categories],
         types=[render_type(kind) for kind in kinds],
@@ -151,7 +151,7 @@ async def list_resources(request: AnyRequest) -> Response[bytes]:
     )
     asked = page(request)
     shown, total = await services(request).resources.list(
-        session(request).actor, where, asked.offset, asked.limit
+        session(request), where, asked.offset, asked.limit
     )
     return ok(resources=[render(r) for r in shown], **asked.answer(total))
 
@@ -161,13 +161,13 @@ async def create_resource(request: AnyRequest) -> Response[bytes]:
     asked = await body(request, ResourceBody)
     given = resource_input(asked)
     svc = services(request)
-    caller = require_admin_of(request, svc.resources.subdomain(session(request).actor, given))
+    caller = require_admin_of(request, svc.resources.subdomain(session(request), given))
     return ok(201, resource=render(await svc.resources.create(caller, given)))
 
 
 @get("/resources/{resource_id:str}")
 async def resource_detail(request: AnyRequest, resource_id: str) -> Response[bytes]:
-    found = await services(request).resources.get(session(request).actor, resource_id)
+    found = await services(request).resources.get(session(request), resource_id)
     return ok(resource=render(found))
 
 

@@ -54,7 +54,7 @@ async def search(request: AnyRequest) -> Response[bytes]:
     if found.resources is not None:
         results["resources"] = [_resource(hit) for hit in found.resources]
     if found.users is not None:
-        domain = caller.actor.tenant.domain
+        domain = caller.tenant.domain
         results["users"] = [_user(hit, domain) for hit in found.users]
     if found.bookings is not None:
         results["bookings"] = [_booking(hit) for hit in found.bookings]

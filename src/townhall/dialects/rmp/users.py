@@ -1,8 +1,9 @@
 """`/users`: the tenant's people (and, on request, its resource accounts).
 
 A person's address is `username@<a person domain of the tenant>`; the same account is
-an Openfire user and a Symphony user. Preferences live in the user's properties under
-`rmp.` keys, so every dialect sees the same values.
+an Openfire user and a Symphony user. Preferences live in the person's properties under
+`rmp.` keys, so every API sees the same values. Each request is one call of the people
+service: a person and its admin rights are created, or changed, together.
 """
 
 from __future__ import annotations
@@ -11,23 +12,15 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
 
-from townhall.domain.models import Resource, User
-from townhall.domain.queries import ResourceQuery, UserFilter
-from townhall.services.base import Actor
-from townhall.services.users import UserChanges
+from townhall.domain.models import Person, Resource
+from townhall.domain.principal import Principal
+from townhall.domain.queries import PersonFilter, ResourceQuery
+from townhall.services.domains import DomainService
+from townhall.services.people import NewPerson, PeopleService, PersonChanges
+from townhall.services.resources import ResourceService
 
-from .http import (
-    AnyRequest,
-    RmpError,
-    actor,
-    body,
-    flag,
-    number,
-    ok,
-    require_admin_of,
-    services,
-    session,
-)
+from .. import kit
+from .http import AnyRequest, RmpError, body, ok, require_admin_of
 from .models import CreateUser, ResetPassword, UpdateUser
 
 PREFERENCES = ("timezone", "language", "dateFormat")
@@ -36,56 +29,14 @@ PROPERTY = "rmp.{}"
 CHANGE_REQUIRED = "rmp.passwordChangeRequired"
 
 
-def _render(user: User, domain: str, admins: set[int]) -> dict[str, Any]:
+def _render(person: Person, domain: str, admins: set[int]) -> dict[str, Any]:
     return {
-        "email": f"{user.username}@{domain}",
-        "realName": user.name,
+        "email": f"{person.username}@{domain}",
+        "realName": person.name,
         "type": "user",
         "hasCalendar": True,
-        "isAdmin": user.id in admins,
+        "isAdmin": person.id in admins,
     }
-
-
-async def _administered(request: AnyRequest, email: str) -> tuple[Actor, str, str]:
-    """(caller, username, domain) if the caller may administer the person at `email`.
-
-    People belong to the whole tenant, so a domain admin could otherwise reach a server
-    admin through any domain it administers: server admins are left to server admins."""
-    username, domain = await _person(request, email)
-    caller = require_admin_of(request, domain)
-    svc = services(request)
-    if not session(request).is_server_admin and await svc.domains.is_server_admin(caller, username):
-        raise RmpError(403, "FORBIDDEN", "Only a server administrator may change another")
-    return caller, username, domain
-
-
-async def _person(request: AnyRequest, email: str) -> tuple[str, str]:
-    """(username, domain) of an address in one of the caller's tenant's person domains."""
-    local, at, domain = email.strip().lower().rpartition("@")
-    if at and local:
-        known = await services(request).domains.list(actor(request), (domain,))
-        if known and known[0].kind != "resource-subdomain":
-            return local, domain
-    raise RmpError(404, "NOT_FOUND", f"user {email} not found", {"user": email})
-
-
-@get("/users")
-async def list_users(request: AnyRequest) -> Response[bytes]:
-    svc, caller = services(request), actor(request)
-    query = request.query_params
-    domain = query.get("domain") or caller.tenant.domain
-    await _person(request, f"x@{domain}")
-    limit = number(query.get("limit"), "limit", 100, 1, 500)
-    text = query.get("search") or None
-    found, total = await svc.users.list(caller, UserFilter(text=text), 0, limit)
-    admins = await svc.domains.admin_ids(caller)
-    people = [_render(user, domain, admins) for user in found]
-    if flag(query.get("includeResources"), "includeResources", False):
-        wanted = ResourceQuery(text=text, parent_domain=domain)
-        rooms, more = await svc.resources.list(caller, wanted, 0, limit)
-        people += [_render_resource(room) for room in rooms][: limit - len(people)]
-        total += more
-    return ok(users=people, total=total)
 
 
 def _render_resource(resource: Resource) -> dict[str, Any]:
@@ -99,90 +50,151 @@ def _render_resource(resource: Resource) -> dict[str, Any]:
     }
 
 
+async def _person(domains: DomainService, caller: Principal, email: str) -> tuple[str, str]:
+    """(username, domain) of an address in one of the caller's tenant's person domains."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if at and local:
+        known = await domains.list(caller, (domain,))
+        if known and known[0].kind != "resource-subdomain":
+            return local, domain
+    raise RmpError(404, "NOT_FOUND", f"user {email} not found", {"user": email})
+
+
+async def _administered(
+    request: AnyRequest, domains: DomainService, caller: Principal, email: str
+) -> tuple[str, str]:
+    """(username, domain) of a person the caller administers the domain of."""
+    username, domain = await _person(domains, caller, email)
+    require_admin_of(request, domain)
+    return username, domain
+
+
+def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
+    """The properties that hold the preferences asked for."""
+    for key, value in (settings or {}).items():
+        if key not in PREFERENCES:
+            raise kit.Malformed(key, "is not a setting")
+        if not isinstance(value, str):
+            raise kit.Malformed(key, "must be a string")
+    return {PROPERTY.format(k): v for k, v in (settings or {}).items()}
+
+
+@get("/users")
+async def list_users(
+    request: AnyRequest,
+    people: PeopleService,
+    domains: DomainService,
+    resources: ResourceService,
+    principal: Principal,
+) -> Response[bytes]:
+    query = request.query_params
+    domain = query.get("domain") or principal.tenant.domain
+    await _person(domains, principal, f"x@{domain}")
+    limit = kit.integer(query.get("limit"), "limit", 100, 1, 500)
+    text = query.get("search") or None
+    found, total = await people.search(principal, PersonFilter(text=text), 0, limit)
+    admins = await domains.admin_ids(principal)
+    listed = [_render(person, domain, admins) for person in found]
+    if kit.boolean(query.get("includeResources"), "includeResources", False):
+        wanted = ResourceQuery(text=text, parent_domain=domain)
+        rooms, more = await resources.list(principal, wanted, 0, limit)
+        listed += [_render_resource(room) for room in rooms][: limit - len(listed)]
+        total += more
+    return ok(users=listed, total=total)
+
+
 @get("/users/{email:str}")
-async def user_detail(request: AnyRequest, email: str) -> Response[bytes]:
-    username, domain = await _person(request, email)
-    found = session(request)
-    if found.actor.username != username:
+async def user_detail(
+    request: AnyRequest,
+    email: str,
+    people: PeopleService,
+    domains: DomainService,
+    principal: Principal,
+) -> Response[bytes]:
+    username, domain = await _person(domains, principal, email)
+    if principal.username != username:
         require_admin_of(request, domain)
-    svc, caller = services(request), found.actor
-    user = await svc.users.get(caller, username)
-    defaults = await svc.domains.settings(caller, caller.tenant.domain)
-    rendered = _render(user, domain, await svc.domains.admin_ids(caller))
-    props = user.properties
+    person = await people.get(principal, username)
+    defaults = await domains.settings(principal, principal.tenant.domain)
+    rendered = _render(person, domain, await domains.admin_ids(principal))
+    props = person.properties
     rendered["settings"] = {k: props.get(PROPERTY.format(k), defaults[k]) for k in PREFERENCES}
     rendered["quotas"] = {k: props.get(PROPERTY.format(f"quota.{k}"), "unlimited") for k in QUOTAS}
     return ok(user=rendered)
 
 
 @post("/users", status_code=201)
-async def create_user(request: AnyRequest) -> Response[bytes]:
+async def create_user(
+    request: AnyRequest,
+    people: PeopleService,
+    domains: DomainService,
+    principal: Principal,
+) -> Response[bytes]:
     asked = await body(request, CreateUser)
-    username, domain = await _person(request, asked.email)
-    caller = require_admin_of(request, domain)
-    svc = services(request)
-    user = await svc.users.create(
-        caller, username, asked.password, name=asked.real_name, email=f"{username}@{domain}"
+    username, domain = await _person(domains, principal, asked.email)
+    require_admin_of(request, domain)
+    new = NewPerson(
+        username,
+        asked.password,
+        name=asked.real_name,
+        email=f"{username}@{domain}",
+        admin_of=(domain,) if asked.is_admin else (),
     )
-    if asked.is_admin:
-        await svc.domains.set_admin(caller, domain, username, True)
-    return ok(201, user=_render(user, domain, await svc.domains.admin_ids(caller)))
+    person = await people.create(principal, new)
+    return ok(201, user=_render(person, domain, await domains.admin_ids(principal)))
 
 
 @put("/users/{email:str}")
-async def update_user(request: AnyRequest, email: str) -> Response[bytes]:
-    caller, username, domain = await _administered(request, email)
+async def update_user(
+    request: AnyRequest,
+    email: str,
+    people: PeopleService,
+    domains: DomainService,
+    principal: Principal,
+) -> Response[bytes]:
+    username, domain = await _administered(request, domains, principal, email)
     asked = await body(request, UpdateUser)
-    svc = services(request)
-    properties = await _preferences(svc.users.get, caller, username, asked.settings)
-    changes = UserChanges(password=asked.password, name=asked.real_name, properties=properties)
-    await svc.users.update(caller, username, changes)
-    if asked.is_admin is not None:
-        await svc.domains.set_admin(caller, domain, username, asked.is_admin)
-    user = await svc.users.get(caller, username)
-    return ok(user=_render(user, domain, await svc.domains.admin_ids(caller)))
-
-
-async def _preferences(
-    get_user: Any, caller: Actor, username: str, settings: dict[str, Any] | None
-) -> dict[str, str | None] | None:
-    """The user's properties with the preferences changed, or None if none are."""
-    if settings is None:
-        return None
-    for key, value in settings.items():
-        if key not in PREFERENCES:
-            raise RmpError(400, "INVALID_INPUT", f"unknown setting {key}", {"field": key})
-        if not isinstance(value, str):
-            raise RmpError(400, "INVALID_INPUT", f"{key} must be a string", {"field": key})
-    user = await get_user(caller, username)
-    merged: dict[str, str | None] = dict(user.properties)
-    merged.update({PROPERTY.format(k): v for k, v in settings.items()})
-    return merged
+    changes = PersonChanges(
+        password=asked.password,
+        name=asked.real_name,
+        property_updates=_preferences(asked.settings),
+        admin_of={} if asked.is_admin is None else {domain: asked.is_admin},
+    )
+    person = await people.update(principal, username, changes)
+    return ok(user=_render(person, domain, await domains.admin_ids(principal)))
 
 
 @delete("/users/{email:str}", status_code=200)
-async def delete_user(request: AnyRequest, email: str) -> Response[bytes]:
-    caller, username, domain = await _administered(request, email)
-    delete_data = flag(request.query_params.get("deleteData"), "deleteData", False)
-    await services(request).users.delete(caller, username, with_bookings=delete_data)
+async def delete_user(
+    request: AnyRequest,
+    email: str,
+    people: PeopleService,
+    domains: DomainService,
+    principal: Principal,
+) -> Response[bytes]:
+    username, domain = await _administered(request, domains, principal, email)
+    delete_data = kit.boolean(request.query_params.get("deleteData"), "deleteData", False)
+    await people.delete(principal, username, with_bookings=delete_data)
     return ok(deleted=f"{username}@{domain}", dataDeleted=delete_data)
 
 
 @post("/users/{email:str}/password", status_code=200)
-async def reset_password(request: AnyRequest, email: str) -> Response[bytes]:
-    caller, username, _ = await _administered(request, email)
+async def reset_password(
+    request: AnyRequest,
+    email: str,
+    people: PeopleService,
+    domains: DomainService,
+    principal: Principal,
+) -> Response[bytes]:
+    username, _ = await _administered(request, domains, principal, email)
     asked = await body(request, ResetPassword)
     if not asked.new_password:
-        raise RmpError(
-            400, "INVALID_INPUT", "newPassword must not be empty", {"field": "newPassword"}
-        )
-    svc = services(request)
-    user = await svc.users.get(caller, username)
-    properties: dict[str, str | None] = dict(user.properties)
-    properties[CHANGE_REQUIRED] = "true" if asked.require_change else None
-    await svc.users.update(
-        caller, username, UserChanges(password=asked.new_password, properties=properties)
+        raise kit.Malformed("newPassword", "must not be empty")
+    changes = PersonChanges(
+        password=asked.new_password,
+        property_updates={CHANGE_REQUIRED: "true" if asked.require_change else None},
     )
+    await people.update(principal, username, changes)
     return ok(requireChange=asked.require_change)
 
 

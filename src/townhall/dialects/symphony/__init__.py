@@ -8,6 +8,7 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
+from ..kit import Dialect
 from . import (
     avatars,
     certificates,
@@ -19,7 +20,7 @@ from . import (
     system,
     users,
 )
-from .http import EXCEPTION_HANDLERS, AnyRequest, SymphonyError, authenticate, handle_http_error
+from .http import EXCEPTION_HANDLERS, AnyRequest, SymphonyError, authenticated, handle_http_error
 
 PREFIXES = ("/pod/", "/login/", "/relay/")
 """Paths this dialect answers, also when no route matches (`unrouted`: its `Error` body)."""
@@ -40,7 +41,7 @@ def routers() -> list[Router]:
         Router(
             path="/pod",
             route_handlers=[area.router for area in POD_AREAS],
-            before_request=authenticate,
+            guards=[authenticated],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]
@@ -49,3 +50,6 @@ def routers() -> list[Router]:
 def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     """A path under PREFIXES that no route serves: refused with this dialect's Error body."""
     return handle_http_error(request, exc)
+
+
+DIALECT = Dialect("symphony", routers, PREFIXES, unrouted, REFUSALS)

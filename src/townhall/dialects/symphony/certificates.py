@@ -14,7 +14,7 @@ import msgspec
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles as role_names
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.certificates import MAX_PAGE, CertAttributes, CompanyCert, X509Summary
 
 from . import models as m
@@ -27,7 +27,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _admin(request: AnyRequest) -> Actor:
+def _admin(request: AnyRequest) -> Principal:
     return require(request, CERT_ADMINS)
 
 
@@ -133,7 +133,7 @@ async def _create(request: AnyRequest, reject_expired: bool) -> CompanyCert:
     who = _admin(request)
     wanted = await body(request, m.CompanyCert)
     return await services(request).certificates.create(
-        who, session(request).user_id, wanted.pem, _wanted(wanted.attributes), reject_expired
+        who, session(request).person_id, wanted.pem, _wanted(wanted.attributes), reject_expired
     )
 
 
@@ -195,7 +195,7 @@ async def update(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
     who = _admin(request)
     wanted = await body(request, m.CompanyCertAttributes)
     await services(request).certificates.update(
-        who, session(request).user_id, fingerPrint, _wanted(wanted)
+        who, session(request).person_id, fingerPrint, _wanted(wanted)
     )
     return ok(m.SuccessResponse())
 

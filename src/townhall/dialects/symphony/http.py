@@ -1,14 +1,14 @@
 """Plumbing shared by the Symphony routes: session tokens, roles, JSON, errors.
 
-Every `/pod` call carries a `sessionToken` header; it is resolved (and refused with 401)
-before the handler runs. Errors are Symphony's `{"code": <status>, "message": ...}`, with
-a status the operation's spec declares: most declare only 400/401/403/500, so an unknown
-id or a duplicate is a 400 there; operations that declare more say so with `DECLARES_404`.
+Every `/pod` call carries a `sessionToken` header; the router's first guard resolves it
+to the caller's Principal (or refuses the call with 401) before the handler runs. Errors
+are Symphony's `{"code": <status>, "message": ...}`, with a status the operation's spec
+declares: most declare only 400/401/403/500, so an unknown id or a duplicate is a 400
+there; operations that declare more say so with `DECLARES_404`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, TypeVar
 
 import msgspec
@@ -26,28 +26,45 @@ from townhall.domain.errors import (
     QuotaExceeded,
     Unauthenticated,
 )
-from townhall.services.base import Actor
+from townhall.domain.principal import Principal
 from townhall.services.container import Services
-from townhall.services.tokens import Session
 
-from .. import unstorable
+from .. import kit, unstorable
 from .models import Error, Wire
 
-SESSION_KEY = "symphony.session"
 AnyRequest = Request[Any, Any, Any]
 W = TypeVar("W", bound=Wire)
 
-_STATUS: dict[type[DomainError], int] = {
-    Invalid: 400,
-    NotFound: 404,
-    AlreadyExists: 409,
-    Conflict: 409,
-    Forbidden: 403,
-    Unauthenticated: 401,
-    QuotaExceeded: 429,
-}
+STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (Invalid, 400),
+    (NotFound, 404),
+    (AlreadyExists, 409),
+    (Conflict, 409),
+    (Forbidden, 403),
+    (Unauthenticated, 401),
+    (QuotaExceeded, 429),
+)
 DECLARED = frozenset({400, 401, 403, 500})
 DECLARES_404 = {"declares": frozenset({404})}
+FIELDS = {
+    "email": "emailAddress",
+    "username": "userName",
+    "display_name": "displayName",
+    "account_type": "accountType",
+    "current_key": "currentKey",
+    "previous_key": "previousKey",
+    "ids": "uid",
+    "offset": "skip",
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "company_name": "companyName",
+    "work_phone": "workPhoneNumber",
+    "mobile_phone": "mobilePhoneNumber",
+    "sms_number": "smsNumber",
+    "job_function": "jobFunction",
+}
+"""Domain field names as Symphony spells them."""
+LACKS_ROLE = "The caller lacks the role this operation needs"
 
 
 class SymphonyError(Exception):
@@ -72,10 +89,9 @@ def _declared(request: AnyRequest, status: int) -> int:
 
 
 def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes]:
-    status = next((s for kind, s in _STATUS.items() if isinstance(exc, kind)), 500)
-    status = _declared(request, status)
+    status = _declared(request, kit.status_for(exc, STATUS))
     if isinstance(exc, Invalid):
-        return error(400, f"{exc.field}: {exc.reason}")
+        return error(400, kit.message_for(exc, FIELDS))
     if isinstance(exc, NotFound):
         return error(status, f"{exc.kind} {exc.subject} not found".replace("_", " "))
     if isinstance(exc, AlreadyExists):
@@ -104,50 +120,57 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     500: handle_server_error,
 }
 
-
-def services(request: AnyRequest) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+INT_QUERY = frozenset({"skip", "limit", "lastUserId", "uid"})  # integer query parameters
 
 
-async def authenticate(request: AnyRequest) -> None:
-    """Router hook: resolve the `sessionToken` header or refuse the call with 401; then
-    refuse (400) path and query values no column can hold (see dialects/unstorable.py)."""
-    token = request.headers.get("sessiontoken")
+async def _session(connection: kit.AnyConnection) -> Principal:
+    """The `sessionToken` header's holder; then path and query values no column can
+    hold are refused (400; see dialects/unstorable.py)."""
+    token = connection.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")
-    request.scope["state"][SESSION_KEY] = await services(request).tokens.session(token)
-    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+    found = await kit.services_of(connection).auth.session(token)
+    for name, value in [*connection.path_params.items(), *connection.query_params.multi_items()]:
         if isinstance(value, str) and "\x00" in value:
             raise SymphonyError(400, f"{name}: {unstorable.NUL_REFUSED}")
         if name in INT_QUERY and isinstance(value, str) and value.lstrip("-").isdigit():
             value = int(value)
         if isinstance(value, int) and not unstorable.INT64_MIN <= value <= unstorable.INT64_MAX:
-            if name == "uid" and name in request.path_params:  # no such user, as for any id
+            if name == "uid" and name in connection.path_params:  # no such user, as any id
                 raise NotFound("user", str(value))
             raise SymphonyError(400, f"{name}: {unstorable.INT64_REFUSED}")
+    return found
 
 
-def session(request: AnyRequest) -> Session:
-    return request.scope["state"][SESSION_KEY]  # type: ignore[no-any-return]
+authenticated = kit.authenticates(_session)
+"""The `/pod` router's first guard."""
 
 
-def actor(request: AnyRequest) -> Actor:
-    return session(request).actor
+def role_guard(allowed: frozenset[str]) -> kit.Guard:
+    """Only callers holding one of the roles (with what `server_admin` implies)."""
+    return kit.requires(lambda caller: caller.holds_any(allowed), LACKS_ROLE)
 
 
-def require(request: AnyRequest, allowed: Iterable[str]) -> Actor:
+user_admins = role_guard(role_names.USER_ADMINS)
+
+
+def services(request: AnyRequest) -> Services:
+    return kit.services_of(request)
+
+
+def actor(request: AnyRequest) -> Principal:
+    return kit.principal_of(request)
+
+
+session = actor
+
+
+def require(request: AnyRequest, allowed: frozenset[str]) -> Principal:
     """The caller, if it holds one of the roles; 403 otherwise."""
-    current = session(request)
-    if not current.roles & frozenset(allowed):
-        raise SymphonyError(403, "The caller lacks the role this operation needs")
-    return current.actor
-
-
-def require_user_admin(request: AnyRequest) -> Actor:
-    return require(request, role_names.USER_ADMINS)
-
-
-INT_QUERY = frozenset({"skip", "limit", "lastUserId", "uid"})  # integer query parameters
+    current = kit.principal_of(request)
+    if not current.holds_any(allowed):
+        raise SymphonyError(403, LACKS_ROLE)
+    return current
 
 
 def refuse_unstorable(raw: bytes, decoded: Any) -> None:
@@ -180,17 +203,9 @@ def no_content() -> Response[bytes]:
     return Response(b"", status_code=204)
 
 
-def int_list(raw: str | None, field: str) -> list[int]:
-    if not raw:
-        return []
-    try:
-        found = [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
-        raise SymphonyError(400, f"{field} must be a comma-separated list of integers") from None
-    if not all(unstorable.INT64_MIN <= value <= unstorable.INT64_MAX for value in found):
-        raise SymphonyError(400, f"{field}: {unstorable.INT64_REFUSED}")
-    return found
+int_list = kit.int_list
+str_list = kit.str_list
 
 
-def str_list(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+def require_user_admin(request: AnyRequest) -> Principal:
+    return require(request, role_names.USER_ADMINS)

@@ -4,39 +4,44 @@ from __future__ import annotations
 
 from litestar import Response, Router, post
 
-from townhall.services.base import Actor
+from townhall.services.auth import AuthService
+from townhall.services.tenants import TenantService
 
-from .http import AnyRequest, SymphonyError, body, ok, services
+from .http import AnyRequest, SymphonyError, body, ok
 from .models import AuthenticateRequest, Token
 
 
-async def _login(request: AnyRequest, kind: str, name: str) -> Token:
+async def _login(
+    request: AnyRequest, auth: AuthService, tenants: TenantService, kind: str, name: str
+) -> Token:
     try:
         signed = (await body(request, AuthenticateRequest)).token
     except SymphonyError as exc:  # the Login API answers every refused login with 401
         raise SymphonyError(401, exc.message) from None
-    svc = services(request)
-    tenant = await svc.tenants.for_host(request.headers.get("host"))
-    token = await svc.tokens.login(Actor(tenant), signed, kind)
-    return Token(name=name, token=token)
+    tenant = await tenants.for_host(request.headers.get("host"))
+    return Token(name=name, token=await auth.key_login(tenant, signed, kind))
 
 
 @post("/login/pubkey/authenticate", status_code=200)
-async def session_login(request: AnyRequest) -> Response[bytes]:
-    return ok(await _login(request, "session", "sessionToken"))
+async def session_login(
+    request: AnyRequest, auth: AuthService, tenants: TenantService
+) -> Response[bytes]:
+    return ok(await _login(request, auth, tenants, "session", "sessionToken"))
 
 
 @post("/relay/pubkey/authenticate", status_code=200)
-async def key_manager_login(request: AnyRequest) -> Response[bytes]:
-    return ok(await _login(request, "keymanager", "keyManagerToken"))
+async def key_manager_login(
+    request: AnyRequest, auth: AuthService, tenants: TenantService
+) -> Response[bytes]:
+    return ok(await _login(request, auth, tenants, "keymanager", "keyManagerToken"))
 
 
 @post(["/login/logout", "/sessionauth/v1/logout"], status_code=200)
-async def logout(request: AnyRequest) -> Response[bytes]:
+async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     token = request.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")
-    await services(request).tokens.logout(token)
+    await auth.end_session(token)
     return ok({"message": "Logged out"})
 
 

@@ -62,19 +62,19 @@ async def _peer(request: AnyRequest) -> int:
 
 @post("/v1/connection/create", status_code=200, opt=DECLARES_404)
 async def create_connection(request: AnyRequest) -> Response[bytes]:
-    svc, me = services(request), session(request).user_id
+    svc, me = services(request), session(request).person_id
     return ok(_connection(await svc.connections.connect(actor(request), me, await _peer(request))))
 
 
 @post("/v1/connection/accept", status_code=200, opt=DECLARES_404)
 async def accept_connection(request: AnyRequest) -> Response[bytes]:
-    svc, me = services(request), session(request).user_id
+    svc, me = services(request), session(request).person_id
     return ok(_connection(await svc.connections.connect(actor(request), me, await _peer(request))))
 
 
 @post("/v1/connection/reject", status_code=200, opt=DECLARES_404)
 async def reject_connection(request: AnyRequest) -> Response[bytes]:
-    svc, me = services(request), session(request).user_id
+    svc, me = services(request), session(request).person_id
     return ok(_connection(await svc.connections.reject(actor(request), me, await _peer(request))))
 
 
@@ -94,7 +94,7 @@ async def list_connections(request: AnyRequest) -> Response[bytes]:
 async def connection_info(request: AnyRequest, user_id: str) -> Response[bytes]:
     if not user_id.isdigit():
         raise SymphonyError(400, "userId: must be a user id")
-    svc, me = services(request), session(request).user_id
+    svc, me = services(request), session(request).person_id
     return ok(_connection(await svc.connections.with_user(actor(request), me, int(user_id))))
 
 
@@ -125,14 +125,14 @@ async def all_presence_v1(request: AnyRequest) -> Response[bytes]:
 
 @get("/v2/user/presence")
 async def my_presence(request: AnyRequest) -> Response[bytes]:
-    me = session(request).user_id
+    me = session(request).person_id
     return ok(_presence(await services(request).presence.of(actor(request), me)))
 
 
 @post("/v2/user/presence", status_code=200)
 async def set_my_presence(request: AnyRequest) -> Response[bytes]:
     wanted = await body(request, m.PresenceStatus)
-    me = session(request).user_id
+    me = session(request).person_id
     return ok(
         _presence(await services(request).presence.choose(actor(request), me, wanted.category))
     )

@@ -81,7 +81,7 @@ def attributes(wire: m.RoomAttributes) -> StreamAttributes:
 def _manager(request: AnyRequest) -> int | None:
     """The acting user, or None for an administrator (who may manage any room)."""
     current = session(request)
-    return None if current.roles & ADMINS else current.user_id
+    return None if current.holds_any(ADMINS) else current.user_id
 
 
 def _member(member: StreamMember) -> m.MemberInfo:
@@ -93,7 +93,7 @@ def _member(member: StreamMember) -> m.MemberInfo:
 async def create_room(request: AnyRequest) -> Response[bytes]:
     wanted = attributes(await body(request, m.RoomAttributes))
     created = await services(request).streams.create(
-        actor(request), session(request).user_id, wanted
+        actor(request), session(request).person_id, wanted
     )
     return ok(detail(created))
 
@@ -204,7 +204,7 @@ async def _user_ids(request: AnyRequest) -> list[int]:
 @post("/v1/im/create", status_code=200)
 async def create_im(request: AnyRequest) -> Response[bytes]:
     others = await _user_ids(request)
-    me = session(request).user_id
+    me = session(request).person_id
     stream = await services(request).streams.im(actor(request), [me, *others])
     return ok(m.Stream(id=stream.stream_id))
 

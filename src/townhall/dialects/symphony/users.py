@@ -13,23 +13,16 @@ import msgspec
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles
+from townhall.domain.errors import Invalid
+from townhall.domain.keys import KeyChange
 from townhall.domain.models import Person
-from townhall.services.profiles import PersonChanges
+from townhall.domain.principal import Principal
+from townhall.domain.queries import PersonFilter
+from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
+from .. import kit
 from . import models as m
-from .http import (
-    AnyRequest,
-    SymphonyError,
-    actor,
-    body,
-    int_list,
-    no_content,
-    ok,
-    require_user_admin,
-    services,
-    session,
-    str_list,
-)
+from .http import AnyRequest, SymphonyError, body, no_content, ok, user_admins
 
 # Wire attribute <-> profile column.
 PROFILE_WIRE = {
@@ -47,6 +40,7 @@ PROFILE_WIRE = {
 }
 STATUSES = ("ENABLED", "DISABLED")
 DEFAULT_PAGE = 100
+MAX_PAGE = 1000
 
 
 def _ms(moment: datetime) -> int:
@@ -54,7 +48,7 @@ def _ms(moment: datetime) -> int:
 
 
 def _status(person: Person) -> str:
-    return "DISABLED" if person.user.locked else "ENABLED"
+    return "DISABLED" if person.locked else "ENABLED"
 
 
 def _roles(person: Person) -> list[str]:
@@ -64,14 +58,14 @@ def _roles(person: Person) -> list[str]:
 def user_v1(person: Person) -> m.UserV1:
     p = person.profile
     return m.UserV1(
-        id=person.user.id,
-        email_address=person.user.email,
+        id=person.id,
+        email_address=person.email,
         first_name=p["first_name"],
         last_name=p["last_name"],
-        display_name=person.user.name or person.user.username,
+        display_name=person.name or person.username,
         title=p["title"],
         company=p["company_name"],
-        username=person.user.username,
+        username=person.username,
         location=p["location"],
         avatars=[],
     )
@@ -94,9 +88,9 @@ def user_v2(person: Person) -> m.UserV2:
 def attributes(person: Person) -> m.UserAttributes:
     wire: dict[str, Any] = {w: person.profile[c] for w, c in PROFILE_WIRE.items()}
     return m.UserAttributes(
-        email_address=person.user.email,
-        user_name=person.user.username,
-        display_name=person.user.name or person.user.username,
+        email_address=person.email,
+        user_name=person.username,
+        display_name=person.name or person.username,
         account_type=person.account_type,
         **wire,
     )
@@ -106,10 +100,10 @@ def detail(person: Person) -> m.UserDetail:
     return m.UserDetail(
         user_attributes=attributes(person),
         user_system_info=m.UserSystemInfo(
-            id=person.user.id,
+            id=person.id,
             status=_status(person),
             suspended=False,
-            created_date=_ms(person.user.created_at),
+            created_date=_ms(person.created_at),
             last_updated_date=_ms(person.updated_at),
         ),
         features=[],
@@ -120,7 +114,7 @@ def detail(person: Person) -> m.UserDetail:
     )
 
 
-def _key(value: m.UserKeyRequest | None, field: str) -> tuple[str | None, datetime | None] | None:
+def _key(value: m.UserKeyRequest | None, field: str) -> KeyChange | None:
     if value is None:
         return None
     if value.action == "REVOKE":
@@ -158,112 +152,134 @@ def changes(attrs: m.UserAttributes | None, granted: list[str] | None) -> Person
     )
 
 
-async def _create(request: AnyRequest) -> Person:
-    who = require_user_admin(request)
-    payload = await body(request, m.UserCreate)
+def new_person(payload: m.UserCreate) -> NewPerson:
     wanted = changes(payload.user_attributes, payload.roles or ["INDIVIDUAL"])
-    return await services(request).profiles.create(who, wanted, password=None)
-
-
-async def _update(request: AnyRequest, uid: int) -> Person:
-    who = require_user_admin(request)
-    attrs = await body(request, m.UserAttributes)
-    return await services(request).profiles.update(who, uid, changes(attrs, None))
+    if not wanted.email:
+        raise Invalid("email", "is required")
+    return NewPerson(
+        username=wanted.username or "",
+        name=wanted.name or "",
+        email=wanted.email,
+        profile=wanted.profile,
+        account_type=wanted.account_type,
+        roles=wanted.roles or frozenset(),
+        keys=wanted.keys,
+    )
 
 
 # -- admin ------------------------------------------------------------------------------
 
 
-@post("/v2/admin/user/create", status_code=200)
-async def create_v2(request: AnyRequest) -> Response[bytes]:
-    return ok(detail(await _create(request)))
+@post(["/v2/admin/user/create", "/v1/admin/user/create"], status_code=200, guards=[user_admins])
+async def create(
+    request: AnyRequest, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    payload = await body(request, m.UserCreate)
+    return ok(detail(await people.create(principal, new_person(payload))))
 
 
-@post("/v1/admin/user/create", status_code=200)
-async def create_v1(request: AnyRequest) -> Response[bytes]:
-    return ok(detail(await _create(request)))
+@get("/v2/admin/user/list", guards=[user_admins])
+async def list_v2(
+    people: PeopleService, principal: Principal, skip: int = 0, limit: int = DEFAULT_PAGE
+) -> Response[bytes]:
+    if not 0 < limit <= MAX_PAGE:
+        raise kit.Malformed("limit", f"must be between 1 and {MAX_PAGE}")
+    found, _ = await people.search(principal, PersonFilter(), skip, limit, by_id=True)
+    return ok([detail(p) for p in found])
 
 
-@get("/v2/admin/user/list")
-async def list_v2(request: AnyRequest, skip: int = 0, limit: int = DEFAULT_PAGE) -> Response[bytes]:
-    who = require_user_admin(request)
-    people = await services(request).profiles.page(who, skip, limit)
-    return ok([detail(p) for p in people])
+@get("/v1/admin/user/list", guards=[user_admins])
+async def list_v1(people: PeopleService, principal: Principal) -> Response[bytes]:
+    return ok(await people.ids(principal))
 
 
-@get("/v1/admin/user/list")
-async def list_v1(request: AnyRequest) -> Response[bytes]:
-    who = require_user_admin(request)
-    return ok(await services(request).profiles.ids(who))
+@get(["/v2/admin/user/{uid:int}", "/v1/admin/user/{uid:int}"], guards=[user_admins])
+async def get_detail(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
+    return ok(detail(await people.get(principal, uid)))
 
 
-@get(["/v2/admin/user/{uid:int}", "/v1/admin/user/{uid:int}"])
-async def get_detail(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
-    return ok(detail(await services(request).profiles.get(who, uid)))
+@post(
+    ["/v2/admin/user/{uid:int}/update", "/v1/admin/user/{uid:int}/update"],
+    status_code=200,
+    guards=[user_admins],
+)
+async def update(
+    request: AnyRequest, uid: int, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    attrs = await body(request, m.UserAttributes)
+    return ok(detail(await people.update(principal, uid, changes(attrs, None))))
 
 
-@post(["/v2/admin/user/{uid:int}/update", "/v1/admin/user/{uid:int}/update"], status_code=200)
-async def update(request: AnyRequest, uid: int) -> Response[bytes]:
-    return ok(detail(await _update(request, uid)))
-
-
-@get("/v1/admin/user/{uid:int}/status")
-async def get_status(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
-    person = await services(request).profiles.get(who, uid)
+@get("/v1/admin/user/{uid:int}/status", guards=[user_admins])
+async def get_status(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
+    person = await people.get(principal, uid)
     return ok(m.UserStatus(status=_status(person), suspended=False))
 
 
-@post("/v1/admin/user/{uid:int}/status/update", status_code=200)
-async def set_status(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/user/{uid:int}/status/update", status_code=200, guards=[user_admins])
+async def set_status(
+    request: AnyRequest, uid: int, people: PeopleService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, m.UserStatus)
     if wanted.status not in STATUSES:
         raise SymphonyError(400, "status: must be ENABLED or DISABLED")
-    await services(request).profiles.set_enabled(who, uid, wanted.status == "ENABLED")
+    await people.set_locked(principal, uid, wanted.status == "DISABLED")
     return ok(m.SuccessResponse())
 
 
 # -- look-up ----------------------------------------------------------------------------
 
 
-@get("/v3/users")
-async def lookup_v3(request: AnyRequest) -> Response[bytes]:
+def _lookup(request: AnyRequest) -> tuple[list[int], list[str], list[str]]:
     q = request.query_params
-    ids, emails = int_list(q.get("uid"), "uid"), str_list(q.get("email"))
-    usernames = str_list(q.get("username"))
+    return (
+        kit.int_list(q.get("uid"), "uid"),
+        kit.str_list(q.get("email")),
+        kit.str_list(q.get("username")),
+    )
+
+
+@get("/v3/users")
+async def lookup_v3(
+    request: AnyRequest, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    q = request.query_params
+    ids, emails, usernames = _lookup(request)
     if not (ids or emails or usernames):
         raise SymphonyError(400, "One of uid, email or username is required")
-    found = await services(request).profiles.find(actor(request), ids, emails, usernames)
+    found = await people.find(principal, ids, emails, usernames)
     if q.get("active") is not None:
         active = q["active"].lower() == "true"
-        found = [p for p in found if p.user.locked != active]
+        found = [p for p in found if p.locked != active]
     if not found:
         return no_content()
     return ok(m.UserList(users=[user_v2(p) for p in found]))
 
 
 @get("/v2/user")
-async def lookup_v2(request: AnyRequest) -> Response[bytes]:
-    q = request.query_params
-    ids, emails = int_list(q.get("uid"), "uid"), str_list(q.get("email"))
-    usernames = str_list(q.get("username"))
+async def lookup_v2(
+    request: AnyRequest, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    ids, emails, usernames = _lookup(request)
     if len(ids) + len(emails) + len(usernames) != 1:
         raise SymphonyError(400, "Exactly one of uid, email or username is required")
-    found = await services(request).profiles.find(actor(request), ids, emails, usernames)
+    found = await people.find(principal, ids, emails, usernames)
     return ok(user_v2(found[0])) if found else no_content()
 
 
 @get("/v1/user")
-async def lookup_by_email(request: AnyRequest, email: str) -> Response[bytes]:
-    found = await services(request).profiles.find(actor(request), emails=[email])
+async def lookup_by_email(
+    email: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    found = await people.find(principal, emails=[email])
     return ok(user_v1(found[0])) if found else no_content()
 
 
 @get("/v1/user/name/{username:str}/get")
-async def lookup_by_name(request: AnyRequest, username: str) -> Response[bytes]:
-    found = await services(request).profiles.find(actor(request), usernames=[username])
+async def lookup_by_name(
+    username: str, people: PeopleService, principal: Principal
+) -> Response[bytes]:
+    found = await people.find(principal, usernames=[username])
     return ok(user_v1(found[0])) if found else no_content()
 
 
@@ -271,21 +287,19 @@ async def lookup_by_name(request: AnyRequest, username: str) -> Response[bytes]:
 
 
 @get("/v1/sessioninfo")
-async def session_info_v1(request: AnyRequest) -> Response[bytes]:
-    return ok(m.SessionInfo(user_id=session(request).user_id))
+async def session_info_v1(principal: Principal) -> Response[bytes]:
+    return ok(m.SessionInfo(user_id=principal.person_id))
 
 
 @get("/v2/sessioninfo")
-async def session_info_v2(request: AnyRequest) -> Response[bytes]:
-    person = await services(request).profiles.get(actor(request), session(request).user_id)
-    return ok(user_v2(person))
+async def session_info_v2(people: PeopleService, principal: Principal) -> Response[bytes]:
+    return ok(user_v2(await people.get(principal, principal.person_id)))
 
 
 router = Router(
     path="/",
     route_handlers=[
-        create_v2,
-        create_v1,
+        create,
         list_v2,
         list_v1,
         get_detail,

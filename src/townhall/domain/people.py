@@ -1,0 +1,77 @@
+"""The rules a person's fields obey, whichever API writes them.
+
+One rule per field, so an address refused through one API is refused through all of
+them, and a value accepted is one every database column can hold.
+"""
+
+from __future__ import annotations
+
+from townhall.domain import names, roles
+from townhall.domain.errors import Invalid
+from townhall.domain.models import ACCOUNT_TYPES, PROFILE_FIELDS
+
+MAX_NAME = 1023
+MAX_PROPERTY_KEY = 200
+PROFILE_LIMITS = {
+    **dict.fromkeys(PROFILE_FIELDS, 255),
+    "work_phone": 64,
+    "mobile_phone": 64,
+    "sms_number": 64,
+}
+
+
+def username(value: str | None) -> str:
+    """A username is a JID local part (see names.node): trimmed, folded, lower-cased."""
+    return names.node(value or "", "username")
+
+
+def email(value: str | None) -> str | None:
+    """An e-mail address, or None for none (an empty string clears it)."""
+    if value is None or not value.strip():
+        return None
+    return names.email(value, "email")
+
+
+def display_name(value: str) -> str:
+    if len(value) > MAX_NAME:
+        raise Invalid("display_name", f"is longer than {MAX_NAME} characters")
+    return value
+
+
+def password(value: str | None) -> str | None:
+    """None means no password (the account signs in some other way, if at all)."""
+    if value is not None and not value:
+        raise Invalid("password", "must not be empty")
+    return value
+
+
+def properties(values: dict[str, str | None]) -> dict[str, str | None]:
+    for key in values:
+        if not key or len(key) > MAX_PROPERTY_KEY:
+            raise Invalid("properties", f"holds a key not 1 to {MAX_PROPERTY_KEY} characters long")
+    return values
+
+
+def profile(values: dict[str, str | None]) -> dict[str, str | None]:
+    for field, value in values.items():
+        limit = PROFILE_LIMITS.get(field)
+        if limit is None:
+            raise Invalid(field, "is not a profile attribute")
+        if value is not None and len(value) > limit:
+            raise Invalid(field, f"is longer than {limit} characters")
+    return values
+
+
+def account_type(value: str | None) -> str | None:
+    if value is not None and value not in ACCOUNT_TYPES:
+        raise Invalid("account_type", f"must be one of {', '.join(ACCOUNT_TYPES)}")
+    return value
+
+
+def directory_roles(wanted: frozenset[str] | None) -> frozenset[str] | None:
+    """Roles a directory may grant (Townhall's own server admin role is not one)."""
+    if wanted is not None:
+        bad = sorted(wanted - roles.SYMPHONY_ROLES)
+        if bad:
+            raise Invalid("roles", f"holds the unknown role {bad[0]}")
+    return wanted

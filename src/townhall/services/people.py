@@ -1,0 +1,340 @@
+"""People: accounts and profiles, whichever API made them.
+
+Openfire addresses a person by username, Symphony by numeric id (its uid), RMP by
+`username@<a person domain>`: all three reach the same account through this one
+service, with one set of rules (domain/people.py). Each change is one unit of work that
+reads the row it changes under a lock, so a refusal leaves nothing behind and two
+concurrent changes never undo each other; a request that changes nothing records
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from townhall.domain import keys, names, roles
+from townhall.domain import people as rules
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
+from townhall.domain.keys import KeyChange
+from townhall.domain.models import Person
+from townhall.domain.principal import Principal
+from townhall.domain.queries import MAX_PAGE, PersonFilter
+from townhall.services.base import Deps, Service, Work
+from townhall.services.domains import DomainService
+from townhall.services.groups import GroupService
+from townhall.store import bookings as booking_store
+from townhall.store import groups as group_store
+from townhall.store import people as store
+from townhall.store import sessions as session_store
+from townhall.store import tokens as token_store
+from townhall.store.database import Tx, UniqueViolation
+
+MAX_LOOKUP = 100
+Who = int | str
+"""A person by id (int) or by username (str)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewPerson:
+    """Everything a person may start with. `password` None makes an account that cannot
+    sign in with a password (a bot that signs in with a key)."""
+
+    username: str
+    password: str | None = None
+    name: str = ""
+    email: str | None = None
+    properties: Mapping[str, str | None] = field(default_factory=dict)
+    profile: Mapping[str, str | None] = field(default_factory=dict)
+    account_type: str | None = None
+    roles: frozenset[str] = frozenset()
+    keys: Mapping[str, KeyChange] = field(default_factory=dict)
+    groups: Sequence[str] = ()
+    admin_of: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PersonChanges:
+    """A partial update: None (or empty) leaves a field as it is.
+
+    `properties` replaces them all; `property_updates` sets some (None removes one).
+    `roles` replaces the directory roles (Townhall's server admin role stays);
+    `groups` makes the person's groups exactly these; `admin_of` maps a domain to
+    whether the person administers it."""
+
+    username: str | None = None
+    password: str | None = None
+    name: str | None = None
+    email: str | None = None
+    properties: Mapping[str, str | None] | None = None
+    property_updates: Mapping[str, str | None] = field(default_factory=dict)
+    profile: Mapping[str, str | None] = field(default_factory=dict)
+    account_type: str | None = None
+    roles: frozenset[str] | None = None
+    keys: Mapping[str, KeyChange] = field(default_factory=dict)
+    groups: Sequence[str] | None = None
+    admin_of: Mapping[str, bool] = field(default_factory=dict)
+
+
+class PeopleService(Service):
+    def __init__(self, deps: Deps, groups: GroupService, domains: DomainService) -> None:
+        super().__init__(deps)
+        self._groups = groups
+        self._domains = domains
+
+    # -- look-up -----------------------------------------------------------------------
+
+    async def get(self, actor: Principal, who: Who) -> Person:
+        async with self.db.read() as tx:
+            return await self._find(tx, actor, who)
+
+    async def exists(self, actor: Principal, username: str) -> bool:
+        async with self.db.read() as tx:
+            return await store.find_id(tx, actor.tenant_id, username.strip().lower()) is not None
+
+    async def find(
+        self,
+        actor: Principal,
+        ids: Sequence[int] = (),
+        emails: Sequence[str] = (),
+        usernames: Sequence[str] = (),
+    ) -> list[Person]:
+        """People matching any of the ids, e-mail addresses or usernames given."""
+        if len(ids) + len(emails) + len(usernames) > MAX_LOOKUP:
+            raise Invalid("ids", f"may name at most {MAX_LOOKUP} people at once")
+        found: dict[int, Person] = {}
+        async with self.db.read() as tx:
+            for batch in (
+                await store.by_ids(tx, actor.tenant_id, ids) if ids else [],
+                await store.by_emails(tx, actor.tenant_id, emails) if emails else [],
+                await store.by_usernames(tx, actor.tenant_id, [u.lower() for u in usernames])
+                if usernames
+                else [],
+            ):
+                found.update((p.id, p) for p in batch)
+        return list(found.values())
+
+    async def search(
+        self,
+        actor: Principal,
+        where: PersonFilter,
+        offset: int = 0,
+        limit: int | None = None,
+        by_id: bool = False,
+    ) -> tuple[list[Person], int]:
+        """A page of people by username (or by id) and how many match in all."""
+        if offset < 0:
+            raise Invalid("offset", "must not be negative")
+        if limit is not None and not 0 <= limit <= MAX_PAGE:
+            raise Invalid("limit", f"must be between 0 and {MAX_PAGE}")
+        async with self.db.read() as tx:
+            found = await store.search(tx, actor.tenant_id, where, offset, limit, by_id)
+            total = (
+                len(found) + offset
+                if limit is None or len(found) < limit
+                else await store.count(tx, actor.tenant_id, where)
+            )
+        return found, total
+
+    async def ids(self, actor: Principal) -> list[int]:
+        async with self.db.read() as tx:
+            return await store.all_ids(tx, actor.tenant_id)
+
+    # -- changes -----------------------------------------------------------------------
+
+    async def create(self, actor: Principal, new: NewPerson) -> Person:
+        username = rules.username(new.username)
+        email = rules.email(new.email)
+        profile = rules.profile(dict(new.profile))
+        properties = rules.properties(dict(new.properties))
+        account_type = rules.account_type(new.account_type)
+        checked_keys = keys.key_changes(dict(new.keys))
+        password = rules.password(new.password)
+        rules.directory_roles(new.roles - {roles.SERVER_ADMIN})
+        if roles.SERVER_ADMIN in new.roles and not actor.is_server_admin:
+            raise Forbidden("user", username, "only a server administrator may make one")
+        password_hash = await self.deps.passwords.hash(password) if password else None
+        now = self.clock.now()
+        async with self.unit(actor) as work:
+            try:
+                user_id = await store.insert_person(
+                    work, actor.tenant_id, username, rules.display_name(new.name), email, now
+                )
+            except UniqueViolation:
+                raise AlreadyExists("user", username) from None
+            columns: dict[str, object] = dict(profile)
+            if account_type:
+                columns["account_type"] = account_type
+            if columns:
+                await store.update_row(work, user_id, now, **columns)
+            if password_hash:
+                await store.set_password_hash(work, user_id, password_hash, now)
+            if properties:
+                await store.replace_properties(work, user_id, properties)
+            if new.roles:
+                await store.replace_roles(work, user_id, new.roles, frozenset())
+            for kind, (pem, expires) in checked_keys.items():
+                await token_store.set_key(work, user_id, kind, pem, expires)
+            await group_store.adopt(work, actor.tenant_id, user_id, actor.jid(username))
+            if new.groups:
+                await self._groups.join(work, actor, username, new.groups)
+            for domain in new.admin_of:
+                await self._domains.grant_admin(work, actor, domain, user_id, True)
+            work.record("user.created", username)
+            return await self._find(work, actor, user_id)
+
+    async def update(self, actor: Principal, who: Who, changes: PersonChanges) -> Person:
+        """Change what `changes` names. A rename keeps the account's id, so memberships,
+        rosters, rooms and every other API's view follow the new name; it ends the
+        person's live sessions, which were opened under the old name."""
+        new_name = rules.username(changes.username) if changes.username else None
+        email = rules.email(changes.email) if changes.email is not None else None
+        display = rules.display_name(changes.name) if changes.name is not None else None
+        profile = rules.profile(dict(changes.profile))
+        account_type = rules.account_type(changes.account_type)
+        granted = rules.directory_roles(changes.roles)
+        checked_keys = keys.key_changes(dict(changes.keys))
+        password = rules.password(changes.password or None)
+        password_hash = await self.deps.passwords.hash(password) if password else None
+        properties = rules.properties(dict(changes.properties or {}))
+        updates = rules.properties(dict(changes.property_updates))
+        now = self.clock.now()
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, who)
+            _may_change(actor, old)
+            columns: dict[str, object] = {
+                k: v for k, v in profile.items() if old.profile.get(k) != v
+            }
+            if new_name and new_name != old.username:
+                columns["username"] = new_name
+            if changes.email is not None and email != old.email:
+                columns["email"] = email
+            if display is not None and display != old.name:
+                columns["name"] = display
+            if account_type and account_type != old.account_type:
+                columns["account_type"] = account_type
+            changed = bool(columns) or bool(password_hash) or bool(checked_keys)
+            if columns:
+                try:
+                    await store.update_row(work, old.id, now, **columns)
+                except UniqueViolation:
+                    raise AlreadyExists("user", new_name or old.username) from None
+            if password_hash:
+                await store.set_password_hash(work, old.id, password_hash, now)
+            replacement = properties if changes.properties is not None else None
+            wanted = _merged(old.properties, replacement, updates)
+            if wanted != old.properties:
+                await store.replace_properties(work, old.id, wanted)
+                changed = True
+            if granted is not None and granted != old.roles - {roles.SERVER_ADMIN}:
+                await store.replace_roles(work, old.id, granted, frozenset({roles.SERVER_ADMIN}))
+                changed = True
+            for kind, (pem, expires) in checked_keys.items():
+                await token_store.set_key(work, old.id, kind, pem, expires)
+            username = str(columns.get("username", old.username))
+            if "username" in columns:
+                await session_store.close_for_user(work, old.id)
+                await group_store.adopt(work, actor.tenant_id, old.id, actor.jid(username))
+            if changes.groups is not None:
+                await self._groups.place(work, actor, username, changes.groups)
+                changed = True
+            for domain, admin in changes.admin_of.items():
+                changed |= await self._domains.grant_admin(work, actor, domain, old.id, admin)
+            if changed:
+                subject = f"{old.username} -> {username}" if "username" in columns else username
+                work.record("user.updated", subject)
+            return await self._find(work, actor, old.id)
+
+    async def set_locked(self, actor: Principal, who: Who, locked: bool) -> None:
+        """Lock (ending every session and token at once) or unlock an account; asking for
+        the state it is in changes nothing."""
+        async with self.unit(actor) as work:
+            person = await self._lock(work, actor, who)
+            if person.locked == locked:
+                return
+            _may_change(actor, person)
+            if locked:
+                await self._keep_an_admin(work, actor, person)
+                await session_store.close_for_user(work, person.id)
+                await token_store.revoke_all(work, person.id, self.clock.now())
+            await store.update_row(work, person.id, self.clock.now(), locked=locked)
+            work.record("user.locked" if locked else "user.unlocked", person.username)
+
+    async def delete(self, actor: Principal, who: Who, with_bookings: bool = False) -> None:
+        """Bookings the person organised outlive the account unless `with_bookings`."""
+        async with self.unit(actor) as work:
+            person = await self._lock(work, actor, who)
+            _may_change(actor, person)
+            await self._keep_an_admin(work, actor, person)
+            if with_bookings:
+                await booking_store.delete_organised_by(work, person.id)
+            await store.delete_row(work, person.id)
+            work.record("user.deleted", person.username)
+
+    async def get_vcard(self, actor: Principal, username: str) -> str | None:
+        async with self.db.read() as tx:
+            return await store.get_vcard(
+                tx, actor.tenant_id, names.local_part(username, actor.tenant.domain)
+            )
+
+    async def set_vcard(self, actor: Principal, username: str, vcard: str | None) -> None:
+        local = names.local_part(username, actor.tenant.domain)
+        action = "user.vcard.updated" if vcard is not None else "user.vcard.deleted"
+        async with self.change(actor, action, local) as work:
+            person = await self._lock(work, actor, local)
+            await store.update_row(work, person.id, self.clock.now(), vcard=vcard)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _find(self, tx: Tx, actor: Principal, who: Who) -> Person:
+        if isinstance(who, int):
+            found = await store.by_ids(tx, actor.tenant_id, [who])
+            if not found:
+                raise NotFound("user", str(who))
+            return found[0]
+        person = await store.find(tx, actor.tenant_id, names.node(who, "username"))
+        if person is None:
+            raise NotFound("user", who)
+        return person
+
+    async def _lock(self, work: Work, actor: Principal, who: Who) -> Person:
+        """The person, locked against other writers until the unit of work ends."""
+        user_id = who if isinstance(who, int) else await self._id_of(work, actor, who)
+        person = await store.lock_row(work, actor.tenant_id, user_id) if user_id else None
+        if person is None:
+            raise NotFound("user", str(who))
+        return person
+
+    async def _id_of(self, tx: Tx, actor: Principal, username: str) -> int | None:
+        return await store.find_id(tx, actor.tenant_id, names.node(username, "username"))
+
+    async def _keep_an_admin(self, tx: Tx, actor: Principal, person: Person) -> None:
+        """Refuse to lock or delete the tenant's last usable administrator."""
+        if roles.SERVER_ADMIN not in person.roles or person.locked:
+            return
+        if await store.count_with_role(tx, actor.tenant_id, roles.SERVER_ADMIN) <= 1:
+            raise Conflict("user", person.username, "the last administrator must remain")
+
+
+def _may_change(actor: Principal, person: Person) -> None:
+    """Only a server administrator may change, lock or delete a server administrator."""
+    if roles.SERVER_ADMIN in person.roles and not actor.is_server_admin:
+        raise Forbidden(
+            "user", person.username, "only a server administrator may change a server admin"
+        )
+
+
+def _merged(
+    current: dict[str, str | None],
+    replacement: Mapping[str, str | None] | None,
+    updates: Mapping[str, str | None],
+) -> dict[str, str | None]:
+    """The properties after a wholesale replacement (if any: a key may have no value),
+    then single updates (where None removes the key)."""
+    merged = dict(current if replacement is None else replacement)
+    for key, value in updates.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged

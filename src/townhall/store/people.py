@@ -1,0 +1,311 @@
+"""People: one row per account, with its properties, credentials, roles and profile.
+
+Every API reads and writes the same `users` rows through this module; what a dialect
+calls a user, a uid or an e-mail address is one `Person` here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.sql import ColumnElement, Select
+
+from townhall.domain.models import PROFILE_FIELDS, Person
+from townhall.domain.queries import PersonFilter
+from townhall.infrastructure.clock import as_utc
+from townhall.store.database import Tx
+from townhall.store.schema import credentials, user_properties, user_roles, users
+
+_PERSON_COLUMNS = tuple(c for c in users.c if c.name != "vcard")
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """What checking a password (or a key) needs to know about an account."""
+
+    user_id: int
+    username: str
+    password_hash: str | None
+    locked: bool
+    roles: frozenset[str]
+    name: str = ""
+
+
+def _person(row: Any, properties: dict[str, str | None], roles: frozenset[str]) -> Person:
+    return Person(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        username=row.username,
+        name=row.name,
+        email=row.email,
+        locked=bool(row.locked),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        properties=properties,
+        profile={f: getattr(row, f) for f in PROFILE_FIELDS},
+        account_type=row.account_type,
+        roles=roles,
+    )
+
+
+# One statement (person LEFT JOIN properties), built once: this is the hottest read.
+_FIND = (
+    select(*_PERSON_COLUMNS, user_properties.c.key, user_properties.c.value)
+    .outerjoin(user_properties, user_properties.c.user_id == users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username"))
+    .order_by(user_properties.c.key)
+)
+_ROLES_OF = select(user_roles.c.role).where(user_roles.c.user_id == bindparam("user_id"))
+
+
+async def find(tx: Tx, tenant_id: int, username: str) -> Person | None:
+    rows = (await tx.execute(_FIND, {"tenant_id": tenant_id, "username": username})).all()
+    if not rows:
+        return None
+    props = {r.key: r.value for r in rows if r.key is not None}
+    held = frozenset((await tx.execute(_ROLES_OF, {"user_id": rows[0].id})).scalars())
+    return _person(rows[0], props, held)
+
+
+async def _people(tx: Tx, query: Select[Any], ids_of: Select[Any] | None = None) -> list[Person]:
+    """The people `query` selects, with their properties and roles (two more statements,
+    whatever the number of rows). `ids_of` selects the same ids, for a long page."""
+    rows = (await tx.execute(query)).all()
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    # A whole tenant's page binds better as a sub-select than as thousands of ids.
+    wanted = ids_of if ids_of is not None and len(ids) > 500 else ids
+    props: dict[int, dict[str, str | None]] = defaultdict(dict)
+    prop_query = select(user_properties).where(user_properties.c.user_id.in_(wanted))
+    for r in await tx.execute(prop_query.order_by(user_properties.c.key)):
+        props[r.user_id][r.key] = r.value
+    held: dict[int, set[str]] = defaultdict(set)
+    for r in await tx.execute(select(user_roles).where(user_roles.c.user_id.in_(wanted))):
+        held[r.user_id].add(r.role)
+    return [_person(r, props.get(r.id, {}), frozenset(held.get(r.id, ()))) for r in rows]
+
+
+def _of_tenant(tenant_id: int, where: ColumnElement[bool]) -> Select[Any]:
+    return select(*_PERSON_COLUMNS).where(users.c.tenant_id == tenant_id, where)
+
+
+async def by_ids(tx: Tx, tenant_id: int, ids: Sequence[int]) -> list[Person]:
+    query = _of_tenant(tenant_id, users.c.id.in_(list(ids))).order_by(users.c.id)
+    return await _people(tx, query)
+
+
+async def by_usernames(tx: Tx, tenant_id: int, names: Sequence[str]) -> list[Person]:
+    query = _of_tenant(tenant_id, users.c.username.in_(list(names))).order_by(users.c.id)
+    return await _people(tx, query)
+
+
+async def by_emails(tx: Tx, tenant_id: int, emails: Sequence[str]) -> list[Person]:
+    lowered = [e.lower() for e in emails]
+    query = _of_tenant(tenant_id, func.lower(users.c.email).in_(lowered)).order_by(users.c.id)
+    return await _people(tx, query)
+
+
+def _filtered(query: Select[Any], tenant_id: int, f: PersonFilter) -> Select[Any]:
+    query = query.where(users.c.tenant_id == tenant_id)
+    if f.property_key is not None:
+        having = select(user_properties.c.user_id).where(user_properties.c.key == f.property_key)
+        if f.property_value is not None:
+            having = having.where(user_properties.c.value == f.property_value)
+        query = query.where(users.c.id.in_(having))
+    elif f.username_contains:
+        # Openfire's search is a case-sensitive "contains" on the username.
+        # (SQLite runs with case_sensitive_like so both databases agree.)
+        query = query.where(users.c.username.contains(f.username_contains, autoescape=True))
+    if f.email is not None:
+        query = query.where(func.lower(users.c.email) == f.email.lower())
+    if f.name_contains:
+        query = query.where(func.lower(users.c.name).contains(f.name_contains.lower()))
+    if f.text:
+        needle = f.text.lower()
+        query = query.where(
+            users.c.username.contains(needle, autoescape=True)
+            | func.lower(users.c.name).contains(needle, autoescape=True)
+            | func.lower(users.c.email).contains(needle, autoescape=True)
+        )
+    return query
+
+
+async def search(
+    tx: Tx,
+    tenant_id: int,
+    f: PersonFilter,
+    offset: int = 0,
+    limit: int | None = None,
+    by_id: bool = False,
+) -> list[Person]:
+    """A page of the people matching `f`, by username (or by id: creation order)."""
+    order = users.c.id if by_id else users.c.username
+    query = _filtered(select(*_PERSON_COLUMNS), tenant_id, f).order_by(order)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return await _people(tx, query, _filtered(select(users.c.id), tenant_id, f))
+
+
+async def count(tx: Tx, tenant_id: int, f: PersonFilter) -> int:
+    query = _filtered(select(func.count()).select_from(users), tenant_id, f)
+    return int((await tx.execute(query)).scalar_one())
+
+
+async def all_ids(tx: Tx, tenant_id: int) -> list[int]:
+    query = select(users.c.id).where(users.c.tenant_id == tenant_id).order_by(users.c.id)
+    return [r.id for r in await tx.execute(query)]
+
+
+_FIND_ID = select(users.c.id).where(
+    users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username")
+)
+
+
+async def find_id(tx: Tx, tenant_id: int, username: str) -> int | None:
+    return (await tx.execute(_FIND_ID, {"tenant_id": tenant_id, "username": username})).scalar()
+
+
+async def lock_row(tx: Tx, tenant_id: int, user_id: int) -> Person | None:
+    """The person, read so that no other writer changes the row before this transaction
+    ends (FOR UPDATE on PostgreSQL; SQLite's write transactions are serial anyway)."""
+    query = _of_tenant(tenant_id, users.c.id == user_id).with_for_update()
+    found = await _people(tx, query)
+    return found[0] if found else None
+
+
+async def usernames_by_id(tx: Tx, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    query = select(users.c.id, users.c.username).where(users.c.id.in_(ids))
+    return {row.id: row.username for row in await tx.execute(query)}
+
+
+async def created_by_id(tx: Tx, tenant_id: int, ids: Sequence[int]) -> dict[int, datetime]:
+    """When each of these people (of the tenant) was created."""
+    if not ids:
+        return {}
+    query = select(users.c.id, users.c.created_at).where(
+        users.c.tenant_id == tenant_id, users.c.id.in_(list(ids))
+    )
+    return {r.id: as_utc(r.created_at) for r in await tx.execute(query)}
+
+
+async def insert_person(
+    tx: Tx, tenant_id: int, username: str, name: str, email: str | None, now: datetime
+) -> int:
+    stmt = (
+        insert(users)
+        .values(
+            tenant_id=tenant_id,
+            username=username,
+            name=name,
+            email=email,
+            locked=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(users.c.id)
+    )
+    return int((await tx.execute(stmt)).scalar_one())
+
+
+async def update_row(tx: Tx, user_id: int, now: datetime, **values: Any) -> None:
+    """Set columns of the person's row (account fields, profile attributes, vCard)."""
+    await tx.execute(update(users).where(users.c.id == user_id).values(updated_at=now, **values))
+
+
+async def delete_row(tx: Tx, user_id: int) -> None:
+    await tx.execute(delete(users).where(users.c.id == user_id))
+
+
+async def replace_properties(tx: Tx, user_id: int, properties: Mapping[str, str | None]) -> None:
+    await tx.execute(delete(user_properties).where(user_properties.c.user_id == user_id))
+    if properties:
+        await tx.execute(
+            insert(user_properties),
+            [{"user_id": user_id, "key": k, "value": v} for k, v in properties.items()],
+        )
+
+
+async def set_password_hash(tx: Tx, user_id: int, password_hash: str, now: datetime) -> None:
+    done = await tx.execute(
+        update(credentials)
+        .where(credentials.c.user_id == user_id)
+        .values(password_hash=password_hash, updated_at=now)
+    )
+    if done.rowcount == 0:  # type: ignore[attr-defined]
+        await tx.execute(
+            insert(credentials).values(user_id=user_id, password_hash=password_hash, updated_at=now)
+        )
+
+
+async def login(tx: Tx, tenant_id: int, username: str) -> Login | None:
+    return await _login(tx, (users.c.tenant_id == tenant_id) & (users.c.username == username))
+
+
+async def login_by_id(tx: Tx, user_id: int) -> Login | None:
+    return await _login(tx, users.c.id == user_id)
+
+
+async def _login(tx: Tx, where: Any) -> Login | None:
+    row = (
+        await tx.execute(
+            select(
+                users.c.id,
+                users.c.username,
+                users.c.name,
+                users.c.locked,
+                credentials.c.password_hash,
+            )
+            .outerjoin(credentials, credentials.c.user_id == users.c.id)
+            .where(where)
+        )
+    ).first()
+    if row is None:
+        return None
+    held = await tx.execute(_ROLES_OF, {"user_id": row.id})
+    return Login(
+        row.id,
+        row.username,
+        row.password_hash,
+        bool(row.locked),
+        frozenset(held.scalars()),
+        row.name,
+    )
+
+
+async def replace_roles(tx: Tx, user_id: int, wanted: frozenset[str], keep: frozenset[str]) -> None:
+    """Make the person's roles `wanted`, leaving the `keep` ones (Townhall's own) alone."""
+    await tx.execute(
+        delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role.not_in(keep))
+    )
+    present = set((await tx.execute(_ROLES_OF, {"user_id": user_id})).scalars())
+    missing = sorted(wanted - present)
+    if missing:
+        await tx.execute(insert(user_roles), [{"user_id": user_id, "role": r} for r in missing])
+
+
+async def count_with_role(tx: Tx, tenant_id: int, role: str) -> int:
+    """Unlocked people of the tenant holding `role`."""
+    query = (
+        select(func.count())
+        .select_from(users.join(user_roles, user_roles.c.user_id == users.c.id))
+        .where(users.c.tenant_id == tenant_id, user_roles.c.role == role)
+        .where(users.c.locked.is_(False))
+    )
+    return int((await tx.execute(query)).scalar_one())
+
+
+async def get_vcard(tx: Tx, tenant_id: int, username: str) -> str | None:
+    query = select(users.c.vcard).where(
+        users.c.tenant_id == tenant_id, users.c.username == username
+    )
+    return (await tx.execute(query)).scalar()

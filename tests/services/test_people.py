@@ -1,0 +1,95 @@
+"""The people service: one create path, one rule set, changes that change nothing are
+not recorded, and a refusal leaves nothing behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import unique
+from townhall.domain import roles
+from townhall.domain.errors import Forbidden, Invalid, NotFound
+from townhall.domain.events import DomainEvent
+from townhall.domain.principal import Principal
+from townhall.services.people import NewPerson, PersonChanges
+from townhall.store import audit
+
+
+async def _system(services: Any) -> Principal:
+    return Principal.system(await services.tenants.first(), "tester")
+
+
+async def _audit_count(services: Any, actor: Principal) -> int:
+    async with services.deps.db.read() as tx:
+        return await audit.count(tx, actor.tenant_id)
+
+
+async def test_repeating_a_state_records_nothing(services: Any) -> None:
+    actor = await _system(services)
+    name = unique("noop")
+    await services.people.create(actor, NewPerson(name, "pw", name="Same"))
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    before = await _audit_count(services, actor)
+    for _ in range(3):
+        await services.people.set_locked(actor, name, False)
+    await services.people.update(actor, name, PersonChanges(name="Same"))
+    assert await _audit_count(services, actor) == before
+    assert heard == []
+    await services.people.set_locked(actor, name, True)
+    await services.people.set_locked(actor, name, True)
+    assert await _audit_count(services, actor) == before + 1
+    assert [e.topic for e in heard] == ["user.locked"]
+
+
+async def test_a_refused_creation_leaves_no_person_and_no_group(services: Any) -> None:
+    actor = await _system(services)
+    name, group = unique("atomic"), unique("grp")
+    with pytest.raises(Invalid) as caught:
+        await services.people.create(actor, NewPerson(name, "pw", groups=[group, "g" * 201]))
+    assert caught.value.field == "name"
+    with pytest.raises(NotFound):
+        await services.people.get(actor, name)
+    assert not await services.groups.exists(actor, group)
+
+
+async def test_one_email_rule_for_every_path(services: Any) -> None:
+    actor = await _system(services)
+    with pytest.raises(Invalid) as caught:
+        await services.people.create(actor, NewPerson(unique("bad"), "pw", email="not an e-mail"))
+    assert caught.value.field == "email"
+    person = await services.people.create(actor, NewPerson(unique("good"), "pw"))
+    with pytest.raises(Invalid):
+        await services.people.update(actor, person.id, PersonChanges(email="nope@"))
+    assert (await services.people.get(actor, person.id)).email is None
+
+
+async def test_only_a_server_admin_changes_a_server_admin(services: Any) -> None:
+    system = await _system(services)
+    boss = await services.people.create(
+        system, NewPerson(unique("boss"), "pw", roles=frozenset({roles.SERVER_ADMIN}))
+    )
+    clerk = Principal(system.tenant, "clerk", roles=frozenset({roles.USER_PROVISIONING}))
+    try:
+        with pytest.raises(Forbidden):
+            await services.people.update(clerk, boss.id, PersonChanges(name="Renamed"))
+        with pytest.raises(Forbidden):
+            await services.people.set_locked(clerk, boss.username, True)
+        with pytest.raises(Forbidden):
+            await services.people.create(
+                clerk, NewPerson(unique("up"), "pw", roles=frozenset({roles.SERVER_ADMIN}))
+            )
+        assert (await services.people.get(system, boss.id)).name == ""
+    finally:  # the server tests count on `admin` being the only server admin
+        await services.people.delete(system, boss.id)
+
+
+async def test_property_updates_merge_and_replacement_replaces(services: Any) -> None:
+    actor = await _system(services)
+    name = unique("props")
+    await services.people.create(actor, NewPerson(name, "pw", properties={"a": "1", "b": "2"}))
+    await services.people.update(actor, name, PersonChanges(property_updates={"a": None, "c": "3"}))
+    assert (await services.people.get(actor, name)).properties == {"b": "2", "c": "3"}
+    await services.people.update(actor, name, PersonChanges(properties={"z": None}))
+    assert (await services.people.get(actor, name)).properties == {"z": None}
