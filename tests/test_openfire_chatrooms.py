@@ -17,6 +17,7 @@ from tests.conftest import RunningServer, unique
 from townhall.dialects.openfire.wire import xsd_datetime
 from townhall.domain.models import Affiliations, RoomSettings
 from townhall.domain.principal import Principal
+from townhall.domain.queries import RoomFilter
 from townhall.services.rooms import RoomSpec
 from townhall.store import audit
 from townhall.store import rooms as room_store
@@ -88,9 +89,9 @@ async def _room_id(services: Any, room: str, service: str = "conference") -> int
     tenant = await services.tenants.first()
     async with services.deps.db.read() as tx:
         found = await room_store.find_service(tx, tenant.id, service)
-        room_id = await room_store.find_room_id(tx, found.id, room)
-    assert room_id is not None
-    return room_id
+        located = await room_store.locate(tx, found.id, room, lock=False)
+    assert located is not None
+    return located.id
 
 
 async def _audit_summaries(services: Any) -> list[str]:
@@ -818,7 +819,7 @@ async def test_listing_costs_the_same_few_statements_for_any_number_of_rooms(
             RoomSettings(public_room=True),
             Affiliations(jids={"admin": (f"a{i}@x.org",), "member": ("m@x.org",)}),
         )
-        await services.rooms.save_room(actor, service, spec)
+        await services.rooms.save(actor, service, spec)
     db = services.deps.db
     engines = {
         getattr(e, "sync_engine", e) for e in (getattr(db, "read_engine", db.engine), db.engine)
@@ -831,11 +832,13 @@ async def test_listing_costs_the_same_few_statements_for_any_number_of_rooms(
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
     try:
-        found, total = await services.rooms.list_rooms(actor, service, expand_groups=True)
+        found = await services.rooms.search(
+            actor, RoomFilter(listed_only=True), service_name=service, expand_groups=True
+        )
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
-    assert total == 40 and len(found) == 40
-    by_name = {room.name: room for room in found}
+    assert found.total == 40 and len(found.rooms) == 40
+    by_name = {room.name: room for room in found.rooms}
     assert by_name["r7"].affiliations.jids["admin"] == ("a7@x.org",)
     assert 0 < len(statements) <= 4, statements

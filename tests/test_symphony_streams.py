@@ -137,6 +137,35 @@ async def test_bad_input_and_permissions(
     assert info["roomAttributes"]["name"] != "taken"
 
 
+async def test_one_last_owner_rule_through_both_apis(
+    server: RunningServer, admin_bot: Bot, client: Any, http: requests.Session
+) -> None:
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    r = requests.post(
+        f"{server.url}/pod/v3/room/create", json={"name": unique("owned")}, headers=headers
+    )
+    stream_id = r.json()["roomSystemInfo"]["id"]
+    room, owner = stream_id.lower(), f"{admin_bot.username}@example.org"
+    membership = f"{server.url}/pod/v1/room/{stream_id}/membership"
+    for action in ("remove", "demoteOwner"):
+        r = requests.post(f"{membership}/{action}", json={"id": admin_bot.uid}, headers=headers)
+        assert r.status_code == 400, action  # the operation declares no 409
+        assert r.json()["message"] == "a room must keep at least one owner"
+    r = http.delete(f"{server.api}/chatrooms/{room}/owners/{owner}", headers=JSON)
+    assert (r.status_code, r.json()["message"]) == (409, "Could not delete affiliation")
+    r = http.post(f"{server.api}/chatrooms/{room}/members/{owner}", headers=JSON)
+    assert r.status_code == 409  # demoting the last owner, the Openfire way
+    assert client.rooms.get_users_with_role(room, "owners") == [owner]
+
+    # Another owner, granted through Openfire, is an owner to Symphony's rule as well.
+    assert client.rooms.grant_user_role(room, "boss@elsewhere.net", "owners") is True
+    r = requests.post(f"{membership}/remove", json={"id": admin_bot.uid}, headers=headers)
+    assert r.status_code == 200
+    assert client.rooms.get_users_with_role(room, "owners") == ["boss@elsewhere.net"]
+    r = http.delete(f"{server.api}/chatrooms/{room}/owners/boss@elsewhere.net", headers=JSON)
+    assert r.status_code == 409
+
+
 @pytest.mark.parametrize("path", ["/pod/v1/room/x/membership/list", "/pod/v3/room/search"])
 def test_token_required(server: RunningServer, path: str) -> None:
     r = requests.request("GET" if "list" in path else "POST", f"{server.url}{path}", json={})

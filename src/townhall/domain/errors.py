@@ -12,11 +12,15 @@ from __future__ import annotations
 class DomainError(Exception):
     """Base of all errors a service raises on purpose."""
 
-    def __init__(self, kind: str, subject: str = "", detail: str = "") -> None:
+    def __init__(
+        self, kind: str, subject: str = "", detail: str = "", value: str | None = None
+    ) -> None:
         super().__init__(detail or f"{kind} {subject}".strip())
         self.kind = kind
         self.subject = subject
         self.detail = detail
+        # The value refused, for a dialect whose wording of the refusal quotes it.
+        self.value = value
 
 
 class NotFound(DomainError):
@@ -30,8 +34,10 @@ class AlreadyExists(DomainError):
 class Invalid(DomainError):
     """Input breaks a rule; `field` names the offending field."""
 
-    def __init__(self, field: str, reason: str, kind: str = "input") -> None:
-        super().__init__(kind, field, reason)
+    def __init__(
+        self, field: str, reason: str, kind: str = "input", value: str | None = None
+    ) -> None:
+        super().__init__(kind, field, reason, value)
         self.field = field
         self.reason = reason
 

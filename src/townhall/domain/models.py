@@ -46,11 +46,15 @@ class ChatService:
 
 
 AFFILIATIONS = ("owner", "admin", "member", "outcast")
+MEMBER_AFFILIATIONS = ("owner", "admin", "member")
+"""The affiliations that make a party a member of the room (an outcast is banned)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RoomSettings:
-    """Everything about a room a client may set; shared by create and update."""
+    """A room's configuration as a multi-user chat room has it: what Openfire's room body
+    sets as a whole, and what every API reads (Symphony's room name is `natural_name`,
+    its `public` is not `members_only`, its `discoverable` is `public_room`)."""
 
     natural_name: str = ""
     description: str = ""
@@ -69,7 +73,7 @@ class RoomSettings:
     members_only: bool = False
     moderated: bool = False
     broadcast_presence_roles: tuple[str, ...] = ()
-    allow_pm: str = "anyone"
+    allow_private_messages: str = "anyone"
     created_at: datetime | None = None
     modified_at: datetime | None = None
 
@@ -84,6 +88,12 @@ class Affiliations:
 
 @dataclass(frozen=True, slots=True)
 class Room:
+    """One chat room, however it is addressed: by `name` within its chat `service`
+    (Openfire's MUC room) or by `stream_id` (Symphony's room or IM, a room of the
+    tenant's default service). `settings` are what every API sees; the conversation
+    flags after them (keywords, read-only, ...) are set by the APIs that know them and
+    kept by the others. An IM is a room whose `sub_type` is IM."""
+
     id: int
     service: str
     name: str
@@ -91,6 +101,40 @@ class Room:
     affiliations: Affiliations
     created_at: datetime
     modified_at: datetime
+    stream_id: str | None = None
+    keywords: tuple[tuple[str, str], ...] = ()
+    active: bool = True
+    read_only: bool = False
+    copy_protected: bool = False
+    cross_pod: bool = False
+    view_history: bool = False
+    multilateral: bool = False
+    sub_type: str | None = None
+    created_by: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomPage:
+    """One page of the rooms a filter matches, how many match in all, and how many of
+    those are members-only."""
+
+    rooms: list[Room]
+    total: int
+    members_only: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomMember:
+    """A person affiliated with a room as owner, admin or member (a room's members as
+    Symphony lists them), and since when."""
+
+    user_id: int
+    affiliation: str
+    joined_at: datetime | None
+
+    @property
+    def owner(self) -> bool:
+        return self.affiliation == "owner"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,56 +220,6 @@ class Person:
     profile: dict[str, str | None] = field(default_factory=dict)
     account_type: str = "NORMAL"
     roles: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class StreamAttributes:
-    """What a client may set on a room seen as a stream (Symphony's room attributes);
-    None leaves an attribute as it is."""
-
-    name: str | None = None
-    description: str | None = None
-    keywords: tuple[tuple[str, str], ...] | None = None
-    public: bool | None = None
-    discoverable: bool | None = None
-    members_can_invite: bool | None = None
-    read_only: bool | None = None
-    copy_protected: bool | None = None
-    cross_pod: bool | None = None
-    view_history: bool | None = None
-    multilateral: bool | None = None
-    sub_type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ChatStream:
-    """A room addressed by its stream id. `public` is "anyone may join" (Openfire's
-    members-only turned around); `discoverable` is "listed" (Openfire's publicRoom)."""
-
-    room_id: int
-    stream_id: str
-    name: str
-    description: str
-    keywords: tuple[tuple[str, str], ...]
-    public: bool
-    discoverable: bool
-    members_can_invite: bool
-    read_only: bool
-    copy_protected: bool
-    cross_pod: bool
-    view_history: bool
-    multilateral: bool
-    sub_type: str | None
-    active: bool
-    created_at: datetime
-    created_by: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StreamMember:
-    user_id: int
-    owner: bool
-    joined_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,13 @@ def node(value: str, field: str) -> str:
     """A JID local part as Townhall stores it: trimmed, NFKC-folded and lower-cased."""
     folded = unicodedata.normalize("NFKC", value.strip()).lower()
     if not folded:
-        raise Invalid(field, f"{field} must not be empty")
+        raise Invalid(field, "must not be empty")
     if len(folded.encode()) > MAX_NODE_LENGTH:
-        raise Invalid(field, f"{field} is longer than {MAX_NODE_LENGTH} bytes")
+        raise Invalid(field, f"is longer than {MAX_NODE_LENGTH} bytes")
     bad = sorted({c for c in folded if c in _FORBIDDEN_IN_NODE or c.isspace() or ord(c) < 32})
     if bad:
         shown = ", ".join(repr(c) for c in bad)
-        raise Invalid(field, f"{field} contains characters not allowed in a JID node: {shown}")
+        raise Invalid(field, f"contains characters not allowed in a JID node: {shown}")
     return folded
 
 

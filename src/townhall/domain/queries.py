@@ -23,16 +23,27 @@ class PersonFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamQuery:
-    text: str
+class RoomFilter:
+    """What listings and searches of rooms filter on; all optional, combined with AND.
+
+    `name_contains`: in the room's name or natural name (a directory's search);
+    `text`: in its natural name, description or keywords, and each of `labels` in its
+    keywords (a conversation search); all ignoring case. `listed_only`: only rooms
+    listed in the directory (`public_room`). `creator`, `owner`, `member`: person ids
+    (a member is an owner, admin or member). IMs are rooms too, left out unless
+    `include_ims`."""
+
+    name_contains: str | None = None
+    text: str | None = None
     labels: tuple[str, ...] = ()
+    listed_only: bool = False
     active: bool | None = None
-    private: bool | None = None
-    owner: int | None = None
-    creator: int | None = None
-    member: int | None = None
+    members_only: bool | None = None
     sub_type: str | None = None
-    include_hidden: bool = False
+    creator: int | None = None
+    owner: int | None = None
+    member: int | None = None
+    include_ims: bool = True
 
 
 @dataclass(frozen=True, slots=True)

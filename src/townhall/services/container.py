@@ -38,7 +38,6 @@ from townhall.services.rooms import RoomService
 from townhall.services.roster import RosterService
 from townhall.services.search import SearchService
 from townhall.services.sessions import SessionService
-from townhall.services.streams import StreamService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
 
@@ -56,7 +55,6 @@ class Services:
     sessions: SessionService
     audit: AuditService
     cluster: ClusterService
-    streams: StreamService
     presence: PresenceService
     connections: ConnectionService
     entitlements: EntitlementService
@@ -113,7 +111,6 @@ class Services:
             sessions=SessionService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
-            streams=StreamService(deps),
             presence=PresenceService(deps),
             connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),

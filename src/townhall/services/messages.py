@@ -12,7 +12,7 @@ from townhall.domain.principal import Principal
 from townhall.services.base import Service
 from townhall.store import messages as store
 from townhall.store import people as people_store
-from townhall.store import streams as stream_store
+from townhall.store import rooms as room_store
 from townhall.store.messages import StoredMessage
 
 __all__ = ["MessageService", "StoredMessage"]
@@ -32,7 +32,7 @@ class MessageService(Service):
         message_id = self.deps.ids.message_id()
         now = self.clock.now()
         async with self.change(actor, "message.sent", message_id, details=stream_id) as tx:
-            stream = await stream_store.find(tx, actor.tenant_id, stream_id)
+            stream = await room_store.by_stream(tx, actor.tenant_id, stream_id, actor.tenant.domain)
             if stream is None:
                 raise NotFound("room", stream_id)
             if not stream.active:
@@ -40,15 +40,15 @@ class MessageService(Service):
             user_id = await people_store.find_id(tx, actor.tenant_id, sender)
             if user_id is None:
                 raise NotFound("user", sender)
-            members = {m.user_id for m in await stream_store.members(tx, stream.room_id)}
-            if not stream.public and user_id not in members:
+            members = {m.user_id for m in await room_store.members(tx, stream.id)}
+            if stream.settings.members_only and user_id not in members:
                 raise Forbidden("room", stream_id, f"{sender} is not a member of the room")
             # Stored as a MUC message (from the sender's in-room address, to the room),
             # so the Openfire API's room history shows it as Openfire would.
-            room, service = await store.room_address(tx, stream.room_id)
+            room, service = await store.room_address(tx, stream.id)
             address = f"{room}@{service}.{actor.tenant.domain}"
             await store.insert_message(
-                tx, stream.room_id, message_id, f"{address}/{sender}", address, body, now
+                tx, stream.id, message_id, f"{address}/{sender}", address, body, now
             )
             found = await store.find(tx, actor.tenant_id, message_id)
         assert found is not None

@@ -20,8 +20,11 @@ from litestar.exceptions import NotFoundException
 
 from townhall.domain.errors import DomainError, Invalid
 from townhall.domain.models import AFFILIATIONS, Affiliations, Room, RoomMessage, RoomSettings
-from townhall.services.rooms import DEFAULT_SERVICE, BulkOutcome, RoomSpec
+from townhall.domain.principal import Principal
+from townhall.domain.queries import RoomFilter
+from townhall.services.rooms import DEFAULT_SERVICE, BulkOutcome, RoomService, RoomSpec
 
+from .. import kit
 from .entities import (
     AFFILIATION_LISTS,
     INVITATION,
@@ -35,7 +38,7 @@ from .entities import (
     ROOMS,
     affiliation_list,
 )
-from .http import actor, bare, flag, paging, read, respond, services, worded
+from .http import FIELDS, bare, flag, paging, plugin_wording, read, respond, worded
 from .wire import BadRequest, Entity
 
 AnyRequest = Request[Any, Any, Any]
@@ -64,6 +67,8 @@ _FLAGS = dict(
 _README_INVITATIONS = Entity("mucInvitation", INVITATIONS.fields)
 # `/chatrooms/bulk` is also a room's path for GET, PUT and DELETE (a room may be "bulk").
 BULK = "bulk"
+# `type`: rooms listed in the directory, or all of them; any other type matches nothing.
+ROOM_TYPES = ("public", "all")
 
 
 def room_data(room: Room) -> dict[str, Any]:
@@ -82,7 +87,7 @@ def room_data(room: Room) -> dict[str, Any]:
         "broadcastPresenceRoles": list(settings.broadcast_presence_roles),
         **{f"{a}s": list(jids.get(a, ())) for a in AFFILIATIONS},
         **{f"{a}Groups": list(groups.get(a, ())) for a in AFFILIATIONS},
-        "allowPM": settings.allow_pm,
+        "allowPM": settings.allow_private_messages,
     }
 
 
@@ -97,7 +102,7 @@ def room_spec(body: dict[str, Any]) -> RoomSpec:
         max_users=body.get("maxUsers") or 0,
         **{attr: bool(body.get(wire)) for wire, attr in _FLAGS.items()},
         broadcast_presence_roles=tuple(body.get("broadcastPresenceRoles") or ()),
-        allow_pm=body.get("allowPM") or "anyone",
+        allow_private_messages=body.get("allowPM") or "anyone",
         created_at=body.get("creationDate"),
         modified_at=body.get("modificationDate"),
     )
@@ -127,37 +132,39 @@ def _affiliation(segment: str) -> str:
 
 
 @get("/chatrooms")
-async def list_rooms(request: AnyRequest) -> Response[bytes]:
+async def list_rooms(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     q = request.query_params
     offset, limit = paging(request)
-    found, total = await services(request).rooms.list_rooms(
-        actor(request),
-        _service(request),
-        q.get("type", "public"),
-        q.get("search"),
-        flag(q.get("expandGroups")),
-        offset,
-        limit,
+    kind = q.get("type", "public")
+    if kind not in ROOM_TYPES:  # no rooms, but of a service that must exist
+        await rooms.get_service(principal, _service(request))
+        return respond(request, ROOMS, [], {"X-Total-Count": "0"})
+    where = RoomFilter(name_contains=q.get("search") or None, listed_only=kind == "public")
+    found = await rooms.search(
+        principal, where, offset, limit, _service(request), flag(q.get("expandGroups"))
     )
-    return respond(request, ROOMS, [room_data(r) for r in found], {"X-Total-Count": str(total)})
+    rows = [room_data(r) for r in found.rooms]
+    return respond(request, ROOMS, rows, {"X-Total-Count": str(found.total)})
 
 
 @post("/chatrooms", status_code=201)
-async def create_room(request: AnyRequest) -> Response[bytes]:
+async def create_room(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     spec = room_spec(await read(request, ROOM))
     with worded(Conflict="Could not create the channel", Forbidden="Could not create the channel"):
-        await services(request).rooms.save_room(
-            actor(request), _service(request), spec, send_invitations=_invites(request)
-        )
+        await rooms.save(principal, _service(request), spec, send_invitations=_invites(request))
     return bare(201)
 
 
 @post(f"/chatrooms/{BULK}", status_code=200)
-async def create_rooms(request: AnyRequest) -> Response[bytes]:
+async def create_rooms(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     specs = [room_spec(body) for body in await read(request, ROOMS)]
-    outcomes = await services(request).rooms.create_rooms(
-        actor(request), _service(request), specs, _invites(request)
-    )
+    outcomes = await rooms.create_many(principal, _service(request), specs, _invites(request))
     results: dict[str, list[dict[str, str]]] = {"success": [], "failure": [], "other": []}
     for outcome in outcomes:
         kind, result = _result(outcome)
@@ -167,7 +174,7 @@ async def create_rooms(request: AnyRequest) -> Response[bytes]:
 
 def _result(outcome: BulkOutcome) -> tuple[str, dict[str, str]]:
     if outcome.error is not None:
-        reason = outcome.error.detail or str(outcome.error)
+        reason = _reason(outcome.error)
         message = f"Room creation failed due to {_java_name(outcome.error)}: {reason}"
         return "failure", {"roomName": outcome.name, "resultType": "Failure", "message": message}
     message = (
@@ -178,6 +185,16 @@ def _result(outcome: BulkOutcome) -> tuple[str, dict[str, str]]:
     return "success", {"roomName": outcome.name, "resultType": "Success", "message": message}
 
 
+def _reason(error: DomainError) -> str:
+    """Why one room of a bulk create failed, naming the field as the plugin spells it."""
+    wording = plugin_wording(error)
+    if wording is not None:
+        return wording
+    if isinstance(error, Invalid):
+        return f"{kit.wire_field(error, FIELDS)} {error.reason}"
+    return error.detail or str(error)
+
+
 def _java_name(error: DomainError) -> str:
     """The exception class the plugin names in a bulk failure."""
     if isinstance(error, Invalid):
@@ -186,26 +203,29 @@ def _java_name(error: DomainError) -> str:
 
 
 @get(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
-async def get_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
-    found = await services(request).rooms.get_room(
-        actor(request), _service(request), room, flag(request.query_params.get("expandGroups"))
-    )
+async def get_room(
+    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+) -> Response[bytes]:
+    expand = flag(request.query_params.get("expandGroups"))
+    found = await rooms.get(principal, _service(request), room, expand)
     return respond(request, ROOM, room_data(found))
 
 
 @put(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
-async def update_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
+async def update_room(
+    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+) -> Response[bytes]:
     spec = room_spec(await read(request, ROOM))
     with worded(Conflict="Could not update the channel", Forbidden="Could not update the channel"):
-        await services(request).rooms.save_room(
-            actor(request), _service(request), spec, room, _invites(request)
-        )
+        await rooms.save(principal, _service(request), spec, room, _invites(request))
     return bare(200)
 
 
 @delete(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"], status_code=200)
-async def delete_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
-    await services(request).rooms.delete_room(actor(request), _service(request), room)
+async def delete_room(
+    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+) -> Response[bytes]:
+    await rooms.delete(principal, _service(request), room)
     return bare(200)
 
 
@@ -213,17 +233,19 @@ async def delete_room(request: AnyRequest, room: str = BULK) -> Response[bytes]:
 
 
 @get("/chatrooms/{room:str}/participants")
-async def list_participants(request: AnyRequest, room: str) -> Response[bytes]:
-    found = await services(request).rooms.occupants(
-        actor(request), _service(request), room, role="participant"
-    )
+async def list_participants(
+    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    found = await rooms.occupants(principal, _service(request), room, role="participant")
     rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
     return respond(request, PARTICIPANTS, rows)
 
 
 @get("/chatrooms/{room:str}/occupants")
-async def list_occupants(request: AnyRequest, room: str) -> Response[bytes]:
-    found = await services(request).rooms.occupants(actor(request), _service(request), room)
+async def list_occupants(
+    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    found = await rooms.occupants(principal, _service(request), room)
     rows = [
         {"jid": o.jid, "userAddress": o.real_jid, "role": o.role, "affiliation": o.affiliation}
         for o in found
@@ -232,8 +254,10 @@ async def list_occupants(request: AnyRequest, room: str) -> Response[bytes]:
 
 
 @get("/chatrooms/{room:str}/chathistory")
-async def chat_history(request: AnyRequest, room: str) -> Response[bytes]:
-    found = await services(request).rooms.history(actor(request), _service(request), room)
+async def chat_history(
+    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    found = await rooms.history(principal, _service(request), room)
     return respond(request, ROOM_MESSAGES, [message_data(m) for m in found])
 
 
@@ -253,17 +277,19 @@ def message_data(message: RoomMessage) -> dict[str, Any]:
 
 
 @post("/chatrooms/{room:str}/invite/{jid:str}", status_code=200)
-async def invite_one(request: AnyRequest, room: str, jid: str) -> Response[bytes]:
+async def invite_one(
+    request: AnyRequest, room: str, jid: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     body = await read(request, INVITATION)
     with worded(Forbidden="Could not invite user"):
-        await services(request).rooms.invite(
-            actor(request), _service(request), room, [jid], body.get("reason")
-        )
+        await rooms.invite(principal, _service(request), room, [jid], body.get("reason"))
     return bare(200)
 
 
 @post("/chatrooms/{room:str}/invite", status_code=200)
-async def invite_many(request: AnyRequest, room: str) -> Response[bytes]:
+async def invite_many(
+    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     try:
         body = await read(request, INVITATIONS)
     except BadRequest as first:
@@ -271,14 +297,9 @@ async def invite_many(request: AnyRequest, room: str) -> Response[bytes]:
             body = await read(request, _README_INVITATIONS)
         except BadRequest:
             raise first from None
+    invitees = body.get("jidsToInvite") or []
     with worded(Forbidden="Could not invite user"):
-        await services(request).rooms.invite(
-            actor(request),
-            _service(request),
-            room,
-            body.get("jidsToInvite") or [],
-            body.get("reason"),
-        )
+        await rooms.invite(principal, _service(request), room, invitees, body.get("reason"))
     return bare(200)
 
 
@@ -286,31 +307,41 @@ async def invite_many(request: AnyRequest, room: str) -> Response[bytes]:
 
 
 @get("/chatrooms/{room:str}/{affiliation:str}")
-async def list_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
-    jids = await services(request).rooms.with_affiliation(
-        actor(request), _service(request), room, _affiliation(affiliation)
-    )
+async def list_affiliated(
+    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    singular = _affiliation(affiliation)
+    jids = await rooms.with_affiliation(principal, _service(request), room, singular)
     return respond(request, affiliation_list(affiliation), jids)
 
 
 @put("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
-async def replace_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
-    return await _set_affiliated(request, room, affiliation, replace=True)
+async def replace_affiliated(
+    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    return await _set_affiliated(request, rooms, principal, room, affiliation, replace=True)
 
 
 @post("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
-async def add_affiliated(request: AnyRequest, room: str, affiliation: str) -> Response[bytes]:
-    return await _set_affiliated(request, room, affiliation, replace=False)
+async def add_affiliated(
+    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    return await _set_affiliated(request, rooms, principal, room, affiliation, replace=False)
 
 
 async def _set_affiliated(
-    request: AnyRequest, room: str, affiliation: str, replace: bool
+    request: AnyRequest,
+    rooms: RoomService,
+    principal: Principal,
+    room: str,
+    affiliation: str,
+    replace: bool,
 ) -> Response[bytes]:
     singular = _affiliation(affiliation)
     values = await read(request, affiliation_list(affiliation))
     with _list_wording(singular):
-        await services(request).rooms.set_affiliated(
-            actor(request), _service(request), room, singular, values, replace, _invites(request)
+        await rooms.set_affiliated(
+            principal, _service(request), room, singular, values, replace, _invites(request)
         )
     return bare(201)
 
@@ -323,50 +354,82 @@ def _list_wording(affiliation: str) -> AbstractContextManager[None]:
 
 
 @post("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=201)
-async def grant_user(request: AnyRequest, room: str, affiliation: str, jid: str) -> Response[bytes]:
-    return await _grant(request, room, affiliation, jid, as_group=False)
+async def grant_user(
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    jid: str,
+    rooms: RoomService,
+    principal: Principal,
+) -> Response[bytes]:
+    return await _grant(request, rooms, principal, room, affiliation, jid, as_group=False)
 
 
 @post("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=201)
 async def grant_group(
-    request: AnyRequest, room: str, affiliation: str, group: str
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    group: str,
+    rooms: RoomService,
+    principal: Principal,
 ) -> Response[bytes]:
-    return await _grant(request, room, affiliation, group, as_group=True)
+    return await _grant(request, rooms, principal, room, affiliation, group, as_group=True)
 
 
 async def _grant(
-    request: AnyRequest, room: str, affiliation: str, who: str, as_group: bool
+    request: AnyRequest,
+    rooms: RoomService,
+    principal: Principal,
+    room: str,
+    affiliation: str,
+    who: str,
+    as_group: bool,
 ) -> Response[bytes]:
     singular = _affiliation(affiliation)
     with _list_wording(singular):
-        await services(request).rooms.grant(
-            actor(request), _service(request), room, singular, who, as_group, _invites(request)
+        await rooms.grant(
+            principal, _service(request), room, singular, who, as_group, _invites(request)
         )
     return bare(201)
 
 
 @delete("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=200)
 async def revoke_user(
-    request: AnyRequest, room: str, affiliation: str, jid: str
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    jid: str,
+    rooms: RoomService,
+    principal: Principal,
 ) -> Response[bytes]:
-    return await _revoke(request, room, affiliation, jid, as_group=False)
+    return await _revoke(request, rooms, principal, room, affiliation, jid, as_group=False)
 
 
 @delete("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=200)
 async def revoke_group(
-    request: AnyRequest, room: str, affiliation: str, group: str
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    group: str,
+    rooms: RoomService,
+    principal: Principal,
 ) -> Response[bytes]:
-    return await _revoke(request, room, affiliation, group, as_group=True)
+    return await _revoke(request, rooms, principal, room, affiliation, group, as_group=True)
 
 
 async def _revoke(
-    request: AnyRequest, room: str, affiliation: str, who: str, as_group: bool
+    request: AnyRequest,
+    rooms: RoomService,
+    principal: Principal,
+    room: str,
+    affiliation: str,
+    who: str,
+    as_group: bool,
 ) -> Response[bytes]:
     singular = _affiliation(affiliation)
     with worded(Conflict="Could not delete affiliation", Forbidden="Could not delete affiliation"):
-        await services(request).rooms.revoke(
-            actor(request), _service(request), room, singular, who, as_group
-        )
+        await rooms.revoke(principal, _service(request), room, singular, who, as_group)
     return bare(200)
 
 

@@ -7,9 +7,11 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 
 from townhall.domain.models import ChatService
+from townhall.domain.principal import Principal
+from townhall.services.rooms import RoomService
 
 from .entities import CHAT_SERVICE, CHAT_SERVICES
-from .http import actor, bare, read, respond, services
+from .http import bare, read, respond
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -23,19 +25,20 @@ def service_data(service: ChatService) -> dict[str, Any]:
 
 
 @get("/chatservices")
-async def list_services(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).rooms.list_services(actor(request))
+async def list_services(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    found = await rooms.list_services(principal)
     return respond(request, CHAT_SERVICES, [service_data(s) for s in found])
 
 
 @post("/chatservices", status_code=201)
-async def create_service(request: AnyRequest) -> Response[bytes]:
+async def create_service(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     body = await read(request, CHAT_SERVICE)
-    await services(request).rooms.create_service(
-        actor(request),
-        body.get("serviceName") or "",
-        body.get("description"),
-        bool(body.get("hidden")),
+    await rooms.create_service(
+        principal, body.get("serviceName") or "", body.get("description"), bool(body.get("hidden"))
     )
     return bare(201)
 

@@ -57,7 +57,19 @@ class OpenfireError(Exception):
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
 
-FIELDS = {"offset": "start", "display_name": "name"}
+FIELDS = {
+    "offset": "start",
+    "display_name": "name",
+    # chat services and rooms
+    "service_name": "serviceName",
+    "room_name": "roomName",
+    "natural_name": "naturalName",
+    "max_users": "maxUsers",
+    "allow_private_messages": "allowPM",
+    "broadcast_presence_roles": "broadcastPresenceRoles",
+    **{f"{a}_groups": f"{a}Groups" for a in ("owner", "admin", "member", "outcast")},
+    "invitees": "jidsToInvite",
+}
 """Domain field names that the plugin spells otherwise."""
 
 # (domain error, concept) -> (status, exception name, the plugin's default message)
@@ -96,6 +108,32 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
 }
 
 
+_UNPARSABLE_JID = "Unable to parse value as jid: {value}"
+# (domain error, concept, field or "" for errors without one) -> the plugin's own wording
+# of that refusal, `{value}` standing for the value refused.
+_WORDINGS: dict[tuple[type[DomainError], str, str], str] = {
+    (Invalid, "room", "room_name"): (
+        "Could not update the channel. The room name is different to the entity room name."
+    ),
+    **{
+        (Invalid, "room", field): _UNPARSABLE_JID
+        for field in ("owners", "admins", "members", "outcasts", "jid", "invitees")
+    },
+    (Conflict, "room_affiliations", ""): (
+        "The requested room defines duplicate affiliations for the following entities: {value}"
+    ),
+    (Conflict, "room_affiliation", ""): "Entity does not have this affiliation with the room.",
+    (Conflict, "room_owner", ""): "A room must keep at least one owner.",
+}
+
+
+def plugin_wording(exc: DomainError) -> str | None:
+    """The plugin's own message for this refusal, if it has one."""
+    field = exc.field if isinstance(exc, Invalid) else ""
+    wording = _WORDINGS.get((type(exc), exc.kind, field))
+    return wording.format(value=exc.value) if wording else None
+
+
 @contextmanager
 def worded(**messages: str) -> Iterator[None]:
     """Give domain errors the plugin's endpoint-specific message, e.g. NotFound=...."""
@@ -109,7 +147,7 @@ def worded(**messages: str) -> Iterator[None]:
 
 
 def to_openfire(exc: DomainError) -> OpenfireError:
-    wording = getattr(exc, "wire_message", None)
+    wording = getattr(exc, "wire_message", None) or plugin_wording(exc)
     default = _DEFAULTS.get((type(exc), exc.kind))
     if default:
         status, name, message = default

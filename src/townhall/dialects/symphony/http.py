@@ -62,6 +62,9 @@ FIELDS = {
     "mobile_phone": "mobilePhoneNumber",
     "sms_number": "smsNumber",
     "job_function": "jobFunction",
+    # rooms and IMs
+    "natural_name": "name",
+    "im_members": "uidList",
 }
 """Domain field names as Symphony spells them."""
 LACKS_ROLE = "The caller lacks the role this operation needs"

@@ -1,7 +1,10 @@
 """Rooms, IMs and room membership (contract §1.7, §1.10, §1.14).
 
-A Symphony room is a Townhall chat room of the tenant's `conference` service: listed by
-the Openfire API's `/chatrooms` too. Owners and members are the room's affiliations.
+A Symphony room is a Townhall chat room of the tenant's `conference` service, addressed
+by its stream id: listed by the Openfire API's `/chatrooms` too. Mapping choices: a
+room's `name` is its natural name, `public` (anyone may join) is not members-only,
+`discoverable` (listed) is Openfire's public room, `membersCanInvite` is "occupants may
+invite". Owners and members are the room's owner and member affiliations.
 """
 
 from __future__ import annotations
@@ -10,65 +13,64 @@ import msgspec
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles
-from townhall.domain.models import ChatStream, StreamAttributes, StreamMember
-from townhall.domain.queries import StreamQuery
+from townhall.domain.models import Room, RoomMember, RoomPage
+from townhall.domain.principal import Principal
+from townhall.domain.queries import RoomFilter
+from townhall.services.rooms import RoomChanges, RoomService
 
+from .. import kit, unstorable
 from . import models as m
-from .http import (
-    AnyRequest,
-    SymphonyError,
-    actor,
-    body,
-    ok,
-    refuse_unstorable,
-    require,
-    services,
-    session,
-)
+from .http import AnyRequest, SymphonyError, body, ok, refuse_unstorable, role_guard
 
-ADMINS = frozenset({roles.SUPER_ADMINISTRATOR, roles.ADMINISTRATOR})
+room_admins = role_guard(frozenset({roles.SUPER_ADMINISTRATOR, roles.ADMINISTRATOR}))
 DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+_MEMBERSHIP = {"add": "member", "promoteOwner": "owner", "demoteOwner": "member", "remove": None}
 
 
-def _ms(stream: ChatStream) -> int:
-    return int(stream.created_at.timestamp() * 1000)
+def _ms(room: Room) -> int:
+    return int(room.created_at.timestamp() * 1000)
 
 
-def detail(stream: ChatStream) -> m.RoomDetail:
+def detail(room: Room) -> m.RoomDetail:
+    settings = room.settings
     return m.RoomDetail(
         room_attributes=m.RoomAttributes(
-            name=stream.name,
-            keywords=[m.RoomTag(key=k, value=v) for k, v in stream.keywords],
-            description=stream.description,
-            members_can_invite=stream.members_can_invite,
-            discoverable=stream.discoverable,
-            public=stream.public,
-            read_only=stream.read_only,
-            copy_protected=stream.copy_protected,
-            cross_pod=stream.cross_pod,
-            view_history=stream.view_history,
-            multi_lateral_room=stream.multilateral,
-            sub_type=stream.sub_type,
+            name=settings.natural_name,
+            keywords=[m.RoomTag(key=k, value=v) for k, v in room.keywords],
+            description=settings.description,
+            members_can_invite=settings.can_occupants_invite,
+            discoverable=settings.public_room,
+            public=not settings.members_only,
+            read_only=room.read_only,
+            copy_protected=room.copy_protected,
+            cross_pod=room.cross_pod,
+            view_history=room.view_history,
+            multi_lateral_room=room.multilateral,
+            sub_type=room.sub_type,
         ),
         room_system_info=m.RoomSystemInfo(
-            id=stream.stream_id,
-            creation_date=_ms(stream),
-            created_by_user_id=stream.created_by,
-            active=stream.active,
+            id=room.stream_id,
+            creation_date=_ms(room),
+            created_by_user_id=room.created_by,
+            active=room.active,
         ),
     )
 
 
-def attributes(wire: m.RoomAttributes) -> StreamAttributes:
-    return StreamAttributes(
-        name=wire.name,
+def changes(wire: m.RoomAttributes) -> RoomChanges:
+    """The attributes a body sets (a name is trimmed and may not be blank)."""
+    name = wire.name.strip() if wire.name is not None else None
+    if name == "":
+        raise kit.Malformed("name", "must not be empty")
+    keywords = wire.keywords
+    return RoomChanges(
+        natural_name=name,
         description=wire.description,
-        keywords=tuple((t.key, t.value) for t in wire.keywords)
-        if wire.keywords is not None
-        else None,
-        public=wire.public,
-        discoverable=wire.discoverable,
-        members_can_invite=wire.members_can_invite,
+        keywords=tuple((t.key, t.value) for t in keywords) if keywords is not None else None,
+        members_only=not wire.public if wire.public is not None else None,
+        public_room=wire.discoverable,
+        can_occupants_invite=wire.members_can_invite,
         read_only=wire.read_only,
         copy_protected=wire.copy_protected,
         cross_pod=wire.cross_pod,
@@ -78,24 +80,19 @@ def attributes(wire: m.RoomAttributes) -> StreamAttributes:
     )
 
 
-def _manager(request: AnyRequest) -> int | None:
-    """The acting user, or None for an administrator (who may manage any room)."""
-    current = session(request)
-    return None if current.holds_any(ADMINS) else current.user_id
-
-
-def _member(member: StreamMember) -> m.MemberInfo:
+def _member(member: RoomMember) -> m.MemberInfo:
     joined = int(member.joined_at.timestamp() * 1000) if member.joined_at else None
     return m.MemberInfo(id=member.user_id, owner=member.owner, join_date=joined)
 
 
 @post(["/v3/room/create", "/v2/room/create", "/v1/room/create"], status_code=200)
-async def create_room(request: AnyRequest) -> Response[bytes]:
-    wanted = attributes(await body(request, m.RoomAttributes))
-    created = await services(request).streams.create(
-        actor(request), session(request).person_id, wanted
-    )
-    return ok(detail(created))
+async def create_room(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    wanted = changes(await body(request, m.RoomAttributes))
+    if wanted.natural_name is None:
+        raise kit.Malformed("name", "is required")
+    return ok(detail(await rooms.create(principal, wanted)))
 
 
 @get(
@@ -105,8 +102,8 @@ async def create_room(request: AnyRequest) -> Response[bytes]:
         "/v1/room/{stream_id:str}/info",
     ]
 )
-async def room_info(request: AnyRequest, stream_id: str) -> Response[bytes]:
-    return ok(detail(await services(request).streams.get(actor(request), stream_id)))
+async def room_info(stream_id: str, rooms: RoomService, principal: Principal) -> Response[bytes]:
+    return ok(detail(await rooms.get_stream(principal, stream_id)))
 
 
 @post(
@@ -117,78 +114,79 @@ async def room_info(request: AnyRequest, stream_id: str) -> Response[bytes]:
     ],
     status_code=200,
 )
-async def update_room(request: AnyRequest, stream_id: str) -> Response[bytes]:
-    wanted = attributes(await body(request, m.RoomAttributes))
-    updated = await services(request).streams.update(
-        actor(request), stream_id, wanted, _manager(request)
-    )
-    return ok(detail(updated))
+async def update_room(
+    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    wanted = changes(await body(request, m.RoomAttributes))
+    return ok(detail(await rooms.update(principal, stream_id, wanted)))
 
 
 @post("/v1/room/{stream_id:str}/setActive", status_code=200)
-async def set_active(request: AnyRequest, stream_id: str) -> Response[bytes]:
+async def set_active(
+    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     raw = request.query_params.get("active")
     if raw not in ("true", "false"):
-        raise SymphonyError(400, "active: a required boolean query parameter")
-    changed = await services(request).streams.set_active(
-        actor(request), stream_id, raw == "true", _manager(request)
-    )
-    return ok(detail(changed))
+        raise kit.Malformed("active", "a required boolean query parameter")
+    return ok(detail(await rooms.set_active(principal, stream_id, raw == "true")))
 
 
 @get(["/v2/room/{stream_id:str}/membership/list", "/v1/room/{stream_id:str}/membership/list"])
-async def list_members(request: AnyRequest, stream_id: str) -> Response[bytes]:
-    found = await services(request).streams.members(actor(request), stream_id)
-    return ok([_member(x) for x in found])
-
-
-_MEMBERSHIP = {"add": "member", "promoteOwner": "owner", "demoteOwner": "member", "remove": None}
+async def list_members(stream_id: str, rooms: RoomService, principal: Principal) -> Response[bytes]:
+    return ok([_member(x) for x in await rooms.members(principal, stream_id)])
 
 
 @post("/v1/room/{stream_id:str}/membership/{action:str}", status_code=200)
-async def change_membership(request: AnyRequest, stream_id: str, action: str) -> Response[bytes]:
+async def change_membership(
+    request: AnyRequest, stream_id: str, action: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     if action not in _MEMBERSHIP:
         raise SymphonyError(404, f"Unknown membership action {action}")
     target = await body(request, m.UserId)
-    await services(request).streams.set_member(
-        actor(request), stream_id, target.id, _MEMBERSHIP[action], _manager(request)
-    )
+    await rooms.set_member(principal, stream_id, target.id, _MEMBERSHIP[action])
     return ok(m.SuccessResponse(message="Member updated"))
 
 
 @post(["/v3/room/search", "/v2/room/search"], status_code=200)
-async def search_rooms(request: AnyRequest) -> Response[bytes]:
+async def search_rooms(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
     criteria = await body(request, m.RoomSearchCriteria)
     q = request.query_params
-    try:
-        skip = int(q.get("skip", 0))
-        limit = int(q.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise SymphonyError(400, "skip and limit must be integers") from None
+    skip = kit.integer(q.get("skip"), "skip", 0, 0, unstorable.INT64_MAX)
+    limit = kit.integer(q.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     if criteria.sort_order not in (None, "BASIC", "RELEVANCE"):
-        raise SymphonyError(400, "sortOrder: must be BASIC or RELEVANCE")
-    query = StreamQuery(
+        raise kit.Malformed("sortOrder", "must be BASIC or RELEVANCE")
+    where = RoomFilter(
         text=criteria.query,
         labels=tuple(criteria.labels or ()),
+        listed_only=(q.get("includeNonDiscoverable") or "").lower() != "true",
         active=criteria.active,
-        private=criteria.private,
-        owner=criteria.owner.id if criteria.owner else None,
-        creator=criteria.creator.id if criteria.creator else None,
-        member=criteria.member.id if criteria.member else None,
+        members_only=criteria.private,
         sub_type=criteria.sub_type,
-        include_hidden=(q.get("includeNonDiscoverable") or "").lower() == "true",
+        creator=criteria.creator.id if criteria.creator else None,
+        owner=criteria.owner.id if criteria.owner else None,
+        member=criteria.member.id if criteria.member else None,
+        include_ims=False,
     )
-    found, facets = await services(request).streams.search(actor(request), query, skip, limit)
+    found = await rooms.search(principal, where, skip, limit)
     return ok(
         m.RoomSearchResults(
-            count=sum(facets.values()),
+            count=found.total,
             skip=skip,
             limit=limit,
             query=criteria,
-            rooms=[detail(s) for s in found],
-            faceted_match_count=[m.FacetedMatchCount(facet=f, count=c) for f, c in facets.items()],
+            rooms=[detail(room) for room in found.rooms],
+            faceted_match_count=_facets(found),
         )
     )
+
+
+def _facets(found: RoomPage) -> list[m.FacetedMatchCount]:
+    return [
+        m.FacetedMatchCount(facet="PUBLIC", count=found.total - found.members_only),
+        m.FacetedMatchCount(facet="PRIVATE", count=found.members_only),
+    ]
 
 
 async def _user_ids(request: AnyRequest) -> list[int]:
@@ -196,24 +194,25 @@ async def _user_ids(request: AnyRequest) -> list[int]:
     try:
         found = msgspec.json.decode(raw, type=list[int])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise SymphonyError(400, f"uidList: a JSON array of user ids is required ({exc})") from None
+        raise kit.Malformed("uidList", f"a JSON array of user ids is required ({exc})") from None
     refuse_unstorable(raw, found)
     return found
 
 
 @post("/v1/im/create", status_code=200)
-async def create_im(request: AnyRequest) -> Response[bytes]:
-    others = await _user_ids(request)
-    me = session(request).person_id
-    stream = await services(request).streams.im(actor(request), [me, *others])
-    return ok(m.Stream(id=stream.stream_id))
+async def create_im(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    room = await rooms.im(principal, await _user_ids(request))
+    return ok(m.Stream(id=room.stream_id or ""))
 
 
-@post("/v1/admin/im/create", status_code=200)
-async def create_im_admin(request: AnyRequest) -> Response[bytes]:
-    who = require(request, ADMINS)
-    stream = await services(request).streams.im(who, await _user_ids(request))
-    return ok(m.Stream(id=stream.stream_id))
+@post("/v1/admin/im/create", status_code=200, guards=[room_admins])
+async def create_im_admin(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    room = await rooms.im_among(principal, await _user_ids(request))
+    return ok(m.Stream(id=room.stream_id or ""))
 
 
 router = Router(
