@@ -3,6 +3,7 @@ changes that change nothing are not recorded."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -112,3 +113,23 @@ async def test_one_last_owner_rule_for_affiliations_and_membership(services: Any
         assert caught.value.kind == "room_owner"
     members = await services.rooms.members(actor, created.stream_id)
     assert [(m.user_id, m.affiliation) for m in members] == [(owner.person_id, "owner")]
+
+
+async def test_concurrent_removals_never_leave_a_room_without_an_owner(services: Any) -> None:
+    """Two owners removed at once: each removal alone would keep an owner, together they
+    would not; the room row's lock makes one of them see the other and be refused."""
+    actor = await _system(services)
+    first, second = await _person(services, actor), await _person(services, actor)
+    for _ in range(10):
+        created = await services.rooms.create(first, RoomChanges(natural_name="Two owners"))
+        stream_id = created.stream_id
+        await services.rooms.set_member(first, stream_id, second.person_id, "owner")
+        outcomes = await asyncio.gather(
+            services.rooms.set_member(actor, stream_id, first.person_id, None),
+            services.rooms.set_member(actor, stream_id, second.person_id, None),
+            return_exceptions=True,
+        )
+        refused = [o for o in outcomes if isinstance(o, Conflict)]
+        assert len(refused) == 1, outcomes
+        owners = [m for m in await services.rooms.members(actor, stream_id) if m.owner]
+        assert len(owners) == 1
