@@ -29,6 +29,7 @@ from townhall.domain.models import (
     AFFILIATIONS,
     MEMBER_AFFILIATIONS,
     Affiliations,
+    ChatService,
     Occupant,
     Room,
     RoomMessage,
@@ -195,18 +196,9 @@ class Rooms(Members):
                 raise AlreadyExists("room", name)
             wanted = await self._wanted(work, actor, name, spec.affiliations)
             now = self.clock.now()
-            before: list[Holder] = []
             created = found is None
             if found is None:
-                values = {**_whole(settings, now), "created_at": settings.created_at or now}
-                try:
-                    room_id = await store.insert_room(
-                        work, service.id, name, self.deps.ids.stream_id(), values
-                    )
-                except UniqueViolation:
-                    raise AlreadyExists("room", name) from None
-                found = Located(room_id, name, service.name, None, True)
-                work.record("room.created", found.label)
+                found, before = await self._insert_whole(work, service, name, settings, now), []
             else:
                 await self._may_change(work, actor, found)
                 before = await store.holders(work, found.id, domain)
@@ -220,6 +212,19 @@ class Rooms(Members):
                 ]
                 await self._invite(work, actor, found.label, news)
         return created
+
+    async def _insert_whole(
+        self, work: Work, service: ChatService, name: str, settings: RoomSettings, now: datetime
+    ) -> Located:
+        stream_id = self.deps.ids.stream_id()
+        values = {**_whole(settings, now), "created_at": settings.created_at or now}
+        try:
+            room_id = await store.insert_room(work, service.id, name, stream_id, values)
+        except UniqueViolation:
+            raise AlreadyExists("room", name) from None
+        found = Located(room_id, name, service.name, stream_id, True)
+        work.record("room.created", found.label)
+        return found
 
     # -- conversation rooms (by stream id) ----------------------------------------------
 
