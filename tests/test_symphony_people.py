@@ -9,7 +9,7 @@ import requests
 from tests.conftest import RunningServer
 from tests.symphony import Bot, make_bot, session_token
 from townhall.domain.principal import Principal
-from townhall.services.sessions import Connection
+from townhall.services.presence import NewLiveConnection
 
 JSON = {"Accept": "application/json"}
 
@@ -49,9 +49,11 @@ async def test_presence(bdk: Any, admin_bot: Bot, services: Any, server: Running
     other = await make_bot(services, frozenset({"INDIVIDUAL"}))
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "OFFLINE"
     actor = Principal(await services.tenants.first(), "xmpp")
-    session_id = await services.sessions.register(actor, Connection(other.username, "laptop"))
+    connection_id = await services.presence.register(
+        actor, NewLiveConnection(other.username, "laptop")
+    )
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "AVAILABLE"
-    await services.sessions.unregister(actor, session_id)
+    await services.presence.unregister(actor, connection_id)
     mine = await bdk.presence().set_presence(PresenceStatus.BUSY, True)
     assert (mine.category, mine.user_id) == ("BUSY", admin_bot.uid)
     assert (await bdk.presence().get_presence()).category == "BUSY"
@@ -68,3 +70,4 @@ async def test_presence(bdk: Any, admin_bot: Bot, services: Any, server: Running
         requests.get(f"{server.url}/pod/v3/user/987654321/presence", headers=headers).status_code
         == 404
     )
+
