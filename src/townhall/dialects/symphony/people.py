@@ -10,7 +10,7 @@ from litestar import Response, Router, get, post
 
 from townhall.domain.principal import Principal
 from townhall.services.contacts import Connection, ContactService
-from townhall.services.presence import Presence, PresenceService
+from townhall.services.presence import CATEGORIES, Presence, PresenceService
 
 from . import models as m
 from .http import DECLARES_404, AnyRequest, SymphonyError, body, int_list, ok
@@ -19,18 +19,7 @@ STATUSES = ("PENDING_INCOMING", "PENDING_OUTGOING", "ACCEPTED", "REJECTED", "ALL
 SHOWN = ("ACCEPTED", "ALL")
 """The status filters that show accepted connections (there are no others)."""
 # The 1.4x era's legacy presence categories; newer ones are shown as the closest of these.
-LEGACY_CATEGORIES = frozenset(
-    {
-        "UNDEFINED",
-        "AVAILABLE",
-        "BUSY",
-        "DO_NOT_DISTURB",
-        "ON_THE_PHONE",
-        "BE_RIGHT_BACK",
-        "AWAY",
-        "OFFLINE",
-    }
-)
+LEGACY_CATEGORIES = frozenset(CATEGORIES) - {"IN_A_MEETING", "OUT_OF_OFFICE", "OFF_WORK"}
 
 
 def _connection(found: Connection) -> m.UserConnection:
