@@ -28,12 +28,18 @@ class AlreadyExists(DomainError):
 
 
 class Invalid(DomainError):
-    """Input breaks a rule; `field` names the offending field."""
+    """Input breaks a rule; `field` names the offending field (a domain name), `reason`
+    says what is wrong with it (a phrase that reads after the field), `kind` names the
+    rule for a dialect that words some refusals its own way, and `value` is the refused
+    value where that wording shows it."""
 
-    def __init__(self, field: str, reason: str, kind: str = "input") -> None:
+    def __init__(
+        self, field: str, reason: str, kind: str = "input", value: str | None = None
+    ) -> None:
         super().__init__(kind, field, reason)
         self.field = field
         self.reason = reason
+        self.value = value
 
 
 class Conflict(DomainError):

@@ -29,7 +29,9 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
-class RosterItem:
+class Contact:
+    """An entry on a person's contact list (see domain/contacts.py)."""
+
     jid: str
     nickname: str | None
     subscription: int
@@ -94,7 +96,10 @@ class Room:
 
 
 @dataclass(frozen=True, slots=True)
-class LiveSession:
+class LiveConnection:
+    """A connected client of a person (an XMPP resource, a WebSocket...), as the
+    connection layer that holds it registered it."""
+
     id: int
     username: str | None
     resource: str

@@ -21,7 +21,7 @@ from townhall.services.bookings import BookingService
 from townhall.services.calendars import CalendarService
 from townhall.services.certificates import CertificateService
 from townhall.services.cluster import ClusterService
-from townhall.services.connections import ConnectionService
+from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
@@ -35,9 +35,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.resource_admin import ResourceAdminService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
-from townhall.services.roster import RosterService
 from townhall.services.search import SearchService
-from townhall.services.sessions import SessionService
 from townhall.services.streams import StreamService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
@@ -51,14 +49,12 @@ class Services:
     auth: AuthService
     properties: PropertyService
     groups: GroupService
-    roster: RosterService
+    contacts: ContactService
     rooms: RoomService
-    sessions: SessionService
     audit: AuditService
     cluster: ClusterService
     streams: StreamService
     presence: PresenceService
-    connections: ConnectionService
     entitlements: EntitlementService
     avatars: AvatarService
     certificates: CertificateService
@@ -108,14 +104,12 @@ class Services:
             ),
             properties=PropertyService(deps),
             groups=groups,
-            roster=RosterService(deps),
+            contacts=ContactService(deps),
             rooms=RoomService(deps),
-            sessions=SessionService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
             streams=StreamService(deps),
             presence=PresenceService(deps),
-            connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
             certificates=CertificateService(deps),

@@ -1,4 +1,5 @@
-"""Messages in rooms: storing them with an id clients can address, and suppressing them.
+"""Messages: in rooms, stored with an id clients can address and suppressed; and
+broadcast to everyone online.
 
 Suppression is what a compliance officer does to a message that must not be read: it
 disappears from every room history but the row stays, with when it was hidden.
@@ -73,3 +74,14 @@ class MessageService(Service):
             found = await store.find(tx, actor.tenant_id, message_id)
         assert found is not None
         return found
+
+    async def broadcast(self, actor: Principal, body: str | None) -> None:
+        """A server message to everyone online, delivered by the connection layers, which
+        hear `message.broadcast`; nothing is stored. Only a missing or empty body is
+        refused: whitespace is a body."""
+        if not body:
+            raise Invalid("body", "must not be empty", kind="empty")
+        async with self.change(
+            actor, "message.broadcast", "all users", details=body, data={"body": body}
+        ):
+            pass

@@ -57,7 +57,13 @@ class OpenfireError(Exception):
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
 
-FIELDS = {"offset": "start", "display_name": "name"}
+FIELDS = {
+    # people
+    "offset": "start",
+    "display_name": "name",
+    # contacts
+    "subscription": "subscriptionType",
+}
 """Domain field names that the plugin spells otherwise."""
 
 # (domain error, concept) -> (status, exception name, the plugin's default message)
@@ -66,8 +72,8 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
     (AlreadyExists, "user"): (409, "UserAlreadyExistsException", "Could not create new user"),
     (NotFound, "group"): (404, "GroupNotFoundException", "Could not find group"),
     (AlreadyExists, "group"): (409, "GroupAlreadyExistsException", "Could not create a group"),
-    (NotFound, "roster_item"): (404, "RosterItemNotFound", "Roster Item could not deleted"),
-    (AlreadyExists, "roster_item"): (
+    (NotFound, "contact"): (404, "RosterItemNotFound", "Roster Item could not deleted"),
+    (AlreadyExists, "contact"): (
         409,
         "UserAlreadyExistsException",
         "Could not create roster item",
@@ -95,6 +101,15 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
     ),
 }
 
+# (domain error, kind, domain field) -> (resource or None for the wire field, the plugin's
+# message): refusals the services state neutrally that the plugin words its own way;
+# `{value}` is the refused value.
+_WORDINGS: dict[tuple[type[Invalid], str, str], tuple[str | None, str]] = {
+    (Invalid, "empty", "jid"): ("JID", "JID is null"),
+    (Invalid, "not_a_jid", "jid"): (None, "Cannot parse {value!r} as a JID"),
+    (Invalid, "empty", "body"): (None, "Message content/body is null or empty"),
+}
+
 
 @contextmanager
 def worded(**messages: str) -> Iterator[None]:
@@ -115,12 +130,7 @@ def to_openfire(exc: DomainError) -> OpenfireError:
         status, name, message = default
         return OpenfireError(status, name, wording or message, exc.subject)
     if isinstance(exc, Invalid):
-        field = kit.wire_field(exc, FIELDS)
-        # A Malformed reason never names its field; the services' reasons still do.
-        message = wording or (
-            f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason
-        )
-        return OpenfireError(400, "IllegalArgumentException", message, field)
+        return _invalid(exc, wording)
     if isinstance(exc, Forbidden):
         return OpenfireError(403, "NotAllowedException", wording or exc.detail, exc.subject)
     if isinstance(exc, (Conflict, AlreadyExists)):
@@ -128,6 +138,17 @@ def to_openfire(exc: DomainError) -> OpenfireError:
     if isinstance(exc, NotFound):
         return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
     return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
+
+
+def _invalid(exc: Invalid, wording: str | None) -> OpenfireError:
+    field = kit.wire_field(exc, FIELDS)
+    plugin = _WORDINGS.get((type(exc), exc.kind, exc.field))
+    if plugin is not None:
+        resource, message = plugin
+        field, wording = resource or field, wording or message.format(value=exc.value)
+    # A Malformed reason never names its field; the services' reasons still do.
+    message = wording or (f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason)
+    return OpenfireError(400, "IllegalArgumentException", message, field)
 
 
 class Bare(Response[bytes]):

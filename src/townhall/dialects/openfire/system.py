@@ -12,6 +12,9 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 
+from townhall.domain.principal import Principal
+from townhall.services.presence import PresenceService
+
 from .entities import SESSIONS_COUNT, SYSTEM_PROPERTIES, SYSTEM_PROPERTY
 from .http import OpenfireError, actor, bare, read, respond, services, worded
 
@@ -80,8 +83,11 @@ async def delete_property(request: AnyRequest, key: str) -> Response[bytes]:
 
 
 @get("/system/statistics/sessions")
-async def session_counts(request: AnyRequest) -> Response[bytes]:
-    local, everywhere = await services(request).sessions.counts(actor(request))
+async def session_counts(
+    request: AnyRequest, presence: PresenceService, principal: Principal
+) -> Response[bytes]:
+    """Openfire's sessions are Townhall's live connections."""
+    local, everywhere = await presence.counts(principal)
     return respond(request, SESSIONS_COUNT, {"localSessions": local, "clusterSessions": everywhere})
 
 

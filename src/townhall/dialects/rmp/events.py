@@ -45,10 +45,18 @@ class Hub:
     def deliver(self, event: DomainEvent) -> None:
         if not event.topic.startswith(PUSHED):
             return
-        message = {"type": event.topic, "data": event.data, "at": iso(datetime.now(UTC))}
+        message = {"type": event.topic, "data": shown(event), "at": iso(datetime.now(UTC))}
         for queue in self._queues.get(event.tenant_id, ()):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(message)
+
+
+def shown(event: DomainEvent) -> dict[str, Any]:
+    """An event's data as RMP clients read it: a presence change names the person by
+    address (`user`)."""
+    if event.topic == "presence.changed":
+        return {"user": event.data["address"], "category": event.data["category"]}
+    return event.data
 
 
 def _hub(socket: WebSocket[Any, Any, Any]) -> Hub:

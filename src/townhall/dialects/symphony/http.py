@@ -62,6 +62,8 @@ FIELDS = {
     "mobile_phone": "mobilePhoneNumber",
     "sms_number": "smsNumber",
     "job_function": "jobFunction",
+    # contacts
+    "user_id": "userId",
 }
 """Domain field names as Symphony spells them."""
 LACKS_ROLE = "The caller lacks the role this operation needs"
