@@ -28,12 +28,16 @@ class AlreadyExists(DomainError):
 
 
 class Invalid(DomainError):
-    """Input breaks a rule; `field` names the offending field."""
+    """Input breaks a rule; `field` names the offending field. `value`, when given, is
+    the offending value as the caller wrote it, for a dialect whose wording quotes it."""
 
-    def __init__(self, field: str, reason: str, kind: str = "input") -> None:
+    def __init__(
+        self, field: str, reason: str, kind: str = "input", value: str | None = None
+    ) -> None:
         super().__init__(kind, field, reason)
         self.field = field
         self.reason = reason
+        self.value = value
 
 
 class Conflict(DomainError):

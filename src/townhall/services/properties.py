@@ -73,19 +73,28 @@ class PropertyService(Service):
         return found
 
     async def set(self, actor: Principal, key: str, value: str | None) -> None:
+        """Create or overwrite; writing the value a property has changes nothing."""
         if not key:
-            raise Invalid("key", "key must not be empty")
-        async with self.change(actor, "property.set", key) as tx:
-            await store.put(tx, actor.tenant_id, key, value)
+            raise Invalid("key", "must not be empty", "property")
+        async with self.unit(actor) as work:
+            found, current = await store.get(work, actor.tenant_id, key, for_update=True)
+            if found and current == value:
+                return
+            await store.put(work, actor.tenant_id, key, value)
+            work.record("property.set", key)
 
     async def update(self, actor: Principal, key: str, value: str | None) -> None:
-        async with self.change(actor, "property.set", key) as tx:
-            found, _ = await store.get(tx, actor.tenant_id, key)
+        """Overwrite a stored property (NotFound if there is none)."""
+        async with self.unit(actor) as work:
+            found, current = await store.get(work, actor.tenant_id, key, for_update=True)
             if not found:
                 raise NotFound("property", key)
-            await store.put(tx, actor.tenant_id, key, value)
+            if current == value:
+                return
+            await store.put(work, actor.tenant_id, key, value)
+            work.record("property.set", key)
 
     async def delete(self, actor: Principal, key: str) -> None:
-        async with self.change(actor, "property.deleted", key) as tx:
-            if not await store.remove(tx, actor.tenant_id, key):
+        async with self.change(actor, "property.deleted", key) as work:
+            if not await store.remove(work, actor.tenant_id, key):
                 raise NotFound("property", key)

@@ -57,11 +57,24 @@ class OpenfireError(Exception):
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
 
-FIELDS = {"offset": "start", "display_name": "name"}
+FIELDS = {
+    # people
+    "display_name": "name",
+    # groups
+    "group_name": "name",
+    # paging
+    "offset": "start",
+}
 """Domain field names that the plugin spells otherwise."""
 
-# (domain error, concept) -> (status, exception name, the plugin's default message)
-_DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
+Wording = tuple[int, str, str] | tuple[int, str, str, str]
+"""(status, exception name, the plugin's message[, "value"]). The message may quote the
+offending `{value}` of an Invalid; the entity's `resource` is the error's subject (an
+Invalid's wire field), or its offending value when the fourth item says "value"."""
+
+# (domain error, concept) -> the plugin's wording; for an Invalid, a row keyed by
+# (Invalid, concept, domain field) comes first.
+_DEFAULTS: dict[tuple[type[DomainError], str] | tuple[type[DomainError], str, str], Wording] = {
     (NotFound, "user"): (404, "UserNotFoundException", "Could not get user"),
     (AlreadyExists, "user"): (409, "UserAlreadyExistsException", "Could not create new user"),
     (NotFound, "group"): (404, "GroupNotFoundException", "Could not find group"),
@@ -93,6 +106,28 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
         "ClusterNodeNotFoundException",
         "Could not find a cluster node with this NodeID.",
     ),
+    (Invalid, "property", "key"): (400, "IllegalArgumentException", "The property needs a key"),
+    (Invalid, "jid", "members"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a member value as a JID: {value}",
+    ),
+    (Invalid, "jid", "admins"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a admin value as a JID: {value}",
+    ),
+    (Invalid, "jid", "username"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a username value as a JID: {value}",
+    ),
+    (Invalid, "non_local_user", "username"): (
+        500,
+        "GroupNotFoundException",
+        "This service cannot be used for non-local users.",
+        "value",
+    ),
 }
 
 
@@ -108,12 +143,27 @@ def worded(**messages: str) -> Iterator[None]:
         raise
 
 
+def _default(exc: DomainError) -> OpenfireError | None:
+    """The plugin's own answer to `exc`, if its table has one."""
+    invalid = exc if isinstance(exc, Invalid) else None
+    found = _DEFAULTS.get((type(exc), exc.kind, invalid.field)) if invalid else None
+    found = found or _DEFAULTS.get((type(exc), exc.kind))
+    if found is None:
+        return None
+    status, name, message, *resource = found
+    value = invalid.value if invalid else None
+    subject = kit.wire_field(invalid, FIELDS) if invalid else exc.subject
+    return OpenfireError(
+        status, name, message.format(value=value), value if resource == ["value"] else subject
+    )
+
+
 def to_openfire(exc: DomainError) -> OpenfireError:
     wording = getattr(exc, "wire_message", None)
-    default = _DEFAULTS.get((type(exc), exc.kind))
+    default = _default(exc)
     if default:
-        status, name, message = default
-        return OpenfireError(status, name, wording or message, exc.subject)
+        default.message = wording or default.message
+        return default
     if isinstance(exc, Invalid):
         field = kit.wire_field(exc, FIELDS)
         # A Malformed reason never names its field; the services' reasons still do.
