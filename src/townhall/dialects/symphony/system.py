@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from litestar import Response, Router, get
 
-from .http import AnyRequest, ok, require_user_admin, services
+from townhall.domain.principal import Principal
+from townhall.services.entitlements import EntitlementService
+
+from .http import ok, user_admins
 
 
-@get("/v1/admin/system/features/list")
-async def feature_names(request: AnyRequest) -> Response[bytes]:
+@get("/v1/admin/system/features/list", guards=[user_admins])
+async def feature_names(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
     """Every name a user's features may hold here: what an admin picks from before
     `/v1/admin/user/{uid}/features/update`."""
-    return ok(await services(request).features.names(require_user_admin(request)))
+    return ok(await entitlements.feature_names(principal))
 
 
 router = Router(path="/", route_handlers=[feature_names])
