@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import NameOID
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.principal import Principal
@@ -34,25 +34,6 @@ CERT_STATUSES = ("TRUSTED", "KNOWN", "REVOKED", "DISABLED")
 MAX_PAGE = 1000
 MAX_NAME = 255
 MAX_COMMON_NAME = 1023
-
-# Java's names (the ones Symphony shows); anything else is shown as its dotted OID.
-_SIGNATURES = {
-    SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA1withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA224: "SHA224withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA256: "SHA256withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA384: "SHA384withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA512: "SHA512withRSA",
-    SignatureAlgorithmOID.RSASSA_PSS: "RSASSA-PSS",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "SHA1withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA224: "SHA224withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA256: "SHA256withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA384: "SHA384withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA512: "SHA512withECDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA1: "SHA1withDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA256: "SHA256withDSA",
-    SignatureAlgorithmOID.ED25519: "Ed25519",
-    SignatureAlgorithmOID.ED448: "Ed448",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +55,7 @@ class X509Summary:
     issuer: tuple[tuple[str, str], ...]
     serial_number: int
     signature_algorithm: str
+    """The signature algorithm's OID, dotted (`1.2.840.113549.1.1.11`)."""
     not_before: datetime
     not_after: datetime
     key_algorithm: str
@@ -154,12 +136,11 @@ def _key_algorithm(cert: x509.Certificate) -> str:
 
 
 def summary(cert: x509.Certificate) -> X509Summary:
-    oid = cert.signature_algorithm_oid
     return X509Summary(
         subject=_pairs(cert.subject),
         issuer=_pairs(cert.issuer),
         serial_number=cert.serial_number,
-        signature_algorithm=_SIGNATURES.get(oid, oid.dotted_string),
+        signature_algorithm=cert.signature_algorithm_oid.dotted_string,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key_algorithm=_key_algorithm(cert),
@@ -250,7 +231,7 @@ class CertificateService(Service):
             if any(fp == fingerprint for fp, _, _ in stored):
                 raise AlreadyExists("company_cert", fingerprint)
             # A self-signed root has no issuer but itself; leaving it unlinked keeps
-            # issuedBy a tree a client can walk without meeting the root again.
+            # the issued-by links a tree a client can walk without meeting the root again.
             self_signed = signed_by(cert, cert)
             issuer = next(
                 (fp for fp, other, _ in stored if not self_signed and signed_by(cert, other)),

@@ -1,10 +1,7 @@
-"""What people may do and use: feature entitlements (and the catalogue of their names),
-delegates, applications.
+"""What people may do and use: feature entitlements, delegates, applications.
 
-Feature entitlements are free-form names set per user. The catalogue is Symphony's
-documented set plus every name set for any user of the tenant, so a client that lists
-the catalogue and then reads a user's features never meets a name the catalogue left
-out.
+Feature entitlements are free-form names set per user; the tenant's catalogue of them is
+every name set for any of its users (a dialect adds the names its API documents).
 
 Each change is one unit of work that locks the user (or tenant) whose entitlements it
 changes, compares with what is stored and records itself only when something changed.
@@ -26,33 +23,6 @@ from townhall.store.database import Tx
 MAX_FEATURE = 100
 MAX_APP_ID = 256
 MAX_APP_NAME = 50
-STANDARD_FEATURES = (
-    "postReadEnabled",
-    "postWriteEnabled",
-    "delegatesEnabled",
-    "isExternalIMEnabled",
-    "canShareFilesExternally",
-    "canCreatePublicRoom",
-    "canUpdateAvatar",
-    "isExternalRoomEnabled",
-    "canCreatePushedSignals",
-    "canUseCompactMode",
-    "mustBeRecorded",
-    "sendFilesEnabled",
-    "canUseInternalAudio",
-    "canUseInternalVideo",
-    "canProjectInternalScreenShare",
-    "canViewInternalScreenShare",
-    "canCreateMultiLateralRoom",
-    "canJoinMultiLateralRoom",
-    "canUseFirehose",
-    "canUseInternalAudioMobile",
-    "canUseInternalVideoMobile",
-    "canProjectInternalScreenShareMobile",
-    "canViewInternalScreenShareMobile",
-    "canManageSignalSubscription",
-)
-"""The feature names every tenant knows, in the order Symphony documents them."""
 
 
 class EntitlementService(Service):
@@ -64,10 +34,9 @@ class EntitlementService(Service):
             return await store.features(tx, user_id)
 
     async def feature_names(self, actor: Principal) -> list[str]:
-        """The standard features in Symphony's order, then the tenant's own, sorted."""
+        """Every feature name set for any user of the tenant, sorted."""
         async with self.db.read() as tx:
-            used = await store.feature_names(tx, actor.tenant_id)
-        return [*STANDARD_FEATURES, *sorted(used - set(STANDARD_FEATURES))]
+            return sorted(await store.feature_names(tx, actor.tenant_id))
 
     async def set_features(
         self, actor: Principal, user_id: int, wanted: Mapping[str, bool]

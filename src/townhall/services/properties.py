@@ -14,15 +14,6 @@ from townhall.store import properties as store
 
 MASK = "********"
 SECRET_SUFFIXES = (".secret", ".password", ".passwd", ".apikey", ".api_key", ".token")
-# The properties Townhall itself reads. Like Openfire's registered definitions they are
-# listed even while unset (then without a value), though a single GET of an unset one is
-# still a NotFound: only stored properties exist one by one.
-REGISTERED = (
-    "plugin.restapi.allowedIPs",
-    "plugin.restapi.enabled",
-    "plugin.restapi.httpAuth",
-    "plugin.restapi.secret",
-)
 
 
 def is_secret(key: str) -> bool:
@@ -40,12 +31,10 @@ class PropertyService(Service):
             self._prefix_cache.clear()
 
     async def list(self, actor: Principal) -> dict[str, str | None]:
-        """Sorted by key in code-point order, whatever the database's collation."""
+        """Every stored property, secrets masked."""
         async with self.db.read() as tx:
-            found = {key: None for key in REGISTERED} | await store.all_properties(
-                tx, actor.tenant_id
-            )
-        return {k: (MASK if is_secret(k) and v else v) for k, v in sorted(found.items())}
+            found = await store.all_properties(tx, actor.tenant_id)
+        return {k: (MASK if is_secret(k) and v else v) for k, v in found.items()}
 
     async def get(self, actor: Principal, key: str) -> str | None:
         async with self.db.read() as tx:

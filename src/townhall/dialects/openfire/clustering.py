@@ -6,12 +6,20 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 
-from townhall.services.cluster import ClusterNode, ClusterService
+from townhall.services.cluster import ClusterNode, ClusterService, ClusterStatus
 
 from .entities import CLUSTER_NODE, CLUSTER_NODES, CLUSTERING
 from .http import respond
 
 AnyRequest = Request[Any, Any, Any]
+STATUS: dict[ClusterStatus, str] = {
+    "disabled": "Disabled",
+    "joining": "Starting up",
+    "sole": "SENIOR AND ONLY MEMBER",
+    "senior": "Senior member",
+    "junior": "Junior member",
+}
+"""This node's status as Openfire words it."""
 
 
 def _node(node: ClusterNode) -> dict[str, Any]:
@@ -25,7 +33,7 @@ def _node(node: ClusterNode) -> dict[str, Any]:
 
 @get("/clustering/status")
 async def status(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
-    return respond(request, CLUSTERING, {"status": await cluster.status()})
+    return respond(request, CLUSTERING, {"status": STATUS[await cluster.status()]})
 
 
 @get("/clustering/nodes")

@@ -30,14 +30,24 @@ CONNECTION_TYPES = (
     "CONNECTION_MANAGER",
 )
 SERVED_CONNECTION_TYPES = ("WEBADMIN",)
+REGISTERED = (
+    "plugin.restapi.allowedIPs",
+    "plugin.restapi.enabled",
+    "plugin.restapi.httpAuth",
+    "plugin.restapi.secret",
+)
+"""The properties this dialect reads. Like Openfire's registered definitions they are
+listed even while unset (then without a value), though a single GET of an unset one is
+still a NotFound: only stored properties exist one by one."""
 
 
 @get("/system/properties")
 async def list_properties(
     request: AnyRequest, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
-    found = await properties.list(principal)
-    return respond(request, SYSTEM_PROPERTIES, [{"key": k, "value": v} for k, v in found.items()])
+    found = {key: None for key in REGISTERED} | await properties.list(principal)
+    listed = [{"key": k, "value": v} for k, v in sorted(found.items())]  # code-point order
+    return respond(request, SYSTEM_PROPERTIES, listed)
 
 
 @get("/system/properties/{key:str}")
