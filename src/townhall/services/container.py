@@ -25,7 +25,6 @@ from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
-from townhall.services.features import FeatureService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
 from townhall.services.messages import MessageService
@@ -61,7 +60,6 @@ class Services:
     disclaimers: DisclaimerService
     barriers: BarrierService
     messages: MessageService
-    features: FeatureService
     domains: DomainService
     invitations: InvitationService
     bookings: BookingService
@@ -116,7 +114,6 @@ class Services:
             disclaimers=DisclaimerService(deps),
             barriers=BarrierService(deps),
             messages=MessageService(deps),
-            features=FeatureService(deps),
             domains=domains,
             invitations=invitations,
             bookings=BookingService(deps, invitations),

@@ -236,8 +236,7 @@ class PeopleService(Service):
                 await presence_store.close_for_user(work, old.id)
                 await group_store.adopt(work, actor.tenant_id, old.id, actor.jid(username))
             if changes.groups is not None:
-                await self._groups.place(work, actor, username, changes.groups)
-                changed = True
+                changed |= await self._groups.place(work, actor, username, changes.groups)
             for domain, admin in changes.admin_of.items():
                 changed |= await self._domains.grant_admin(work, actor, domain, old.id, admin)
             if changed:

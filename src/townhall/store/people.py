@@ -198,6 +198,17 @@ async def created_by_id(tx: Tx, tenant_id: int, ids: Sequence[int]) -> dict[int,
     return {r.id: as_utc(r.created_at) for r in await tx.execute(query)}
 
 
+async def lock_ids(tx: Tx, tenant_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of these people (of the tenant) exist, their rows locked until the
+    transaction ends against other writers of what hangs off them (features, delegates,
+    pictures...): FOR NO KEY UPDATE on PostgreSQL, so rows that merely reference them
+    can still be written; SQLite's write transactions are serial anyway."""
+    if not ids:
+        return set()
+    query = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id.in_(list(ids)))
+    return {r.id for r in await tx.execute(query.with_for_update(key_share=True))}
+
+
 async def insert_person(
     tx: Tx, tenant_id: int, username: str, name: str, email: str | None, now: datetime
 ) -> int:

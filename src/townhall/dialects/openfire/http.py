@@ -59,15 +59,25 @@ ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text
 
 FIELDS = {
     # people
-    "offset": "start",
     "display_name": "name",
     # contacts
     "subscription": "subscriptionType",
+    # groups
+    "group_name": "name",
+    # paging
+    "offset": "start",
 }
 """Domain field names that the plugin spells otherwise."""
 
-# (domain error, concept) -> (status, exception name, the plugin's default message)
-_DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
+Wording = tuple[int, str, str] | tuple[int, str, str, str]
+"""(status, exception name, the plugin's message[, resource]). The message may quote the
+offending `{value}` of an Invalid; the entity's `resource` is the error's subject (an
+Invalid's wire field) unless a fourth item gives it (`{value}`: the offending value).
+The services state these refusals neutrally; the plugin words them its own way."""
+
+# (domain error, concept) -> the plugin's wording; for an Invalid, a row keyed by
+# (Invalid, concept or rule, domain field) comes first.
+_DEFAULTS: dict[tuple[type[DomainError], str] | tuple[type[DomainError], str, str], Wording] = {
     (NotFound, "user"): (404, "UserNotFoundException", "Could not get user"),
     (AlreadyExists, "user"): (409, "UserAlreadyExistsException", "Could not create new user"),
     (NotFound, "group"): (404, "GroupNotFoundException", "Could not find group"),
@@ -99,15 +109,39 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
         "ClusterNodeNotFoundException",
         "Could not find a cluster node with this NodeID.",
     ),
-}
-
-# (domain error, kind, domain field) -> (resource or None for the wire field, the plugin's
-# message): refusals the services state neutrally that the plugin words its own way;
-# `{value}` is the refused value.
-_WORDINGS: dict[tuple[type[Invalid], str, str], tuple[str | None, str]] = {
-    (Invalid, "empty", "jid"): ("JID", "JID is null"),
-    (Invalid, "not_a_jid", "jid"): (None, "Cannot parse {value!r} as a JID"),
-    (Invalid, "empty", "body"): (None, "Message content/body is null or empty"),
+    (Invalid, "property", "key"): (400, "IllegalArgumentException", "The property needs a key"),
+    (Invalid, "jid", "members"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a member value as a JID: {value}",
+    ),
+    (Invalid, "jid", "admins"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a admin value as a JID: {value}",
+    ),
+    (Invalid, "jid", "username"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a username value as a JID: {value}",
+    ),
+    (Invalid, "non_local_user", "username"): (
+        500,
+        "GroupNotFoundException",
+        "This service cannot be used for non-local users.",
+        "{value}",
+    ),
+    (Invalid, "empty", "jid"): (400, "IllegalArgumentException", "JID is null", "JID"),
+    (Invalid, "not_a_jid", "jid"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse {value!r} as a JID",
+    ),
+    (Invalid, "empty", "body"): (
+        400,
+        "IllegalArgumentException",
+        "Message content/body is null or empty",
+    ),
 }
 
 
@@ -123,12 +157,26 @@ def worded(**messages: str) -> Iterator[None]:
         raise
 
 
+def _default(exc: DomainError) -> OpenfireError | None:
+    """The plugin's own answer to `exc`, if its table has one."""
+    invalid = exc if isinstance(exc, Invalid) else None
+    found = _DEFAULTS.get((type(exc), exc.kind, invalid.field)) if invalid else None
+    found = found or _DEFAULTS.get((type(exc), exc.kind))
+    if found is None:
+        return None
+    status, name, message, *resource = found
+    value = invalid.value if invalid else None
+    subject = kit.wire_field(invalid, FIELDS) if invalid else exc.subject
+    shown = resource[0].format(value=value) if resource else subject
+    return OpenfireError(status, name, message.format(value=value), shown)
+
+
 def to_openfire(exc: DomainError) -> OpenfireError:
     wording = getattr(exc, "wire_message", None)
-    default = _DEFAULTS.get((type(exc), exc.kind))
+    default = _default(exc)
     if default:
-        status, name, message = default
-        return OpenfireError(status, name, wording or message, exc.subject)
+        default.message = wording or default.message
+        return default
     if isinstance(exc, Invalid):
         return _invalid(exc, wording)
     if isinstance(exc, Forbidden):
@@ -142,10 +190,6 @@ def to_openfire(exc: DomainError) -> OpenfireError:
 
 def _invalid(exc: Invalid, wording: str | None) -> OpenfireError:
     field = kit.wire_field(exc, FIELDS)
-    plugin = _WORDINGS.get((type(exc), exc.kind, exc.field))
-    if plugin is not None:
-        resource, message = plugin
-        field, wording = resource or field, wording or message.format(value=exc.value)
     # A Malformed reason never names its field; the services' reasons still do.
     message = wording or (f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason)
     return OpenfireError(400, "IllegalArgumentException", message, field)
