@@ -134,70 +134,51 @@ class BookingService(Service):
     async def update(
         self, actor: Principal, booking_id: str, changes: BookingChanges, invite: bool = False
     ) -> Booking:
-        old, _ = await self.get(actor, booking_id)
-        if old.status == "cancelled":
-            raise Conflict("booking", booking_id, "a cancelled booking cannot change")
-        new = replace(
-            old,
-            title=(changes.title if changes.title is not None else old.title).strip(),
-            starts_at=changes.starts_at or old.starts_at,
-            ends_at=changes.ends_at or old.ends_at,
-            attendees=changes.attendees if changes.attendees is not None else old.attendees,
-            services=changes.services if changes.services is not None else old.services,
-            status=changes.status or old.status,
-            updated_at=self.clock.now(),
-        )
-        _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
+        """Change the booking as it is when the change is made: the row is read under a
+        lock, so a concurrent cancel either comes first (and this is refused) or waits
+        for this to commit (and cancels the changed booking)."""
         try:
-            async with self.change(
-                actor, "booking.updated", booking_id, data=event_data(new)
-            ) as tx:
+            async with self.unit(actor) as work:
+                old = await self._lock(work, actor, booking_id)
+                if old.status == "cancelled":
+                    raise Conflict("booking", booking_id, "a cancelled booking cannot change")
+                new = _changed(old, changes, self.clock.now())
+                if _same(old, new):
+                    return old
                 if (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
-                    await self._bookable(tx, actor, new)
-                await store.update_booking(
-                    tx,
-                    booking_id,
-                    title=new.title,
-                    starts_at=new.starts_at,
-                    ends_at=new.ends_at,
-                    attendees=list(new.attendees),
-                    services=list(new.services),
-                    status=new.status,
-                    updated_at=new.updated_at,
-                )
-                await calendar_store.update_booking_events(
-                    tx,
-                    booking_id,
-                    new.updated_at,
-                    title=new.title,
-                    starts_at=new.starts_at,
-                    ends_at=new.ends_at,
-                    attendees=new.attendees,
-                    status=new.status,
-                )
+                    await self._bookable(work, actor, new)
+                await _write(work, new)
+                sequence = await store.sequence(work, booking_id)
+                work.record("booking.updated", booking_id, event_data(new))
         except ExclusionViolation:
             raise await self._lost_race(actor, new) from None
         if invite:
-            await self._invitations.request(_meeting(new, await self._sequence(booking_id)))
-        return (await self.get(actor, booking_id))[0]
-
-    async def cancel(self, actor: Principal, booking_id: str, notify: bool = True) -> Booking:
-        old, _ = await self.get(actor, booking_id)
-        if old.status == "cancelled":
-            return old
-        new = replace(old, status="cancelled", updated_at=self.clock.now())
-        async with self.change(actor, "booking.cancelled", booking_id, data=event_data(new)) as tx:
-            await store.update_booking(
-                tx, booking_id, status="cancelled", updated_at=new.updated_at
-            )
-            await calendar_store.cancel_booking_events(tx, booking_id, new.updated_at)
-        if notify:
-            await self._invitations.cancel(_meeting(new, await self._sequence(booking_id)))
+            await self._invitations.request(_meeting(new, sequence))
         return new
 
-    async def _sequence(self, booking_id: str) -> int:
-        async with self.db.read() as tx:
-            return await store.sequence(tx, booking_id)
+    async def cancel(self, actor: Principal, booking_id: str, notify: bool = True) -> Booking:
+        """Cancel the booking as it is when the cancel is made (read under a lock, see
+        `update`); cancelling a cancelled booking changes nothing."""
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, booking_id)
+            if old.status == "cancelled":
+                return old
+            new = replace(old, status="cancelled", updated_at=self.clock.now())
+            await store.update_booking(
+                work, booking_id, status="cancelled", updated_at=new.updated_at
+            )
+            await calendar_store.cancel_booking_events(work, booking_id, new.updated_at)
+            sequence = await store.sequence(work, booking_id)
+            work.record("booking.cancelled", booking_id, event_data(new))
+        if notify:
+            await self._invitations.cancel(_meeting(new, sequence))
+        return new
+
+    async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> Booking:
+        found = await store.find(tx, actor.tenant_id, booking_id, lock=True)
+        if found is None:
+            raise NotFound("booking", booking_id)
+        return found[0]
 
     async def conflicts(
         self, actor: Principal, addresses: list[str], starts_at: datetime, ends_at: datetime
@@ -247,6 +228,52 @@ async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[Res
         if address.strip().lower() not in by_address:
             raise NotFound("resource", address)
     return [by_address[a.strip().lower()] for a in addresses]
+
+
+def _changed(old: Booking, changes: BookingChanges, now: datetime) -> Booking:
+    """The booking with the changes applied, checked."""
+    new = replace(
+        old,
+        title=(changes.title if changes.title is not None else old.title).strip(),
+        starts_at=changes.starts_at or old.starts_at,
+        ends_at=changes.ends_at or old.ends_at,
+        attendees=changes.attendees if changes.attendees is not None else old.attendees,
+        services=changes.services if changes.services is not None else old.services,
+        status=changes.status or old.status,
+        updated_at=now,
+    )
+    _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
+    return new
+
+
+def _same(old: Booking, new: Booking) -> bool:
+    """Whether an update would change nothing (so nothing is written or told)."""
+    return replace(new, updated_at=old.updated_at) == old
+
+
+async def _write(tx: Tx, new: Booking) -> None:
+    """Store a changed booking and carry the change to its events."""
+    await store.update_booking(
+        tx,
+        new.id,
+        title=new.title,
+        starts_at=new.starts_at,
+        ends_at=new.ends_at,
+        attendees=list(new.attendees),
+        services=list(new.services),
+        status=new.status,
+        updated_at=new.updated_at,
+    )
+    await calendar_store.update_booking_events(
+        tx,
+        new.id,
+        new.updated_at,
+        title=new.title,
+        starts_at=new.starts_at,
+        ends_at=new.ends_at,
+        attendees=new.attendees,
+        status=new.status,
+    )
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:

@@ -196,34 +196,49 @@ class ResourceService(Service):
         return found
 
     async def update(self, actor: Principal, address: str, given: ResourceInput) -> Resource:
-        old = await self.get(actor, address)
-        async with self.db.read() as tx:
-            kind = await self._type(tx, actor, given.type or old.type)
-        merged = {**_values_of(old), **(given.values or {})}
-        values = check_values(kind, merged)
-        if given.name is not None and not given.name.strip():
-            raise Invalid("name", "name must not be empty")
-        async with self.change(
-            actor, "resource.updated", old.address, data=changed_data(old.address)
-        ) as tx:
-            await store.update_resource(
-                tx,
-                old.id,
+        """Merge the values given into the resource as it is when the change is made (its
+        row read under a lock), so concurrent updates never lose one another's fields."""
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, address)
+            kind = await self._type(work, actor, given.type or old.type)
+            values = check_values(kind, {**_values_of(old), **(given.values or {})})
+            if given.name is not None and not given.name.strip():
+                raise Invalid("name", "name must not be empty")
+            new = replace(
+                old,
                 display_name=(given.name or old.display_name).strip(),
                 type=kind.slug,
                 category=given.category or old.category,
                 active=old.active if given.active is None else given.active,
-                updated_at=self.clock.now(),
+                **_fields(values),
+            )
+            if new == old:
+                return old
+            new = replace(new, updated_at=self.clock.now())
+            await store.update_resource(
+                work,
+                old.id,
+                display_name=new.display_name,
+                type=new.type,
+                category=new.category,
+                active=new.active,
+                updated_at=new.updated_at,
                 **_columns(values),
             )
-        return await self.get(actor, old.address)
+            work.record("resource.updated", old.address, changed_data(old.address))
+        return new
 
     async def delete(self, actor: Principal, address: str) -> None:
-        old = await self.get(actor, address)
-        async with self.change(
-            actor, "resource.deleted", old.address, data=changed_data(old.address)
-        ) as tx:
-            await store.delete_resource(tx, old.id)
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, address)
+            await store.delete_resource(work, old.id)
+            work.record("resource.deleted", old.address, changed_data(old.address))
+
+    async def _lock(self, tx: Tx, actor: Principal, address: str) -> Resource:
+        found = await store.find(tx, actor.tenant_id, address, lock=True)
+        if found is None:
+            raise NotFound("resource", address)
+        return found
 
     async def search(self, actor: Principal, query: ResourceQuery) -> list[Resource]:
         """Every match (e.g. "rooms for 8 with a projector"), filtered by the database."""
@@ -370,6 +385,16 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
         "capacity": values.get("capacity"),
         "features": sorted(set(features)) if isinstance(features, list) else [],
         "custom_fields": {k: v for k, v in values.items() if k not in COLUMNS},
+    }
+
+
+def _fields(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` as a Resource holds them: `_columns` as the model's types."""
+    columns = _columns(values)
+    return {
+        "capacity": columns["capacity"],
+        "features": tuple(columns["features"]),
+        "custom_fields": columns["custom_fields"],
     }
 
 

@@ -148,9 +148,15 @@ async def delete_organised_by(tx: Tx, user_id: int) -> None:
     await tx.execute(delete(bookings).where(bookings.c.organizer_id == user_id))
 
 
-async def find(tx: Tx, tenant_id: int, booking_id: str) -> tuple[Booking, int | None] | None:
-    """The booking and its organizer's user id."""
+async def find(
+    tx: Tx, tenant_id: int, booking_id: str, lock: bool = False
+) -> tuple[Booking, int | None] | None:
+    """The booking and its organizer's user id. With `lock`, the booking row is read so
+    that no other writer changes it before this transaction ends (FOR UPDATE on
+    PostgreSQL; SQLite's write transactions are serial anyway)."""
     query = _BOOKING.where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
+    if lock:
+        query = query.with_for_update(of=bookings)
     row = (await tx.execute(query)).first()
     return (_booking(row), row.organizer_id) if row else None
 
