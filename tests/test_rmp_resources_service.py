@@ -66,7 +66,7 @@ async def test_type_is_listed_with_its_category_made_on_first_use(services: Any)
     actor = await _actor(services)
     category = unique("cat")
     slug = await _room_type(services, actor, category)
-    categories, kinds = await services.resources.catalogue(actor)
+    categories, kinds = await services.resources.categories_and_types(actor)
     made = next(c for c in categories if c.slug == category)
     assert made.name == category.replace("-", " ").title() and made.icon is None
     listed = next(k for k in kinds if k.slug == slug)
@@ -79,7 +79,7 @@ async def test_categories_given_with_a_type_are_stored(services: Any) -> None:
     given = (ResourceCategory(category, "Equipment", "bi-laptop"),)
     kind = ResourceType(unique("laptop"), "Laptop", category, (FieldSpec("os", "text"),))
     await services.resources.create_type(actor, kind, given)
-    categories, _ = await services.resources.catalogue(actor)
+    categories, _ = await services.resources.categories_and_types(actor)
     assert ResourceCategory(category, "Equipment", "bi-laptop") in categories
 
 
@@ -102,7 +102,7 @@ async def test_bad_field_specs_are_refused_naming_the_field(
     with pytest.raises(Invalid) as refused:
         await services.resources.create_type(actor, ResourceType(slug, "Bad", "misc", fields))
     assert _field_of(refused) == field
-    _, kinds = await services.resources.catalogue(actor)
+    _, kinds = await services.resources.categories_and_types(actor)
     assert slug not in [k.slug for k in kinds]
     assert await _audit_count(services, actor) == before
 
@@ -410,7 +410,7 @@ async def test_new_fields_must_fit_the_resources_of_the_type(services: Any) -> N
     required = (*ROOM_FIELDS, FieldSpec("wing", "text", required=True))
     with pytest.raises(Conflict):
         await services.resources.update_type(actor, kind, None, None, required)
-    _, kinds = await services.resources.catalogue(actor)
+    _, kinds = await services.resources.categories_and_types(actor)
     assert next(k for k in kinds if k.slug == kind).fields == ROOM_FIELDS
     wider = (*ROOM_FIELDS, FieldSpec("wing", "text"))
     assert (await services.resources.update_type(actor, kind, None, None, wider)).fields == wider

@@ -71,7 +71,7 @@ def slug(text: str) -> str:
 
 
 class ResourceService(Service):
-    async def catalogue(
+    async def categories_and_types(
         self, actor: Principal
     ) -> tuple[list[ResourceCategory], list[ResourceType]]:
         async with self.db.read() as tx:

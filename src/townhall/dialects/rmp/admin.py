@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 
-from townhall.services.resource_admin import ImportResult
+from townhall.services.catalogue import ImportResult
 from townhall.services.resources import ResourceInput
 
 from . import catalogue_files
@@ -68,7 +68,7 @@ async def bulk_create(request: AnyRequest) -> Response[bytes]:
     template = _template(asked)
     svc = services(request)
     caller = require_admin_of(request, svc.resources.subdomain(session(request), template))
-    made = await svc.resource_admin.bulk_create(
+    made = await svc.catalogue.bulk_create(
         caller, template, asked.pattern, asked.start_number, asked.count
     )
     return ok(201, created=len(made), resources=made)
@@ -107,7 +107,7 @@ async def import_catalogue(request: AnyRequest) -> Response[bytes]:
     asked = fields.get("format") or request.query_params.get("format")
     kind = catalogue_files.detect(asked, filename, raw)
     given = catalogue_files.read_json(raw) if kind == "json" else catalogue_files.read_csv(raw)
-    found = await services(request).resource_admin.import_file(
+    found = await services(request).catalogue.import_file(
         session(request), given, dry_run=dry_run, domains=domains
     )
     return ok(200 if dry_run else 201, **_imported(found))
@@ -120,7 +120,7 @@ async def export_catalogue(request: AnyRequest) -> Response[bytes]:
     kind = catalogue_files.detect(query.get("format") or "json", None, b"")
     include_bookings = flag(query.get("includeBookings"), "includeBookings", False)
     svc = services(request)
-    found = await svc.resource_admin.export(session(request), include_bookings, domains)
+    found = await svc.catalogue.export(session(request), include_bookings, domains)
     if kind == "csv":
         content = catalogue_files.to_csv(found, include_bookings)
         media_type = "text/csv; charset=utf-8"

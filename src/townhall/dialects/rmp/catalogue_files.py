@@ -28,8 +28,8 @@ from typing import Any
 import msgspec
 
 from townhall.domain.models import Booking, ResourceCategory, ResourceType
-from townhall.services.resource_admin import (
-    Catalogue,
+from townhall.services.catalogue import (
+    Export,
     ImportBooking,
     ImportFile,
     ImportRow,
@@ -105,7 +105,7 @@ def _booking(booking: Booking) -> dict[str, Any]:
     return shown
 
 
-def to_json(found: Catalogue, include_bookings: bool, now: datetime) -> bytes:
+def to_json(found: Export, include_bookings: bool, now: datetime) -> bytes:
     document: dict[str, Any] = {
         "exportedAt": iso(now),
         "categories": [_category(c) for c in found.categories],
@@ -129,7 +129,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_rows(found: Catalogue, include_bookings: bool) -> Iterator[dict[str, Any]]:
+def _csv_rows(found: Export, include_bookings: bool) -> Iterator[dict[str, Any]]:
     for category in found.categories:
         yield {"record": "category", **_category(category)}
     for kind in found.types:
@@ -142,7 +142,7 @@ def _csv_rows(found: Catalogue, include_bookings: bool) -> Iterator[dict[str, An
             yield {"record": "booking", **_booking(booking)}
 
 
-def to_csv(found: Catalogue, include_bookings: bool) -> bytes:
+def to_csv(found: Export, include_bookings: bool) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()

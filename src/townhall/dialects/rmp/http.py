@@ -30,8 +30,8 @@ from townhall.domain.errors import (
     Unauthenticated,
 )
 from townhall.domain.principal import Principal
+from townhall.services.catalogue import RowError, RowsInvalid
 from townhall.services.container import Services
-from townhall.services.resource_admin import RowError, RowsInvalid
 
 from .. import kit
 

@@ -67,7 +67,7 @@ def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
 
 @get("/resource-types")
 async def list_types(request: AnyRequest) -> Response[bytes]:
-    categories, kinds = await services(request).resources.catalogue(session(request))
+    categories, kinds = await services(request).resources.categories_and_types(session(request))
     return ok(
         categories=[{"id": c.slug, "name": c.name, "icon": c.icon} for c in categories],
         types=[render_type(kind) for kind in kinds],

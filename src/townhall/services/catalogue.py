@@ -117,7 +117,7 @@ class ImportResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Catalogue:
+class Export:
     """Everything an export holds."""
 
     categories: list[ResourceCategory]
@@ -181,7 +181,7 @@ def _administers(domains: tuple[str, ...] | None, domain: str) -> bool:
     return any(domain == own or domain.endswith("." + own) for own in domains)
 
 
-class ResourceAdminService(Service):
+class CatalogueService(Service):
     def __init__(self, deps: Deps, resources: ResourceService) -> None:
         super().__init__(deps)
         self._resources = resources
@@ -246,13 +246,13 @@ class ResourceAdminService(Service):
 
     async def export(
         self, actor: Principal, include_bookings: bool, domains: tuple[str, ...] | None = None
-    ) -> Catalogue:
+    ) -> Export:
         """The tenant's whole catalogue (every category and type, used or not, so an
         import recreates types that have no resources yet), its resources and, if
         asked, every booking, cancelled ones too. `domains`: a domain admin's, whose
         export holds only the resources (and their bookings) under them."""
         async with self.db.read() as tx:
-            found = Catalogue(
+            found = Export(
                 categories=await store.categories(tx, actor.tenant_id),
                 types=await store.types(tx, actor.tenant_id),
                 resources=await store.search(tx, actor.tenant_id, ResourceQuery()),
