@@ -137,21 +137,11 @@ class ResourceService(Service):
         async with self.unit(actor) as work:
             kind = await self._type(work, actor, given.type)
             new = self.checked(actor, kind, given)
-            now = self.clock.now()
-            resource_id = await self.insert(work, actor, new, now)
+            await self.insert(work, actor, new, self.clock.now())
             work.record("resource.created", new.address, changed_data(new.address))
-        return Resource(
-            id=resource_id,
-            name=new.account,
-            domain=new.domain,
-            display_name=new.display_name,
-            type=new.type,
-            category=new.category,
-            active=new.active,
-            created_at=now,
-            updated_at=now,
-            **_fields(new.values),
-        )
+            created = await store.find(work, actor.tenant_id, new.address)
+        assert created is not None
+        return created
 
     def checked(self, actor: Principal, kind: ResourceType, given: ResourceInput) -> NewResource:
         """A new resource checked against its type (`kind`, read by the caller), with its
