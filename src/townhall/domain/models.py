@@ -245,7 +245,7 @@ class AppEntitlement:
     products: tuple[dict[str, object], ...] = ()
 
 
-# RMP: resources, bookings and calendars.
+# Resources, bookings and calendars.
 
 FIELD_TYPES = ("number", "text", "select", "multiselect")
 BOOKING_STATUSES = ("confirmed", "tentative", "cancelled")

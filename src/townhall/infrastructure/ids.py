@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-import string
 from datetime import datetime
-
-BASE36 = string.digits + string.ascii_lowercase
 
 
 class Ids:
@@ -27,8 +24,3 @@ class Ids:
         lower-case hex digits, the seconds since the epoch then 8 random bytes, so ids
         sort roughly by creation and need no sequence shared between processes."""
         return f"{int(now.timestamp()):08x}{secrets.token_hex(8)}"
-
-    def booking_id(self, now: datetime) -> str:
-        """RMP's booking id: `RMP-<epoch ms>-<9 base-36 characters>`."""
-        tail = "".join(secrets.choice(BASE36) for _ in range(9))
-        return f"RMP-{int(now.timestamp() * 1000)}-{tail}"

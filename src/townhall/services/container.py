@@ -19,6 +19,7 @@ from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
 from townhall.services.calendars import CalendarService
+from townhall.services.catalogue import CatalogueService
 from townhall.services.certificates import CertificateService
 from townhall.services.cluster import ClusterService
 from townhall.services.contacts import ContactService
@@ -31,7 +32,6 @@ from townhall.services.messages import MessageService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
-from townhall.services.resource_admin import ResourceAdminService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.search import SearchService
@@ -65,7 +65,7 @@ class Services:
     bookings: BookingService
     resources: ResourceService
     calendars: CalendarService
-    resource_admin: ResourceAdminService
+    catalogue: CatalogueService
     search: SearchService
     analytics: AnalyticsService
 
@@ -119,7 +119,7 @@ class Services:
             bookings=BookingService(deps, invitations),
             resources=resources,
             calendars=CalendarService(deps, invitations),
-            resource_admin=ResourceAdminService(deps, resources),
+            catalogue=CatalogueService(deps, resources),
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
         )
