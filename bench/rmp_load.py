@@ -52,6 +52,7 @@ async def seed(database_url: str, resources: int, bookings: int) -> None:
     from sqlalchemy import insert, text
 
     from townhall.config import load_settings
+    from townhall.dialects.rmp.bookings import booking_id
     from townhall.services.container import Services
     from townhall.store.schema import bookings as booking_table
     from townhall.store.schema import domains, resource_types
@@ -60,7 +61,7 @@ async def seed(database_url: str, resources: int, bookings: int) -> None:
     services = Services.build(load_settings({"TOWNHALL_DATABASE_URL": database_url}))
     tenant = await services.tenants.first()
     assert tenant is not None
-    now, ids = services.deps.clock.now(), services.deps.ids
+    now = services.deps.clock.now()
     per_resource = bookings // resources
     first_day = -(per_resource // SLOTS_PER_DAY) // 2
     async with services.deps.db.write() as tx:
@@ -126,7 +127,7 @@ async def seed(database_url: str, resources: int, bookings: int) -> None:
                 starts = _midnight(first_day + day) + timedelta(hours=FIRST_HOUR + slot)
                 batch.append(
                     {
-                        "id": ids.booking_id(now),
+                        "id": booking_id(now),
                         "tenant_id": tenant.id,
                         "resource_id": resource_id,
                         "organizer_id": None,

@@ -143,7 +143,7 @@ async def test_deleting_the_series_removes_every_occurrence(services: Any) -> No
         await services.calendars.delete_event(alice, "Calendar", series.id)
     with pytest.raises(Invalid) as refused:
         await services.calendars.delete_event(alice, "Calendar", single.id, at(5, 12))
-    assert refused.value.field == "recurrenceId"
+    assert refused.value.field == "recurrence_id"
 
 
 async def test_update_moves_the_series_and_its_exdates(services: Any) -> None:
@@ -200,8 +200,8 @@ async def test_refused_input_stores_nothing(services: Any) -> None:
     before = await _audit_count(services, alice)
     cases: list[tuple[EventDraft, type[Exception], str]] = [
         (_draft("  "), Invalid, "title"),
-        (EventDraft("x", at(3), at(3)), Impossible, "endTime"),
-        (EventDraft("x", at(3), at(2)), Impossible, "endTime"),
+        (EventDraft("x", at(3), at(3)), Impossible, "end"),
+        (EventDraft("x", at(3), at(2)), Impossible, "end"),
         (_draft(rrule="FREQ=SOMETIMES"), Invalid, "recurrence"),
         (_draft(rrule="FREQ=DAILY;COUNT=2;UNTIL=20310310T000000Z"), Invalid, "recurrence"),
         (_draft(attendees=("not an address",)), Invalid, "attendees"),
@@ -259,7 +259,7 @@ async def _resource(services: Any, actor: Principal) -> tuple[int, str]:
     """A resource account, written straight to its tables (the resource service is
     another area's); returns its id and address."""
     sub = f"{unique('fb')}.resources.{DOMAIN}"
-    await services.domains.create(actor, sub, "resource-subdomain")
+    await services.domains.create(Principal.system(actor.tenant), sub, "resource-subdomain")
     now = datetime.now(UTC)
     async with services.deps.db.write() as tx:
         domain_id = (await tx.execute(select(domains.c.id).where(domains.c.name == sub))).scalar()

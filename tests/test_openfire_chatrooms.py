@@ -24,7 +24,7 @@ from townhall.store import rooms as room_store
 from townhall.store.schema import (
     group_members,
     groups,
-    live_sessions,
+    live_connections,
     room_messages,
     room_occupants,
     users,
@@ -611,7 +611,7 @@ async def live_room(client, services: Any) -> AsyncIterator[tuple[str, str]]:  #
         ]:
             session_id = (
                 await tx.execute(
-                    insert(live_sessions)
+                    insert(live_connections)
                     .values(
                         tenant_id=tenant.id,
                         user_id=owner,
@@ -620,7 +620,7 @@ async def live_room(client, services: Any) -> AsyncIterator[tuple[str, str]]:  #
                         created_at=now,
                         last_active_at=now,
                     )
-                    .returning(live_sessions.c.id)
+                    .returning(live_connections.c.id)
                 )
             ).scalar_one()
             sessions.append(session_id)
@@ -663,7 +663,7 @@ async def live_room(client, services: Any) -> AsyncIterator[tuple[str, str]]:  #
         )
     yield room, jane
     async with services.deps.db.write() as tx:
-        await tx.execute(delete(live_sessions).where(live_sessions.c.id.in_(sessions)))
+        await tx.execute(delete(live_connections).where(live_connections.c.id.in_(sessions)))
 
 
 def test_occupants_and_participants(

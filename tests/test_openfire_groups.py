@@ -10,8 +10,10 @@ from openfire_restapi import exceptions as ofx
 
 from tests.conftest import RunningServer, unique
 from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
 from townhall.services.people import NewPerson, PersonChanges
+from townhall.store import audit
 
 JSON = {"Accept": "application/json"}
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -447,7 +449,7 @@ def test_group_owns_a_room(server: RunningServer, http: requests.Session, client
     assert f"{member}@example.org" in owners
 
 
-# -- the service, as the legacy /userservice uses it -----------------------------------
+# -- the service, as the legacy /userservice and people use it -------------------------
 
 
 async def test_service_user_group_sets(services: Any) -> None:
@@ -455,22 +457,19 @@ async def test_service_user_group_sets(services: Any) -> None:
     user, keep, drop, fresh = unique("svcu"), unique("keep"), unique("drop"), unique("fresh")
     await services.people.create(actor, NewPerson(user, "pw"))
     await services.groups.add_user_to_groups(actor, user, [keep, drop])
-    await services.groups.set_user_groups(actor, user, [keep, fresh])
+    await services.people.update(actor, user, PersonChanges(groups=[keep, fresh]))
     assert await services.groups.user_groups(actor, user) == sorted([keep, fresh])
     assert {keep, drop, fresh} <= set(await services.groups.list_names(actor))
-    with pytest.raises(NotFound):
-        await services.groups.set_user_groups(actor, user, [keep, unique("nope")], False)
-    assert await services.groups.user_groups(actor, user) == sorted([keep, fresh])
-    await services.groups.set_user_groups(actor, user, [drop], create_missing=False)
+    await services.people.update(actor, user, PersonChanges(groups=[drop]))
     assert await services.groups.user_groups(actor, user) == [drop]
-    await services.groups.set_user_groups(actor, user, [])
+    await services.people.update(actor, user, PersonChanges(groups=[]))
     assert await services.groups.user_groups(actor, user) == []
-    with pytest.raises(Invalid):
+    with pytest.raises(Invalid) as caught:
         await services.groups.add_user_to_groups(actor, user, [" "])
+    assert (caught.value.field, caught.value.reason) == ("group_name", "must not be empty")
 
 
 async def test_service_group_lookups(services: Any) -> None:
-    """What the rooms area asks of a group: does it exist, and who is in it."""
     actor = Principal.system(await services.tenants.first(), "tester")
     name, user = unique("Lookup "), unique("lku")
     await services.people.create(actor, NewPerson(user, "pw"))
@@ -480,8 +479,36 @@ async def test_service_group_lookups(services: Any) -> None:
     )
     assert await services.groups.exists(actor, name)
     assert not await services.groups.exists(actor, name.lower())  # names are case-sensitive
-    jids = await services.groups.member_jids(actor, name)
-    assert jids[:2] == [f"{user}@example.org", "pal@other.org"]
-    assert len(jids) == 3 and jids[2].endswith("@example.org")
+    group = await services.groups.get(actor, name)
+    assert group.admins == (f"{user}@example.org",)
+    assert group.members[0] == "pal@other.org" and group.members[1].endswith("@example.org")
     with pytest.raises(NotFound):
-        await services.groups.member_jids(actor, unique("nogroup"))
+        await services.groups.get(actor, unique("nogroup"))
+    with pytest.raises(Invalid) as caught:
+        await services.groups.create(actor, unique("g"), None, False, [], ["a b"])
+    assert (caught.value.field, caught.value.kind, caught.value.value) == ("members", "jid", "a b")
+
+
+async def test_group_changes_that_change_nothing_record_nothing(services: Any) -> None:
+    actor = Principal.system(await services.tenants.first(), "tester")
+    name, user = unique("same"), unique("sameu")
+    await services.people.create(actor, NewPerson(user, "pw"))
+    await services.groups.create(actor, name, "d", False, [user], ["pal@other.org"])
+    await services.groups.add_user_to_groups(actor, user, [name])
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    before = await _audit_count(services, actor)
+    await services.groups.update(actor, name, "d", False, [user], ["Pal@Other.org"])
+    await services.groups.add_user_to_groups(actor, user, [name])  # an admin is a member
+    await services.groups.remove_user_from_groups(actor, unique("stranger"), [name])
+    await services.people.update(actor, user, PersonChanges(groups=[name]))
+    assert await _audit_count(services, actor) == before and heard == []
+    await services.groups.update(actor, name, "changed", False, [user], ["pal@other.org"])
+    await services.groups.remove_user_from_groups(actor, "pal@other.org", [name])
+    assert [e.topic for e in heard] == ["group.updated", "group.members.removed"]
+    assert await _audit_count(services, actor) == before + 2
+
+
+async def _audit_count(services: Any, actor: Principal) -> int:
+    async with services.deps.db.read() as tx:
+        return await audit.count(tx, actor.tenant_id)

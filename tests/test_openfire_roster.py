@@ -141,6 +141,7 @@ def test_roster_errors_store_nothing(server: RunningServer, http: requests.Sessi
     for bad in ("not a jid@x.org", "x@", ""):
         r = http.post(base, json={"jid": bad}, headers=JSON)
         assert (r.status_code, r.json()["exception"]) == (400, "IllegalArgumentException")
+        assert r.json()["message"] == (f"Cannot parse {bad!r} as a JID" if bad else "JID is null")
     # A subscription outside -1..3 is a 409, as in the plugin.
     r = http.post(base, json={"jid": "c@b.org", "subscriptionType": 7}, headers=JSON)
     assert r.status_code == 409

@@ -1,4 +1,4 @@
-"""Openfire `/sessions` and session statistics over the live-session registry."""
+"""Openfire `/sessions` and session statistics over the live-connection registry."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import requests
 from tests.conftest import RunningServer, unique
 from townhall.domain.errors import Invalid, NotFound
 from townhall.domain.principal import Principal
-from townhall.services.sessions import Connection
+from townhall.services.presence import NewLiveConnection
 
 JSON = {"Accept": "application/json"}
 
@@ -22,9 +22,9 @@ async def test_registry_as_openfire_sees_it(
     client.users.add_user(name, "pw")
     actor = Principal(await services.tenants.first(), "xmpp")
     assert client.sessions.get_user_sessions(name) == []
-    await services.sessions.register(
+    await services.presence.register(
         actor,
-        Connection(
+        NewLiveConnection(
             name,
             "phone",
             host_address="192.0.2.7",
@@ -63,7 +63,7 @@ async def test_lockout_closes_sessions(services: Any, client: Any) -> None:
     name = unique("kicked")
     client.users.add_user(name, "pw")
     actor = Principal(await services.tenants.first(), "xmpp")
-    await services.sessions.register(actor, Connection(name, "desk"))
+    await services.presence.register(actor, NewLiveConnection(name, "desk"))
     client.users.lock_user(name)
     assert client.sessions.get_user_sessions(name) == []
 
@@ -74,8 +74,8 @@ async def test_session_wire_shapes_and_unregister(
     name = unique("shaped")
     client.users.add_user(name, "pw")
     actor = Principal(await services.tenants.first(), "xmpp")
-    first = await services.sessions.register(actor, Connection(name, "r1"))
-    await services.sessions.register(actor, Connection(name, "r2", host_name="pc.example"))
+    first = await services.presence.register(actor, NewLiveConnection(name, "r1"))
+    await services.presence.register(actor, NewLiveConnection(name, "r2", host_name="pc.example"))
     xml = http.get(f"{server.api}/sessions/{name}").text
     assert xml.startswith(
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sessions><session>'
@@ -87,8 +87,8 @@ async def test_session_wire_shapes_and_unregister(
     assert "<presenceMessage>" not in xml and "<hostAddress>" not in xml
     assert "</priority><hostName>pc.example</hostName><creationDate>" in xml
     assert "</lastActionDate><secure>false</secure></session>" in xml
-    await services.sessions.unregister(actor, first)
-    await services.sessions.unregister(actor, first)  # already gone: fine
+    await services.presence.unregister(actor, first)
+    await services.presence.unregister(actor, first)  # already gone: fine
     assert [s["resource"] for s in client.sessions.get_user_sessions(name)] == ["r2"]
     assert client.sessions.close_user_sessions(name.upper()) is True
     assert http.get(f"{server.api}/sessions/{name}", headers=JSON).json() == {"sessions": []}
@@ -101,13 +101,17 @@ async def test_presence_words(services: Any, client: Any) -> None:
     shows = {None: "Online", "away": "Away", "chat": "Available to Chat"}
     shows |= {"dnd": "Do Not Disturb", "xa": "Extended Away"}
     for show in shows:
-        await services.sessions.register(actor, Connection(name, str(show), presence_show=show))
+        await services.presence.register(
+            actor, NewLiveConnection(name, str(show), presence_show=show)
+        )
     found = client.sessions.get_user_sessions(name)
     assert {s["resource"]: s["presenceStatus"] for s in found} == {
         str(show): word for show, word in shows.items()
     }
     with pytest.raises(Invalid):
-        await services.sessions.register(actor, Connection(name, "odd", presence_show="busy"))
+        await services.presence.register(
+            actor, NewLiveConnection(name, "odd", presence_show="busy")
+        )
     with pytest.raises(NotFound):
-        await services.sessions.register(actor, Connection(unique("nouser"), "r"))
+        await services.presence.register(actor, NewLiveConnection(unique("nouser"), "r"))
     client.sessions.close_user_sessions(name)

@@ -12,7 +12,11 @@ import requests
 from openfire_restapi import exceptions as ofx
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
+from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.events import DomainEvent
+from townhall.domain.principal import Principal
 from townhall.services.cluster import ClusterService
+from townhall.store import audit
 from townhall.store.database import open_database
 
 JSON = {"Accept": "application/json"}
@@ -116,6 +120,29 @@ def test_property_errors(client: Any, server: RunningServer, http: requests.Sess
     )
     assert r.status_code == 200 and "content-type" not in r.headers and r.content == b""
     assert client.system.get_prop(key) == "by xml"
+
+
+async def test_writing_a_property_as_it_is_records_nothing(services: Any) -> None:
+    actor = Principal.system(await services.tenants.first(), "tester")
+    key = unique("same.")
+    await services.properties.set(actor, key, "v")
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    async with services.deps.db.read() as tx:
+        before = await audit.count(tx, actor.tenant_id)
+    await services.properties.set(actor, key, "v")
+    await services.properties.update(actor, key, "v")
+    assert heard == []
+    await services.properties.update(actor, key, None)
+    await services.properties.set(actor, key, None)
+    assert [(e.topic, e.subject) for e in heard] == [("property.set", key)]
+    async with services.deps.db.read() as tx:
+        assert await audit.count(tx, actor.tenant_id) == before + 1
+    with pytest.raises(NotFound):
+        await services.properties.update(actor, unique("gone."), "v")
+    with pytest.raises(Invalid) as caught:
+        await services.properties.set(actor, "", "v")
+    assert (caught.value.field, caught.value.kind) == ("key", "property")
 
 
 def test_secret_is_writable_never_readable(client: Any) -> None:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
 from tests.conftest import RunningServer, unique
 from tests.rmp import DOMAIN, admin, person, refused
+from townhall.domain.errors import Invalid
+from townhall.domain.principal import Principal
+from townhall.store.schema import domains
 
 
 def test_list_shows_the_tenant_domain_with_counts(server: RunningServer) -> None:
@@ -73,3 +81,24 @@ def test_settings_round_trip_and_validation(server: RunningServer) -> None:
     refused(rmp.get(f"/domains/unknown-{alias}/settings"), 404)
     after = rmp.get(f"/domains/{alias}/settings").json()["settings"]
     assert after["maxBookingHours"] == 8 and "shoeSize" not in after
+
+
+async def test_settings_keep_their_stored_keys(services: Any) -> None:
+    """The domain's setting names are its own; the column keeps the keys rows were first
+    written with, so existing rows stay valid and both spellings never mix."""
+    actor = Principal.system(await services.tenants.first())
+    alias = f"{unique('stored')}.test"
+    await services.domains.create(actor, alias)
+    changed = await services.domains.update_settings(actor, alias, {"max_booking_hours": 8})
+    assert changed["max_booking_hours"] == 8 and changed["allow_past_bookings"] is False
+    async with services.deps.db.write() as tx:
+        row = domains.c.name == alias
+        stored = (await tx.execute(select(domains.c.settings).where(row))).scalar_one()
+        assert stored == {"maxBookingHours": 8}
+        written = {"maxBookingHours": 8, "allowPastBookings": True, "dateFormat": "DD.MM.YYYY"}
+        await tx.execute(update(domains).where(row).values(settings=written))
+    read = await services.domains.settings(actor, alias)
+    assert (read["allow_past_bookings"], read["date_format"]) == (True, "DD.MM.YYYY")
+    with pytest.raises(Invalid) as refused_key:
+        await services.domains.update_settings(actor, alias, {"maxBookingHours": 2})
+    assert refused_key.value.field == "maxBookingHours"

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import RunningServer, start_server, stop_server, unique
-from tests.rmp import Rmp, admin
+from tests.rmp import DOMAIN, Rmp, admin
 from tests.symphony import make_bot, session_token
 from tests.test_rmp_bookings import at, book, make_resource
 from townhall.domain.principal import Principal
@@ -147,3 +147,48 @@ async def test_bulk_creation_pushes_one_event_per_resource(server: RunningServer
         assert made.status_code == 201, made.text
         pushed = [(await next_of(ws, "resource.created"))["data"]["id"] for _ in range(2)]
         assert pushed == made.json()["resources"]
+
+
+async def test_messages_carry_rmp_bodies(server: RunningServer) -> None:
+    """Services publish domain data; the socket renders RMP's keys, as before."""
+    rmp = admin(server)
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server, bearer(rmp))) as ws:
+        await next_of(ws, "connected")
+        resource = await asyncio.to_thread(make_resource, rmp)
+        domain = resource.partition("@")[2]
+        pushed = await next_of(ws, "resource.created")
+        assert pushed["data"] == {"id": resource, "domain": domain}
+        made = await asyncio.to_thread(book, rmp, resource, at(15, 8), at(16, 8))
+        booking = made.json()["booking"]
+        pushed = await next_of(ws, "booking.created")
+        assert pushed["data"] == {
+            "id": booking["id"],
+            "resourceId": resource,
+            "domain": domain,
+            "title": "Team Meeting",
+            "startTime": at(15, 8).replace("Z", "+00:00"),
+            "endTime": at(16, 8).replace("Z", "+00:00"),
+            "status": "confirmed",
+            "organizer": f"admin@{DOMAIN}",
+        }
+        series = {
+            "title": "Stand-up",
+            "startTime": at(9, 9),
+            "endTime": at(9.25, 9),
+            "recurrence": "FREQ=DAILY;COUNT=3",
+            "sendInvitations": False,
+        }
+        created = await asyncio.to_thread(rmp.post, "/calendars/Calendar/events", json=series)
+        assert created.status_code == 201, created.text
+        pushed = await next_of(ws, "event.created")
+        assert pushed["data"] == {
+            "id": created.json()["event"]["id"],
+            "calendar": "Calendar",
+            "domain": DOMAIN,
+            "title": "Stand-up",
+            "startTime": at(9, 9).replace("Z", "+00:00"),
+            "endTime": at(9.25, 9).replace("Z", "+00:00"),
+            "organizer": f"admin@{DOMAIN}",
+            "status": "confirmed",
+            "recurrence": "FREQ=DAILY;COUNT=3",
+        }

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from tests.conftest import unique
-from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import FieldSpec, ResourceCategory, ResourceType
 from townhall.domain.principal import Principal
@@ -28,7 +28,8 @@ ROOM_FIELDS = (
 
 
 async def _actor(services: Any) -> Principal:
-    return Principal(await services.tenants.first(), "tester")
+    """A server admin: resources are changed by the admins of their domains."""
+    return Principal.system(await services.tenants.first(), "tester")
 
 
 async def _audit_count(services: Any, actor: Principal) -> int:
@@ -66,7 +67,7 @@ async def test_type_is_listed_with_its_category_made_on_first_use(services: Any)
     actor = await _actor(services)
     category = unique("cat")
     slug = await _room_type(services, actor, category)
-    categories, kinds = await services.resources.catalogue(actor)
+    categories, kinds = await services.resources.categories_and_types(actor)
     made = next(c for c in categories if c.slug == category)
     assert made.name == category.replace("-", " ").title() and made.icon is None
     listed = next(k for k in kinds if k.slug == slug)
@@ -79,7 +80,7 @@ async def test_categories_given_with_a_type_are_stored(services: Any) -> None:
     given = (ResourceCategory(category, "Equipment", "bi-laptop"),)
     kind = ResourceType(unique("laptop"), "Laptop", category, (FieldSpec("os", "text"),))
     await services.resources.create_type(actor, kind, given)
-    categories, _ = await services.resources.catalogue(actor)
+    categories, _ = await services.resources.categories_and_types(actor)
     assert ResourceCategory(category, "Equipment", "bi-laptop") in categories
 
 
@@ -102,7 +103,7 @@ async def test_bad_field_specs_are_refused_naming_the_field(
     with pytest.raises(Invalid) as refused:
         await services.resources.create_type(actor, ResourceType(slug, "Bad", "misc", fields))
     assert _field_of(refused) == field
-    _, kinds = await services.resources.catalogue(actor)
+    _, kinds = await services.resources.categories_and_types(actor)
     assert slug not in [k.slug for k in kinds]
     assert await _audit_count(services, actor) == before
 
@@ -222,8 +223,8 @@ async def test_a_resource_domain_must_be_a_resource_subdomain_of_the_tenant(
         ({}, "capacity"),
         ({"capacity": "8"}, "capacity"),
         ({"capacity": True}, "capacity"),
-        ({"capacity": 8, "floor": "9th"}, "customFields.floor"),
-        ({"capacity": 8, "building": 7}, "customFields.building"),
+        ({"capacity": 8, "floor": "9th"}, "custom_fields.floor"),
+        ({"capacity": 8, "building": 7}, "custom_fields.building"),
         ({"capacity": 8, "features": ["projector", "laser"]}, "features"),
         ({"capacity": 8, "features": "projector"}, "features"),
     ],
@@ -237,7 +238,7 @@ async def test_bad_custom_fields_are_refused_and_nothing_is_stored(
     given = ResourceInput(name="Broken room", type=kind, values=values)
     with pytest.raises(Invalid) as refused:
         await services.resources.create(actor, given)
-    assert _field_of(refused) in (field, f"customFields.{field}")
+    assert _field_of(refused) in (field, f"custom_fields.{field}")
     assert await _count(services, resources, resources.c.type == kind) == 0
     assert await _count(services, domains, domains.c.name == f"{kind}.resources.{DOMAIN}") == 0
     assert await _audit_count(services, actor) == before
@@ -273,7 +274,7 @@ async def test_update_merges_and_revalidates(services: Any) -> None:
         await services.resources.update(
             actor, room.address, ResourceInput(name="Never", values={"floor": "basement"})
         )
-    assert _field_of(refused) == "customFields.floor"
+    assert _field_of(refused) == "custom_fields.floor"
     kept = await services.resources.get(actor, room.address)
     assert (kept.display_name, kept.custom_fields) == ("Huddle 2", {"floor": "1st"})
 
@@ -406,11 +407,32 @@ async def test_new_fields_must_fit_the_resources_of_the_type(services: Any) -> N
     narrower = (*ROOM_FIELDS[:2], FieldSpec("floor", "select", options=("1st",)))
     with pytest.raises(Conflict) as refused:
         await services.resources.update_type(actor, kind, None, None, narrower)
-    assert room.address in refused.value.detail and "customFields.floor" in refused.value.detail
+    assert refused.value.detail == f"{room.address} would not fit: its floor must be one of 1st"
     required = (*ROOM_FIELDS, FieldSpec("wing", "text", required=True))
     with pytest.raises(Conflict):
         await services.resources.update_type(actor, kind, None, None, required)
-    _, kinds = await services.resources.catalogue(actor)
+    _, kinds = await services.resources.categories_and_types(actor)
     assert next(k for k in kinds if k.slug == kind).fields == ROOM_FIELDS
     wider = (*ROOM_FIELDS, FieldSpec("wing", "text"))
     assert (await services.resources.update_type(actor, kind, None, None, wider)).fields == wider
+
+
+async def test_only_admins_of_its_domain_change_a_resource(services: Any) -> None:
+    actor = await _actor(services)
+    kind = await _room_type(services, actor)
+    room = await _room(services, actor, kind, "Guarded")
+    before = await _audit_count(services, actor)
+    person = Principal(actor.tenant, "someone", user_id=-1)
+    elsewhere = Principal(actor.tenant, "other", user_id=-2, admin_domains=("other.test",))
+    for caller in (person, elsewhere):
+        with pytest.raises(Forbidden):
+            await services.resources.create(caller, ResourceInput(name="Mine", type=kind))
+        with pytest.raises(Forbidden):
+            await services.resources.update(caller, room.address, ResourceInput(name="Mine"))
+        with pytest.raises(Forbidden):
+            await services.resources.delete(caller, room.address)
+    assert (await services.resources.get(person, room.address)).display_name == "Guarded"
+    assert await _audit_count(services, actor) == before
+    theirs = Principal(actor.tenant, "theirs", user_id=-3, admin_domains=(room.domain,))
+    changed = await services.resources.update(theirs, room.address, ResourceInput(name="Theirs"))
+    assert changed.display_name == "Theirs"

@@ -341,3 +341,30 @@ async def test_roles_and_sessions(server: RunningServer, services: Any) -> None:
     assert certs == [f"company_cert.created: {made.fingerprint}"]
     theirs = await services.audit.entries(actor, username=provisioner.username)
     assert not [e for e in theirs if e.summary.startswith("company_cert.")]
+
+
+async def test_an_update_that_changes_nothing_records_nothing(services: Any) -> None:
+    from townhall.domain.events import DomainEvent
+    from townhall.domain.principal import Principal
+    from townhall.services.certificates import CertAttributes
+
+    actor = Principal.system(await services.tenants.first(), "tester")
+    made = make_cert()
+    created = await services.certificates.create(
+        actor, made.pem, CertAttributes(" Same ", "USER", "KNOWN"), reject_expired=True
+    )
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    same = await services.certificates.update(
+        actor, made.fingerprint.upper(), CertAttributes("Same", "USER")
+    )
+    assert same == created and heard == []
+    changed = await services.certificates.update(
+        actor, made.fingerprint, CertAttributes(status="REVOKED")
+    )
+    assert (changed.name, changed.cert_type, changed.status) == ("Same", "USER", "REVOKED")
+    assert changed.updated_at >= created.updated_at and changed.x509 == created.x509
+    assert changed == await services.certificates.get(actor, made.fingerprint)
+    assert [(e.topic, e.data) for e in heard] == [
+        ("company_cert.updated", {"fingerprint": made.fingerprint})
+    ]

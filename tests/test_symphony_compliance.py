@@ -9,6 +9,7 @@ make them with the in-process services (on the server's own database) or the CLI
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -19,7 +20,9 @@ from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.symphony import Bot, make_bot, session_token
 from tests.test_cli import townhall
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
+from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
+from townhall.services.barriers import BulkOutcome
 
 NOBODY = 987654321
 
@@ -103,13 +106,13 @@ async def test_disclaimer_rules_change_nothing(services: Any) -> None:
     before = await services.disclaimers.list_all(actor)
     cases: list[tuple[dict[str, Any], type[Exception], str]] = [
         ({"name": taken.name}, AlreadyExists, ""),
-        ({"name": " "}, Invalid, "name"),
-        ({"name": "n" * 256}, Invalid, "name"),
+        ({"name": " "}, Invalid, "disclaimer_name"),
+        ({"name": "n" * 256}, Invalid, "disclaimer_name"),
         ({"content": "  "}, Invalid, "content"),
         ({"format": "HTML"}, Invalid, "format"),
         ({"format": "XML", "content": "<open>"}, Invalid, "content"),
-        ({"frequency_hours": -1}, Invalid, "frequencyInHours"),
-        ({"is_default": True, "active": False}, Invalid, "isDefault"),
+        ({"frequency_hours": -1}, Invalid, "frequency_hours"),
+        ({"is_default": True, "active": False}, Invalid, "is_default"),
     ]
     for change, error, field in cases:
         values = {"name": unique("Bad "), "content": "text", **change}
@@ -353,6 +356,47 @@ async def test_posting_rules(bdk: Any, services: Any, admin_bot: Bot) -> None:
         await services.messages.post(actor, "nope", admin_bot.username, "hi")
     with pytest.raises(Invalid):
         await services.messages.post(actor, stream_id, admin_bot.username, "")
+
+
+async def test_concurrent_suppressions_hide_once(bdk: Any, services: Any, admin_bot: Bot) -> None:
+    """Both answer the message hidden, with one time; one change is recorded, not two."""
+    _, message = await _room_with_message(bdk, services, admin_bot.username, "race")
+    actor = await _actor(services)
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    first, second = await asyncio.gather(
+        services.messages.suppress(actor, message.message_id),
+        services.messages.suppress(actor, message.message_id),
+    )
+    assert first.suppressed and second.suppressed
+    assert first.suppressed_at == second.suppressed_at
+    assert [(e.topic, e.subject) for e in heard] == [("message.suppressed", message.message_id)]
+    entries = await services.audit.entries(actor, username=actor.username, limit=20)
+    hidden = [e for e in entries if e.summary == f"message.suppressed: {message.message_id}"]
+    assert len(hidden) == 1
+
+
+async def test_compliance_changes_that_change_nothing_record_nothing(services: Any) -> None:
+    actor = await _actor(services)
+    disclaimer = await services.disclaimers.create(actor, unique("Once "), "x")
+    group = await services.barriers.create_group(actor, unique("Same "))
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    outsider = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    await services.disclaimers.assign(actor, user.uid, disclaimer.id)
+    await services.barriers.add_members(actor, group.id, [user.uid])
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    await services.disclaimers.assign(actor, user.uid, disclaimer.id)
+    assert (await services.barriers.add_members(actor, group.id, [user.uid])).ok
+    assert (await services.barriers.remove_members(actor, group.id, [outsider.uid])).ok
+    assert heard == []
+    assert (await services.barriers.remove_members(actor, group.id, [user.uid, NOBODY])) == (
+        BulkOutcome(False, ("", f"user {NOBODY} not found"))
+    )
+    assert await services.barriers.members(actor, group.id) == [user.uid]
+    await services.disclaimers.unassign(actor, user.uid)
+    await services.disclaimers.unassign(actor, user.uid)
+    assert [e.topic for e in heard] == ["user.disclaimer.unassigned"]
 
 
 # -- feature catalogue --------------------------------------------------------------------

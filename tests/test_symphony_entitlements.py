@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from tests.conftest import RunningServer, unique
 from tests.symphony import Bot, make_bot, session_token
+from townhall.domain.errors import Invalid, NotFound
+from townhall.domain.events import DomainEvent
+from townhall.domain.models import AppEntitlement
+from townhall.domain.principal import Principal
+from townhall.store import audit
 
 
 async def test_features_and_delegates_with_the_bdk(bdk: Any, services: Any) -> None:
@@ -86,3 +92,42 @@ async def test_bad_input(server: RunningServer, admin_bot: Bot, services: Any) -
     plain = await make_bot(services, frozenset({"INDIVIDUAL"}))
     weak = {"sessionToken": session_token(server, plain)}
     assert requests.get(f"{base}/app/entitlement/list", headers=weak).status_code == 403
+
+
+async def test_asking_for_what_is_so_records_nothing(services: Any) -> None:
+    actor = Principal.system(await services.tenants.first(), "tester")
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    helper = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    app = AppEntitlement(unique("app"), "Same", listed=True, install=False)
+    await services.entitlements.set_features(actor, user.uid, {"canCreatePublicRoom": True})
+    await services.entitlements.set_delegate(actor, user.uid, helper.uid, True)
+    await services.entitlements.set_tenant_apps(actor, [app])
+    await services.entitlements.set_user_apps(actor, user.uid, [app])
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    before = await _audit_count(services, actor)
+    await services.entitlements.set_features(actor, user.uid, {"canCreatePublicRoom": True})
+    await services.entitlements.set_delegate(actor, user.uid, helper.uid, True)
+    await services.entitlements.set_delegate(actor, helper.uid, user.uid, False)
+    assert app in await services.entitlements.set_tenant_apps(actor, [app])
+    assert await services.entitlements.set_user_apps(actor, user.uid, [app]) == [app]
+    assert heard == [] and await _audit_count(services, actor) == before
+    await services.entitlements.set_features(
+        actor, user.uid, {"canCreatePublicRoom": True, "mustBeRecorded": False}
+    )
+    await services.entitlements.set_delegate(actor, user.uid, helper.uid, False)
+    assert [e.topic for e in heard] == ["user.features.set", "user.delegate.removed"]
+    assert await services.entitlements.features(actor, user.uid) == {
+        "canCreatePublicRoom": True,
+        "mustBeRecorded": False,
+    }
+    with pytest.raises(Invalid) as caught:
+        await services.entitlements.set_delegate(actor, user.uid, user.uid, True)
+    assert caught.value.field == "delegate_id"
+    with pytest.raises(NotFound):
+        await services.entitlements.set_delegate(actor, user.uid, 987654321, True)
+
+
+async def _audit_count(services: Any, actor: Principal) -> int:
+    async with services.deps.db.read() as tx:
+        return await audit.count(tx, actor.tenant_id)

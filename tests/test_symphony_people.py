@@ -9,7 +9,8 @@ import requests
 from tests.conftest import RunningServer
 from tests.symphony import Bot, make_bot, session_token
 from townhall.domain.principal import Principal
-from townhall.services.sessions import Connection
+from townhall.services.presence import NewLiveConnection
+from townhall.store import audit
 
 JSON = {"Accept": "application/json"}
 
@@ -49,9 +50,11 @@ async def test_presence(bdk: Any, admin_bot: Bot, services: Any, server: Running
     other = await make_bot(services, frozenset({"INDIVIDUAL"}))
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "OFFLINE"
     actor = Principal(await services.tenants.first(), "xmpp")
-    session_id = await services.sessions.register(actor, Connection(other.username, "laptop"))
+    connection_id = await services.presence.register(
+        actor, NewLiveConnection(other.username, "laptop")
+    )
     assert (await bdk.presence().get_user_presence(other.uid, True)).category == "AVAILABLE"
-    await services.sessions.unregister(actor, session_id)
+    await services.presence.unregister(actor, connection_id)
     mine = await bdk.presence().set_presence(PresenceStatus.BUSY, True)
     assert (mine.category, mine.user_id) == ("BUSY", admin_bot.uid)
     assert (await bdk.presence().get_presence()).category == "BUSY"
@@ -68,3 +71,80 @@ async def test_presence(bdk: Any, admin_bot: Bot, services: Any, server: Running
         requests.get(f"{server.url}/pod/v3/user/987654321/presence", headers=headers).status_code
         == 404
     )
+
+
+def _contacts(server: RunningServer, http: requests.Session, owner: str) -> dict[str, Any]:
+    """The owner's Openfire roster by contact JID."""
+    found = http.get(f"{server.api}/users/{owner}/roster", headers=JSON).json()["rosterItem"]
+    return {item["jid"]: item for item in found}
+
+
+async def test_a_connection_is_a_pair_of_contacts(
+    bdk: Any, admin_bot: Bot, services: Any, http: requests.Session, server: RunningServer
+) -> None:
+    """Connecting through Symphony writes both people's roster entries, as Openfire sees
+    them; removing one through Openfire takes back, on the other's entry, what it
+    mirrored (XMPP's unsubscribe), while the pod's implicit connection stands."""
+    other = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    me, them = f"{admin_bot.username}@example.org", f"{other.username}@example.org"
+    r = http.post(
+        f"{server.api}/users/{other.username}/roster",
+        json={"jid": me, "nickname": "Boss", "groups": ["Work"]},
+        headers=JSON,
+    )
+    assert r.status_code == 201
+    await bdk.connections().create_connection(other.uid)
+    assert _contacts(server, http, admin_bot.username)[them] == {
+        "jid": them,
+        "subscriptionType": 3,
+        "groups": [],
+    }
+    # An entry already there keeps its nickname and groups and becomes two-way.
+    assert _contacts(server, http, other.username)[me] == {
+        "jid": me,
+        "nickname": "Boss",
+        "subscriptionType": 3,
+        "groups": ["Work"],
+    }
+    r = http.delete(f"{server.api}/users/{admin_bot.username}/roster/{them}")
+    assert r.status_code == 200
+    assert them not in _contacts(server, http, admin_bot.username)
+    assert _contacts(server, http, other.username)[me]["subscriptionType"] == 0
+    assert (await bdk.connections().get_connection(other.uid)).status == "ACCEPTED"
+    # Accepting again makes both entries two-way again.
+    await bdk.connections().accept_connection(other.uid)
+    assert _contacts(server, http, admin_bot.username)[them]["subscriptionType"] == 3
+    assert _contacts(server, http, other.username)[me]["subscriptionType"] == 3
+    # Removing a one-way ("to") entry takes only the mirrored "from" off the other side.
+    r = http.put(
+        f"{server.api}/users/{admin_bot.username}/roster/{them}",
+        json={"subscriptionType": 1},
+        headers=JSON,
+    )
+    assert r.status_code == 200
+    assert http.delete(f"{server.api}/users/{admin_bot.username}/roster/{them}").ok
+    assert _contacts(server, http, other.username)[me]["subscriptionType"] == 1
+
+
+async def _audit_rows(services: Any, actor: Principal) -> int:
+    async with services.deps.db.read() as tx:
+        return int(await audit.count(tx, actor.tenant_id))
+
+
+async def test_changes_that_change_nothing_record_nothing(services: Any) -> None:
+    tenant = await services.tenants.first()
+    one = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    two = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    caller = Principal(tenant, one.username, one.uid)
+    await services.presence.choose(caller, "BUSY")
+    await services.contacts.connect(caller, two.uid)
+    before = await _audit_rows(services, caller)
+    assert (await services.presence.choose(caller, "busy")).category == "BUSY"
+    await services.contacts.connect(caller, two.uid)
+    await services.contacts.update(caller, one.username, f"{two.username}@example.org", None, 3)
+    await services.presence.close_connections(caller, one.username)
+    await services.presence.close_connections(caller, "nobody-at-all")
+    await services.presence.unregister(caller, 987654321)
+    assert await _audit_rows(services, caller) == before
+    await services.presence.choose(caller, "AWAY")
+    assert await _audit_rows(services, caller) == before + 1

@@ -39,6 +39,8 @@ class Settings:
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).
     argon2_time_cost: int = 2
     argon2_memory_kib: int = 19 * 1024
+    # Run as if the wall clock were this much later (negative: earlier); for tests.
+    clock_offset_seconds: int = 0
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
 

@@ -48,7 +48,7 @@ async def test_a_refused_creation_leaves_no_person_and_no_group(services: Any) -
     name, group = unique("atomic"), unique("grp")
     with pytest.raises(Invalid) as caught:
         await services.people.create(actor, NewPerson(name, "pw", groups=[group, "g" * 201]))
-    assert caught.value.field == "name"
+    assert caught.value.field == "group_name"
     with pytest.raises(NotFound):
         await services.people.get(actor, name)
     assert not await services.groups.exists(actor, group)

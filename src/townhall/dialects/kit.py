@@ -208,7 +208,12 @@ def wire_field(exc: Invalid, spellings: Mapping[str, str]) -> str:
     index: only its first segment is translated."""
     if isinstance(exc, Malformed):
         return exc.field
-    field = exc.field
+    return spelt(exc.field, spellings)
+
+
+def spelt(field: str, spellings: Mapping[str, str]) -> str:
+    """A domain field path as the dialect spells it (`custom_fields.floor` ->
+    `customFields.floor`): only its first segment is translated."""
     cut = min((i for i in (field.find("."), field.find("[")) if i >= 0), default=len(field))
     return spellings.get(field[:cut], field[:cut]) + field[cut:]
 

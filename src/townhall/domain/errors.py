@@ -8,6 +8,8 @@ vendor-specific exception name without parsing messages.
 
 from __future__ import annotations
 
+from townhall.domain.models import Booking
+
 
 class DomainError(Exception):
     """Base of all errors a service raises on purpose."""
@@ -32,7 +34,10 @@ class AlreadyExists(DomainError):
 
 
 class Invalid(DomainError):
-    """Input breaks a rule; `field` names the offending field."""
+    """Input breaks a rule; `field` names the offending field (a domain name), `reason`
+    says what is wrong with it (a phrase that reads after the field), `kind` names the
+    rule for a dialect that words some refusals its own way, and `value` is the refused
+    value where that wording shows it."""
 
     def __init__(
         self, field: str, reason: str, kind: str = "input", value: str | None = None
@@ -65,10 +70,10 @@ class Impossible(Invalid):
 
 
 class SlotTaken(Conflict):
-    """A booking would overlap live bookings of the same resource; `bookings` names them
-    (id, resource address, title, start, end) so the loser of a race learns who won."""
+    """A booking would overlap live bookings of the same resource; `bookings` are those,
+    so the loser of a race learns who won."""
 
-    def __init__(self, resource: str, bookings: tuple[dict[str, object], ...]) -> None:
-        ids = ", ".join(str(b["id"]) for b in bookings) or "another booking"
+    def __init__(self, resource: str, bookings: tuple[Booking, ...]) -> None:
+        ids = ", ".join(b.id for b in bookings) or "another booking"
         super().__init__("booking", resource, f"{resource} is already booked then ({ids})")
         self.bookings = bookings

@@ -29,7 +29,9 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
-class RosterItem:
+class Contact:
+    """An entry on a person's contact list (see domain/contacts.py)."""
+
     jid: str
     nickname: str | None
     subscription: int
@@ -138,7 +140,10 @@ class RoomMember:
 
 
 @dataclass(frozen=True, slots=True)
-class LiveSession:
+class LiveConnection:
+    """A connected client of a person (an XMPP resource, a WebSocket...), as the
+    connection layer that holds it registered it."""
+
     id: int
     username: str | None
     resource: str
@@ -234,7 +239,7 @@ class AppEntitlement:
     products: tuple[dict[str, object], ...] = ()
 
 
-# RMP: resources, bookings and calendars.
+# Resources, bookings and calendars.
 
 FIELD_TYPES = ("number", "text", "select", "multiselect")
 BOOKING_STATUSES = ("confirmed", "tentative", "cancelled")

@@ -67,11 +67,11 @@ class ResourceQuery:
 
 @dataclass(frozen=True, slots=True)
 class BookingQuery:
-    """`organizer_id` None lists everyone's; `domains` limits to resources under them."""
+    """What booking listings filter on; all optional, combined with AND. `since` /
+    `until`: bookings that share an instant with that range; `resource`: its address.
+    Whose bookings are listed is the booking service's to decide."""
 
-    organizer_id: int | None = None
     status: str | None = None
-    after: datetime | None = None
-    before: datetime | None = None
-    resource_id: int | None = None
-    domains: tuple[str, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    resource: str | None = None

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
-import string
 from datetime import datetime
-
-BASE36 = string.digits + string.ascii_lowercase
 
 
 class Ids:
@@ -17,17 +14,13 @@ class Ids:
         return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
 
     def message_id(self) -> str:
-        """A stored message's id: URL-safe base64 of 24 random bytes, like a stream id,
-        so clients can put it in a path as Symphony's message ids are."""
+        """A stored message's id: URL-safe base64 of 24 random bytes (32 characters, no
+        padding). Opaque and unguessable, and safe in a URL path as it is, so every API
+        can address a message by it without encoding it."""
         return base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
 
     def object_id(self, now: datetime) -> str:
         """An id for an administered object (disclaimer, barrier group or policy): 24
-        lower-case hex digits, the seconds since the epoch then 8 random bytes, the shape
-        Symphony shows, which sorts roughly by creation."""
+        lower-case hex digits, the seconds since the epoch then 8 random bytes, so ids
+        sort roughly by creation and need no sequence shared between processes."""
         return f"{int(now.timestamp()):08x}{secrets.token_hex(8)}"
-
-    def booking_id(self, now: datetime) -> str:
-        """RMP's booking id: `RMP-<epoch ms>-<9 base-36 characters>`."""
-        tail = "".join(secrets.choice(BASE36) for _ in range(9))
-        return f"RMP-{int(now.timestamp() * 1000)}-{tail}"

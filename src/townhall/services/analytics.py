@@ -123,18 +123,18 @@ def scope_of(caller: Principal) -> Scope:
 
 def _check_range(since: datetime, until: datetime, unit: str) -> None:
     if unit not in GROUPS:
-        raise Invalid("groupBy", f"groupBy must be one of {', '.join(GROUPS)}")
+        raise Invalid("group_by", f"must be one of {', '.join(GROUPS)}")
     if until <= since:
-        raise Impossible("endDate", "endDate must be after startDate")
+        raise Impossible("until", "must be after the start of the range")
     start, count = period_start(since, unit), 0
     while midnight(start) < until:
         count += 1
         if count > MAX_PERIODS:
-            raise Invalid("endDate", f"the range spans more than {MAX_PERIODS} {unit}s")
+            raise Invalid("until", f"makes the range span more than {MAX_PERIODS} {unit}s")
         try:
             start = next_period(start, unit)
         except OverflowError:
-            raise Invalid("endDate", "endDate is too far in the future") from None
+            raise Invalid("until", "is too far in the future") from None
 
 
 def _usage(
@@ -178,7 +178,7 @@ class AnalyticsService(Service):
     async def popular(self, caller: Principal, period: str, limit: int) -> list[ResourceUsage]:
         """The tenant's most booked resources over the `period` ending now."""
         if period not in SPANS:
-            raise Invalid("period", f"period must be one of {', '.join(SPANS)}")
+            raise Invalid("period", f"must be one of {', '.join(SPANS)}")
         span, now = SPANS[period], self.clock.now()
         scope = Scope(caller.tenant_id)
         async with self.db.read() as tx:

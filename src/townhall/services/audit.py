@@ -1,4 +1,4 @@
-"""Reading the audit trail (writing it is `Service.change`'s job)."""
+"""Reading the audit trail (the unit of work, `Service.unit`, is its one writer)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ class AuditService(Service):
         """Newest first, at most MAX_ENTRIES of them: the plugin takes any limit, so a
         larger one is capped rather than refused."""
         if offset < 0:
-            raise Invalid("offset", "offset must not be negative")
+            raise Invalid("offset", "must not be negative")
         if limit < 0:
-            raise Invalid("limit", "limit must not be negative")
+            raise Invalid("limit", "must not be negative")
         async with self.db.read() as tx:
             return list(
                 await store.entries(

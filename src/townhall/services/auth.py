@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
+from jwt.types import Options
 
 from townhall.domain import keys, names
 from townhall.domain.errors import Invalid, Unauthenticated
@@ -52,6 +53,15 @@ class Grant:
     access_token: str
     refresh_token: str
     expires_in: int
+
+
+_OWN_CLOCK: Options = {"require": ["exp", "sub"], "verify_exp": False}
+"""JWT expiry is checked against the server's clock (see `_live`), not the wall clock."""
+
+
+def _live(claims: dict[str, object], now: datetime) -> bool:
+    expires = claims.get("exp")
+    return isinstance(expires, int | float) and now.timestamp() < expires
 
 
 def digest(token: str) -> str:
@@ -145,11 +155,11 @@ class AuthService(Service):
             if pem is None or (expires is not None and expires <= now):
                 continue
             try:
-                claims = jwt.decode(
-                    signed, pem, algorithms=KEY_ALGORITHMS, options={"require": ["exp", "sub"]}
-                )
+                claims = jwt.decode(signed, pem, algorithms=KEY_ALGORITHMS, options=_OWN_CLOCK)
             except jwt.PyJWTError:
                 continue
+            if not _live(claims, now):
+                raise Unauthenticated("session", "", "the JWT has expired")
             if claims["exp"] > (now + MAX_JWT_LIFETIME + CLOCK_SKEW).timestamp():
                 raise Unauthenticated("session", "", "the JWT expires more than 5 minutes ahead")
             return
@@ -191,13 +201,12 @@ class AuthService(Service):
         """Who a valid access token belongs to (checked against its refresh row)."""
         try:
             claims = jwt.decode(
-                access_token,
-                await self._key(),
-                algorithms=[ACCESS_ALGORITHM],
-                options={"require": ["exp", "sid", "sub"]},
+                access_token, await self._key(), algorithms=[ACCESS_ALGORITHM], options=_OWN_CLOCK
             )
         except jwt.PyJWTError:
             raise Unauthenticated("session", "", REFUSED) from None
+        if not _live(claims, self.clock.now()) or "sid" not in claims:
+            raise Unauthenticated("session", "", REFUSED)
         return await self._holder(str(claims["sid"]), ACCESS_KIND)
 
     async def end_bearer(self, access_token: str) -> None:

@@ -17,36 +17,43 @@ from townhall.store import people as people_store
 
 MAX_BYTES = 2 * 1024 * 1024
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+NOT_A_PICTURE = "is not a PNG, JPEG, GIF or WebP picture"
 
 
 def checked_image(encoded: str | None) -> tuple[str, bytes]:
     """(media type, bytes) of a base64 image, or Invalid naming `image`."""
     if not encoded:
-        raise Invalid("image", "image is required")
+        raise Invalid("image", "is required")
     try:
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid("image", "image is not valid base64") from None
+        raise Invalid("image", "is not valid base64") from None
     if len(raw) >= MAX_BYTES:
-        raise Invalid("image", f"image must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
+        raise Invalid("image", f"must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
     try:
         with Image.open(io.BytesIO(raw)) as picture:
             kind = picture.format or ""
             picture.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise Invalid("image", "image is not a PNG, JPEG, GIF or WebP picture") from None
+        raise Invalid("image", NOT_A_PICTURE) from None
     if kind not in FORMATS:
-        raise Invalid("image", "image is not a PNG, JPEG, GIF or WebP picture")
+        raise Invalid("image", NOT_A_PICTURE)
     return FORMATS[kind], raw
 
 
 class AvatarService(Service):
     async def set(self, actor: Principal, user_id: int, encoded: str | None) -> None:
+        """Store the user's picture; the picture it already has changes nothing (so its
+        version, and every cached copy, stays valid)."""
         media_type, raw = checked_image(encoded)
-        async with self.change(actor, "user.avatar.set", str(user_id)) as tx:
-            if not await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
+        async with self.unit(actor) as work:
+            if not await people_store.lock_ids(work, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
-            await store.set_avatar(tx, user_id, media_type, raw, self.clock.now())
+            current = await store.avatar(work, user_id)
+            if current is not None and current[:2] == (media_type, raw):
+                return
+            await store.set_avatar(work, user_id, media_type, raw, self.clock.now())
+            work.record("user.avatar.set", str(user_id))
 
     async def version(self, actor: Principal, user_id: int) -> datetime | None:
         """When the user's picture last changed (None: no picture)."""

@@ -4,7 +4,8 @@ between the groups they name.
 Groups and policies are created by administrators (through Townhall's CLI: Symphony has
 no API for it); membership is managed through the API. Changing a group's membership is
 all or nothing: if any id cannot be added or removed, nothing is changed and the
-outcome says which ids failed and why.
+outcome says which ids failed and why. A change that changes nothing (adding members
+already in, removing people who are not) succeeds and records nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from townhall.store import barriers as store
 from townhall.store import people as people_store
 from townhall.store import tenants as tenant_store
 from townhall.store.barriers import BarrierGroup, BarrierPolicy
-from townhall.store.database import Tx, UniqueViolation
+from townhall.store.database import UniqueViolation
 
 __all__ = ["BarrierGroup", "BarrierPolicy", "BarrierService", "BulkOutcome"]
 
@@ -53,16 +54,18 @@ class BarrierService(Service):
         self, actor: Principal, group_id: str, skip: int = 0, limit: int = MAX_PAGE
     ) -> list[int]:
         if skip < 0:
-            raise Invalid("skip", "must not be negative")
+            raise Invalid("offset", "must not be negative")
         if not 0 < limit <= MAX_PAGE:
-            raise Invalid("limit", f"must be 1 to {MAX_PAGE}")
+            raise Invalid("limit", f"must be between 1 and {MAX_PAGE}")
         async with self.db.read() as tx:
-            await self._group(tx, actor, group_id)
+            if not await store.group_exists(tx, actor.tenant_id, group_id):
+                raise NotFound("group", group_id)
             return await store.members(tx, group_id, skip, limit)
 
     async def add_members(
         self, actor: Principal, group_id: str, user_ids: Sequence[int]
     ) -> BulkOutcome:
+        """Adding someone who is a member already succeeds and changes nothing."""
         return await self._change_members(actor, group_id, user_ids, add=True)
 
     async def remove_members(
@@ -74,36 +77,34 @@ class BarrierService(Service):
     async def _change_members(
         self, actor: Principal, group_id: str, user_ids: Sequence[int], add: bool
     ) -> BulkOutcome:
+        """Every id is checked before anything is written, so a refusal of one leaves the
+        group as it was (and records nothing)."""
         if len(user_ids) > MAX_BULK:
-            raise Invalid("users", f"at most {MAX_BULK} user ids at once")
-        action = "barrier.group.members.added" if add else "barrier.group.members.removed"
-        details = ", ".join(str(u) for u in user_ids)
-        try:
-            async with self.change(actor, action, group_id, details=details) as tx:
-                await self._group(tx, actor, group_id)
-                plausible = [u for u in set(user_ids) if 0 < u <= MAX_ID]
-                known = await people_store.created_by_id(tx, actor.tenant_id, plausible)
-                results = tuple("" if u in known else f"user {u} not found" for u in user_ids)
-                if any(results):
-                    raise _Refused(results)  # rolls the transaction back, audit row too
-                if add:
-                    await store.add_members(tx, group_id, user_ids)
-                else:
-                    await store.remove_members(tx, group_id, user_ids)
-                await store.touch_group(tx, group_id, self.clock.now())
-        except _Refused as refused:
-            return BulkOutcome(False, refused.results)
+            raise Invalid("member_ids", f"may name at most {MAX_BULK} users at once")
+        async with self.unit(actor) as work:
+            if not await store.group_exists(work, actor.tenant_id, group_id, for_update=True):
+                raise NotFound("group", group_id)
+            plausible = [u for u in set(user_ids) if 0 < u <= MAX_ID]
+            known = await people_store.created_by_id(work, actor.tenant_id, plausible)
+            results = tuple("" if u in known else f"user {u} not found" for u in user_ids)
+            if any(results):
+                return BulkOutcome(False, results)
+            change = store.add_members if add else store.remove_members
+            if await change(work, group_id, user_ids):
+                await store.touch_group(work, group_id, self.clock.now())
+                action = "barrier.group.members.added" if add else "barrier.group.members.removed"
+                work.record(action, group_id, details=", ".join(str(u) for u in user_ids))
         return BulkOutcome(True, results)
 
     async def create_group(self, actor: Principal, name: str, active: bool = True) -> BarrierGroup:
         name = name.strip()
         if not 0 < len(name) <= MAX_NAME:
-            raise Invalid("name", f"a name of 1 to {MAX_NAME} characters is needed")
+            raise Invalid("group_name", f"must have 1 to {MAX_NAME} characters")
         now = self.clock.now()
         made = BarrierGroup(self.deps.ids.object_id(now), name, active, 0, (), now, now)
-        async with self.change(actor, "barrier.group.created", made.id, details=name) as tx:
+        async with self.change(actor, "barrier.group.created", made.id, details=name) as work:
             try:
-                await store.insert_group(tx, actor.tenant_id, made)
+                await store.insert_group(work, actor.tenant_id, made)
             except UniqueViolation:
                 raise AlreadyExists("group", name, f"group {name} already exists") from None
         return made
@@ -114,9 +115,9 @@ class BarrierService(Service):
         """A policy between two groups, each named by id or by name. Two groups have at
         most one policy: a second one would either repeat or contradict the first."""
         if policy_type not in POLICY_TYPES:
-            raise Invalid("policyType", "must be BLOCK or ALLOW")
+            raise Invalid("policy_type", "must be BLOCK or ALLOW")
         if len(groups) != 2:
-            raise Invalid("groups", "a policy names exactly two groups")
+            raise Invalid("groups", "must name exactly two groups")
         now = self.clock.now()
         policy_id = self.deps.ids.object_id(now)
         async with self.change(actor, "barrier.policy.created", policy_id) as tx:
@@ -127,7 +128,7 @@ class BarrierService(Service):
                     raise NotFound("group", ref, f"group {ref} not found")
             ids = tuple(sorted({found[ref].id for ref in groups}))
             if len(ids) != 2:
-                raise Invalid("groups", "a policy names two different groups")
+                raise Invalid("groups", "must name two different groups")
             for existing in await store.policies(tx, actor.tenant_id):
                 if set(existing.groups) == set(ids):
                     pair = f"between {ids[0]} and {ids[1]}"
@@ -138,15 +139,3 @@ class BarrierService(Service):
             for group_id in ids:
                 await store.touch_group(tx, group_id, now)
             return next(p for p in await store.policies(tx, actor.tenant_id) if p.id == policy_id)
-
-    async def _group(self, tx: Tx, actor: Principal, group_id: str) -> None:
-        if not await store.group_exists(tx, actor.tenant_id, group_id):
-            raise NotFound("group", group_id)
-
-
-class _Refused(Exception):
-    """Some ids of a bulk change failed: undo the change and report them."""
-
-    def __init__(self, results: tuple[str, ...]) -> None:
-        super().__init__("refused")
-        self.results = results

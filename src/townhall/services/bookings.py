@@ -4,6 +4,13 @@ Two live bookings of one resource never overlap (half-open intervals). On SQLite
 write transaction is `BEGIN IMMEDIATE`, so the overlap check and the insert are atomic
 across processes; on PostgreSQL an exclusion constraint refuses the loser of a race,
 which is then told which booking won, exactly as if the check had caught it.
+
+A person sees and changes the bookings they organised; an admin those of the resources
+under the domains it administers (a server admin every one). Someone else's booking is
+not found, so ids do not tell whether a booking exists.
+
+Booking ids are opaque text the caller names (up to 40 characters): the API that makes a
+booking spells its ids its own way, and an import keeps the ids its file gives.
 """
 
 from __future__ import annotations
@@ -11,7 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from townhall.domain.errors import Conflict, Impossible, Invalid, NotFound, SlotTaken
+from townhall.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    Impossible,
+    Invalid,
+    NotFound,
+    SlotTaken,
+)
 from townhall.domain.models import BOOKING_STATUSES, Booking
 from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery
@@ -21,13 +35,17 @@ from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import bookings as store
 from townhall.store import calendars as calendar_store
 from townhall.store.bookings import ResourceRef
-from townhall.store.database import ExclusionViolation, Tx
+from townhall.store.database import ExclusionViolation, Tx, UniqueViolation
 
 MAX_TITLE = 1023
+MAX_ID = 40
 
 
 @dataclass(frozen=True, slots=True)
 class BookingRequest:
+    """A new booking, organised by the person who asks for it."""
+
+    id: str
     resource: str
     title: str
     starts_at: datetime
@@ -49,43 +67,25 @@ class BookingChanges:
     status: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Organizer:
-    user_id: int | None
-    email: str
-
-
-def conflict_details(found: list[Booking]) -> tuple[dict[str, object], ...]:
-    return tuple(
-        {
-            "id": b.id,
-            "resource": b.resource,
-            "title": b.title,
-            "starts_at": b.starts_at,
-            "ends_at": b.ends_at,
-        }
-        for b in found
-    )
-
-
 class BookingService(Service):
     def __init__(self, deps: Deps, invitations: InvitationService) -> None:
         super().__init__(deps)
         self._invitations = invitations
 
     async def create(
-        self, actor: Principal, organizer: Organizer, asked: BookingRequest, invite: bool = False
+        self, actor: Principal, asked: BookingRequest, invite: bool = False
     ) -> Booking:
+        check_id(asked.id)
         _check(asked.title, asked.starts_at, asked.ends_at, asked.status, asked.attendees)
         now = self.clock.now()
         booking = Booking(
-            id=self.deps.ids.booking_id(now),
+            id=asked.id,
             resource=asked.resource.strip().lower(),
             title=asked.title.strip(),
             starts_at=asked.starts_at.astimezone(UTC),
             ends_at=asked.ends_at.astimezone(UTC),
             status=asked.status,
-            organizer=organizer.email,
+            organizer=actor.address,
             attendees=asked.attendees,
             services=asked.services,
             calendar_event_id=None,
@@ -93,13 +93,15 @@ class BookingService(Service):
             updated_at=now,
         )
         try:
-            async with self.change(
-                actor, "booking.created", booking.id, data=event_data(booking)
-            ) as tx:
-                resource = await self._bookable(tx, actor, booking)
-                event_id = await store.insert_with_events(
-                    tx, actor.tenant_id, resource, organizer.user_id, booking
-                )
+            async with self.unit(actor) as work:
+                resource = await self._bookable(work, actor, booking)
+                try:
+                    event_id = await store.insert_with_events(
+                        work, actor.tenant_id, resource, actor.user_id, booking
+                    )
+                except UniqueViolation:
+                    raise AlreadyExists("booking", booking.id) from None
+                work.record("booking.created", booking.id, event_data(booking))
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
@@ -107,104 +109,82 @@ class BookingService(Service):
         # What `get` would read back, without another round trip.
         return replace(booking, calendar_event_id=str(event_id) if event_id else None)
 
-    async def get(self, actor: Principal, booking_id: str) -> tuple[Booking, int | None]:
-        """The booking and its organizer's user id (None once the organizer is gone)."""
+    async def get(self, actor: Principal, booking_id: str) -> Booking:
         async with self.db.read() as tx:
-            found = await store.find(tx, actor.tenant_id, booking_id)
-        if found is None:
-            raise NotFound("booking", booking_id)
-        return found
+            return await _visible(tx, actor, booking_id)
 
     async def search(
         self, actor: Principal, query: BookingQuery, offset: int, limit: int
     ) -> tuple[list[Booking], int]:
+        """The bookings the actor may see that match, one page of them, and how many."""
         if query.status is not None and query.status not in BOOKING_STATUSES:
-            raise Invalid("status", f"status must be one of {', '.join(BOOKING_STATUSES)}")
-        if query.after and query.before and query.before <= query.after:
-            raise Impossible("endDate", "endDate must be after startDate")
+            raise Invalid("status", f"must be one of {', '.join(BOOKING_STATUSES)}")
+        if query.since and query.until and query.until <= query.since:
+            raise Impossible("until", "must be after the start of the range")
+        visible = store.Visible(
+            organizer_id=None if actor.is_admin else actor.user_id,
+            domains=None if actor.is_server_admin or not actor.is_admin else actor.admin_domains,
+        )
         async with self.db.read() as tx:
-            if query.resource_id is None and query.domains == ():
-                return [], 0
-            return await store.search(tx, actor.tenant_id, query, offset, limit)
-
-    async def resource_id(self, actor: Principal, address: str) -> int:
-        async with self.db.read() as tx:
-            return (await _resources(tx, actor, [address]))[0].id
+            resource_id = None
+            if query.resource is not None:
+                resource_id = (await _resources(tx, actor, [query.resource]))[0].id
+            return await store.search(
+                tx, actor.tenant_id, query, visible, resource_id, offset, limit
+            )
 
     async def update(
         self, actor: Principal, booking_id: str, changes: BookingChanges, invite: bool = False
     ) -> Booking:
-        old, _ = await self.get(actor, booking_id)
-        if old.status == "cancelled":
-            raise Conflict("booking", booking_id, "a cancelled booking cannot change")
-        new = replace(
-            old,
-            title=(changes.title if changes.title is not None else old.title).strip(),
-            starts_at=changes.starts_at or old.starts_at,
-            ends_at=changes.ends_at or old.ends_at,
-            attendees=changes.attendees if changes.attendees is not None else old.attendees,
-            services=changes.services if changes.services is not None else old.services,
-            status=changes.status or old.status,
-            updated_at=self.clock.now(),
-        )
-        _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
+        """Change the booking as it is when the change is made: the row is read under a
+        lock, so a concurrent cancel either comes first (and this is refused) or waits
+        for this to commit (and cancels the changed booking)."""
         try:
-            async with self.change(
-                actor, "booking.updated", booking_id, data=event_data(new)
-            ) as tx:
+            async with self.unit(actor) as work:
+                old = await self._lock(work, actor, booking_id)
+                if old.status == "cancelled":
+                    raise Conflict("booking", booking_id, "a cancelled booking cannot change")
+                new = _changed(old, changes, self.clock.now())
+                if _same(old, new):
+                    return old
                 if (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
-                    await self._bookable(tx, actor, new)
-                await store.update_booking(
-                    tx,
-                    booking_id,
-                    title=new.title,
-                    starts_at=new.starts_at,
-                    ends_at=new.ends_at,
-                    attendees=list(new.attendees),
-                    services=list(new.services),
-                    status=new.status,
-                    updated_at=new.updated_at,
-                )
-                await calendar_store.update_booking_events(
-                    tx,
-                    booking_id,
-                    new.updated_at,
-                    title=new.title,
-                    starts_at=new.starts_at,
-                    ends_at=new.ends_at,
-                    attendees=new.attendees,
-                    status=new.status,
-                )
+                    await self._bookable(work, actor, new)
+                await _write(work, new)
+                sequence = await store.sequence(work, booking_id)
+                work.record("booking.updated", booking_id, event_data(new))
         except ExclusionViolation:
             raise await self._lost_race(actor, new) from None
         if invite:
-            await self._invitations.request(_meeting(new, await self._sequence(booking_id)))
-        return (await self.get(actor, booking_id))[0]
-
-    async def cancel(self, actor: Principal, booking_id: str, notify: bool = True) -> Booking:
-        old, _ = await self.get(actor, booking_id)
-        if old.status == "cancelled":
-            return old
-        new = replace(old, status="cancelled", updated_at=self.clock.now())
-        async with self.change(actor, "booking.cancelled", booking_id, data=event_data(new)) as tx:
-            await store.update_booking(
-                tx, booking_id, status="cancelled", updated_at=new.updated_at
-            )
-            await calendar_store.cancel_booking_events(tx, booking_id, new.updated_at)
-        if notify:
-            await self._invitations.cancel(_meeting(new, await self._sequence(booking_id)))
+            await self._invitations.request(_meeting(new, sequence))
         return new
 
-    async def _sequence(self, booking_id: str) -> int:
-        async with self.db.read() as tx:
-            return await store.sequence(tx, booking_id)
+    async def cancel(self, actor: Principal, booking_id: str, notify: bool = True) -> Booking:
+        """Cancel the booking as it is when the cancel is made (read under a lock, see
+        `update`); cancelling a cancelled booking changes nothing."""
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, booking_id)
+            if old.status == "cancelled":
+                return old
+            new = replace(old, status="cancelled", updated_at=self.clock.now())
+            await store.update_booking(
+                work, booking_id, status="cancelled", updated_at=new.updated_at
+            )
+            await calendar_store.cancel_booking_events(work, booking_id, new.updated_at)
+            sequence = await store.sequence(work, booking_id)
+            work.record("booking.cancelled", booking_id, event_data(new))
+        if notify:
+            await self._invitations.cancel(_meeting(new, sequence))
+        return new
+
+    async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> Booking:
+        return await _visible(tx, actor, booking_id, lock=True)
 
     async def conflicts(
         self, actor: Principal, addresses: list[str], starts_at: datetime, ends_at: datetime
     ) -> list[Booking]:
         """Live bookings of any of the resources that overlap [starts_at, ends_at)."""
         if not addresses:
-            raise Invalid("resources", "resources must name at least one resource")
+            raise Invalid("resources", "must name at least one resource")
         _check_times(starts_at, ends_at)
         async with self.db.read() as tx:
             found = await _resources(tx, actor, addresses)
@@ -216,18 +196,18 @@ class BookingService(Service):
         if not resource.active:
             raise Conflict("resource", booking.resource, f"{booking.resource} is not bookable")
         settings = {**DEFAULT_SETTINGS, **resource.settings}
-        if not settings["allowPastBookings"] and booking.starts_at < self.clock.now():
-            raise Invalid("startTime", "the domain does not allow bookings in the past")
-        longest = timedelta(hours=int(str(settings["maxBookingHours"])))
-        if booking.ends_at - booking.starts_at > longest:
-            raise Invalid("endTime", f"a booking may last at most {longest}")
+        if not settings["allow_past_bookings"] and booking.starts_at < self.clock.now():
+            raise Invalid("start", "is in the past, which the domain does not allow")
+        hours = int(str(settings["max_booking_hours"]))
+        if booking.ends_at - booking.starts_at > timedelta(hours=hours):
+            raise Invalid("end", f"is more than the domain's {hours} hours after the start")
         if self.db.refuses_overlaps:
             return resource  # the exclusion constraint refuses; `_lost_race` names why
         taken = await store.overlapping(
             tx, [resource.id], booking.starts_at, booking.ends_at, besides=booking.id
         )
         if taken:
-            raise SlotTaken(booking.resource, conflict_details(taken))
+            raise SlotTaken(booking.resource, tuple(taken))
         return resource
 
     async def _lost_race(self, actor: Principal, booking: Booking) -> SlotTaken:
@@ -237,7 +217,18 @@ class BookingService(Service):
             taken = await store.overlapping(
                 tx, [resource.id], booking.starts_at, booking.ends_at, besides=booking.id
             )
-        return SlotTaken(booking.resource, conflict_details(taken))
+        return SlotTaken(booking.resource, tuple(taken))
+
+
+async def _visible(tx: Tx, actor: Principal, booking_id: str, lock: bool = False) -> Booking:
+    """The booking if the actor organised it or administers its resource's domain."""
+    found = await store.find(tx, actor.tenant_id, booking_id, lock)
+    if found is not None:
+        booking, organizer_id = found
+        mine = organizer_id is not None and organizer_id == actor.user_id
+        if mine or actor.administers(booking.resource.partition("@")[2]):
+            return booking
+    raise NotFound("booking", booking_id)
 
 
 async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[ResourceRef]:
@@ -249,21 +240,72 @@ async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[Res
     return [by_address[a.strip().lower()] for a in addresses]
 
 
+def _changed(old: Booking, changes: BookingChanges, now: datetime) -> Booking:
+    """The booking with the changes applied, checked."""
+    new = replace(
+        old,
+        title=(changes.title if changes.title is not None else old.title).strip(),
+        starts_at=changes.starts_at or old.starts_at,
+        ends_at=changes.ends_at or old.ends_at,
+        attendees=changes.attendees if changes.attendees is not None else old.attendees,
+        services=changes.services if changes.services is not None else old.services,
+        status=changes.status or old.status,
+        updated_at=now,
+    )
+    _check(new.title, new.starts_at, new.ends_at, new.status, new.attendees)
+    return new
+
+
+def _same(old: Booking, new: Booking) -> bool:
+    """Whether an update would change nothing (so nothing is written or told)."""
+    return replace(new, updated_at=old.updated_at) == old
+
+
+async def _write(tx: Tx, new: Booking) -> None:
+    """Store a changed booking and carry the change to its events."""
+    await store.update_booking(
+        tx,
+        new.id,
+        title=new.title,
+        starts_at=new.starts_at,
+        ends_at=new.ends_at,
+        attendees=list(new.attendees),
+        services=list(new.services),
+        status=new.status,
+        updated_at=new.updated_at,
+    )
+    await calendar_store.update_booking_events(
+        tx,
+        new.id,
+        new.updated_at,
+        title=new.title,
+        starts_at=new.starts_at,
+        ends_at=new.ends_at,
+        attendees=new.attendees,
+        status=new.status,
+    )
+
+
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
-        raise Impossible("endTime", "endTime must be after startTime")
+        raise Impossible("end", "must be after the start")
+
+
+def check_id(booking_id: str) -> None:
+    if not booking_id.strip() or len(booking_id) > MAX_ID:
+        raise Invalid("id", f"must be 1 to {MAX_ID} characters")
 
 
 def _check(
     title: str, starts_at: datetime, ends_at: datetime, status: str, attendees: tuple[str, ...]
 ) -> None:
     if not title.strip():
-        raise Invalid("title", "title must not be empty")
+        raise Invalid("title", "must not be empty")
     if len(title) > MAX_TITLE:
-        raise Invalid("title", f"title is longer than {MAX_TITLE} characters")
+        raise Invalid("title", f"is longer than {MAX_TITLE} characters")
     _check_times(starts_at, ends_at)
     if status not in ("confirmed", "tentative"):
-        raise Invalid("status", "status must be confirmed or tentative")
+        raise Invalid("status", "must be confirmed or tentative")
     check_attendees(attendees)
 
 
@@ -288,14 +330,15 @@ def _meeting(booking: Booking, sequence: int) -> Meeting:
 
 
 def event_data(booking: Booking) -> dict[str, object]:
-    """What a booking event tells listeners (WebSocket clients of the resource's domain)."""
+    """What a booking event tells listeners (the tenant's WebSocket clients, for one):
+    times as ISO 8601 text, so the data reads the same after crossing processes."""
     return {
         "id": booking.id,
-        "resourceId": booking.resource,
+        "resource": booking.resource,
         "domain": booking.resource.partition("@")[2],
         "title": booking.title,
-        "startTime": booking.starts_at.isoformat(),
-        "endTime": booking.ends_at.isoformat(),
+        "starts_at": booking.starts_at.isoformat(),
+        "ends_at": booking.ends_at.isoformat(),
         "status": booking.status,
         "organizer": booking.organizer,
     }

@@ -104,7 +104,7 @@ class CalendarService(Service):
     ) -> None:
         """Let `with_user` read (or also write) `owner`'s calendar named `calendar`."""
         if access not in ACCESS:
-            raise Invalid("access", f"access must be one of {', '.join(ACCESS)}")
+            raise Invalid("access", f"must be one of {', '.join(ACCESS)}")
         username = _username(actor, owner)
         subject = f"{username}/{calendar} with {with_user}"
         async with self.change(actor, "calendar.shared", subject) as tx:
@@ -112,7 +112,7 @@ class CalendarService(Service):
             calendar_id = await self._owned(tx, actor, person, calendar)
             reader = await self._person(tx, actor, with_user.strip().lower())
             if reader.id == person.id:
-                raise Invalid("user", "a calendar is not shared with its owner")
+                raise Invalid("user", "owns the calendar; a calendar is not shared with its owner")
             await store.share(tx, calendar_id, reader.id, access)
 
     async def share_resource_calendar(
@@ -120,7 +120,7 @@ class CalendarService(Service):
     ) -> None:
         """Let a person see (or also write) a resource's calendar."""
         if access not in ACCESS:
-            raise Invalid("access", f"access must be one of {', '.join(ACCESS)}")
+            raise Invalid("access", f"must be one of {', '.join(ACCESS)}")
         async with self.change(actor, "calendar.shared", f"{address} with {with_user}") as tx:
             resource_id = await self._resource(tx, actor, address)
             now = self.clock.now()
@@ -141,7 +141,7 @@ class CalendarService(Service):
         """Live events overlapping [from, till), by start. A series yields its
         occurrences (each with `recurrence_id`), or with `include_recurring` False,
         itself once if any occurrence falls in the range."""
-        _range(range_from, range_till, "endDate")
+        _range(range_from, range_till, ("since", "until"))
         async with self.db.read() as tx:
             person = await self._person(tx, actor, _username(actor))
             found = await self._calendar(tx, person, calendar, writing=False)
@@ -254,7 +254,7 @@ class CalendarService(Service):
         """When a person or a resource is taken within [from, till): their calendars'
         events (series expanded) and, for a resource, its bookings, merged into BUSY
         and TENTATIVE periods cut to the range."""
-        _range(range_from, range_till, "endTime")
+        _range(range_from, range_till, ("start", "end"))
         intervals: list[tuple[datetime, datetime, str]] = []
         async with self.db.read() as tx:
             resource_id, user_id = await self._address(tx, actor, address)
@@ -350,19 +350,22 @@ def _username(actor: Principal, user: str | None = None) -> str:
     return username
 
 
-def _range(range_from: datetime, range_till: datetime, field: str) -> None:
-    if range_from.tzinfo is None or range_till.tzinfo is None:
-        raise Invalid(field, "times must carry an offset")
+def _range(range_from: datetime, range_till: datetime, fields: tuple[str, str]) -> None:
+    """A range asked about; `fields` name its start and end (a period's `since` and
+    `until`, or a slot's `start` and `end`)."""
+    for moment, field in zip((range_from, range_till), fields, strict=True):
+        if moment.tzinfo is None:
+            raise Invalid(field, "must carry an offset")
     if range_till <= range_from:
-        raise Impossible(field, f"{field} must be after the start of the range")
+        raise Impossible(fields[1], "must be after the start of the range")
 
 
 def _text(value: str, field: str, longest: int) -> str:
     value = value.strip()
     if not value:
-        raise Invalid(field, f"{field} must not be empty")
+        raise Invalid(field, "must not be empty")
     if len(value) > longest:
-        raise Invalid(field, f"{field} is longer than {longest} characters")
+        raise Invalid(field, f"is longer than {longest} characters")
     return value
 
 
@@ -381,16 +384,16 @@ def _checked(values: EventValues) -> EventValues:
     """The values validated and normalised, with the series end computed. Raises
     before anything is written, so a refused event leaves nothing behind."""
     title = _text(values.title, "title", MAX_TEXT)
-    for moment, field in ((values.starts_at, "startTime"), (values.ends_at, "endTime")):
+    for moment, field in ((values.starts_at, "start"), (values.ends_at, "end")):
         if moment.tzinfo is None:
-            raise Invalid(field, f"{field} must carry an offset")
+            raise Invalid(field, "must carry an offset")
     if values.ends_at <= values.starts_at:
-        raise Impossible("endTime", "endTime must be after startTime")
+        raise Impossible("end", "must be after the start")
     if values.status not in STATUSES:
-        raise Invalid("status", f"status must be one of {', '.join(STATUSES)}")
+        raise Invalid("status", f"must be one of {', '.join(STATUSES)}")
     location = values.location.strip() if values.location else None
     if location and len(location) > MAX_TEXT:
-        raise Invalid("location", f"location is longer than {MAX_TEXT} characters")
+        raise Invalid("location", f"is longer than {MAX_TEXT} characters")
     rule = recurrence.validate(values.rrule, values.starts_at) if values.rrule else None
     return replace(
         values,
@@ -440,7 +443,7 @@ def _cancelled(
         gone = replace(values, status="cancelled")
         return gone, _event(replace(row, values=gone))
     if values.rrule is None:
-        raise Invalid("recurrenceId", "the event does not recur")
+        raise Invalid("recurrence_id", "names an occurrence, but the event does not recur")
     _require_occurrence(row, recurrence_id)
     kept = replace(values, exdates=(*values.exdates, recurrence_id))
     duration = values.ends_at - values.starts_at
@@ -543,19 +546,20 @@ def _busy(
 
 
 def _data(actor: Principal, event: CalendarEvent) -> dict[str, Any]:
-    """What an event.* domain event tells listeners (WebSocket clients of the tenant)."""
+    """What an event.* domain event tells listeners (the tenant's WebSocket clients, for
+    one): times as ISO 8601 text, so the data reads the same after crossing processes."""
     told: dict[str, Any] = {
         "id": event.id,
         "calendar": event.calendar,
         "domain": actor.tenant.domain,
         "title": event.title,
-        "startTime": event.starts_at.isoformat(),
-        "endTime": event.ends_at.isoformat(),
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
         "organizer": event.organizer,
         "status": event.status,
     }
     if event.rrule:
-        told["recurrence"] = event.rrule
+        told["rrule"] = event.rrule
     if event.recurrence_id is not None:
-        told["recurrenceId"] = event.recurrence_id.isoformat()
+        told["recurrence_id"] = event.recurrence_id.isoformat()
     return told

@@ -10,6 +10,7 @@ its signature, and a new issuer adopts stored certificates it signed that had no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+from cryptography.x509.oid import NameOID
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.principal import Principal
@@ -33,25 +34,6 @@ CERT_STATUSES = ("TRUSTED", "KNOWN", "REVOKED", "DISABLED")
 MAX_PAGE = 1000
 MAX_NAME = 255
 MAX_COMMON_NAME = 1023
-
-# Java's names (the ones Symphony shows); anything else is shown as its dotted OID.
-_SIGNATURES = {
-    SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA1withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA224: "SHA224withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA256: "SHA256withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA384: "SHA384withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA512: "SHA512withRSA",
-    SignatureAlgorithmOID.RSASSA_PSS: "RSASSA-PSS",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA1: "SHA1withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA224: "SHA224withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA256: "SHA256withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA384: "SHA384withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA512: "SHA512withECDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA1: "SHA1withDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA256: "SHA256withDSA",
-    SignatureAlgorithmOID.ED25519: "Ed25519",
-    SignatureAlgorithmOID.ED448: "Ed448",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +55,7 @@ class X509Summary:
     issuer: tuple[tuple[str, str], ...]
     serial_number: int
     signature_algorithm: str
+    """The signature algorithm's OID, dotted (`1.2.840.113549.1.1.11`)."""
     not_before: datetime
     not_after: datetime
     key_algorithm: str
@@ -112,9 +95,9 @@ def parse_pem(pem: str) -> x509.Certificate:
     try:
         found = x509.load_pem_x509_certificates(pem.encode())
     except ValueError:
-        raise Invalid("pem", "not a PEM-encoded X.509 certificate") from None
+        raise Invalid("pem", "is not a PEM-encoded X.509 certificate") from None
     if len(found) != 1:
-        raise Invalid("pem", f"exactly one certificate is needed, found {len(found)}")
+        raise Invalid("pem", f"must hold exactly one certificate, not {len(found)}")
     return found[0]
 
 
@@ -153,12 +136,11 @@ def _key_algorithm(cert: x509.Certificate) -> str:
 
 
 def summary(cert: x509.Certificate) -> X509Summary:
-    oid = cert.signature_algorithm_oid
     return X509Summary(
         subject=_pairs(cert.subject),
         issuer=_pairs(cert.issuer),
         serial_number=cert.serial_number,
-        signature_algorithm=_SIGNATURES.get(oid, oid.dotted_string),
+        signature_algorithm=cert.signature_algorithm_oid.dotted_string,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         key_algorithm=_key_algorithm(cert),
@@ -179,16 +161,16 @@ def signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 
 def _check_attributes(attrs: CertAttributes) -> None:
     if attrs.name is not None and not 0 < len(attrs.name.strip()) <= MAX_NAME:
-        raise Invalid("name", f"must have 1 to {MAX_NAME} characters")
+        raise Invalid("cert_name", f"must have 1 to {MAX_NAME} characters")
     if attrs.cert_type is not None and attrs.cert_type not in CERT_TYPES:
-        raise Invalid("type", f"must be one of {', '.join(CERT_TYPES)}")
+        raise Invalid("cert_type", f"must be one of {', '.join(CERT_TYPES)}")
     if attrs.status is not None and attrs.status not in CERT_STATUSES:
-        raise Invalid("status", f"must be one of {', '.join(CERT_STATUSES)}")
+        raise Invalid("cert_status", f"must be one of {', '.join(CERT_STATUSES)}")
 
 
 def _check_page(skip: int, limit: int) -> None:
     if skip < 0:
-        raise Invalid("skip", "must not be negative")
+        raise Invalid("offset", "must not be negative")
     if not 0 < limit <= MAX_PAGE:
         raise Invalid("limit", f"must be between 1 and {MAX_PAGE}")
 
@@ -212,24 +194,19 @@ def _view(stored: StoredCert, with_x509: bool = False) -> CompanyCert:
 
 class CertificateService(Service):
     async def create(
-        self,
-        actor: Principal,
-        by: int,
-        pem: str | None,
-        attrs: CertAttributes,
-        reject_expired: bool,
+        self, actor: Principal, pem: str | None, attrs: CertAttributes, reject_expired: bool
     ) -> CompanyCert:
-        """Register a certificate on behalf of the user `by`.
+        """Register a certificate; the caller's person is its `updated_by`.
 
         `reject_expired` is the current rule; the 1.4x operation accepted expired
         certificates, and its callers still may.
         """
         if not pem or not pem.strip():
-            raise Invalid("pem", "a PEM-encoded certificate is required")
+            raise Invalid("pem", "is required")
         if attrs.cert_type is None:
-            raise Invalid("type", f"is required, one of {', '.join(CERT_TYPES)}")
+            raise Invalid("cert_type", f"is required, one of {', '.join(CERT_TYPES)}")
         if attrs.status is None:
-            raise Invalid("status", f"is required, one of {', '.join(CERT_STATUSES)}")
+            raise Invalid("cert_status", f"is required, one of {', '.join(CERT_STATUSES)}")
         _check_attributes(attrs)
         cert = parse_pem(pem)
         now = self.clock.now()
@@ -237,11 +214,11 @@ class CertificateService(Service):
             expires = cert.not_valid_after_utc
             common_name = _common_name(cert.subject)
         except ValueError as exc:
-            raise Invalid("pem", f"unreadable certificate ({exc})") from None
+            raise Invalid("pem", f"holds an unreadable certificate ({exc})") from None
         if reject_expired and expires <= now:
-            raise Invalid("pem", f"the certificate expired at {expires.isoformat()}")
+            raise Invalid("pem", f"holds a certificate that expired at {expires.isoformat()}")
         if len(common_name) > MAX_COMMON_NAME:
-            raise Invalid("pem", f"the subject common name is over {MAX_COMMON_NAME} characters")
+            raise Invalid("pem", f"has a subject common name over {MAX_COMMON_NAME} characters")
         fingerprint = fingerprint_of(cert)
         async with self.change(
             actor, "company_cert.created", fingerprint, data={"fingerprint": fingerprint}
@@ -254,7 +231,7 @@ class CertificateService(Service):
             if any(fp == fingerprint for fp, _, _ in stored):
                 raise AlreadyExists("company_cert", fingerprint)
             # A self-signed root has no issuer but itself; leaving it unlinked keeps
-            # issuedBy a tree a client can walk without meeting the root again.
+            # the issued-by links a tree a client can walk without meeting the root again.
             self_signed = signed_by(cert, cert)
             issuer = next(
                 (fp for fp, other, _ in stored if not self_signed and signed_by(cert, other)),
@@ -272,7 +249,7 @@ class CertificateService(Service):
                 expires_at=expires,
                 last_seen=None,
                 updated_at=now,
-                updated_by=by,
+                updated_by=actor.user_id,
             )
             try:
                 await store.insert_cert(tx, actor.tenant_id, row)
@@ -306,7 +283,7 @@ class CertificateService(Service):
         _check_page(skip, limit)
         for kind in types or ():
             if kind not in CERT_TYPES:
-                raise Invalid("type", f"must be one of {', '.join(CERT_TYPES)}")
+                raise Invalid("cert_type", f"must be one of {', '.join(CERT_TYPES)}")
         if types is not None and not types:
             return []
         async with self.db.read() as tx:
@@ -325,23 +302,37 @@ class CertificateService(Service):
         return [_view(c) for c in found]
 
     async def update(
-        self, actor: Principal, by: int, fingerprint: str, attrs: CertAttributes
+        self, actor: Principal, fingerprint: str, attrs: CertAttributes
     ) -> CompanyCert:
-        """Change what the administrator chose; the certificate itself never changes."""
+        """Change what the administrator chose (the certificate itself never changes);
+        choosing what is already chosen changes nothing, not even `updated_by`."""
         _check_attributes(attrs)
         key = normalise_fingerprint(fingerprint)
-        values: dict[str, object] = {"updated_at": self.clock.now(), "updated_by": by}
-        if attrs.name is not None:
-            values["name"] = attrs.name.strip()
-        if attrs.cert_type is not None:
-            values["cert_type"] = attrs.cert_type
-        if attrs.status is not None:
-            values["status"] = attrs.status
-        async with self.change(actor, "company_cert.updated", key, data={"fingerprint": key}) as tx:
-            if await store.get(tx, actor.tenant_id, key) is None:
+        async with self.unit(actor) as work:
+            current = await store.get(work, actor.tenant_id, key, for_update=True)
+            if current is None:
                 raise NotFound("company_cert", fingerprint)
-            await store.update_cert(tx, actor.tenant_id, key, **values)
-        return await self.get(actor, key)
+            chosen = dataclasses.replace(
+                current,
+                name=attrs.name.strip() if attrs.name is not None else current.name,
+                cert_type=attrs.cert_type or current.cert_type,
+                status=attrs.status or current.status,
+            )
+            if chosen == current:
+                return _view(current, with_x509=True)
+            now, by = self.clock.now(), actor.user_id
+            await store.update_cert(
+                work,
+                actor.tenant_id,
+                key,
+                name=chosen.name,
+                cert_type=chosen.cert_type,
+                status=chosen.status,
+                updated_at=now,
+                updated_by=by,
+            )
+            work.record("company_cert.updated", key, {"fingerprint": key})
+            return _view(dataclasses.replace(chosen, updated_at=now, updated_by=by), True)
 
     async def delete(self, actor: Principal, fingerprint: str) -> None:
         """Remove a certificate; those it issued keep existing with no known issuer."""

@@ -16,6 +16,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import msgspec
 
@@ -26,6 +27,7 @@ from townhall.store import tenants as settings_store
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 NODE_PREFIX = "cluster.node."
+ClusterStatus = Literal["disabled", "joining", "sole", "senior", "junior"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +42,8 @@ class ClusterService(Service):
     def __init__(self, deps: Deps, enabled: bool = False) -> None:
         super().__init__(deps)
         self.enabled = enabled
-        # Openfire node ids are UUIDs; this one is derived from the node name, so a
-        # restarted process takes its old heartbeat slot over instead of adding one.
+        # A node id is a UUID derived from the node name, so a restarted process takes
+        # its old heartbeat slot over instead of adding one.
         self.node_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"townhall:node:{deps.node}"))
         self._joined = deps.clock.now()
         self._host = socket.gethostname()
@@ -71,16 +73,18 @@ class ClusterService(Service):
             return False
         return True
 
-    async def status(self) -> str:
+    async def status(self) -> ClusterStatus:
+        """This node's place: clustering off, not yet seen by its peers (its first
+        heartbeat pending), the only member, or the senior or a junior one."""
         if not self.enabled:
-            return "Disabled"
+            return "disabled"
         nodes = await self.nodes()
         me = next((n for n in nodes if n.node_id == self.node_id), None)
         if me is None:
-            return "Starting up"
+            return "joining"
         if len(nodes) == 1:
-            return "SENIOR AND ONLY MEMBER"
-        return "Senior member" if me.senior else "Junior member"
+            return "sole"
+        return "senior" if me.senior else "junior"
 
     async def nodes(self) -> list[ClusterNode]:
         if not self.enabled:

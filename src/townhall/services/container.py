@@ -19,25 +19,22 @@ from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
 from townhall.services.calendars import CalendarService
+from townhall.services.catalogue import CatalogueService
 from townhall.services.certificates import CertificateService
 from townhall.services.cluster import ClusterService
-from townhall.services.connections import ConnectionService
+from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
-from townhall.services.features import FeatureService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
 from townhall.services.messages import MessageService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
-from townhall.services.resource_admin import ResourceAdminService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
-from townhall.services.roster import RosterService
 from townhall.services.search import SearchService
-from townhall.services.sessions import SessionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
 
@@ -50,26 +47,23 @@ class Services:
     auth: AuthService
     properties: PropertyService
     groups: GroupService
-    roster: RosterService
+    contacts: ContactService
     rooms: RoomService
-    sessions: SessionService
     audit: AuditService
     cluster: ClusterService
     presence: PresenceService
-    connections: ConnectionService
     entitlements: EntitlementService
     avatars: AvatarService
     certificates: CertificateService
     disclaimers: DisclaimerService
     barriers: BarrierService
     messages: MessageService
-    features: FeatureService
     domains: DomainService
     invitations: InvitationService
     bookings: BookingService
     resources: ResourceService
     calendars: CalendarService
-    resource_admin: ResourceAdminService
+    catalogue: CatalogueService
     search: SearchService
     analytics: AnalyticsService
 
@@ -83,7 +77,7 @@ class Services:
     ) -> Services:
         deps = Deps(
             db=db or open_database(settings.database_url, settings.db_pool_size),
-            clock=clock or Clock(),
+            clock=clock or Clock(settings.clock_offset_seconds),
             events=events or make_event_bus(settings.redis_url),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
@@ -106,26 +100,23 @@ class Services:
             ),
             properties=PropertyService(deps),
             groups=groups,
-            roster=RosterService(deps),
+            contacts=ContactService(deps),
             rooms=RoomService(deps),
-            sessions=SessionService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
             presence=PresenceService(deps),
-            connections=ConnectionService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
             certificates=CertificateService(deps),
             disclaimers=DisclaimerService(deps),
             barriers=BarrierService(deps),
             messages=MessageService(deps),
-            features=FeatureService(deps),
             domains=domains,
             invitations=invitations,
             bookings=BookingService(deps, invitations),
             resources=resources,
             calendars=CalendarService(deps, invitations),
-            resource_admin=ResourceAdminService(deps, resources),
+            catalogue=CatalogueService(deps, resources),
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
         )

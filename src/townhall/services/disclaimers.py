@@ -49,22 +49,27 @@ class DisclaimerService(Service):
             return await store.of_user(tx, user_id)
 
     async def assign(self, actor: Principal, user_id: int, disclaimer_id: str) -> None:
+        """Give the user this disclaimer in place of any other; the one they have
+        already changes nothing."""
         if not disclaimer_id:
-            raise Invalid("id", "the disclaimer id is required")
-        async with self.change(
-            actor, "user.disclaimer.assigned", f"{user_id}: {disclaimer_id}"
-        ) as tx:
-            await self._user(tx, actor, user_id)
-            found = await self._disclaimer(tx, actor, disclaimer_id)
+            raise Invalid("disclaimer_id", "is required")
+        async with self.unit(actor) as work:
+            await self._user(work, actor, user_id, lock=True)
+            found = await self._disclaimer(work, actor, disclaimer_id)
             if not found.active:
-                raise Invalid("id", f"disclaimer {disclaimer_id} is not active")
-            await store.assign(tx, user_id, disclaimer_id)
+                raise Invalid("disclaimer_id", f"names disclaimer {disclaimer_id}, not active")
+            current = await store.of_user(work, user_id)
+            if current is not None and current.id == disclaimer_id:
+                return
+            await store.assign(work, user_id, disclaimer_id)
+            work.record("user.disclaimer.assigned", f"{user_id}: {disclaimer_id}")
 
     async def unassign(self, actor: Principal, user_id: int) -> None:
         """Take the user's disclaimer away; a user without one is left as they are."""
-        async with self.change(actor, "user.disclaimer.unassigned", str(user_id)) as tx:
-            await self._user(tx, actor, user_id)
-            await store.unassign(tx, user_id)
+        async with self.unit(actor) as work:
+            await self._user(work, actor, user_id, lock=True)
+            if await store.unassign(work, user_id):
+                work.record("user.disclaimer.unassigned", str(user_id))
 
     async def create(
         self,
@@ -79,7 +84,7 @@ class DisclaimerService(Service):
         name = name.strip()
         _check(name, content, format, frequency_hours)
         if is_default and not active:
-            raise Invalid("isDefault", "the default disclaimer must be active")
+            raise Invalid("is_default", "cannot mark an inactive disclaimer")
         now = self.clock.now()
         made = Disclaimer(
             id=self.deps.ids.object_id(now),
@@ -110,19 +115,23 @@ class DisclaimerService(Service):
             raise NotFound("disclaimer", disclaimer_id)
         return found
 
-    async def _user(self, tx: Tx, actor: Principal, user_id: int) -> None:
+    async def _user(self, tx: Tx, actor: Principal, user_id: int, lock: bool = False) -> None:
+        """The user exists; with `lock`, their row stays locked until the unit of work
+        ends, so two assignments to one user run one after the other."""
         # User ids are int64: a larger one names nobody and no database column holds it.
-        if not 0 < user_id < 2**63 or not await people_store.created_by_id(
-            tx, actor.tenant_id, [user_id]
-        ):
-            raise NotFound("user", str(user_id))
+        if 0 < user_id < 2**63:
+            if lock and await people_store.lock_ids(tx, actor.tenant_id, [user_id]):
+                return
+            if not lock and await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
+                return
+        raise NotFound("user", str(user_id))
 
 
 def _check(name: str, content: str, format: str, frequency_hours: int) -> None:
     if not 0 < len(name) <= MAX_NAME:
-        raise Invalid("name", f"a name of 1 to {MAX_NAME} characters is needed")
+        raise Invalid("disclaimer_name", f"must have 1 to {MAX_NAME} characters")
     if not content.strip() or len(content) > MAX_CONTENT:
-        raise Invalid("content", f"content of 1 to {MAX_CONTENT} characters is needed")
+        raise Invalid("content", f"must have 1 to {MAX_CONTENT} characters")
     if format not in FORMATS:
         raise Invalid("format", "must be TEXT or XML")
     if format == "XML":
@@ -132,6 +141,6 @@ def _check(name: str, content: str, format: str, frequency_hours: int) -> None:
         try:
             ElementTree.fromstring(content)
         except ElementTree.ParseError as exc:
-            raise Invalid("content", f"not well-formed XML ({exc})") from None
+            raise Invalid("content", f"is not well-formed XML ({exc})") from None
     if not 0 <= frequency_hours <= MAX_FREQUENCY_HOURS:
-        raise Invalid("frequencyInHours", "must be a whole number of hours, 0 or more")
+        raise Invalid("frequency_hours", "must be a whole number of hours, 0 or more")

@@ -1,4 +1,4 @@
-"""Domains of a tenant as RMP sees them: person domains, resource sub-domains, settings.
+"""Domains of a tenant: person domains, resource sub-domains and their settings.
 
 The tenant's primary domain is the one every dialect knows; further person domains are
 aliases of it (the same people answer under each). A resource sub-domain such as
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from townhall.domain import names
-from townhall.domain.errors import AlreadyExists, Invalid, NotFound
+from townhall.domain.errors import AlreadyExists, Forbidden, Invalid, NotFound
 from townhall.domain.models import Domain
 from townhall.domain.principal import Principal
 from townhall.services.base import Service
@@ -20,37 +20,46 @@ from townhall.store import people as people_store
 from townhall.store.database import Tx, UniqueViolation
 
 RESOURCES_LABEL = ".resources."
-WIRE_TYPES = ("primary", "resource-subdomain")
+SUBDOMAIN = "resource-subdomain"
+KINDS = ("alias", SUBDOMAIN)
+"""The kinds of domain a tenant may add (its primary domain comes with the tenant)."""
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "text"}
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "timezone": "UTC",
     "language": "en-US",
-    "dateFormat": "YYYY-MM-DD",
-    "allowPastBookings": False,
-    "maxBookingHours": 24,
+    "date_format": "YYYY-MM-DD",
+    "allow_past_bookings": False,
+    "max_booking_hours": 24,
 }
-"""What a domain's settings hold, with their defaults; an update may set only these."""
+"""What a domain's settings hold, with their defaults; an update may set only these.
+The language, time zone and date format are what its people's preferences default to;
+the booking rules bind the bookings of the resources under it."""
 
 
 class DomainService(Service):
+    """Server admins administer every domain; a domain admin its own and those below."""
+
+    async def administered(self, actor: Principal) -> list[Domain]:
+        """The domains of the tenant the actor administers."""
+        return [d for d in await self.list(actor) if actor.administers(d.name)]
+
     async def list(self, actor: Principal, only: tuple[str, ...] | None = None) -> list[Domain]:
-        """Every domain of the tenant, or only those named (a domain admin's view)."""
+        """Every domain of the tenant, or only those named."""
         async with self.db.read() as tx:
             return await store.list_domains(tx, actor.tenant_id, only)
 
     async def create(
-        self,
-        actor: Principal,
-        name: str,
-        wire_type: str = "primary",
-        admin_email: str | None = None,
+        self, actor: Principal, name: str, kind: str = "alias", admin_email: str | None = None
     ) -> Domain:
+        """A further person domain (an alias of the tenant's, for server admins) or a
+        resource sub-domain `<label>.resources.<domain>` (for admins of that domain)."""
+        _may_create(actor, name, kind)
         name = names.domain(name, "domain")
-        if wire_type not in WIRE_TYPES:
-            raise Invalid("type", f"type must be one of {', '.join(WIRE_TYPES)}")
+        if kind not in KINDS:
+            raise Invalid("kind", f"must be one of {', '.join(KINDS)}")
         async with self.change(actor, "domain.created", name) as tx:
-            parent_id = await self._parent_of(tx, actor, name, wire_type)
-            kind = "alias" if wire_type == "primary" else "resource-subdomain"
+            parent_id = await self._parent_of(tx, actor, name, kind)
             try:
                 domain_id = await store.insert_domain(
                     tx, actor.tenant_id, name, kind, parent_id, self.clock.now()
@@ -69,17 +78,32 @@ class DomainService(Service):
         return found[1]
 
     async def settings(self, actor: Principal, name: str) -> dict[str, Any]:
-        stored = (await self.get(actor, name)).settings
+        """A domain's settings (defaults filled in), for its admins."""
+        _may_administer(actor, name)
+        return {**DEFAULT_SETTINGS, **(await self.get(actor, name)).settings}
+
+    async def defaults(self, actor: Principal) -> dict[str, Any]:
+        """The settings of the tenant's own domain, which everyone's preferences default
+        to: anyone of the tenant may read them."""
+        stored = (await self.get(actor, actor.tenant.domain)).settings
         return {**DEFAULT_SETTINGS, **stored}
 
-    async def update_settings(self, actor: Principal, name: str, changes: dict[str, Any]) -> None:
+    async def update_settings(
+        self, actor: Principal, name: str, changes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Set the settings given (the others stay); answers them all, defaults filled in."""
+        _may_administer(actor, name)
         checked = {key: _setting(key, value) for key, value in changes.items()}
-        async with self.change(actor, "domain.settings.updated", name, data=checked) as tx:
-            found = await store.find(tx, actor.tenant_id, name)
+        async with self.unit(actor) as work:
+            found = await store.find(work, actor.tenant_id, name)
             if found is None:
                 raise NotFound("domain", name)
             domain_id, domain = found
-            await store.set_settings(tx, domain_id, {**domain.settings, **checked})
+            wanted = {**domain.settings, **checked}
+            if wanted != domain.settings:
+                await store.set_settings(work, domain_id, wanted)
+                work.record("domain.settings.updated", domain.name, checked)
+        return {**DEFAULT_SETTINGS, **wanted}
 
     async def grant_admin(
         self, tx: Tx, actor: Principal, name: str, user_id: int, admin: bool
@@ -101,14 +125,14 @@ class DomainService(Service):
         async with self.db.read() as tx:
             return await store.admin_ids(tx, actor.tenant_id)
 
-    async def _parent_of(self, tx: Tx, actor: Principal, name: str, wire_type: str) -> int | None:
-        if wire_type == "primary":
+    async def _parent_of(self, tx: Tx, actor: Principal, name: str, kind: str) -> int | None:
+        if kind != SUBDOMAIN:
             return None
         _, marker, parent = name.partition(RESOURCES_LABEL)
         if not marker or "." in name.partition(RESOURCES_LABEL)[0]:
-            raise Invalid("domain", "a resource sub-domain is <label>.resources.<domain>")
+            raise Invalid("domain", "must be <label>.resources.<domain> for a resource sub-domain")
         found = await store.find(tx, actor.tenant_id, parent)
-        if found is None or found[1].kind == "resource-subdomain":
+        if found is None or found[1].kind == SUBDOMAIN:
             raise NotFound("domain", parent)
         return found[0]
 
@@ -120,12 +144,24 @@ class DomainService(Service):
         await store.add_admin(tx, user_id, domain_id)
 
 
+def _may_administer(actor: Principal, name: str) -> None:
+    if not actor.administers(name):
+        raise Forbidden("domain", name, f"Only an administrator of {name} may do this")
+
+
+def _may_create(actor: Principal, name: str, kind: str) -> None:
+    if kind == SUBDOMAIN:
+        _may_administer(actor, name.lower().partition(RESOURCES_LABEL)[2] or "-")
+    elif not actor.is_server_admin:
+        raise Forbidden("domain", name, "Only a server administrator may do this")
+
+
 def _setting(key: str, value: Any) -> Any:
     if key not in DEFAULT_SETTINGS:
-        raise Invalid(key, f"unknown setting {key}; known: {', '.join(DEFAULT_SETTINGS)}")
+        raise Invalid(key, f"is not a setting; the settings are {', '.join(DEFAULT_SETTINGS)}")
     expected = type(DEFAULT_SETTINGS[key])
     if type(value) is not expected:
-        raise Invalid(key, f"{key} must be a {expected.__name__}")
+        raise Invalid(key, f"must be {_TYPE_NAMES[expected]}")
     if expected is int and value < 1:
-        raise Invalid(key, f"{key} must be at least 1")
+        raise Invalid(key, "must be at least 1")
     return value

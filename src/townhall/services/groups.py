@@ -3,6 +3,10 @@
 A member is kept as the local account when the name is one (so a rename carries the
 membership along) or as a bare JID otherwise: a foreign address, or a local name with
 no account yet (the account, once created, is that member). Admins are members too.
+
+Each change is one unit of work that locks the group rows it changes and records
+itself only when something changed: joining a group one is in, leaving one one is not
+in, or writing a group as it is records nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from townhall.store.groups import Member
 
 MAX_GROUP_NAME = 200
 MAX_JID = 3071
-NON_LOCAL = "This service cannot be used for non-local users."
 
 
 class GroupService(Service):
@@ -31,9 +34,9 @@ class GroupService(Service):
     ) -> tuple[list[Group], int]:
         """Groups by name (without members), and how many there are in all."""
         if offset < 0:
-            raise Invalid("start", "start must not be negative")
+            raise Invalid("offset", "must not be negative")
         if limit is not None and not 0 <= limit <= MAX_PAGE:
-            raise Invalid("limit", f"limit must be between 0 and {MAX_PAGE}")
+            raise Invalid("limit", f"must be between 0 and {MAX_PAGE}")
         async with self.db.read() as tx:
             found = await store.list_groups(tx, actor.tenant_id, offset, limit)
             paged = offset or limit is not None
@@ -55,11 +58,6 @@ class GroupService(Service):
         async with self.db.read() as tx:
             return name in await store.ids_by_name(tx, actor.tenant_id, [name])
 
-    async def member_jids(self, actor: Principal, name: str) -> list[str]:
-        """Everyone in the group as bare JIDs, admins first: an admin belongs to it too."""
-        group = await self.get(actor, name)
-        return list(dict.fromkeys(group.admins + group.members))
-
     async def create(
         self,
         actor: Principal,
@@ -71,14 +69,16 @@ class GroupService(Service):
     ) -> None:
         """Names are case-sensitive and kept exactly as given."""
         _check_name(name)
-        async with self.change(actor, "group.created", name) as tx:
+        async with self.change(actor, "group.created", name) as work:
             try:  # a duplicate is reported before a bad member, as by the plugin
-                group_id = await store.insert_group(tx, actor.tenant_id, name, description, shared)
+                group_id = await store.insert_group(
+                    work, actor.tenant_id, name, description, shared
+                )
             except UniqueViolation:
                 raise AlreadyExists("group", name) from None
-            admin_rows = await self._members(tx, actor, admins, "admins")
-            member_rows = await self._members(tx, actor, members, "members")
-            await store.replace_members(tx, group_id, admin_rows, member_rows)
+            admin_rows = await self._members(work, actor, admins, "admins")
+            member_rows = await self._members(work, actor, members, "members")
+            await store.replace_members(work, group_id, admin_rows, member_rows)
 
     async def update(
         self,
@@ -90,16 +90,24 @@ class GroupService(Service):
         members: Sequence[str],
     ) -> None:
         """Overwrite description and flag, and make the member and admin sets exactly these."""
-        async with self.change(actor, "group.updated", name) as tx:
-            group_id = await self._require(tx, actor, name)
-            admin_rows = await self._members(tx, actor, admins, "admins")
-            member_rows = await self._members(tx, actor, members, "members")
-            await store.update_group(tx, group_id, description, shared)
-            await store.replace_members(tx, group_id, admin_rows, member_rows)
+        async with self.unit(actor) as work:
+            group = await store.lock(work, actor.tenant_id, name)
+            if group is None:
+                raise NotFound("group", name)
+            admin_rows = await self._members(work, actor, admins, "admins")
+            member_rows = await self._members(work, actor, members, "members")
+            changed = (group.description, group.shared) != (description, shared)
+            if changed:
+                await store.update_group(work, group.id, description, shared)
+            if await store.replace_members(work, group.id, admin_rows, member_rows) or changed:
+                work.record("group.updated", name)
 
     async def delete(self, actor: Principal, name: str) -> None:
-        async with self.change(actor, "group.deleted", name) as tx:
-            await store.delete_group(tx, await self._require(tx, actor, name))
+        async with self.change(actor, "group.deleted", name) as work:
+            group = await store.lock(work, actor.tenant_id, name)
+            if group is None:
+                raise NotFound("group", name)
+            await store.delete_group(work, group.id)
 
     # -- a user's groups -------------------------------------------------------------------
 
@@ -107,7 +115,7 @@ class GroupService(Service):
         """The groups of a local account (`name` or `name@<tenant domain>`)."""
         local = names.local_part(username, actor.tenant.domain)
         if "@" in local:
-            raise Invalid("username", NON_LOCAL, kind="non_local_user")
+            raise Invalid("username", "is not a local user", "non_local_user", username)
         async with self.db.read() as tx:
             user_id = await people_store.find_id(tx, actor.tenant_id, local)
             if user_id is None:
@@ -120,18 +128,21 @@ class GroupService(Service):
     ) -> None:
         """Join the groups, creating missing ones. `username` may be any JID and need not
         have an account yet."""
-        async with self.change(actor, "group.members.added", username) as tx:
-            await self.join(tx, actor, username, group_names)
+        async with self.unit(actor) as work:
+            if await self.join(work, actor, username, group_names):
+                work.record("group.members.added", username)
 
     async def join(
         self, tx: Tx, actor: Principal, username: str, group_names: Iterable[str]
-    ) -> None:
+    ) -> bool:
         """Within the caller's transaction: `username` joins the groups (missing ones are
-        created), so a person's creation and its groups commit or fail together."""
+        created), so a person's creation and its groups commit or fail together. True if
+        a group was created or joined."""
         wanted = _checked_names(group_names)
         member = await self._member(tx, actor, username, "username")
-        ids = [await store.ensure_group(tx, actor.tenant_id, g) for g in wanted]
-        await store.add_member(tx, ids, member)
+        ensured = [await store.ensure_group(tx, actor.tenant_id, g) for g in wanted]
+        joined = await store.add_member(tx, [group_id for group_id, _ in ensured], member)
+        return joined > 0 or any(created for _, created in ensured)
 
     async def remove_user_from_groups(
         self, actor: Principal, username: str, group_names: Iterable[str]
@@ -139,47 +150,27 @@ class GroupService(Service):
         """Leave the groups (as member and as admin); an unknown group refuses the whole
         request."""
         wanted = list(group_names)
-        async with self.change(actor, "group.members.removed", username) as tx:
-            member = await self._member(tx, actor, username, "username")
-            ids = await self._existing(tx, actor, wanted)
-            await store.remove_member(tx, ids.values(), member)
-
-    async def set_user_groups(
-        self,
-        actor: Principal,
-        username: str,
-        group_names: Iterable[str],
-        create_missing: bool = True,
-    ) -> None:
-        """Make the user's groups exactly these; a missing group is created, or refuses
-        the request when `create_missing` is false."""
-        async with self.change(actor, "group.members.set", username) as tx:
-            await self.place(tx, actor, username, group_names, create_missing)
+        async with self.unit(actor) as work:
+            member = await self._member(work, actor, username, "username")
+            ids = await self._existing(work, actor, wanted)
+            if await store.remove_member(work, ids.values(), member):
+                work.record("group.members.removed", username)
 
     async def place(
-        self,
-        tx: Tx,
-        actor: Principal,
-        username: str,
-        group_names: Iterable[str],
-        create_missing: bool = True,
-    ) -> None:
-        """Within the caller's transaction: make `username`'s groups exactly these."""
+        self, tx: Tx, actor: Principal, username: str, group_names: Iterable[str]
+    ) -> bool:
+        """Within the caller's transaction: make `username`'s groups exactly these,
+        creating missing ones. True if that changed anything."""
         wanted = _checked_names(group_names)
         member = await self._member(tx, actor, username, "username")
-        if create_missing:
-            ids = {g: await store.ensure_group(tx, actor.tenant_id, g) for g in wanted}
-        else:
-            ids = await self._existing(tx, actor, wanted)
+        ensured = {g: await store.ensure_group(tx, actor.tenant_id, g) for g in wanted}
         current = await store.group_names_of(tx, member)
         leave = await store.ids_by_name(tx, actor.tenant_id, set(current) - set(wanted))
-        await store.remove_member(tx, leave.values(), member)
-        await store.add_member(tx, ids.values(), member)
+        left = await store.remove_member(tx, leave.values(), member)
+        joined = await store.add_member(tx, [group_id for group_id, _ in ensured.values()], member)
+        return left + joined > 0 or any(created for _, created in ensured.values())
 
     # -- helpers ---------------------------------------------------------------------------
-
-    async def _require(self, tx: Tx, actor: Principal, name: str) -> int:
-        return (await self._existing(tx, actor, [name]))[name]
 
     async def _existing(self, tx: Tx, actor: Principal, wanted: list[str]) -> dict[str, int]:
         ids = await store.ids_by_name(tx, actor.tenant_id, wanted)
@@ -207,7 +198,7 @@ class GroupService(Service):
 
 def _parse_member(entry: str, local_domain: str, field: str) -> tuple[str, str]:
     value = entry.strip()
-    wrong = Invalid(field, f"Cannot parse a {field.removesuffix('s')} value as a JID: {entry}")
+    wrong = Invalid(field, "holds a value that is not a JID", "jid", entry)
     if "@" in value:
         node, domain, _ = names.split_jid(value)
     else:
@@ -219,15 +210,15 @@ def _parse_member(entry: str, local_domain: str, field: str) -> tuple[str, str]:
     except Invalid:
         raise wrong from None
     if len(node) + len(domain) + 1 > MAX_JID:
-        raise Invalid(field, f"{field} holds a JID longer than {MAX_JID} characters")
+        raise Invalid(field, f"holds a JID longer than {MAX_JID} characters")
     return node, domain
 
 
 def _check_name(name: str) -> None:
     if not name.strip():
-        raise Invalid("name", "group name must not be empty")
+        raise Invalid("group_name", "must not be empty")
     if len(name) > MAX_GROUP_NAME:
-        raise Invalid("name", f"group name is longer than {MAX_GROUP_NAME} characters")
+        raise Invalid("group_name", f"is longer than {MAX_GROUP_NAME} characters")
 
 
 def _checked_names(group_names: Iterable[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""Messages in rooms: storing them with an id clients can address, and suppressing them.
+"""Messages: in rooms, stored with an id clients can address and suppressed; and
+broadcast to everyone online.
 
 Suppression is what a compliance officer does to a message that must not be read: it
 disappears from every room history but the row stays, with when it was hidden.
@@ -13,6 +14,7 @@ from townhall.services.base import Service
 from townhall.store import messages as store
 from townhall.store import people as people_store
 from townhall.store import rooms as room_store
+from townhall.store.database import Tx
 from townhall.store.messages import StoredMessage
 
 __all__ = ["MessageService", "StoredMessage"]
@@ -28,7 +30,7 @@ class MessageService(Service):
         this is how messages get in: imports, the CLI, tests. A members-only room takes
         messages from its members only."""
         if not body or len(body) > MAX_BODY:
-            raise Invalid("body", f"a message of 1 to {MAX_BODY} characters is needed")
+            raise Invalid("body", f"must have 1 to {MAX_BODY} characters")
         message_id = self.deps.ids.message_id()
         now = self.clock.now()
         async with self.change(actor, "message.sent", message_id, details=stream_id) as tx:
@@ -50,26 +52,36 @@ class MessageService(Service):
             await store.insert_message(
                 tx, stream.id, message_id, f"{address}/{sender}", address, body, now
             )
-            found = await store.find(tx, actor.tenant_id, message_id)
-        assert found is not None
-        return found
+            return await self._found(tx, actor, message_id)
 
     async def get(self, actor: Principal, message_id: str) -> StoredMessage:
         async with self.db.read() as tx:
-            found = await store.find(tx, actor.tenant_id, message_id)
+            return await self._found(tx, actor, message_id)
+
+    async def suppress(self, actor: Principal, message_id: str) -> StoredMessage:
+        """Hide the message; one already hidden is answered as it is, with no change. Of
+        two requests at once, one hides it and the other finds it hidden."""
+        async with self.unit(actor) as work:
+            current = await self._found(work, actor, message_id)
+            if current.suppressed:
+                return current
+            if await store.suppress(work, message_id, self.clock.now()):
+                work.record("message.suppressed", message_id)
+            return await self._found(work, actor, message_id)
+
+    async def _found(self, tx: Tx, actor: Principal, message_id: str) -> StoredMessage:
+        found = await store.find(tx, actor.tenant_id, message_id)
         if found is None:
             raise NotFound("message", message_id)
         return found
 
-    async def suppress(self, actor: Principal, message_id: str) -> StoredMessage:
-        """Hide the message; one already hidden is answered as it is, with no change."""
-        current = await self.get(actor, message_id)
-        if current.suppressed:
-            return current
-        async with self.change(actor, "message.suppressed", message_id) as tx:
-            if await store.find(tx, actor.tenant_id, message_id) is None:
-                raise NotFound("message", message_id)
-            await store.suppress(tx, message_id, self.clock.now())
-            found = await store.find(tx, actor.tenant_id, message_id)
-        assert found is not None
-        return found
+    async def broadcast(self, actor: Principal, body: str | None) -> None:
+        """A server message to everyone online, delivered by the connection layers, which
+        hear `message.broadcast`; nothing is stored. Only a missing or empty body is
+        refused: whitespace is a body."""
+        if not body:
+            raise Invalid("body", "must not be empty", kind="empty")
+        async with self.change(
+            actor, "message.broadcast", "all users", details=body, data={"body": body}
+        ):
+            pass

@@ -26,7 +26,7 @@ from townhall.services.groups import GroupService
 from townhall.store import bookings as booking_store
 from townhall.store import groups as group_store
 from townhall.store import people as store
-from townhall.store import sessions as session_store
+from townhall.store import presence as presence_store
 from townhall.store import tokens as token_store
 from townhall.store.database import Tx, UniqueViolation
 
@@ -186,7 +186,7 @@ class PeopleService(Service):
     async def update(self, actor: Principal, who: Who, changes: PersonChanges) -> Person:
         """Change what `changes` names. A rename keeps the account's id, so memberships,
         rosters, rooms and every other API's view follow the new name; it ends the
-        person's live sessions, which were opened under the old name."""
+        person's live connections, which were opened under the old name."""
         new_name = rules.username(changes.username) if changes.username else None
         email = rules.email(changes.email) if changes.email is not None else None
         display = rules.display_name(changes.name) if changes.name is not None else None
@@ -233,11 +233,10 @@ class PeopleService(Service):
                 await token_store.set_key(work, old.id, kind, pem, expires)
             username = str(columns.get("username", old.username))
             if "username" in columns:
-                await session_store.close_for_user(work, old.id)
+                await presence_store.close_for_user(work, old.id)
                 await group_store.adopt(work, actor.tenant_id, old.id, actor.jid(username))
             if changes.groups is not None:
-                await self._groups.place(work, actor, username, changes.groups)
-                changed = True
+                changed |= await self._groups.place(work, actor, username, changes.groups)
             for domain, admin in changes.admin_of.items():
                 changed |= await self._domains.grant_admin(work, actor, domain, old.id, admin)
             if changed:
@@ -246,8 +245,8 @@ class PeopleService(Service):
             return await self._find(work, actor, old.id)
 
     async def set_locked(self, actor: Principal, who: Who, locked: bool) -> None:
-        """Lock (ending every session and token at once) or unlock an account; asking for
-        the state it is in changes nothing."""
+        """Lock (ending every live connection and session token at once) or unlock an
+        account; asking for the state it is in changes nothing."""
         async with self.unit(actor) as work:
             person = await self._lock(work, actor, who)
             if person.locked == locked:
@@ -255,7 +254,7 @@ class PeopleService(Service):
             _may_change(actor, person)
             if locked:
                 await self._keep_an_admin(work, actor, person)
-                await session_store.close_for_user(work, person.id)
+                await presence_store.close_for_user(work, person.id)
                 await token_store.revoke_all(work, person.id, self.clock.now())
             await store.update_row(work, person.id, self.clock.now(), locked=locked)
             work.record("user.locked" if locked else "user.unlocked", person.username)

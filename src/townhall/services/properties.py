@@ -14,15 +14,6 @@ from townhall.store import properties as store
 
 MASK = "********"
 SECRET_SUFFIXES = (".secret", ".password", ".passwd", ".apikey", ".api_key", ".token")
-# The properties Townhall itself reads. Like Openfire's registered definitions they are
-# listed even while unset (then without a value), though a single GET of an unset one is
-# still a NotFound: only stored properties exist one by one.
-REGISTERED = (
-    "plugin.restapi.allowedIPs",
-    "plugin.restapi.enabled",
-    "plugin.restapi.httpAuth",
-    "plugin.restapi.secret",
-)
 
 
 def is_secret(key: str) -> bool:
@@ -40,12 +31,10 @@ class PropertyService(Service):
             self._prefix_cache.clear()
 
     async def list(self, actor: Principal) -> dict[str, str | None]:
-        """Sorted by key in code-point order, whatever the database's collation."""
+        """Every stored property, secrets masked."""
         async with self.db.read() as tx:
-            found = {key: None for key in REGISTERED} | await store.all_properties(
-                tx, actor.tenant_id
-            )
-        return {k: (MASK if is_secret(k) and v else v) for k, v in sorted(found.items())}
+            found = await store.all_properties(tx, actor.tenant_id)
+        return {k: (MASK if is_secret(k) and v else v) for k, v in found.items()}
 
     async def get(self, actor: Principal, key: str) -> str | None:
         async with self.db.read() as tx:
@@ -73,19 +62,28 @@ class PropertyService(Service):
         return found
 
     async def set(self, actor: Principal, key: str, value: str | None) -> None:
+        """Create or overwrite; writing the value a property has changes nothing."""
         if not key:
-            raise Invalid("key", "key must not be empty")
-        async with self.change(actor, "property.set", key) as tx:
-            await store.put(tx, actor.tenant_id, key, value)
+            raise Invalid("key", "must not be empty", "property")
+        async with self.unit(actor) as work:
+            found, current = await store.get(work, actor.tenant_id, key, for_update=True)
+            if found and current == value:
+                return
+            await store.put(work, actor.tenant_id, key, value)
+            work.record("property.set", key)
 
     async def update(self, actor: Principal, key: str, value: str | None) -> None:
-        async with self.change(actor, "property.set", key) as tx:
-            found, _ = await store.get(tx, actor.tenant_id, key)
+        """Overwrite a stored property (NotFound if there is none)."""
+        async with self.unit(actor) as work:
+            found, current = await store.get(work, actor.tenant_id, key, for_update=True)
             if not found:
                 raise NotFound("property", key)
-            await store.put(tx, actor.tenant_id, key, value)
+            if current == value:
+                return
+            await store.put(work, actor.tenant_id, key, value)
+            work.record("property.set", key)
 
     async def delete(self, actor: Principal, key: str) -> None:
-        async with self.change(actor, "property.deleted", key) as tx:
-            if not await store.remove(tx, actor.tenant_id, key):
+        async with self.change(actor, "property.deleted", key) as work:
+            if not await store.remove(work, actor.tenant_id, key):
                 raise NotFound("property", key)

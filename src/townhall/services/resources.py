@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from townhall.domain import names
-from townhall.domain.errors import AlreadyExists, Conflict, Invalid, NotFound
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import (
     FIELD_TYPES,
     FieldSpec,
@@ -30,9 +30,11 @@ from townhall.store.database import Tx, UniqueViolation
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 COLUMNS = ("capacity", "features")
+"""Fields kept in their own columns as well as among the values."""
+CUSTOM_FIELDS = "custom_fields"
+"""Where a refusal of any other value points: `custom_fields.<name>`."""
 MAX_CAPACITY = 1_000_000
 """People a resource may hold: far beyond any room, well inside its integer column."""
-"""Fields kept in their own columns (and shown beside `customFields` on the wire)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,7 @@ def slug(text: str) -> str:
 
 
 class ResourceService(Service):
-    async def catalogue(
+    async def categories_and_types(
         self, actor: Principal
     ) -> tuple[list[ResourceCategory], list[ResourceType]]:
         async with self.db.read() as tx:
@@ -126,25 +128,27 @@ class ResourceService(Service):
         return new
 
     async def create(self, actor: Principal, given: ResourceInput) -> Resource:
+        """For admins of the sub-domain the resource goes into (or of a domain above)."""
+        may_administer(actor, self.subdomain(actor, given))
         if not given.name or not given.name.strip():
-            raise Invalid("name", "name must not be empty")
+            raise Invalid("name", "must not be empty")
         if not given.type:
-            raise Invalid("type", "type is required")
-        async with self.db.read() as tx:
-            kind = await self._type(tx, actor, given.type)
-        new = self.checked(actor, kind, given)
-        async with self.change(
-            actor, "resource.created", new.address, data=changed_data(new.address)
-        ) as tx:
-            await self.insert(tx, actor, new, self.clock.now())
-        return await self.get(actor, new.address)
+            raise Invalid("type", "is required")
+        async with self.unit(actor) as work:
+            kind = await self._type(work, actor, given.type)
+            new = self.checked(actor, kind, given)
+            await self.insert(work, actor, new, self.clock.now())
+            work.record("resource.created", new.address, changed_data(new.address))
+            created = await store.find(work, actor.tenant_id, new.address)
+        assert created is not None
+        return created
 
     def checked(self, actor: Principal, kind: ResourceType, given: ResourceInput) -> NewResource:
         """A new resource checked against its type (`kind`, read by the caller), with its
         account and sub-domain settled; nothing is read or written, so a bulk creation
         can check every resource before it writes one."""
         if not given.name or not given.name.strip():
-            raise Invalid("name", "name must not be empty")
+            raise Invalid("name", "must not be empty")
         account = names.node(given.account or slug(given.name), "id")
         values = check_values(kind, given.values or {})
         return NewResource(
@@ -196,34 +200,53 @@ class ResourceService(Service):
         return found
 
     async def update(self, actor: Principal, address: str, given: ResourceInput) -> Resource:
-        old = await self.get(actor, address)
-        async with self.db.read() as tx:
-            kind = await self._type(tx, actor, given.type or old.type)
-        merged = {**_values_of(old), **(given.values or {})}
-        values = check_values(kind, merged)
-        if given.name is not None and not given.name.strip():
-            raise Invalid("name", "name must not be empty")
-        async with self.change(
-            actor, "resource.updated", old.address, data=changed_data(old.address)
-        ) as tx:
-            await store.update_resource(
-                tx,
-                old.id,
+        """Merge the values given into the resource as it is when the change is made (its
+        row read under a lock), so concurrent updates never lose one another's fields.
+        For admins of the resource's domain."""
+        may_administer(actor, address.rpartition("@")[2])
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, address)
+            kind = await self._type(work, actor, given.type or old.type)
+            values = check_values(kind, {**_values_of(old), **(given.values or {})})
+            if given.name is not None and not given.name.strip():
+                raise Invalid("name", "must not be empty")
+            new = replace(
+                old,
                 display_name=(given.name or old.display_name).strip(),
                 type=kind.slug,
                 category=given.category or old.category,
                 active=old.active if given.active is None else given.active,
-                updated_at=self.clock.now(),
+                **_fields(values),
+            )
+            if new == old:
+                return old
+            new = replace(new, updated_at=self.clock.now())
+            await store.update_resource(
+                work,
+                old.id,
+                display_name=new.display_name,
+                type=new.type,
+                category=new.category,
+                active=new.active,
+                updated_at=new.updated_at,
                 **_columns(values),
             )
-        return await self.get(actor, old.address)
+            work.record("resource.updated", old.address, changed_data(old.address))
+        return new
 
     async def delete(self, actor: Principal, address: str) -> None:
-        old = await self.get(actor, address)
-        async with self.change(
-            actor, "resource.deleted", old.address, data=changed_data(old.address)
-        ) as tx:
-            await store.delete_resource(tx, old.id)
+        """For admins of the resource's domain; its calendar and bookings go with it."""
+        may_administer(actor, address.rpartition("@")[2])
+        async with self.unit(actor) as work:
+            old = await self._lock(work, actor, address)
+            await store.delete_resource(work, old.id)
+            work.record("resource.deleted", old.address, changed_data(old.address))
+
+    async def _lock(self, tx: Tx, actor: Principal, address: str) -> Resource:
+        found = await store.find(tx, actor.tenant_id, address, lock=True)
+        if found is None:
+            raise NotFound("resource", address)
+        return found
 
     async def search(self, actor: Principal, query: ResourceQuery) -> list[Resource]:
         """Every match (e.g. "rooms for 8 with a projector"), filtered by the database."""
@@ -239,9 +262,9 @@ class ResourceService(Service):
         that is not past the end already says the total, and spares the count."""
         _check_query(query)
         if offset < 0:
-            raise Invalid("page", "page must be at least 1")
+            raise Invalid("offset", "must not be negative")
         if limit < 1:
-            raise Invalid("limit", "limit must be at least 1")
+            raise Invalid("limit", "must be at least 1")
         async with self.db.read() as tx:
             found = await store.search(tx, actor.tenant_id, query, offset, limit)
             if len(found) < limit and (found or offset == 0):
@@ -278,47 +301,48 @@ async def _still_fit(tx: Tx, actor: Principal, kind: ResourceType) -> None:
         try:
             check_values(kind, _values_of(resource))
         except Invalid as exc:
-            detail = f"{resource.address} would not fit: {exc.field}: {exc.reason}"
+            field = exc.field.removeprefix(f"{CUSTOM_FIELDS}.")
+            detail = f"{resource.address} would not fit: its {field} {exc.reason}"
             raise Conflict("resource_type", kind.slug, detail) from None
 
 
 def _check_query(query: ResourceQuery) -> None:
     # Equal times ask "free at that instant" (the dialect's `available` without times).
     if query.free_from and query.free_till and query.free_till < query.free_from:
-        raise Invalid("endTime", "endTime must not be before startTime")
+        raise Invalid("end", "must not be before the start")
 
 
 def checked_category(category: ResourceCategory) -> ResourceCategory:
     if not SLUG.match(category.slug):
-        raise Invalid("categories.id", "a category id is lower-case letters, digits and -")
+        raise Invalid("categories.id", "must be lower-case letters, digits and -")
     if not category.name.strip():
-        raise Invalid("categories.name", "a category needs a name")
+        raise Invalid("categories.name", "must not be empty")
     return category
 
 
 def checked_type(kind: ResourceType) -> ResourceType:
     if not SLUG.match(kind.slug):
-        raise Invalid("id", "id must be lower-case letters, digits and - (at most 100)")
+        raise Invalid("id", "must be lower-case letters, digits and - (at most 100)")
     if not kind.name.strip():
-        raise Invalid("name", "name must not be empty")
+        raise Invalid("name", "must not be empty")
     if not SLUG.match(kind.category):
-        raise Invalid("category", "category must be lower-case letters, digits and -")
+        raise Invalid("category", "must be lower-case letters, digits and -")
     seen: set[str] = set()
     for index, spec in enumerate(kind.fields):
         where = f"fields[{index}]"
         if not spec.name.strip() or spec.name in seen:
-            raise Invalid(f"{where}.name", "each field needs a name of its own")
+            raise Invalid(f"{where}.name", "must be given and differ from the other fields'")
         seen.add(spec.name)
         if spec.type not in FIELD_TYPES:
-            raise Invalid(f"{where}.type", f"type must be one of {', '.join(FIELD_TYPES)}")
+            raise Invalid(f"{where}.type", f"must be one of {', '.join(FIELD_TYPES)}")
         if spec.type in ("select", "multiselect") and not spec.options:
-            raise Invalid(f"{where}.options", f"a {spec.type} field needs options")
+            raise Invalid(f"{where}.options", f"must not be empty for a {spec.type} field")
     capacity = next((f for f in kind.fields if f.name == "capacity"), None)
     if capacity is not None and capacity.type != "number":
-        raise Invalid("fields.capacity", "capacity must be a number field")
+        raise Invalid("fields.capacity", "must be a number field")
     features = next((f for f in kind.fields if f.name == "features"), None)
     if features is not None and features.type != "multiselect":
-        raise Invalid("fields.features", "features must be a multiselect field")
+        raise Invalid("fields.features", "must be a multiselect field")
     return replace(kind, name=kind.name.strip())
 
 
@@ -328,14 +352,14 @@ def check_values(kind: ResourceType, values: dict[str, Any]) -> dict[str, Any]:
     specs = {spec.name: spec for spec in kind.fields}
     for spec in kind.fields:
         if spec.required and values.get(spec.name) is None:
-            raise Invalid(_where(spec.name), f"{spec.name} is required by type {kind.slug}")
+            raise Invalid(_where(spec.name), f"is required by type {kind.slug}")
     for key, value in values.items():
         known = specs.get(key)
         if value is None:
             continue
         if known is None:
             if not isinstance(value, str | int | float | bool):
-                raise Invalid(_where(key), f"{key} must be text, a number or a boolean")
+                raise Invalid(_where(key), "must be text, a number or a boolean")
             continue
         _check_value(known, value)
     return {k: v for k, v in values.items() if v is not None}
@@ -345,23 +369,25 @@ def _check_value(spec: FieldSpec, value: Any) -> None:
     where = _where(spec.name)
     if spec.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise Invalid(where, f"{spec.name} must be a number")
+            raise Invalid(where, "must be a number")
         if spec.name == "capacity" and (
             not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY
         ):
-            raise Invalid(where, f"capacity must be a whole number from 0 to {MAX_CAPACITY}")
+            raise Invalid(where, f"must be a whole number from 0 to {MAX_CAPACITY}")
     elif spec.type == "text":
         if not isinstance(value, str):
-            raise Invalid(where, f"{spec.name} must be text")
+            raise Invalid(where, "must be text")
     elif spec.type == "select":
         if value not in spec.options:
-            raise Invalid(where, f"{spec.name} must be one of {', '.join(spec.options)}")
+            raise Invalid(where, f"must be one of {', '.join(spec.options)}")
     elif not isinstance(value, list) or any(v not in spec.options for v in value):
-        raise Invalid(where, f"{spec.name} must be a list of {', '.join(spec.options)}")
+        raise Invalid(where, f"must be a list of {', '.join(spec.options)}")
 
 
 def _where(name: str) -> str:
-    return name if name in COLUMNS else f"customFields.{name}"
+    """The field a value of `name` is refused as: a column's own name, else the custom
+    field's under `custom_fields`."""
+    return name if name in COLUMNS else f"{CUSTOM_FIELDS}.{name}"
 
 
 def _columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -370,6 +396,16 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
         "capacity": values.get("capacity"),
         "features": sorted(set(features)) if isinstance(features, list) else [],
         "custom_fields": {k: v for k, v in values.items() if k not in COLUMNS},
+    }
+
+
+def _fields(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` as a Resource holds them: `_columns` as the model's types."""
+    columns = _columns(values)
+    return {
+        "capacity": columns["capacity"],
+        "features": tuple(columns["features"]),
+        "custom_fields": columns["custom_fields"],
     }
 
 
@@ -383,5 +419,11 @@ def _values_of(resource: Resource) -> dict[str, Any]:
 
 
 def changed_data(address: str) -> dict[str, object]:
-    """What a resource event tells listeners (WebSocket clients of its domain)."""
-    return {"id": address, "domain": address.partition("@")[2]}
+    """What a resource event tells listeners (the tenant's WebSocket clients, for one)."""
+    return {"address": address, "domain": address.partition("@")[2]}
+
+
+def may_administer(actor: Principal, domain: str) -> None:
+    """Resources are changed by the admins of their domain (or of a domain above)."""
+    if not actor.administers(domain):
+        raise Forbidden("domain", domain, f"Only an administrator of {domain} may do this")

@@ -136,16 +136,16 @@ def check(query: SearchQuery) -> str:
     """The query's text as matched (trimmed, lower-case), if the query is acceptable."""
     needle = query.text.strip().lower()
     if not needle:
-        raise Invalid("query", "query must not be empty")
+        raise Invalid("query", "must not be empty")
     if len(needle) > MAX_QUERY:
-        raise Invalid("query", f"query is longer than {MAX_QUERY} characters")
+        raise Invalid("query", f"is longer than {MAX_QUERY} characters")
     if "\x00" in needle:
-        raise Invalid("query", "query must not contain NUL characters")
+        raise Invalid("query", "must not contain NUL characters")
     unknown = [t for t in query.types if t not in TYPES]
     if unknown or not query.types:
-        raise Invalid("types", f"types must be some of {', '.join(TYPES)}")
+        raise Invalid("types", f"must be some of {', '.join(TYPES)}")
     if not 1 <= query.limit <= MAX_LIMIT:
-        raise Invalid("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        raise Invalid("limit", f"must be between 1 and {MAX_LIMIT}")
     return needle
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from townhall.infrastructure.clock import as_utc
-from townhall.store.database import Tx, UniqueViolation
+from townhall.store.database import Tx
 from townhall.store.schema import (
     barrier_group_members,
     barrier_groups,
@@ -112,11 +111,13 @@ async def find_groups(tx: Tx, tenant_id: int, refs: Sequence[str]) -> dict[str, 
     return {ref: by_ref[ref] for ref in wanted if ref in by_ref}
 
 
-async def group_exists(tx: Tx, tenant_id: int, group_id: str) -> bool:
+async def group_exists(tx: Tx, tenant_id: int, group_id: str, for_update: bool = False) -> bool:
+    """Whether the tenant has the group; `for_update` locks its row until the
+    transaction ends, so changes of one group's membership run one after the other."""
     query = select(barrier_groups.c.id).where(
         barrier_groups.c.tenant_id == tenant_id, barrier_groups.c.id == group_id
     )
-    return (await tx.execute(query)).first() is not None
+    return (await tx.execute(query.with_for_update() if for_update else query)).first() is not None
 
 
 async def insert_group(tx: Tx, tenant_id: int, group: BarrierGroup) -> None:
@@ -144,32 +145,37 @@ async def members(tx: Tx, group_id: str, skip: int, limit: int) -> list[int]:
     return [r.user_id for r in await tx.execute(query)]
 
 
-async def add_members(tx: Tx, group_id: str, user_ids: Sequence[int]) -> None:
-    """Add those not yet in the group; one added meanwhile by another request is fine."""
+async def add_members(tx: Tx, group_id: str, user_ids: Sequence[int]) -> int:
+    """Add those not yet in the group; how many that added. The caller holds the group's
+    row locked, so no other change of its membership runs meanwhile."""
     wanted = list(dict.fromkeys(user_ids))
     if not wanted:
-        return
+        return 0
     query = select(barrier_group_members.c.user_id).where(
         barrier_group_members.c.group_id == group_id,
         barrier_group_members.c.user_id.in_(wanted),
     )
     present = {r.user_id for r in await tx.execute(query)}
-    for user_id in wanted:
-        if user_id not in present:
-            with suppress(UniqueViolation):
-                await tx.savepoint_insert(
-                    insert(barrier_group_members).values(group_id=group_id, user_id=user_id)
-                )
-
-
-async def remove_members(tx: Tx, group_id: str, user_ids: Sequence[int]) -> None:
-    if user_ids:
+    missing = [u for u in wanted if u not in present]
+    if missing:
         await tx.execute(
-            delete(barrier_group_members).where(
-                barrier_group_members.c.group_id == group_id,
-                barrier_group_members.c.user_id.in_(list(user_ids)),
-            )
+            insert(barrier_group_members),
+            [{"group_id": group_id, "user_id": u} for u in missing],
         )
+    return len(missing)
+
+
+async def remove_members(tx: Tx, group_id: str, user_ids: Sequence[int]) -> int:
+    """Take these out of the group; how many were in it."""
+    if not user_ids:
+        return 0
+    done = await tx.execute(
+        delete(barrier_group_members).where(
+            barrier_group_members.c.group_id == group_id,
+            barrier_group_members.c.user_id.in_(list(user_ids)),
+        )
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 async def touch_group(tx: Tx, group_id: str, now: datetime) -> None:

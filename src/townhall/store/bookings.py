@@ -18,6 +18,7 @@ from townhall.domain.models import Booking
 from townhall.domain.queries import BookingQuery
 from townhall.infrastructure.clock import as_utc
 from townhall.store import calendars as calendar_store
+from townhall.store import domains as domain_store
 from townhall.store.calendars import EventValues
 from townhall.store.database import Tx
 from townhall.store.schema import bookings, calendar_events, calendars, domains, resources
@@ -77,7 +78,10 @@ async def resource_refs(tx: Tx, tenant_id: int, addresses: list[str]) -> list[Re
     for row in await tx.execute(_RESOURCE_REFS, {"tenant_id": tenant_id, "names": by_name}):
         address = f"{row.name}@{row.domain}"
         if address in wanted:
-            settings = {**(row.parent_settings or {}), **(row.settings or {})}
+            settings = {
+                **domain_store.settings_of(row.parent_settings),
+                **domain_store.settings_of(row.settings),
+            }
             found.append(
                 ResourceRef(
                     row.id, address, row.domain, bool(row.active), settings, row.calendar_id
@@ -148,37 +152,62 @@ async def delete_organised_by(tx: Tx, user_id: int) -> None:
     await tx.execute(delete(bookings).where(bookings.c.organizer_id == user_id))
 
 
-async def find(tx: Tx, tenant_id: int, booking_id: str) -> tuple[Booking, int | None] | None:
-    """The booking and its organizer's user id."""
+async def find(
+    tx: Tx, tenant_id: int, booking_id: str, lock: bool = False
+) -> tuple[Booking, int | None] | None:
+    """The booking and its organizer's user id. With `lock`, the booking row is read so
+    that no other writer changes it before this transaction ends (FOR UPDATE on
+    PostgreSQL; SQLite's write transactions are serial anyway)."""
     query = _BOOKING.where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
+    if lock:
+        query = query.with_for_update(of=bookings)
     row = (await tx.execute(query)).first()
     return (_booking(row), row.organizer_id) if row else None
 
 
-def _filtered(query: Select[Any], tenant_id: int, q: BookingQuery) -> Select[Any]:
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """Whose bookings a listing shows: `organizer_id` None is everyone's; `domains`
+    limits them to resources under those domains (None: no limit)."""
+
+    organizer_id: int | None = None
+    domains: tuple[str, ...] | None = None
+
+
+def _filtered(
+    query: Select[Any], tenant_id: int, q: BookingQuery, visible: Visible, resource_id: int | None
+) -> Select[Any]:
     query = query.where(bookings.c.tenant_id == tenant_id)
-    if q.organizer_id is not None:
-        query = query.where(bookings.c.organizer_id == q.organizer_id)
+    if visible.organizer_id is not None:
+        query = query.where(bookings.c.organizer_id == visible.organizer_id)
     if q.status is not None:
         query = query.where(bookings.c.status == q.status)
-    if q.after is not None:
-        query = query.where(bookings.c.ends_at > q.after)
-    if q.before is not None:
-        query = query.where(bookings.c.starts_at < q.before)
-    if q.resource_id is not None:
-        query = query.where(bookings.c.resource_id == q.resource_id)
-    if q.domains is not None:
-        under = [domains.c.name == d for d in q.domains] + [
-            domains.c.name.endswith("." + d, autoescape=True) for d in q.domains
+    if q.since is not None:
+        query = query.where(bookings.c.ends_at > q.since)
+    if q.until is not None:
+        query = query.where(bookings.c.starts_at < q.until)
+    if resource_id is not None:
+        query = query.where(bookings.c.resource_id == resource_id)
+    if visible.domains is not None:
+        under = [domains.c.name == d for d in visible.domains] + [
+            domains.c.name.endswith("." + d, autoescape=True) for d in visible.domains
         ]
         query = query.where(or_(*under))
     return query
 
 
 async def search(
-    tx: Tx, tenant_id: int, q: BookingQuery, offset: int, limit: int
+    tx: Tx,
+    tenant_id: int,
+    q: BookingQuery,
+    visible: Visible,
+    resource_id: int | None,
+    offset: int,
+    limit: int,
 ) -> tuple[list[Booking], int]:
-    listed = _filtered(_BOOKING, tenant_id, q).order_by(bookings.c.starts_at, bookings.c.id)
+    listed = _filtered(_BOOKING, tenant_id, q, visible, resource_id).order_by(
+        bookings.c.starts_at, bookings.c.id
+    )
     rows = await tx.execute(listed.offset(offset).limit(limit))
     found = [_booking(row) for row in rows]
     counted = _filtered(
@@ -188,6 +217,8 @@ async def search(
         .join(domains, domains.c.id == resources.c.domain_id),
         tenant_id,
         q,
+        visible,
+        resource_id,
     )
     return found, int((await tx.execute(counted)).scalar_one())
 

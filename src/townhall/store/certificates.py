@@ -64,9 +64,13 @@ def _of_tenant(tenant_id: int) -> Select[Any]:
     )
 
 
-async def get(tx: Tx, tenant_id: int, fingerprint: str) -> StoredCert | None:
+async def get(
+    tx: Tx, tenant_id: int, fingerprint: str, for_update: bool = False
+) -> StoredCert | None:
+    """The certificate; `for_update` locks its row until the transaction ends (FOR
+    UPDATE on PostgreSQL; SQLite's write transactions are serial anyway)."""
     query = _of_tenant(tenant_id).where(company_certs.c.fingerprint == fingerprint)
-    row = (await tx.execute(query)).first()
+    row = (await tx.execute(query.with_for_update() if for_update else query)).first()
     return _cert(row) if row is not None else None
 
 

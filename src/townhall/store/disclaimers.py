@@ -6,7 +6,6 @@ so assigning replaces and there is nothing to merge.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 
 from townhall.infrastructure.clock import as_utc
-from townhall.store.database import Tx, UniqueViolation
+from townhall.store.database import Tx
 from townhall.store.schema import disclaimers, user_disclaimers
 
 
@@ -104,19 +103,17 @@ async def of_user(tx: Tx, user_id: int) -> Disclaimer | None:
 
 
 async def assign(tx: Tx, user_id: int, disclaimer_id: str) -> None:
-    """Give the user this disclaimer in place of any other. Two assignments at once both
-    find no row to update; the loser of the insert updates the winner's row instead."""
+    """Give the user this disclaimer in place of any other. The caller holds the user's
+    row locked, so no other assignment to them runs meanwhile."""
     where = user_disclaimers.c.user_id == user_id
     change = update(user_disclaimers).where(where).values(disclaimer_id=disclaimer_id)
-    if (await tx.execute(change)).rowcount:  # type: ignore[attr-defined]
-        return
-    with suppress(UniqueViolation):
-        await tx.savepoint_insert(
+    if not (await tx.execute(change)).rowcount:  # type: ignore[attr-defined]
+        await tx.execute(
             insert(user_disclaimers).values(user_id=user_id, disclaimer_id=disclaimer_id)
         )
-        return
-    await tx.execute(change)
 
 
-async def unassign(tx: Tx, user_id: int) -> None:
-    await tx.execute(delete(user_disclaimers).where(user_disclaimers.c.user_id == user_id))
+async def unassign(tx: Tx, user_id: int) -> bool:
+    """False if the user had no disclaimer."""
+    done = await tx.execute(delete(user_disclaimers).where(user_disclaimers.c.user_id == user_id))
+    return bool(done.rowcount)  # type: ignore[attr-defined]

@@ -16,6 +16,26 @@ from townhall.store.schema import domain_admins, domains, resources, user_roles,
 
 _parent = aliased(domains)
 
+STORED_SETTINGS = {
+    "date_format": "dateFormat",
+    "allow_past_bookings": "allowPastBookings",
+    "max_booking_hours": "maxBookingHours",
+}
+"""Setting names whose key in the `settings` column differs from the domain's name: the
+column keeps the keys its first release wrote, so every stored row stays valid without
+a migration, and processes of both releases can share one database while a cluster is
+upgraded one process at a time. Other settings are stored under their own names."""
+_SETTING_NAMES = {stored: name for name, stored in STORED_SETTINGS.items()}
+
+
+def settings_of(stored: dict[str, Any] | None) -> dict[str, object]:
+    """A `settings` column's value with the domain's setting names."""
+    return {_SETTING_NAMES.get(key, key): value for key, value in (stored or {}).items()}
+
+
+def _stored(settings: dict[str, object]) -> dict[str, object]:
+    return {STORED_SETTINGS.get(key, key): value for key, value in settings.items()}
+
 
 def _resource_count() -> Any:
     """Resources in a domain or in the sub-domains under it."""
@@ -57,7 +77,7 @@ def _domain(row: Row[Any]) -> Domain:
         users=row.users if row.kind != "resource-subdomain" else 0,
         resources=row.resources,
         created_at=as_utc(row.created_at) if row.created_at else None,
-        settings=dict(row.settings or {}),
+        settings=settings_of(row.settings),
     )
 
 
@@ -97,7 +117,9 @@ async def insert_domain(
 
 
 async def set_settings(tx: Tx, domain_id: int, settings: dict[str, object]) -> None:
-    await tx.execute(update(domains).where(domains.c.id == domain_id).values(settings=settings))
+    """Store the domain's settings (by the domain's names; see STORED_SETTINGS)."""
+    query = update(domains).where(domains.c.id == domain_id).values(settings=_stored(settings))
+    await tx.execute(query)
 
 
 async def add_admin(tx: Tx, user_id: int, domain_id: int) -> bool:

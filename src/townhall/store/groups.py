@@ -88,6 +88,25 @@ async def find(tx: Tx, tenant_id: int, name: str, domain: str) -> Group | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class GroupRow:
+    id: int
+    description: str | None
+    shared: bool
+
+
+async def lock(tx: Tx, tenant_id: int, name: str) -> GroupRow | None:
+    """The group's row, locked against other writers until the transaction ends (FOR
+    UPDATE on PostgreSQL; SQLite's write transactions are serial anyway)."""
+    query = (
+        select(groups.c.id, groups.c.description, groups.c.shared)
+        .where(groups.c.tenant_id == tenant_id, groups.c.name == name)
+        .with_for_update()
+    )
+    row = (await tx.execute(query)).first()
+    return GroupRow(row.id, row.description, bool(row.shared)) if row else None
+
+
 async def ids_by_name(tx: Tx, tenant_id: int, names: Iterable[str]) -> dict[str, int]:
     wanted = list(dict.fromkeys(names))
     if not wanted:
@@ -109,19 +128,22 @@ async def insert_group(
     return int((await tx.execute(stmt)).scalar_one())
 
 
-async def ensure_group(tx: Tx, tenant_id: int, name: str) -> int:
-    """The group's id, creating it (empty description, not shared) when it is missing.
+async def ensure_group(tx: Tx, tenant_id: int, name: str) -> tuple[int, bool]:
+    """The group's id, creating it (empty description, not shared) when it is missing,
+    and whether this call created it.
 
     Two requests creating the same group at once both succeed: the loser reads the
     winner's row.
     """
     found = await ids_by_name(tx, tenant_id, [name])
     if name in found:
-        return found[name]
+        return found[name], False
     stmt = insert(groups).values(tenant_id=tenant_id, name=name, description="", shared=False)
-    with suppress(UniqueViolation):
+    try:
         await tx.savepoint_insert(stmt)
-    return (await ids_by_name(tx, tenant_id, [name]))[name]
+    except UniqueViolation:
+        return (await ids_by_name(tx, tenant_id, [name]))[name], False
+    return (await ids_by_name(tx, tenant_id, [name]))[name], True
 
 
 async def update_group(tx: Tx, group_id: int, description: str | None, shared: bool) -> None:
@@ -136,14 +158,21 @@ async def delete_group(tx: Tx, group_id: int) -> None:
 
 async def replace_members(
     tx: Tx, group_id: int, admins: Sequence[Member], members: Sequence[Member]
-) -> None:
-    """Make the group's membership exactly these (an admin listed as member stays admin)."""
-    await tx.execute(delete(group_members).where(group_members.c.group_id == group_id))
+) -> bool:
+    """Make the group's membership exactly these (an admin listed as member stays admin);
+    False if it already was."""
     rows: dict[tuple[int | None, str | None], bool] = {}
     for member in members:
         rows.setdefault((member.user_id, member.jid), False)
     for admin in admins:
         rows[(admin.user_id, admin.jid)] = True
+    query = select(group_members.c.user_id, group_members.c.jid, group_members.c.is_admin).where(
+        group_members.c.group_id == group_id
+    )
+    current = [((r.user_id, r.jid), bool(r.is_admin)) for r in await tx.execute(query)]
+    if len(current) == len(rows) and dict(current) == rows:
+        return False
+    await tx.execute(delete(group_members).where(group_members.c.group_id == group_id))
     if rows:
         await tx.execute(
             insert(group_members),
@@ -152,6 +181,7 @@ async def replace_members(
                 for (uid, jid), is_admin in rows.items()
             ],
         )
+    return True
 
 
 async def group_names_of(tx: Tx, member: Member) -> list[str]:
@@ -166,13 +196,15 @@ async def group_names_of(tx: Tx, member: Member) -> list[str]:
     return [r.name for r in await tx.execute(query)]
 
 
-async def add_member(tx: Tx, group_ids: Iterable[int], member: Member) -> None:
-    """Add `member` to each group it is not yet in (as member or admin)."""
+async def add_member(tx: Tx, group_ids: Iterable[int], member: Member) -> int:
+    """Add `member` to each group it is not yet in (as member or admin); how many it
+    joined."""
     ids = list(dict.fromkeys(group_ids))
     if not ids:
-        return
+        return 0
     query = select(group_members.c.group_id).where(_is(member), group_members.c.group_id.in_(ids))
     present = {r.group_id for r in await tx.execute(query)}
+    joined = 0
     for group_id in ids:
         if group_id in present:
             continue
@@ -181,14 +213,19 @@ async def add_member(tx: Tx, group_ids: Iterable[int], member: Member) -> None:
         )
         with suppress(UniqueViolation):  # added meanwhile by another request: one row will do
             await tx.savepoint_insert(row)
+            joined += 1
+    return joined
 
 
-async def remove_member(tx: Tx, group_ids: Iterable[int], member: Member) -> None:
+async def remove_member(tx: Tx, group_ids: Iterable[int], member: Member) -> int:
+    """Take `member` out of these groups; how many rows that removed."""
     ids = list(group_ids)
-    if ids:
-        await tx.execute(
-            delete(group_members).where(_is(member), group_members.c.group_id.in_(ids))
-        )
+    if not ids:
+        return 0
+    done = await tx.execute(
+        delete(group_members).where(_is(member), group_members.c.group_id.in_(ids))
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 async def adopt(tx: Tx, tenant_id: int, user_id: int, jid: str) -> None:

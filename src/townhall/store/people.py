@@ -198,6 +198,17 @@ async def created_by_id(tx: Tx, tenant_id: int, ids: Sequence[int]) -> dict[int,
     return {r.id: as_utc(r.created_at) for r in await tx.execute(query)}
 
 
+async def lock_ids(tx: Tx, tenant_id: int, ids: Sequence[int]) -> set[int]:
+    """Which of these people (of the tenant) exist, their rows locked until the
+    transaction ends against other writers of what hangs off them (features, delegates,
+    pictures...): FOR NO KEY UPDATE on PostgreSQL, so rows that merely reference them
+    can still be written; SQLite's write transactions are serial anyway."""
+    if not ids:
+        return set()
+    query = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id.in_(list(ids)))
+    return {r.id for r in await tx.execute(query.with_for_update(key_share=True))}
+
+
 async def insert_person(
     tx: Tx, tenant_id: int, username: str, name: str, email: str | None, now: datetime
 ) -> int:
@@ -309,3 +320,32 @@ async def get_vcard(tx: Tx, tenant_id: int, username: str) -> str | None:
         users.c.tenant_id == tenant_id, users.c.username == username
     )
     return (await tx.execute(query)).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A person's row held by `hold`: enough to name it and date it."""
+
+    id: int
+    username: str
+    created_at: datetime
+
+
+async def hold(
+    tx: Tx, tenant_id: int, ids: Sequence[int] = (), usernames: Sequence[str] = ()
+) -> list[Held]:
+    """These people of the tenant (by id or username), their rows held until the
+    transaction ends against other writers of what hangs off a person (contacts, chosen
+    presence): FOR NO KEY UPDATE on PostgreSQL, which still lets foreign keys point at
+    the row, taken in id order so two writers never wait for each other; SQLite's write
+    transactions are serial anyway."""
+    if not ids and not usernames:
+        return []
+    wanted = users.c.id.in_(list(ids)) | users.c.username.in_(list(usernames))
+    query = (
+        select(users.c.id, users.c.username, users.c.created_at)
+        .where(users.c.tenant_id == tenant_id, wanted)
+        .order_by(users.c.id)
+        .with_for_update(key_share=True)
+    )
+    return [Held(r.id, r.username, as_utc(r.created_at)) for r in await tx.execute(query)]

@@ -15,13 +15,14 @@ async def all_properties(tx: Tx, tenant_id: int, prefix: str = "") -> dict[str, 
     return {r.key: r.value for r in await tx.execute(query.order_by(props.c.key))}
 
 
-async def get(tx: Tx, tenant_id: int, key: str) -> tuple[bool, str | None]:
-    """(found, value): a stored property may hold NULL."""
-    row = (
-        await tx.execute(
-            select(props.c.value).where(props.c.tenant_id == tenant_id, props.c.key == key)
-        )
-    ).first()
+async def get(
+    tx: Tx, tenant_id: int, key: str, for_update: bool = False
+) -> tuple[bool, str | None]:
+    """(found, value): a stored property may hold NULL. `for_update` locks the row
+    against other writers until the transaction ends (FOR UPDATE on PostgreSQL;
+    SQLite's write transactions are serial anyway)."""
+    query = select(props.c.value).where(props.c.tenant_id == tenant_id, props.c.key == key)
+    row = (await tx.execute(query.with_for_update() if for_update else query)).first()
     return (row is not None, row[0] if row else None)
 
 

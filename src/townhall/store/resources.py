@@ -288,14 +288,18 @@ async def delete_resource(tx: Tx, resource_id: int) -> None:
     await tx.execute(delete(resources).where(resources.c.id == resource_id))
 
 
-async def find(tx: Tx, tenant_id: int, address: str) -> Resource | None:
-    """The resource account `name@domain` of the tenant (any case)."""
+async def find(tx: Tx, tenant_id: int, address: str, lock: bool = False) -> Resource | None:
+    """The resource account `name@domain` of the tenant (any case). With `lock`, its row
+    is read so that no other writer changes it before this transaction ends (FOR UPDATE
+    on PostgreSQL; SQLite's write transactions are serial anyway)."""
     name, at, domain = address.strip().lower().rpartition("@")
     if not at or not name:
         return None
     query = _RESOURCE.where(
         resources.c.tenant_id == tenant_id, resources.c.name == name, domains.c.name == domain
     )
+    if lock:
+        query = query.with_for_update(of=resources)
     row = (await tx.execute(query)).first()
     return _resource(row) if row else None
 

@@ -38,7 +38,7 @@ from townhall.store.schema import (
     chat_services,
     group_members,
     groups,
-    live_sessions,
+    live_connections,
     room_affiliations,
     room_messages,
     room_occupants,
@@ -648,12 +648,12 @@ async def occupants(tx: Tx, room_id: int) -> list[OccupantRow]:
         select(
             room_occupants.c.nickname,
             room_occupants.c.role,
-            live_sessions.c.user_id,
-            live_sessions.c.resource,
+            live_connections.c.user_id,
+            live_connections.c.resource,
             users.c.username,
         )
-        .join(live_sessions, live_sessions.c.id == room_occupants.c.session_id)
-        .outerjoin(users, users.c.id == live_sessions.c.user_id)
+        .join(live_connections, live_connections.c.id == room_occupants.c.session_id)
+        .outerjoin(users, users.c.id == live_connections.c.user_id)
         .where(room_occupants.c.room_id == room_id)
         .order_by(room_occupants.c.nickname)
     )

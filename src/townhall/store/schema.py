@@ -257,8 +257,9 @@ room_messages = Table(
 )
 Index("ix_room_messages_room_sent", room_messages.c.room_id, room_messages.c.sent_at)
 
-# The live-session registry: one row per connected client resource (XMPP, WebSocket...).
-live_sessions = Table(
+# The live-connection registry: one row per connected client resource (XMPP, WebSocket...).
+# (The table keeps the name it was created with.)
+live_connections = Table(
     "live_sessions",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
@@ -276,7 +277,7 @@ live_sessions = Table(
     _ts("created_at"),
     _ts("last_active_at"),
 )
-Index("ix_live_sessions_tenant_user", live_sessions.c.tenant_id, live_sessions.c.user_id)
+Index("ix_live_sessions_tenant_user", live_connections.c.tenant_id, live_connections.c.user_id)
 
 room_occupants = Table(
     "room_occupants",

@@ -38,7 +38,7 @@ from .entities import (
     ROOMS,
     affiliation_list,
 )
-from .http import FIELDS, bare, flag, paging, plugin_wording, read, respond, worded
+from .http import FIELDS, bare, flag, paging, plugin_answer, read, respond, worded
 from .wire import BadRequest, Entity
 
 AnyRequest = Request[Any, Any, Any]
@@ -187,9 +187,9 @@ def _result(outcome: BulkOutcome) -> tuple[str, dict[str, str]]:
 
 def _reason(error: DomainError) -> str:
     """Why one room of a bulk create failed, naming the field as the plugin spells it."""
-    wording = plugin_wording(error)
-    if wording is not None:
-        return wording
+    answer = plugin_answer(error)
+    if answer is not None:
+        return answer.message
     if isinstance(error, Invalid):
         return f"{kit.wire_field(error, FIELDS)} {error.reason}"
     return error.detail or str(error)

@@ -6,12 +6,20 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 
-from townhall.services.cluster import ClusterNode
+from townhall.services.cluster import ClusterNode, ClusterService, ClusterStatus
 
 from .entities import CLUSTER_NODE, CLUSTER_NODES, CLUSTERING
-from .http import respond, services
+from .http import respond
 
 AnyRequest = Request[Any, Any, Any]
+STATUS: dict[ClusterStatus, str] = {
+    "disabled": "Disabled",
+    "joining": "Starting up",
+    "sole": "SENIOR AND ONLY MEMBER",
+    "senior": "Senior member",
+    "junior": "Junior member",
+}
+"""This node's status as Openfire words it."""
 
 
 def _node(node: ClusterNode) -> dict[str, Any]:
@@ -24,19 +32,18 @@ def _node(node: ClusterNode) -> dict[str, Any]:
 
 
 @get("/clustering/status")
-async def status(request: AnyRequest) -> Response[bytes]:
-    return respond(request, CLUSTERING, {"status": await services(request).cluster.status()})
+async def status(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
+    return respond(request, CLUSTERING, {"status": STATUS[await cluster.status()]})
 
 
 @get("/clustering/nodes")
-async def nodes(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).cluster.nodes()
-    return respond(request, CLUSTER_NODES, [_node(n) for n in found])
+async def nodes(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
+    return respond(request, CLUSTER_NODES, [_node(n) for n in await cluster.nodes()])
 
 
 @get("/clustering/nodes/{node_id:str}")
-async def node(request: AnyRequest, node_id: str) -> Response[bytes]:
-    return respond(request, CLUSTER_NODE, _node(await services(request).cluster.node(node_id)))
+async def node(request: AnyRequest, node_id: str, cluster: ClusterService) -> Response[bytes]:
+    return respond(request, CLUSTER_NODE, _node(await cluster.node(node_id)))
 
 
 router = Router(path="/", route_handlers=[status, nodes, node])

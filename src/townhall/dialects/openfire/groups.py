@@ -17,10 +17,11 @@ from litestar import Request, Response, Router, delete, get, post, put
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Group
-from townhall.services.groups import NON_LOCAL
+from townhall.domain.principal import Principal
+from townhall.services.groups import GroupService
 
 from .entities import GROUP, GROUPS, USER_GROUPS
-from .http import OpenfireError, actor, bare, paging, read, respond, services, tail
+from .http import OpenfireError, bare, paging, read, respond, tail
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -64,18 +65,22 @@ async def _group_body(request: AnyRequest, action: str, path_name: str | None) -
 
 
 @get("/groups")
-async def list_groups(request: AnyRequest) -> Response[bytes]:
+async def list_groups(
+    request: AnyRequest, groups: GroupService, principal: Principal
+) -> Response[bytes]:
     offset, limit = paging(request)
-    found, total = await services(request).groups.list_groups(actor(request), offset, limit)
+    found, total = await groups.list_groups(principal, offset, limit)
     return respond(request, GROUPS, [_summary(g) for g in found], {"X-Total-Count": str(total)})
 
 
 @post("/groups", status_code=201)
-async def create_group(request: AnyRequest) -> Response[bytes]:
+async def create_group(
+    request: AnyRequest, groups: GroupService, principal: Principal
+) -> Response[bytes]:
     body = await _group_body(request, "create", None)
     try:
-        await services(request).groups.create(
-            actor(request),
+        await groups.create(
+            principal,
             body["name"],
             body.get("description"),
             bool(body.get("shared")),
@@ -83,7 +88,7 @@ async def create_group(request: AnyRequest) -> Response[bytes]:
             body["members"],
         )
     except Invalid as exc:
-        if exc.field != "name":
+        if exc.field != "group_name":
             raise
         # The plugin reports a name its store refuses as a duplicate.
         raise OpenfireError(
@@ -93,18 +98,20 @@ async def create_group(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/groups/{segment:path}")
-async def get_group(request: AnyRequest, segment: str) -> Response[bytes]:
-    name = tail(segment)
-    group = await services(request).groups.get(actor(request), name)
-    return respond(request, GROUP, _detail(group))
+async def get_group(
+    request: AnyRequest, segment: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    return respond(request, GROUP, _detail(await groups.get(principal, tail(segment))))
 
 
 @put("/groups/{segment:path}")
-async def update_group(request: AnyRequest, segment: str) -> Response[bytes]:
+async def update_group(
+    request: AnyRequest, segment: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
     name = tail(segment)
     body = await _group_body(request, "update", name)
-    await services(request).groups.update(
-        actor(request),
+    await groups.update(
+        principal,
         name,
         body.get("description"),
         bool(body.get("shared")),
@@ -115,47 +122,49 @@ async def update_group(request: AnyRequest, segment: str) -> Response[bytes]:
 
 
 @delete("/groups/{segment:path}", status_code=200)
-async def delete_group(request: AnyRequest, segment: str) -> Response[bytes]:
-    await services(request).groups.delete(actor(request), tail(segment))
+async def delete_group(segment: str, groups: GroupService, principal: Principal) -> Response[bytes]:
+    await groups.delete(principal, tail(segment))
     return bare(200)
 
 
 @get("/users/{username:str}/groups")
-async def user_groups(request: AnyRequest, username: str) -> Response[bytes]:
-    try:
-        found = await services(request).groups.user_groups(actor(request), username)
-    except Invalid as exc:
-        if exc.kind != "non_local_user":
-            raise
-        raise OpenfireError(500, "GroupNotFoundException", NON_LOCAL, username) from None
-    return respond(request, USER_GROUPS, found)
+async def user_groups(
+    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    return respond(request, USER_GROUPS, await groups.user_groups(principal, username))
 
 
 @post("/users/{username:str}/groups", status_code=201)
-async def join_groups(request: AnyRequest, username: str) -> Response[bytes]:
+async def join_groups(
+    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
     wanted: list[str] = await read(request, USER_GROUPS)
-    await services(request).groups.add_user_to_groups(actor(request), username, wanted)
+    await groups.add_user_to_groups(principal, username, wanted)
     return bare(201)
 
 
 @post("/users/{username:str}/groups/{segment:path}", status_code=201)
-async def join_group(request: AnyRequest, username: str, segment: str) -> Response[bytes]:
-    group = tail(segment)
-    await services(request).groups.add_user_to_groups(actor(request), username, [group])
+async def join_group(
+    username: str, segment: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    await groups.add_user_to_groups(principal, username, [tail(segment)])
     return bare(201)
 
 
 @delete("/users/{username:str}/groups", status_code=200)
-async def leave_groups(request: AnyRequest, username: str) -> Response[bytes]:
+async def leave_groups(
+    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
     wanted: list[str] = await read(request, USER_GROUPS)
-    await services(request).groups.remove_user_from_groups(actor(request), username, wanted)
+    await groups.remove_user_from_groups(principal, username, wanted)
     return bare(200)
 
 
 @delete("/users/{username:str}/groups/{segment:path}", status_code=200)
-async def leave_group(request: AnyRequest, username: str, segment: str) -> Response[bytes]:
-    group = tail(segment)
-    await services(request).groups.remove_user_from_groups(actor(request), username, [group])
+async def leave_group(
+    username: str, segment: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    await groups.remove_user_from_groups(principal, username, [tail(segment)])
     return bare(200)
 
 

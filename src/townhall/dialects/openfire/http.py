@@ -58,8 +58,12 @@ class OpenfireError(Exception):
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
 
 FIELDS = {
-    "offset": "start",
+    # people
     "display_name": "name",
+    # contacts
+    "subscription": "subscriptionType",
+    # groups
+    "group_name": "name",
     # chat services and rooms
     "service_name": "serviceName",
     "room_name": "roomName",
@@ -69,17 +73,26 @@ FIELDS = {
     "broadcast_presence_roles": "broadcastPresenceRoles",
     **{f"{a}_groups": f"{a}Groups" for a in ("owner", "admin", "member", "outcast")},
     "invitees": "jidsToInvite",
+    # paging
+    "offset": "start",
 }
 """Domain field names that the plugin spells otherwise."""
 
-# (domain error, concept) -> (status, exception name, the plugin's default message)
-_DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
+Wording = tuple[int, str, str] | tuple[int, str, str, str]
+"""(status, exception name, the plugin's message[, resource]). The message may quote the
+offending `{value}` of the error; the entity's `resource` is the error's subject (an
+Invalid's wire field) unless a fourth item gives it (`{value}`: the offending value).
+The services state these refusals neutrally; the plugin words them its own way."""
+
+# (domain error, concept) -> the plugin's wording; for an Invalid, a row keyed by
+# (Invalid, concept or rule, domain field) comes first.
+_DEFAULTS: dict[tuple[type[DomainError], str] | tuple[type[DomainError], str, str], Wording] = {
     (NotFound, "user"): (404, "UserNotFoundException", "Could not get user"),
     (AlreadyExists, "user"): (409, "UserAlreadyExistsException", "Could not create new user"),
     (NotFound, "group"): (404, "GroupNotFoundException", "Could not find group"),
     (AlreadyExists, "group"): (409, "GroupAlreadyExistsException", "Could not create a group"),
-    (NotFound, "roster_item"): (404, "RosterItemNotFound", "Roster Item could not deleted"),
-    (AlreadyExists, "roster_item"): (
+    (NotFound, "contact"): (404, "RosterItemNotFound", "Roster Item could not deleted"),
+    (AlreadyExists, "contact"): (
         409,
         "UserAlreadyExistsException",
         "Could not create roster item",
@@ -105,33 +118,65 @@ _DEFAULTS: dict[tuple[type[DomainError], str], tuple[int, str, str]] = {
         "ClusterNodeNotFoundException",
         "Could not find a cluster node with this NodeID.",
     ),
-}
-
-
-_UNPARSABLE_JID = "Unable to parse value as jid: {value}"
-# (domain error, concept, field or "" for errors without one) -> the plugin's own wording
-# of that refusal, `{value}` standing for the value refused.
-_WORDINGS: dict[tuple[type[DomainError], str, str], str] = {
+    (Invalid, "property", "key"): (400, "IllegalArgumentException", "The property needs a key"),
+    (Invalid, "jid", "members"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a member value as a JID: {value}",
+    ),
+    (Invalid, "jid", "admins"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a admin value as a JID: {value}",
+    ),
+    (Invalid, "jid", "username"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse a username value as a JID: {value}",
+    ),
+    (Invalid, "non_local_user", "username"): (
+        500,
+        "GroupNotFoundException",
+        "This service cannot be used for non-local users.",
+        "{value}",
+    ),
+    (Invalid, "empty", "jid"): (400, "IllegalArgumentException", "JID is null", "JID"),
+    (Invalid, "not_a_jid", "jid"): (
+        400,
+        "IllegalArgumentException",
+        "Cannot parse {value!r} as a JID",
+    ),
+    (Invalid, "empty", "body"): (
+        400,
+        "IllegalArgumentException",
+        "Message content/body is null or empty",
+    ),
+    # rooms
     (Invalid, "room", "room_name"): (
-        "Could not update the channel. The room name is different to the entity room name."
+        400,
+        "IllegalArgumentException",
+        "Could not update the channel. The room name is different to the entity room name.",
     ),
     **{
-        (Invalid, "room", field): _UNPARSABLE_JID
+        (Invalid, "room", field): (
+            400,
+            "IllegalArgumentException",
+            "Unable to parse value as jid: {value}",
+        )
         for field in ("owners", "admins", "members", "outcasts", "jid", "invitees")
     },
-    (Conflict, "room_affiliations", ""): (
-        "The requested room defines duplicate affiliations for the following entities: {value}"
+    (Conflict, "room_affiliations"): (
+        409,
+        "NotAllowedException",
+        "The requested room defines duplicate affiliations for the following entities: {value}",
     ),
-    (Conflict, "room_affiliation", ""): "Entity does not have this affiliation with the room.",
-    (Conflict, "room_owner", ""): "A room must keep at least one owner.",
+    (Conflict, "room_affiliation"): (
+        409,
+        "NotAllowedException",
+        "Entity does not have this affiliation with the room.",
+    ),
+    (Conflict, "room_owner"): (409, "NotAllowedException", "A room must keep at least one owner."),
 }
-
-
-def plugin_wording(exc: DomainError) -> str | None:
-    """The plugin's own message for this refusal, if it has one."""
-    field = exc.field if isinstance(exc, Invalid) else ""
-    wording = _WORDINGS.get((type(exc), exc.kind, field))
-    return wording.format(value=exc.value) if wording else None
 
 
 @contextmanager
@@ -146,19 +191,28 @@ def worded(**messages: str) -> Iterator[None]:
         raise
 
 
+def plugin_answer(exc: DomainError) -> OpenfireError | None:
+    """The plugin's own answer to `exc`, if its table has one."""
+    invalid = exc if isinstance(exc, Invalid) else None
+    found = _DEFAULTS.get((type(exc), exc.kind, invalid.field)) if invalid else None
+    found = found or _DEFAULTS.get((type(exc), exc.kind))
+    if found is None:
+        return None
+    status, name, message, *resource = found
+    value = exc.value
+    subject = kit.wire_field(invalid, FIELDS) if invalid else exc.subject
+    shown = resource[0].format(value=value) if resource else subject
+    return OpenfireError(status, name, message.format(value=value), shown)
+
+
 def to_openfire(exc: DomainError) -> OpenfireError:
-    wording = getattr(exc, "wire_message", None) or plugin_wording(exc)
-    default = _DEFAULTS.get((type(exc), exc.kind))
+    wording = getattr(exc, "wire_message", None)
+    default = plugin_answer(exc)
     if default:
-        status, name, message = default
-        return OpenfireError(status, name, wording or message, exc.subject)
+        default.message = wording or default.message
+        return default
     if isinstance(exc, Invalid):
-        field = kit.wire_field(exc, FIELDS)
-        # A Malformed reason never names its field; the services' reasons still do.
-        message = wording or (
-            f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason
-        )
-        return OpenfireError(400, "IllegalArgumentException", message, field)
+        return _invalid(exc, wording)
     if isinstance(exc, Forbidden):
         return OpenfireError(403, "NotAllowedException", wording or exc.detail, exc.subject)
     if isinstance(exc, (Conflict, AlreadyExists)):
@@ -166,6 +220,13 @@ def to_openfire(exc: DomainError) -> OpenfireError:
     if isinstance(exc, NotFound):
         return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
     return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
+
+
+def _invalid(exc: Invalid, wording: str | None) -> OpenfireError:
+    field = kit.wire_field(exc, FIELDS)
+    # A Malformed reason never names its field; the services' reasons still do.
+    message = wording or (f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason)
+    return OpenfireError(400, "IllegalArgumentException", message, field)
 
 
 class Bare(Response[bytes]):

@@ -11,16 +11,21 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 
+from townhall.domain.principal import Principal
+from townhall.services.messages import MessageService
+
 from .entities import ARCHIVE, MESSAGE
-from .http import actor, bare, read, respond, services
+from .http import bare, read, respond
 
 AnyRequest = Request[Any, Any, Any]
 
 
 @post("/messages/users", status_code=201)
-async def broadcast(request: AnyRequest) -> Response[bytes]:
+async def broadcast(
+    request: AnyRequest, messages: MessageService, principal: Principal
+) -> Response[bytes]:
     body: dict[str, Any] = await read(request, MESSAGE)
-    await services(request).sessions.broadcast(actor(request), body.get("body"))
+    await messages.broadcast(principal, body.get("body"))
     return bare(201)
 
 

@@ -1,4 +1,4 @@
-"""`/users/{username}/roster` (contract §4.1).
+"""`/users/{username}/roster` (contract §4.1): a person's contacts.
 
 The contact JID is the last path segment and may carry a resource (`b@x/res` arrives
 decoded), hence the `path` parameter. Errors keep the plugin's quirks: a subscription
@@ -14,22 +14,24 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
-from townhall.domain.models import RosterItem
+from townhall.domain.models import Contact
+from townhall.domain.principal import Principal
+from townhall.services.contacts import ContactService
 
 from .entities import ROSTER, ROSTER_ITEM
-from .http import OpenfireError, actor, bare, read, respond, services, tail, worded
+from .http import OpenfireError, bare, read, respond, tail, worded
 
 AnyRequest = Request[Any, Any, Any]
 CREATE_FAILED = "Could not create roster item"
 UPDATE_FAILED = "Could not update the roster"
 
 
-def _item(item: RosterItem) -> dict[str, Any]:
+def _item(contact: Contact) -> dict[str, Any]:
     return {
-        "jid": item.jid,
-        "nickname": item.nickname,
-        "subscriptionType": item.subscription,
-        "groups": item.groups,
+        "jid": contact.jid,
+        "nickname": contact.nickname,
+        "subscriptionType": contact.subscription,
+        "groups": contact.groups,
     }
 
 
@@ -38,43 +40,47 @@ def _conflict(message: str, resource: str) -> OpenfireError:
 
 
 @get("/users/{username:str}/roster")
-async def get_roster(request: AnyRequest, username: str) -> Response[bytes]:
+async def get_roster(
+    request: AnyRequest, username: str, contacts: ContactService, principal: Principal
+) -> Response[bytes]:
     with worded(NotFound="Could not get user roster"):
-        found = await services(request).roster.list(actor(request), username)
-    return respond(request, ROSTER, [_item(i) for i in found])
+        found = await contacts.entries(principal, username)
+    return respond(request, ROSTER, [_item(c) for c in found])
 
 
 @post("/users/{username:str}/roster", status_code=201)
-async def add_item(request: AnyRequest, username: str) -> Response[bytes]:
+async def add_item(
+    request: AnyRequest, username: str, contacts: ContactService, principal: Principal
+) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
-    if body.get("jid") is None:
-        raise OpenfireError(400, "IllegalArgumentException", "JID is null", "JID")
     try:
         with worded(NotFound="Could not get user roster"):
-            await services(request).roster.add(
-                actor(request),
+            await contacts.add(
+                principal,
                 username,
-                body["jid"],
+                body.get("jid"),
                 body.get("nickname"),
                 body.get("subscriptionType"),
-                body.get("groups"),
+                body.get("groups") or (),
             )
     except AlreadyExists:
         raise _conflict(CREATE_FAILED, "") from None
     except Invalid as exc:
-        if exc.field != "subscriptionType":
+        if exc.field != "subscription":
             raise
         raise _conflict(CREATE_FAILED, "") from None
     return bare(201)
 
 
 @put("/users/{username:str}/roster/{jid:path}")
-async def update_item(request: AnyRequest, username: str, jid: str) -> Response[bytes]:
+async def update_item(
+    request: AnyRequest, username: str, jid: str, contacts: ContactService, principal: Principal
+) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
     contact = tail(jid)  # the body's jid is ignored, as by the plugin
     try:
-        await services(request).roster.update(
-            actor(request),
+        await contacts.update(
+            principal,
             username,
             contact,
             body.get("nickname"),
@@ -82,19 +88,21 @@ async def update_item(request: AnyRequest, username: str, jid: str) -> Response[
             body.get("groups"),
         )
     except Invalid as exc:
-        if exc.field != "subscriptionType":
+        if exc.field != "subscription":
             raise
         raise _conflict(UPDATE_FAILED, contact) from None
     except NotFound as exc:
-        if exc.kind != "roster_item":
+        if exc.kind != "contact":
             raise
         raise OpenfireError(404, "UserNotFoundException", UPDATE_FAILED, contact) from None
     return bare(200)
 
 
 @delete("/users/{username:str}/roster/{jid:path}", status_code=200)
-async def delete_item(request: AnyRequest, username: str, jid: str) -> Response[bytes]:
-    await services(request).roster.delete(actor(request), username, tail(jid))
+async def delete_item(
+    username: str, jid: str, contacts: ContactService, principal: Principal
+) -> Response[bytes]:
+    await contacts.remove(principal, username, tail(jid))
     return bare(200)
 
 

@@ -1,4 +1,5 @@
-"""`/sessions` (contract §4.5): the live-session registry as Openfire shows it."""
+"""`/sessions` (contract §4.5): the live-connection registry as Openfire shows it, where
+each live connection is a session."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get
 
-from townhall.domain.models import LiveSession
+from townhall.domain.models import LiveConnection
 from townhall.domain.principal import Principal
+from townhall.services.presence import PresenceService
 
 from .entities import SESSIONS
-from .http import actor, bare, respond, services
+from .http import bare, respond
 
 AnyRequest = Request[Any, Any, Any]
 PRESENCE_WORDS = {
@@ -23,45 +25,52 @@ PRESENCE_WORDS = {
 STATUS_WORDS = {"closed": "Closed", "connected": "Connected", "authenticated": "Authenticated"}
 
 
-def session_data(who: Principal, session: LiveSession, this_node: str) -> dict[str, Any]:
-    username = session.username or "Anonymous"
+def session_data(who: Principal, found: LiveConnection, this_node: str) -> dict[str, Any]:
+    username = found.username or "Anonymous"
     return {
-        "sessionId": f"{username}@{who.tenant.domain}/{session.resource}",
+        "sessionId": f"{username}@{who.tenant.domain}/{found.resource}",
         "username": username,
-        "resource": session.resource,
-        "node": "Local" if session.node == this_node else "Remote",
-        "sessionStatus": STATUS_WORDS.get(session.status, "Unknown"),
-        "presenceStatus": PRESENCE_WORDS.get(session.presence_show, "Unknown/Not Recognized"),
-        "presenceMessage": session.presence_message,
-        "priority": session.priority,
-        "hostAddress": session.host_address,
-        "hostName": session.host_name,
-        "creationDate": session.created_at,
-        "lastActionDate": session.last_active_at,
-        "secure": session.secure,
+        "resource": found.resource,
+        "node": "Local" if found.node == this_node else "Remote",
+        "sessionStatus": STATUS_WORDS.get(found.status, "Unknown"),
+        "presenceStatus": PRESENCE_WORDS.get(found.presence_show, "Unknown/Not Recognized"),
+        "presenceMessage": found.presence_message,
+        "priority": found.priority,
+        "hostAddress": found.host_address,
+        "hostName": found.host_name,
+        "creationDate": found.created_at,
+        "lastActionDate": found.last_active_at,
+        "secure": found.secure,
     }
 
 
-async def _respond(request: AnyRequest, username: str | None) -> Response[bytes]:
-    svc, who = services(request), actor(request)
-    found = await svc.sessions.list(who, username)
-    node = svc.deps.node
-    return respond(request, SESSIONS, [session_data(who, s, node) for s in found])
+async def _respond(
+    request: AnyRequest, presence: PresenceService, principal: Principal, username: str | None
+) -> Response[bytes]:
+    found = await presence.connections(principal, username)
+    node = presence.deps.node
+    return respond(request, SESSIONS, [session_data(principal, c, node) for c in found])
 
 
 @get("/sessions")
-async def all_sessions(request: AnyRequest) -> Response[bytes]:
-    return await _respond(request, None)
+async def all_sessions(
+    request: AnyRequest, presence: PresenceService, principal: Principal
+) -> Response[bytes]:
+    return await _respond(request, presence, principal, None)
 
 
 @get("/sessions/{username:str}")
-async def user_sessions(request: AnyRequest, username: str) -> Response[bytes]:
-    return await _respond(request, username)
+async def user_sessions(
+    request: AnyRequest, username: str, presence: PresenceService, principal: Principal
+) -> Response[bytes]:
+    return await _respond(request, presence, principal, username)
 
 
 @delete("/sessions/{username:str}", status_code=200)
-async def close_sessions(request: AnyRequest, username: str) -> Response[bytes]:
-    await services(request).sessions.close_user_sessions(actor(request), username)
+async def close_sessions(
+    username: str, presence: PresenceService, principal: Principal
+) -> Response[bytes]:
+    await presence.close_connections(principal, username)
     return bare(200)
 
 

@@ -12,8 +12,13 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 
+from townhall.domain.principal import Principal
+from townhall.services.cluster import ClusterService
+from townhall.services.presence import PresenceService
+from townhall.services.properties import PropertyService
+
 from .entities import SESSIONS_COUNT, SYSTEM_PROPERTIES, SYSTEM_PROPERTY
-from .http import OpenfireError, actor, bare, read, respond, services, worded
+from .http import OpenfireError, bare, read, respond, worded
 
 AnyRequest = Request[Any, Any, Any]
 CONNECTION_TYPES = (
@@ -25,43 +30,57 @@ CONNECTION_TYPES = (
     "CONNECTION_MANAGER",
 )
 SERVED_CONNECTION_TYPES = ("WEBADMIN",)
+REGISTERED = (
+    "plugin.restapi.allowedIPs",
+    "plugin.restapi.enabled",
+    "plugin.restapi.httpAuth",
+    "plugin.restapi.secret",
+)
+"""The properties this dialect reads. Like Openfire's registered definitions they are
+listed even while unset (then without a value), though a single GET of an unset one is
+still a NotFound: only stored properties exist one by one."""
 
 
 @get("/system/properties")
-async def list_properties(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).properties.list(actor(request))
-    return respond(request, SYSTEM_PROPERTIES, [{"key": k, "value": v} for k, v in found.items()])
+async def list_properties(
+    request: AnyRequest, properties: PropertyService, principal: Principal
+) -> Response[bytes]:
+    found = {key: None for key in REGISTERED} | await properties.list(principal)
+    listed = [{"key": k, "value": v} for k, v in sorted(found.items())]  # code-point order
+    return respond(request, SYSTEM_PROPERTIES, listed)
 
 
 @get("/system/properties/{key:str}")
-async def get_property(request: AnyRequest, key: str) -> Response[bytes]:
-    value = await services(request).properties.get(actor(request), key)
+async def get_property(
+    request: AnyRequest, key: str, properties: PropertyService, principal: Principal
+) -> Response[bytes]:
+    value = await properties.get(principal, key)
     return respond(request, SYSTEM_PROPERTY, {"key": key, "value": value})
 
 
 @post("/system/properties", status_code=201)
-async def create_property(request: AnyRequest) -> Response[bytes]:
+async def create_property(
+    request: AnyRequest, properties: PropertyService, principal: Principal
+) -> Response[bytes]:
     body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
-    if not body.get("key"):
-        raise OpenfireError(400, "IllegalArgumentException", "The property needs a key", "key")
-    await services(request).properties.set(actor(request), body["key"], body.get("value"))
+    await properties.set(principal, body.get("key") or "", body.get("value"))
     return bare(201)
 
 
 @put("/system/properties/{key:str}")
-async def update_property(request: AnyRequest, key: str) -> Response[bytes]:
-    # The plugin's order: a missing property is a 404 (naming the body's key, if any)
-    # before a body whose key differs from the path (or has none) is a 400.
+async def update_property(
+    request: AnyRequest, key: str, properties: PropertyService, principal: Principal
+) -> Response[bytes]:
     body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
-    svc, who = services(request), actor(request)
-    if not await svc.properties.exists(who, key):
-        raise OpenfireError(
-            404,
-            "PropertyNotFoundException",
-            "Could not find property for update",
-            body.get("key"),
-        )
-    if body.get("key") != key:
+    named = body.get("key")
+    if named != key:
+        # The plugin's order: a missing property is a 404 (naming the body's key, if
+        # any) before a body whose key differs from the path (or has none) is a 400.
+        # Either way nothing is written, so the look-up needs no lock.
+        if not await properties.exists(principal, key):
+            raise OpenfireError(
+                404, "PropertyNotFoundException", "Could not find property for update", named
+            )
         raise OpenfireError(
             400,
             "IllegalArgumentException",
@@ -69,28 +88,33 @@ async def update_property(request: AnyRequest, key: str) -> Response[bytes]:
             key,
         )
     with worded(NotFound="Could not find property for update"):
-        await svc.properties.update(who, key, body.get("value"))
+        await properties.update(principal, key, body.get("value"))
     return bare(200)
 
 
 @delete("/system/properties/{key:str}", status_code=200)
-async def delete_property(request: AnyRequest, key: str) -> Response[bytes]:
-    await services(request).properties.delete(actor(request), key)
+async def delete_property(
+    key: str, properties: PropertyService, principal: Principal
+) -> Response[bytes]:
+    await properties.delete(principal, key)
     return bare(200)
 
 
 @get("/system/statistics/sessions")
-async def session_counts(request: AnyRequest) -> Response[bytes]:
-    local, everywhere = await services(request).sessions.counts(actor(request))
+async def session_counts(
+    request: AnyRequest, presence: PresenceService, principal: Principal
+) -> Response[bytes]:
+    """Openfire's sessions are Townhall's live connections."""
+    local, everywhere = await presence.counts(principal)
     return respond(request, SESSIONS_COUNT, {"localSessions": local, "clusterSessions": everywhere})
 
 
-async def _ready(request: AnyRequest) -> Response[bytes]:
-    return bare(200 if await services(request).cluster.database_answers() else 503)
+async def _ready(cluster: ClusterService) -> Response[bytes]:
+    return bare(200 if await cluster.database_answers() else 503)
 
 
 @get(["/system/liveness", "/system/liveness/deadlock"])
-async def liveness(request: AnyRequest) -> Response[bytes]:
+async def liveness() -> Response[bytes]:
     # The process answers, so it is alive and its event loop is not deadlocked.
     return bare(200)
 
@@ -104,20 +128,20 @@ async def liveness(request: AnyRequest) -> Response[bytes]:
         "/system/readiness/plugins",
     ]
 )
-async def readiness(request: AnyRequest) -> Response[bytes]:
-    return await _ready(request)
+async def readiness(cluster: ClusterService) -> Response[bytes]:
+    return await _ready(cluster)
 
 
 @get("/system/readiness/connections")
-async def connections_readiness(request: AnyRequest) -> Response[bytes]:
+async def connections_readiness(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
     kind = request.query_params.get("connectionType")
     if kind is None:
-        return await _ready(request)
+        return await _ready(cluster)
     if kind not in CONNECTION_TYPES or request.query_params.get("encrypted") is None:
         return bare(400)
     if kind not in SERVED_CONNECTION_TYPES:
         return bare(503)
-    return await _ready(request)
+    return await _ready(cluster)
 
 
 router = Router(

@@ -115,23 +115,23 @@ async def _disable(svc: Services, actor: Principal, params: Params) -> str:
 
 async def _add_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid, subscription = _username(params), _item_jid(params), _subscription(params)
-    await svc.roster.add(actor, username, jid, params.get("name"), subscription, _groups(params))
+    await svc.contacts.add(actor, username, jid, params.get("name"), subscription, _groups(params))
     return OK
 
 
 async def _update_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid, subscription = _username(params), _item_jid(params), _subscription(params)
     groups = _groups(params) if "groups" in params else None
-    await svc.roster.update(actor, username, jid, params.get("name"), subscription, groups)
+    await svc.contacts.update(actor, username, jid, params.get("name"), subscription, groups)
     return OK
 
 
 async def _delete_roster(svc: Services, actor: Principal, params: Params) -> str:
     username, jid = _username(params), _item_jid(params)
     try:
-        await svc.roster.delete(actor, username, jid)
+        await svc.contacts.remove(actor, username, jid)
     except NotFound as exc:
-        if exc.kind != "roster_item":  # a missing item still answers ok, as the plugin
+        if exc.kind != "contact":  # a missing item still answers ok, as the plugin
             raise
     return OK
 
@@ -167,9 +167,9 @@ OPERATIONS: dict[str, Operation] = {
 
 
 def _error_name(exc: DomainError) -> str:
-    if isinstance(exc, NotFound) and exc.kind in ("user", "roster_item"):
+    if isinstance(exc, NotFound) and exc.kind in ("user", "contact"):
         return "UserNotFoundException"
-    if isinstance(exc, AlreadyExists) and exc.kind in ("user", "roster_item"):
+    if isinstance(exc, AlreadyExists) and exc.kind in ("user", "contact"):
         return "UserAlreadyExistsException"
     if isinstance(exc, NotFound) and exc.kind == "group":
         return "GroupNotFoundException"

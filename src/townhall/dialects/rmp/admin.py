@@ -13,21 +13,13 @@ from typing import Any
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 
-from townhall.services.resource_admin import ImportResult
+from townhall.domain.principal import Principal
+from townhall.services.catalogue import CatalogueService, ImportResult
 from townhall.services.resources import ResourceInput
 
+from .. import kit
 from . import catalogue_files
-from .http import (
-    AnyRequest,
-    body,
-    flag,
-    invalid,
-    ok,
-    require_admin,
-    require_admin_of,
-    services,
-    session,
-)
+from .http import AnyRequest, admins, body, ok
 from .models import Body
 from .resources import field_values
 
@@ -55,21 +47,13 @@ def _template(asked: BulkBody) -> ResourceInput:
     )
 
 
-def _domains(request: AnyRequest) -> tuple[str, ...] | None:
-    """The domains the caller's bulk work is confined to (None: a server admin's all)."""
-    require_admin(request)
-    caller = session(request)
-    return None if caller.is_server_admin else caller.admin_domains
-
-
 @post("/admin/resources/bulk", status_code=201)
-async def bulk_create(request: AnyRequest) -> Response[bytes]:
+async def bulk_create(
+    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, BulkBody)
-    template = _template(asked)
-    svc = services(request)
-    caller = require_admin_of(request, svc.resources.subdomain(session(request), template))
-    made = await svc.resource_admin.bulk_create(
-        caller, template, asked.pattern, asked.start_number, asked.count
+    made = await catalogue.bulk_create(
+        principal, _template(asked), asked.pattern, asked.start_number, asked.count
     )
     return ok(201, created=len(made), resources=made)
 
@@ -77,11 +61,11 @@ async def bulk_create(request: AnyRequest) -> Response[bytes]:
 async def _upload(request: AnyRequest) -> tuple[bytes, str | None, dict[str, Any]]:
     """The uploaded file's bytes and name, and the form's other fields."""
     if "multipart/form-data" not in request.headers.get("content-type", ""):
-        raise invalid("file", "send the file as multipart/form-data")
+        raise kit.Malformed("file", "must be sent as multipart/form-data")
     form = await request.form()
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise invalid("file", "file is required")
+        raise kit.Malformed("file", "is required")
     return await upload.read(), upload.filename, dict(form)
 
 
@@ -99,33 +83,32 @@ def _imported(found: ImportResult) -> dict[str, Any]:
     }
 
 
-@post("/admin/import", status_code=201)
-async def import_catalogue(request: AnyRequest) -> Response[bytes]:
-    domains = _domains(request)
+@post("/admin/import", status_code=201, guards=[admins])
+async def import_catalogue(
+    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+) -> Response[bytes]:
     raw, filename, fields = await _upload(request)
-    dry_run = flag(fields.get("dryRun") or request.query_params.get("dryRun"), "dryRun", False)
-    asked = fields.get("format") or request.query_params.get("format")
-    kind = catalogue_files.detect(asked, filename, raw)
+    query = request.query_params
+    dry_run = kit.boolean(fields.get("dryRun") or query.get("dryRun"), "dryRun", False)
+    kind = catalogue_files.detect(fields.get("format") or query.get("format"), filename, raw)
     given = catalogue_files.read_json(raw) if kind == "json" else catalogue_files.read_csv(raw)
-    found = await services(request).resource_admin.import_file(
-        session(request), given, dry_run=dry_run, domains=domains
-    )
+    found = await catalogue.import_file(principal, given, dry_run=dry_run)
     return ok(200 if dry_run else 201, **_imported(found))
 
 
-@get("/admin/export")
-async def export_catalogue(request: AnyRequest) -> Response[bytes]:
-    domains = _domains(request)
+@get("/admin/export", guards=[admins])
+async def export_catalogue(
+    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
     kind = catalogue_files.detect(query.get("format") or "json", None, b"")
-    include_bookings = flag(query.get("includeBookings"), "includeBookings", False)
-    svc = services(request)
-    found = await svc.resource_admin.export(session(request), include_bookings, domains)
+    include_bookings = kit.boolean(query.get("includeBookings"), "includeBookings", False)
+    found = await catalogue.export(principal, include_bookings)
     if kind == "csv":
         content = catalogue_files.to_csv(found, include_bookings)
         media_type = "text/csv; charset=utf-8"
     else:
-        content = catalogue_files.to_json(found, include_bookings, svc.deps.clock.now())
+        content = catalogue_files.to_json(found, include_bookings, catalogue.clock.now())
         media_type = "application/json"
     return Response(
         content,

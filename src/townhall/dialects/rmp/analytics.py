@@ -13,18 +13,11 @@ from typing import Any
 
 from litestar import Response, Router, get
 
-from townhall.services.analytics import PeriodUsage, ResourceUsage, Usage
+from townhall.domain.principal import Principal
+from townhall.services.analytics import AnalyticsService, PeriodUsage, ResourceUsage, Usage
 
-from .http import (
-    AnyRequest,
-    invalid,
-    number,
-    ok,
-    require_admin,
-    require_time,
-    services,
-    session,
-)
+from .. import kit
+from .http import AnyRequest, admins, ok, require_time
 
 DEFAULT_POPULAR = 10
 MAX_POPULAR = 100
@@ -38,12 +31,12 @@ def _date(raw: str | None, field: str, end: bool) -> datetime:
             try:
                 day = date.fromisoformat(raw)
             except ValueError:
-                raise invalid(field, f"{field} is not an ISO 8601 date or time") from None
+                raise kit.Malformed(field, "is not an ISO 8601 date or time") from None
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return start + timedelta(days=1) if end else start
         return require_time(raw, field)
     except OverflowError:  # in UTC, or through its end, it leaves years 1-9999
-        raise invalid(field, f"{field} is out of range") from None
+        raise kit.Malformed(field, "is out of range") from None
 
 
 def _iso(moment: datetime) -> str:
@@ -87,30 +80,31 @@ def _usage(found: Usage) -> dict[str, Any]:
     }
 
 
-@get("/analytics/usage")
-async def usage(request: AnyRequest) -> Response[bytes]:
-    require_admin(request)
+@get("/analytics/usage", guards=[admins])
+async def usage(
+    request: AnyRequest, analytics: AnalyticsService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
     since = _date(query.get("startDate"), "startDate", end=False)
     until = _date(query.get("endDate"), "endDate", end=True)
     unit = query.get("groupBy") or "day"
-    found = await services(request).analytics.usage(session(request), since, until, unit)
-    return ok(**_usage(found))
+    return ok(**_usage(await analytics.usage(principal, since, until, unit)))
 
 
 @get("/analytics/popular-resources")
-async def popular_resources(request: AnyRequest) -> Response[bytes]:
+async def popular_resources(
+    request: AnyRequest, analytics: AnalyticsService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
     period = query.get("period") or "month"
-    limit = number(query.get("limit"), "limit", DEFAULT_POPULAR, 1, MAX_POPULAR)
-    found = await services(request).analytics.popular(session(request), period, limit)
+    limit = kit.integer(query.get("limit"), "limit", DEFAULT_POPULAR, 1, MAX_POPULAR)
+    found = await analytics.popular(principal, period, limit)
     return ok(period=period, resources=[_resource(r) for r in found])
 
 
-@get("/admin/statistics")
-async def statistics(request: AnyRequest) -> Response[bytes]:
-    require_admin(request)
-    found = await services(request).analytics.statistics(session(request))
+@get("/admin/statistics", guards=[admins])
+async def statistics(analytics: AnalyticsService, principal: Principal) -> Response[bytes]:
+    found = await analytics.statistics(principal)
     top = [
         {"id": r.address, "name": r.name, "bookings": r.bookings, "utilization": r.utilization}
         for r in found.top_resources

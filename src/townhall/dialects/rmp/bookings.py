@@ -1,40 +1,36 @@
 """`/bookings`, the conflict check and `/resources/{id}/availability`.
 
-People see and change the bookings they organised; an admin those of the resources in
-the domains it administers; a server admin all. Someone else's booking is a 404, so ids
-do not leak whether a booking exists.
+Who sees and changes which booking is the booking service's rule (people their own,
+admins those of the resources under their domains). Booking ids are RMP's
+(`RMP-<epoch ms>-<9 base-36 characters>`): the domain's ids are opaque text its caller
+names, so this dialect names the bookings it makes.
 """
 
 from __future__ import annotations
 
+import secrets
+import string
+from datetime import datetime
 from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
 
 from townhall.domain.models import Booking
+from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery
-from townhall.services.bookings import (
-    BookingChanges,
-    BookingRequest,
-    Organizer,
-    conflict_details,
-)
+from townhall.services.bookings import BookingChanges, BookingRequest, BookingService
 
-from .http import (
-    AnyRequest,
-    RmpError,
-    body,
-    conflict,
-    flag,
-    iso,
-    ok,
-    page,
-    parse_time,
-    require_time,
-    services,
-    session,
-)
+from .. import kit
+from .http import AnyRequest, body, conflict, iso, ok, page, parse_time, require_time
 from .models import ConflictCheck, CreateBooking, UpdateBooking
+
+BASE36 = string.digits + string.ascii_lowercase
+
+
+def booking_id(now: datetime) -> str:
+    """RMP's booking id: `RMP-<epoch ms>-<9 base-36 characters>`."""
+    tail = "".join(secrets.choice(BASE36) for _ in range(9))
+    return f"RMP-{int(now.timestamp() * 1000)}-{tail}"
 
 
 def render(booking: Booking) -> dict[str, Any]:
@@ -52,41 +48,31 @@ def render(booking: Booking) -> dict[str, Any]:
     }
 
 
-async def _visible(request: AnyRequest, booking_id: str) -> Booking:
-    found = session(request)
-    booking, organizer_id = await services(request).bookings.get(found, booking_id)
-    domain = booking.resource.partition("@")[2]
-    if organizer_id != found.user_id and not found.administers(domain):
-        raise RmpError(404, "NOT_FOUND", f"booking {booking_id} not found", {"booking": booking_id})
-    return booking
-
-
 @get("/bookings")
-async def list_bookings(request: AnyRequest) -> Response[bytes]:
-    found, query = session(request), request.query_params
-    svc = services(request)
-    resource = query.get("resourceId")
+async def list_bookings(
+    request: AnyRequest, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
+    query = request.query_params
     where = BookingQuery(
-        organizer_id=None if found.is_admin else found.user_id,
-        domains=None if found.is_server_admin or not found.is_admin else found.admin_domains,
         status=query.get("status") or None,
-        after=parse_time(query.get("startDate"), "startDate", required=False),
-        before=parse_time(query.get("endDate"), "endDate", required=False),
-        resource_id=await svc.bookings.resource_id(found, resource) if resource else None,
+        since=parse_time(query.get("startDate"), "startDate", required=False),
+        until=parse_time(query.get("endDate"), "endDate", required=False),
+        resource=query.get("resourceId") or None,
     )
     asked = page(request)
-    listed, total = await svc.bookings.search(found, where, asked.offset, asked.limit)
+    listed, total = await bookings.search(principal, where, asked.offset, asked.limit)
     return ok(bookings=[render(b) for b in listed], **asked.answer(total))
 
 
 @post("/bookings", status_code=201)
-async def create_booking(request: AnyRequest) -> Response[bytes]:
+async def create_booking(
+    request: AnyRequest, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, CreateBooking)
-    found = session(request)
-    booking = await services(request).bookings.create(
-        found,
-        Organizer(found.user_id, found.address),
+    booking = await bookings.create(
+        principal,
         BookingRequest(
+            id=booking_id(bookings.clock.now()),
             resource=asked.resource_id,
             title=asked.title,
             starts_at=require_time(asked.start_time, "startTime"),
@@ -101,13 +87,16 @@ async def create_booking(request: AnyRequest) -> Response[bytes]:
 
 
 @get("/bookings/{booking_id:str}")
-async def booking_detail(request: AnyRequest, booking_id: str) -> Response[bytes]:
-    return ok(booking=render(await _visible(request, booking_id)))
+async def booking_detail(
+    booking_id: str, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
+    return ok(booking=render(await bookings.get(principal, booking_id)))
 
 
 @put("/bookings/{booking_id:str}")
-async def update_booking(request: AnyRequest, booking_id: str) -> Response[bytes]:
-    await _visible(request, booking_id)
+async def update_booking(
+    request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, UpdateBooking)
     changes = BookingChanges(
         title=asked.title,
@@ -117,43 +106,44 @@ async def update_booking(request: AnyRequest, booking_id: str) -> Response[bytes
         services=tuple(asked.services) if asked.services is not None else None,
         status=asked.status,
     )
-    booking = await services(request).bookings.update(
-        session(request), booking_id, changes, invite=asked.send_invitations
-    )
+    booking = await bookings.update(principal, booking_id, changes, invite=asked.send_invitations)
     return ok(booking=render(booking))
 
 
 @delete("/bookings/{booking_id:str}", status_code=200)
-async def cancel_booking(request: AnyRequest, booking_id: str) -> Response[bytes]:
-    await _visible(request, booking_id)
-    notify = flag(request.query_params.get("sendCancellation"), "sendCancellation", True)
-    booking = await services(request).bookings.cancel(session(request), booking_id, notify)
-    return ok(booking=render(booking))
+async def cancel_booking(
+    request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
+    notify = kit.boolean(request.query_params.get("sendCancellation"), "sendCancellation", True)
+    return ok(booking=render(await bookings.cancel(principal, booking_id, notify)))
 
 
 @post("/bookings/conflicts", status_code=200)
-async def check_conflicts(request: AnyRequest) -> Response[bytes]:
+async def check_conflicts(
+    request: AnyRequest, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, ConflictCheck)
-    found = await services(request).bookings.conflicts(
-        session(request),
+    found = await bookings.conflicts(
+        principal,
         asked.resources,
         require_time(asked.start_time, "startTime"),
         require_time(asked.end_time, "endTime"),
     )
-    conflicts = [conflict(c) for c in conflict_details(found)]
-    return ok(hasConflicts=bool(conflicts), conflicts=conflicts)
+    return ok(hasConflicts=bool(found), conflicts=[conflict(b) for b in found])
 
 
 @get("/resources/{resource_id:str}/availability")
-async def availability(request: AnyRequest, resource_id: str) -> Response[bytes]:
+async def availability(
+    request: AnyRequest, resource_id: str, bookings: BookingService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
-    found = await services(request).bookings.conflicts(
-        session(request),
+    found = await bookings.conflicts(
+        principal,
         [resource_id],
         require_time(query.get("startTime"), "startTime"),
         require_time(query.get("endTime"), "endTime"),
     )
-    conflicts = [conflict(c) for c in conflict_details(found)]
+    conflicts = [conflict(b) for b in found]
     return ok(resourceId=resource_id.lower(), available=not conflicts, conflicts=conflicts)
 
 

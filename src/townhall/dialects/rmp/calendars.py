@@ -15,20 +15,11 @@ import msgspec
 from litestar import Response, Router, delete, get, post, put
 
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
-from townhall.services.calendars import EventChanges, EventDraft
+from townhall.domain.principal import Principal
+from townhall.services.calendars import CalendarService, EventChanges, EventDraft
 
-from .http import (
-    AnyRequest,
-    actor,
-    body,
-    flag,
-    invalid,
-    iso,
-    ok,
-    parse_time,
-    require_time,
-    services,
-)
+from .. import kit
+from .http import AnyRequest, body, iso, ok, parse_time, require_time
 from .models import Body
 
 
@@ -88,26 +79,30 @@ def _cleared(value: str | msgspec.UnsetType | None) -> str | None:
 
 
 @get("/calendars")
-async def list_calendars(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).calendars.calendars(actor(request))
+async def list_calendars(calendars: CalendarService, principal: Principal) -> Response[bytes]:
+    found = await calendars.calendars(principal)
     return ok(calendars=[render_calendar(c) for c in found])
 
 
 @get("/calendars/{calendar:str}/events")
-async def list_events(request: AnyRequest, calendar: str) -> Response[bytes]:
+async def list_events(
+    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
-    found = await services(request).calendars.events(
-        actor(request),
+    found = await calendars.events(
+        principal,
         calendar,
         require_time(query.get("startDate"), "startDate"),
         require_time(query.get("endDate"), "endDate"),
-        flag(query.get("includeRecurring"), "includeRecurring", True),
+        kit.boolean(query.get("includeRecurring"), "includeRecurring", True),
     )
     return ok(events=[render_event(e) for e in found])
 
 
 @post("/calendars/{calendar:str}/events", status_code=201)
-async def create_event(request: AnyRequest, calendar: str) -> Response[bytes]:
+async def create_event(
+    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, CreateEvent)
     draft = EventDraft(
         title=asked.title,
@@ -117,21 +112,33 @@ async def create_event(request: AnyRequest, calendar: str) -> Response[bytes]:
         attendees=tuple(asked.attendees),
         rrule=asked.recurrence or None,
     )
-    created = await services(request).calendars.create_event(
-        actor(request), calendar, draft, invite=asked.send_invitations
+    created = await calendars.create_event(
+        principal, calendar, draft, invite=asked.send_invitations
     )
     return ok(201, event=render_event(created))
 
 
 @get("/calendars/{calendar:str}/events/{event_id:str}")
-async def event_detail(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+async def event_detail(
+    request: AnyRequest,
+    calendar: str,
+    event_id: str,
+    calendars: CalendarService,
+    principal: Principal,
+) -> Response[bytes]:
     occurrence = parse_time(request.query_params.get("recurrenceId"), "recurrenceId", False)
-    found = await services(request).calendars.event(actor(request), calendar, event_id, occurrence)
+    found = await calendars.event(principal, calendar, event_id, occurrence)
     return ok(event=render_event(found))
 
 
 @put("/calendars/{calendar:str}/events/{event_id:str}")
-async def update_event(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+async def update_event(
+    request: AnyRequest,
+    calendar: str,
+    event_id: str,
+    calendars: CalendarService,
+    principal: Principal,
+) -> Response[bytes]:
     asked = await body(request, UpdateEvent)
     changes = EventChanges(
         title=asked.title,
@@ -141,31 +148,37 @@ async def update_event(request: AnyRequest, calendar: str, event_id: str) -> Res
         attendees=tuple(asked.attendees) if asked.attendees is not None else None,
         rrule=_cleared(asked.recurrence),
     )
-    updated = await services(request).calendars.update_event(
-        actor(request), calendar, event_id, changes, invite=asked.send_invitations
+    updated = await calendars.update_event(
+        principal, calendar, event_id, changes, invite=asked.send_invitations
     )
     return ok(event=render_event(updated))
 
 
 @delete("/calendars/{calendar:str}/events/{event_id:str}", status_code=200)
-async def delete_event(request: AnyRequest, calendar: str, event_id: str) -> Response[bytes]:
+async def delete_event(
+    request: AnyRequest,
+    calendar: str,
+    event_id: str,
+    calendars: CalendarService,
+    principal: Principal,
+) -> Response[bytes]:
     query = request.query_params
-    notify = flag(query.get("sendCancellation"), "sendCancellation", True)
+    notify = kit.boolean(query.get("sendCancellation"), "sendCancellation", True)
     occurrence = parse_time(query.get("recurrenceId"), "recurrenceId", required=False)
-    gone = await services(request).calendars.delete_event(
-        actor(request), calendar, event_id, occurrence, notify
-    )
+    gone = await calendars.delete_event(principal, calendar, event_id, occurrence, notify)
     return ok(event=render_event(gone))
 
 
 @get("/freebusy")
-async def free_busy(request: AnyRequest) -> Response[bytes]:
+async def free_busy(
+    request: AnyRequest, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
     address = (query.get("email") or "").strip()
     if not address:
-        raise invalid("email", "email is required")
-    periods = await services(request).calendars.freebusy(
-        actor(request),
+        raise kit.Malformed("email", "is required")
+    periods = await calendars.freebusy(
+        principal,
         address,
         require_time(query.get("startTime"), "startTime"),
         require_time(query.get("endTime"), "endTime"),

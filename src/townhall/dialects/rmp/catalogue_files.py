@@ -28,8 +28,8 @@ from typing import Any
 import msgspec
 
 from townhall.domain.models import Booking, ResourceCategory, ResourceType
-from townhall.services.resource_admin import (
-    Catalogue,
+from townhall.services.catalogue import (
+    Export,
     ImportBooking,
     ImportFile,
     ImportRow,
@@ -38,7 +38,7 @@ from townhall.services.resource_admin import (
 
 from .. import kit
 from .bookings import render as render_booking
-from .http import RmpError, invalid, iso, parse_time
+from .http import iso, parse_time
 from .models import Body, CategoryBody, CreateType, ResourceBody
 from .resources import category_list, field_specs, render, render_type, resource_input
 
@@ -105,7 +105,7 @@ def _booking(booking: Booking) -> dict[str, Any]:
     return shown
 
 
-def to_json(found: Catalogue, include_bookings: bool, now: datetime) -> bytes:
+def to_json(found: Export, include_bookings: bool, now: datetime) -> bytes:
     document: dict[str, Any] = {
         "exportedAt": iso(now),
         "categories": [_category(c) for c in found.categories],
@@ -129,7 +129,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_rows(found: Catalogue, include_bookings: bool) -> Iterator[dict[str, Any]]:
+def _csv_rows(found: Export, include_bookings: bool) -> Iterator[dict[str, Any]]:
     for category in found.categories:
         yield {"record": "category", **_category(category)}
     for kind in found.types:
@@ -142,7 +142,7 @@ def _csv_rows(found: Catalogue, include_bookings: bool) -> Iterator[dict[str, An
             yield {"record": "booking", **_booking(booking)}
 
 
-def to_csv(found: Catalogue, include_bookings: bool) -> bytes:
+def to_csv(found: Export, include_bookings: bool) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
@@ -158,7 +158,7 @@ def detect(asked: str | None, filename: str | None, raw: bytes) -> str:
     """The file's format: as asked, else by the file name, else by its first character."""
     if asked:
         if asked.lower() not in FORMATS:
-            raise invalid("format", "format must be csv or json")
+            raise kit.Malformed("format", "must be csv or json")
         return asked.lower()
     suffix = (filename or "").rpartition(".")[2].lower()
     if suffix in FORMATS:
@@ -176,8 +176,8 @@ def _converted(data: Any, kind: type[Any]) -> Any:
 def _time(raw: str | None, field: str) -> datetime:
     try:
         moment = parse_time(raw, field)
-    except RmpError as exc:
-        raise RowProblem(field, exc.message) from None
+    except kit.Malformed as exc:
+        raise RowProblem(field, exc.reason) from None
     assert moment is not None
     return moment
 
@@ -260,17 +260,17 @@ def read_json(raw: bytes) -> ImportFile:
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("file", f"Malformed JSON: {exc}") from None
+        raise kit.Malformed("file", f"Malformed JSON: {exc}") from None
     if isinstance(document, list):
         document = {"resources": document}
     kit.refuse_unstorable(document)
     if not isinstance(document, dict):
-        raise invalid("file", "the file must hold an object or a list")
+        raise kit.Malformed("file", "must hold an object or a list")
     reader = _Reader()
     for section, record in _SECTIONS.items():
         entries = document.get(section) or []
         if not isinstance(entries, list):
-            raise invalid(section, f"{section} must be a list")
+            raise kit.Malformed(section, "must be a list")
         read = getattr(reader, record)
         for row, data in enumerate(entries, start=1):
             reader.take(section, row, partial(read, row, data))
@@ -297,7 +297,7 @@ def _json_cell(text: str, field: str) -> Any:
     try:
         return json.loads(text)
     except ValueError:
-        raise RowProblem(field, f"{field} is not valid JSON") from None
+        raise RowProblem(field, "is not valid JSON") from None
 
 
 def _resource_cells(cells: dict[str, str]) -> dict[str, Any]:
@@ -312,7 +312,7 @@ def _resource_cells(cells: dict[str, str]) -> dict[str, Any]:
         data["active"] = _scalar(cells["active"].lower())
     custom = _json_cell(cells["customFields"], "customFields") if cells.get("customFields") else {}
     if not isinstance(custom, dict):
-        raise RowProblem("customFields", "customFields must be a JSON object")
+        raise RowProblem("customFields", "must be a JSON object")
     for key, value in cells.items():
         if key not in CSV_COLUMNS and key and value:
             custom[key] = _scalar(value)
@@ -366,17 +366,17 @@ def read_csv(raw: bytes) -> ImportFile:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise invalid("file", "a CSV file must be UTF-8") from None
+        raise kit.Malformed("file", "must be UTF-8 to be read as CSV") from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise invalid("file", f"line {line} holds a NUL character")
+        raise kit.Malformed("file", f"line {line} holds a NUL character")
     rows = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = rows.fieldnames or []
     except csv.Error as exc:
-        raise invalid("file", f"Malformed CSV: {exc}") from None
+        raise kit.Malformed("file", f"Malformed CSV: {exc}") from None
     if not header:
-        raise invalid("file", "the CSV file has no header row")
+        raise kit.Malformed("file", "has no header row")
     reader = _Reader()
     while True:
         try:

@@ -1,4 +1,8 @@
-"""`/domains`: person domains and resource sub-domains, and their settings (admins)."""
+"""`/domains`: person domains and resource sub-domains, and their settings (admins).
+
+Who may see, create and configure which domain is the domain service's rule; the
+setting names are the domain's, spelt here as RMP spells them (SETTINGS).
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,16 @@ from typing import Any
 from litestar import Response, Router, get, post, put
 
 from townhall.domain.models import Domain
+from townhall.domain.principal import Principal
+from townhall.services.domains import DomainService
 
-from .http import (
-    AnyRequest,
-    RmpError,
-    body,
-    iso,
-    ok,
-    require_admin,
-    require_admin_of,
-    require_server_admin,
-    services,
-    session,
-)
+from .. import kit
+from .http import SETTINGS, AnyRequest, admins, body, iso, ok
 from .models import CreateDomain
 
 _WIRE_TYPE = {"primary": "primary", "alias": "primary", "resource-subdomain": "resource-subdomain"}
+_KIND = {"primary": "alias", "resource-subdomain": "resource-subdomain"}
+_SETTING_NAMES = {wire: name for name, wire in SETTINGS.items()}
 
 
 def _render(domain: Domain) -> dict[str, Any]:
@@ -37,44 +35,56 @@ def _render(domain: Domain) -> dict[str, Any]:
     return rendered
 
 
-@get("/domains")
-async def list_domains(request: AnyRequest) -> Response[bytes]:
-    caller = require_admin(request)
-    found = await services(request).domains.list(caller)
-    visible = [d for d in found if session(request).administers(d.name)]
+def render_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    return {SETTINGS.get(name, name): value for name, value in settings.items()}
+
+
+def _setting_changes(given: dict[str, Any]) -> dict[str, Any]:
+    """The changes under the domain's setting names; a name RMP does not know is refused
+    here, so only RMP's spellings are accepted."""
+    for key in given:
+        if key not in _SETTING_NAMES:
+            known = ", ".join(SETTINGS.values())
+            raise kit.Malformed(key, f"is not a setting; the settings are {known}")
+    return {_SETTING_NAMES[key]: value for key, value in given.items()}
+
+
+@get("/domains", guards=[admins])
+async def list_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
+    visible = await domains.administered(principal)
     return ok(domains=[_render(d) for d in visible], total=len(visible))
 
 
 @post("/domains", status_code=201)
-async def create_domain(request: AnyRequest) -> Response[bytes]:
+async def create_domain(
+    request: AnyRequest, domains: DomainService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, CreateDomain)
-    if asked.type == "resource-subdomain":
-        caller = require_admin_of(request, asked.domain.partition(".resources.")[2] or "-")
-    else:
-        caller = require_server_admin(request)
-    created = await services(request).domains.create(
-        caller, asked.domain, asked.type, asked.admin_email
-    )
+    kind = _KIND.get(asked.type)
+    if kind is None:
+        raise kit.Malformed("type", f"must be one of {', '.join(_KIND)}")
+    created = await domains.create(principal, asked.domain, kind, asked.admin_email)
     return ok(201, domain=_render(created))
 
 
 @get("/domains/{domain:str}/settings")
-async def domain_settings(request: AnyRequest, domain: str) -> Response[bytes]:
-    caller = require_admin_of(request, domain)
-    settings = await services(request).domains.settings(caller, domain)
-    return ok(domain=domain.lower(), settings=settings)
+async def domain_settings(
+    domain: str, domains: DomainService, principal: Principal
+) -> Response[bytes]:
+    settings = await domains.settings(principal, domain)
+    return ok(domain=domain.lower(), settings=render_settings(settings))
 
 
 @put("/domains/{domain:str}/settings")
-async def update_domain_settings(request: AnyRequest, domain: str) -> Response[bytes]:
-    caller = require_admin_of(request, domain)
+async def update_domain_settings(
+    request: AnyRequest, domain: str, domains: DomainService, principal: Principal
+) -> Response[bytes]:
     changes: dict[str, Any] = await body(request, dict)
     changes = changes.get("settings", changes)
     if not isinstance(changes, dict):
-        raise RmpError(400, "INVALID_INPUT", "settings must be an object", {"field": "settings"})
-    svc = services(request)
-    await svc.domains.update_settings(caller, domain, changes)
-    return ok(domain=domain.lower(), settings=await svc.domains.settings(caller, domain))
+        raise kit.Malformed("settings", "must be an object")
+    settings = await domains.update_settings(principal, domain, _setting_changes(changes))
+    return ok(domain=domain.lower(), settings=render_settings(settings))
 
 
 router = Router(

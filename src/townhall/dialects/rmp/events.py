@@ -4,6 +4,9 @@ Each server process keeps its own sockets. Services publish on the event bus aft
 commit; with Redis configured the bus also hands each process the other processes'
 events, so a client hears of a booking whichever process took it. A client hears only
 its own tenant's events (its domains and their resource sub-domains).
+
+Services publish domain data (the domain's names, times as ISO 8601 text); each message
+renames its keys to RMP's (KEYS), so the bodies are what RMP clients know.
 """
 
 from __future__ import annotations
@@ -19,13 +22,38 @@ from litestar.exceptions import WebSocketDisconnect
 
 from townhall.domain.errors import Unauthenticated
 from townhall.domain.events import DomainEvent
-from townhall.services.container import Services
+from townhall.services.auth import AuthService
 
+from .. import kit
 from .http import iso
 
 PUSHED = ("booking.", "resource.", "event.", "presence.changed")
 QUEUE_LIMIT = 1000
 UNAUTHORIZED_CLOSE = 4401
+KEYS: dict[str, dict[str, str | None]] = {
+    "booking.": {
+        "resource": "resourceId",
+        "starts_at": "startTime",
+        "ends_at": "endTime",
+    },
+    "resource.": {"address": "id"},
+    "event.": {
+        "starts_at": "startTime",
+        "ends_at": "endTime",
+        "rrule": "recurrence",
+        "recurrence_id": "recurrenceId",
+    },
+    "presence.": {"address": "user", "user_id": None},
+}
+"""Per topic family, the domain's data keys that RMP spells otherwise (None: RMP does not
+show it); other keys (and the data of other topics) keep their names."""
+
+
+def render(event: DomainEvent) -> dict[str, Any]:
+    """The event's data as an RMP message's `data`."""
+    keys = next((k for prefix, k in KEYS.items() if event.topic.startswith(prefix)), {})
+    renamed = ((keys.get(key, key), value) for key, value in event.data.items())
+    return {key: value for key, value in renamed if key is not None}
 
 
 class Hub:
@@ -45,7 +73,7 @@ class Hub:
     def deliver(self, event: DomainEvent) -> None:
         if not event.topic.startswith(PUSHED):
             return
-        message = {"type": event.topic, "data": event.data, "at": iso(datetime.now(UTC))}
+        message = {"type": event.topic, "data": render(event), "at": iso(datetime.now(UTC))}
         for queue in self._queues.get(event.tenant_id, ()):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(message)
@@ -56,7 +84,7 @@ def _hub(socket: WebSocket[Any, Any, Any]) -> Hub:
     state = socket.app.state
     if "rmp_hub" not in state:
         state.rmp_hub = Hub()
-        state.services.deps.events.subscribe(state.rmp_hub.deliver)
+        kit.services_of(socket).deps.events.subscribe(state.rmp_hub.deliver)
     return state.rmp_hub  # type: ignore[no-any-return]
 
 
@@ -70,11 +98,10 @@ async def _token(socket: WebSocket[Any, Any, Any]) -> str:
 
 
 @websocket("/events")
-async def events(socket: WebSocket[Any, Any, Any]) -> None:
-    services: Services = socket.app.state.services
+async def events(socket: WebSocket[Any, Any, Any], auth: AuthService) -> None:
     await socket.accept()
     try:
-        found = await services.auth.bearer(await _token(socket))
+        found = await auth.bearer(await _token(socket))
     except Unauthenticated:
         await socket.send_json(
             {"type": "error", "data": {"code": "UNAUTHORIZED", "message": "invalid token"}}

@@ -8,7 +8,6 @@ Times are ISO 8601 with an offset on the way in and UTC with `Z` on the way out.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -29,9 +28,9 @@ from townhall.domain.errors import (
     SlotTaken,
     Unauthenticated,
 )
+from townhall.domain.models import Booking
 from townhall.domain.principal import Principal
-from townhall.services.container import Services
-from townhall.services.resource_admin import RowError, RowsInvalid
+from townhall.services.catalogue import RowError, RowsInvalid
 
 from .. import kit
 
@@ -41,10 +40,38 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
-FIELDS = {
-    "display_name": "realName",
+SETTINGS = {
+    "timezone": "timezone",
+    "language": "language",
+    "date_format": "dateFormat",
+    "allow_past_bookings": "allowPastBookings",
+    "max_booking_hours": "maxBookingHours",
 }
-"""Domain field names as RMP spells them."""
+"""Each domain setting's RMP name (settings are fields of a domain, refused by name)."""
+
+FIELDS = {
+    # people
+    "display_name": "realName",
+    # a booking's or an event's times, and a slot asked about (free/busy, availability)
+    "start": "startTime",
+    "end": "endTime",
+    # a period asked about (listings of bookings and events, analytics)
+    "since": "startDate",
+    "until": "endDate",
+    # bookings and events
+    "resource": "resourceId",
+    "recurrence_id": "recurrenceId",
+    # resources and their bulk creation
+    "custom_fields": "customFields",
+    "start_number": "startNumber",
+    # analytics
+    "group_by": "groupBy",
+    # domain settings
+    **SETTINGS,
+}
+"""Domain field names as RMP spells them. Fields the dialect itself refuses (Malformed)
+are RMP's already; none of those is a key here, so a row error naming either kind is
+spelt right."""
 
 _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Impossible, 422, "UNPROCESSABLE"),
@@ -69,7 +96,7 @@ _HTTP_CODES = {
 
 
 class RmpError(Exception):
-    """A refusal the dialect itself decides (bad query parameter, missing token)."""
+    """A refusal the dialect itself decides before there is a caller (missing token)."""
 
     def __init__(
         self, status: int, code: str, message: str, details: dict[str, Any] | None = None
@@ -79,10 +106,6 @@ class RmpError(Exception):
         self.code = code
         self.message = message
         self.details = details
-
-
-def invalid(field: str, message: str) -> RmpError:
-    return RmpError(400, "INVALID_INPUT", message, {"field": field})
 
 
 def error(
@@ -100,7 +123,7 @@ def error(
 
 def _details(exc: DomainError) -> dict[str, Any] | None:
     if isinstance(exc, RowsInvalid):
-        return {"field": exc.field, "errors": [_row_error(e) for e in exc.errors]}
+        return {"field": kit.wire_field(exc, FIELDS), "errors": [_row_error(e) for e in exc.errors]}
     if isinstance(exc, Invalid):
         return {"field": kit.wire_field(exc, FIELDS)}
     if isinstance(exc, SlotTaken):
@@ -114,7 +137,7 @@ def _row_error(found: RowError) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "section": found.section,
         "row": found.row,
-        "field": found.field,
+        "field": kit.spelt(found.field, FIELDS),
         "message": found.message,
     }
     if found.number is not None:
@@ -122,14 +145,14 @@ def _row_error(found: RowError) -> dict[str, Any]:
     return shown
 
 
-def conflict(booking: dict[str, object]) -> dict[str, object]:
+def conflict(booking: Booking) -> dict[str, object]:
     """A conflicting booking as the conflict check and a 409's details show it."""
     return {
-        "resourceId": booking["resource"],
-        "bookingId": booking["id"],
-        "title": booking["title"],
-        "startTime": iso(booking["starts_at"]),  # type: ignore[arg-type]
-        "endTime": iso(booking["ends_at"]),  # type: ignore[arg-type]
+        "resourceId": booking.resource,
+        "bookingId": booking.id,
+        "title": booking.title,
+        "startTime": iso(booking.starts_at),
+        "endTime": iso(booking.ends_at),
     }
 
 
@@ -192,37 +215,11 @@ server_admins = kit.requires(
 admins = kit.requires(lambda caller: caller.is_admin, "Only an administrator may do this")
 
 
-def services(request: AnyRequest) -> Services:
-    return kit.services_of(request)
-
-
-def actor(request: AnyRequest) -> Principal:
-    return kit.principal_of(request)
-
-
-session = actor
-
-
-def require_server_admin(request: AnyRequest) -> Principal:
-    found = session(request)
-    if not found.is_server_admin:
-        raise RmpError(403, "FORBIDDEN", "Only a server administrator may do this")
-    return found
-
-
 def require_admin_of(request: AnyRequest, domain: str) -> Principal:
     """The caller if it administers `domain` (server admins administer every domain)."""
-    found = session(request)
+    found = kit.principal_of(request)
     if not found.administers(domain):
         raise RmpError(403, "FORBIDDEN", f"Only an administrator of {domain} may do this")
-    return found
-
-
-def require_admin(request: AnyRequest) -> Principal:
-    """The caller if it administers at least one domain."""
-    found = session(request)
-    if not found.is_admin:
-        raise RmpError(403, "FORBIDDEN", "Only an administrator may do this")
     return found
 
 
@@ -247,14 +244,14 @@ def parse_time(raw: str | None, field: str, required: bool = True) -> datetime |
     """An ISO 8601 time that names its offset; a bare local time is ambiguous, so 400."""
     if raw is None or raw == "":
         if required:
-            raise invalid(field, f"{field} is required")
+            raise kit.Malformed(field, "is required")
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise invalid(field, f"{field} is not an ISO 8601 time") from None
+        raise kit.Malformed(field, "is not an ISO 8601 time") from None
     if moment.tzinfo is None:
-        raise invalid(field, f"{field} must carry an offset (e.g. Z or +02:00)")
+        raise kit.Malformed(field, "must carry an offset (e.g. Z or +02:00)")
     return moment.astimezone(UTC)
 
 
@@ -262,10 +259,6 @@ def require_time(raw: str | None, field: str) -> datetime:
     moment = parse_time(raw, field)
     assert moment is not None
     return moment
-
-
-flag = kit.boolean
-number = kit.integer
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,17 +274,13 @@ class Page:
         """`total`, `page`, `pages`; a page past the last is refused (nothing is there)."""
         pages = math.ceil(total / self.limit)
         if self.page > max(pages, 1):
-            raise invalid("page", f"page must be between 1 and {max(pages, 1)}")
+            raise kit.Malformed("page", f"must be between 1 and {max(pages, 1)}")
         return {"total": total, "page": self.page, "pages": pages}
 
 
 def page(request: AnyRequest, default_limit: int = DEFAULT_LIMIT) -> Page:
     query = request.query_params
     return Page(
-        number(query.get("page"), "page", 1, 1, 1_000_000),
-        number(query.get("limit"), "limit", default_limit, 1, MAX_LIMIT),
+        kit.integer(query.get("page"), "page", 1, 1, 1_000_000),
+        kit.integer(query.get("limit"), "limit", default_limit, 1, MAX_LIMIT),
     )
-
-
-def listing(items: list[T], render: Callable[[T], dict[str, Any]]) -> list[dict[str, Any]]:
-    return [render(item) for item in items]

@@ -12,23 +12,12 @@ from typing import Any
 from litestar import Response, Router, delete, get, post, put
 
 from townhall.domain.models import FieldSpec, Resource, ResourceCategory, ResourceType
+from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
-from townhall.services.resources import ResourceInput
+from townhall.services.resources import ResourceInput, ResourceService
 
-from .http import (
-    AnyRequest,
-    RmpError,
-    body,
-    flag,
-    number,
-    ok,
-    page,
-    parse_time,
-    require_admin_of,
-    require_server_admin,
-    services,
-    session,
-)
+from .. import kit
+from .http import AnyRequest, body, ok, page, parse_time, server_admins
 from .models import CategoryBody, CreateType, FieldBody, ResourceBody, UpdateType
 
 
@@ -66,31 +55,31 @@ def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
 
 
 @get("/resource-types")
-async def list_types(request: AnyRequest) -> Response[bytes]:
-    categories, kinds = await services(request).resources.catalogue(session(request))
+async def list_types(resources: ResourceService, principal: Principal) -> Response[bytes]:
+    categories, kinds = await resources.categories_and_types(principal)
     return ok(
         categories=[{"id": c.slug, "name": c.name, "icon": c.icon} for c in categories],
         types=[render_type(kind) for kind in kinds],
     )
 
 
-@post("/resource-types", status_code=201)
-async def create_type(request: AnyRequest) -> Response[bytes]:
-    caller = require_server_admin(request)
+@post("/resource-types", status_code=201, guards=[server_admins])
+async def create_type(
+    request: AnyRequest, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, CreateType)
     kind = ResourceType(asked.id, asked.name, asked.category, field_specs(asked.fields))
-    made = await services(request).resources.create_type(
-        caller, kind, category_list(asked.categories)
-    )
+    made = await resources.create_type(principal, kind, category_list(asked.categories))
     return ok(201, type=render_type(made))
 
 
-@put("/resource-types/{type_id:str}")
-async def update_type(request: AnyRequest, type_id: str) -> Response[bytes]:
-    caller = require_server_admin(request)
+@put("/resource-types/{type_id:str}", guards=[server_admins])
+async def update_type(
+    request: AnyRequest, type_id: str, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, UpdateType)
-    changed = await services(request).resources.update_type(
-        caller,
+    changed = await resources.update_type(
+        principal,
         type_id,
         asked.name,
         asked.category,
@@ -127,62 +116,60 @@ def resource_input(asked: ResourceBody) -> ResourceInput:
 
 
 @get("/resources")
-async def list_resources(request: AnyRequest) -> Response[bytes]:
+async def list_resources(
+    request: AnyRequest, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
     query = request.query_params
-    available = flag(query.get("available"), "available", False)
+    available = kit.boolean(query.get("available"), "available", False)
     free_from = parse_time(query.get("startTime"), "startTime", required=False)
     free_till = parse_time(query.get("endTime"), "endTime", required=False)
     if available and (free_from is None) != (free_till is None):
-        raise RmpError(
-            400, "INVALID_INPUT", "give both startTime and endTime", {"field": "endTime"}
-        )
+        raise kit.Malformed("endTime", "must be given with startTime (give both or neither)")
     if available and free_from is None:
-        free_from = services(request).deps.clock.now()
-        free_till = free_from
-    features = tuple(f for f in (query.get("features") or "").split(",") if f)
+        free_from = free_till = resources.clock.now()
     where = ResourceQuery(
         type=query.get("type") or None,
         category=query.get("category") or None,
-        min_capacity=number(query.get("minCapacity"), "minCapacity", 0, 0, 1_000_000) or None,
-        features=features,
+        min_capacity=kit.integer(query.get("minCapacity"), "minCapacity", 0, 0, 1_000_000) or None,
+        features=tuple(kit.str_list(query.get("features"))),
         free_from=free_from if available else None,
         free_till=free_till if available else None,
         text=query.get("search") or None,
     )
     asked = page(request)
-    shown, total = await services(request).resources.list(
-        session(request), where, asked.offset, asked.limit
-    )
+    shown, total = await resources.list(principal, where, asked.offset, asked.limit)
     return ok(resources=[render(r) for r in shown], **asked.answer(total))
 
 
 @post("/resources", status_code=201)
-async def create_resource(request: AnyRequest) -> Response[bytes]:
+async def create_resource(
+    request: AnyRequest, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, ResourceBody)
-    given = resource_input(asked)
-    svc = services(request)
-    caller = require_admin_of(request, svc.resources.subdomain(session(request), given))
-    return ok(201, resource=render(await svc.resources.create(caller, given)))
+    return ok(201, resource=render(await resources.create(principal, resource_input(asked))))
 
 
 @get("/resources/{resource_id:str}")
-async def resource_detail(request: AnyRequest, resource_id: str) -> Response[bytes]:
-    found = await services(request).resources.get(session(request), resource_id)
-    return ok(resource=render(found))
+async def resource_detail(
+    resource_id: str, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
+    return ok(resource=render(await resources.get(principal, resource_id)))
 
 
 @put("/resources/{resource_id:str}")
-async def update_resource(request: AnyRequest, resource_id: str) -> Response[bytes]:
-    caller = require_admin_of(request, resource_id.partition("@")[2])
+async def update_resource(
+    request: AnyRequest, resource_id: str, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, ResourceBody)
-    changed = await services(request).resources.update(caller, resource_id, resource_input(asked))
+    changed = await resources.update(principal, resource_id, resource_input(asked))
     return ok(resource=render(changed))
 
 
 @delete("/resources/{resource_id:str}", status_code=200)
-async def delete_resource(request: AnyRequest, resource_id: str) -> Response[bytes]:
-    caller = require_admin_of(request, resource_id.partition("@")[2])
-    await services(request).resources.delete(caller, resource_id)
+async def delete_resource(
+    resource_id: str, resources: ResourceService, principal: Principal
+) -> Response[bytes]:
+    await resources.delete(principal, resource_id)
     return ok(deleted=resource_id.lower())
 
 

@@ -13,16 +13,18 @@ from typing import Any
 import msgspec
 from litestar import Response, Router, post
 
+from townhall.domain.principal import Principal
 from townhall.services.search import (
     DEFAULT_LIMIT,
     TYPES,
     BookingHit,
     ResourceHit,
     SearchQuery,
+    SearchService,
     UserHit,
 )
 
-from .http import AnyRequest, body, iso, ok, services, session
+from .http import AnyRequest, body, iso, ok
 from .models import Body
 
 
@@ -45,16 +47,17 @@ def _booking(hit: BookingHit) -> dict[str, Any]:
 
 
 @post("/search", status_code=200)
-async def search(request: AnyRequest) -> Response[bytes]:
+async def search(
+    request: AnyRequest, search: SearchService, principal: Principal
+) -> Response[bytes]:
     asked = await body(request, SearchBody)
-    caller = session(request)
     query = SearchQuery(asked.query, tuple(asked.types), asked.limit)
-    found = await services(request).search.search(caller, query)
+    found = await search.search(principal, query)
     results: dict[str, list[dict[str, Any]]] = {}
     if found.resources is not None:
         results["resources"] = [_resource(hit) for hit in found.resources]
     if found.users is not None:
-        domain = caller.tenant.domain
+        domain = principal.tenant.domain
         results["users"] = [_user(hit, domain) for hit in found.users]
     if found.bookings is not None:
         results["bookings"] = [_booking(hit) for hit in found.bookings]

@@ -20,6 +20,7 @@ from townhall.services.people import NewPerson, PeopleService, PersonChanges
 from townhall.services.resources import ResourceService
 
 from .. import kit
+from .domains import render_settings
 from .http import AnyRequest, RmpError, body, ok, require_admin_of
 from .models import CreateUser, ResetPassword, UpdateUser
 
@@ -115,7 +116,7 @@ async def user_detail(
     if principal.username != username:
         require_admin_of(request, domain)
     person = await people.get(principal, username)
-    defaults = await domains.settings(principal, principal.tenant.domain)
+    defaults = render_settings(await domains.defaults(principal))
     rendered = _render(person, domain, await domains.admin_ids(principal))
     props = person.properties
     rendered["settings"] = {k: props.get(PROPERTY.format(k), defaults[k]) for k in PREFERENCES}

@@ -9,18 +9,22 @@ from __future__ import annotations
 from litestar import Response, Router, get, post
 
 from townhall.domain.errors import NotFound
+from townhall.domain.principal import Principal
+from townhall.services.avatars import AvatarService
 
 from . import models as m
-from .http import AnyRequest, body, ok, require_user_admin, services
+from .http import AnyRequest, body, ok, user_admins
 
 
 class AvatarUpdate(m.Wire):
     image: str | None = None
 
 
-@get("/v1/admin/user/{uid:int}/avatar")
-async def list_avatars(request: AnyRequest, uid: int) -> Response[bytes]:
-    version = await services(request).avatars.version(require_user_admin(request), uid)
+@get("/v1/admin/user/{uid:int}/avatar", guards=[user_admins])
+async def list_avatars(
+    request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
+) -> Response[bytes]:
+    version = await avatars.version(principal, uid)
     if version is None:
         return ok([])
     base = str(request.base_url).rstrip("/")
@@ -33,18 +37,20 @@ async def list_avatars(request: AnyRequest, uid: int) -> Response[bytes]:
     "/v1/admin/user/{uid:int}/avatar/update",
     status_code=200,
     request_max_body_size=3 * 1024 * 1024,
+    guards=[user_admins],
 )
-async def update_avatar(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+async def update_avatar(
+    request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, AvatarUpdate)
-    await services(request).avatars.set(who, uid, wanted.image)
+    await avatars.set(principal, uid, wanted.image)
     return ok(m.SuccessResponse())
 
 
 @get("/avatars/{uid:int}/original", include_in_schema=False)
-async def picture(request: AnyRequest, uid: int) -> Response[bytes]:
+async def picture(uid: int, avatars: AvatarService) -> Response[bytes]:
     try:
-        media_type, image, _ = await services(request).avatars.image(uid)
+        media_type, image, _ = await avatars.image(uid)
     except NotFound:
         return Response(b"", status_code=404)
     return Response(

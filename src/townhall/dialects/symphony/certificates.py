@@ -11,37 +11,59 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
+from cryptography.x509.oid import SignatureAlgorithmOID
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles as role_names
 from townhall.domain.principal import Principal
-from townhall.services.certificates import MAX_PAGE, CertAttributes, CompanyCert, X509Summary
+from townhall.services.certificates import (
+    MAX_PAGE,
+    CertAttributes,
+    CertificateService,
+    CompanyCert,
+    X509Summary,
+)
 
+from .. import kit, unstorable
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, require, services, session
+from .http import AnyRequest, SymphonyError, body, ok, role_guard
 
-CERT_ADMINS = frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR})
+cert_admins = role_guard(frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR}))
 """Certificates decide who may authenticate, so user provisioning is not enough."""
+
+_SIGNATURES = {
+    SignatureAlgorithmOID.RSA_WITH_SHA1.dotted_string: "SHA1withRSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA224.dotted_string: "SHA224withRSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA256.dotted_string: "SHA256withRSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA384.dotted_string: "SHA384withRSA",
+    SignatureAlgorithmOID.RSA_WITH_SHA512.dotted_string: "SHA512withRSA",
+    SignatureAlgorithmOID.RSASSA_PSS.dotted_string: "RSASSA-PSS",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA1.dotted_string: "SHA1withECDSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA224.dotted_string: "SHA224withECDSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA256.dotted_string: "SHA256withECDSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA384.dotted_string: "SHA384withECDSA",
+    SignatureAlgorithmOID.ECDSA_WITH_SHA512.dotted_string: "SHA512withECDSA",
+    SignatureAlgorithmOID.DSA_WITH_SHA1.dotted_string: "SHA1withDSA",
+    SignatureAlgorithmOID.DSA_WITH_SHA256.dotted_string: "SHA256withDSA",
+    SignatureAlgorithmOID.ED25519.dotted_string: "Ed25519",
+    SignatureAlgorithmOID.ED448.dotted_string: "Ed448",
+}
+"""Signature algorithms by OID, in Java's names (the ones Symphony shows); any other is
+shown as its dotted OID."""
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _admin(request: AnyRequest) -> Principal:
-    return require(request, CERT_ADMINS)
-
-
 def _page(request: AnyRequest) -> tuple[int, int]:
     """`skip` and `limit` from the query (the spec gives no defaults: all, up to the
-    service's largest page), a 400 naming the one that is not an integer."""
-    values = []
-    for name, default in (("skip", 0), ("limit", MAX_PAGE)):
-        raw = request.query_params.get(name)
-        try:
-            values.append(default if raw is None or raw == "" else int(raw))
-        except ValueError:
-            raise SymphonyError(400, f"{name}: must be an integer") from None
-    return values[0], values[1]
+    service's largest page), a 400 naming the one that is not an integer; the service
+    checks the range."""
+    q, low, high = request.query_params, unstorable.INT64_MIN, unstorable.INT64_MAX
+    return (
+        kit.integer(q.get("skip"), "skip", 0, low, high),
+        kit.integer(q.get("limit"), "limit", MAX_PAGE, low, high),
+    )
 
 
 def _ms(moment: datetime) -> int:
@@ -94,7 +116,10 @@ def _cert_info(x: X509Summary) -> list[m.CertInfoItem]:
                 ("Issuer", _dn(x.issuer)),
                 ("Subject", _dn(x.subject)),
                 ("Serial Number", format(x.serial_number, "x")),
-                ("Signature Algorithm", x.signature_algorithm),
+                (
+                    "Signature Algorithm",
+                    _SIGNATURES.get(x.signature_algorithm, x.signature_algorithm),
+                ),
             ],
         ),
         section(
@@ -129,43 +154,50 @@ def _wanted(attrs: m.CompanyCertAttributes | None) -> CertAttributes:
     )
 
 
-async def _create(request: AnyRequest, reject_expired: bool) -> CompanyCert:
-    who = _admin(request)
+async def _create(
+    request: AnyRequest, certificates: CertificateService, principal: Principal, current: bool
+) -> CompanyCert:
     wanted = await body(request, m.CompanyCert)
-    return await services(request).certificates.create(
-        who, session(request).person_id, wanted.pem, _wanted(wanted.attributes), reject_expired
-    )
+    attrs = _wanted(wanted.attributes)
+    return await certificates.create(principal, wanted.pem, attrs, reject_expired=current)
 
 
-@post("/v1/companycert/create", status_code=200)
-async def create_v1(request: AnyRequest) -> Response[bytes]:
+@post("/v1/companycert/create", status_code=200, guards=[cert_admins])
+async def create_v1(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
     """The 1.4x operation: expired certificates are still accepted."""
-    await _create(request, reject_expired=False)
+    await _create(request, certificates, principal, current=False)
     return ok(m.SuccessResponse())
 
 
-@post("/v2/companycert/create", status_code=200)
-async def create_v2(request: AnyRequest) -> Response[bytes]:
-    return ok(_detail(await _create(request, reject_expired=True)))
+@post("/v2/companycert/create", status_code=200, guards=[cert_admins])
+async def create_v2(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
+    return ok(_detail(await _create(request, certificates, principal, current=True)))
 
 
-@get("/v1/companycert/list")
-async def list_all(request: AnyRequest) -> Response[bytes]:
-    who = _admin(request)
-    found = await services(request).certificates.page(who, *_page(request))
+@get("/v1/companycert/list", guards=[cert_admins])
+async def list_all(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
+    found = await certificates.page(principal, *_page(request))
     return ok([_item(c) for c in found])
 
 
-@get("/v1/companycert/podmanaged/list")
-async def list_pod_managed(request: AnyRequest) -> Response[bytes]:
-    who = _admin(request)
-    found = await services(request).certificates.page(who, *_page(request), pod_managed=True)
+@get("/v1/companycert/podmanaged/list", guards=[cert_admins])
+async def list_pod_managed(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
+    found = await certificates.page(principal, *_page(request), pod_managed=True)
     return ok([_item(c) for c in found])
 
 
-@post("/v1/companycert/type/list", status_code=200)
-async def list_of_types(request: AnyRequest) -> Response[bytes]:
-    who = _admin(request)
+@post("/v1/companycert/type/list", status_code=200, guards=[cert_admins])
+async def list_of_types(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
     skip, limit = _page(request)
     try:
         kinds = msgspec.json.decode(await request.body(), type=list[m.CompanyCertType])
@@ -173,40 +205,42 @@ async def list_of_types(request: AnyRequest) -> Response[bytes]:
         raise SymphonyError(400, f"typeIdList: a JSON array of types is required ({exc})") from None
     if any(k.type is None for k in kinds):
         raise SymphonyError(400, "type: every item of typeIdList needs a type")
-    found = await services(request).certificates.page(
-        who, skip, limit, types=[k.type for k in kinds if k.type is not None]
-    )
+    types = [k.type for k in kinds if k.type is not None]
+    found = await certificates.page(principal, skip, limit, types=types)
     return ok([_item(c) for c in found])
 
 
-@get("/v1/companycert/{fingerPrint:str}/get")
-async def get_one(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
-    return ok(_detail(await services(request).certificates.get(_admin(request), fingerPrint)))
+@get("/v1/companycert/{fingerPrint:str}/get", guards=[cert_admins])
+async def get_one(
+    fingerPrint: str, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
+    return ok(_detail(await certificates.get(principal, fingerPrint)))
 
 
-@get("/v1/companycert/{fingerPrint:str}/issuedBy")
-async def issued_by(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
-    found = await services(request).certificates.issued_by(_admin(request), fingerPrint)
-    return ok([_item(c) for c in found])
+@get("/v1/companycert/{fingerPrint:str}/issuedBy", guards=[cert_admins])
+async def issued_by(
+    fingerPrint: str, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
+    return ok([_item(c) for c in await certificates.issued_by(principal, fingerPrint)])
 
 
-@post("/v1/companycert/{fingerPrint:str}/update", status_code=200)
-async def update(request: AnyRequest, fingerPrint: str) -> Response[bytes]:
-    who = _admin(request)
+@post("/v1/companycert/{fingerPrint:str}/update", status_code=200, guards=[cert_admins])
+async def update(
+    request: AnyRequest, fingerPrint: str, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, m.CompanyCertAttributes)
-    await services(request).certificates.update(
-        who, session(request).person_id, fingerPrint, _wanted(wanted)
-    )
+    await certificates.update(principal, fingerPrint, _wanted(wanted))
     return ok(m.SuccessResponse())
 
 
-@post("/v1/companycert/delete", status_code=200)
-async def delete(request: AnyRequest) -> Response[bytes]:
-    who = _admin(request)
+@post("/v1/companycert/delete", status_code=200, guards=[cert_admins])
+async def delete(
+    request: AnyRequest, certificates: CertificateService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, m.CompanyCertFingerPrint)
     if not wanted.id:
         raise SymphonyError(400, "id: the fingerprint of the certificate is required")
-    await services(request).certificates.delete(who, wanted.id)
+    await certificates.delete(principal, wanted.id)
     return ok(m.SuccessResponse())
 
 

@@ -16,10 +16,18 @@ import msgspec
 from litestar import Response, Router, delete, get, post
 
 from townhall.domain import roles as role_names
-from townhall.services.barriers import MAX_PAGE, BarrierGroup, BarrierPolicy, BulkOutcome
-from townhall.services.disclaimers import Disclaimer
-from townhall.services.messages import StoredMessage
+from townhall.domain.principal import Principal
+from townhall.services.barriers import (
+    MAX_PAGE,
+    BarrierGroup,
+    BarrierPolicy,
+    BarrierService,
+    BulkOutcome,
+)
+from townhall.services.disclaimers import Disclaimer, DisclaimerService
+from townhall.services.messages import MessageService, StoredMessage
 
+from .. import kit, unstorable
 from . import models as m
 from .http import (
     DECLARES_404,
@@ -28,18 +36,19 @@ from .http import (
     body,
     no_content,
     ok,
-    require,
-    require_user_admin,
-    services,
+    role_guard,
+    user_admins,
 )
 
-SUPPRESSORS = frozenset(
-    {
-        role_names.SUPER_ADMINISTRATOR,
-        role_names.ADMINISTRATOR,
-        "SUPER_COMPLIANCE_OFFICER",
-        "COMPLIANCE_OFFICER",
-    }
+suppressors = role_guard(
+    frozenset(
+        {
+            role_names.SUPER_ADMINISTRATOR,
+            role_names.ADMINISTRATOR,
+            "SUPER_COMPLIANCE_OFFICER",
+            "COMPLIANCE_OFFICER",
+        }
+    )
 )
 
 
@@ -95,12 +104,7 @@ def _suppression(found: StoredMessage) -> m.MessageSuppressionResponse:
 
 def _query_int(request: AnyRequest, name: str, default: int) -> int:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise SymphonyError(400, f"{name}: must be an integer") from None
+    return kit.integer(raw, name, default, unstorable.INT64_MIN, unstorable.INT64_MAX)
 
 
 async def _user_ids(request: AnyRequest) -> list[int]:
@@ -121,61 +125,66 @@ def url_safe(message_id: str) -> str:
 # -- disclaimers ------------------------------------------------------------------------
 
 
-@get("/v1/admin/disclaimer/list")
-async def list_disclaimers(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).disclaimers.list_all(require_user_admin(request))
-    return ok([_disclaimer(d) for d in found])
+@get("/v1/admin/disclaimer/list", guards=[user_admins])
+async def list_disclaimers(disclaimers: DisclaimerService, principal: Principal) -> Response[bytes]:
+    return ok([_disclaimer(d) for d in await disclaimers.list_all(principal)])
 
 
-@get("/v1/admin/disclaimer/{did:str}")
-async def get_disclaimer(request: AnyRequest, did: str) -> Response[bytes]:
-    found = await services(request).disclaimers.get(require_user_admin(request), did)
-    return ok(_disclaimer(found))
+@get("/v1/admin/disclaimer/{did:str}", guards=[user_admins])
+async def get_disclaimer(
+    did: str, disclaimers: DisclaimerService, principal: Principal
+) -> Response[bytes]:
+    return ok(_disclaimer(await disclaimers.get(principal, did)))
 
 
-@get("/v1/admin/disclaimer/{did:str}/users")
-async def disclaimer_users(request: AnyRequest, did: str) -> Response[bytes]:
-    return ok(await services(request).disclaimers.users(require_user_admin(request), did))
+@get("/v1/admin/disclaimer/{did:str}/users", guards=[user_admins])
+async def disclaimer_users(
+    did: str, disclaimers: DisclaimerService, principal: Principal
+) -> Response[bytes]:
+    return ok(await disclaimers.users(principal, did))
 
 
-@get("/v1/admin/user/{uid:int}/disclaimer")
-async def user_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
+@get("/v1/admin/user/{uid:int}/disclaimer", guards=[user_admins])
+async def user_disclaimer(
+    uid: int, disclaimers: DisclaimerService, principal: Principal
+) -> Response[bytes]:
     """204 with no body when the user has none, as the spec (and the BDK) expect."""
-    found = await services(request).disclaimers.of_user(require_user_admin(request), uid)
+    found = await disclaimers.of_user(principal, uid)
     return ok(_disclaimer(found)) if found else no_content()
 
 
-@post("/v1/admin/user/{uid:int}/disclaimer/update", status_code=200)
-async def assign_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/user/{uid:int}/disclaimer/update", status_code=200, guards=[user_admins])
+async def assign_disclaimer(
+    request: AnyRequest, uid: int, disclaimers: DisclaimerService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, m.StringId)
-    if not wanted.id:
-        raise SymphonyError(400, "id: the disclaimer id is required")
-    await services(request).disclaimers.assign(who, uid, wanted.id)
+    await disclaimers.assign(principal, uid, wanted.id or "")
     return ok(m.SuccessResponse())
 
 
-@delete("/v1/admin/user/{uid:int}/disclaimer", status_code=200)
-async def unassign_disclaimer(request: AnyRequest, uid: int) -> Response[bytes]:
-    await services(request).disclaimers.unassign(require_user_admin(request), uid)
+@delete("/v1/admin/user/{uid:int}/disclaimer", status_code=200, guards=[user_admins])
+async def unassign_disclaimer(
+    uid: int, disclaimers: DisclaimerService, principal: Principal
+) -> Response[bytes]:
+    await disclaimers.unassign(principal, uid)
     return ok(m.SuccessResponse())
 
 
 # -- information barriers ---------------------------------------------------------------
 
 
-@get("/v1/admin/group/list")
-async def list_groups(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).barriers.groups(require_user_admin(request))
-    return ok([_group(g) for g in found])
+@get("/v1/admin/group/list", guards=[user_admins])
+async def list_groups(barriers: BarrierService, principal: Principal) -> Response[bytes]:
+    return ok([_group(g) for g in await barriers.groups(principal)])
 
 
-@get("/v1/admin/group/{gid:str}/membership/list", opt=DECLARES_404)
-async def group_members(request: AnyRequest, gid: str) -> Response[bytes]:
-    who = require_user_admin(request)
+@get("/v1/admin/group/{gid:str}/membership/list", opt=DECLARES_404, guards=[user_admins])
+async def group_members(
+    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+) -> Response[bytes]:
     skip = _query_int(request, "skip", 0)
     limit = _query_int(request, "limit", MAX_PAGE)
-    return ok(await services(request).barriers.members(who, gid, skip, limit))
+    return ok(await barriers.members(principal, gid, skip, limit))
 
 
 def _bulk(outcome: BulkOutcome) -> Response[bytes]:
@@ -186,33 +195,37 @@ def _bulk(outcome: BulkOutcome) -> Response[bytes]:
     )
 
 
-@post("/v1/admin/group/{gid:str}/membership/add", status_code=200)
-async def add_group_members(request: AnyRequest, gid: str) -> Response[bytes]:
-    who = require_user_admin(request)
-    return _bulk(await services(request).barriers.add_members(who, gid, await _user_ids(request)))
+@post("/v1/admin/group/{gid:str}/membership/add", status_code=200, guards=[user_admins])
+async def add_group_members(
+    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+) -> Response[bytes]:
+    return _bulk(await barriers.add_members(principal, gid, await _user_ids(request)))
 
 
-@post("/v1/admin/group/{gid:str}/membership/remove", status_code=200)
-async def remove_group_members(request: AnyRequest, gid: str) -> Response[bytes]:
-    who = require_user_admin(request)
-    users = await _user_ids(request)
-    return _bulk(await services(request).barriers.remove_members(who, gid, users))
+@post("/v1/admin/group/{gid:str}/membership/remove", status_code=200, guards=[user_admins])
+async def remove_group_members(
+    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+) -> Response[bytes]:
+    return _bulk(await barriers.remove_members(principal, gid, await _user_ids(request)))
 
 
-@get("/v1/admin/policy/list")
-async def list_policies(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).barriers.policies(require_user_admin(request))
-    return ok([_policy(p) for p in found])
+@get("/v1/admin/policy/list", guards=[user_admins])
+async def list_policies(barriers: BarrierService, principal: Principal) -> Response[bytes]:
+    return ok([_policy(p) for p in await barriers.policies(principal)])
 
 
 # -- message suppression ----------------------------------------------------------------
 
 
-@post("/v1/admin/messagesuppression/{message_id:str}/suppress", status_code=200)
-async def suppress_message(request: AnyRequest, message_id: str) -> Response[bytes]:
-    who = require(request, SUPPRESSORS)
-    found = await services(request).messages.suppress(who, url_safe(message_id))
-    return ok(_suppression(found))
+@post(
+    "/v1/admin/messagesuppression/{message_id:str}/suppress",
+    status_code=200,
+    guards=[suppressors],
+)
+async def suppress_message(
+    message_id: str, messages: MessageService, principal: Principal
+) -> Response[bytes]:
+    return ok(_suppression(await messages.suppress(principal, url_safe(message_id))))
 
 
 router = Router(

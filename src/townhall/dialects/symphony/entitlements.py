@@ -6,17 +6,11 @@ import msgspec
 from litestar import Response, Router, get, post
 
 from townhall.domain.models import AppEntitlement
+from townhall.domain.principal import Principal
+from townhall.services.entitlements import EntitlementService
 
 from . import models as m
-from .http import (
-    AnyRequest,
-    SymphonyError,
-    body,
-    ok,
-    refuse_unstorable,
-    require_user_admin,
-    services,
-)
+from .http import AnyRequest, SymphonyError, body, ok, refuse_unstorable, user_admins
 
 DELEGATE_ACTIONS = {"ADD": True, "REMOVE": False}
 
@@ -31,39 +25,43 @@ async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[ob
     return decoded  # type: ignore[no-any-return]
 
 
-@get("/v1/admin/user/{uid:int}/features")
-async def get_features(request: AnyRequest, uid: int) -> Response[bytes]:
-    found = await services(request).entitlements.features(require_user_admin(request), uid)
+@get("/v1/admin/user/{uid:int}/features", guards=[user_admins])
+async def get_features(
+    uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
+    found = await entitlements.features(principal, uid)
     return ok([m.Feature(entitlment=name, enabled=on) for name, on in found.items()])
 
 
-@post("/v1/admin/user/{uid:int}/features/update", status_code=200)
-async def set_features(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/user/{uid:int}/features/update", status_code=200, guards=[user_admins])
+async def set_features(
+    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
     wanted: dict[str, bool] = {}
     for feature in await _list_body(request, m.Feature):
         assert isinstance(feature, m.Feature)
         if not feature.entitlment or feature.enabled is None:
             raise SymphonyError(400, "entitlment and enabled are required for every feature")
         wanted[feature.entitlment] = feature.enabled
-    await services(request).entitlements.set_features(who, uid, wanted)
+    await entitlements.set_features(principal, uid, wanted)
     return ok(m.SuccessResponse())
 
 
-@get("/v1/admin/user/{uid:int}/delegates")
-async def get_delegates(request: AnyRequest, uid: int) -> Response[bytes]:
-    return ok(await services(request).entitlements.delegates(require_user_admin(request), uid))
+@get("/v1/admin/user/{uid:int}/delegates", guards=[user_admins])
+async def get_delegates(
+    uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
+    return ok(await entitlements.delegates(principal, uid))
 
 
-@post("/v1/admin/user/{uid:int}/delegates/update", status_code=200)
-async def update_delegates(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/user/{uid:int}/delegates/update", status_code=200, guards=[user_admins])
+async def update_delegates(
+    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
     wanted = await body(request, m.DelegateAction)
     if wanted.action not in DELEGATE_ACTIONS:
         raise SymphonyError(400, "action: must be ADD or REMOVE")
-    await services(request).entitlements.set_delegate(
-        who, uid, wanted.user_id, DELEGATE_ACTIONS[wanted.action]
-    )
+    await entitlements.set_delegate(principal, uid, wanted.user_id, DELEGATE_ACTIONS[wanted.action])
     return ok(m.SuccessResponse())
 
 
@@ -87,33 +85,35 @@ def _user_app(app: AppEntitlement) -> m.UserAppEntitlement:
     )
 
 
-@get("/v1/admin/app/entitlement/list")
-async def tenant_apps(request: AnyRequest) -> Response[bytes]:
-    found = await services(request).entitlements.tenant_apps(require_user_admin(request))
-    return ok([_pod_app(a) for a in found])
+@get("/v1/admin/app/entitlement/list", guards=[user_admins])
+async def tenant_apps(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
+    return ok([_pod_app(a) for a in await entitlements.tenant_apps(principal)])
 
 
-@post("/v1/admin/app/entitlement/list", status_code=200)
-async def set_tenant_apps(request: AnyRequest) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/app/entitlement/list", status_code=200, guards=[user_admins])
+async def set_tenant_apps(
+    request: AnyRequest, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
     apps = [
         AppEntitlement(a.app_id, a.app_name, a.listed, a.install, a.enable)
         for a in await _list_body(request, m.PodAppEntitlement)
         if isinstance(a, m.PodAppEntitlement)
     ]
-    saved = await services(request).entitlements.set_tenant_apps(who, apps)
+    saved = await entitlements.set_tenant_apps(principal, apps)
     return ok([_pod_app(a) for a in saved])
 
 
-@get("/v1/admin/user/{uid:int}/app/entitlement/list")
-async def user_apps(request: AnyRequest, uid: int) -> Response[bytes]:
-    found = await services(request).entitlements.user_apps(require_user_admin(request), uid)
-    return ok([_user_app(a) for a in found])
+@get("/v1/admin/user/{uid:int}/app/entitlement/list", guards=[user_admins])
+async def user_apps(
+    uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
+    return ok([_user_app(a) for a in await entitlements.user_apps(principal, uid)])
 
 
-@post("/v1/admin/user/{uid:int}/app/entitlement/list", status_code=200)
-async def set_user_apps(request: AnyRequest, uid: int) -> Response[bytes]:
-    who = require_user_admin(request)
+@post("/v1/admin/user/{uid:int}/app/entitlement/list", status_code=200, guards=[user_admins])
+async def set_user_apps(
+    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+) -> Response[bytes]:
     apps = [
         AppEntitlement(
             a.app_id,
@@ -125,7 +125,7 @@ async def set_user_apps(request: AnyRequest, uid: int) -> Response[bytes]:
         for a in await _list_body(request, m.UserAppEntitlement)
         if isinstance(a, m.UserAppEntitlement)
     ]
-    saved = await services(request).entitlements.set_user_apps(who, uid, apps)
+    saved = await entitlements.set_user_apps(principal, uid, apps)
     return ok([_user_app(a) for a in saved])
 
 

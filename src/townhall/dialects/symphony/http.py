@@ -62,6 +62,25 @@ FIELDS = {
     "mobile_phone": "mobilePhoneNumber",
     "sms_number": "smsNumber",
     "job_function": "jobFunction",
+    # contacts
+    "user_id": "userId",
+    # entitlements
+    "feature": "entitlment",
+    "delegate_id": "userId",
+    "app_id": "appId",
+    "app_name": "appName",
+    # company certificates
+    "cert_name": "name",
+    "cert_type": "type",
+    "cert_status": "status",
+    # disclaimers and information barriers
+    "disclaimer_id": "id",
+    "disclaimer_name": "name",
+    "frequency_hours": "frequencyInHours",
+    "is_default": "isDefault",
+    "group_name": "name",
+    "member_ids": "users",
+    "policy_type": "policyType",
     # rooms and IMs
     "natural_name": "name",
     "im_members": "uidList",
@@ -208,7 +227,3 @@ def no_content() -> Response[bytes]:
 
 int_list = kit.int_list
 str_list = kit.str_list
-
-
-def require_user_admin(request: AnyRequest) -> Principal:
-    return require(request, role_names.USER_ADMINS)

@@ -4,14 +4,48 @@ from __future__ import annotations
 
 from litestar import Response, Router, get
 
-from .http import AnyRequest, ok, require_user_admin, services
+from townhall.domain.principal import Principal
+from townhall.services.entitlements import EntitlementService
+
+from .http import ok, user_admins
+
+STANDARD_FEATURES = (
+    "postReadEnabled",
+    "postWriteEnabled",
+    "delegatesEnabled",
+    "isExternalIMEnabled",
+    "canShareFilesExternally",
+    "canCreatePublicRoom",
+    "canUpdateAvatar",
+    "isExternalRoomEnabled",
+    "canCreatePushedSignals",
+    "canUseCompactMode",
+    "mustBeRecorded",
+    "sendFilesEnabled",
+    "canUseInternalAudio",
+    "canUseInternalVideo",
+    "canProjectInternalScreenShare",
+    "canViewInternalScreenShare",
+    "canCreateMultiLateralRoom",
+    "canJoinMultiLateralRoom",
+    "canUseFirehose",
+    "canUseInternalAudioMobile",
+    "canUseInternalVideoMobile",
+    "canProjectInternalScreenShareMobile",
+    "canViewInternalScreenShareMobile",
+    "canManageSignalSubscription",
+)
+"""The features Symphony documents, in its order: listed whether or not a user has one."""
 
 
-@get("/v1/admin/system/features/list")
-async def feature_names(request: AnyRequest) -> Response[bytes]:
+@get("/v1/admin/system/features/list", guards=[user_admins])
+async def feature_names(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
     """Every name a user's features may hold here: what an admin picks from before
-    `/v1/admin/user/{uid}/features/update`."""
-    return ok(await services(request).features.names(require_user_admin(request)))
+    `/v1/admin/user/{uid}/features/update`. The standard ones first, then the tenant's
+    own, so a client that lists these and then reads a user's features never meets a
+    name the list left out."""
+    used = await entitlements.feature_names(principal)
+    return ok([*STANDARD_FEATURES, *(n for n in used if n not in STANDARD_FEATURES)])
 
 
 router = Router(path="/", route_handlers=[feature_names])

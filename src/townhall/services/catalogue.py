@@ -26,7 +26,7 @@ from townhall.domain.models import (
 from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Deps, Service, Work
-from townhall.services.bookings import MAX_TITLE, check_attendees, event_data
+from townhall.services.bookings import MAX_ID, MAX_TITLE, check_attendees, event_data
 from townhall.services.resources import (
     NewResource,
     ResourceInput,
@@ -34,6 +34,7 @@ from townhall.services.resources import (
     changed_data,
     checked_category,
     checked_type,
+    may_administer,
 )
 from townhall.store import bookings as booking_store
 from townhall.store import calendars as calendar_store
@@ -44,7 +45,6 @@ from townhall.store.database import ExclusionViolation, Tx
 from townhall.store.resources import SUBDOMAIN
 
 MAX_BULK = 1000
-MAX_BOOKING_ID = 40
 PLACEHOLDER = re.compile(r"\{(n{1,3})\}")
 """`{n}`, `{nn}`, `{nnn}`: the number, zero-padded to at least that many digits."""
 
@@ -117,7 +117,7 @@ class ImportResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Catalogue:
+class Export:
     """Everything an export holds."""
 
     categories: list[ResourceCategory]
@@ -165,23 +165,19 @@ def _expanded(values: dict[str, Any] | None, number: int) -> dict[str, Any] | No
 
 def _check_bulk(pattern: str, start: int, count: int) -> None:
     if not pattern.strip():
-        raise Invalid("pattern", "pattern must not be empty")
+        raise Invalid("pattern", "must not be empty")
     if not 1 <= count <= MAX_BULK:
-        raise Invalid("count", f"count must be between 1 and {MAX_BULK}")
+        raise Invalid("count", f"must be between 1 and {MAX_BULK}")
     if start < 0:
-        raise Invalid("startNumber", "startNumber must not be negative")
+        raise Invalid("start_number", "must not be negative")
     if count > 1 and not PLACEHOLDER.search(pattern):
-        raise Invalid("pattern", "pattern needs {n}, {nn} or {nnn} to name more than one")
+        raise Invalid("pattern", "needs {n}, {nn} or {nnn} to name more than one")
 
 
-def _administers(domains: tuple[str, ...] | None, domain: str) -> bool:
-    """None: a server admin (every domain); else those domains and below them."""
-    if domains is None:
-        return True
-    return any(domain == own or domain.endswith("." + own) for own in domains)
+class CatalogueService(Service):
+    """For admins: a server admin works on the whole tenant's catalogue, a domain admin
+    on the resources (and their bookings) under its domains."""
 
-
-class ResourceAdminService(Service):
     def __init__(self, deps: Deps, resources: ResourceService) -> None:
         super().__init__(deps)
         self._resources = resources
@@ -192,10 +188,12 @@ class ResourceAdminService(Service):
         self, actor: Principal, template: ResourceInput, pattern: str, start: int, count: int
     ) -> list[str]:
         """`count` resources named by `pattern` from `start` on, all or none; answers
-        their addresses. A taken name refuses the lot (AlreadyExists)."""
+        their addresses. A taken name refuses the lot (AlreadyExists). For admins of the
+        sub-domain they go into."""
+        may_administer(actor, self._resources.subdomain(actor, template))
         _check_bulk(pattern, start, count)
         if not template.type:
-            raise Invalid("type", "type is required")
+            raise Invalid("type", "is required")
         async with self.db.read() as tx:
             kind = await store.find_type(tx, actor.tenant_id, template.type)
         if kind is None:
@@ -244,15 +242,14 @@ class ResourceAdminService(Service):
 
     # --- export ------------------------------------------------------------------------
 
-    async def export(
-        self, actor: Principal, include_bookings: bool, domains: tuple[str, ...] | None = None
-    ) -> Catalogue:
+    async def export(self, actor: Principal, include_bookings: bool) -> Export:
         """The tenant's whole catalogue (every category and type, used or not, so an
         import recreates types that have no resources yet), its resources and, if
-        asked, every booking, cancelled ones too. `domains`: a domain admin's, whose
-        export holds only the resources (and their bookings) under them."""
+        asked, every booking, cancelled ones too. A domain admin's export holds only the
+        resources (and their bookings) under its domains."""
+        _may_work_in_bulk(actor)
         async with self.db.read() as tx:
-            found = Catalogue(
+            found = Export(
                 categories=await store.categories(tx, actor.tenant_id),
                 types=await store.types(tx, actor.tenant_id),
                 resources=await store.search(tx, actor.tenant_id, ResourceQuery()),
@@ -260,14 +257,12 @@ class ResourceAdminService(Service):
                     await booking_store.every(tx, actor.tenant_id) if include_bookings else []
                 ),
             )
-        if domains is None:
+        if actor.is_server_admin:
             return found
         return replace(
             found,
-            resources=[r for r in found.resources if _administers(domains, r.domain)],
-            bookings=[
-                b for b in found.bookings if _administers(domains, b.resource.partition("@")[2])
-            ],
+            resources=[r for r in found.resources if actor.administers(r.domain)],
+            bookings=[b for b in found.bookings if actor.administers(_domain_of(b.resource))],
         )
 
     # --- import --------------------------------------------------------------------------
@@ -277,35 +272,32 @@ class ResourceAdminService(Service):
         actor: Principal,
         given: ImportFile,
         dry_run: bool = False,
-        domains: tuple[str, ...] | None = None,
     ) -> ImportResult:
         """Check every row, then (unless `dry_run`) write it all in one transaction.
 
-        `domains`: those the caller administers (None for a server admin); a row outside
-        them, or a type to create by someone not a server admin, is Forbidden. A dry
-        run reads only; a real one checks inside its write transaction, so what was
-        checked is what is written."""
+        A row outside the domains the actor administers, or a type to create by someone
+        not a server admin, is Forbidden. A dry run reads only; a real one checks inside
+        its write transaction, so what was checked is what is written."""
+        _may_work_in_bulk(actor)
         if dry_run:
             async with self.db.read() as tx:
-                plan = await self._plan(tx, actor, given, domains)
+                plan = await self._plan(tx, actor, given)
             return plan.result(dry_run=True)
         try:
             async with self.unit(actor) as work:
-                plan = await self._plan(work, actor, given, domains)
+                plan = await self._plan(work, actor, given)
                 await self._write(work, actor, plan)
         except ExclusionViolation:
             detail = "a booking overlaps one made while the import ran; nothing was imported"
             raise Conflict("booking", "", detail) from None
         return plan.result(dry_run=False)
 
-    async def _plan(
-        self, tx: Tx, actor: Principal, given: ImportFile, domains: tuple[str, ...] | None
-    ) -> _Plan:
+    async def _plan(self, tx: Tx, actor: Principal, given: ImportFile) -> _Plan:
         plan = _Plan(errors=list(given.malformed))
         plan.categories = self._plan_categories(given, plan)
-        known = await self._plan_types(tx, actor, given, domains, plan)
-        await self._plan_resources(tx, actor, given.resources, known, domains, plan)
-        await self._plan_bookings(tx, actor, given.bookings, domains, plan)
+        known = await self._plan_types(tx, actor, given, plan)
+        await self._plan_resources(tx, actor, given.resources, known, plan)
+        await self._plan_bookings(tx, actor, given.bookings, plan)
         if plan.errors:
             raise RowsInvalid(plan.errors)
         return plan
@@ -324,7 +316,6 @@ class ResourceAdminService(Service):
         tx: Tx,
         actor: Principal,
         given: ImportFile,
-        domains: tuple[str, ...] | None,
         plan: _Plan,
     ) -> dict[str, ResourceType]:
         """The types rows may use: the stored ones (kept as they are) and the file's
@@ -333,7 +324,7 @@ class ResourceAdminService(Service):
         for row, kind in given.types:
             if kind.slug in known:
                 continue
-            if domains is not None:
+            if not actor.is_server_admin:
                 raise Forbidden("resource_type", kind.slug, "only a server admin makes types")
             try:
                 made = checked_type(kind)
@@ -350,7 +341,6 @@ class ResourceAdminService(Service):
         actor: Principal,
         rows: list[ImportRow],
         known: dict[str, ResourceType],
-        domains: tuple[str, ...] | None,
         plan: _Plan,
     ) -> None:
         seen: dict[str, int] = {}
@@ -359,7 +349,7 @@ class ResourceAdminService(Service):
             new = self._checked_row(actor, row, known, plan)
             if new is None:
                 continue
-            if not _administers(domains, new.domain):
+            if not actor.administers(new.domain):
                 raise Forbidden("resource", new.address, f"row {row.row}: not your domain")
             problem = await self._taken_or_bad(tx, actor, new, seen, holds)
             if problem is not None:
@@ -373,7 +363,8 @@ class ResourceAdminService(Service):
     ) -> NewResource | None:
         kind = known.get(row.given.type or "")
         if kind is None:
-            message = f"unknown type {row.given.type}" if row.given.type else "type is required"
+            message = f"names no type of this tenant: {row.given.type}"
+            message = message if row.given.type else "is required"
             plan.errors.append(RowError(row.row, "type", message))
             return None
         try:
@@ -408,7 +399,6 @@ class ResourceAdminService(Service):
         tx: Tx,
         actor: Principal,
         rows: list[ImportBooking],
-        domains: tuple[str, ...] | None,
         plan: _Plan,
     ) -> None:
         if not rows:
@@ -425,14 +415,11 @@ class ResourceAdminService(Service):
             address = row.resource.strip().lower()
             problem = _booking_problem(row, taken | seen)
             if problem is None and address not in new_addresses and address not in stored:
-                problem = (
-                    "resourceId",
-                    f"resource {row.resource} is neither stored nor in the file",
-                )
+                problem = ("resource", f"{row.resource} is neither stored nor in the file")
             if problem is not None:
                 plan.errors.append(RowError(row.row, *problem, section="bookings"))
                 continue
-            if not _administers(domains, address.partition("@")[2]):
+            if not actor.administers(_domain_of(address)):
                 raise Forbidden("booking", row.id, f"bookings row {row.row}: not your domain")
             seen.add(row.id)
             organizer_id = await self._organizer_id(tx, actor, row.organizer)
@@ -460,7 +447,7 @@ class ResourceAdminService(Service):
             if previous and previous.resource == booking.resource:
                 if booking.starts_at < previous.ends_at:
                     message = f"overlaps booking {previous.id} of the same resource"
-                    plan.errors.append(RowError(rows[booking.id], "startTime", message, "bookings"))
+                    plan.errors.append(RowError(rows[booking.id], "start", message, "bookings"))
                 if booking.ends_at <= previous.ends_at:
                     continue
             previous = booking
@@ -473,7 +460,7 @@ class ResourceAdminService(Service):
             )
             if clash:
                 message = f"overlaps stored booking {clash[0].id}"
-                plan.errors.append(RowError(rows[booking.id], "startTime", message, "bookings"))
+                plan.errors.append(RowError(rows[booking.id], "start", message, "bookings"))
 
     async def _write(self, tx: Work, actor: Principal, plan: _Plan) -> None:
         await self._resources.put_categories(tx, actor, tuple(plan.categories))
@@ -495,18 +482,18 @@ class ResourceAdminService(Service):
 
 def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str] | None:
     """(field, message) of the first rule the booking breaks, else None."""
-    if not row.id.strip() or len(row.id) > MAX_BOOKING_ID:
-        return "id", f"id must be 1 to {MAX_BOOKING_ID} characters"
+    if not row.id.strip() or len(row.id) > MAX_ID:
+        return "id", f"must be 1 to {MAX_ID} characters"
     if row.id in taken:
         return "id", f"booking {row.id} already exists (or is in the file twice)"
     if not row.title.strip() or len(row.title) > MAX_TITLE:
-        return "title", f"title must be 1 to {MAX_TITLE} characters"
+        return "title", f"must be 1 to {MAX_TITLE} characters"
     if row.ends_at <= row.starts_at:
-        return "endTime", "endTime must be after startTime"
+        return "end", "must be after the start"
     if row.status not in BOOKING_STATUSES:
-        return "status", f"status must be one of {', '.join(BOOKING_STATUSES)}"
+        return "status", f"must be one of {', '.join(BOOKING_STATUSES)}"
     if "@" not in row.organizer:
-        return "organizer", "organizer must be an e-mail address"
+        return "organizer", "must be an e-mail address"
     try:
         check_attendees(row.attendees)
     except Invalid as exc:
@@ -531,8 +518,17 @@ def _booking(row: ImportBooking, address: str, now: datetime) -> Booking:
     )
 
 
+def _may_work_in_bulk(actor: Principal) -> None:
+    if not actor.is_admin:
+        raise Forbidden("catalogue", "", "Only an administrator may do this")
+
+
+def _domain_of(address: str) -> str:
+    return address.partition("@")[2]
+
+
 async def _insert_booking(tx: Tx, actor: Principal, resource_id: int, new: _NewBooking) -> None:
     booking = new.booking
-    domain = booking.resource.partition("@")[2]
+    domain = _domain_of(booking.resource)
     resource = ResourceRef(resource_id, booking.resource, domain, True, {})
     await booking_store.insert_with_events(tx, actor.tenant_id, resource, new.organizer_id, booking)
