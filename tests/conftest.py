@@ -147,6 +147,7 @@ def client(server: RunningServer):  # type: ignore[no-untyped-def]
 @pytest.fixture
 async def services(database_url: str) -> AsyncIterator[object]:
     """In-process services on the test database (migrated and initialised)."""
+    from townhall.app import TENANT_DEFAULTS
     from townhall.config import load_settings
     from townhall.services.bootstrap import ensure_initialised
     from townhall.services.container import Services
@@ -163,7 +164,7 @@ async def services(database_url: str) -> AsyncIterator[object]:
     )
     await asyncio.to_thread(upgrade, database_url)
     built = Services.build(settings)
-    await ensure_initialised(built, settings)
+    await ensure_initialised(built, settings, TENANT_DEFAULTS)
     yield built
     await built.close()
 

@@ -204,6 +204,7 @@ class Pod:
 
 
 async def _admin_bot_token(server: RunningServer, database_url: str) -> tuple[str, int]:
+    from townhall.app import TENANT_DEFAULTS
     from townhall.config import load_settings
     from townhall.services.bootstrap import ensure_initialised
     from townhall.services.container import Services
@@ -218,7 +219,7 @@ async def _admin_bot_token(server: RunningServer, database_url: str) -> tuple[st
     )
     await asyncio.to_thread(upgrade, database_url)
     built = Services.build(config)
-    await ensure_initialised(built, config)
+    await ensure_initialised(built, config, TENANT_DEFAULTS)
     try:
         bot = await make_bot(built, frozenset({"ADMINISTRATOR"}))
     finally:

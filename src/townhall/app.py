@@ -30,6 +30,8 @@ from townhall.web.metrics import count_responses
 
 DIALECTS = (openfire.DIALECT, symphony.DIALECT, rmp.DIALECT)
 """Every API the server speaks; a new one is one more entry."""
+TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
+"""What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
 
 
 def operation_id(handler: Any, method: Any, components: list[Any]) -> str:

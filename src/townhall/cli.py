@@ -31,6 +31,7 @@ app.add_typer(barriers_app, name="barriers")
 
 def _prepare(settings: Settings) -> None:
     """Migrate, then create the first tenant and admin if the database is new."""
+    from townhall.app import TENANT_DEFAULTS
     from townhall.services.bootstrap import ensure_initialised
     from townhall.services.container import Services
     from townhall.store.migrate import upgrade
@@ -40,7 +41,7 @@ def _prepare(settings: Settings) -> None:
     async def bootstrap() -> None:
         services = Services.build(settings)
         try:
-            first = await ensure_initialised(services, settings)
+            first = await ensure_initialised(services, settings, TENANT_DEFAULTS)
         finally:
             await services.close()
         if first.created:

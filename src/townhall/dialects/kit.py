@@ -236,7 +236,8 @@ class Dialect:
     `prefixes`: paths it answers also when no route matches (`unrouted` answers those
     in its own error format). `refusals`: errors it raises on purpose (answered, not
     failures to log). `before_routing`: an ASGI layer that must act before Litestar
-    routes (Openfire authenticates before routing)."""
+    routes (Openfire authenticates before routing). `tenant_defaults`: what the API
+    sets up in a new tenant."""
 
     name: str
     routers: Callable[[], list[Router]]
@@ -244,3 +245,4 @@ class Dialect:
     unrouted: Callable[[AnyRequest, HTTPException], Response[Any]] | None = None
     refusals: tuple[type[Exception], ...] = ()
     before_routing: Callable[[ASGIApp, Litestar], ASGIApp] | None = None
+    tenant_defaults: Callable[[Services, Principal], Awaitable[None]] | None = None

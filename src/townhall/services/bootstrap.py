@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +28,16 @@ class FirstStart:
     admin_password: str | None = None
 
 
-async def ensure_initialised(services: Services, settings: Settings) -> FirstStart:
-    """Create the first tenant and admin on an empty database; later starts change nothing."""
+TenantDefaults = Callable[[Services, Principal], Awaitable[None]]
+"""What an API sets up in a new tenant (e.g. Openfire's auth properties)."""
+
+
+async def ensure_initialised(
+    services: Services, settings: Settings, defaults: Sequence[TenantDefaults] = ()
+) -> FirstStart:
+    """Create the first tenant and admin on an empty database; later starts change
+    nothing. `defaults` are the APIs' own set-up of the new tenant (the application's
+    `tenant_defaults`), which services cannot know."""
     async with services.deps.db.write() as tx:
         tenant = await tenant_store.first_tenant(tx)
         if await tenant_store.get_setting(tx, SECRET_KEY_SETTING) is None:
@@ -56,6 +65,8 @@ async def ensure_initialised(services: Services, settings: Settings) -> FirstSta
     )
     await services.people.create(actor, admin)
     await services.on_first_start(actor)
+    for set_up in defaults:
+        await set_up(services, actor)
     await _register_admin_key(services, settings, tenant)
     return FirstStart(True, tenant.domain, password if generated else None)
 

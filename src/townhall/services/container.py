@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from townhall.config import Settings
@@ -122,9 +121,8 @@ class Services:
         )
 
     async def on_first_start(self, actor: Principal) -> None:
-        """Defaults a new tenant starts with (each dialect's area adds its own here)."""
-        await self.properties.set(actor, "plugin.restapi.httpAuth", "basic")
-        await self.properties.set(actor, "plugin.restapi.secret", secrets.token_urlsafe(16))
+        """What a new tenant starts with in the model (each API adds its own set-up
+        through its Dialect's `tenant_defaults`)."""
         await self.rooms.ensure_default_service(actor)
 
     async def start(self) -> None:

@@ -6,8 +6,13 @@ resource classes; this package only assembles them behind the plugin's auth filt
 
 from __future__ import annotations
 
+import secrets
+
 from litestar import Litestar, Router
 from litestar.types import ASGIApp
+
+from townhall.domain.principal import Principal
+from townhall.services.container import Services
 
 from ..kit import Dialect
 from . import (
@@ -75,4 +80,17 @@ def before_routing(next_app: ASGIApp, app: Litestar) -> ASGIApp:
     return OpenfireAuth(next_app, app)
 
 
-DIALECT = Dialect("openfire", routers, refusals=REFUSALS, before_routing=before_routing)
+async def tenant_defaults(services: Services, actor: Principal) -> None:
+    """A new tenant's API answers HTTP Basic and has a random shared secret, as a fresh
+    install of the plugin does."""
+    await services.properties.set(actor, "plugin.restapi.httpAuth", "basic")
+    await services.properties.set(actor, "plugin.restapi.secret", secrets.token_urlsafe(16))
+
+
+DIALECT = Dialect(
+    "openfire",
+    routers,
+    refusals=REFUSALS,
+    before_routing=before_routing,
+    tenant_defaults=tenant_defaults,
+)

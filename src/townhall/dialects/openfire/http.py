@@ -223,9 +223,10 @@ def to_openfire(exc: DomainError) -> OpenfireError:
 
 
 def _invalid(exc: Invalid, wording: str | None) -> OpenfireError:
+    """The plugin's IllegalArgumentException, worded as a Java one reads: the field (in
+    the plugin's spelling, also the entity's `resource`), then what is wrong with it."""
     field = kit.wire_field(exc, FIELDS)
-    # A Malformed reason never names its field; the services' reasons still do.
-    message = wording or (f"{field} {exc.reason}" if isinstance(exc, kit.Malformed) else exc.reason)
+    message = wording or kit.message_for(exc, FIELDS, sep=" ")
     return OpenfireError(400, "IllegalArgumentException", message, field)
 
 
@@ -312,14 +313,6 @@ EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     NotAcceptable: handle_not_acceptable,
     RequestEntityTooLarge: handle_too_large,
 }
-
-
-def services(request: Request[Any, Any, Any]) -> Services:
-    return kit.services_of(request)
-
-
-def actor(request: Request[Any, Any, Any]) -> Principal:
-    return kit.principal_of(request)
 
 
 def respond(

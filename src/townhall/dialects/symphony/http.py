@@ -27,7 +27,6 @@ from townhall.domain.errors import (
     Unauthenticated,
 )
 from townhall.domain.principal import Principal
-from townhall.services.container import Services
 
 from .. import kit, unstorable
 from .models import Error, Wire
@@ -174,25 +173,6 @@ def role_guard(allowed: frozenset[str]) -> kit.Guard:
 
 
 user_admins = role_guard(role_names.USER_ADMINS)
-
-
-def services(request: AnyRequest) -> Services:
-    return kit.services_of(request)
-
-
-def actor(request: AnyRequest) -> Principal:
-    return kit.principal_of(request)
-
-
-session = actor
-
-
-def require(request: AnyRequest, allowed: frozenset[str]) -> Principal:
-    """The caller, if it holds one of the roles; 403 otherwise."""
-    current = kit.principal_of(request)
-    if not current.holds_any(allowed):
-        raise SymphonyError(403, LACKS_ROLE)
-    return current
 
 
 def refuse_unstorable(raw: bytes, decoded: Any) -> None:
