@@ -18,11 +18,15 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
-pytest_plugins = ["tests.symphony"]
+if TYPE_CHECKING:
+    from townhall.services.container import Services
+
+pytest_plugins = ["tests.helpers.symphony"]
 
 PG_ADMIN_URL = os.environ.get("TOWNHALL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN_PASSWORD = "admin-test-password"
@@ -145,7 +149,7 @@ def client(server: RunningServer):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def services(database_url: str) -> AsyncIterator[object]:
+async def services(database_url: str) -> AsyncIterator[Services]:
     """In-process services on the test database (migrated and initialised)."""
     from townhall.app import TENANT_DEFAULTS
     from townhall.config import load_settings

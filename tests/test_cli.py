@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
@@ -12,13 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import RunningServer, unique
-
-
-def townhall(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TOWNHALL_DATABASE_URL": database_url, "TOWNHALL_DOMAIN": "example.org"}
-    return subprocess.run(
-        [sys.executable, "-m", "townhall", *args], env=env, capture_output=True, text=True
-    )
+from tests.helpers.cli import townhall
 
 
 def test_help_and_version(server: RunningServer) -> None:

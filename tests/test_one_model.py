@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from tests.conftest import RunningServer, unique
-from tests.symphony import Bot, session_token
+from tests.helpers.symphony import Bot, session_token
 
 JSON = {"Accept": "application/json"}
 SECRET = "one-model-secret"

@@ -3,8 +3,6 @@ not recorded, and a refusal leaves nothing behind."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.conftest import unique
@@ -12,20 +10,21 @@ from townhall.domain import roles
 from townhall.domain.errors import Forbidden, Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
+from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import audit
 
 
-async def _system(services: Any) -> Principal:
+async def _system(services: Services) -> Principal:
     return Principal.system(await services.tenants.first(), "tester")
 
 
-async def _audit_count(services: Any, actor: Principal) -> int:
+async def _audit_count(services: Services, actor: Principal) -> int:
     async with services.deps.db.read() as tx:
         return await audit.count(tx, actor.tenant_id)
 
 
-async def test_repeating_a_state_records_nothing(services: Any) -> None:
+async def test_repeating_a_state_records_nothing(services: Services) -> None:
     actor = await _system(services)
     name = unique("noop")
     await services.people.create(actor, NewPerson(name, "pw", name="Same"))
@@ -43,7 +42,7 @@ async def test_repeating_a_state_records_nothing(services: Any) -> None:
     assert [e.topic for e in heard] == ["user.locked"]
 
 
-async def test_a_refused_creation_leaves_no_person_and_no_group(services: Any) -> None:
+async def test_a_refused_creation_leaves_no_person_and_no_group(services: Services) -> None:
     actor = await _system(services)
     name, group = unique("atomic"), unique("grp")
     with pytest.raises(Invalid) as caught:
@@ -54,7 +53,7 @@ async def test_a_refused_creation_leaves_no_person_and_no_group(services: Any) -
     assert not await services.groups.exists(actor, group)
 
 
-async def test_one_email_rule_for_every_path(services: Any) -> None:
+async def test_one_email_rule_for_every_path(services: Services) -> None:
     actor = await _system(services)
     with pytest.raises(Invalid) as caught:
         await services.people.create(actor, NewPerson(unique("bad"), "pw", email="not an e-mail"))
@@ -65,7 +64,7 @@ async def test_one_email_rule_for_every_path(services: Any) -> None:
     assert (await services.people.get(actor, person.id)).email is None
 
 
-async def test_only_a_server_admin_changes_a_server_admin(services: Any) -> None:
+async def test_only_a_server_admin_changes_a_server_admin(services: Services) -> None:
     system = await _system(services)
     boss = await services.people.create(
         system, NewPerson(unique("boss"), "pw", roles=frozenset({roles.SERVER_ADMIN}))
@@ -85,7 +84,7 @@ async def test_only_a_server_admin_changes_a_server_admin(services: Any) -> None
         await services.people.delete(system, boss.id)
 
 
-async def test_property_updates_merge_and_replacement_replaces(services: Any) -> None:
+async def test_property_updates_merge_and_replacement_replaces(services: Services) -> None:
     actor = await _system(services)
     name = unique("props")
     await services.people.create(actor, NewPerson(name, "pw", properties={"a": "1", "b": "2"}))

@@ -4,7 +4,6 @@ changes that change nothing are not recorded."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -14,6 +13,7 @@ from townhall.domain.errors import Conflict, Forbidden
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import Affiliations, RoomSettings
 from townhall.domain.principal import Principal
+from townhall.services.container import Services
 from townhall.services.people import NewPerson
 from townhall.services.rooms import RoomChanges, RoomSpec
 from townhall.store import audit
@@ -21,23 +21,23 @@ from townhall.store import audit
 SERVICE = "conference"
 
 
-async def _system(services: Any) -> Principal:
+async def _system(services: Services) -> Principal:
     return Principal.system(await services.tenants.first(), "tester")
 
 
-async def _audit_count(services: Any, actor: Principal) -> int:
+async def _audit_count(services: Services, actor: Principal) -> int:
     async with services.deps.db.read() as tx:
         return await audit.count(tx, actor.tenant_id)
 
 
-async def _person(services: Any, actor: Principal) -> Principal:
+async def _person(services: Services, actor: Principal) -> Principal:
     """A person with no administrative role, as the principal it signs in as."""
     name = unique("person")
     person = await services.people.create(actor, NewPerson(name, "pw"))
     return Principal(actor.tenant, name, person.id, frozenset({roles.INDIVIDUAL}))
 
 
-async def test_a_grant_that_changes_nothing_records_nothing(services: Any) -> None:
+async def test_a_grant_that_changes_nothing_records_nothing(services: Services) -> None:
     actor = await _system(services)
     room = unique("noop")
     await services.rooms.save(actor, SERVICE, RoomSpec(room, RoomSettings(), Affiliations()))
@@ -57,7 +57,7 @@ async def test_a_grant_that_changes_nothing_records_nothing(services: Any) -> No
     assert [e.topic for e in heard] == ["room.affiliation.granted"]
 
 
-async def test_a_membership_change_that_changes_nothing_records_nothing(services: Any) -> None:
+async def test_a_membership_change_that_changes_nothing_records_nothing(services: Services) -> None:
     actor = await _system(services)
     owner, member = await _person(services, actor), await _person(services, actor)
     created = await services.rooms.create(owner, RoomChanges(natural_name="Quiet"))
@@ -77,7 +77,7 @@ async def test_a_membership_change_that_changes_nothing_records_nothing(services
 
 
 async def test_only_an_owner_or_an_admin_changes_a_room_however_addressed(
-    services: Any,
+    services: Services,
 ) -> None:
     actor = await _system(services)
     owner, other = await _person(services, actor), await _person(services, actor)
@@ -96,7 +96,7 @@ async def test_only_an_owner_or_an_admin_changes_a_room_however_addressed(
     assert found.affiliations.jids["member"] == ("x@y.org", other.address)
 
 
-async def test_one_last_owner_rule_for_affiliations_and_membership(services: Any) -> None:
+async def test_one_last_owner_rule_for_affiliations_and_membership(services: Services) -> None:
     actor = await _system(services)
     owner = await _person(services, actor)
     created = await services.rooms.create(owner, RoomChanges(natural_name="Kept"))
@@ -115,7 +115,7 @@ async def test_one_last_owner_rule_for_affiliations_and_membership(services: Any
     assert [(m.user_id, m.affiliation) for m in members] == [(owner.person_id, "owner")]
 
 
-async def test_concurrent_removals_never_leave_a_room_without_an_owner(services: Any) -> None:
+async def test_concurrent_removals_never_leave_a_room_without_an_owner(services: Services) -> None:
     """Two owners removed at once: each removal alone would keep an owner, together they
     would not; the room row's lock makes one of them see the other and be refused."""
     actor = await _system(services)

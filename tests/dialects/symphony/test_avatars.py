@@ -1,0 +1,47 @@
+"""Symphony avatars: real images only, served back at the listed URL."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import requests
+from PIL import Image
+
+from tests.conftest import RunningServer
+from tests.helpers.symphony import Bot, make_bot, session_token
+from townhall.services.container import Services
+
+
+def _png(size: tuple[int, int] = (8, 8)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_avatar_round_trip_with_the_bdk(bdk: Any, services: Services) -> None:
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    assert await bdk.users().get_avatar(user.uid) == []
+    picture = _png()
+    await bdk.users().update_avatar(user.uid, base64.b64encode(picture).decode())
+    [avatar] = await bdk.users().get_avatar(user.uid)
+    assert avatar.size == "original"
+    served = requests.get(avatar.url)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert served.content == picture
+
+
+async def test_not_an_image_or_too_large(server: RunningServer, admin_bot: Bot) -> None:
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    url = f"{server.url}/pod/v1/admin/user/{admin_bot.uid}/avatar/update"
+    for image, reason in (
+        ("not base64!", "base64"),
+        (base64.b64encode(b"GIF89a but not really").decode(), "picture"),
+        (base64.b64encode(b"\x89PNG" + b"0" * (2 * 1024 * 1024)).decode(), "smaller"),
+    ):
+        r = requests.post(url, json={"image": image}, headers=headers)
+        assert r.status_code == 400 and reason in r.json()["message"], r.text
+    listed = requests.get(f"{server.url}/pod/v1/admin/user/{admin_bot.uid}/avatar", headers=headers)
+    assert listed.json() == []
+    assert requests.get(f"{server.url}/avatars/{admin_bot.uid}/original").status_code == 404
