@@ -55,13 +55,21 @@ class Grant:
     expires_in: int
 
 
-_OWN_CLOCK: Options = {"require": ["exp", "sub"], "verify_exp": False}
-"""JWT expiry is checked against the server's clock (see `_live`), not the wall clock."""
+_OWN_CLOCK: Options = {
+    "require": ["exp", "sub"],
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+}
+"""A JWT's times are checked against the server's clock (see `_live`), not the wall clock."""
 
 
 def _live(claims: dict[str, object], now: datetime) -> bool:
-    expires = claims.get("exp")
-    return isinstance(expires, int | float) and now.timestamp() < expires
+    """Not expired (`exp` is required) and, if it says so, already valid (`nbf`)."""
+    expires, begins = claims.get("exp"), claims.get("nbf", 0)
+    if not isinstance(expires, int | float) or not isinstance(begins, int | float):
+        return False
+    return begins <= now.timestamp() + CLOCK_SKEW.total_seconds() and now.timestamp() < expires
 
 
 def digest(token: str) -> str:

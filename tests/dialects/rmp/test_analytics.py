@@ -8,13 +8,15 @@ the figures that look back from now, booked in the past (the sub-domain allows i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import requests
 
-from tests.conftest import RunningServer, unique
+from tests.conftest import RunningServer, start_server, stop_server, unique
 from tests.helpers.rmp import DOMAIN, Rmp, admin, book, person, refused
 
 Z = "%Y-%m-%dT%H:%M:%SZ"
@@ -309,9 +311,28 @@ def test_people_may_not_see_usage_or_statistics(server: RunningServer) -> None:
     refused(requests.get(f"{server.url}/api/v2/analytics/popular-resources"), 401)
 
 
-def _ago(hours: float) -> str:
-    moment = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=hours)
-    return moment.strftime(Z)
+def _ago(hours: float, now: datetime | None = None) -> str:
+    moment = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    return (moment - timedelta(hours=hours)).strftime(Z)
+
+
+@dataclass
+class Pinned:
+    server: RunningServer
+    now: datetime
+
+
+@pytest.fixture(scope="module")
+def at_noon(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pinned]:
+    """A server whose clock read noon (UTC) of today when it started: a test on it never
+    crosses midnight, so "today" and "the last seven days" are known."""
+    real = datetime.now(UTC)
+    noon = real.replace(hour=12, minute=0, second=0, microsecond=0)
+    offset = str(round((noon - real).total_seconds()))
+    log = tmp_path_factory.mktemp("noon") / "server.log"
+    running = start_server(database_url, log, TOWNHALL_CLOCK_OFFSET_SECONDS=offset)
+    yield Pinned(running, noon)
+    stop_server(running)
 
 
 def _popular(rmp: Rmp, **params: str) -> dict[str, Any]:
@@ -406,19 +427,23 @@ def _trends(starts: list[str], today: date) -> tuple[list[int], list[int]]:
     return daily, weekly
 
 
-def test_statistics_of_a_domain_admin_cover_its_domain(server: RunningServer) -> None:
-    estate = _estate(server, count=2, past=True)
+def test_statistics_of_a_domain_admin_cover_its_domain(at_noon: Pinned) -> None:
+    estate = _estate(at_noon.server, count=2, past=True)
     r1, r2 = estate.resources
     root = estate.root
-    starts = [_ago(3), _ago(30), _ago(24 * 9), _ago(-2)]
-    _booked(root, r1, starts[0], _ago(2))  # 1h, over
-    _booked(root, r1, starts[1], _ago(28))  # 2h, over
-    _booked(root, r2, starts[2], _ago(24 * 9 - 1))  # 1h, over
-    _booked(root, r2, starts[3], _ago(-3))  # 1h, to come
-    _booked(root, r2, _ago(-4), _ago(-5), status="tentative")
-    _cancel(root, _booked(root, r1, _ago(-6), _ago(-7)))
+
+    def ago(hours: float) -> str:
+        return _ago(hours, at_noon.now)
+
+    starts = [ago(3), ago(30), ago(24 * 9), ago(-2)]
+    _booked(root, r1, starts[0], ago(2))  # 1h, over
+    _booked(root, r1, starts[1], ago(28))  # 2h, over
+    _booked(root, r2, starts[2], ago(24 * 9 - 1))  # 1h, over
+    _booked(root, r2, starts[3], ago(-3))  # 1h, to come
+    _booked(root, r2, ago(-4), ago(-5), status="tentative")
+    _cancel(root, _booked(root, r1, ago(-6), ago(-7)))
     found = _statistics(estate.boss)
-    today = datetime.now(UTC).date()
+    today = at_noon.now.date()
     assert found["totalUsers"] == 0  # an admin of a resource sub-domain only
     assert found["totalResources"] == 2
     assert found["totalBookings"] == 4
@@ -430,9 +455,8 @@ def test_statistics_of_a_domain_admin_cover_its_domain(server: RunningServer) ->
         {"id": r1, "name": r1_name, "bookings": 2, "utilization": 0.4},  # 3 / 720
         {"id": r2, "name": r2_name, "bookings": 1, "utilization": 0.1},  # 1 / 720
     ]
-    if datetime.now(UTC).date() == today:  # not across midnight
-        daily, weekly = _trends(starts, today)
-        assert found["bookingTrends"] == {"daily": daily, "weekly": weekly}
+    daily, weekly = _trends(starts, today)
+    assert found["bookingTrends"] == {"daily": daily, "weekly": weekly}
     inactive = root.put(f"/resources/{r1}", json={"active": False})
     assert inactive.status_code == 200, inactive.text
     after = _statistics(estate.boss)
