@@ -12,6 +12,7 @@ in, or writing a group as it is records nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
@@ -26,6 +27,17 @@ from townhall.store.groups import Member
 
 MAX_GROUP_NAME = 200
 MAX_JID = 3071
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSpec:
+    """A group as a client writes it whole: members and admins as JIDs or usernames."""
+
+    name: str
+    description: str | None = None
+    shared: bool = False
+    admins: Sequence[str] = ()
+    members: Sequence[str] = ()
 
 
 class GroupService(Service):
@@ -58,49 +70,35 @@ class GroupService(Service):
         async with self.db.read() as tx:
             return name in await store.ids_by_name(tx, actor.tenant_id, [name])
 
-    async def create(
-        self,
-        actor: Principal,
-        name: str,
-        description: str | None,
-        shared: bool,
-        admins: Sequence[str],
-        members: Sequence[str],
-    ) -> None:
+    async def create(self, actor: Principal, spec: GroupSpec) -> None:
         """Names are case-sensitive and kept exactly as given."""
-        _check_name(name)
-        async with self.change(actor, "group.created", name) as work:
+        _check_name(spec.name)
+        async with self.change(actor, "group.created", spec.name) as work:
             try:  # a duplicate is reported before a bad member, as by the plugin
                 group_id = await store.insert_group(
-                    work, actor.tenant_id, name, description, shared
+                    work, actor.tenant_id, spec.name, spec.description, spec.shared
                 )
             except UniqueViolation:
-                raise AlreadyExists("group", name) from None
-            admin_rows = await self._members(work, actor, admins, "admins")
-            member_rows = await self._members(work, actor, members, "members")
-            await store.replace_members(work, group_id, admin_rows, member_rows)
+                raise AlreadyExists("group", spec.name) from None
+            await self._seat(work, actor, group_id, spec)
 
-    async def update(
-        self,
-        actor: Principal,
-        name: str,
-        description: str | None,
-        shared: bool,
-        admins: Sequence[str],
-        members: Sequence[str],
-    ) -> None:
+    async def update(self, actor: Principal, spec: GroupSpec) -> None:
         """Overwrite description and flag, and make the member and admin sets exactly these."""
         async with self.unit(actor) as work:
-            group = await store.lock(work, actor.tenant_id, name)
+            group = await store.lock(work, actor.tenant_id, spec.name)
             if group is None:
-                raise NotFound("group", name)
-            admin_rows = await self._members(work, actor, admins, "admins")
-            member_rows = await self._members(work, actor, members, "members")
-            changed = (group.description, group.shared) != (description, shared)
+                raise NotFound("group", spec.name)
+            changed = (group.description, group.shared) != (spec.description, spec.shared)
             if changed:
-                await store.update_group(work, group.id, description, shared)
-            if await store.replace_members(work, group.id, admin_rows, member_rows) or changed:
-                work.record("group.updated", name)
+                await store.update_group(work, group.id, spec.description, spec.shared)
+            if await self._seat(work, actor, group.id, spec) or changed:
+                work.record("group.updated", spec.name)
+
+    async def _seat(self, tx: Tx, actor: Principal, group_id: int, spec: GroupSpec) -> bool:
+        """Make the group's admins and members exactly the spec's; True if that changed."""
+        admin_rows = await self._members(tx, actor, spec.admins, "admins")
+        member_rows = await self._members(tx, actor, spec.members, "members")
+        return await store.replace_members(tx, group_id, admin_rows, member_rows)
 
     async def delete(self, actor: Principal, name: str) -> None:
         async with self.change(actor, "group.deleted", name) as work:

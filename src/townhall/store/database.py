@@ -15,8 +15,8 @@ asyncio lock first: otherwise a second coroutine's write could block the loop in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Result, create_engine, event
@@ -53,6 +53,18 @@ def _translated(exc: IntegrityError) -> Exception:
     return exc
 
 
+@contextmanager
+def _constraints_named() -> Iterator[None]:
+    """A constraint a caller handles raises the store's own exception (see _translated)."""
+    try:
+        yield
+    except IntegrityError as exc:
+        translated = _translated(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+
+
 def _is_unique_violation(exc: IntegrityError) -> bool:
     text = str(exc.orig).lower()
     return "unique" in text or "duplicate key" in text or "primary key" in text
@@ -81,13 +93,8 @@ class _SyncTx:
         self._conn.close()
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
-        try:
+        with _constraints_named():
             return self._conn.execute(stmt, params)
-        except IntegrityError as exc:
-            translated = _translated(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         with self._conn.begin_nested():
@@ -101,13 +108,8 @@ class _AsyncTx:
         self._conn = conn
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
-        try:
+        with _constraints_named():
             return await self._conn.execute(stmt, params)
-        except IntegrityError as exc:
-            translated = _translated(exc)
-            if translated is exc:
-                raise
-            raise translated from exc
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         async with self._conn.begin_nested():

@@ -13,6 +13,7 @@ from townhall.domain.errors import Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
+from townhall.services.groups import GroupSpec
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import audit
 
@@ -476,7 +477,7 @@ async def test_service_group_lookups(services: Services) -> None:
     await services.people.create(actor, NewPerson(user, "pw"))
     assert not await services.groups.exists(actor, name)
     await services.groups.create(
-        actor, name, None, False, [user], [user, "Pal@Other.org", unique("pending")]
+        actor, GroupSpec(name, None, False, [user], [user, "Pal@Other.org", unique("pending")])
     )
     assert await services.groups.exists(actor, name)
     assert not await services.groups.exists(actor, name.lower())  # names are case-sensitive
@@ -486,7 +487,7 @@ async def test_service_group_lookups(services: Services) -> None:
     with pytest.raises(NotFound):
         await services.groups.get(actor, unique("nogroup"))
     with pytest.raises(Invalid) as caught:
-        await services.groups.create(actor, unique("g"), None, False, [], ["a b"])
+        await services.groups.create(actor, GroupSpec(unique("g"), None, False, [], ["a b"]))
     assert (caught.value.field, caught.value.kind, caught.value.value) == ("members", "jid", "a b")
 
 
@@ -494,17 +495,18 @@ async def test_group_changes_that_change_nothing_record_nothing(services: Servic
     actor = Principal.system(await services.tenants.first(), "tester")
     name, user = unique("same"), unique("sameu")
     await services.people.create(actor, NewPerson(user, "pw"))
-    await services.groups.create(actor, name, "d", False, [user], ["pal@other.org"])
+    await services.groups.create(actor, GroupSpec(name, "d", False, [user], ["pal@other.org"]))
     await services.groups.add_user_to_groups(actor, user, [name])
     heard: list[DomainEvent] = []
     services.deps.events.subscribe(heard.append)
     before = await _audit_count(services, actor)
-    await services.groups.update(actor, name, "d", False, [user], ["Pal@Other.org"])
+    await services.groups.update(actor, GroupSpec(name, "d", False, [user], ["Pal@Other.org"]))
     await services.groups.add_user_to_groups(actor, user, [name])  # an admin is a member
     await services.groups.remove_user_from_groups(actor, unique("stranger"), [name])
     await services.people.update(actor, user, PersonChanges(groups=[name]))
     assert await _audit_count(services, actor) == before and heard == []
-    await services.groups.update(actor, name, "changed", False, [user], ["pal@other.org"])
+    changed = GroupSpec(name, "changed", False, [user], ["pal@other.org"])
+    await services.groups.update(actor, changed)
     await services.groups.remove_user_from_groups(actor, "pal@other.org", [name])
     assert [e.topic for e in heard] == ["group.updated", "group.members.removed"]
     assert await _audit_count(services, actor) == before + 2

@@ -232,19 +232,16 @@ async def delete_room(
 # -- who is there, what was said --------------------------------------------------------
 
 
-@get("/chatrooms/{room:str}/participants")
-async def list_participants(
-    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
-) -> Response[bytes]:
-    found = await rooms.occupants(principal, _service(request), room, role="participant")
-    rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
-    return respond(request, PARTICIPANTS, rows)
-
-
-@get("/chatrooms/{room:str}/occupants")
+@get(["/chatrooms/{room:str}/participants", "/chatrooms/{room:str}/occupants"])
 async def list_occupants(
     request: AnyRequest, room: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
+    """Everyone in the room; `/participants` only those in that role, without their real
+    addresses (as the plugin lists them)."""
+    if request.scope.get("path_template", "").endswith("/participants"):
+        found = await rooms.occupants(principal, _service(request), room, role="participant")
+        rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
+        return respond(request, PARTICIPANTS, rows)
     found = await rooms.occupants(principal, _service(request), room)
     rows = [
         {"jid": o.jid, "userAddress": o.real_jid, "role": o.role, "affiliation": o.affiliation}
@@ -353,40 +350,27 @@ def _list_wording(affiliation: str) -> AbstractContextManager[None]:
     )
 
 
-@post("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=201)
-async def grant_user(
+AFFILIATE = [
+    "/chatrooms/{room:str}/{affiliation:str}/{who:str}",
+    "/chatrooms/{room:str}/{affiliation:str}/group/{who:str}",
+]
+"""One user or JID, or one group (`/group/`), given or taken an affiliation."""
+
+
+def _as_group(request: AnyRequest) -> bool:
+    return "/group/" in request.scope.get("path_template", "")
+
+
+@post(AFFILIATE, status_code=201)
+async def grant(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
-    jid: str,
-    rooms: RoomService,
-    principal: Principal,
-) -> Response[bytes]:
-    return await _grant(request, rooms, principal, room, affiliation, jid, as_group=False)
-
-
-@post("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=201)
-async def grant_group(
-    request: AnyRequest,
-    room: str,
-    affiliation: str,
-    group: str,
-    rooms: RoomService,
-    principal: Principal,
-) -> Response[bytes]:
-    return await _grant(request, rooms, principal, room, affiliation, group, as_group=True)
-
-
-async def _grant(
-    request: AnyRequest,
-    rooms: RoomService,
-    principal: Principal,
     room: str,
     affiliation: str,
     who: str,
-    as_group: bool,
+    rooms: RoomService,
+    principal: Principal,
 ) -> Response[bytes]:
-    singular = _affiliation(affiliation)
+    singular, as_group = _affiliation(affiliation), _as_group(request)
     with _list_wording(singular):
         await rooms.grant(
             principal, _service(request), room, singular, who, as_group, _invites(request)
@@ -394,40 +378,16 @@ async def _grant(
     return bare(201)
 
 
-@delete("/chatrooms/{room:str}/{affiliation:str}/{jid:str}", status_code=200)
-async def revoke_user(
+@delete(AFFILIATE, status_code=200)
+async def revoke(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
-    jid: str,
-    rooms: RoomService,
-    principal: Principal,
-) -> Response[bytes]:
-    return await _revoke(request, rooms, principal, room, affiliation, jid, as_group=False)
-
-
-@delete("/chatrooms/{room:str}/{affiliation:str}/group/{group:str}", status_code=200)
-async def revoke_group(
-    request: AnyRequest,
-    room: str,
-    affiliation: str,
-    group: str,
-    rooms: RoomService,
-    principal: Principal,
-) -> Response[bytes]:
-    return await _revoke(request, rooms, principal, room, affiliation, group, as_group=True)
-
-
-async def _revoke(
-    request: AnyRequest,
-    rooms: RoomService,
-    principal: Principal,
     room: str,
     affiliation: str,
     who: str,
-    as_group: bool,
+    rooms: RoomService,
+    principal: Principal,
 ) -> Response[bytes]:
-    singular = _affiliation(affiliation)
+    singular, as_group = _affiliation(affiliation), _as_group(request)
     with worded(Conflict="Could not delete affiliation", Forbidden="Could not delete affiliation"):
         await rooms.revoke(principal, _service(request), room, singular, who, as_group)
     return bare(200)
@@ -442,7 +402,6 @@ router = Router(
         get_room,
         update_room,
         delete_room,
-        list_participants,
         list_occupants,
         chat_history,
         invite_one,
@@ -450,9 +409,7 @@ router = Router(
         list_affiliated,
         replace_affiliated,
         add_affiliated,
-        grant_user,
-        grant_group,
-        revoke_user,
-        revoke_group,
+        grant,
+        revoke,
     ],
 )

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, post, put
+from litestar import Request, Response, Router, delete, get, post, put, route
+from litestar.enums import HttpMethod
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Group
 from townhall.domain.principal import Principal
-from townhall.services.groups import GroupService
+from townhall.services.groups import GroupService, GroupSpec
 
 from .entities import GROUP, GROUPS, USER_GROUPS
 from .http import OpenfireError, bare, paging, read, respond, tail
@@ -64,6 +65,12 @@ async def _group_body(request: AnyRequest, action: str, path_name: str | None) -
     return body
 
 
+def _spec(name: str, body: dict[str, Any]) -> GroupSpec:
+    return GroupSpec(
+        name, body.get("description"), bool(body.get("shared")), body["admins"], body["members"]
+    )
+
+
 @get("/groups")
 async def list_groups(
     request: AnyRequest, groups: GroupService, principal: Principal
@@ -79,14 +86,7 @@ async def create_group(
 ) -> Response[bytes]:
     body = await _group_body(request, "create", None)
     try:
-        await groups.create(
-            principal,
-            body["name"],
-            body.get("description"),
-            bool(body.get("shared")),
-            body["admins"],
-            body["members"],
-        )
+        await groups.create(principal, _spec(body["name"], body))
     except Invalid as exc:
         if exc.field != "group_name":
             raise
@@ -110,14 +110,7 @@ async def update_group(
 ) -> Response[bytes]:
     name = tail(segment)
     body = await _group_body(request, "update", name)
-    await groups.update(
-        principal,
-        name,
-        body.get("description"),
-        bool(body.get("shared")),
-        body["admins"],
-        body["members"],
-    )
+    await groups.update(principal, _spec(name, body))
     return bare(200)
 
 
@@ -134,37 +127,31 @@ async def user_groups(
     return respond(request, USER_GROUPS, await groups.user_groups(principal, username))
 
 
-@post("/users/{username:str}/groups", status_code=201)
-async def join_groups(
-    request: AnyRequest, username: str, groups: GroupService, principal: Principal
-) -> Response[bytes]:
+MEMBERSHIP = ["/users/{username:str}/groups", "/users/{username:str}/groups/{segment:path}"]
+"""The groups named in the body, or the one group named by the path."""
+
+
+async def _named(request: AnyRequest, segment: str | None) -> list[str]:
+    if segment is not None:
+        return [tail(segment)]
     wanted: list[str] = await read(request, USER_GROUPS)
-    await groups.add_user_to_groups(principal, username, wanted)
-    return bare(201)
+    return wanted
 
 
-@post("/users/{username:str}/groups/{segment:path}", status_code=201)
-async def join_group(
-    username: str, segment: str, groups: GroupService, principal: Principal
+@route(MEMBERSHIP, http_method=[HttpMethod.POST, HttpMethod.DELETE])
+async def membership(
+    request: AnyRequest,
+    username: str,
+    groups: GroupService,
+    principal: Principal,
+    segment: str | None = None,
 ) -> Response[bytes]:
-    await groups.add_user_to_groups(principal, username, [tail(segment)])
-    return bare(201)
-
-
-@delete("/users/{username:str}/groups", status_code=200)
-async def leave_groups(
-    request: AnyRequest, username: str, groups: GroupService, principal: Principal
-) -> Response[bytes]:
-    wanted: list[str] = await read(request, USER_GROUPS)
-    await groups.remove_user_from_groups(principal, username, wanted)
-    return bare(200)
-
-
-@delete("/users/{username:str}/groups/{segment:path}", status_code=200)
-async def leave_group(
-    username: str, segment: str, groups: GroupService, principal: Principal
-) -> Response[bytes]:
-    await groups.remove_user_from_groups(principal, username, [tail(segment)])
+    """POST joins the groups (201), DELETE leaves them (200)."""
+    named = await _named(request, segment)
+    if request.method == HttpMethod.POST:
+        await groups.add_user_to_groups(principal, username, named)
+        return bare(201)
+    await groups.remove_user_from_groups(principal, username, named)
     return bare(200)
 
 
@@ -177,9 +164,6 @@ router = Router(
         update_group,
         delete_group,
         user_groups,
-        join_groups,
-        join_group,
-        leave_groups,
-        leave_group,
+        membership,
     ],
 )

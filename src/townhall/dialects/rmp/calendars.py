@@ -9,10 +9,12 @@ default, as the reference says) send iMIP REQUEST / CANCEL mail to the attendees
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import Provide
 
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.principal import Principal
@@ -78,6 +80,24 @@ def _cleared(value: str | msgspec.UnsetType | None) -> str | None:
     return value or ""
 
 
+EVENT = "/calendars/{calendar:str}/events/{event_id:str}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """The event a path names: its calendar and its id."""
+
+    calendar: str
+    id: str
+
+
+def _event_ref(calendar: str, event_id: str) -> EventRef:
+    return EventRef(calendar, event_id)
+
+
+EVENT_REF = {"event": Provide(_event_ref, sync_to_thread=False)}
+
+
 @get("/calendars")
 async def list_calendars(calendars: CalendarService, principal: Principal) -> Response[bytes]:
     found = await calendars.calendars(principal)
@@ -118,26 +138,18 @@ async def create_event(
     return ok(201, event=render_event(created))
 
 
-@get("/calendars/{calendar:str}/events/{event_id:str}")
+@get(EVENT, dependencies=EVENT_REF)
 async def event_detail(
-    request: AnyRequest,
-    calendar: str,
-    event_id: str,
-    calendars: CalendarService,
-    principal: Principal,
+    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     occurrence = parse_time(request.query_params.get("recurrenceId"), "recurrenceId", False)
-    found = await calendars.event(principal, calendar, event_id, occurrence)
+    found = await calendars.event(principal, event.calendar, event.id, occurrence)
     return ok(event=render_event(found))
 
 
-@put("/calendars/{calendar:str}/events/{event_id:str}")
+@put(EVENT, dependencies=EVENT_REF)
 async def update_event(
-    request: AnyRequest,
-    calendar: str,
-    event_id: str,
-    calendars: CalendarService,
-    principal: Principal,
+    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     asked = await body(request, UpdateEvent)
     changes = EventChanges(
@@ -149,23 +161,19 @@ async def update_event(
         rrule=_cleared(asked.recurrence),
     )
     updated = await calendars.update_event(
-        principal, calendar, event_id, changes, invite=asked.send_invitations
+        principal, event.calendar, event.id, changes, invite=asked.send_invitations
     )
     return ok(event=render_event(updated))
 
 
-@delete("/calendars/{calendar:str}/events/{event_id:str}", status_code=200)
+@delete(EVENT, status_code=200, dependencies=EVENT_REF)
 async def delete_event(
-    request: AnyRequest,
-    calendar: str,
-    event_id: str,
-    calendars: CalendarService,
-    principal: Principal,
+    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     query = request.query_params
     notify = kit.boolean(query.get("sendCancellation"), "sendCancellation", True)
     occurrence = parse_time(query.get("recurrenceId"), "recurrenceId", required=False)
-    gone = await calendars.delete_event(principal, calendar, event_id, occurrence, notify)
+    gone = await calendars.delete_event(principal, event.calendar, event.id, occurrence, notify)
     return ok(event=render_event(gone))
 
 

@@ -8,9 +8,11 @@ service: a person and its admin rights are created, or changed, together.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import Provide
 
 from townhall.domain.models import Person, Resource
 from townhall.domain.principal import Principal
@@ -61,13 +63,24 @@ async def _person(domains: DomainService, caller: Principal, email: str) -> tupl
     raise RmpError(404, "NOT_FOUND", f"user {email} not found", {"user": email})
 
 
+@dataclass(frozen=True, slots=True)
+class Administered:
+    """The person a `/users/{email}` change addresses, whose domain the caller
+    administers: `username` in the model, `domain` as the address names it."""
+
+    username: str
+    domain: str
+
+
 async def _administered(
-    request: AnyRequest, domains: DomainService, caller: Principal, email: str
-) -> tuple[str, str]:
-    """(username, domain) of a person the caller administers the domain of."""
-    username, domain = await _person(domains, caller, email)
+    request: AnyRequest, email: str, domains: DomainService, principal: Principal
+) -> Administered:
+    username, domain = await _person(domains, principal, email)
     require_admin_of(request, domain)
-    return username, domain
+    return Administered(username, domain)
+
+
+ADMINISTERED = {"target": Provide(_administered)}
 
 
 def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
@@ -145,15 +158,15 @@ async def create_user(
     return ok(201, user=_render(person, domain, await domains.admin_ids(principal)))
 
 
-@put("/users/{email:str}")
+@put("/users/{email:str}", dependencies=ADMINISTERED)
 async def update_user(
     request: AnyRequest,
-    email: str,
+    target: Administered,
     people: PeopleService,
     domains: DomainService,
     principal: Principal,
 ) -> Response[bytes]:
-    username, domain = await _administered(request, domains, principal, email)
+    username, domain = target.username, target.domain
     asked = await body(request, UpdateUser)
     changes = PersonChanges(
         password=asked.password,
@@ -165,29 +178,19 @@ async def update_user(
     return ok(user=_render(person, domain, await domains.admin_ids(principal)))
 
 
-@delete("/users/{email:str}", status_code=200)
+@delete("/users/{email:str}", status_code=200, dependencies=ADMINISTERED)
 async def delete_user(
-    request: AnyRequest,
-    email: str,
-    people: PeopleService,
-    domains: DomainService,
-    principal: Principal,
+    request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
-    username, domain = await _administered(request, domains, principal, email)
     delete_data = kit.boolean(request.query_params.get("deleteData"), "deleteData", False)
-    await people.delete(principal, username, with_bookings=delete_data)
-    return ok(deleted=f"{username}@{domain}", dataDeleted=delete_data)
+    await people.delete(principal, target.username, with_bookings=delete_data)
+    return ok(deleted=f"{target.username}@{target.domain}", dataDeleted=delete_data)
 
 
-@post("/users/{email:str}/password", status_code=200)
+@post("/users/{email:str}/password", status_code=200, dependencies=ADMINISTERED)
 async def reset_password(
-    request: AnyRequest,
-    email: str,
-    people: PeopleService,
-    domains: DomainService,
-    principal: Principal,
+    request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
-    username, _ = await _administered(request, domains, principal, email)
     asked = await body(request, ResetPassword)
     if not asked.new_password:
         raise kit.Malformed("newPassword", "must not be empty")
@@ -195,7 +198,7 @@ async def reset_password(
         password=asked.new_password,
         property_updates={CHANGE_REQUIRED: "true" if asked.require_change else None},
     )
-    await people.update(principal, username, changes)
+    await people.update(principal, target.username, changes)
     return ok(requireChange=asked.require_change)
 
 

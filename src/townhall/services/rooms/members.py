@@ -53,9 +53,7 @@ class Members(Invitations):
     ) -> None:
         """Give one user, JID or group `affiliation`, replacing any other it holds."""
         async with self.unit(actor) as work:
-            found = await self._changing(work, actor, service_name, room)
-            reading: Reading = "group" if as_group else "any"
-            party = (await self._parties(work, actor, [("jid", who)], reading))[0]
+            found, party = await self._party_in(work, actor, service_name, room, who, as_group)
             granted = await self._grant(work, found, Holder(affiliation, party))
             if granted and send_invitations and affiliation in MEMBER_AFFILIATIONS:
                 await self._invite(work, actor, found.label, [party])
@@ -71,10 +69,16 @@ class Members(Invitations):
     ) -> None:
         """Take `affiliation` away; a Conflict if the party does not hold exactly that."""
         async with self.unit(actor) as work:
-            found = await self._changing(work, actor, service_name, room)
-            reading: Reading = "group" if as_group else "any"
-            party = (await self._parties(work, actor, [("jid", who)], reading))[0]
+            found, party = await self._party_in(work, actor, service_name, room, who, as_group)
             await self._revoke(work, found, party, expected=affiliation)
+
+    async def _party_in(
+        self, work: Work, actor: Principal, service_name: str, room: str, who: str, group: bool
+    ) -> tuple[Located, Party]:
+        """The room (locked for the change) and the user, JID or group named `who`."""
+        found = await self._changing(work, actor, service_name, room)
+        reading: Reading = "group" if group else "any"
+        return found, (await self._parties(work, actor, [("jid", who)], reading))[0]
 
     async def set_affiliated(
         self,
