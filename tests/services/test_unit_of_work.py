@@ -90,3 +90,33 @@ async def test_locked_accounts_cannot_log_in_and_last_admin_stays(services: Serv
         await services.people.set_locked(actor, "admin", True)
     with pytest.raises(Conflict):
         await services.people.delete(actor, "admin")
+
+
+async def test_one_unit_records_several_changes_or_none(services: Services) -> None:
+    """Each recorded change is audited inside the transaction and published after it, in
+    order; a unit that fails records nothing and publishes nothing; one that records
+    nothing writes no audit row."""
+    from townhall.services.base import Service
+
+    unit = Service(services.deps)
+    actor = await _actor(services)
+    heard: list[DomainEvent] = []
+    services.deps.events.subscribe(heard.append)
+    before = await _audit_count(services, actor)
+    async with unit.unit(actor) as work:
+        work.record("test.first", "a", {"n": 1})
+        work.record("test.second", "b", {"n": 2})
+        assert heard == []  # nothing is published before the commit
+    assert [(e.topic, e.subject, e.data) for e in heard] == [
+        ("test.first", "a", {"n": 1}),
+        ("test.second", "b", {"n": 2}),
+    ]
+    assert await _audit_count(services, actor) == before + 2
+    with pytest.raises(RuntimeError):
+        async with unit.unit(actor) as work:
+            work.record("test.third", "c")
+            raise RuntimeError("refused after recording")
+    async with unit.unit(actor):
+        pass
+    assert len(heard) == 2
+    assert await _audit_count(services, actor) == before + 2
