@@ -57,6 +57,25 @@ def _service_provider(name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
+def _service_after_principal(name: str) -> Provide:
+    def provide(state: State, principal: Principal) -> Any:
+        return getattr(state.services, name)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def after_principal() -> dict[str, Provide]:
+    """The service providers for routers whose every route is authenticated: they wait
+    for `principal`, so Litestar resolves a handler's service and principal one after
+    the other. Side by side they would share a task group, which costs about a third of
+    the throughput of a simple read (bench/openfire_load.py, GET one user)."""
+    return {
+        f.name: _service_after_principal(f.name)
+        for f in dataclasses.fields(Services)
+        if f.name != "deps"
+    }
+
+
 def _principal(request: AnyRequest) -> Principal:
     return principal_of(request)
 
@@ -104,9 +123,10 @@ def authenticates(resolve: Callable[[AnyConnection], Awaitable[Principal]]) -> G
 
 
 def requires(rule: Callable[[Principal], bool], refusal: str) -> Guard:
-    """A guard that lets only callers for whom `rule` holds through (403 otherwise)."""
+    """A guard that lets only callers for whom `rule` holds through (403 otherwise).
+    Async although it awaits nothing: Litestar runs a sync guard in a worker thread."""
 
-    def guard(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: AnyConnection, _: BaseRouteHandler) -> None:
         if not rule(principal_of(connection)):
             raise Forbidden("operation", connection.scope["path"], refusal)
 

@@ -14,7 +14,7 @@ from litestar.types import ASGIApp
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 
-from ..kit import Dialect
+from ..kit import Dialect, after_principal
 from . import (
     chatrooms,
     chatservices,
@@ -46,20 +46,11 @@ REFUSALS: tuple[type[Exception], ...] = (
 )
 """Errors this dialect raises on purpose (answered, not failures to log)."""
 
-AREAS = (
-    users,
-    groups,
-    roster,
-    chatservices,
-    chatrooms,
-    system,
-    clustering,
-    sessions,
-    messages,
-    security,
-    userservice,
-    docs,
-)
+AREAS = (users, groups, roster, chatservices, chatrooms, clustering, sessions, messages, security)
+"""Areas every route of which is authenticated (by OpenfireAuth, before routing)."""
+OPEN_AREAS = (system, userservice, docs)
+"""Areas with routes the plugin serves without credentials (liveness, readiness, the
+userservice with its own secret, the OpenAPI document)."""
 
 
 def routers() -> list[Router]:
@@ -67,7 +58,14 @@ def routers() -> list[Router]:
     return [
         Router(
             path=PREFIX,
-            route_handlers=[area.router for area in AREAS],
+            route_handlers=[
+                Router(
+                    path="/",
+                    route_handlers=[area.router for area in AREAS],
+                    dependencies=after_principal(),
+                ),
+                *(area.router for area in OPEN_AREAS),
+            ],
             before_request=refuse_unstorable_text,
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),

@@ -334,9 +334,10 @@ async def read(request: Request[Any, Any, Any], shape: Entity | Collection) -> A
     return wire.parse_body(await request.body(), request.headers.get("content-type"), shape)
 
 
-def refuse_unstorable_text(request: Request[Any, Any, Any]) -> None:
+async def refuse_unstorable_text(request: Request[Any, Any, Any]) -> None:
     """Router hook: a query parameter or path holding a NUL (`%00`) is a 400 naming it,
-    not a database error (dialects/unstorable.py)."""
+    not a database error (dialects/unstorable.py). Async, or Litestar would run it in a
+    worker thread."""
     kit.refuse_unstorable_request(request)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
-from ..kit import Dialect
+from ..kit import Dialect, after_principal
 from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
 from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticated, handle_http_error
 
@@ -32,6 +32,7 @@ def routers() -> list[Router]:
             path=BASE,
             route_handlers=[area.router for area in AREAS],
             guards=[authenticated],
+            dependencies=after_principal(),
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
-from ..kit import Dialect
+from ..kit import Dialect, after_principal
 from . import (
     avatars,
     certificates,
@@ -42,6 +42,7 @@ def routers() -> list[Router]:
             path="/pod",
             route_handlers=[area.router for area in POD_AREAS],
             guards=[authenticated],
+            dependencies=after_principal(),
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
     ]
