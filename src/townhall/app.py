@@ -12,10 +12,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.config.cors import CORSConfig
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp
 
 from townhall import __version__
@@ -24,7 +24,7 @@ from townhall.dialects import kit, openfire, rmp, symphony
 from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
-from townhall.web import health
+from townhall.web import docs, health
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
 
@@ -66,6 +66,18 @@ def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     return Response(body, status_code=exc.status_code, headers=exc.headers)
 
 
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Browser front ends on the configured origins may call every API (preflights are
+    answered before any auth). Unset: no CORS headers but the Openfire plugin's own."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        expose_headers=["Location", "Retry-After", "X-Total-Count"],
+    )
+
+
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -85,6 +97,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             health.healthz,
             health.readyz,
             health.metrics,
+            docs.assets_router(),
             *(router for dialect in DIALECTS for router in dialect.routers()),
         ],
         dependencies=kit.providers(),
@@ -94,12 +107,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             MethodNotAllowedException: _unrouted,
         },
         middleware=[count_responses],
+        cors_config=_cors(settings),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Townhall",
             version=__version__,
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[docs.render_plugin()],
             operation_id_creator=operation_id,
         ),
         debug=False,

@@ -41,6 +41,8 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     # Run as if the wall clock were this much later (negative: earlier); for tests.
     clock_offset_seconds: int = 0
+    # Origins whose browser front ends may call the APIs (CORS); "*" for any.
+    cors_origins: tuple[str, ...] = ()
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
 
@@ -54,6 +56,8 @@ def _coerce(value: str, default: Any) -> Any:
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(value)
+    if isinstance(default, tuple):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
 
 
@@ -69,6 +73,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raw = env.get(ENV_PREFIX + f.name.upper())
         if raw is not None and raw != "":
             values[f.name] = _coerce(raw, getattr(defaults, f.name))
+    for name, value in values.items():
+        if isinstance(value, list):  # TOML arrays, for the tuple settings
+            values[name] = tuple(value)
     known = {f.name for f in fields(Settings)}
     unknown = set(values) - known
     if unknown:
