@@ -10,7 +10,7 @@ import requests
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.helpers.cli import townhall
-from tests.helpers.rmp import DOMAIN, Rmp, admin, refused
+from tests.helpers.rmp import DOMAIN, Rmp, admin, at, book, make_resource, refused
 from tests.helpers.symphony import Bot, key_pair, login
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
@@ -192,7 +192,17 @@ def test_the_operator_route(server: RunningServer) -> None:
         "default": False,
     }
     assert answer["admin"]["email"] == f"admin@{domain}"
-    Rmp(server).login(answer["admin"]["email"], answer["admin"]["password"])
+    theirs = Rmp(server).login(answer["admin"]["email"], answer["admin"]["password"])
+    booked = book(theirs, make_resource(theirs), at(9, day=3), at(10, day=3))  # data to delete
+    assert booked.status_code == 201, booked.text
+    group = {"name": "staff", "description": "d", "members": ["admin"], "admins": ["admin"]}
+    made_group = requests.post(
+        f"{server.api}/groups",
+        json=group,
+        headers={"Host": domain},
+        auth=("admin", answer["admin"]["password"]),
+    )
+    assert made_group.status_code == 201, made_group.text
     refused(operator.post("/admin/tenants", json={"domain": domain}), 409)
     refused(operator.post("/admin/tenants", json={"domain": "127.0.0.1"}), 400, "domain")
     listed = operator.get("/admin/tenants").json()["tenants"]

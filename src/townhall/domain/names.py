@@ -94,6 +94,12 @@ def domain(value: str, field: str) -> str:
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise Invalid(field, f"{field} is not a valid domain name")
-    if labels[-1].isdigit():
+    not_an_address(name, field)
+    return name
+
+
+def not_an_address(name: str, field: str) -> str:
+    """Refuse an IP literal as a tenant's domain (IPv4 in any dotted form, or IPv6)."""
+    if ":" in name or name.strip("[]").rsplit(".", 1)[-1].isdigit():
         raise Invalid(field, f"{field} is an IP address, not a domain name")
     return name
