@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        services = Services.build(settings)
+        services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         app.state.services = services
         await services.start()
         try:

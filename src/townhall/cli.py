@@ -22,11 +22,13 @@ admin_app = typer.Typer(help="Administrators.", no_args_is_help=True)
 users_app = typer.Typer(help="Users.", no_args_is_help=True)
 disclaimers_app = typer.Typer(help="Compliance disclaimers.", no_args_is_help=True)
 barriers_app = typer.Typer(help="Information barriers: groups and policies.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (the operator's).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(users_app, name="users")
 app.add_typer(disclaimers_app, name="disclaimers")
 app.add_typer(barriers_app, name="barriers")
+app.add_typer(tenants_app, name="tenants")
 
 
 def _prepare(settings: Settings) -> None:
@@ -91,6 +93,7 @@ def db_upgrade() -> None:
 
 def _in_first_tenant(action: Callable[[Services, Principal], Awaitable[None]], done: str) -> None:
     """Run `action` as the CLI in the first tenant; a domain error exits with status 1."""
+    from townhall.app import TENANT_DEFAULTS
     from townhall.domain.errors import DomainError, Invalid
     from townhall.domain.principal import Principal
     from townhall.services.container import Services
@@ -99,7 +102,7 @@ def _in_first_tenant(action: Callable[[Services, Principal], Awaitable[None]], d
     _prepare(settings)
 
     async def run() -> None:
-        services = Services.build(settings)
+        services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         try:
             tenant = await services.tenants.first()
             if tenant is None:
@@ -221,6 +224,62 @@ def barriers_create_policy(
         typer.echo(f"policy {made.id} created")
 
     _in_first_tenant(create, "")
+
+
+@tenants_app.command("create")
+def tenants_create(
+    domain: Annotated[str, typer.Argument(help="The tenant's primary domain (routes to it).")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the domain).")] = None,
+    admin: Annotated[str, typer.Option(help="The first administrator's username.")] = "admin",
+) -> None:
+    """Create a tenant with its first administrator and print the admin's credentials."""
+    from townhall.services.tenants import NewTenant
+
+    async def create(services: Services, actor: Principal) -> None:
+        made = await services.tenants.create(actor, NewTenant(domain, name, admin))
+        typer.echo(f"tenant {made.tenant.domain} created")
+        typer.echo(f"  admin username: {made.admin}")
+        typer.echo(f"  admin password (shown once): {made.password}")
+
+    _in_first_tenant(create, "")
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List the tenants: primary domain, display name, routing names."""
+
+    async def show(services: Services, actor: Principal) -> None:
+        for info in await services.tenants.list(actor):
+            mark = " (default)" if info.default else ""
+            routes = ",".join(info.routes)
+            typer.echo(f"{info.tenant.domain}\t{info.tenant.name}\t{routes}{mark}")
+
+    _in_first_tenant(show, "")
+
+
+@tenants_app.command("delete")
+def tenants_delete(
+    domain: Annotated[str, typer.Argument(help="The tenant's primary domain.")],
+) -> None:
+    """Delete a tenant and everything it holds (never the first tenant)."""
+
+    async def remove(services: Services, actor: Principal) -> None:
+        await services.tenants.delete(actor, domain)
+
+    _in_first_tenant(remove, f"tenant {domain} deleted")
+
+
+@tenants_app.command("route")
+def tenants_route(
+    domain: Annotated[str, typer.Argument(help="The tenant's primary domain.")],
+    name: Annotated[str, typer.Argument(help="A further host name that routes to it.")],
+) -> None:
+    """Make requests whose Host is NAME (and RMP logins naming it) reach the tenant."""
+
+    async def add(services: Services, actor: Principal) -> None:
+        await services.tenants.add_route(actor, domain, name)
+
+    _in_first_tenant(add, f"{name} routes to {domain}")
 
 
 @app.command()

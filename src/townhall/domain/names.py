@@ -85,9 +85,21 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 def domain(value: str, field: str) -> str:
-    """A DNS domain name as Townhall stores it: lower-case, no trailing dot, LDH labels."""
+    """A DNS domain name as Townhall stores it: lower-case, no trailing dot, LDH labels.
+
+    An IP address is never one: a domain routes requests to its tenant, and a numeric
+    last label (`127.0.0.1`, `10.1`) would claim an address instead of a name
+    (no top-level domain is all digits)."""
     name = value.strip().lower().rstrip(".")
     labels = name.split(".")
     if len(name) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise Invalid(field, f"{field} is not a valid domain name")
+    not_an_address(name, field)
+    return name
+
+
+def not_an_address(name: str, field: str) -> str:
+    """Refuse an IP literal as a tenant's domain (IPv4 in any dotted form, or IPv6)."""
+    if ":" in name or name.strip("[]").rsplit(".", 1)[-1].isdigit():
+        raise Invalid(field, f"{field} is an IP address, not a domain name")
     return name

@@ -185,10 +185,11 @@ class AuthService(Service):
     # -- access and refresh tokens ------------------------------------------------------
 
     async def token_login(self, email: str, password: str, server: str | None = None) -> Grant:
-        """`email` is `username@<a domain of the tenant>`; `server` may name the tenant."""
+        """`email` is `username@<a domain of the tenant>`; `server` may name the tenant.
+        Either is looked up among routing names only (see services/tenants.py)."""
         username, _, domain = email.strip().lower().rpartition("@")
         async with self.db.read() as tx:
-            tenant = await settings_store.tenant_by_domain(tx, (server or domain).lower())
+            tenant = await settings_store.tenant_by_route(tx, (server or domain).lower())
         if tenant is None:
             raise Unauthenticated("session", email, "wrong e-mail address or password")
         try:

@@ -1,11 +1,18 @@
-"""People's pictures: uploaded as base64, checked to be a real image, served back."""
+"""People's pictures: uploaded as base64, checked to be a real image, served back.
+
+A picture is served without a session (an `<img>` tag cannot send one) at a URL named
+by a random 128-bit token, as Symphony's CDN URLs are: nobody reaches a picture without
+being shown its URL, whatever the tenant. Each new picture gets a new token, so the
+previous URL stops working.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
-from datetime import datetime
+import re
+import secrets
 
 from PIL import Image, UnidentifiedImageError
 
@@ -18,6 +25,8 @@ from townhall.store import people as people_store
 MAX_BYTES = 2 * 1024 * 1024
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 NOT_A_PICTURE = "is not a PNG, JPEG, GIF or WebP picture"
+TOKEN_BYTES = 16
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
 def checked_image(encoded: str | None) -> tuple[str, bytes]:
@@ -52,20 +61,23 @@ class AvatarService(Service):
             current = await store.avatar(work, user_id)
             if current is not None and current[:2] == (media_type, raw):
                 return
-            await store.set_avatar(work, user_id, media_type, raw, self.clock.now())
+            token = secrets.token_urlsafe(TOKEN_BYTES)
+            await store.set_avatar(work, user_id, media_type, raw, token, self.clock.now())
             work.record("user.avatar.set", str(user_id))
 
-    async def version(self, actor: Principal, user_id: int) -> datetime | None:
-        """When the user's picture last changed (None: no picture)."""
+    async def token(self, actor: Principal, user_id: int) -> str | None:
+        """The token naming the user's current picture in its URL (None: no picture)."""
         async with self.db.read() as tx:
             if not await people_store.created_by_id(tx, actor.tenant_id, [user_id]):
                 raise NotFound("user", str(user_id))
-            return await store.updated_at(tx, user_id)
+            return await store.token_of(tx, user_id)
 
-    async def image(self, user_id: int) -> tuple[str, bytes, datetime]:
-        """The picture itself; public, like the URLs that point to it."""
-        async with self.db.read() as tx:
-            found = await store.avatar(tx, user_id)
+    async def image(self, token: str) -> tuple[str, bytes]:
+        """The picture a token names; public, as its URL is the secret."""
+        found = None
+        if _TOKEN.match(token):
+            async with self.db.read() as tx:
+                found = await store.by_token(tx, token)
         if found is None:
-            raise NotFound("avatar", str(user_id))
-        return found
+            raise NotFound("avatar", token)
+        return found[0], found[1]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from townhall.config import Settings
-from townhall.domain import roles
+from townhall.domain import names, roles
 from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
@@ -44,6 +44,7 @@ async def ensure_initialised(
             key = settings.secret_key or secrets.token_urlsafe(48)
             await tenant_store.put_setting(tx, SECRET_KEY_SETTING, key)
         if tenant is None:
+            names.not_an_address(settings.domain.lower(), "domain")
             tenant = await tenant_store.create_tenant(
                 tx, settings.domain, settings.domain.lower(), services.deps.clock.now()
             )

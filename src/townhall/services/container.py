@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from townhall.config import Settings
 from townhall.domain.principal import Principal
@@ -73,7 +75,10 @@ class Services:
         db: Database | None = None,
         clock: Clock | None = None,
         events: EventBus | None = None,
+        tenant_defaults: Sequence[Callable[[Services, Principal], Awaitable[None]]] = (),
     ) -> Services:
+        """`tenant_defaults`: what each API sets up in a tenant the operator creates
+        (the application's `TENANT_DEFAULTS`, which services cannot know)."""
         deps = Deps(
             db=db or open_database(settings.database_url, settings.db_pool_size),
             clock=clock or Clock(settings.clock_offset_seconds),
@@ -86,7 +91,7 @@ class Services:
         groups = GroupService(deps)
         domains = DomainService(deps)
         resources = ResourceService(deps)
-        return cls(
+        built = cls(
             deps=deps,
             tenants=tenants,
             people=PeopleService(deps, groups, domains),
@@ -119,6 +124,8 @@ class Services:
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
         )
+        tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
+        return built
 
     async def on_first_start(self, actor: Principal) -> None:
         """What a new tenant starts with in the model (each API adds its own set-up

@@ -24,6 +24,7 @@ from townhall.services.base import Deps, Service, Work
 from townhall.services.domains import DomainService
 from townhall.services.groups import GroupService
 from townhall.store import bookings as booking_store
+from townhall.store import domains as domain_store
 from townhall.store import groups as group_store
 from townhall.store import people as store
 from townhall.store import presence as presence_store
@@ -51,6 +52,9 @@ class NewPerson:
     keys: Mapping[str, KeyChange] = field(default_factory=dict)
     groups: Sequence[str] = ()
     admin_of: Sequence[str] = ()
+    home_domain: str | None = None
+    """The person domain whose admins may act on the person (None: the tenant's
+    primary domain)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +160,17 @@ class PeopleService(Service):
         password_hash = await self.deps.passwords.hash(password) if password else None
         now = self.clock.now()
         async with self.unit(actor) as work:
+            home_id = await self._home_for(work, actor, username, new.home_domain)
+            _may_grant(actor, username, new.admin_of)
             try:
                 user_id = await store.insert_person(
-                    work, actor.tenant_id, username, rules.display_name(new.name), email, now
+                    work,
+                    actor.tenant_id,
+                    username,
+                    rules.display_name(new.name),
+                    email,
+                    now,
+                    home_id,
                 )
             except UniqueViolation:
                 raise AlreadyExists("user", username) from None
@@ -201,7 +213,8 @@ class PeopleService(Service):
         now = self.clock.now()
         async with self.unit(actor) as work:
             old = await self._lock(work, actor, who)
-            _may_change(actor, old)
+            await self._may_act(work, actor, old)
+            _may_grant(actor, old.username, tuple(changes.admin_of))
             columns: dict[str, object] = {
                 k: v for k, v in profile.items() if old.profile.get(k) != v
             }
@@ -251,7 +264,7 @@ class PeopleService(Service):
             person = await self._lock(work, actor, who)
             if person.locked == locked:
                 return
-            _may_change(actor, person)
+            await self._may_act(work, actor, person)
             if locked:
                 await self._keep_an_admin(work, actor, person)
                 await presence_store.close_for_user(work, person.id)
@@ -263,7 +276,7 @@ class PeopleService(Service):
         """Bookings the person organised outlive the account unless `with_bookings`."""
         async with self.unit(actor) as work:
             person = await self._lock(work, actor, who)
-            _may_change(actor, person)
+            await self._may_act(work, actor, person)
             await self._keep_an_admin(work, actor, person)
             if with_bookings:
                 await booking_store.delete_organised_by(work, person.id)
@@ -307,6 +320,43 @@ class PeopleService(Service):
     async def _id_of(self, tx: Tx, actor: Principal, username: str) -> int | None:
         return await store.find_id(tx, actor.tenant_id, names.node(username, "username"))
 
+    async def _home_for(
+        self, tx: Tx, actor: Principal, username: str, home: str | None
+    ) -> int | None:
+        """The id of a new person's home domain (None: the primary domain), which the
+        actor must administer, unless it administers the whole tenant."""
+        name = (home or actor.tenant.domain).lower()
+        if not _tenant_wide(actor) and not actor.administers(name):
+            raise Forbidden("user", username, f"Only an administrator of {name} may do this")
+        if home is None or name == actor.tenant.domain:
+            return None
+        found = await domain_store.find(tx, actor.tenant_id, name)
+        if found is None or found[1].kind == "resource-subdomain":
+            raise NotFound("domain", name)
+        return found[0]
+
+    async def _may_act(self, tx: Tx, actor: Principal, person: Person) -> None:
+        """Who may change, lock or delete a person. A server admin anyone; a server
+        admin only by one. A tenant-wide directory admin (Symphony's user admins) anyone
+        else. Anyone else, a domain admin, only people whose home domain it administers
+        and whose own rights are strictly lower than its: whichever address or API named
+        the person, the rule is about the person."""
+        if actor.is_server_admin:
+            return
+        if roles.SERVER_ADMIN in person.roles:
+            raise Forbidden(
+                "user", person.username, "only a server administrator may change a server admin"
+            )
+        if _tenant_wide(actor):
+            return
+        home = await store.home_domain(tx, person.id) or actor.tenant.domain
+        if not actor.administers(home):
+            raise Forbidden("user", person.username, f"Only an administrator of {home} may do this")
+        theirs = await domain_store.administered_by(tx, person.id)
+        lower = all(_strictly_below(actor, domain) for domain in theirs)
+        if person.roles & roles.USER_ADMINS or not lower:
+            raise Forbidden("user", person.username, "an administrator with equal or higher rights")
+
     async def _keep_an_admin(self, tx: Tx, actor: Principal, person: Person) -> None:
         """Refuse to lock or delete the tenant's last usable administrator."""
         if roles.SERVER_ADMIN not in person.roles or person.locked:
@@ -315,12 +365,21 @@ class PeopleService(Service):
             raise Conflict("user", person.username, "the last administrator must remain")
 
 
-def _may_change(actor: Principal, person: Person) -> None:
-    """Only a server administrator may change, lock or delete a server administrator."""
-    if roles.SERVER_ADMIN in person.roles and not actor.is_server_admin:
-        raise Forbidden(
-            "user", person.username, "only a server administrator may change a server admin"
-        )
+def _tenant_wide(actor: Principal) -> bool:
+    """Administers every person of the tenant: a server admin or a directory admin."""
+    return actor.is_server_admin or actor.holds_any(roles.USER_ADMINS)
+
+
+def _strictly_below(actor: Principal, domain: str) -> bool:
+    """A domain under one the actor administers (so rights over it are lower)."""
+    return any(domain.lower().endswith("." + own) for own in actor.admin_domains)
+
+
+def _may_grant(actor: Principal, username: str, domains: Sequence[str]) -> None:
+    """Only an administrator of a domain makes someone an administrator of it."""
+    for domain in domains:
+        if not _tenant_wide(actor) and not actor.administers(domain):
+            raise Forbidden("user", username, f"Only an administrator of {domain} may do this")
 
 
 def _merged(

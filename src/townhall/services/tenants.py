@@ -1,12 +1,56 @@
-"""Tenants: which organisation a request belongs to."""
+"""Tenants: which organisation a request belongs to, and the operator's use cases.
+
+Only the operator decides which names route traffic to a tenant: a request's Host (and
+RMP's login `server`) is looked up among routing names only, which are a tenant's
+primary domain and the names the operator adds (`add_route`). Domains a tenant's own
+admins add are names of their people, never routes, so they change nothing for anyone
+else. The operator is the CLI, or a server admin of the first tenant (the deployment's
+own); a server admin of any other tenant administers that tenant only.
+"""
 
 from __future__ import annotations
 
-from townhall.domain.errors import NotFound
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from townhall.domain import names, roles
+from townhall.domain import people as people_rules
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import Tenant
+from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
 from townhall.services.base import Deps, Service
+from townhall.store import people as people_store
 from townhall.store import tenants as store
+from townhall.store.database import UniqueViolation
+
+SetUp = Callable[[Principal], Awaitable[None]]
+"""What a new tenant starts with beyond its rows (a chat service, each API's set-up)."""
+DEFAULT_ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class NewTenant:
+    domain: str
+    name: str | None = None
+    admin: str = DEFAULT_ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedTenant:
+    """A new tenant and its first admin's credentials (the password is shown once)."""
+
+    tenant: Tenant
+    admin: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    tenant: Tenant
+    routes: list[str] = field(default_factory=list)
+    default: bool = False
 
 
 class TenantService(Service):
@@ -14,20 +58,29 @@ class TenantService(Service):
         super().__init__(deps)
         self._by_host: TTLCache[str, Tenant] = TTLCache(ttl_seconds=5.0)
         self._by_id: TTLCache[int, Tenant] = TTLCache(ttl_seconds=5.0)
+        self.set_up: list[SetUp] = []
+        """Run for each new tenant, as its system principal (filled by `Services`)."""
+
+    # -- routing -----------------------------------------------------------------------
 
     async def for_host(self, host: str | None) -> Tenant:
-        """The tenant whose domain is `host` (port stripped), else the first tenant."""
-        domain = (host or "").rsplit(":", 1)[0].strip().lower().rstrip(".")
+        """The tenant that `host` (port stripped) routes to, else the first tenant."""
+        domain = _host_name(host)
         cached = self._by_host.get(domain)
         if cached is not None:
             return cached
         async with self.db.read() as tx:
-            tenant = await store.tenant_by_domain(tx, domain) if domain else None
+            tenant = await store.tenant_by_route(tx, domain) if domain else None
             tenant = tenant or await store.first_tenant(tx)
         if tenant is None:
             raise NotFound("tenant", domain, "no tenant is configured")
         self._by_host.put(domain, tenant)
         return tenant
+
+    async def routed(self, name: str) -> Tenant | None:
+        """The tenant a routing name (a login's server or address domain) names."""
+        async with self.db.read() as tx:
+            return await store.tenant_by_route(tx, _host_name(name))
 
     async def first(self) -> Tenant | None:
         async with self.db.read() as tx:
@@ -43,3 +96,102 @@ class TenantService(Service):
             raise NotFound("tenant", str(tenant_id))
         self._by_id.put(tenant_id, tenant)
         return tenant
+
+    # -- the operator's use cases ------------------------------------------------------
+
+    async def list(self, actor: Principal) -> list[TenantInfo]:
+        await self._require_operator(actor)
+        async with self.db.read() as tx:
+            found = await store.all_tenants(tx)
+            return [
+                TenantInfo(t, await store.routes_of(tx, t.id), i == 0) for i, t in enumerate(found)
+            ]
+
+    async def create(self, actor: Principal, new: NewTenant) -> CreatedTenant:
+        """A tenant, its primary domain (which routes to it) and its first admin, a
+        server admin of the new tenant only, with a generated password."""
+        await self._require_operator(actor)
+        domain = names.domain(new.domain, "domain")
+        name = (new.name or domain).strip()
+        if not name or len(name) > 200:
+            raise Invalid("name", "must be 1 to 200 characters")
+        admin = people_rules.username(new.admin)
+        password = secrets.token_urlsafe(12)
+        password_hash = await self.deps.passwords.hash(password)
+        now = self.clock.now()
+        async with self.unit(actor) as work:
+            if await store.tenant_by_domain(work, domain) is not None:
+                raise AlreadyExists("domain", domain)
+            try:
+                tenant = await store.create_tenant(work, name, domain, now)
+            except UniqueViolation:
+                raise AlreadyExists("domain", domain) from None
+            user_id = await people_store.insert_person(
+                work, tenant.id, admin, "Administrator", f"{admin}@{domain}", now
+            )
+            await people_store.set_password_hash(work, user_id, password_hash, now)
+            await people_store.replace_roles(
+                work, user_id, frozenset({roles.SERVER_ADMIN}), frozenset()
+            )
+            work.record("tenant.created", domain, {"name": name, "admin": admin})
+        for set_up in self.set_up:
+            await set_up(Principal.system(tenant))
+        return CreatedTenant(tenant, admin, password)
+
+    async def delete(self, actor: Principal, domain: str) -> None:
+        """The tenant whose primary domain (or routing name) is `domain`, with
+        everything it holds, in one transaction; the first tenant stays."""
+        await self._require_operator(actor)
+        wanted = _host_name(domain)
+        async with self.unit(actor) as work:
+            first = await store.first_tenant(work)
+            found = await store.tenant_by_route(work, wanted)
+            if found is None:
+                raise NotFound("tenant", wanted)
+            if first is not None and found.id == first.id:
+                raise Conflict("tenant", wanted, "the first tenant cannot be deleted")
+            await store.lock_tenant(work, found.id)
+            await store.delete_tenant(work, found.id)
+            work.record("tenant.deleted", found.domain)
+        self._forget()
+
+    async def add_route(self, actor: Principal, domain: str, route: str) -> Tenant:
+        """Make `route` a name whose requests reach the tenant of `domain`."""
+        await self._require_operator(actor)
+        name = names.domain(route, "route")
+        async with self.unit(actor) as work:
+            tenant = await store.tenant_by_route(work, _host_name(domain))
+            if tenant is None:
+                raise NotFound("tenant", domain)
+            try:
+                added = await store.add_route(work, tenant.id, name, self.clock.now())
+            except UniqueViolation:
+                raise AlreadyExists("domain", name) from None
+            if added:
+                work.record("tenant.route.added", tenant.domain, {"route": name})
+        self._forget()
+        return tenant
+
+    async def is_operator(self, actor: Principal) -> bool:
+        """The CLI, or a server admin of the first tenant."""
+        if not actor.is_server_admin:
+            return False
+        first = await self.first()
+        return first is not None and first.id == actor.tenant_id
+
+    async def _require_operator(self, actor: Principal) -> None:
+        if not await self.is_operator(actor):
+            raise Forbidden("tenant", actor.tenant.domain, "Only the operator may do this")
+
+    def _forget(self) -> None:
+        """Routing changed: this process looks names up again (others within 5 s)."""
+        self._by_host = TTLCache(ttl_seconds=5.0)
+        self._by_id = TTLCache(ttl_seconds=5.0)
+
+
+def _host_name(host: str | None) -> str:
+    """A Host header or name as routing names are stored (port and final dot gone)."""
+    name = (host or "").strip().lower()
+    if name.startswith("["):  # an IPv6 literal: never a routing name
+        return name.partition("]")[0] + "]"
+    return name.rsplit(":", 1)[0].rstrip(".")

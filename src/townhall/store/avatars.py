@@ -1,4 +1,4 @@
-"""People's pictures."""
+"""People's pictures, each named in its URL by a random token."""
 
 from __future__ import annotations
 
@@ -16,16 +16,23 @@ async def avatar(tx: Tx, user_id: int) -> tuple[str, bytes, datetime] | None:
     return (row.media_type, bytes(row.image), as_utc(row.updated_at)) if row else None
 
 
-async def updated_at(tx: Tx, user_id: int) -> datetime | None:
-    query = select(user_avatars.c.updated_at).where(user_avatars.c.user_id == user_id)
-    found = (await tx.execute(query)).scalar()
-    return as_utc(found) if found else None
+async def by_token(tx: Tx, token: str) -> tuple[str, bytes, datetime] | None:
+    query = select(user_avatars).where(user_avatars.c.token == token)
+    row = (await tx.execute(query)).first()
+    return (row.media_type, bytes(row.image), as_utc(row.updated_at)) if row else None
 
 
-async def set_avatar(tx: Tx, user_id: int, media_type: str, image: bytes, now: datetime) -> None:
+async def token_of(tx: Tx, user_id: int) -> str | None:
+    query = select(user_avatars.c.token).where(user_avatars.c.user_id == user_id)
+    return (await tx.execute(query)).scalar()
+
+
+async def set_avatar(
+    tx: Tx, user_id: int, media_type: str, image: bytes, token: str, now: datetime
+) -> None:
     await tx.execute(delete(user_avatars).where(user_avatars.c.user_id == user_id))
     await tx.execute(
         insert(user_avatars).values(
-            user_id=user_id, media_type=media_type, image=image, updated_at=now
+            user_id=user_id, media_type=media_type, image=image, token=token, updated_at=now
         )
     )

@@ -19,7 +19,7 @@ from townhall.domain.models import PROFILE_FIELDS, Person
 from townhall.domain.queries import PersonFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
-from townhall.store.schema import credentials, user_properties, user_roles, users
+from townhall.store.schema import credentials, domains, user_properties, user_roles, users
 
 _PERSON_COLUMNS = tuple(c for c in users.c if c.name != "vcard")
 _AT = {c.name: i for i, c in enumerate(_PERSON_COLUMNS)}
@@ -233,7 +233,13 @@ async def lock_ids(tx: Tx, tenant_id: int, ids: Sequence[int]) -> set[int]:
 
 
 async def insert_person(
-    tx: Tx, tenant_id: int, username: str, name: str, email: str | None, now: datetime
+    tx: Tx,
+    tenant_id: int,
+    username: str,
+    name: str,
+    email: str | None,
+    now: datetime,
+    home_domain_id: int | None = None,
 ) -> int:
     stmt = (
         insert(users)
@@ -242,6 +248,7 @@ async def insert_person(
             username=username,
             name=name,
             email=email,
+            home_domain_id=home_domain_id,
             locked=False,
             created_at=now,
             updated_at=now,
@@ -372,3 +379,13 @@ async def hold(
         .with_for_update(key_share=True)
     )
     return [Held(r.id, r.username, as_utc(r.created_at)) for r in await tx.execute(query)]
+
+
+async def home_domain(tx: Tx, user_id: int) -> str | None:
+    """The name of the person's home domain; None: the tenant's primary domain."""
+    query = (
+        select(domains.c.name)
+        .select_from(users.join(domains, domains.c.id == users.c.home_domain_id))
+        .where(users.c.id == user_id)
+    )
+    return (await tx.execute(query)).scalar()

@@ -68,6 +68,9 @@ domains = Table(
     Column("parent_id", ForeignKey("domains.id", ondelete="CASCADE")),
     Column("settings", JSON),
     _ts("created_at", nullable=True),
+    # Whether requests whose Host (or RMP login server) is this name reach the tenant
+    # (0005b): the primary domain and names the operator adds; never a tenant's own.
+    Column("routes", Boolean, nullable=False, server_default="0"),
 )
 
 users = Table(
@@ -95,6 +98,9 @@ users = Table(
     Column("mobile_phone", String(64)),
     Column("sms_number", String(64)),
     Column("account_type", String(10), nullable=False, server_default="NORMAL"),
+    # The person's home domain (0005b): whose admins may act on them. NULL is the
+    # tenant's primary domain (people made through Openfire or Symphony, or before 0005b).
+    Column("home_domain_id", ForeignKey("domains.id", ondelete="SET NULL")),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
@@ -392,6 +398,8 @@ user_avatars = Table(
     Column("media_type", String(32), nullable=False),
     Column("image", LargeBinary, nullable=False),
     _ts("updated_at"),
+    # The unguessable name of this picture in its URL (0005b), new with every upload.
+    Column("token", String(43), nullable=False, unique=True),
 )
 
 # Compliance disclaimers users must accept, and which one each user has (0003).

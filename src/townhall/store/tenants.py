@@ -29,20 +29,82 @@ async def tenant_by_id(tx: Tx, tenant_id: int) -> Tenant | None:
     return await _one(tx, _TENANT.where(tenants.c.id == tenant_id))
 
 
+async def tenant_by_route(tx: Tx, name: str) -> Tenant | None:
+    """The tenant that `name` routes to: one of the operator's routing names (a primary
+    domain, or a name added with `add_route`), never a domain a tenant added itself."""
+    owner = (
+        select(domains.c.tenant_id)
+        .where(domains.c.name == name, domains.c.routes.is_(True))
+        .scalar_subquery()
+    )
+    return await _one(tx, _TENANT.where(tenants.c.id == owner))
+
+
 async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
-    """The tenant owning `domain` (its primary domain or any other of its domains)."""
+    """The tenant owning `domain`, routing or not (to tell a taken name)."""
     owner = select(domains.c.tenant_id).where(domains.c.name == domain).scalar_subquery()
     return await _one(tx, _TENANT.where(tenants.c.id == owner))
 
 
+async def all_tenants(tx: Tx) -> list[Tenant]:
+    rows = await tx.execute(_TENANT.order_by(tenants.c.id))
+    return [Tenant(r.id, r.name, r.domain) for r in rows]
+
+
+async def routes_of(tx: Tx, tenant_id: int) -> list[str]:
+    query = select(domains.c.name).where(
+        domains.c.tenant_id == tenant_id, domains.c.routes.is_(True)
+    )
+    return sorted(r.name for r in await tx.execute(query))
+
+
 async def create_tenant(tx: Tx, name: str, domain: str, now: datetime) -> Tenant:
+    """A tenant and its primary domain, which routes to it."""
     tenant_id = (
         await tx.execute(insert(tenants).values(name=name, created_at=now).returning(tenants.c.id))
     ).scalar_one()
     await tx.execute(
-        insert(domains).values(tenant_id=tenant_id, name=domain, kind="primary", created_at=now)
+        insert(domains).values(
+            tenant_id=tenant_id, name=domain, kind="primary", routes=True, created_at=now
+        )
     )
     return Tenant(tenant_id, name, domain)
+
+
+async def add_route(tx: Tx, tenant_id: int, name: str, now: datetime) -> bool:
+    """Make `name` route to the tenant: an existing domain of it, or a new alias. False
+    if it routed already; raises UniqueViolation if another tenant holds the name."""
+    done = await tx.execute(
+        update(domains)
+        .where(domains.c.tenant_id == tenant_id, domains.c.name == name)
+        .where(domains.c.kind != "resource-subdomain", domains.c.routes.is_(False))
+        .values(routes=True)
+    )
+    if done.rowcount:  # type: ignore[attr-defined]
+        return True
+    held = (await tx.execute(select(domains.c.tenant_id).where(domains.c.name == name))).first()
+    if held is not None and held.tenant_id == tenant_id:
+        return False
+    await tx.execute(
+        insert(domains).values(
+            tenant_id=tenant_id, name=name, kind="alias", routes=True, created_at=now
+        )
+    )
+    return True
+
+
+async def lock_tenant(tx: Tx, tenant_id: int) -> Tenant | None:
+    """The tenant, its row locked until the transaction ends (FOR UPDATE)."""
+    found = await _one(tx, _TENANT.where(tenants.c.id == tenant_id))
+    if found is not None:
+        await tx.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
+    return found
+
+
+async def delete_tenant(tx: Tx, tenant_id: int) -> None:
+    """Everything of the tenant goes with its row (every table's tenant foreign key
+    cascades, and what hangs off people, rooms, domains cascades from them)."""
+    await tx.execute(delete(tenants).where(tenants.c.id == tenant_id))
 
 
 async def get_setting(tx: Tx, key: str) -> str | None:

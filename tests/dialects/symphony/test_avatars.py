@@ -45,3 +45,28 @@ async def test_not_an_image_or_too_large(server: RunningServer, admin_bot: Bot) 
     listed = requests.get(f"{server.url}/pod/v1/admin/user/{admin_bot.uid}/avatar", headers=headers)
     assert listed.json() == []
     assert requests.get(f"{server.url}/avatars/{admin_bot.uid}/original").status_code == 404
+
+
+async def test_avatar_urls_are_unguessable_and_rotate(
+    server: RunningServer, admin_bot: Bot, services: Services
+) -> None:
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    pod = f"{server.url}/pod/v1/admin/user/{user.uid}/avatar"
+    first, second = _png((8, 8)), _png((9, 9))
+    for picture in (first, second):
+        encoded = base64.b64encode(picture).decode()
+        r = requests.post(f"{pod}/update", json={"image": encoded}, headers=headers)
+        assert r.status_code == 200, r.text
+        if picture == first:
+            [listed] = requests.get(pod, headers=headers).json()
+            old_url = listed["url"]
+    [listed] = requests.get(pod, headers=headers).json()
+    new_url = listed["url"]
+    token = new_url.rsplit("/", 2)[-2]
+    assert len(token) >= 22 and str(user.uid) != token  # 128 random bits, not the uid
+    served = requests.get(new_url)  # no session: an <img> tag sends none
+    assert served.status_code == 200 and served.content == second
+    assert requests.get(old_url).status_code == 404  # a new picture, a new URL
+    for guess in (str(user.uid), str(user.uid - 1), str(user.uid + 1)):
+        assert requests.get(f"{server.url}/avatars/{guess}/original").status_code == 404

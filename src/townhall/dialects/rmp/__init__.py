@@ -9,7 +9,19 @@ from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
 from ..kit import Dialect, after_principal
-from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
+from . import (
+    admin,
+    analytics,
+    auth,
+    bookings,
+    calendars,
+    domains,
+    events,
+    resources,
+    search,
+    tenants,
+    users,
+)
 from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticated, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
@@ -18,7 +30,7 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics)
+AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
 
 
 def routers() -> list[Router]:

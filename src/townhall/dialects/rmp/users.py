@@ -65,18 +65,17 @@ async def _person(domains: DomainService, caller: Principal, email: str) -> tupl
 
 @dataclass(frozen=True, slots=True)
 class Administered:
-    """The person a `/users/{email}` change addresses, whose domain the caller
-    administers: `username` in the model, `domain` as the address names it."""
+    """The person a `/users/{email}` change addresses: `username` in the model, `domain`
+    as the address names it. Whether the caller may change the person is the people
+    service's rule (the person's home domain and rights), not the address's: an alias
+    address names the same person."""
 
     username: str
     domain: str
 
 
-async def _administered(
-    request: AnyRequest, email: str, domains: DomainService, principal: Principal
-) -> Administered:
+async def _administered(email: str, domains: DomainService, principal: Principal) -> Administered:
     username, domain = await _person(domains, principal, email)
-    require_admin_of(request, domain)
     return Administered(username, domain)
 
 
@@ -146,13 +145,13 @@ async def create_user(
 ) -> Response[bytes]:
     asked = await body(request, CreateUser)
     username, domain = await _person(domains, principal, asked.email)
-    require_admin_of(request, domain)
     new = NewPerson(
         username,
         asked.password,
         name=asked.real_name,
         email=f"{username}@{domain}",
         admin_of=(domain,) if asked.is_admin else (),
+        home_domain=domain,
     )
     person = await people.create(principal, new)
     return ok(201, user=_render(person, domain, await domains.admin_ids(principal)))

@@ -1,7 +1,9 @@
 """Avatars (contract §1.12): upload as base64, listed as URLs Townhall itself serves.
 
-The picture URL (`/avatars/{uid}/original`) needs no session, as an `<img>` tag cannot
-send one; its `v` parameter changes with the picture so caches never show a stale one.
+The picture URL (`/avatars/{token}/original`) needs no session, as an `<img>` tag cannot
+send one; like Symphony's CDN URLs it is unguessable (a random token, not the uid), and
+each new picture gets a new one, so caches never show a stale picture and an old URL
+answers 404.
 """
 
 from __future__ import annotations
@@ -24,12 +26,11 @@ class AvatarUpdate(m.Wire):
 async def list_avatars(
     request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
 ) -> Response[bytes]:
-    version = await avatars.version(principal, uid)
-    if version is None:
+    token = await avatars.token(principal, uid)
+    if token is None:
         return ok([])
     base = str(request.base_url).rstrip("/")
-    url = f"{base}/avatars/{uid}/original?v={int(version.timestamp() * 1000)}"
-    return ok([m.Avatar(size="original", url=url)])
+    return ok([m.Avatar(size="original", url=f"{base}/avatars/{token}/original")])
 
 
 # A picture just under 2 MB is about 2.7 MB once base64-encoded.
@@ -47,10 +48,10 @@ async def update_avatar(
     return ok(m.SuccessResponse())
 
 
-@get("/avatars/{uid:int}/original", include_in_schema=False)
-async def picture(uid: int, avatars: AvatarService) -> Response[bytes]:
+@get("/avatars/{token:str}/original", include_in_schema=False)
+async def picture(token: str, avatars: AvatarService) -> Response[bytes]:
     try:
-        media_type, image, _ = await avatars.image(uid)
+        media_type, image = await avatars.image(token)
     except NotFound:
         return Response(b"", status_code=404)
     return Response(

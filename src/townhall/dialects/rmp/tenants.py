@@ -1,0 +1,81 @@
+"""`/admin/tenants`: the operator's tenants, through an authenticated route.
+
+Not part of RMP's reference: Townhall's own operator route, in RMP's envelope because
+RMP's JWT login is the way in an operator's tooling already speaks. Only the operator
+(a server admin of the first tenant) may call it: the route guard asks for a server
+admin, the tenant service for the operator, so a tenant's own admin is refused (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, Router, delete, get, post
+
+from townhall.domain.principal import Principal
+from townhall.services.tenants import DEFAULT_ADMIN, NewTenant, TenantInfo, TenantService
+
+from .http import AnyRequest, body, ok, server_admins
+from .models import Body
+
+
+class CreateTenant(Body):
+    domain: str
+    name: str | None = None
+    admin_username: str = DEFAULT_ADMIN
+
+
+class AddRoute(Body):
+    name: str
+
+
+def _render(info: TenantInfo) -> dict[str, Any]:
+    return {
+        "domain": info.tenant.domain,
+        "name": info.tenant.name,
+        "routes": info.routes,
+        "default": info.default,
+    }
+
+
+@get("/admin/tenants")
+async def list_tenants(tenants: TenantService, principal: Principal) -> Response[bytes]:
+    found = await tenants.list(principal)
+    return ok(tenants=[_render(t) for t in found], total=len(found))
+
+
+@post("/admin/tenants", status_code=201)
+async def create_tenant(
+    request: AnyRequest, tenants: TenantService, principal: Principal
+) -> Response[bytes]:
+    asked = await body(request, CreateTenant)
+    made = await tenants.create(
+        principal, NewTenant(asked.domain, asked.name, asked.admin_username)
+    )
+    tenant = TenantInfo(made.tenant, [made.tenant.domain])
+    admin = {"email": f"{made.admin}@{made.tenant.domain}", "password": made.password}
+    return ok(201, tenant=_render(tenant), admin=admin)
+
+
+@delete("/admin/tenants/{domain:str}", status_code=200)
+async def delete_tenant(
+    domain: str, tenants: TenantService, principal: Principal
+) -> Response[bytes]:
+    await tenants.delete(principal, domain)
+    return ok(deleted=domain.lower())
+
+
+@post("/admin/tenants/{domain:str}/routes", status_code=201)
+async def add_route(
+    request: AnyRequest, domain: str, tenants: TenantService, principal: Principal
+) -> Response[bytes]:
+    asked = await body(request, AddRoute)
+    tenant = await tenants.add_route(principal, domain, asked.name)
+    return ok(201, domain=tenant.domain, route=asked.name.strip().lower())
+
+
+router = Router(
+    path="/",
+    route_handlers=[list_tenants, create_tenant, delete_tenant, add_route],
+    guards=[server_admins],
+)
