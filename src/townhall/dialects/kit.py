@@ -137,8 +137,10 @@ def requires(rule: Callable[[Principal], bool], refusal: str) -> Guard:
 
 
 def decode(raw: bytes, kind: type[T]) -> T:
-    """A JSON body as `kind`; a body that is not, or holds what no column can store (NUL
-    characters, integers beyond 64 bits), is Malformed naming the wire field."""
+    """A JSON body as `kind`; a body that is not, nests too deep to decode safely, or
+    holds what no column can store (NUL characters, integers beyond 64 bits), is
+    Malformed naming the wire field."""
+    refuse_deep(raw)
     try:
         decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
@@ -148,6 +150,13 @@ def decode(raw: bytes, kind: type[T]) -> T:
     if unstorable.suspect(raw):
         refuse_unstorable(msgspec.json.decode(raw))
     return decoded
+
+
+def refuse_deep(raw: bytes, field: str = "body") -> None:
+    """JSON nested beyond `unstorable.MAX_DEPTH` is Malformed before any decoder recurses
+    into it (a RecursionError would be a 500 with a stack trace in the log)."""
+    if unstorable.too_deep(raw):
+        raise Malformed(field, unstorable.DEPTH_REFUSED)
 
 
 def wire_path(message: str) -> str:

@@ -448,6 +448,8 @@ def parse_body(body: bytes, content_type: str | None, shape: Entity | Collection
     if not body.strip():
         raise BadRequest("The request body is empty")
     if fmt == "json":
+        if unstorable.too_deep(body):
+            raise BadRequest(f"body: {unstorable.DEPTH_REFUSED}", "body")
         try:
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:

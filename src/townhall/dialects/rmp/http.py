@@ -252,7 +252,10 @@ def parse_time(raw: str | None, field: str, required: bool = True) -> datetime |
         raise kit.Malformed(field, "is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise kit.Malformed(field, "must carry an offset (e.g. Z or +02:00)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+        raise kit.Malformed(field, "must fall within the years 1 to 9999 in UTC") from None
 
 
 def require_time(raw: str | None, field: str) -> datetime:

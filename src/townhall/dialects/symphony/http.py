@@ -185,8 +185,16 @@ def refuse_unstorable(raw: bytes, decoded: Any) -> None:
         raise SymphonyError(400, f"{found[0] or 'body'}: {found[1]}")
 
 
+def refuse_deep(raw: bytes) -> None:
+    """A body nested beyond what any Symphony payload needs is a 400 naming the body,
+    before a decoder recurses into it (see dialects/unstorable.py)."""
+    if unstorable.too_deep(raw):
+        raise SymphonyError(400, f"body: {unstorable.DEPTH_REFUSED}")
+
+
 async def body(request: AnyRequest, kind: type[W]) -> W:
     raw = await request.body()
+    refuse_deep(raw)
     try:
         decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
