@@ -25,6 +25,7 @@ from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import health
+from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
 
@@ -114,4 +115,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for dialect in DIALECTS:
         if dialect.before_routing is not None:
             outer = dialect.before_routing(outer, app)
-    return answer_head(outer)
+    return closes_unread_bodies(answer_head(outer))
