@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             MethodNotAllowedException: _unrouted,
         },
         middleware=[count_responses],
+        state=State({kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies)}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Townhall",

@@ -35,6 +35,9 @@ class Settings:
     # Relay for outgoing mail (iMIP invitations): smtp://host:port or smtps://...
     smtp_url: str | None = None
     max_body_bytes: int = 1024 * 1024
+    # Proxies whose forwarding headers (X-Forwarded-For) name the client: addresses or
+    # CIDRs, comma-separated. None by default: the peer's address is the client's.
+    trusted_proxies: str = ""
     log_level: str = "info"
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).
     argon2_time_cost: int = 2

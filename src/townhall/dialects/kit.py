@@ -14,6 +14,7 @@ its error body and its tables.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -218,6 +219,51 @@ def int_list(raw: str | None, field: str) -> list[int]:
 
 def str_list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+# -- client addresses --------------------------------------------------------------------
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+TRUSTED_PROXIES = "trusted_proxies"
+"""The app state key of the parsed `trusted_proxies` setting."""
+
+
+def networks(text: str) -> Networks:
+    """`10.0.0.0/8, 127.0.0.1` as networks (a bare address is a network of one); a bad
+    entry is a ValueError naming it, raised when the app is built."""
+    found = []
+    for entry in (part.strip() for part in text.split(",")):
+        if entry:
+            try:
+                found.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an address or CIDR") from None
+    return tuple(found)
+
+
+def _within(address: str, trusted: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: Networks) -> str:
+    """Who is calling: the peer, unless the peer is a trusted proxy; then the rightmost
+    address of `X-Forwarded-For` that is not a trusted proxy (each proxy appends the
+    address it saw, so anything left of that is the client's own, forgeable, claim)."""
+    if not forwarded_for or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def trusted_proxies(connection_app: Litestar) -> Networks:
+    return connection_app.state.get(TRUSTED_PROXIES, ())  # type: ignore[no-any-return]
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -369,21 +369,25 @@ def api_enabled(settings: Mapping[str, str | None]) -> bool:
 
 
 def client_allowed(
-    headers: Mapping[str, str], client: Any, settings: Mapping[str, str | None]
+    headers: Mapping[str, str],
+    client: Any,
+    settings: Mapping[str, str | None],
+    trusted: kit.Networks,
 ) -> bool:
-    """`plugin.restapi.allowedIPs`: the caller's address, as the plugin reads it, must be
-    listed verbatim (an empty list allows everyone)."""
+    """`plugin.restapi.allowedIPs`: the caller's address must be listed verbatim (an
+    empty list allows everyone). The plugin's forwarding headers name the caller only
+    when the peer is a trusted proxy (setting `trusted_proxies`); anyone else could
+    write any address there."""
     listed = (settings.get("plugin.restapi.allowedIPs") or "").split(",")
     allowed = {ip.strip() for ip in listed if ip.strip()}
     if not allowed:
         return True
-    address = (
+    forwarded = (
         headers.get("x-forwarded-for")
         or headers.get("x_forwarded_for")
         or headers.get("x-forward-for")
-        or (client or ("",))[0]
     )
-    return address in allowed
+    return kit.client_address((client or ("",))[0], forwarded, trusted) in allowed
 
 
 _OPEN_PATHS = (f"{PREFIX}/system/liveness", f"{PREFIX}/system/readiness")
@@ -447,7 +451,8 @@ class OpenfireAuth:
             return 403
         if scope.get("method") == "OPTIONS" or scope["path"].startswith(f"{PREFIX}/userservice"):
             return None
-        if not client_allowed(headers, scope.get("client"), settings):
+        trusted = kit.trusted_proxies(self._app)
+        if not client_allowed(headers, scope.get("client"), settings, trusted):
             return 401
         header = headers.get("authorization")
         if not header:
