@@ -14,19 +14,25 @@ from tests.conftest import PG_ADMIN_URL, _pg
 
 @contextmanager
 def fresh_database(backend: str, folder: Path, limit: int | None = None) -> Iterator[str]:
-    """A new, empty database of `backend`'s kind; on PostgreSQL `limit` caps its
-    connections (`ALTER DATABASE ... CONNECTION LIMIT`)."""
+    """A new, empty database of `backend`'s kind. On PostgreSQL with `limit`, it is
+    owned by a new role that may hold at most `limit` connections (a superuser is not
+    subject to connection limits, hence the role)."""
     if backend == "sqlite":
         yield f"sqlite:///{folder / f'own-{uuid.uuid4().hex[:8]}.db'}"
         return
     name = f"townhall_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    user = PG_ADMIN_URL.split("://", 1)[1].split("@", 1)[0]
     if limit is not None:
-        asyncio.run(_pg(f'ALTER DATABASE "{name}" CONNECTION LIMIT {limit}'))
+        user = f"{name}_role"
+        asyncio.run(_pg(f'CREATE ROLE "{user}" LOGIN CONNECTION LIMIT {limit}'))
+    asyncio.run(_pg(f'CREATE DATABASE "{name}" OWNER "{user}"'))
+    host = PG_ADMIN_URL.split("@", 1)[1].rsplit("/", 1)[0]
     try:
-        yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+        yield f"postgresql://{user}@{host}/{name}"
     finally:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if limit is not None:
+            asyncio.run(_pg(f'DROP ROLE IF EXISTS "{user}"'))
 
 
 def backend_of(database_url: str) -> str:

@@ -277,6 +277,12 @@ def status_for(
     return next((status for kind, status in table if isinstance(exc, kind)), default)
 
 
+def retry_headers(exc: DomainError) -> dict[str, str]:
+    """`Retry-After` for a refusal that passes with time (`Unavailable`), else none."""
+    retry = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry)} if isinstance(retry, int) else {}
+
+
 def wire_field(exc: Invalid, spellings: Mapping[str, str]) -> str:
     """The field an Invalid names, as the dialect spells it (`email` -> `emailAddress`);
     a Malformed field is already the wire's. A path such as `attendees[2]` keeps its

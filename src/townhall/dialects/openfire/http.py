@@ -22,6 +22,7 @@ from townhall.domain.errors import (
     Invalid,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import Tenant
@@ -219,6 +220,8 @@ def to_openfire(exc: DomainError) -> OpenfireError:
         return OpenfireError(409, "NotAllowedException", wording or exc.detail, exc.subject)
     if isinstance(exc, NotFound):
         return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
+    if isinstance(exc, Unavailable):
+        return OpenfireError(503, "ServiceUnavailableException", exc.detail, exc.kind)
     return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
 
 
@@ -248,9 +251,10 @@ def bare(status: int, headers: Mapping[str, str] | None = None) -> Response[byte
     return Bare(b"", status_code=status, headers={**CORS_HEADERS, **(headers or {})})
 
 
-async def send_bare(send: Send, status: int) -> None:
+async def send_bare(send: Send, status: int, extra: Mapping[str, str] | None = None) -> None:
     """A bodiless status straight onto the wire, before any route runs."""
-    headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+    shown = {**CORS_HEADERS, **(extra or {})}
+    headers = [(k.lower().encode(), v.encode()) for k, v in shown.items()]
     headers.append((b"content-length", b"0"))
     start: Any = {"type": "http.response.start", "status": status, "headers": headers}
     await send(start)
@@ -271,7 +275,9 @@ def error_response(request: Request[Any, Any, Any], err: OpenfireError) -> Respo
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    return error_response(request, to_openfire(exc))
+    response = error_response(request, to_openfire(exc))
+    response.headers.update(kit.retry_headers(exc))
+    return response
 
 
 def handle_openfire_error(request: Request[Any, Any, Any], exc: OpenfireError) -> Response[bytes]:
@@ -427,9 +433,13 @@ class OpenfireAuth:
             svc.deps.events.subscribe(self._forget)
             self._subscribed = True
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        tenant = await svc.tenants.for_host(headers.get("host"))
-        settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
-        status = await self._check(scope, headers, settings, svc, tenant)
+        try:
+            tenant = await svc.tenants.for_host(headers.get("host"))
+            settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
+            status = await self._check(scope, headers, settings, svc, tenant)
+        except Unavailable as exc:  # outside Litestar: no handler would answer it
+            await send_bare(send, 503, kit.retry_headers(exc))
+            return
         if status is not None:
             await send_bare(send, status)
             return

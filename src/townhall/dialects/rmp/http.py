@@ -27,6 +27,7 @@ from townhall.domain.errors import (
     QuotaExceeded,
     SlotTaken,
     Unauthenticated,
+    Unavailable,
 )
 from townhall.domain.models import Booking
 from townhall.domain.principal import Principal
@@ -83,6 +84,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
+    (Unavailable, 503, "SERVICE_UNAVAILABLE"),
 )
 _HTTP_CODES = {
     400: "INVALID_INPUT",
@@ -166,7 +168,9 @@ def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes
         message = f"{exc.kind} {exc.subject} already exists".replace("_", " ")
     else:
         message = exc.detail or str(exc)
-    return error(status, code or "INTERNAL_ERROR", message, _details(exc))
+    response = error(status, code or "INTERNAL_ERROR", message, _details(exc))
+    response.headers.update(kit.retry_headers(exc))
+    return response
 
 
 def handle_rmp_error(request: AnyRequest, exc: RmpError) -> Response[bytes]:
