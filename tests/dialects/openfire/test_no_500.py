@@ -41,6 +41,19 @@ def test_deeply_nested_bodies_are_refused_naming_the_body(
     assert "Traceback" not in log and "RecursionError" not in log, log[-2000:]
 
 
+def test_dates_beyond_what_a_date_holds_are_refused_by_name(
+    server: RunningServer, http: requests.Session
+) -> None:
+    mark = server.log.stat().st_size
+    headers = {**JSON, "Content-Type": "application/json"}
+    for date in ("1e300", '"99999999999999999999"', '"0001-01-01T00:00:00+14:00"'):
+        room = f'{{"roomName": "{unique("d")}", "naturalName": "n", "creationDate": {date}}}'
+        answer = http.post(f"{server.api}/chatrooms", data=room, headers=headers)
+        _refused(answer, 400, "creationDate")
+    log = _log_after(server, mark)
+    assert "Traceback" not in log, log[-2000:]
+
+
 @pytest.mark.parametrize("path", ["/users", "/groups", "/chatrooms"])
 def test_paging_beyond_what_a_database_counts_is_refused_by_name(
     server: RunningServer, http: requests.Session, path: str
