@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -25,6 +26,7 @@ from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs
 from townhall.services.container import Services
 from townhall.web import docs, health
+from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
 
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         },
         middleware=[count_responses],
         cors_config=_cors(settings),
+        state=State({kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies)}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Townhall",
@@ -128,4 +131,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for dialect in DIALECTS:
         if dialect.before_routing is not None:
             outer = dialect.before_routing(outer, app)
-    return answer_head(outer)
+    return closes_unread_bodies(answer_head(outer))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,6 +65,7 @@ def serve(
     from granian.constants import Interfaces, Loops
     from granian.server import Server
 
+    os.environ["TOWNHALL_WORKERS"] = str(workers)  # each worker sizes its pools by it
     settings = load_settings()
     _prepare(settings)
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")

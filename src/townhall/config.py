@@ -20,8 +20,13 @@ ENV_PREFIX = "TOWNHALL_"
 class Settings:
     database_url: str = "sqlite:///townhall.db"
     redis_url: str | None = None
-    # PostgreSQL connections per server process, for reads and again for writes.
-    db_pool_size: int = 10
+    # PostgreSQL connections the whole server may hold: shared by its worker processes
+    # and, within each, by its read and its write pool. `db_pool_size` > 0 sets each
+    # pool's size instead.
+    db_max_connections: int = 20
+    db_pool_size: int = 0
+    # Server processes (`townhall serve --workers N` tells its workers N).
+    workers: int = 1
     domain: str = "localhost"
     admin_password: str | None = None
     secret_key: str | None = None
@@ -35,6 +40,9 @@ class Settings:
     # Relay for outgoing mail (iMIP invitations): smtp://host:port or smtps://...
     smtp_url: str | None = None
     max_body_bytes: int = 1024 * 1024
+    # Proxies whose forwarding headers (X-Forwarded-For) name the client: addresses or
+    # CIDRs, comma-separated. None by default: the peer's address is the client's.
+    trusted_proxies: str = ""
     log_level: str = "info"
     # argon2id cost: OWASP's second recommended profile (m=19 MiB, t=2, p=1).
     argon2_time_cost: int = 2
@@ -45,6 +53,14 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+
+    @property
+    def pool_size(self) -> int:
+        """Connections in each of a process's two PostgreSQL pools (reads, writes), so
+        that all workers together stay within `db_max_connections`."""
+        if self.db_pool_size > 0:
+            return self.db_pool_size
+        return max(1, self.db_max_connections // (2 * max(1, self.workers)))
 
     @property
     def is_sqlite(self) -> bool:

@@ -14,6 +14,7 @@ its error body and its tables.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -137,8 +138,10 @@ def requires(rule: Callable[[Principal], bool], refusal: str) -> Guard:
 
 
 def decode(raw: bytes, kind: type[T]) -> T:
-    """A JSON body as `kind`; a body that is not, or holds what no column can store (NUL
-    characters, integers beyond 64 bits), is Malformed naming the wire field."""
+    """A JSON body as `kind`; a body that is not, nests too deep to decode safely, or
+    holds what no column can store (NUL characters, integers beyond 64 bits), is
+    Malformed naming the wire field."""
+    refuse_deep(raw)
     try:
         decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
@@ -148,6 +151,13 @@ def decode(raw: bytes, kind: type[T]) -> T:
     if unstorable.suspect(raw):
         refuse_unstorable(msgspec.json.decode(raw))
     return decoded
+
+
+def refuse_deep(raw: bytes, field: str = "body") -> None:
+    """JSON nested beyond `unstorable.MAX_DEPTH` is Malformed before any decoder recurses
+    into it (a RecursionError would be a 500 with a stack trace in the log)."""
+    if unstorable.too_deep(raw):
+        raise Malformed(field, unstorable.DEPTH_REFUSED)
 
 
 def wire_path(message: str) -> str:
@@ -211,6 +221,51 @@ def str_list(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+# -- client addresses --------------------------------------------------------------------
+
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+TRUSTED_PROXIES = "trusted_proxies"
+"""The app state key of the parsed `trusted_proxies` setting."""
+
+
+def networks(text: str) -> Networks:
+    """`10.0.0.0/8, 127.0.0.1` as networks (a bare address is a network of one); a bad
+    entry is a ValueError naming it, raised when the app is built."""
+    found = []
+    for entry in (part.strip() for part in text.split(",")):
+        if entry:
+            try:
+                found.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                raise ValueError(f"trusted_proxies: {entry!r} is not an address or CIDR") from None
+    return tuple(found)
+
+
+def _within(address: str, trusted: Networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: Networks) -> str:
+    """Who is calling: the peer, unless the peer is a trusted proxy; then the rightmost
+    address of `X-Forwarded-For` that is not a trusted proxy (each proxy appends the
+    address it saw, so anything left of that is the client's own, forgeable, claim)."""
+    if not forwarded_for or not _within(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _within(hop, trusted):
+            return hop
+    return hops[0] if hops else peer
+
+
+def trusted_proxies(connection_app: Litestar) -> Networks:
+    return connection_app.state.get(TRUSTED_PROXIES, ())  # type: ignore[no-any-return]
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
@@ -220,6 +275,12 @@ def status_for(
     """The status of the first error class in `table` that `exc` is an instance of (so
     list subclasses before their bases)."""
     return next((status for kind, status in table if isinstance(exc, kind)), default)
+
+
+def retry_headers(exc: DomainError) -> dict[str, str]:
+    """`Retry-After` for a refusal that passes with time (`Unavailable`), else none."""
+    retry = getattr(exc, "retry_after", None)
+    return {"Retry-After": str(retry)} if isinstance(retry, int) else {}
 
 
 def wire_field(exc: Invalid, spellings: Mapping[str, str]) -> str:

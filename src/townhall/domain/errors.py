@@ -63,6 +63,16 @@ class QuotaExceeded(DomainError):
     """A configured limit would be exceeded."""
 
 
+class Unavailable(DomainError):
+    """Something the request needs (the database) cannot serve it now: it refused a
+    connection, none was free in time, or it is restarting. Nothing was written; the
+    same request may succeed after `retry_after` seconds."""
+
+    def __init__(self, kind: str, detail: str, retry_after: int = 1) -> None:
+        super().__init__(kind, "", detail)
+        self.retry_after = retry_after
+
+
 class Impossible(Invalid):
     """Well-formed input describing something that cannot be (an end before its start).
 

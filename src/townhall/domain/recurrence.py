@@ -188,11 +188,18 @@ def occurrences(
         hit = starts_at < range_till and ends_at > range_from
         return [Occurrence(starts_at, ends_at)] if hit and limit > 0 else []
     skipped = {moment.astimezone(UTC) for moment in exdates}
-    after = range_from - duration
+    after = _earlier(range_from, duration)
     rule = _fast_forwarded(_rule(starts_at, text), _parts(text), starts_at, after)
     found = _between(rule, after, range_till)
     kept = (Occurrence(s, s + duration) for s in found if s not in skipped)
     return list(islice(kept, max(limit, 0)))
+
+
+def _earlier(moment: datetime, duration: timedelta) -> datetime:
+    """`moment - duration`, or the first representable instant when that is before it
+    (a range from 0001-01-01 must not overflow)."""
+    first = datetime.min.replace(tzinfo=UTC)
+    return moment - duration if moment - first > duration else first
 
 
 def _fast_forwarded(

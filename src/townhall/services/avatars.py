@@ -13,6 +13,7 @@ import binascii
 import io
 import re
 import secrets
+import warnings
 
 from PIL import Image, UnidentifiedImageError
 
@@ -27,6 +28,10 @@ FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP":
 NOT_A_PICTURE = "is not a PNG, JPEG, GIF or WebP picture"
 TOKEN_BYTES = 16
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# A picture's header may claim far more pixels than its few compressed bytes hold (a
+# decompression bomb); a phone camera's photo has about 50 M at most.
+MAX_PIXELS = 50_000_000
+TOO_MANY_PIXELS = f"must not have more than {MAX_PIXELS:,} pixels"
 
 
 def checked_image(encoded: str | None) -> tuple[str, bytes]:
@@ -40,9 +45,16 @@ def checked_image(encoded: str | None) -> tuple[str, bytes]:
     if len(raw) >= MAX_BYTES:
         raise Invalid("image", f"must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
     try:
-        with Image.open(io.BytesIO(raw)) as picture:
-            kind = picture.format or ""
-            picture.verify()
+        with warnings.catch_warnings():  # Pillow warns of a likely bomb: refuse it
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(raw)) as picture:
+                kind = picture.format or ""
+                width, height = picture.size
+                if width * height > MAX_PIXELS:  # before anything decodes the pixels
+                    raise Invalid("image", TOO_MANY_PIXELS)
+                picture.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Invalid("image", TOO_MANY_PIXELS) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise Invalid("image", NOT_A_PICTURE) from None
     if kind not in FORMATS:

@@ -80,7 +80,7 @@ class Services:
         """`tenant_defaults`: what each API sets up in a tenant the operator creates
         (the application's `TENANT_DEFAULTS`, which services cannot know)."""
         deps = Deps(
-            db=db or open_database(settings.database_url, settings.db_pool_size),
+            db=db or open_database(settings.database_url, settings.pool_size),
             clock=clock or Clock(settings.clock_offset_seconds),
             events=events or make_event_bus(settings.redis_url),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),

@@ -133,6 +133,8 @@ class PresenceService(Service):
     # -- chosen presence ---------------------------------------------------------------
 
     async def of(self, actor: Principal, user_id: int) -> Presence:
+        if user_id < 1:  # ids are positive; `user_id - 1` must not leave 64 bits
+            raise NotFound("user", str(user_id))
         found = await self.page(actor, user_id - 1, 1)
         if not found or found[0].user_id != user_id:
             raise NotFound("user", str(user_id))

@@ -15,14 +15,26 @@ asyncio lock first: otherwise a second coroutine's write could block the loop in
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Result, create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql import Executable
+
+from townhall.domain.errors import Conflict, Unavailable
+
+log = logging.getLogger(__name__)
+
+# SQLSTATEs of a database that cannot serve now (too many connections, out of
+# resources, starting or shutting down, connection lost) and of a transaction that lost
+# a race it could not see coming (serialisation failure, deadlock).
+_UNAVAILABLE = frozenset({"53000", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
+_RACE_LOST = frozenset({"40001", "40P01"})
 
 
 class UniqueViolation(Exception):
@@ -63,6 +75,48 @@ def _constraints_named() -> Iterator[None]:
         if translated is exc:
             raise
         raise translated from exc
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    """The domain's word for "the database cannot serve this now", logged in one line."""
+    log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
+    return Unavailable("database", "The database is busy; try again shortly")
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    state = getattr(exc.orig, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+@contextmanager
+def _failures_named() -> Iterator[None]:
+    """A transaction the database gave up on (a lost race, a lost connection, SQLite
+    busy past its timeout) raises a domain error the dialects answer (409, 503), not a
+    driver error that would be a 500. Nothing of the transaction was written."""
+    try:
+        yield
+    except DBAPIError as exc:
+        state = _sqlstate(exc)
+        if state in _RACE_LOST:
+            detail = "A concurrent change got in the way; try again"
+            raise Conflict("transaction", "", detail) from exc
+        if state in _UNAVAILABLE or exc.connection_invalidated or "database is locked" in str(exc):
+            raise _unavailable(exc) from exc
+        raise
+
+
+@asynccontextmanager
+async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A pooled connection; the database refusing one (too many clients, connection
+    refused, no pooled connection free in time) is Unavailable."""
+    try:
+        conn = await engine.connect().start()
+    except (OSError, PoolTimeout, DBAPIError) as exc:
+        raise _unavailable(exc) from exc
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
@@ -148,7 +202,7 @@ class SQLiteDatabase:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
         async with self._write_lock:
-            with self.engine.connect() as conn:
+            with _failures_named(), self.engine.connect() as conn:
                 conn.info["begin"] = "BEGIN IMMEDIATE"
                 with conn.begin():
                     yield _SyncTx(conn)
@@ -201,13 +255,16 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with self.read_engine.connect() as conn:
-            yield _AsyncTx(conn)
+        async with _connection(self.read_engine) as conn:
+            with _failures_named():
+                yield _AsyncTx(conn)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        async with self.engine.connect() as conn, conn.begin():
-            yield _AsyncTx(conn)
+        async with _connection(self.engine) as conn:
+            with _failures_named():
+                async with conn.begin():
+                    yield _AsyncTx(conn)
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()

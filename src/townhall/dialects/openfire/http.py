@@ -22,6 +22,7 @@ from townhall.domain.errors import (
     Invalid,
     NotFound,
     Unauthenticated,
+    Unavailable,
 )
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import Tenant
@@ -219,6 +220,8 @@ def to_openfire(exc: DomainError) -> OpenfireError:
         return OpenfireError(409, "NotAllowedException", wording or exc.detail, exc.subject)
     if isinstance(exc, NotFound):
         return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
+    if isinstance(exc, Unavailable):
+        return OpenfireError(503, "ServiceUnavailableException", exc.detail, exc.kind)
     return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
 
 
@@ -248,9 +251,10 @@ def bare(status: int, headers: Mapping[str, str] | None = None) -> Response[byte
     return Bare(b"", status_code=status, headers={**CORS_HEADERS, **(headers or {})})
 
 
-async def send_bare(send: Send, status: int) -> None:
+async def send_bare(send: Send, status: int, extra: Mapping[str, str] | None = None) -> None:
     """A bodiless status straight onto the wire, before any route runs."""
-    headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+    shown = {**CORS_HEADERS, **(extra or {})}
+    headers = [(k.lower().encode(), v.encode()) for k, v in shown.items()]
     headers.append((b"content-length", b"0"))
     start: Any = {"type": "http.response.start", "status": status, "headers": headers}
     await send(start)
@@ -271,7 +275,9 @@ def error_response(request: Request[Any, Any, Any], err: OpenfireError) -> Respo
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    return error_response(request, to_openfire(exc))
+    response = error_response(request, to_openfire(exc))
+    response.headers.update(kit.retry_headers(exc))
+    return response
 
 
 def handle_openfire_error(request: Request[Any, Any, Any], exc: OpenfireError) -> Response[bytes]:
@@ -369,21 +375,25 @@ def api_enabled(settings: Mapping[str, str | None]) -> bool:
 
 
 def client_allowed(
-    headers: Mapping[str, str], client: Any, settings: Mapping[str, str | None]
+    headers: Mapping[str, str],
+    client: Any,
+    settings: Mapping[str, str | None],
+    trusted: kit.Networks,
 ) -> bool:
-    """`plugin.restapi.allowedIPs`: the caller's address, as the plugin reads it, must be
-    listed verbatim (an empty list allows everyone)."""
+    """`plugin.restapi.allowedIPs`: the caller's address must be listed verbatim (an
+    empty list allows everyone). The plugin's forwarding headers name the caller only
+    when the peer is a trusted proxy (setting `trusted_proxies`); anyone else could
+    write any address there."""
     listed = (settings.get("plugin.restapi.allowedIPs") or "").split(",")
     allowed = {ip.strip() for ip in listed if ip.strip()}
     if not allowed:
         return True
-    address = (
+    forwarded = (
         headers.get("x-forwarded-for")
         or headers.get("x_forwarded_for")
         or headers.get("x-forward-for")
-        or (client or ("",))[0]
     )
-    return address in allowed
+    return kit.client_address((client or ("",))[0], forwarded, trusted) in allowed
 
 
 _OPEN_PATHS = (f"{PREFIX}/system/liveness", f"{PREFIX}/system/readiness")
@@ -423,9 +433,13 @@ class OpenfireAuth:
             svc.deps.events.subscribe(self._forget)
             self._subscribed = True
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        tenant = await svc.tenants.for_host(headers.get("host"))
-        settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
-        status = await self._check(scope, headers, settings, svc, tenant)
+        try:
+            tenant = await svc.tenants.for_host(headers.get("host"))
+            settings = await svc.properties.raw(tenant.id, "plugin.restapi.")
+            status = await self._check(scope, headers, settings, svc, tenant)
+        except Unavailable as exc:  # outside Litestar: no handler would answer it
+            await send_bare(send, 503, kit.retry_headers(exc))
+            return
         if status is not None:
             await send_bare(send, status)
             return
@@ -447,7 +461,8 @@ class OpenfireAuth:
             return 403
         if scope.get("method") == "OPTIONS" or scope["path"].startswith(f"{PREFIX}/userservice"):
             return None
-        if not client_allowed(headers, scope.get("client"), settings):
+        trusted = kit.trusted_proxies(self._app)
+        if not client_allowed(headers, scope.get("client"), settings, trusted):
             return 401
         header = headers.get("authorization")
         if not header:

@@ -161,6 +161,12 @@ async def put_vcard(
             "Could not parse the provided data as a vCard",
             username,
         ) from None
+    if next(element.iter(etree.Entity), None) is not None:
+        # Never expanded (no XXE), but stored as `&name;` it would be served back as
+        # malformed XML, its declaration being lost: refused, so what is stored parses.
+        raise OpenfireError(
+            400, "IllegalArgumentException", "The vCard must not use XML entities", "vcard"
+        )
     text = etree.tostring(element, encoding="unicode")
     await people.set_vcard(principal, username, text)
     return bare(200)

@@ -22,6 +22,7 @@ from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 
+from .. import kit
 from .http import api_enabled, bare, client_allowed
 
 AnyRequest = Request[Any, Any, Any]
@@ -194,7 +195,8 @@ async def userservice(request: AnyRequest, services: Services) -> Response[bytes
     if not api_enabled(settings):
         return bare(403)
     params = await _parameters(request)
-    if not client_allowed(request.headers, request.scope.get("client"), settings):
+    trusted = kit.trusted_proxies(request.app)
+    if not client_allowed(request.headers, request.scope.get("client"), settings, trusted):
         return _reply("<error>RequestNotAuthorised</error>")
     try:
         secret = settings.get("plugin.restapi.secret")

@@ -347,7 +347,7 @@ def _coerce(f: Text, value: Any) -> Any:
                 return value.lower() == "true"
             raise TypeError
         return _date(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError, OSError):  # OverflowError: 1e300 ms
         raise BadRequest(
             f'Cannot read field "{f.key}": expected {_TYPE_WORDS[f.type]}, got {value!r}',
             f.key,
@@ -371,7 +371,9 @@ def _date(value: Any) -> datetime:
         if text.lstrip("-").isdigit():
             return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        parsed.astimezone(UTC)  # OverflowError if it leaves the years 1 to 9999 in UTC
+        return parsed
     raise TypeError
 
 
@@ -448,6 +450,8 @@ def parse_body(body: bytes, content_type: str | None, shape: Entity | Collection
     if not body.strip():
         raise BadRequest("The request body is empty")
     if fmt == "json":
+        if unstorable.too_deep(body):
+            raise BadRequest(f"body: {unstorable.DEPTH_REFUSED}", "body")
         try:
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:

@@ -36,7 +36,7 @@ from townhall.services.catalogue import (
     RowError,
 )
 
-from .. import kit
+from .. import kit, unstorable
 from .bookings import render as render_booking
 from .http import iso, parse_time
 from .models import Body, CategoryBody, CreateType, ResourceBody
@@ -257,6 +257,7 @@ _SECTIONS = {
 
 
 def read_json(raw: bytes) -> ImportFile:
+    kit.refuse_deep(raw, "file")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -294,6 +295,8 @@ def _split(text: str) -> list[str]:
 
 
 def _json_cell(text: str, field: str) -> Any:
+    if unstorable.too_deep(text.encode()):
+        raise RowProblem(field, unstorable.DEPTH_REFUSED)
     try:
         return json.loads(text)
     except ValueError:

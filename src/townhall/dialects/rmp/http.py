@@ -27,6 +27,7 @@ from townhall.domain.errors import (
     QuotaExceeded,
     SlotTaken,
     Unauthenticated,
+    Unavailable,
 )
 from townhall.domain.models import Booking
 from townhall.domain.principal import Principal
@@ -83,6 +84,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
+    (Unavailable, 503, "SERVICE_UNAVAILABLE"),
 )
 _HTTP_CODES = {
     400: "INVALID_INPUT",
@@ -166,7 +168,9 @@ def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes
         message = f"{exc.kind} {exc.subject} already exists".replace("_", " ")
     else:
         message = exc.detail or str(exc)
-    return error(status, code or "INTERNAL_ERROR", message, _details(exc))
+    response = error(status, code or "INTERNAL_ERROR", message, _details(exc))
+    response.headers.update(kit.retry_headers(exc))
+    return response
 
 
 def handle_rmp_error(request: AnyRequest, exc: RmpError) -> Response[bytes]:
@@ -252,7 +256,10 @@ def parse_time(raw: str | None, field: str, required: bool = True) -> datetime |
         raise kit.Malformed(field, "is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise kit.Malformed(field, "must carry an offset (e.g. Z or +02:00)")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+        raise kit.Malformed(field, "must fall within the years 1 to 9999 in UTC") from None
 
 
 def require_time(raw: str | None, field: str) -> datetime:

@@ -26,7 +26,7 @@ from townhall.services.certificates import (
 
 from .. import kit, unstorable
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, role_guard
+from .http import AnyRequest, SymphonyError, body, ok, refuse_deep, role_guard
 
 cert_admins = role_guard(frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR}))
 """Certificates decide who may authenticate, so user provisioning is not enough."""
@@ -199,8 +199,10 @@ async def list_of_types(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
     skip, limit = _page(request)
+    raw = await request.body()
+    refuse_deep(raw)
     try:
-        kinds = msgspec.json.decode(await request.body(), type=list[m.CompanyCertType])
+        kinds = msgspec.json.decode(raw, type=list[m.CompanyCertType])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise SymphonyError(400, f"typeIdList: a JSON array of types is required ({exc})") from None
     if any(k.type is None for k in kinds):

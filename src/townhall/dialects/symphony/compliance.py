@@ -36,6 +36,7 @@ from .http import (
     body,
     no_content,
     ok,
+    refuse_deep,
     role_guard,
     user_admins,
 )
@@ -109,8 +110,10 @@ def _query_int(request: AnyRequest, name: str, default: int) -> int:
 
 async def _user_ids(request: AnyRequest) -> list[int]:
     """The bare JSON array of user ids the membership operations take."""
+    raw = await request.body()
+    refuse_deep(raw)
     try:
-        return msgspec.json.decode(await request.body(), type=list[int])
+        return msgspec.json.decode(raw, type=list[int])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise SymphonyError(400, f"users: a JSON array of user ids is required ({exc})") from None
 

@@ -10,13 +10,22 @@ from townhall.domain.principal import Principal
 from townhall.services.entitlements import EntitlementService
 
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, refuse_unstorable, user_admins
+from .http import (
+    AnyRequest,
+    SymphonyError,
+    body,
+    ok,
+    refuse_deep,
+    refuse_unstorable,
+    user_admins,
+)
 
 DELEGATE_ACTIONS = {"ADD": True, "REMOVE": False}
 
 
 async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[object]:
     raw = await request.body()
+    refuse_deep(raw)
     try:
         decoded = msgspec.json.decode(raw, type=list[kind])  # type: ignore[valid-type]
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

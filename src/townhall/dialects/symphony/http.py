@@ -25,6 +25,7 @@ from townhall.domain.errors import (
     NotFound,
     QuotaExceeded,
     Unauthenticated,
+    Unavailable,
 )
 from townhall.domain.principal import Principal
 
@@ -42,6 +43,7 @@ STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Forbidden, 403),
     (Unauthenticated, 401),
     (QuotaExceeded, 429),
+    (Unavailable, 503),
 )
 DECLARED = frozenset({400, 401, 403, 500})
 DECLARES_404 = {"declares": frozenset({404})}
@@ -110,6 +112,10 @@ def _declared(request: AnyRequest, status: int) -> int:
 
 
 def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes]:
+    if isinstance(exc, Unavailable):  # not the client's fault: never folded into 400
+        response = error(503, exc.detail)
+        response.headers.update(kit.retry_headers(exc))
+        return response
     status = _declared(request, kit.status_for(exc, STATUS))
     if isinstance(exc, Invalid):
         return error(400, kit.message_for(exc, FIELDS))
@@ -185,8 +191,16 @@ def refuse_unstorable(raw: bytes, decoded: Any) -> None:
         raise SymphonyError(400, f"{found[0] or 'body'}: {found[1]}")
 
 
+def refuse_deep(raw: bytes) -> None:
+    """A body nested beyond what any Symphony payload needs is a 400 naming the body,
+    before a decoder recurses into it (see dialects/unstorable.py)."""
+    if unstorable.too_deep(raw):
+        raise SymphonyError(400, f"body: {unstorable.DEPTH_REFUSED}")
+
+
 async def body(request: AnyRequest, kind: type[W]) -> W:
     raw = await request.body()
+    refuse_deep(raw)
     try:
         decoded = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from litestar import Response, Router, get, post
 
+from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
 from townhall.services.contacts import Connection, ContactService
 from townhall.services.presence import CATEGORIES, Presence, PresenceService
 
+from .. import unstorable
 from . import models as m
 from .http import DECLARES_404, AnyRequest, SymphonyError, body, int_list, ok
 
@@ -79,8 +81,10 @@ async def list_connections(
 async def connection_info(
     user_id: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
-    if not user_id.isdigit():
+    if not (user_id.isascii() and user_id.isdigit()):
         raise SymphonyError(400, "userId: must be a user id")
+    if int(user_id) > unstorable.INT64_MAX:  # no such user, as any unknown id
+        raise NotFound("user", user_id)
     return ok(_connection(await contacts.connection(principal, int(user_id))))
 
 

@@ -20,7 +20,7 @@ from townhall.services.rooms import RoomChanges, RoomService
 
 from .. import kit, unstorable
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, refuse_unstorable, role_guard
+from .http import AnyRequest, SymphonyError, body, ok, refuse_deep, refuse_unstorable, role_guard
 
 room_admins = role_guard(frozenset({roles.SUPER_ADMINISTRATOR, roles.ADMINISTRATOR}))
 DEFAULT_LIMIT = 50
@@ -191,6 +191,7 @@ def _facets(found: RoomPage) -> list[m.FacetedMatchCount]:
 
 async def _user_ids(request: AnyRequest) -> list[int]:
     raw = await request.body()
+    refuse_deep(raw)
     try:
         found = msgspec.json.decode(raw, type=list[int])
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:

@@ -1,0 +1,152 @@
+"""PostgreSQL refusing connections: every API answers 503 with Retry-After in its own
+error body (or 409 for a lost race), never a 500, and nothing half written.
+
+The database is owned by a role that may hold only a few connections, far fewer than
+the server's pools would open under the burst, as when several workers and a neighbour
+share `max_connections`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import jwt
+import pytest
+import requests
+
+from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server
+from tests.helpers.databases import fresh_database
+from tests.helpers.rmp import at
+from tests.helpers.symphony import key_pair
+
+LIMIT = 6
+BURST = 48
+
+
+def _starved_server(folder: Path, **env: str) -> Iterator[tuple[RunningServer, str]]:
+    private, public = key_pair()
+    (folder / "admin.pub").write_text(public)
+    with fresh_database("postgresql", folder, limit=LIMIT) as url:
+        key = str(folder / "admin.pub")
+        running = start_server(
+            url, folder / "server.log", workers=2, TOWNHALL_ADMIN_PUBLIC_KEY=key, **env
+        )
+        try:
+            yield running, private
+        finally:
+            stop_server(running)
+
+
+@pytest.fixture
+def starved(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
+    """Pools sized for 40 connections on a database that allows 6."""
+    yield from _starved_server(tmp_path)
+
+
+@pytest.fixture
+def budgeted(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
+    """The same database, with the server told its connection budget."""
+    yield from _starved_server(tmp_path, TOWNHALL_DB_MAX_CONNECTIONS=str(LIMIT))
+
+
+def _served(call: Callable[[], requests.Response]) -> requests.Response:
+    """`call` until it is not a 503 (which says: try again), a bounded number of times."""
+    for _ in range(100):
+        answer = call()
+        if answer.status_code != 503:
+            return answer
+    raise AssertionError(f"still 503: {answer.text}")
+
+
+def _checked(answer: requests.Response) -> int:
+    """2xx, 409, or 503 with Retry-After and the API's own error body; never a 500."""
+    status = answer.status_code
+    assert status < 300 or status in (409, 503), (answer.url, status, answer.text)
+    if status == 503:
+        assert int(answer.headers["Retry-After"]) >= 1, answer.headers
+        path = answer.request.path_url
+        if path.startswith("/api/v2"):
+            assert answer.json()["error"]["code"] == "SERVICE_UNAVAILABLE", answer.text
+        elif path.startswith("/pod"):
+            assert answer.json()["code"] == 503, answer.text
+        elif answer.content:
+            assert answer.json()["exception"] == "ServiceUnavailableException", answer.text
+    return status
+
+
+def _burst(server: RunningServer, private: str) -> tuple[list[int], list[str]]:
+    """Booking creates on four slots of one resource, and reads through every API, all
+    at once; returns the statuses and the start times booked."""
+    login = {"email": "admin@example.org", "password": ADMIN_PASSWORD}
+    api = f"{server.url}/api/v2"
+    logged = _served(lambda: requests.post(f"{api}/auth/login", json=login))
+    assert logged.status_code == 200, logged.text
+    headers = {"Authorization": f"Bearer {logged.json()['token']}"}
+    kind = {"id": "room", "name": "Room", "category": "meeting-resources"}
+    made = _served(lambda: requests.post(f"{api}/resource-types", json=kind, headers=headers))
+    assert made.status_code == 201, made.text
+    room = {"name": "Room 1", "type": "room", "category": "meeting-resources"}
+    made = _served(lambda: requests.post(f"{api}/resources", json=room, headers=headers))
+    assert made.status_code == 201, made.text
+    resource = made.json()["resource"]["id"]
+    signed = jwt.encode({"sub": "admin", "exp": int(time.time()) + 240}, private, "RS512")
+    token = _served(
+        lambda: requests.post(f"{server.url}/login/pubkey/authenticate", json={"token": signed})
+    )
+    assert token.status_code == 200, token.text
+    symphony = {"sessionToken": token.json()["token"]}
+    basic = ("admin", ADMIN_PASSWORD)
+
+    def booking(i: int) -> Callable[[], requests.Response]:
+        slot = {
+            "resourceId": resource,
+            "title": f"b{i}",
+            "startTime": at(8 + i % 4),
+            "endTime": at(9 + i % 4),
+        }
+        return lambda: requests.post(f"{api}/bookings", json=slot, headers=headers)
+
+    calls: list[Callable[[], requests.Response]] = []
+    for i in range(BURST // 4):
+        calls.append(booking(i))
+        calls.append(lambda: requests.get(f"{api}/resources", headers=headers))
+        calls.append(lambda: requests.get(f"{server.url}/pod/v2/admin/user/list", headers=symphony))
+        calls.append(
+            lambda: requests.get(
+                f"{server.api}/users", auth=basic, headers={"Accept": "application/json"}
+            )
+        )
+    with ThreadPoolExecutor(max_workers=BURST) as pool:
+        statuses = [_checked(answer) for answer in pool.map(lambda call: call(), calls)]
+    params = {"resourceId": resource}
+    listed = _served(lambda: requests.get(f"{api}/bookings", params=params, headers=headers))
+    assert listed.status_code == 200, listed.text
+    return statuses, [b["startTime"] for b in listed.json()["bookings"]]
+
+
+def test_a_starved_database_is_503_with_retry_after_never_500(
+    starved: tuple[RunningServer, str],
+) -> None:
+    server, private = starved
+    statuses, starts = _burst(server, private)
+    assert 503 in statuses, statuses  # the database did refuse connections
+    # Nothing half written: each slot has at most one booking.
+    assert len(starts) == len(set(starts)) and len(starts) <= 4, starts
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_pools_sized_from_the_budget_and_the_workers_never_overrun_it(
+    budgeted: tuple[RunningServer, str],
+) -> None:
+    """With `db_max_connections` at the database's limit, two workers share it (one
+    read and one write connection each): requests wait for a pooled connection
+    instead of being refused."""
+    server, private = budgeted
+    statuses, starts = _burst(server, private)
+    assert set(statuses) <= {200, 201, 409}, statuses
+    assert sorted(starts) == sorted({at(8 + i) for i in range(4)}), starts
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log and "unavailable" not in log, log[-3000:]
