@@ -41,7 +41,7 @@ def _starved_server(folder: Path, **env: str) -> Iterator[tuple[RunningServer, s
 
 @pytest.fixture
 def starved(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
-    """Pools sized for 40 connections on a database that allows 6."""
+    """Pools sized for the default budget on a database that allows 6."""
     yield from _starved_server(tmp_path)
 
 
