@@ -7,6 +7,9 @@ Every change here needs an Alembic migration in `store/migrations/versions`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,6 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -38,8 +43,32 @@ metadata = MetaData(naming_convention=NAMING)
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _ts(name: str, nullable: bool = False) -> Column[object]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+class Instant(TypeDecorator[datetime]):
+    """A moment in time, stored as UTC and read back UTC-aware on every backend.
+
+    Why: SQLite has no time zones, and SQLAlchemy's SQLite DateTime writes an aware value's
+    wall-clock digits and drops its offset, so `16:09+01:00` came back as `16:09Z`, an hour
+    late. Converting to UTC on the way in keeps the instant, and keeps SQLite's text
+    comparisons (ranges, ordering) in one zone. A naive value is taken as UTC, as the store
+    always has. PostgreSQL's timestamptz keeps instants already; the conversion is harmless.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(name: str, nullable: bool = False) -> Column[datetime]:
+    return Column(name, Instant(), nullable=nullable)
 
 
 server_settings = Table(
@@ -625,3 +654,19 @@ Index(
     "ix_calendar_events_calendar_time", calendar_events.c.calendar_id, calendar_events.c.starts_at
 )
 Index("ix_calendar_events_booking", calendar_events.c.booking_id)
+
+
+def _ids_never_reused() -> None:
+    """Every generated id is AUTOINCREMENT on SQLite (0005c).
+
+    Why: SQLite otherwise hands out the highest rowid + 1, so deleting the newest person
+    gave their uid to the next one, and a bot holding that uid reached someone else.
+    PostgreSQL's sequences never go back. One loop, so a new table cannot forget it.
+    """
+    for table in metadata.tables.values():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].autoincrement is True:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_ids_never_reused()
