@@ -124,6 +124,16 @@ users = Table(
     Column("mobile_phone", String(64)),
     Column("sms_number", String(64)),
     Column("account_type", String(10), nullable=False, server_default="NORMAL"),
+    # The rest of Symphony's directory attributes, and application metadata (0005c).
+    Column("two_factor_phone", String(64)),
+    Column("recommended_language", String(255)),
+    Column("asset_classes", JSON),
+    Column("industries", JSON),
+    Column("market_coverage", JSON),
+    Column("responsibilities", JSON),
+    Column("functions", JSON),
+    Column("instruments", JSON),
+    Column("metadata", JSON),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)

@@ -1,11 +1,15 @@
-"""Nothing silently lost: ids are never reused on SQLite (AUTOINCREMENT).
+"""Nothing silently lost: ids are never reused on SQLite (AUTOINCREMENT), and a person
+keeps every directory attribute Symphony accepts.
 
 SQLite gives a new row the highest rowid + 1 unless the table is AUTOINCREMENT, so the
 id of the newest deleted person, room, calendar event ... went to the next one. SQLite
 cannot change that on an existing table: each is rebuilt (Alembic's batch copy) with its
 rows, indexes and constraints. The ids a table has handed out and since deleted are
 unknown; from now on the sequence starts above the highest id present. PostgreSQL's
-sequences never reuse, so it has nothing to do.
+sequences never reuse, so it has nothing to do there.
+
+People gain the directory attributes the Symphony API accepted and dropped: a
+two-factor phone, a recommended language, six lists of labels and application metadata.
 
 Revision ID: 0005c
 Revises: 0004
@@ -13,7 +17,9 @@ Create Date: 2026-12-02 15:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005c"
@@ -42,19 +48,48 @@ WITH_IDS = (
 )
 
 
-def _rebuild(autoincrement: bool) -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        return
-    for name in WITH_IDS:
-        with op.batch_alter_table(
-            name, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}
-        ):
-            pass
+LISTS = (
+    "asset_classes",
+    "industries",
+    "market_coverage",
+    "responsibilities",
+    "functions",
+    "instruments",
+)
+
+
+def _directory() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("two_factor_phone", sa.String(length=64), nullable=True),
+        sa.Column("recommended_language", sa.String(length=255), nullable=True),
+        *(sa.Column(name, sa.JSON(), nullable=True) for name in LISTS),
+        sa.Column("metadata", sa.JSON(), nullable=True),
+    ]
 
 
 def upgrade() -> None:
-    _rebuild(True)
+    if op.get_bind().dialect.name != "sqlite":
+        with op.batch_alter_table("users") as batch:
+            for column in _directory():
+                batch.add_column(column)
+        return
+    for name in WITH_IDS:
+        with op.batch_alter_table(
+            name, recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch:
+            if name == "users":
+                for column in _directory():
+                    batch.add_column(column)
 
 
 def downgrade() -> None:
-    _rebuild(False)
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    for name in WITH_IDS if sqlite else ("users",):
+        with op.batch_alter_table(
+            name,
+            recreate="always" if sqlite else "auto",
+            table_kwargs={"sqlite_autoincrement": False},
+        ) as batch:
+            if name == "users":
+                for column in reversed(_directory()):
+                    batch.drop_column(column.name)
