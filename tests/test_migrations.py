@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,3 +31,38 @@ def test_upgrade_matches_the_declared_schema_and_downgrades(empty_database: str)
     run_alembic(empty_database, "downgrade", "base")
     upgrade(empty_database)
     run_alembic(empty_database, "check")
+
+
+def test_sqlite_tables_are_rebuilt_with_their_rows_and_never_reuse_ids(tmp_path: Path) -> None:
+    """0006 rebuilds every table with a generated id as AUTOINCREMENT: the rows, and the
+    rows that point at them (ON DELETE CASCADE must not fire), stay."""
+    url = f"sqlite:///{tmp_path / 'rebuilt.db'}"
+    run_alembic(url, "upgrade", "0004")
+    db = sqlite3.connect(tmp_path / "rebuilt.db")
+    db.executescript(
+        "INSERT INTO tenants (id, name, created_at) VALUES (1, 't', '2026-01-01 00:00:00');"
+        "INSERT INTO users (id, tenant_id, username, created_at, updated_at) VALUES"
+        " (7, 1, 'kept', '2026-01-01 00:00:00', '2026-01-01 00:00:00'),"
+        " (8, 1, 'newest', '2026-01-01 00:00:00', '2026-01-01 00:00:00');"
+        "INSERT INTO user_roles (user_id, role) VALUES (7, 'admin'), (8, 'admin');"
+        "INSERT INTO user_properties (user_id, key, value) VALUES (7, 'k', 'v');"
+    )
+    db.commit()
+    db.close()
+    upgrade(url)
+    db = sqlite3.connect(tmp_path / "rebuilt.db")
+    db.execute("PRAGMA foreign_keys=ON")
+    assert db.execute("SELECT id, username FROM users ORDER BY id").fetchall() == [
+        (7, "kept"),
+        (8, "newest"),
+    ]
+    assert db.execute("SELECT count(*) FROM user_roles").fetchone() == (2,)
+    assert db.execute("SELECT value FROM user_properties").fetchone() == ("v",)
+    db.execute("DELETE FROM users WHERE id = 8")
+    db.execute(
+        "INSERT INTO users (tenant_id, username, created_at, updated_at)"
+        " VALUES (1, 'next', '2026-01-01', '2026-01-01')"
+    )
+    assert db.execute("SELECT id FROM users WHERE username = 'next'").fetchone() == (9,)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    db.close()

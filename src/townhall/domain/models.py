@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +202,19 @@ PROFILE_FIELDS = (
     "work_phone",
     "mobile_phone",
     "sms_number",
+    "two_factor_phone",
+    "recommended_language",
 )
 """Directory attributes a person may have (each optional)."""
+PROFILE_LISTS = (
+    "asset_classes",
+    "industries",
+    "market_coverage",
+    "responsibilities",
+    "functions",
+    "instruments",
+)
+"""Directory attributes that are lists of labels (each optional)."""
 ACCOUNT_TYPES = ("NORMAL", "SYSTEM", "SDL")
 
 
@@ -211,7 +223,9 @@ class Person:
     """One account, as every API sees it: Openfire's user (by `username`), Symphony's
     (by `id`, the uid) and RMP's (`username@<a person domain>`). `name` is the display
     name; `properties` hold free-form key/values (Openfire properties, RMP preferences);
-    `profile` holds every directory attribute of PROFILE_FIELDS, None where unset."""
+    `profile` holds every directory attribute of PROFILE_FIELDS, None where unset;
+    `profile_lists` those of PROFILE_LISTS; `metadata` is a JSON object applications
+    keep about the person (Symphony's user metadata), None where unset."""
 
     id: int
     tenant_id: int
@@ -225,6 +239,8 @@ class Person:
     profile: dict[str, str | None] = field(default_factory=dict)
     account_type: str = "NORMAL"
     roles: frozenset[str] = frozenset()
+    profile_lists: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

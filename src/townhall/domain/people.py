@@ -6,9 +6,12 @@ them, and a value accepted is one every database column can hold.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from townhall.domain import names, roles
 from townhall.domain.errors import Invalid
-from townhall.domain.models import ACCOUNT_TYPES, PROFILE_FIELDS
+from townhall.domain.models import ACCOUNT_TYPES, PROFILE_FIELDS, PROFILE_LISTS
 
 MAX_NAME = 1023
 MAX_PROPERTY_KEY = 200
@@ -17,7 +20,11 @@ PROFILE_LIMITS = {
     "work_phone": 64,
     "mobile_phone": 64,
     "sms_number": 64,
+    "two_factor_phone": 64,
 }
+MAX_LABEL = 255
+MAX_LABELS = 100
+MAX_METADATA_BYTES = 64 * 1024
 
 
 def username(value: str | None) -> str:
@@ -60,6 +67,28 @@ def profile(values: dict[str, str | None]) -> dict[str, str | None]:
         if value is not None and len(value) > limit:
             raise Invalid(field, f"is longer than {limit} characters")
     return values
+
+
+def profile_lists(values: dict[str, tuple[str, ...] | None]) -> dict[str, tuple[str, ...] | None]:
+    """Lists of labels (asset classes, industries ...): each label text a column holds."""
+    for field, labels in values.items():
+        if field not in PROFILE_LISTS:
+            raise Invalid(field, "is not a profile attribute")
+        if labels is None:
+            continue
+        if len(labels) > MAX_LABELS:
+            raise Invalid(field, f"holds more than {MAX_LABELS} labels")
+        for label in labels:
+            if len(label) > MAX_LABEL:
+                raise Invalid(field, f"holds a label longer than {MAX_LABEL} characters")
+    return values
+
+
+def metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Application metadata: any JSON object, kept small (it is read with the person)."""
+    if value is not None and len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
+        raise Invalid("metadata", f"is larger than {MAX_METADATA_BYTES} bytes")
+    return value
 
 
 def account_type(value: str | None) -> str | None:

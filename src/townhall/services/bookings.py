@@ -29,7 +29,7 @@ from townhall.domain.errors import (
 from townhall.domain.models import BOOKING_STATUSES, Booking
 from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery
-from townhall.services.base import Deps, Service
+from townhall.services.base import Deps, Service, Work
 from townhall.services.domains import DEFAULT_SETTINGS
 from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import bookings as store
@@ -178,6 +178,24 @@ class BookingService(Service):
 
     async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> Booking:
         return await _visible(tx, actor, booking_id, lock=True)
+
+    async def cancel_all_of(self, work: Work, resource_id: int) -> list[Meeting]:
+        """Cancel every booking of a resource that has not ended, inside the caller's unit
+        of work (a resource going away): each as `cancel` does, recorded as a
+        `booking.cancelled` event. Returns the cancellations to send once it commits."""
+        now = self.clock.now()
+        meetings = []
+        for old in await store.live_after(work, resource_id, now):
+            new = replace(old, status="cancelled", updated_at=now)
+            await store.update_booking(work, old.id, status="cancelled", updated_at=now)
+            await calendar_store.cancel_booking_events(work, old.id, now)
+            meetings.append(_meeting(new, await store.sequence(work, old.id)))
+            work.record("booking.cancelled", old.id, event_data(new))
+        return meetings
+
+    async def send_cancellations(self, meetings: list[Meeting]) -> None:
+        for meeting in meetings:
+            await self._invitations.cancel(meeting)
 
     async def conflicts(
         self, actor: Principal, addresses: list[str], starts_at: datetime, ends_at: datetime

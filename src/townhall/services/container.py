@@ -90,7 +90,8 @@ class Services:
         invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
         groups = GroupService(deps)
         domains = DomainService(deps)
-        resources = ResourceService(deps)
+        bookings = BookingService(deps, invitations)
+        resources = ResourceService(deps, bookings)
         built = cls(
             deps=deps,
             tenants=tenants,
@@ -117,7 +118,7 @@ class Services:
             messages=MessageService(deps),
             domains=domains,
             invitations=invitations,
-            bookings=BookingService(deps, invitations),
+            bookings=bookings,
             resources=resources,
             calendars=CalendarService(deps, invitations),
             catalogue=CatalogueService(deps, resources),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from townhall.domain import keys, names, roles
 from townhall.domain import people as rules
@@ -55,6 +56,8 @@ class NewPerson:
     home_domain: str | None = None
     """The person domain whose admins may act on the person (None: the tenant's
     primary domain)."""
+    profile_lists: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,14 @@ class PersonChanges:
     keys: Mapping[str, KeyChange] = field(default_factory=dict)
     groups: Sequence[str] | None = None
     admin_of: Mapping[str, bool] = field(default_factory=dict)
+    profile_lists: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
+    metadata: dict[str, Any] | None = None
+    """Replaces the person's metadata; None leaves it."""
+
+
+def _lists(values: Mapping[str, tuple[str, ...] | None]) -> dict[str, object]:
+    """List attributes as their JSON columns hold them."""
+    return {k: list(v) if v is not None else None for k, v in values.items()}
 
 
 class PeopleService(Service):
@@ -150,6 +161,8 @@ class PeopleService(Service):
         username = rules.username(new.username)
         email = rules.email(new.email)
         profile = rules.profile(dict(new.profile))
+        lists = rules.profile_lists(dict(new.profile_lists))
+        metadata = rules.metadata(new.metadata)
         properties = rules.properties(dict(new.properties))
         account_type = rules.account_type(new.account_type)
         checked_keys = keys.key_changes(dict(new.keys))
@@ -174,7 +187,9 @@ class PeopleService(Service):
                 )
             except UniqueViolation:
                 raise AlreadyExists("user", username) from None
-            columns: dict[str, object] = dict(profile)
+            columns: dict[str, object] = {**profile, **_lists(lists)}
+            if metadata is not None:
+                columns["metadata"] = metadata
             if account_type:
                 columns["account_type"] = account_type
             if columns:
@@ -203,6 +218,8 @@ class PeopleService(Service):
         email = rules.email(changes.email) if changes.email is not None else None
         display = rules.display_name(changes.name) if changes.name is not None else None
         profile = rules.profile(dict(changes.profile))
+        lists = rules.profile_lists(dict(changes.profile_lists))
+        metadata = rules.metadata(changes.metadata)
         account_type = rules.account_type(changes.account_type)
         granted = rules.directory_roles(changes.roles)
         checked_keys = keys.key_changes(dict(changes.keys))
@@ -218,6 +235,11 @@ class PeopleService(Service):
             columns: dict[str, object] = {
                 k: v for k, v in profile.items() if old.profile.get(k) != v
             }
+            columns.update(
+                _lists({k: v for k, v in lists.items() if old.profile_lists.get(k) != v})
+            )
+            if metadata is not None and metadata != old.metadata:
+                columns["metadata"] = metadata
             if new_name and new_name != old.username:
                 columns["username"] = new_name
             if changes.email is not None and email != old.email:

@@ -24,7 +24,8 @@ from townhall.domain.models import (
 )
 from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
-from townhall.services.base import Service
+from townhall.services.base import Deps, Service
+from townhall.services.bookings import BookingService
 from townhall.store import resources as store
 from townhall.store.database import Tx, UniqueViolation
 
@@ -73,6 +74,10 @@ def slug(text: str) -> str:
 
 
 class ResourceService(Service):
+    def __init__(self, deps: Deps, bookings: BookingService) -> None:
+        super().__init__(deps)
+        self._bookings = bookings
+
     async def categories_and_types(
         self, actor: Principal
     ) -> tuple[list[ResourceCategory], list[ResourceType]]:
@@ -124,7 +129,7 @@ class ResourceService(Service):
             await self._categories(tx, actor, new.category, categories)
             if fields is not None:
                 await _still_fit(tx, actor, new)
-            await store.update_type(tx, actor.tenant_id, new)
+            await store.update_type(tx, actor.tenant_id, new, old.category)
         return new
 
     async def create(self, actor: Principal, given: ResourceInput) -> Resource:
@@ -235,12 +240,17 @@ class ResourceService(Service):
         return new
 
     async def delete(self, actor: Principal, address: str) -> None:
-        """For admins of the resource's domain; its calendar and bookings go with it."""
+        """For admins of the resource's domain; its calendar and bookings go with it.
+        Bookings that have not ended are cancelled first, as a cancel does (an event
+        each, and a cancellation to their attendees), in the same unit of work: nobody
+        keeps waiting for a meeting in a room that no longer exists."""
         may_administer(actor, address.rpartition("@")[2])
         async with self.unit(actor) as work:
             old = await self._lock(work, actor, address)
+            cancelled = await self._bookings.cancel_all_of(work, old.id)
             await store.delete_resource(work, old.id)
             work.record("resource.deleted", old.address, changed_data(old.address))
+        await self._bookings.send_cancellations(cancelled)
 
     async def _lock(self, tx: Tx, actor: Principal, address: str) -> Resource:
         found = await store.find(tx, actor.tenant_id, address, lock=True)

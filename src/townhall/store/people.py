@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Result, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql import ColumnElement, Select
 
-from townhall.domain.models import PROFILE_FIELDS, Person
+from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
 from townhall.domain.queries import PersonFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
@@ -24,6 +24,8 @@ from townhall.store.schema import credentials, domains, user_properties, user_ro
 _PERSON_COLUMNS = tuple(c for c in users.c if c.name != "vcard")
 _AT = {c.name: i for i, c in enumerate(_PERSON_COLUMNS)}
 _PROFILE_AT = [_AT[f] for f in PROFILE_FIELDS]
+_LISTS_AT = [_AT[f] for f in PROFILE_LISTS]
+_METADATA_AT = _AT["metadata"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,11 @@ def _person(row: Any, properties: dict[str, str | None], roles: frozenset[str]) 
         profile={f: v[i] for f, i in zip(PROFILE_FIELDS, _PROFILE_AT, strict=True)},
         account_type=v[_AT["account_type"]],
         roles=roles,
+        profile_lists={
+            f: tuple(v[i]) if v[i] is not None else None
+            for f, i in zip(PROFILE_LISTS, _LISTS_AT, strict=True)
+        },
+        metadata=v[_METADATA_AT],
     )
 
 

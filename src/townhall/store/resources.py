@@ -144,8 +144,10 @@ async def insert_type(tx: Tx, tenant_id: int, kind: ResourceType) -> None:
     )
 
 
-async def update_type(tx: Tx, tenant_id: int, kind: ResourceType) -> None:
-    """Store the type's name, category and fields; its resources follow the category."""
+async def update_type(tx: Tx, tenant_id: int, kind: ResourceType, old_category: str) -> None:
+    """Store the type's name, category and fields. When the category changes, the type's
+    resources that were in its old category follow it; a rename leaves every resource's
+    own category alone."""
     await tx.execute(
         update(resource_types)
         .where(resource_types.c.tenant_id == tenant_id, resource_types.c.slug == kind.slug)
@@ -155,9 +157,15 @@ async def update_type(tx: Tx, tenant_id: int, kind: ResourceType) -> None:
             fields=[_spec_in(spec) for spec in kind.fields],
         )
     )
+    if kind.category == old_category:
+        return
     await tx.execute(
         update(resources)
-        .where(resources.c.tenant_id == tenant_id, resources.c.type == kind.slug)
+        .where(
+            resources.c.tenant_id == tenant_id,
+            resources.c.type == kind.slug,
+            resources.c.category == old_category,
+        )
         .values(category=kind.category)
     )
 

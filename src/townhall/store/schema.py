@@ -7,6 +7,9 @@ Every change here needs an Alembic migration in `store/migrations/versions`.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -24,6 +27,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -38,8 +43,32 @@ metadata = MetaData(naming_convention=NAMING)
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def _ts(name: str, nullable: bool = False) -> Column[object]:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+class Instant(TypeDecorator[datetime]):
+    """A moment in time, stored as UTC and read back UTC-aware on every backend.
+
+    Why: SQLite has no time zones, and SQLAlchemy's SQLite DateTime writes an aware value's
+    wall-clock digits and drops its offset, so `16:09+01:00` came back as `16:09Z`, an hour
+    late. Converting to UTC on the way in keeps the instant, and keeps SQLite's text
+    comparisons (ranges, ordering) in one zone. A naive value is taken as UTC, as the store
+    always has. PostgreSQL's timestamptz keeps instants already; the conversion is harmless.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(name: str, nullable: bool = False) -> Column[datetime]:
+    return Column(name, Instant(), nullable=nullable)
 
 
 server_settings = Table(
@@ -69,7 +98,7 @@ domains = Table(
     Column("settings", JSON),
     _ts("created_at", nullable=True),
     # Whether requests whose Host (or RMP login server) is this name reach the tenant
-    # (0005b): the primary domain and names the operator adds; never a tenant's own.
+    # (0005): the primary domain and names the operator adds; never a tenant's own.
     Column("routes", Boolean, nullable=False, server_default="0"),
 )
 
@@ -98,9 +127,19 @@ users = Table(
     Column("mobile_phone", String(64)),
     Column("sms_number", String(64)),
     Column("account_type", String(10), nullable=False, server_default="NORMAL"),
-    # The person's home domain (0005b): whose admins may act on them. NULL is the
-    # tenant's primary domain (people made through Openfire or Symphony, or before 0005b).
+    # The person's home domain (0005): whose admins may act on them. NULL is the
+    # tenant's primary domain (people made through Openfire or Symphony, or before 0005).
     Column("home_domain_id", ForeignKey("domains.id", ondelete="SET NULL")),
+    # The rest of Symphony's directory attributes, and application metadata (0006).
+    Column("two_factor_phone", String(64)),
+    Column("recommended_language", String(255)),
+    Column("asset_classes", JSON),
+    Column("industries", JSON),
+    Column("market_coverage", JSON),
+    Column("responsibilities", JSON),
+    Column("functions", JSON),
+    Column("instruments", JSON),
+    Column("metadata", JSON),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
@@ -398,7 +437,7 @@ user_avatars = Table(
     Column("media_type", String(32), nullable=False),
     Column("image", LargeBinary, nullable=False),
     _ts("updated_at"),
-    # The unguessable name of this picture in its URL (0005b), new with every upload.
+    # The unguessable name of this picture in its URL (0005), new with every upload.
     Column("token", String(43), nullable=False, unique=True),
 )
 
@@ -633,3 +672,19 @@ Index(
     "ix_calendar_events_calendar_time", calendar_events.c.calendar_id, calendar_events.c.starts_at
 )
 Index("ix_calendar_events_booking", calendar_events.c.booking_id)
+
+
+def _ids_never_reused() -> None:
+    """Every generated id is AUTOINCREMENT on SQLite (0006).
+
+    Why: SQLite otherwise hands out the highest rowid + 1, so deleting the newest person
+    gave their uid to the next one, and a bot holding that uid reached someone else.
+    PostgreSQL's sequences never go back. One loop, so a new table cannot forget it.
+    """
+    for table in metadata.tables.values():
+        key = list(table.primary_key.columns)
+        if len(key) == 1 and key[0].autoincrement is True:
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
+
+_ids_never_reused()

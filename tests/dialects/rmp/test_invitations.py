@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import time
@@ -9,11 +10,13 @@ from collections.abc import Iterator
 from email.message import Message
 from typing import Any
 
+import aiohttp
 import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import RunningServer, start_server, stop_server
+from tests.dialects.rmp.test_events import bearer, next_of, ws_url
 from tests.helpers.rmp import admin, at, book, make_resource
 
 
@@ -126,3 +129,30 @@ def test_calendar_events_invite_and_cancel_one_occurrence(
     occurrence = cancel.walk("VEVENT")[0]
     assert str(cancel["METHOD"]) == "CANCEL" and str(occurrence["UID"]) == str(request["UID"])
     assert occurrence.decoded("RECURRENCE-ID").strftime("%Y-%m-%dT%H:%M:%SZ") == second
+
+
+async def test_deleting_a_resource_cancels_its_bookings_as_a_cancel_does(
+    mailing_server: tuple[RunningServer, Inbox],
+) -> None:
+    """Its future bookings are cancelled (an event each, a CANCEL to their attendees),
+    not dropped without a word."""
+    server, inbox = mailing_server
+    rmp = admin(server)
+    resource = make_resource(rmp)
+    attendees = ["dee@example.net"]
+    made = book(rmp, resource, at(9, 9), at(10, 9), attendees=attendees, sendInvitations=True)
+    assert made.status_code == 201, made.text
+    booking_id = made.json()["booking"]["id"]
+    request = calendar_of(inbox.wait(1)[0][1]).walk("VEVENT")[0]
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server, bearer(rmp))) as ws:
+        assert (await ws.receive_json())["type"] == "connected"
+        gone = await asyncio.to_thread(rmp.delete, f"/resources/{resource}")
+        assert gone.status_code == 200, gone.text
+        pushed = await next_of(ws, "booking.cancelled")
+        assert (pushed["data"]["id"], pushed["data"]["status"]) == (booking_id, "cancelled")
+    recipients, cancellation = (await asyncio.to_thread(inbox.wait, 2))[1]
+    assert recipients == attendees
+    cancelled = calendar_of(cancellation).walk("VEVENT")[0]
+    assert str(cancelled["UID"]) == str(request["UID"])
+    assert str(cancelled["STATUS"]) == "CANCELLED"
+    assert rmp.get(f"/bookings/{booking_id}").status_code == 404

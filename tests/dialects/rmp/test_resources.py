@@ -228,3 +228,14 @@ def test_list_by_capacity_features_and_text(server: RunningServer) -> None:
     assert ids(search="SMALL") == ["Small room"]
     assert ids(search=big["id"].partition("@")[0]) == ["Big room"]
     refused(rmp.get("/resources", params={"minCapacity": "many"}), 400, "minCapacity")
+
+
+def test_renaming_a_type_keeps_its_resources_categories(server: RunningServer) -> None:
+    rmp = admin(server)
+    kind = resource_type(rmp, category="misc")
+    own = create_resource(rmp, kind, unique("Own category "))  # in meeting-resources
+    assert own["category"] == "meeting-resources"
+    renamed = rmp.put(f"/resource-types/{kind}", json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    shown = rmp.get(f"/resources/{own['id']}").json()["resource"]
+    assert shown["category"] == "meeting-resources"

@@ -63,6 +63,14 @@ FIELDS = {
     "mobile_phone": "mobilePhoneNumber",
     "sms_number": "smsNumber",
     "job_function": "jobFunction",
+    "two_factor_phone": "twoFactorAuthPhone",
+    "recommended_language": "recommendedLanguage",
+    "asset_classes": "assetClasses",
+    "market_coverage": "marketCoverage",
+    "responsibilities": "responsibility",
+    "functions": "function",
+    "instruments": "instrument",
+    "metadata": "userMetadata",
     # contacts
     "user_id": "userId",
     # entitlements

@@ -153,6 +153,7 @@ class UserV2(UserV1):
     department: str | None = None
     division: str | None = None
     roles: list[str] | None = None
+    user_metadata: dict[str, Any] | None = None
 
 
 class UserList(Wire):
@@ -192,9 +193,26 @@ class RoomSystemInfo(Wire):
     active: bool | None = None
 
 
+class ImmutableRoomAttributes(Wire):
+    """The v1 shape's attributes fixed at creation (later versions fold them into
+    roomAttributes)."""
+
+    public: bool | None = None
+    read_only: bool | None = None
+    copy_protected: bool | None = None
+
+
+class RoomCreate(Wire):
+    """The v1 create body: the two attribute objects side by side."""
+
+    room_attributes: RoomAttributes | None = None
+    immutable_room_attributes: ImmutableRoomAttributes | None = None
+
+
 class RoomDetail(Wire):
     room_attributes: RoomAttributes | None = None
     room_system_info: RoomSystemInfo | None = None
+    immutable_room_attributes: ImmutableRoomAttributes | None = None
 
 
 class MemberInfo(Wire):

@@ -9,6 +9,8 @@ invite". Owners and members are the room's owner and member affiliations.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import msgspec
 from litestar import Response, Router, get, post
 
@@ -32,9 +34,21 @@ def _ms(room: Room) -> int:
     return int(room.created_at.timestamp() * 1000)
 
 
-def detail(room: Room) -> m.RoomDetail:
+def detail(room: Room, v1: bool = False) -> m.RoomDetail:
+    """A room's answer; the v1 shape also carries `immutableRoomAttributes`, which v1
+    clients (the BDK's `set_room_active`) read public/read-only/copy-protected from."""
     settings = room.settings
+    immutable = (
+        m.ImmutableRoomAttributes(
+            public=not settings.members_only,
+            read_only=room.read_only,
+            copy_protected=room.copy_protected,
+        )
+        if v1
+        else None
+    )
     return m.RoomDetail(
+        immutable_room_attributes=immutable,
         room_attributes=m.RoomAttributes(
             name=settings.natural_name,
             keywords=[m.RoomTag(key=k, value=v) for k, v in room.keywords],
@@ -85,7 +99,11 @@ def _member(member: RoomMember) -> m.MemberInfo:
     return m.MemberInfo(id=member.user_id, owner=member.owner, join_date=joined)
 
 
-@post(["/v3/room/create", "/v2/room/create", "/v1/room/create"], status_code=200)
+def _v1(request: AnyRequest) -> bool:
+    return request.url.path.startswith("/pod/v1/")
+
+
+@post(["/v3/room/create", "/v2/room/create"], status_code=200)
 async def create_room(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -95,6 +113,28 @@ async def create_room(
     return ok(detail(await rooms.create(principal, wanted)))
 
 
+@post("/v1/room/create", status_code=200)
+async def create_room_v1(
+    request: AnyRequest, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    """The v1 body nests `roomAttributes` and `immutableRoomAttributes`; both are kept."""
+    wire = await body(request, m.RoomCreate)
+    attributes = wire.room_attributes or m.RoomAttributes()
+    fixed = wire.immutable_room_attributes or m.ImmutableRoomAttributes()
+    wanted = changes(attributes)
+    if wanted.natural_name is None:
+        raise kit.Malformed("roomAttributes.name", "is required")
+    wanted = replace(
+        wanted,
+        members_only=not fixed.public if fixed.public is not None else wanted.members_only,
+        read_only=fixed.read_only if fixed.read_only is not None else wanted.read_only,
+        copy_protected=(
+            fixed.copy_protected if fixed.copy_protected is not None else wanted.copy_protected
+        ),
+    )
+    return ok(detail(await rooms.create(principal, wanted), v1=True))
+
+
 @get(
     [
         "/v3/room/{stream_id:str}/info",
@@ -102,8 +142,10 @@ async def create_room(
         "/v1/room/{stream_id:str}/info",
     ]
 )
-async def room_info(stream_id: str, rooms: RoomService, principal: Principal) -> Response[bytes]:
-    return ok(detail(await rooms.get_stream(principal, stream_id)))
+async def room_info(
+    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    return ok(detail(await rooms.get_stream(principal, stream_id), v1=_v1(request)))
 
 
 @post(
@@ -118,7 +160,7 @@ async def update_room(
     request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
     wanted = changes(await body(request, m.RoomAttributes))
-    return ok(detail(await rooms.update(principal, stream_id, wanted)))
+    return ok(detail(await rooms.update(principal, stream_id, wanted), v1=_v1(request)))
 
 
 @post("/v1/room/{stream_id:str}/setActive", status_code=200)
@@ -128,7 +170,7 @@ async def set_active(
     raw = request.query_params.get("active")
     if raw not in ("true", "false"):
         raise kit.Malformed("active", "a required boolean query parameter")
-    return ok(detail(await rooms.set_active(principal, stream_id, raw == "true")))
+    return ok(detail(await rooms.set_active(principal, stream_id, raw == "true"), v1=True))
 
 
 @get(["/v2/room/{stream_id:str}/membership/list", "/v1/room/{stream_id:str}/membership/list"])
@@ -220,6 +262,7 @@ router = Router(
     path="/",
     route_handlers=[
         create_room,
+        create_room_v1,
         room_info,
         update_room,
         set_active,

@@ -37,6 +37,17 @@ PROFILE_WIRE = {
     "sms_number": "sms_number",
     "location": "location",
     "job_function": "job_function",
+    "two_factor_auth_phone": "two_factor_phone",
+    "recommended_language": "recommended_language",
+}
+# Wire attribute <-> profile list.
+LISTS_WIRE = {
+    "asset_classes": "asset_classes",
+    "industries": "industries",
+    "market_coverage": "market_coverage",
+    "responsibility": "responsibilities",
+    "function": "functions",
+    "instrument": "instruments",
 }
 STATUSES = ("ENABLED", "DISABLED")
 DEFAULT_PAGE = 100
@@ -82,16 +93,21 @@ def user_v2(person: Person) -> m.UserV2:
         department=p["department"],
         division=p["division"],
         roles=_roles(person),
+        user_metadata=person.metadata,
     )
 
 
 def attributes(person: Person) -> m.UserAttributes:
     wire: dict[str, Any] = {w: person.profile[c] for w, c in PROFILE_WIRE.items()}
+    for w, c in LISTS_WIRE.items():
+        labels = person.profile_lists.get(c)
+        wire[w] = list(labels) if labels is not None else None
     return m.UserAttributes(
         email_address=person.email,
         user_name=person.username,
         display_name=person.name or person.username,
         account_type=person.account_type,
+        user_metadata=person.metadata,
         **wire,
     )
 
@@ -133,6 +149,9 @@ def changes(attrs: m.UserAttributes | None, granted: list[str] | None) -> Person
     profile = {
         c: getattr(attrs, w) for w, c in PROFILE_WIRE.items() if getattr(attrs, w) is not None
     }
+    lists = {
+        c: tuple(getattr(attrs, w)) for w, c in LISTS_WIRE.items() if getattr(attrs, w) is not None
+    }
     keys = {
         kind: key
         for kind, key in (
@@ -149,6 +168,8 @@ def changes(attrs: m.UserAttributes | None, granted: list[str] | None) -> Person
         account_type=attrs.account_type,
         roles=frozenset(granted) if granted is not None else None,
         keys=keys,
+        profile_lists=lists,
+        metadata=attrs.user_metadata,
     )
 
 
@@ -164,6 +185,8 @@ def new_person(payload: m.UserCreate) -> NewPerson:
         account_type=wanted.account_type,
         roles=wanted.roles or frozenset(),
         keys=wanted.keys,
+        profile_lists=wanted.profile_lists,
+        metadata=wanted.metadata,
     )
 
 

@@ -7,7 +7,7 @@
   tenant's primary domain).
 - `user_avatars.token`: the random name of the picture in its URL, new with each upload.
 
-Revision ID: 0005b
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-02 15:10:00.000000
 """
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005b"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
