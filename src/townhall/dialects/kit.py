@@ -28,7 +28,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp
 
-from townhall.domain.errors import DomainError, Forbidden, Invalid
+from townhall.domain.errors import DomainError, Forbidden, Invalid, TooManyAttempts
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 
@@ -103,6 +103,17 @@ def services_of(connection: AnyConnection) -> Services:
 
 
 # -- principals and guards ---------------------------------------------------------------
+
+
+def client_address(connection: AnyConnection) -> str:
+    """The address of the connection's peer (never a forwarding header, which any client
+    can write), for the per-address login limits; empty if the server does not know it."""
+    return connection.client.host if connection.client else ""
+
+
+def retry_after(exc: TooManyAttempts) -> dict[str, str]:
+    """The `Retry-After` header every API's "too many" answer carries."""
+    return {"Retry-After": str(exc.retry_after_seconds)}
 
 
 def remember(connection: AnyConnection, principal: Principal) -> None:

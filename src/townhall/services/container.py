@@ -10,9 +10,10 @@ from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
 from townhall.services.audit import AuditService
-from townhall.services.auth import AuthService
+from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
@@ -86,6 +87,12 @@ class Services:
         groups = GroupService(deps)
         domains = DomainService(deps)
         resources = ResourceService(deps)
+        throttle = make_throttle(
+            settings.redis_url, settings.login_failure_window_seconds, settings.deployment_name
+        )
+        limits = LoginLimits(
+            settings.login_failures_per_account, settings.login_failures_per_address
+        )
         return cls(
             deps=deps,
             tenants=tenants,
@@ -96,6 +103,8 @@ class Services:
                 settings.session_ttl_seconds,
                 settings.access_token_ttl_seconds,
                 settings.refresh_token_ttl_seconds,
+                throttle,
+                limits,
             ),
             properties=PropertyService(deps),
             groups=groups,
@@ -132,4 +141,5 @@ class Services:
     async def close(self) -> None:
         await self.cluster.stop()
         await self.deps.events.stop()
+        await self.auth.close()
         await self.deps.db.dispose()

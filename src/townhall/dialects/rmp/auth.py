@@ -8,6 +8,7 @@ from townhall.domain.principal import Principal
 from townhall.services.auth import AuthService, Grant
 from townhall.services.domains import DomainService
 
+from .. import kit
 from .http import AnyRequest, bearer, body, ok
 from .models import LoginRequest
 
@@ -31,7 +32,8 @@ def _granted(grant: Grant) -> Response[bytes]:
 @post("/auth/login", status_code=200)
 async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     asked = await body(request, LoginRequest)
-    return _granted(await auth.token_login(asked.email, asked.password, asked.server))
+    address = kit.client_address(request)
+    return _granted(await auth.token_login(asked.email, asked.password, asked.server, address))
 
 
 @post("/auth/refresh", status_code=200)

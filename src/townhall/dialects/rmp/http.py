@@ -26,6 +26,7 @@ from townhall.domain.errors import (
     NotFound,
     QuotaExceeded,
     SlotTaken,
+    TooManyAttempts,
     Unauthenticated,
 )
 from townhall.domain.models import Booking
@@ -83,6 +84,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
+    (TooManyAttempts, 429, "RATE_LIMITED"),
 )
 _HTTP_CODES = {
     400: "INVALID_INPUT",
@@ -109,7 +111,11 @@ class RmpError(Exception):
 
 
 def error(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
     failure: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -118,6 +124,7 @@ def error(
         msgspec.json.encode({"success": False, "error": failure}),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -130,6 +137,8 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
         return {"conflicts": [conflict(b) for b in exc.bookings]}
     if isinstance(exc, NotFound | AlreadyExists):
         return {exc.kind: exc.subject}
+    if isinstance(exc, TooManyAttempts):
+        return {"retryAfter": exc.retry_after_seconds}
     return None
 
 
@@ -166,7 +175,8 @@ def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes
         message = f"{exc.kind} {exc.subject} already exists".replace("_", " ")
     else:
         message = exc.detail or str(exc)
-    return error(status, code or "INTERNAL_ERROR", message, _details(exc))
+    headers = kit.retry_after(exc) if isinstance(exc, TooManyAttempts) else None
+    return error(status, code or "INTERNAL_ERROR", message, _details(exc), headers)
 
 
 def handle_rmp_error(request: AnyRequest, exc: RmpError) -> Response[bytes]:
