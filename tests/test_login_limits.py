@@ -20,8 +20,11 @@ from requests.adapters import HTTPAdapter
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
 from tests.helpers.rmp import DOMAIN, person
 from tests.helpers.symphony import key_pair, make_bot
+from townhall.config import Settings
+from townhall.infrastructure.throttle import Limit, RedisThrottle
 from townhall.services.container import Services
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 PER_ACCOUNT = 3
 PER_ADDRESS = 6
 WINDOW = 8
@@ -165,3 +168,23 @@ def test_a_success_restarts_the_account_count_but_not_the_address_count(
     for _ in range(PER_ADDRESS - 2 * (PER_ACCOUNT - 1)):
         _rmp_login(user, guarded, f"{unique('nobody')}@{DOMAIN}", "wrong-password")
     _held(_rmp_login(user, guarded, email, PASSWORD))
+
+
+async def test_deployments_on_one_redis_count_apart() -> None:
+    """Keys start with each deployment's name (by default a digest of its database URL),
+    so a second deployment on the same Redis neither sees nor holds back our logins."""
+    ours = Settings(database_url=f"sqlite:///{unique('ours')}.db")
+    theirs = Settings(database_url=f"sqlite:///{unique('theirs')}.db")
+    assert ours.deployment_name != theirs.deployment_name
+    named = Settings(database_url=ours.database_url, deployment_name="chosen")
+    assert named.deployment_name == "chosen"
+    throttles = [RedisThrottle(REDIS_URL, WINDOW, s.deployment_name) for s in (ours, theirs)]
+    try:
+        limit = [Limit(throttles[0].key("login", "address", "192.0.2.1"), 1)]
+        assert (await throttles[0].attempt(limit)).wait is None
+        assert (await throttles[0].attempt(limit)).wait is not None
+        other = [Limit(throttles[1].key("login", "address", "192.0.2.1"), 1)]
+        assert (await throttles[1].attempt(other)).wait is None
+    finally:
+        for throttle in throttles:
+            await throttle.close()

@@ -75,7 +75,7 @@ def test_one_user_created_twice_across_processes(cluster: RunningServer) -> None
         barrier.wait()
         r = requests.post(
             f"{cluster.api}/users",
-            json={"username": "twice", "password": "p"},
+            json={"username": "twice", "password": "password-1"},
             auth=("admin", ADMIN_PASSWORD),
             headers={"Connection": "close"},
         )

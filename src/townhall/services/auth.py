@@ -395,7 +395,15 @@ class AuthService(Service):
         ):
             raise Unauthenticated("session", "", REFUSED)
         tenant = await self._tenants.by_id(owner.tenant_id)
-        return Principal(tenant, owner.username, owner.user_id, login.roles, tuple(admin_of), sid)
+        return Principal(
+            tenant,
+            owner.username,
+            owner.user_id,
+            login.roles,
+            tuple(admin_of),
+            sid,
+            login.change_required,
+        )
 
     async def _key(self) -> str:
         """The server's secret key (created at first start, shared by every process)."""

@@ -96,7 +96,7 @@ class Services:
         return cls(
             deps=deps,
             tenants=tenants,
-            people=PeopleService(deps, groups, domains),
+            people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=AuthService(
                 deps,
                 tenants,

@@ -60,7 +60,9 @@ class PersonChanges:
     `properties` replaces them all; `property_updates` sets some (None removes one).
     `roles` replaces the directory roles (Townhall's server admin role stays);
     `groups` makes the person's groups exactly these; `admin_of` maps a domain to
-    whether the person administers it."""
+    whether the person administers it. A new `password` ends the person's other
+    sessions and tokens and says whether the person must change it again at once
+    (`require_password_change`)."""
 
     username: str | None = None
     password: str | None = None
@@ -74,13 +76,21 @@ class PersonChanges:
     keys: Mapping[str, KeyChange] = field(default_factory=dict)
     groups: Sequence[str] | None = None
     admin_of: Mapping[str, bool] = field(default_factory=dict)
+    require_password_change: bool = False
 
 
 class PeopleService(Service):
-    def __init__(self, deps: Deps, groups: GroupService, domains: DomainService) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        groups: GroupService,
+        domains: DomainService,
+        password_min_length: int = rules.MIN_PASSWORD,
+    ) -> None:
         super().__init__(deps)
         self._groups = groups
         self._domains = domains
+        self._min_password = password_min_length
 
     # -- look-up -----------------------------------------------------------------------
 
@@ -149,7 +159,7 @@ class PeopleService(Service):
         properties = rules.properties(dict(new.properties))
         account_type = rules.account_type(new.account_type)
         checked_keys = keys.key_changes(dict(new.keys))
-        password = rules.password(new.password)
+        password = rules.password(new.password, self._min_password)
         rules.directory_roles(new.roles - {roles.SERVER_ADMIN})
         if roles.SERVER_ADMIN in new.roles and not actor.is_server_admin:
             raise Forbidden("user", username, "only a server administrator may make one")
@@ -194,7 +204,7 @@ class PeopleService(Service):
         account_type = rules.account_type(changes.account_type)
         granted = rules.directory_roles(changes.roles)
         checked_keys = keys.key_changes(dict(changes.keys))
-        password = rules.password(changes.password or None)
+        password = rules.password(changes.password or None, self._min_password)
         password_hash = await self.deps.passwords.hash(password) if password else None
         properties = rules.properties(dict(changes.properties or {}))
         updates = rules.properties(dict(changes.property_updates))
@@ -221,6 +231,9 @@ class PeopleService(Service):
                     raise AlreadyExists("user", new_name or old.username) from None
             if password_hash:
                 await store.set_password_hash(work, old.id, password_hash, now)
+                await self._end_other_sessions(work, actor, old.id)
+                flag = "true" if changes.require_password_change else None
+                updates = {**updates, store.CHANGE_REQUIRED: flag}
             replacement = properties if changes.properties is not None else None
             wanted = _merged(old.properties, replacement, updates)
             if wanted != old.properties:
@@ -306,6 +319,12 @@ class PeopleService(Service):
 
     async def _id_of(self, tx: Tx, actor: Principal, username: str) -> int | None:
         return await store.find_id(tx, actor.tenant_id, names.node(username, "username"))
+
+    async def _end_other_sessions(self, work: Work, actor: Principal, user_id: int) -> None:
+        """After a password change only the session that made it (if it is the
+        person's own) stays: whoever held the old password holds nothing any more."""
+        keep = actor.session_id if actor.user_id == user_id else None
+        await token_store.revoke_all(work, user_id, self.clock.now(), keep)
 
     async def _keep_an_admin(self, tx: Tx, actor: Principal, person: Person) -> None:
         """Refuse to lock or delete the tenant's last usable administrator."""

@@ -10,7 +10,14 @@ from litestar.exceptions import HTTPException
 
 from ..kit import Dialect, after_principal
 from . import admin, analytics, auth, bookings, calendars, domains, events, resources, search, users
-from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticated, handle_http_error
+from .http import (
+    EXCEPTION_HANDLERS,
+    AnyRequest,
+    RmpError,
+    authenticated,
+    handle_http_error,
+    password_current,
+)
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
@@ -31,7 +38,7 @@ def routers() -> list[Router]:
         Router(
             path=BASE,
             route_handlers=[area.router for area in AREAS],
-            guards=[authenticated],
+            guards=[authenticated, password_current],
             dependencies=after_principal(),
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),

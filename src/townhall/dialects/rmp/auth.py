@@ -9,7 +9,7 @@ from townhall.services.auth import AuthService, Grant
 from townhall.services.domains import DomainService
 
 from .. import kit
-from .http import AnyRequest, bearer, body, ok
+from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, bearer, body, ok
 from .models import LoginRequest
 
 
@@ -26,6 +26,8 @@ def _granted(grant: Grant) -> Response[bytes]:
         },
         sessionId=(found.session_id or "")[:24],
         expiresIn=grant.expires_in,
+        # The reference's reset flag: the holder must change the password first.
+        requireChange=found.must_change_password,
     )
 
 
@@ -54,7 +56,7 @@ async def admin_check(domains: DomainService, principal: Principal) -> Response[
     )
 
 
-@post("/auth/logout", status_code=200)
+@post("/auth/logout", status_code=200, opt={BEFORE_PASSWORD_CHANGE: True})
 async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     await auth.end_bearer(bearer(request))
     return ok()

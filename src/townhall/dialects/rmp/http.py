@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 
 from townhall.domain.errors import (
     AlreadyExists,
@@ -219,6 +220,22 @@ async def _bearer_holder(connection: kit.AnyConnection) -> Principal:
 
 authenticated = kit.authenticates(_bearer_holder)
 """The router's first guard."""
+BEFORE_PASSWORD_CHANGE = "before_password_change"
+"""A route's `opt` key: the route serves a person who must change their password first."""
+CHANGE_FIRST = (
+    "The password must be changed before anything else: "
+    "POST /api/v2/users/{email}/password with a newPassword"
+)
+
+
+async def password_current(connection: kit.AnyConnection, handler: BaseRouteHandler) -> None:
+    """The router's second guard: a person told to change their password (RMP's
+    `requireChange`) reaches only the routes that let them do it (or log out)."""
+    caller = kit.principal_of(connection)
+    if caller.must_change_password and not handler.opt.get(BEFORE_PASSWORD_CHANGE):
+        raise RmpError(403, "PASSWORD_CHANGE_REQUIRED", CHANGE_FIRST.format(email=caller.address))
+
+
 server_admins = kit.requires(
     lambda caller: caller.is_server_admin, "Only a server administrator may do this"
 )
