@@ -48,7 +48,7 @@ local n = 0
 setup = function(thread) thread:set("tag", tostring(math.random(1, 1e9))) end
 request = function()
   n = n + 1
-  local body = string.format('{"username":"new%s_%d","password":"pw-%d","name":"N"}', tag, n, n)
+  local body = string.format('{"username":"new%s_%d","password":"pass-%04d","name":"N"}', tag, n, n)
   return wrk.format("POST", api .. "/users", headers, body)
 end
 """

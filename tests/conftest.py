@@ -92,6 +92,9 @@ def start_server(database_url: str, log: Path, workers: int = 1, **env: str) -> 
         # Cheap hashing keeps the suite fast; production uses the defaults.
         "TOWNHALL_ARGON2_TIME_COST": "1",
         "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+        # Every test's deliberate failures reach a shared server from this one address;
+        # tests/test_login_limits.py starts servers with small limits of its own.
+        "TOWNHALL_LOGIN_FAILURES_PER_ADDRESS": "100000",
         **env,
     }
     handle = log.open("wb")

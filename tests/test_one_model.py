@@ -26,7 +26,7 @@ def _through_openfire(server: RunningServer, http: requests.Session, address: st
     name = unique("mailof")
     r = http.post(
         f"{server.api}/users",
-        json={"username": name, "password": "pw", "email": address},
+        json={"username": name, "password": "password-1", "email": address},
         headers=JSON,
     )
     assert r.status_code in (201, 400), r.text
@@ -44,7 +44,7 @@ def _through_userservice(server: RunningServer, address: str) -> bool:
             "secret": SECRET,
             "type": "add",
             "username": name,
-            "password": "pw",
+            "password": "password-1",
             "email": address,
         },
     )
@@ -102,7 +102,7 @@ def test_a_refused_userservice_add_leaves_no_account(
             "secret": SECRET,
             "type": "add",
             "username": name,
-            "password": "pw",
+            "password": "password-1",
             "groups": f"{group},{'g' * 201}",
         },
     )

@@ -75,7 +75,7 @@ def test_one_user_created_twice_across_processes(cluster: RunningServer) -> None
         barrier.wait()
         r = requests.post(
             f"{cluster.api}/users",
-            json={"username": "twice", "password": "p"},
+            json={"username": "twice", "password": "password-1"},
             auth=("admin", ADMIN_PASSWORD),
             headers={"Connection": "close"},
         )
@@ -102,3 +102,42 @@ def test_each_process_is_a_cluster_node(cluster: RunningServer) -> None:
     assert client.clustering.get_status() in {"Senior member", "Junior member"}
     some_id = next(iter(nodes))
     assert client.clustering.get_node(some_id)["nodeID"] == some_id
+
+
+@pytest.fixture(scope="module")
+def guarded_cluster(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """Two workers sharing login limits through Redis: 3 failures per account."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several processes with Redis fan-out is the PostgreSQL deployment")
+    running = start_server(
+        database_url,
+        tmp_path_factory.mktemp("guarded") / "server.log",
+        workers=2,
+        TOWNHALL_REDIS_URL=REDIS_URL,
+        TOWNHALL_LOGIN_FAILURES_PER_ACCOUNT="3",
+    )
+    yield running
+    stop_server(running)
+
+
+def test_the_account_limit_holds_across_processes(guarded_cluster: RunningServer) -> None:
+    from tests.conftest import unique
+
+    name = unique("guarded")
+    made = requests.post(
+        f"{guarded_cluster.api}/users",
+        json={"username": name, "password": "right-password"},
+        auth=("admin", ADMIN_PASSWORD),
+    )
+    assert made.status_code == 201, made.text
+    statuses = [
+        requests.get(
+            f"{guarded_cluster.api}/users/admin",
+            auth=(name, "wrong-password"),
+            headers={"Connection": "close"},  # a new connection each: both workers answer
+        ).status_code
+        for _ in range(12)
+    ]
+    assert statuses == [401] * 3 + [429] * 9

@@ -94,7 +94,7 @@ def test_two_tenants_are_apart_through_rmp_and_openfire(server: RunningServer) -
     assert rmp_a.post("/users", json=same).status_code == 201
     refused(rmp_b.get(f"/users/same@{a.domain}"), 404)
     refused(rmp_b.get(f"/users/same@{b.domain}"), 404)
-    refused(rmp_b.post(f"/users/same@{a.domain}/password", json={"newPassword": "x-y-z-1"}), 404)
+    refused(rmp_b.post(f"/users/same@{a.domain}/password", json={"newPassword": "x-y-z-123"}), 404)
     listed = rmp_b.get("/users").json()
     assert [u["email"] for u in listed["users"]] == [f"admin@{b.domain}"]
     refused(rmp_b.get(f"/users/admin@{DOMAIN}"), 404)

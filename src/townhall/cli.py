@@ -35,6 +35,7 @@ app.add_typer(tenants_app, name="tenants")
 def _prepare(settings: Settings) -> None:
     """Migrate, then create the first tenant and admin if the database is new."""
     from townhall.app import TENANT_DEFAULTS
+    from townhall.domain.errors import Invalid
     from townhall.services.bootstrap import ensure_initialised
     from townhall.services.container import Services
     from townhall.store.migrate import upgrade
@@ -45,6 +46,9 @@ def _prepare(settings: Settings) -> None:
         services = Services.build(settings)
         try:
             first = await ensure_initialised(services, settings, TENANT_DEFAULTS)
+        except Invalid as exc:
+            typer.echo(f"error: TOWNHALL_{exc.field.upper()} {exc.reason}", err=True)
+            raise typer.Exit(1) from None
         finally:
             await services.close()
         if first.created:
@@ -93,8 +97,11 @@ def db_upgrade() -> None:
     typer.echo("database is up to date")
 
 
-def _in_first_tenant(action: Callable[[Services, Principal], Awaitable[None]], done: str) -> None:
-    """Run `action` as the CLI in the first tenant; a domain error exits with status 1."""
+def _in_first_tenant(
+    action: Callable[[Services, Principal], Awaitable[None]], done: str, domain: str | None = None
+) -> None:
+    """Run `action` as the CLI in the first tenant (or the one with `domain`); a domain
+    error exits with status 1."""
     from townhall.app import TENANT_DEFAULTS
     from townhall.domain.errors import DomainError, Invalid
     from townhall.domain.principal import Principal
@@ -106,7 +113,11 @@ def _in_first_tenant(action: Callable[[Services, Principal], Awaitable[None]], d
     async def run() -> None:
         services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         try:
-            tenant = await services.tenants.first()
+            tenant = (
+                await services.tenants.by_domain(domain)
+                if domain
+                else await services.tenants.first()
+            )
             if tenant is None:
                 raise typer.Exit(1)
             await action(services, Principal.system(tenant, "cli"))
@@ -138,6 +149,34 @@ def admin_create(
         await services.people.create(actor, admin)
 
     _in_first_tenant(create, f"administrator {username} created")
+
+
+@admin_app.command("reset-password")
+def admin_reset_password(
+    username: Annotated[str, typer.Argument(help="Whose password.")] = "admin",
+    tenant: Annotated[
+        str | None, typer.Option(help="The tenant's domain (default: the first tenant).")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(help="The new password (default: generated, printed once).")
+    ] = None,
+) -> None:
+    """The way back in: set a new password, unlock the account and forget its failed
+    logins (those counted in Redis; a server without Redis forgets them when their
+    window ends). The person's sessions and tokens end."""
+    import secrets
+
+    from townhall.services.people import PersonChanges
+
+    chosen = password or secrets.token_urlsafe(16)
+
+    async def reset(services: Services, actor: Principal) -> None:
+        await services.people.update(actor, username, PersonChanges(password=chosen))
+        await services.people.set_locked(actor, username, False)
+        await services.auth.forgive_failures(actor.tenant, username)
+
+    shown = "" if password else f"\n  new password (shown once): {chosen}"
+    _in_first_tenant(reset, f"password of {username} reset and account unlocked{shown}", tenant)
 
 
 @users_app.command("set-key")

@@ -7,6 +7,7 @@ same sources, which is how workers started by Granian agree on their configurati
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -53,6 +54,21 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
+    # What this deployment's keys and channels in a shared Redis start with; empty: a
+    # short digest of database_url, so two deployments on one Redis never share state.
+    deployment_name: str = ""
+    # Failed logins held back per account and per client address in one window (0: no
+    # limit); the window starts at the first failure.
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 100
+    login_failure_window_seconds: int = 15 * 60
+    # The shortest password any API may set.
+    password_min_length: int = 8
+
+    def __post_init__(self) -> None:
+        if not self.deployment_name:
+            digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
+            object.__setattr__(self, "deployment_name", f"townhall-{digest}")
 
     @property
     def pool_size(self) -> int:

@@ -31,7 +31,7 @@ async def _person(services: Services) -> Principal:
     """A new person, and an actor acting as them."""
     tenant = await services.tenants.first()
     name = unique("cal")
-    person = NewPerson(name, "pw", email=f"{name}@{DOMAIN}")
+    person = NewPerson(name, "password-1", email=f"{name}@{DOMAIN}")
     await services.people.create(Principal.system(tenant, "tester"), person)
     return Principal(tenant, name)
 

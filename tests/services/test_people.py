@@ -27,7 +27,7 @@ async def _audit_count(services: Services, actor: Principal) -> int:
 async def test_repeating_a_state_records_nothing(services: Services) -> None:
     actor = await _system(services)
     name = unique("noop")
-    await services.people.create(actor, NewPerson(name, "pw", name="Same"))
+    await services.people.create(actor, NewPerson(name, "password-1", name="Same"))
     heard: list[DomainEvent] = []
     services.deps.events.subscribe(heard.append)
     before = await _audit_count(services, actor)
@@ -46,7 +46,9 @@ async def test_a_refused_creation_leaves_no_person_and_no_group(services: Servic
     actor = await _system(services)
     name, group = unique("atomic"), unique("grp")
     with pytest.raises(Invalid) as caught:
-        await services.people.create(actor, NewPerson(name, "pw", groups=[group, "g" * 201]))
+        await services.people.create(
+            actor, NewPerson(name, "password-1", groups=[group, "g" * 201])
+        )
     assert caught.value.field == "group_name"
     with pytest.raises(NotFound):
         await services.people.get(actor, name)
@@ -56,9 +58,11 @@ async def test_a_refused_creation_leaves_no_person_and_no_group(services: Servic
 async def test_one_email_rule_for_every_path(services: Services) -> None:
     actor = await _system(services)
     with pytest.raises(Invalid) as caught:
-        await services.people.create(actor, NewPerson(unique("bad"), "pw", email="not an e-mail"))
+        await services.people.create(
+            actor, NewPerson(unique("bad"), "password-1", email="not an e-mail")
+        )
     assert caught.value.field == "email"
-    person = await services.people.create(actor, NewPerson(unique("good"), "pw"))
+    person = await services.people.create(actor, NewPerson(unique("good"), "password-1"))
     with pytest.raises(Invalid):
         await services.people.update(actor, person.id, PersonChanges(email="nope@"))
     assert (await services.people.get(actor, person.id)).email is None
@@ -67,7 +71,7 @@ async def test_one_email_rule_for_every_path(services: Services) -> None:
 async def test_only_a_server_admin_changes_a_server_admin(services: Services) -> None:
     system = await _system(services)
     boss = await services.people.create(
-        system, NewPerson(unique("boss"), "pw", roles=frozenset({roles.SERVER_ADMIN}))
+        system, NewPerson(unique("boss"), "password-1", roles=frozenset({roles.SERVER_ADMIN}))
     )
     clerk = Principal(system.tenant, "clerk", roles=frozenset({roles.USER_PROVISIONING}))
     try:
@@ -77,7 +81,7 @@ async def test_only_a_server_admin_changes_a_server_admin(services: Services) ->
             await services.people.set_locked(clerk, boss.username, True)
         with pytest.raises(Forbidden):
             await services.people.create(
-                clerk, NewPerson(unique("up"), "pw", roles=frozenset({roles.SERVER_ADMIN}))
+                clerk, NewPerson(unique("up"), "password-1", roles=frozenset({roles.SERVER_ADMIN}))
             )
         assert (await services.people.get(system, boss.id)).name == ""
     finally:  # the server tests count on `admin` being the only server admin
@@ -87,7 +91,9 @@ async def test_only_a_server_admin_changes_a_server_admin(services: Services) ->
 async def test_property_updates_merge_and_replacement_replaces(services: Services) -> None:
     actor = await _system(services)
     name = unique("props")
-    await services.people.create(actor, NewPerson(name, "pw", properties={"a": "1", "b": "2"}))
+    await services.people.create(
+        actor, NewPerson(name, "password-1", properties={"a": "1", "b": "2"})
+    )
     await services.people.update(actor, name, PersonChanges(property_updates={"a": None, "c": "3"}))
     assert (await services.people.get(actor, name)).properties == {"b": "2", "c": "3"}
     await services.people.update(actor, name, PersonChanges(properties={"z": None}))

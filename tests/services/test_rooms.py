@@ -33,7 +33,7 @@ async def _audit_count(services: Services, actor: Principal) -> int:
 async def _person(services: Services, actor: Principal) -> Principal:
     """A person with no administrative role, as the principal it signs in as."""
     name = unique("person")
-    person = await services.people.create(actor, NewPerson(name, "pw"))
+    person = await services.people.create(actor, NewPerson(name, "password-1"))
     return Principal(actor.tenant, name, person.id, frozenset({roles.INDIVIDUAL}))
 
 
@@ -63,7 +63,7 @@ async def test_a_membership_change_that_changes_nothing_records_nothing(services
     created = await services.rooms.create(owner, RoomChanges(natural_name="Quiet"))
     assert created.stream_id is not None
     await services.rooms.set_member(owner, created.stream_id, member.person_id, "member")
-    stranger = await services.people.create(actor, NewPerson(unique("stranger"), "pw"))
+    stranger = await services.people.create(actor, NewPerson(unique("stranger"), "password-1"))
     heard: list[DomainEvent] = []
     services.deps.events.subscribe(heard.append)
     before = await _audit_count(services, actor)

@@ -29,12 +29,12 @@ async def test_a_change_is_audited_and_published_once_committed(services: Servic
     services.deps.events.subscribe(heard.append)
     before = await _audit_count(services, actor)
     name = unique("svc")
-    await services.people.create(actor, NewPerson(name, "pw", properties={"a": "1"}))
+    await services.people.create(actor, NewPerson(name, "password-1", properties={"a": "1"}))
     assert await _audit_count(services, actor) == before + 1
     assert [(e.topic, e.subject) for e in heard] == [("user.created", name)]
 
     with pytest.raises(AlreadyExists):
-        await services.people.create(actor, NewPerson(name.upper(), "pw"))
+        await services.people.create(actor, NewPerson(name.upper(), "password-1"))
     assert await _audit_count(services, actor) == before + 1
     assert len(heard) == 1
 
@@ -42,8 +42,10 @@ async def test_a_change_is_audited_and_published_once_committed(services: Servic
 async def test_failed_update_changes_nothing(services: Services) -> None:
     actor = await _actor(services)
     first, second = unique("one"), unique("two")
-    await services.people.create(actor, NewPerson(first, "pw", name="First", properties={"k": "v"}))
-    await services.people.create(actor, NewPerson(second, "pw"))
+    await services.people.create(
+        actor, NewPerson(first, "password-1", name="First", properties={"k": "v"})
+    )
+    await services.people.create(actor, NewPerson(second, "password-1"))
     with pytest.raises(AlreadyExists):
         await services.people.update(
             actor, first, PersonChanges(username=second, name="Changed", properties={})
@@ -67,23 +69,23 @@ async def test_rename_keeps_identity_and_password(services: Services) -> None:
 async def test_usernames_are_folded_and_checked(services: Services) -> None:
     actor = await _actor(services)
     name = unique("Mixed")
-    user = await services.people.create(actor, NewPerson(f"  {name} ", "pw"))
+    user = await services.people.create(actor, NewPerson(f"  {name} ", "password-1"))
     assert user.username == name.lower()
     for bad in ("", "a b", "a@b", "a/b", "a:b"):
         with pytest.raises(Invalid) as caught:
-            await services.people.create(actor, NewPerson(bad, "pw"))
+            await services.people.create(actor, NewPerson(bad, "password-1"))
         assert caught.value.field == "username"
 
 
 async def test_locked_accounts_cannot_log_in_and_last_admin_stays(services: Services) -> None:
     actor = await _actor(services)
     name = unique("locked")
-    await services.people.create(actor, NewPerson(name, "pw"))
+    await services.people.create(actor, NewPerson(name, "password-1"))
     await services.people.set_locked(actor, name, True)
     with pytest.raises(Unauthenticated):
-        await services.auth.password(actor.tenant, name, "pw")
+        await services.auth.password(actor.tenant, name, "password-1")
     await services.people.set_locked(actor, name, False)
-    assert (await services.auth.password(actor.tenant, name, "pw")).username == name
+    assert (await services.auth.password(actor.tenant, name, "password-1")).username == name
     with pytest.raises(Unauthenticated):
         await services.auth.password(actor.tenant, name, "wrong")
     with pytest.raises(Conflict):

@@ -266,6 +266,14 @@ def trusted_proxies(connection_app: Litestar) -> Networks:
     return connection_app.state.get(TRUSTED_PROXIES, ())  # type: ignore[no-any-return]
 
 
+def caller_address(connection: AnyConnection) -> str:
+    """Who is calling, as `client_address` decides (a forwarding header counts only from
+    a trusted proxy), for the per-address login limits; empty if the server cannot tell."""
+    peer = connection.client.host if connection.client else ""
+    forwarded = connection.headers.get("x-forwarded-for")
+    return client_address(peer, forwarded, trusted_proxies(connection.app))
+
+
 # -- errors ------------------------------------------------------------------------------
 
 
@@ -278,7 +286,8 @@ def status_for(
 
 
 def retry_headers(exc: DomainError) -> dict[str, str]:
-    """`Retry-After` for a refusal that passes with time (`Unavailable`), else none."""
+    """`Retry-After` for a refusal that passes with time (`Unavailable`, `TooManyAttempts`),
+    else none: every API's "try again later" answers carry it."""
     retry = getattr(exc, "retry_after", None)
     return {"Retry-After": str(retry)} if isinstance(retry, int) else {}
 

@@ -87,3 +87,16 @@ class SlotTaken(Conflict):
         ids = ", ".join(b.id for b in bookings) or "another booking"
         super().__init__("booking", resource, f"{resource} is already booked then ({ids})")
         self.bookings = bookings
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed logins for an account or from an address: refused before any
+    credential is checked; `retry_after` (seconds) says when to try again."""
+
+    def __init__(self, subject: str, retry_after: int) -> None:
+        super().__init__(
+            "login",
+            subject,
+            f"too many failed logins; try again in {retry_after} seconds",
+        )
+        self.retry_after = retry_after

@@ -45,10 +45,16 @@ def display_name(value: str) -> str:
     return value
 
 
-def password(value: str | None) -> str | None:
+MIN_PASSWORD = 8
+"""The shortest password, unless the deployment sets another (`password_min_length`)."""
+
+
+def password(value: str | None, min_length: int = MIN_PASSWORD) -> str | None:
     """None means no password (the account signs in some other way, if at all)."""
     if value is not None and not value:
         raise Invalid("password", "must not be empty")
+    if value is not None and len(value) < min_length:
+        raise Invalid("password", f"must be at least {min_length} characters", "password_policy")
     return value
 
 

@@ -23,6 +23,8 @@ class Principal:
     shared secret, first start). `roles` are the person's stored roles; `admin_domains`
     the domains it administers besides (RMP's domain admins). `session_id` identifies
     the credential a session-bound caller came with, so that it can be revoked.
+    `must_change_password`: the person was told to change their password before doing
+    anything else.
     """
 
     tenant: Tenant
@@ -31,6 +33,7 @@ class Principal:
     roles: frozenset[str] = frozenset()
     admin_domains: tuple[str, ...] = ()
     session_id: str | None = None
+    must_change_password: bool = False
 
     @classmethod
     def system(cls, tenant: Tenant, name: str | None = None) -> Principal:

@@ -10,29 +10,43 @@
 Every session-bound credential is checked against its row in `session_tokens` on every
 request, so a logout, a refresh (which revokes the old row) or a lockout refuses it at
 once in every server process.
+
+Every login that checks a password or a key is throttled per account and per client
+address (`infrastructure/throttle.py`, shared by all processes through Redis): the
+attempt is counted before anything is checked, so a flood beyond the limits costs no
+argon2 run and is refused with `TooManyAttempts`, even for the right password. A
+failure is logged (one warning, never the credential) and kept in the audit trail.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import jwt
 from jwt.types import Options
 
 from townhall.domain import keys, names
-from townhall.domain.errors import Invalid, Unauthenticated
+from townhall.domain.errors import Invalid, TooManyAttempts, Unauthenticated
 from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
+from townhall.infrastructure.throttle import Limit, Throttle
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
 from townhall.store import domains as domain_store
 from townhall.store import people as people_store
 from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_JWT_LIFETIME = timedelta(minutes=5)
 CLOCK_SKEW = timedelta(seconds=30)
@@ -42,6 +56,17 @@ ACCESS_KIND = "access"
 """The kind of the refresh-token rows behind access tokens (stored as `rmp`)."""
 REFUSED = "invalid, expired or revoked token"
 SESSION_KINDS = {"session": "session", "keymanager": "keymanager", ACCESS_KIND: "rmp"}
+SHOWN_NAME = 64
+"""How much of a refused username the log and the audit trail keep."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoginLimits:
+    """Failed logins let through per window, per account and per client address (0: no
+    limit)."""
+
+    per_account: int = 10
+    per_address: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +109,13 @@ class AuthService(Service):
         session_ttl_seconds: int,
         access_ttl_seconds: int,
         refresh_ttl_seconds: int,
+        throttle: Throttle | None = None,
+        limits: LoginLimits | None = None,
     ) -> None:
         super().__init__(deps)
         self._tenants = tenants
+        self._throttle = throttle or Throttle(15 * 60)
+        self._limits = limits or LoginLimits()
         self._session_ttl = timedelta(seconds=session_ttl_seconds)
         self._access_ttl = access_ttl_seconds
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
@@ -94,23 +123,109 @@ class AuthService(Service):
 
     # -- passwords and the shared secret ------------------------------------------------
 
-    async def password(self, tenant: Tenant, username: str, password: str) -> Principal:
-        """The person, if `password` is theirs and the account is not locked."""
+    async def password(
+        self, tenant: Tenant, username: str, password: str, address: str = ""
+    ) -> Principal:
+        """The person, if `password` is theirs and the account is not locked; `address`
+        is the client's, for the per-address limit."""
         try:
             username = names.node(username, "username")
         except Invalid:
-            raise Unauthenticated("session", username, "wrong username or password") from None
+            named = None
+        else:
+            named = username
+
+        async def check() -> Principal:
+            if named is None:
+                raise Unauthenticated("session", username, "not a username")
+            return await self._check_password(tenant, named, password)
+
+        return await self._guarded(tenant, named, address, check, shown=username)
+
+    async def _check_password(self, tenant: Tenant, username: str, password: str) -> Principal:
         async with self.db.read() as tx:
             found = await people_store.login(tx, tenant.id, username)
             admin_of = await domain_store.administered_by(tx, found.user_id) if found else []
-        if (
-            found is None
-            or found.locked
-            or not found.password_hash
-            or not await self.deps.passwords.verify(found.password_hash, password)
-        ):
-            raise Unauthenticated("session", username, "wrong username or password")
+        if found is None:
+            raise Unauthenticated("session", username, "no such user")
+        if found.locked:
+            raise Unauthenticated("session", username, "the account is locked")
+        if not found.password_hash:
+            raise Unauthenticated("session", username, "the account has no password")
+        if not await self.deps.passwords.verify(found.password_hash, password):
+            raise Unauthenticated("session", username, "wrong password")
         return Principal(tenant, found.username, found.user_id, found.roles, tuple(admin_of))
+
+    # -- throttling failed logins -------------------------------------------------------
+
+    async def forgive_failures(self, tenant: Tenant, username: str) -> None:
+        """Let the account log in again at once (the operator's way back in)."""
+        account, _ = self._limits_for(tenant, names.node(username, "username"), "")
+        if account is not None:
+            await self._throttle.settle(clear=[account.key])
+
+    async def close(self) -> None:
+        await self._throttle.close()
+
+    def _limits_for(
+        self, tenant: Tenant | None, username: str | None, address: str
+    ) -> tuple[Limit | None, Limit | None]:
+        """The account's limit and the address's (None where there is none)."""
+        per_account, per_address = self._limits.per_account, self._limits.per_address
+        account = place = None
+        if tenant is not None and username and per_account > 0:
+            key = self._throttle.key("login", "account", tenant.id, username)
+            account = Limit(key, per_account)
+        if address and per_address > 0:
+            place = Limit(self._throttle.key("login", "address", address), per_address)
+        return account, place
+
+    async def _guarded(
+        self,
+        tenant: Tenant | None,
+        username: str | None,
+        address: str,
+        check: Callable[[], Awaitable[T]],
+        shown: str = "",
+    ) -> T:
+        """`check()`'s answer, if the limits let the attempt through. A failure stays
+        counted and is logged and audited; a success starts the account's count afresh
+        and takes the attempt back from the address's (which it never resets, or one
+        good password would open the door to unlimited guesses at others)."""
+        account, place = self._limits_for(tenant, username, address)
+        attempt = await self._throttle.attempt([lim for lim in (account, place) if lim])
+        if attempt.wait is not None:
+            raise TooManyAttempts(username or shown or address, attempt.wait)
+        try:
+            answer = await check()
+        except Unauthenticated as exc:
+            await self._failed(tenant, username or shown, address, exc.detail, attempt.last)
+            raise
+        await self._throttle.settle(
+            clear=[account.key] if account else [], forgive=[place.key] if place else []
+        )
+        return answer
+
+    async def _failed(
+        self, tenant: Tenant | None, username: str, address: str, reason: str, last: bool
+    ) -> None:
+        """One warning line and, in a known tenant, one audit row; never the credential."""
+        name = username[:SHOWN_NAME]
+        held = f"; further logins are held back for {self._throttle.window} s" if last else ""
+        log.warning(
+            "login failed: tenant=%s username=%r address=%s reason=%s%s",
+            tenant.domain if tenant else "-",
+            name,
+            address or "-",
+            reason,
+            held,
+        )
+        if tenant is None:
+            return
+        who = Principal(tenant, name)
+        subject = f"{name} from {address or 'an unknown address'}"
+        async with self.change(who, "session.login_failed", subject, details=reason + held):
+            pass
 
     def shared_secret(
         self, tenant: Tenant, offered: str, expected: str | None, name: str
@@ -123,16 +238,27 @@ class AuthService(Service):
 
     # -- key login and opaque session tokens --------------------------------------------
 
-    async def key_login(self, tenant: Tenant, signed: str, kind: str) -> str:
+    async def key_login(self, tenant: Tenant, signed: str, kind: str, address: str = "") -> str:
         """A new opaque token of `kind` for the JWT's `sub`, if one of the person's
-        registered keys verifies it."""
-        username = self._subject(signed)
-        async with self.db.read() as tx:
-            found = await people_store.login(tx, tenant.id, username)
-            registered = await store.keys(tx, found.user_id) if found else {}
-        if found is None or found.locked:
-            raise Unauthenticated("session", username, "unknown or disabled user")
-        self._verify(signed, registered)
+        registered keys verifies it; `address` is the client's, for the limits."""
+        refusal: Unauthenticated | None = None
+        try:
+            username: str | None = self._subject(signed)
+        except Unauthenticated as exc:
+            username, refusal = None, exc
+
+        async def check() -> people_store.Login:
+            if username is None:
+                raise refusal or Unauthenticated("session", "", "no subject")
+            async with self.db.read() as tx:
+                found = await people_store.login(tx, tenant.id, username)
+                registered = await store.keys(tx, found.user_id) if found else {}
+            if found is None or found.locked:
+                raise Unauthenticated("session", username, "unknown or disabled user")
+            self._verify(signed, registered)
+            return found
+
+        found = await self._guarded(tenant, username, address, check)
         token = secrets.token_urlsafe(32)
         now = self.clock.now()
         who = Principal(tenant, found.username, found.user_id)
@@ -184,18 +310,28 @@ class AuthService(Service):
 
     # -- access and refresh tokens ------------------------------------------------------
 
-    async def token_login(self, email: str, password: str, server: str | None = None) -> Grant:
-        """`email` is `username@<a domain of the tenant>`; `server` may name the tenant.
-        Either is looked up among routing names only (see services/tenants.py)."""
+    async def token_login(
+        self, email: str, password: str, server: str | None = None, address: str = ""
+    ) -> Grant:
+        """`email` is `username@<a domain of the tenant>`; `server` may name the tenant
+        (either is looked up among routing names only, see services/tenants.py);
+        `address` is the client's, for the limits."""
         username, _, domain = email.strip().lower().rpartition("@")
         async with self.db.read() as tx:
             tenant = await settings_store.tenant_by_route(tx, (server or domain).lower())
+        refused = Unauthenticated("session", email, "wrong e-mail address or password")
         if tenant is None:
-            raise Unauthenticated("session", email, "wrong e-mail address or password")
+
+            async def unknown() -> None:
+                raise Unauthenticated("session", email, "no such domain")
+
+            with contextlib.suppress(Unauthenticated):
+                await self._guarded(None, None, address, unknown, shown=email)
+            raise refused
         try:
-            found = await self.password(tenant, username, password)
+            found = await self.password(tenant, username, password, address)
         except Unauthenticated:
-            raise Unauthenticated("session", email, "wrong e-mail address or password") from None
+            raise refused from None
         return await self._grant(found)
 
     async def refresh(self, refresh_token: str) -> Grant:
@@ -260,7 +396,15 @@ class AuthService(Service):
         ):
             raise Unauthenticated("session", "", REFUSED)
         tenant = await self._tenants.by_id(owner.tenant_id)
-        return Principal(tenant, owner.username, owner.user_id, login.roles, tuple(admin_of), sid)
+        return Principal(
+            tenant,
+            owner.username,
+            owner.user_id,
+            login.roles,
+            tuple(admin_of),
+            sid,
+            login.change_required,
+        )
 
     async def _key(self) -> str:
         """The server's secret key (created at first start, shared by every process)."""

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from townhall.config import Settings
 from townhall.domain import names, roles
+from townhall.domain import people as rules
+from townhall.domain.errors import Invalid
 from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
@@ -37,7 +39,15 @@ async def ensure_initialised(
 ) -> FirstStart:
     """Create the first tenant and admin on an empty database; later starts change
     nothing. `defaults` are the APIs' own set-up of the new tenant (the application's
-    `tenant_defaults`), which services cannot know."""
+    `tenant_defaults`), which services cannot know. A `TOWNHALL_ADMIN_PASSWORD` that
+    breaks the password policy is refused before anything is created."""
+    async with services.deps.db.read() as tx:
+        new = await tenant_store.first_tenant(tx) is None
+    if new and settings.admin_password is not None:
+        try:
+            rules.password(settings.admin_password, settings.password_min_length)
+        except Invalid as exc:
+            raise Invalid("admin_password", exc.reason, exc.kind) from None
     async with services.deps.db.write() as tx:
         tenant = await tenant_store.first_tenant(tx)
         if await tenant_store.get_setting(tx, SECRET_KEY_SETTING) is None:

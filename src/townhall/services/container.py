@@ -12,9 +12,10 @@ from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
 from townhall.services.audit import AuditService
-from townhall.services.auth import AuthService
+from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
@@ -92,16 +93,24 @@ class Services:
         domains = DomainService(deps)
         bookings = BookingService(deps, invitations)
         resources = ResourceService(deps, bookings)
+        throttle = make_throttle(
+            settings.redis_url, settings.login_failure_window_seconds, settings.deployment_name
+        )
+        limits = LoginLimits(
+            settings.login_failures_per_account, settings.login_failures_per_address
+        )
         built = cls(
             deps=deps,
             tenants=tenants,
-            people=PeopleService(deps, groups, domains),
+            people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=AuthService(
                 deps,
                 tenants,
                 settings.session_ttl_seconds,
                 settings.access_token_ttl_seconds,
                 settings.refresh_token_ttl_seconds,
+                throttle,
+                limits,
             ),
             properties=PropertyService(deps),
             groups=groups,
@@ -140,4 +149,5 @@ class Services:
     async def close(self) -> None:
         await self.cluster.stop()
         await self.deps.events.stop()
+        await self.auth.close()
         await self.deps.db.dispose()

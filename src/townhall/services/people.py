@@ -11,7 +11,7 @@ nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from townhall.domain import keys, names, roles
@@ -67,7 +67,9 @@ class PersonChanges:
     `properties` replaces them all; `property_updates` sets some (None removes one).
     `roles` replaces the directory roles (Townhall's server admin role stays);
     `groups` makes the person's groups exactly these; `admin_of` maps a domain to
-    whether the person administers it."""
+    whether the person administers it. A new `password` ends the person's other
+    sessions and tokens and says whether the person must change it again at once
+    (`require_password_change`)."""
 
     username: str | None = None
     password: str | None = None
@@ -84,6 +86,7 @@ class PersonChanges:
     profile_lists: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None
     """Replaces the person's metadata; None leaves it."""
+    require_password_change: bool = False
 
 
 def _lists(values: Mapping[str, tuple[str, ...] | None]) -> dict[str, object]:
@@ -92,10 +95,17 @@ def _lists(values: Mapping[str, tuple[str, ...] | None]) -> dict[str, object]:
 
 
 class PeopleService(Service):
-    def __init__(self, deps: Deps, groups: GroupService, domains: DomainService) -> None:
+    def __init__(
+        self,
+        deps: Deps,
+        groups: GroupService,
+        domains: DomainService,
+        password_min_length: int = rules.MIN_PASSWORD,
+    ) -> None:
         super().__init__(deps)
         self._groups = groups
         self._domains = domains
+        self._min_password = password_min_length
 
     # -- look-up -----------------------------------------------------------------------
 
@@ -166,7 +176,7 @@ class PeopleService(Service):
         properties = rules.properties(dict(new.properties))
         account_type = rules.account_type(new.account_type)
         checked_keys = keys.key_changes(dict(new.keys))
-        password = rules.password(new.password)
+        password = rules.password(new.password, self._min_password)
         rules.directory_roles(new.roles - {roles.SERVER_ADMIN})
         if roles.SERVER_ADMIN in new.roles and not actor.is_server_admin:
             raise Forbidden("user", username, "only a server administrator may make one")
@@ -223,14 +233,15 @@ class PeopleService(Service):
         account_type = rules.account_type(changes.account_type)
         granted = rules.directory_roles(changes.roles)
         checked_keys = keys.key_changes(dict(changes.keys))
-        password = rules.password(changes.password or None)
+        password = rules.password(changes.password or None, self._min_password)
         password_hash = await self.deps.passwords.hash(password) if password else None
         properties = rules.properties(dict(changes.properties or {}))
         updates = rules.properties(dict(changes.property_updates))
         now = self.clock.now()
         async with self.unit(actor) as work:
             old = await self._lock(work, actor, who)
-            await self._may_act(work, actor, old)
+            if not (actor.user_id == old.id and _only_password(changes)):
+                await self._may_act(work, actor, old)
             _may_grant(actor, old.username, tuple(changes.admin_of))
             columns: dict[str, object] = {
                 k: v for k, v in profile.items() if old.profile.get(k) != v
@@ -256,6 +267,9 @@ class PeopleService(Service):
                     raise AlreadyExists("user", new_name or old.username) from None
             if password_hash:
                 await store.set_password_hash(work, old.id, password_hash, now)
+                await self._end_other_sessions(work, actor, old.id)
+                flag = "true" if changes.require_password_change else None
+                updates = {**updates, store.CHANGE_REQUIRED: flag}
             replacement = properties if changes.properties is not None else None
             wanted = _merged(old.properties, replacement, updates)
             if wanted != old.properties:
@@ -379,6 +393,12 @@ class PeopleService(Service):
         if person.roles & roles.USER_ADMINS or not lower:
             raise Forbidden("user", person.username, "an administrator with equal or higher rights")
 
+    async def _end_other_sessions(self, work: Work, actor: Principal, user_id: int) -> None:
+        """After a password change only the session that made it (if it is the
+        person's own) stays: whoever held the old password holds nothing any more."""
+        keep = actor.session_id if actor.user_id == user_id else None
+        await token_store.revoke_all(work, user_id, self.clock.now(), keep)
+
     async def _keep_an_admin(self, tx: Tx, actor: Principal, person: Person) -> None:
         """Refuse to lock or delete the tenant's last usable administrator."""
         if roles.SERVER_ADMIN not in person.roles or person.locked:
@@ -395,6 +415,12 @@ def _tenant_wide(actor: Principal) -> bool:
 def _strictly_below(actor: Principal, domain: str) -> bool:
     """A domain under one the actor administers (so rights over it are lower)."""
     return any(domain.lower().endswith("." + own) for own in actor.admin_domains)
+
+
+def _only_password(changes: PersonChanges) -> bool:
+    """A change of nothing but the password, which a person may make on themselves
+    (rights over others, or over their own rights, are `_may_act`'s)."""
+    return replace(changes, password=None, require_password_change=False) == PersonChanges()
 
 
 def _may_grant(actor: Principal, username: str, domains: Sequence[str]) -> None:

@@ -20,6 +20,14 @@ def is_secret(key: str) -> bool:
     return key.lower().endswith(SECRET_SUFFIXES)
 
 
+def _checked(key: str, value: str | None) -> str | None:
+    """A secret is never set empty: an empty secret protects nothing, and where it is
+    the way in (Openfire's shared secret) it locks every caller out."""
+    if is_secret(key) and not (value or "").strip():
+        raise Invalid(key, "must not be empty (it is a secret)", "secret", value)
+    return value
+
+
 class PropertyService(Service):
     def __init__(self, deps: Deps) -> None:
         super().__init__(deps)
@@ -65,6 +73,7 @@ class PropertyService(Service):
         """Create or overwrite; writing the value a property has changes nothing."""
         if not key:
             raise Invalid("key", "must not be empty", "property")
+        value = _checked(key, value)
         async with self.unit(actor) as work:
             found, current = await store.get(work, actor.tenant_id, key, for_update=True)
             if found and current == value:
@@ -74,6 +83,7 @@ class PropertyService(Service):
 
     async def update(self, actor: Principal, key: str, value: str | None) -> None:
         """Overwrite a stored property (NotFound if there is none)."""
+        value = _checked(key, value)
         async with self.unit(actor) as work:
             found, current = await store.get(work, actor.tenant_id, key, for_update=True)
             if not found:

@@ -82,6 +82,14 @@ class TenantService(Service):
         async with self.db.read() as tx:
             return await store.tenant_by_route(tx, _host_name(name))
 
+    async def by_domain(self, domain: str) -> Tenant:
+        """The tenant whose domain (or one of its domains) is `domain`; no fallback."""
+        async with self.db.read() as tx:
+            tenant = await store.tenant_by_domain(tx, domain.strip().lower().rstrip("."))
+        if tenant is None:
+            raise NotFound("tenant", domain, f"no tenant has the domain {domain}")
+        return tenant
+
     async def first(self) -> Tenant | None:
         async with self.db.read() as tx:
             return await store.first_tenant(tx)

@@ -21,6 +21,9 @@ from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
 from townhall.store.schema import credentials, domains, user_properties, user_roles, users
 
+CHANGE_REQUIRED = "rmp.passwordChangeRequired"
+"""The property that says a person must change their password before anything else
+(its stored spelling dates from when only RMP's password reset set it)."""
 _PERSON_COLUMNS = tuple(c for c in users.c if c.name != "vcard")
 _AT = {c.name: i for i, c in enumerate(_PERSON_COLUMNS)}
 _PROFILE_AT = [_AT[f] for f in PROFILE_FIELDS]
@@ -38,6 +41,10 @@ class Login:
     locked: bool
     roles: frozenset[str]
     name: str = ""
+    change_required: bool = False
+
+
+_CHANGE_FLAG = user_properties.alias("change_flag")
 
 
 def _person(row: Any, properties: dict[str, str | None], roles: frozenset[str]) -> Person:
@@ -312,8 +319,13 @@ async def _login(tx: Tx, where: Any) -> Login | None:
                 users.c.name,
                 users.c.locked,
                 credentials.c.password_hash,
+                _CHANGE_FLAG.c.value.label("change_required"),
             )
             .outerjoin(credentials, credentials.c.user_id == users.c.id)
+            .outerjoin(
+                _CHANGE_FLAG,
+                (_CHANGE_FLAG.c.user_id == users.c.id) & (_CHANGE_FLAG.c.key == CHANGE_REQUIRED),
+            )
             .where(where)
         )
     ).first()
@@ -327,6 +339,7 @@ async def _login(tx: Tx, where: Any) -> Login | None:
         bool(row.locked),
         frozenset(held.scalars()),
         row.name,
+        row.change_required == "true",
     )
 
 

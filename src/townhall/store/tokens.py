@@ -72,12 +72,14 @@ async def revoke(tx: Tx, digest: str, now: datetime) -> bool:
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-async def revoke_all(tx: Tx, user_id: int, now: datetime) -> None:
-    await tx.execute(
-        update(session_tokens)
-        .where(session_tokens.c.user_id == user_id, session_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
+async def revoke_all(tx: Tx, user_id: int, now: datetime, keep: str | None = None) -> None:
+    """Every live token of the person, except the one whose digest is `keep`."""
+    query = update(session_tokens).where(
+        session_tokens.c.user_id == user_id, session_tokens.c.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(session_tokens.c.digest != keep)
+    await tx.execute(query.values(revoked_at=now))
 
 
 async def forget_expired(tx: Tx, before: datetime) -> None:

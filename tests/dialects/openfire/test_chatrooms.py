@@ -462,7 +462,7 @@ def test_not_found_errors(server: RunningServer, http: requests.Session) -> None
 
 def test_single_affiliations_with_official_client(client) -> None:  # type: ignore[no-untyped-def]
     room, user = unique("aff"), unique("affuser")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     client.rooms.add_room(room, "Aff", "")
     jid = f"{user}@example.org"
 
@@ -548,7 +548,7 @@ async def test_group_affiliations(
     room, group = unique("grp"), unique("Team ")
     alice, bob = unique("alice"), unique("bob")
     for user in (alice, bob):
-        client.users.add_user(user, "pw")
+        client.users.add_user(user, "password-1")
     await _group(services, group, [alice, bob], ("far@away.net",))
     client.rooms.add_room(room, "G", "", members=[f"{alice}@example.org"])
 
@@ -578,7 +578,7 @@ async def test_group_affiliations(
 
 def test_renamed_user_keeps_affiliations(client) -> None:  # type: ignore[no-untyped-def]
     room, old, new = unique("ren"), unique("old"), unique("new")
-    client.users.add_user(old, "pw")
+    client.users.add_user(old, "password-1")
     client.rooms.add_room(room, "R", "", admins=[old])
     client.users.update_user(old, newusername=new)
     assert client.rooms.get_users_with_role(room, "admins") == [f"{new}@example.org"]
@@ -594,7 +594,7 @@ async def live_room(client, services: Services) -> AsyncIterator[tuple[str, str]
     """A room with two connected occupants and some history, written the way a
     connection layer would; the sessions are removed afterwards."""
     room, jane = unique("live"), unique("jane")
-    client.users.add_user(jane, "pw")
+    client.users.add_user(jane, "password-1")
     client.rooms.add_room(room, "Live", "", members=[jane])
     room_id = await _room_id(services, room)
     tenant = await services.tenants.first()
@@ -751,7 +751,7 @@ async def test_invitations_are_recorded(
     client, services: Services, server: RunningServer, http: requests.Session
 ) -> None:  # type: ignore[no-untyped-def]
     room, group, carol = unique("inv"), unique("invgrp"), unique("carol")
-    client.users.add_user(carol, "pw")
+    client.users.add_user(carol, "password-1")
     await _group(services, group, [carol])
     client.rooms.add_room(room, "Inv", "")
     address = f"{room}@conference"

@@ -36,8 +36,8 @@ def _error(r: requests.Response) -> tuple[int, str, str, str]:
 
 def test_group_lifecycle_with_official_client(client) -> None:  # type: ignore[no-untyped-def]
     name, admin, member = unique("Team "), unique("ga"), unique("gm")
-    client.users.add_user(admin, "pw")
-    client.users.add_user(member, "pw")
+    client.users.add_user(admin, "password-1")
+    client.users.add_user(member, "password-1")
     assert (
         client.groups.add_group(name, "The team", admins=[admin], members=[member, "x@other.org"])
         is True
@@ -75,7 +75,9 @@ def test_group_lifecycle_with_official_client(client) -> None:  # type: ignore[n
 
 def test_group_wire_shapes(server: RunningServer, http: requests.Session) -> None:
     name, user = unique("xmlgrp"), unique("xu")
-    http.post(f"{server.api}/users", json={"username": user, "password": "p"}, headers=JSON)
+    http.post(
+        f"{server.api}/users", json={"username": user, "password": "password-1"}, headers=JSON
+    )
     body = (
         f"<group><name>{name}</name><description>d</description><admins/>"
         f"<members><member>{user}</member><member>Foo@Other.ORG/res</member></members>"
@@ -200,7 +202,9 @@ def test_group_errors_store_nothing(server: RunningServer, http: requests.Sessio
 
 def test_group_update_rules(server: RunningServer, http: requests.Session) -> None:
     name, user = unique("updgrp"), unique("upu")
-    http.post(f"{server.api}/users", json={"username": user, "password": "p"}, headers=JSON)
+    http.post(
+        f"{server.api}/users", json={"username": user, "password": "password-1"}, headers=JSON
+    )
     r = http.post(
         f"{server.api}/groups",
         json={"name": name, "description": "d", "admins": [user], "members": ["a@b.org"]},
@@ -273,7 +277,7 @@ def test_group_names_with_spaces_and_slashes(
     assert client.groups.update_group(name, "still odd") is True
     assert client.groups.get_groups()[name]["description"] == "still odd"
     user = unique("slashu")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     assert client.users.add_user_group(user, name) is True
     assert client.users.get_user_groups(user) == [name]
     assert client.users.remove_user_group(user, name) is True
@@ -287,7 +291,7 @@ def test_user_groups_with_official_client(  # type: ignore[no-untyped-def]
     client, server: RunningServer, http: requests.Session
 ) -> None:
     user, g1, g2 = unique("ug"), unique("g1-"), unique("g2-")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     assert client.users.get_user_groups(user) == []
     assert client.users.add_user_groups(user, [g1, g2]) is True  # missing groups are created
     assert sorted(client.users.get_user_groups(user)) == sorted([g1, g2])
@@ -317,7 +321,9 @@ def test_user_groups_with_official_client(  # type: ignore[no-untyped-def]
 
 def test_user_groups_wire(server: RunningServer, http: requests.Session) -> None:
     user, g1, g2 = unique("ugw"), unique("ga-"), unique("gb-")
-    http.post(f"{server.api}/users", json={"username": user, "password": "p"}, headers=JSON)
+    http.post(
+        f"{server.api}/users", json={"username": user, "password": "password-1"}, headers=JSON
+    )
     r = http.post(
         f"{server.api}/users/{user}/groups",
         data=f"<groups><groupname>{g1}</groupname><groupname>{g2}</groupname></groups>",
@@ -362,7 +368,7 @@ def test_adding_jids_and_unknown_users_to_groups(
         "friend@other.org",
         f"{later}@example.org",
     ]
-    client.users.add_user(later, "pw")
+    client.users.add_user(later, "password-1")
     assert client.users.get_user_groups(later) == [group]
     assert client.users.add_user_group(later, group) is True  # no second row
     assert client.groups.get_group(group)["members"] == [
@@ -385,7 +391,7 @@ def test_removal_takes_admin_seats_and_rename_keeps_groups(
     client: Any, server: RunningServer, http: requests.Session
 ) -> None:
     user, group, plain = unique("adm"), unique("admgrp"), unique("plaingrp")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     client.groups.add_group(group, "d", admins=[user])
     client.users.add_user_group(user, plain)
     assert client.users.get_user_groups(user) == sorted([group, plain])  # admins belong too
@@ -407,7 +413,7 @@ def test_pending_members_follow_the_account(client: Any) -> None:
     first, second, third = unique("pend"), unique("pend"), unique("pend")
     g1, g2 = unique("pendg"), unique("pendg")
     client.users.add_user_group(first, g1)
-    client.users.add_user(first, "pw")
+    client.users.add_user(first, "password-1")
     # Waiting for the second name: a member seat in g1, an admin seat in g2.
     client.users.add_user_group(second, g1)
     client.groups.add_group(g2, "d", admins=[second])
@@ -439,7 +445,7 @@ async def test_pending_members_join_a_symphony_account(services: Services) -> No
 
 def test_group_owns_a_room(server: RunningServer, http: requests.Session, client: Any) -> None:
     group, room, member = unique("roomgrp"), unique("grproom"), unique("roomer")
-    client.users.add_user(member, "pw")
+    client.users.add_user(member, "password-1")
     client.groups.add_group(group, "d", members=[member])
     client.rooms.add_room(room, "Room", "desc")
     r = http.post(f"{server.api}/chatrooms/{room}/owners/group/{group}", headers=JSON)
@@ -457,7 +463,7 @@ def test_group_owns_a_room(server: RunningServer, http: requests.Session, client
 async def test_service_user_group_sets(services: Services) -> None:
     actor = Principal.system(await services.tenants.first(), "tester")
     user, keep, drop, fresh = unique("svcu"), unique("keep"), unique("drop"), unique("fresh")
-    await services.people.create(actor, NewPerson(user, "pw"))
+    await services.people.create(actor, NewPerson(user, "password-1"))
     await services.groups.add_user_to_groups(actor, user, [keep, drop])
     await services.people.update(actor, user, PersonChanges(groups=[keep, fresh]))
     assert await services.groups.user_groups(actor, user) == sorted([keep, fresh])
@@ -474,7 +480,7 @@ async def test_service_user_group_sets(services: Services) -> None:
 async def test_service_group_lookups(services: Services) -> None:
     actor = Principal.system(await services.tenants.first(), "tester")
     name, user = unique("Lookup "), unique("lku")
-    await services.people.create(actor, NewPerson(user, "pw"))
+    await services.people.create(actor, NewPerson(user, "password-1"))
     assert not await services.groups.exists(actor, name)
     await services.groups.create(
         actor, GroupSpec(name, None, False, [user], [user, "Pal@Other.org", unique("pending")])
@@ -494,7 +500,7 @@ async def test_service_group_lookups(services: Services) -> None:
 async def test_group_changes_that_change_nothing_record_nothing(services: Services) -> None:
     actor = Principal.system(await services.tenants.first(), "tester")
     name, user = unique("same"), unique("sameu")
-    await services.people.create(actor, NewPerson(user, "pw"))
+    await services.people.create(actor, NewPerson(user, "password-1"))
     await services.groups.create(actor, GroupSpec(name, "d", False, [user], ["pal@other.org"]))
     await services.groups.add_user_to_groups(actor, user, [name])
     heard: list[DomainEvent] = []

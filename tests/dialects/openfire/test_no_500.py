@@ -97,7 +97,7 @@ def test_a_vcard_with_entities_is_refused_and_what_is_stored_is_well_formed(
     from lxml import etree
 
     name = unique("vc")
-    made = http.post(f"{server.api}/users", json={"username": name, "password": "pw"})
+    made = http.post(f"{server.api}/users", json={"username": name, "password": "pw-123456"})
     assert made.status_code == 201, made.text
     url = f"{server.api}/users/{name}/vcard"
     xml = {"Content-Type": "application/xml", "Accept": "application/xml"}

@@ -16,7 +16,9 @@ XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 
 def _user(server: RunningServer, http: requests.Session, prefix: str) -> str:
     name = unique(prefix)
-    r = http.post(f"{server.api}/users", json={"username": name, "password": "p"}, headers=JSON)
+    r = http.post(
+        f"{server.api}/users", json={"username": name, "password": "password-1"}, headers=JSON
+    )
     assert r.status_code == 201
     return name
 
@@ -27,7 +29,7 @@ def _roster(server: RunningServer, http: requests.Session, user: str) -> Any:
 
 def test_roster_with_official_client(client: Any) -> None:
     user = unique("rost")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     assert client.users.get_user_roster(user) == []
     assert (
         client.users.add_user_roster_item(user, "john@example.org", nickname="John", subscription=3)
@@ -224,7 +226,7 @@ def test_roster_owner_as_local_jid(server: RunningServer, http: requests.Session
 
 def test_roster_follows_a_renamed_user(client: Any) -> None:
     user = unique("rosren")
-    client.users.add_user(user, "pw")
+    client.users.add_user(user, "password-1")
     client.users.add_user_roster_item(user, "pal@example.org", nickname="Pal", groups=["G"])
     renamed = unique("rosnew")
     client.users.update_user(user, newusername=renamed)

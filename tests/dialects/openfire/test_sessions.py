@@ -20,7 +20,7 @@ async def test_registry_as_openfire_sees_it(
     services: Services, client: Any, server: RunningServer, http: requests.Session
 ) -> None:
     name = unique("online")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     actor = Principal(await services.tenants.first(), "xmpp")
     assert client.sessions.get_user_sessions(name) == []
     await services.presence.register(
@@ -62,7 +62,7 @@ def test_empty_registry_answers(server: RunningServer, http: requests.Session, c
 
 async def test_lockout_closes_sessions(services: Services, client: Any) -> None:
     name = unique("kicked")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     actor = Principal(await services.tenants.first(), "xmpp")
     await services.presence.register(actor, NewLiveConnection(name, "desk"))
     client.users.lock_user(name)
@@ -73,7 +73,7 @@ async def test_session_wire_shapes_and_unregister(
     services: Services, server: RunningServer, http: requests.Session, client: Any
 ) -> None:
     name = unique("shaped")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     actor = Principal(await services.tenants.first(), "xmpp")
     first = await services.presence.register(actor, NewLiveConnection(name, "r1"))
     await services.presence.register(actor, NewLiveConnection(name, "r2", host_name="pc.example"))
@@ -97,7 +97,7 @@ async def test_session_wire_shapes_and_unregister(
 
 async def test_presence_words(services: Services, client: Any) -> None:
     name = unique("present")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     actor = Principal(await services.tenants.first(), "xmpp")
     shows = {None: "Online", "away": "Away", "chat": "Available to Chat"}
     shows |= {"dnd": "Do Not Disturb", "xa": "Extended Away"}

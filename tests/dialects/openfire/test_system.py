@@ -269,7 +269,7 @@ def test_security_log_reads_the_audit_trail(
     client, server: RunningServer, http: requests.Session
 ) -> None:  # type: ignore[no-untyped-def]
     name = unique("audited")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     logs = client.security.get_audit_logs(username="admin", limit=5)
     assert any(log["summary"] == f"user.created: {name}" for log in logs)
     assert all(log["username"] == "admin" for log in logs)
@@ -348,3 +348,21 @@ def test_openapi_documents(server: RunningServer, http: requests.Session) -> Non
     assert ADMIN_PASSWORD not in r.text
     assert "/plugins/restapi/v1/system/properties/{key}" in paths
     assert not any(p.startswith("/plugins/restapi/v1/openapi") for p in paths)
+
+
+def test_an_empty_shared_secret_is_refused_naming_it(
+    server: RunningServer, http: requests.Session
+) -> None:
+    props = f"{server.api}/system/properties"
+    key = "plugin.restapi.secret"
+    secret = unique("kept-secret")
+    assert http.post(props, json={"key": key, "value": secret}, headers=JSON).status_code == 201
+    for value in ("", "  ", None):
+        made = http.post(props, json={"key": key, "value": value}, headers=JSON)
+        assert made.status_code == 400, made.text
+        assert made.json()["resource"] == key and key in made.json()["message"]
+        changed = http.put(f"{props}/{key}", json={"key": key, "value": value}, headers=JSON)
+        assert changed.status_code == 400 and changed.json()["resource"] == key
+    service = f"{server.url}/plugins/restapi/v1/userservice"
+    answer = requests.get(service, params={"secret": secret, "type": "grouplist"})
+    assert answer.text.startswith("<result>")  # the secret stayed what it was

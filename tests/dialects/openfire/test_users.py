@@ -17,7 +17,7 @@ def test_create_get_update_delete_with_official_client(client) -> None:  # type:
     name = unique("Jane")
     assert (
         client.users.add_user(
-            name, "pw", name="Jane D", email="jane@example.org", props={"team": "blue"}
+            name, "password-1", name="Jane D", email="jane@example.org", props={"team": "blue"}
         )
         is True
     )
@@ -42,9 +42,9 @@ def test_duplicate_and_missing_password(
     client, server: RunningServer, http: requests.Session
 ) -> None:  # type: ignore[no-untyped-def]
     name = unique("dup")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     with pytest.raises(ofx.UserAlreadyExistsException):
-        client.users.add_user(name, "pw")
+        client.users.add_user(name, "password-1")
     r = http.post(f"{server.api}/users", json={"username": unique("nopw")}, headers=JSON)
     assert r.status_code == 400
     assert r.json()["exception"] == "PasswordIsNull"
@@ -52,13 +52,13 @@ def test_duplicate_and_missing_password(
 
 def test_rename_keeps_password_and_identity(client, server: RunningServer) -> None:  # type: ignore[no-untyped-def]
     old, new = unique("old"), unique("new")
-    client.users.add_user(old, "pw1", props={"k": "v"})
+    client.users.add_user(old, "password-1", props={"k": "v"})
     client.users.update_user(old, newusername=new, props={"k": "v"})
     assert client.users.get_user(new)["properties"] == {"k": "v"}
     with pytest.raises(ofx.UserNotFoundException):
         client.users.get_user(old)
     taken = unique("taken")
-    client.users.add_user(taken, "pw")
+    client.users.add_user(taken, "password-1")
     with pytest.raises(ofx.UserAlreadyExistsException):
         client.users.update_user(new, newusername=taken)
 
@@ -66,7 +66,7 @@ def test_rename_keeps_password_and_identity(client, server: RunningServer) -> No
 def test_xml_is_the_default(server: RunningServer, http: requests.Session) -> None:
     name = unique("xml")
     body = (
-        f"<user><username>{name}</username><password>p</password>"
+        f"<user><username>{name}</username><password>password-1</password>"
         "<properties><property key='a' value='1'/></properties><unknown/></user>"
     )
     r = http.post(f"{server.api}/users", data=body, headers={"Content-Type": "application/xml"})
@@ -91,10 +91,14 @@ def test_bad_input_names_the_problem_and_stores_nothing(
     )
     assert r.status_code == 400
     r = http.post(
-        f"{server.api}/users", json={"username": name, "password": "p", "groups": []}, headers=JSON
+        f"{server.api}/users",
+        json={"username": name, "password": "password-1", "groups": []},
+        headers=JSON,
     )
     assert r.status_code == 400 and "groups" in r.json()["message"]
-    r = http.post(f"{server.api}/users", json={"username": "a@b", "password": "p"}, headers=JSON)
+    r = http.post(
+        f"{server.api}/users", json={"username": "a@b", "password": "password-1"}, headers=JSON
+    )
     assert r.status_code == 400 and r.json()["resource"] == "username"
     r = http.post(f"{server.api}/users", data="x", headers={"Content-Type": "text/plain"})
     assert r.status_code == 415
@@ -112,7 +116,7 @@ def test_search_and_paging(client, server: RunningServer, http: requests.Session
     tag = unique("pg")
     for i in range(5):
         client.users.add_user(
-            f"{tag}u{i}", "pw", name=f"Person {tag} {i}", email=f"{tag}{i}@ex.org"
+            f"{tag}u{i}", "password-1", name=f"Person {tag} {i}", email=f"{tag}{i}@ex.org"
         )
     found = client.users.get_users(query=tag)
     assert sorted(found) == [f"{tag}u{i}" for i in range(5)]
@@ -134,7 +138,7 @@ def test_concurrent_creates_give_one_201(server: RunningServer) -> None:
         barrier.wait()
         r = requests.post(
             f"{server.api}/users",
-            json={"username": name, "password": "p"},
+            json={"username": name, "password": "password-1"},
             auth=("admin", "admin-test-password"),
             headers=JSON,
         )
@@ -154,7 +158,7 @@ def test_lockout_locks_login_and_last_admin_is_protected(
     r = http.post(f"{server.api}/lockouts/admin", headers=JSON)
     assert r.status_code == 409 and r.json()["exception"] == "NotAllowedException"
     name = unique("lock")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     assert client.users.lock_user(name) is True
     assert client.users.unlock_user(name) is True
     with pytest.raises(ofx.UserNotFoundException):
@@ -163,7 +167,7 @@ def test_lockout_locks_login_and_last_admin_is_protected(
 
 def test_vcard_round_trip(client, server: RunningServer) -> None:  # type: ignore[no-untyped-def]
     name = unique("vc")
-    client.users.add_user(name, "pw")
+    client.users.add_user(name, "password-1")
     assert client.users.get_user_vcard(name) is None
     card = '<vCard xmlns="vcard-temp"><FN>Jane</FN></vCard>'
     assert client.users.update_user_vcard(name, card) is True
@@ -203,7 +207,7 @@ def test_oversized_body_is_refused_and_nothing_stored(
     server: RunningServer, http: requests.Session
 ) -> None:
     name = unique("big")
-    body = {"username": name, "password": "p", "name": "x" * (1024 * 1024 + 10)}
+    body = {"username": name, "password": "password-1", "name": "x" * (1024 * 1024 + 10)}
     r = http.post(f"{server.api}/users", json=body, headers=JSON)
     assert r.status_code == 413
     assert r.json()["exception"] == "IllegalArgumentException" and r.json()["resource"] == "body"
@@ -212,7 +216,7 @@ def test_oversized_body_is_refused_and_nothing_stored(
 
 def test_nul_characters_are_refused_by_name(server: RunningServer, http: requests.Session) -> None:
     name = unique("nul")
-    body = {"username": name, "password": "p", "name": "a\u0000b"}
+    body = {"username": name, "password": "password-1", "name": "a\u0000b"}
     r = http.post(f"{server.api}/users", json=body, headers=JSON)
     assert r.status_code == 400 and r.json()["resource"] == "name", r.text
     r = http.get(f"{server.api}/users", params={"search": "a\u0000"}, headers=JSON)

@@ -46,7 +46,7 @@ def test_user_lifecycle(call, client) -> None:  # type: ignore[no-untyped-def]
     assert r.text == "<result>ok</result>\n"
     assert client.users.get_user(name)["email"] == "franz@kafka.com"
     assert sorted(client.users.get_user_groups(name)) == [f"{name}finance", f"{name}support"]
-    assert call(type="add", username=name, password="x").text == (
+    assert call(type="add", username=name, password="password-x").text == (
         "<error>UserAlreadyExistsException</error>\n"
     )
     assert (
@@ -66,7 +66,7 @@ def test_user_lifecycle(call, client) -> None:  # type: ignore[no-untyped-def]
 
 def test_roster_types(call, client) -> None:  # type: ignore[no-untyped-def]
     name = unique("ros")
-    call(type="add", username=name, password="pw")
+    call(type="add", username=name, password="password-1")
     r = call(
         type="add_roster",
         username=name,
@@ -108,16 +108,27 @@ def test_roster_types(call, client) -> None:  # type: ignore[no-untyped-def]
 
 def test_secret_and_bad_input(call, client) -> None:  # type: ignore[no-untyped-def]
     name = unique("sec")
-    assert call(secret="wrong", type="add", username=name, password="pw").text == (
+    assert call(secret="wrong", type="add", username=name, password="password-1").text == (
         "<error>RequestNotAuthorised</error>\n"
     )
     assert name not in client.users.get_users(query=name)
     assert call(type="add", username=name).text == "<error>IllegalArgumentException</error>\n"
-    assert call(type="add", password="pw").text == "<error>IllegalArgumentException</error>\n"
+    assert (
+        call(type="add", password="password-1").text == "<error>IllegalArgumentException</error>\n"
+    )
     r = call(type="nonsense", username=name)
     assert r.status_code == 200 and r.content == b""
     # The README's address serves the same API; spaces and @ are JID-escaped.
-    r = call(path="/userservice", type="add", username="John Doe", password="pw")
+    r = call(path="/userservice", type="add", username="John Doe", password="password-1")
     assert r.text == "<result>ok</result>\n"
     assert client.users.get_user("john\\20doe")["username"] == "john\\20doe"
     call(type="delete", username="John Doe")
+
+
+def test_a_short_password_is_refused(call, client) -> None:  # type: ignore[no-untyped-def]
+    name = unique("shortpw")
+    answer = call(type="add", username=name, password="seven77")
+    assert answer.text == "<error>IllegalArgumentException</error>\n"
+    assert call(type="add", username=name, password="eight888").text == "<result>ok</result>\n"
+    answer = call(type="update", username=name, password="seven77")
+    assert answer.text == "<error>IllegalArgumentException</error>\n"

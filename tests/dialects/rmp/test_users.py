@@ -39,7 +39,10 @@ def test_created_here_logs_in_there_and_back(server: RunningServer, http: reques
 def test_list_search_and_detail(server: RunningServer) -> None:
     rmp = admin(server)
     name = unique("carol")
-    rmp.post("/users", json={"email": f"{name}@{DOMAIN}", "password": "pw", "realName": "Carol Q"})
+    rmp.post(
+        "/users",
+        json={"email": f"{name}@{DOMAIN}", "password": "password-1", "realName": "Carol Q"},
+    )
     found = rmp.get("/users", params={"search": name}).json()
     assert found["success"] is True and found["total"] == 1
     assert [u["email"] for u in found["users"]] == [f"{name}@{DOMAIN}"]
@@ -63,10 +66,10 @@ def test_people_see_themselves_but_not_others_and_cannot_administer(
     rmp, email = person(server)
     assert rmp.get(f"/users/{email}").status_code == 200
     refused(rmp.get(f"/users/admin@{DOMAIN}"), 403)
-    new = {"email": f"{unique('x')}@{DOMAIN}", "password": "pw", "realName": "X"}
+    new = {"email": f"{unique('x')}@{DOMAIN}", "password": "password-1", "realName": "X"}
     refused(rmp.post("/users", json=new), 403)
     refused(rmp.delete(f"/users/{email}"), 403)
-    refused(rmp.post(f"/users/{email}/password", json={"newPassword": "n"}), 403)
+    refused(rmp.post(f"/users/{email}/password", json={"newPassword": "password-n"}), 403)
     refused(rmp.put(f"/users/{email}", json={"isAdmin": True}), 403)
     assert rmp.get("/users").status_code == 200  # the directory is open to everyone
 
@@ -83,16 +86,16 @@ def test_update_settings_admin_flag_and_password_reset(server: RunningServer) ->
     detail = rmp.get(f"/users/{email}").json()["user"]
     assert detail["realName"] == "Renamed" and detail["settings"]["timezone"] == "Europe/Berlin"
     reset = rmp.post(
-        f"/users/{email}/password", json={"newPassword": "new-pw", "requireChange": True}
+        f"/users/{email}/password", json={"newPassword": "new-password", "requireChange": True}
     )
     assert reset.status_code == 200 and reset.json()["requireChange"] is True
     refused(Rmp(server).post("/auth/login", json={"email": email, "password": "pw-123456"}), 401)
-    assert Rmp(server).login(email, "new-pw").login_answer["user"]["realName"] == "Renamed"
+    assert Rmp(server).login(email, "new-password").login_answer["user"]["realName"] == "Renamed"
 
 
 def test_domain_admins_cannot_touch_server_admins(server: RunningServer) -> None:
     rmp, _ = person(server, is_admin=True)
-    refused(rmp.post(f"/users/admin@{DOMAIN}/password", json={"newPassword": "mine"}), 403)
+    refused(rmp.post(f"/users/admin@{DOMAIN}/password", json={"newPassword": "password-mine"}), 403)
     refused(rmp.put(f"/users/admin@{DOMAIN}", json={"realName": "Pwned"}), 403)
     refused(rmp.delete(f"/users/admin@{DOMAIN}"), 403)
     _, other = person(server)
@@ -103,11 +106,13 @@ def test_bad_input_names_the_field_and_changes_nothing(server: RunningServer) ->
     rmp = admin(server)
     name = unique("dave")
     email = f"{name}@{DOMAIN}"
-    refused(rmp.post("/users", json={"email": email, "password": "pw"}), 400, "realName")
+    refused(rmp.post("/users", json={"email": email, "password": "password-1"}), 400, "realName")
     refused(
-        rmp.post("/users", json={"email": email, "password": "pw", "realName": 3}), 400, "realName"
+        rmp.post("/users", json={"email": email, "password": "password-1", "realName": 3}),
+        400,
+        "realName",
     )
-    bad = {"email": email, "password": "pw", "realName": "D", "isAdmin": "yes"}
+    bad = {"email": email, "password": "password-1", "realName": "D", "isAdmin": "yes"}
     refused(rmp.post("/users", json=bad), 400, "isAdmin")
     refused(rmp.post("/users", json={**bad, "email": "dave@unknown.test", "isAdmin": False}), 404)
     assert rmp.get("/users", params={"search": name}).json()["total"] == 0
@@ -134,7 +139,7 @@ def test_delete_removes_the_account_everywhere(
 def test_include_resources_lists_resource_accounts_beside_people(server: RunningServer) -> None:
     rmp = admin(server)
     tag = unique("lobby")
-    rmp.post("/users", json={"email": f"{tag}@{DOMAIN}", "password": "pw", "realName": tag})
+    rmp.post("/users", json={"email": f"{tag}@{DOMAIN}", "password": "password-1", "realName": tag})
     room = create_resource(rmp, resource_type(rmp), f"{tag} room")
     people_only = rmp.get("/users", params={"search": tag}).json()
     assert [u["type"] for u in people_only["users"]] == ["user"] and people_only["total"] == 1

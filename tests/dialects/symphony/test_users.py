@@ -206,7 +206,12 @@ async def test_openfire_users_are_symphony_users(
     name = unique("carol")
     r = http.post(
         f"{server.api}/users",
-        json={"username": name, "password": "pw-1", "name": "Carol C", "email": f"{name}@x.org"},
+        json={
+            "username": name,
+            "password": "password-1",
+            "name": "Carol C",
+            "email": f"{name}@x.org",
+        },
     )
     assert r.status_code == 201
     headers = {"sessionToken": session_token(server, admin_bot)}

@@ -21,6 +21,7 @@ from townhall.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
 )
@@ -261,6 +262,21 @@ async def send_bare(send: Send, status: int, extra: Mapping[str, str] | None = N
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
+async def send_too_many(send: Send, headers: Mapping[str, str], exc: TooManyAttempts) -> None:
+    """429 with `Retry-After` and the plugin's error entity, straight onto the wire (the
+    auth filter answers before any route runs)."""
+    fmt = wire.error_format(headers.get("accept"), headers.get("content-type"))
+    entity = {"exception": "NotAllowedException", "message": exc.detail, "resource": exc.subject}
+    body = wire.render(ERROR, entity, fmt)
+    sent = {**CORS_HEADERS, **kit.retry_headers(exc)}
+    raw = [(k.lower().encode(), v.encode()) for k, v in sent.items()]
+    raw.append((b"content-type", (wire.JSON if fmt == "json" else wire.XML).encode()))
+    raw.append((b"content-length", str(len(body)).encode()))
+    start: Any = {"type": "http.response.start", "status": 429, "headers": raw}
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def error_response(request: Request[Any, Any, Any], err: OpenfireError) -> Response[bytes]:
     fmt = wire.error_format(request.headers.get("accept"), request.headers.get("content-type"))
     body = wire.render(
@@ -440,6 +456,9 @@ class OpenfireAuth:
         except Unavailable as exc:  # outside Litestar: no handler would answer it
             await send_bare(send, 503, kit.retry_headers(exc))
             return
+        except TooManyAttempts as exc:
+            await send_too_many(send, headers, exc)
+            return
         if status is not None:
             await send_bare(send, status)
             return
@@ -469,8 +488,10 @@ class OpenfireAuth:
             return 401
         cached = self._accepted.get((tenant.id, header))
         if cached is None:
+            peer = (scope.get("client") or ("",))[0]
+            address = kit.client_address(peer, headers.get("x-forwarded-for"), trusted)
             try:
-                cached = await self._authenticate(header, settings, svc, tenant)
+                cached = await self._authenticate(header, settings, svc, tenant, address)
             except Unauthenticated:
                 return 401
             self._accepted.put((tenant.id, header), cached)
@@ -478,14 +499,19 @@ class OpenfireAuth:
         return None
 
     async def _authenticate(
-        self, header: str, settings: Mapping[str, str | None], svc: Services, tenant: Tenant
+        self,
+        header: str,
+        settings: Mapping[str, str | None],
+        svc: Services,
+        tenant: Tenant,
+        address: str,
     ) -> Principal:
         mode = (settings.get("plugin.restapi.httpAuth") or "basic").lower()
         if mode != "basic":
             secret = settings.get("plugin.restapi.secret")
             return svc.auth.shared_secret(tenant, header, secret, "restapi-secret")
         username, password = _basic_credentials(header)
-        found = await svc.auth.password(tenant, username, password)
+        found = await svc.auth.password(tenant, username, password, address)
         if roles.SERVER_ADMIN not in found.roles:
             raise Unauthenticated("session", username, "only administrators may use the API")
         return found

@@ -22,7 +22,14 @@ from . import (
     tenants,
     users,
 )
-from .http import EXCEPTION_HANDLERS, AnyRequest, RmpError, authenticated, handle_http_error
+from .http import (
+    EXCEPTION_HANDLERS,
+    AnyRequest,
+    RmpError,
+    authenticated,
+    handle_http_error,
+    password_current,
+)
 
 REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 """Errors this dialect raises on purpose (answered, not failures to log)."""
@@ -43,7 +50,7 @@ def routers() -> list[Router]:
         Router(
             path=BASE,
             route_handlers=[area.router for area in AREAS],
-            guards=[authenticated],
+            guards=[authenticated, password_current],
             dependencies=after_principal(),
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),

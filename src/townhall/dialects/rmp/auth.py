@@ -8,7 +8,8 @@ from townhall.domain.principal import Principal
 from townhall.services.auth import AuthService, Grant
 from townhall.services.domains import DomainService
 
-from .http import AnyRequest, bearer, body, ok
+from .. import kit
+from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, bearer, body, ok
 from .models import LoginRequest
 
 
@@ -25,13 +26,16 @@ def _granted(grant: Grant) -> Response[bytes]:
         },
         sessionId=(found.session_id or "")[:24],
         expiresIn=grant.expires_in,
+        # The reference's reset flag: the holder must change the password first.
+        requireChange=found.must_change_password,
     )
 
 
 @post("/auth/login", status_code=200)
 async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     asked = await body(request, LoginRequest)
-    return _granted(await auth.token_login(asked.email, asked.password, asked.server))
+    address = kit.caller_address(request)
+    return _granted(await auth.token_login(asked.email, asked.password, asked.server, address))
 
 
 @post("/auth/refresh", status_code=200)
@@ -52,7 +56,7 @@ async def admin_check(domains: DomainService, principal: Principal) -> Response[
     )
 
 
-@post("/auth/logout", status_code=200)
+@post("/auth/logout", status_code=200, opt={BEFORE_PASSWORD_CHANGE: True})
 async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     await auth.end_bearer(bearer(request))
     return ok()

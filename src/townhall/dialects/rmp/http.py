@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 
 from townhall.domain.errors import (
     AlreadyExists,
@@ -26,6 +27,7 @@ from townhall.domain.errors import (
     NotFound,
     QuotaExceeded,
     SlotTaken,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
 )
@@ -85,6 +87,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
     (Unavailable, 503, "SERVICE_UNAVAILABLE"),
+    (TooManyAttempts, 429, "RATE_LIMITED"),
 )
 _HTTP_CODES = {
     400: "INVALID_INPUT",
@@ -111,7 +114,11 @@ class RmpError(Exception):
 
 
 def error(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[bytes]:
     failure: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -120,6 +127,7 @@ def error(
         msgspec.json.encode({"success": False, "error": failure}),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -132,6 +140,8 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
         return {"conflicts": [conflict(b) for b in exc.bookings]}
     if isinstance(exc, NotFound | AlreadyExists):
         return {exc.kind: exc.subject}
+    if isinstance(exc, TooManyAttempts):
+        return {"retryAfter": exc.retry_after}
     return None
 
 
@@ -213,6 +223,22 @@ async def _bearer_holder(connection: kit.AnyConnection) -> Principal:
 
 authenticated = kit.authenticates(_bearer_holder)
 """The router's first guard."""
+BEFORE_PASSWORD_CHANGE = "before_password_change"
+"""A route's `opt` key: the route serves a person who must change their password first."""
+CHANGE_FIRST = (
+    "The password must be changed before anything else: "
+    "POST /api/v2/users/{email}/password with a newPassword"
+)
+
+
+async def password_current(connection: kit.AnyConnection, handler: BaseRouteHandler) -> None:
+    """The router's second guard: a person told to change their password (RMP's
+    `requireChange`) reaches only the routes that let them do it (or log out)."""
+    caller = kit.principal_of(connection)
+    if caller.must_change_password and not handler.opt.get(BEFORE_PASSWORD_CHANGE):
+        raise RmpError(403, "PASSWORD_CHANGE_REQUIRED", CHANGE_FIRST.format(email=caller.address))
+
+
 server_admins = kit.requires(
     lambda caller: caller.is_server_admin, "Only a server administrator may do this"
 )

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import Provide
 
+from townhall.domain.errors import Invalid
 from townhall.domain.models import Person, Resource
 from townhall.domain.principal import Principal
 from townhall.domain.queries import PersonFilter, ResourceQuery
@@ -23,13 +24,12 @@ from townhall.services.resources import ResourceService
 
 from .. import kit
 from .domains import render_settings
-from .http import AnyRequest, RmpError, body, ok, require_admin_of
+from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, RmpError, body, ok, require_admin_of
 from .models import CreateUser, ResetPassword, UpdateUser
 
 PREFERENCES = ("timezone", "language", "dateFormat")
 QUOTAS = ("mailbox", "fileStorage")
 PROPERTY = "rmp.{}"
-CHANGE_REQUIRED = "rmp.passwordChangeRequired"
 
 
 def _render(person: Person, domain: str, admins: set[int]) -> dict[str, Any]:
@@ -186,7 +186,23 @@ async def delete_user(
     return ok(deleted=f"{target.username}@{target.domain}", dataDeleted=delete_data)
 
 
-@post("/users/{email:str}/password", status_code=200, dependencies=ADMINISTERED)
+async def _own_or_administered(
+    request: AnyRequest, email: str, domains: DomainService, principal: Principal
+) -> Administered:
+    """As `_administered`, but a person told to change their password may address
+    themselves (only then: a stolen token must not be enough to take an account)."""
+    username, domain = await _person(domains, principal, email)
+    if not (principal.must_change_password and username == principal.username):
+        require_admin_of(request, domain)
+    return Administered(username, domain)
+
+
+@post(
+    "/users/{email:str}/password",
+    status_code=200,
+    dependencies={"target": Provide(_own_or_administered)},
+    opt={BEFORE_PASSWORD_CHANGE: True},
+)
 async def reset_password(
     request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -194,10 +210,14 @@ async def reset_password(
     if not asked.new_password:
         raise kit.Malformed("newPassword", "must not be empty")
     changes = PersonChanges(
-        password=asked.new_password,
-        property_updates={CHANGE_REQUIRED: "true" if asked.require_change else None},
+        password=asked.new_password, require_password_change=asked.require_change
     )
-    await people.update(principal, target.username, changes)
+    try:
+        await people.update(principal, target.username, changes)
+    except Invalid as exc:
+        if exc.field != "password":
+            raise
+        raise kit.Malformed("newPassword", exc.reason) from None
     return ok(requireChange=asked.require_change)
 
 

@@ -24,6 +24,7 @@ from townhall.domain.errors import (
     Invalid,
     NotFound,
     QuotaExceeded,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
 )
@@ -105,11 +106,12 @@ class SymphonyError(Exception):
         self.message = message
 
 
-def error(status: int, message: str) -> Response[bytes]:
+def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         msgspec.json.encode(Error(code=status, message=message)),
         status_code=status,
         media_type="application/json",
+        headers=headers,
     )
 
 
@@ -124,6 +126,8 @@ def handle_domain_error(request: AnyRequest, exc: DomainError) -> Response[bytes
         response = error(503, exc.detail)
         response.headers.update(kit.retry_headers(exc))
         return response
+    if isinstance(exc, TooManyAttempts):  # a login's answer, whatever the spec declares
+        return error(429, exc.detail, kit.retry_headers(exc))
     status = _declared(request, kit.status_for(exc, STATUS))
     if isinstance(exc, Invalid):
         return error(400, kit.message_for(exc, FIELDS))

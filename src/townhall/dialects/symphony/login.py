@@ -7,6 +7,7 @@ from litestar import Response, Router, post
 from townhall.services.auth import AuthService
 from townhall.services.tenants import TenantService
 
+from .. import kit
 from .http import AnyRequest, SymphonyError, body, ok
 from .models import AuthenticateRequest, Token
 
@@ -19,7 +20,8 @@ async def _login(
     except SymphonyError as exc:  # the Login API answers every refused login with 401
         raise SymphonyError(401, exc.message) from None
     tenant = await tenants.for_host(request.headers.get("host"))
-    return Token(name=name, token=await auth.key_login(tenant, signed, kind))
+    token = await auth.key_login(tenant, signed, kind, kit.caller_address(request))
+    return Token(name=name, token=token)
 
 
 @post("/login/pubkey/authenticate", status_code=200)
