@@ -3,12 +3,16 @@ through every API, and routed only by names the operator chose."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import requests
 
-from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
+from tests.conftest import ADMIN_PASSWORD, RunningServer, _free_port, unique
 from tests.helpers.cli import townhall
 from tests.helpers.rmp import DOMAIN, Rmp, admin, at, book, make_resource, refused
 from tests.helpers.symphony import Bot, key_pair, login
@@ -203,6 +207,8 @@ def test_the_operator_route(server: RunningServer) -> None:
         auth=("admin", answer["admin"]["password"]),
     )
     assert made_group.status_code == 201, made_group.text
+    event = {"title": "T", "startTime": "2032-05-03T10:00:00Z", "endTime": "2032-05-03T11:00:00Z"}
+    assert theirs.post("/calendars/Calendar/events", json=event).status_code == 201
     refused(operator.post("/admin/tenants", json={"domain": domain}), 409)
     refused(operator.post("/admin/tenants", json={"domain": "127.0.0.1"}), 400, "domain")
     listed = operator.get("/admin/tenants").json()["tenants"]
@@ -213,3 +219,49 @@ def test_the_operator_route(server: RunningServer) -> None:
     refused(operator.delete(f"/admin/tenants/{domain}"), 404)
     asked = {"email": answer["admin"]["email"], "password": answer["admin"]["password"]}
     refused(Rmp(server).post("/auth/login", json=asked), 401)
+
+
+def test_an_ip_address_is_never_a_domain(server: RunningServer) -> None:
+    """Whoever asks: the first tenant's own admin, through RMP, names no address."""
+    operator = admin(server)
+    for literal in ("127.0.0.1", "10.1", "192.168.0.1.", "[::1]", "::1"):
+        refused(
+            operator.post("/domains", json={"domain": literal, "type": "primary"}), 400, "domain"
+        )
+    domains = operator.get("/domains").json()
+    assert not any(d["name"][-1].isdigit() for d in domains["domains"]), domains
+
+
+def test_no_first_tenant_named_by_an_address(tmp_path: Path) -> None:
+    """`TOWNHALL_DOMAIN=127.0.0.1` stops the first start with one line naming the
+    setting, before anything is created."""
+    database = tmp_path / "townhall.db"
+    env = {
+        **os.environ,
+        "TOWNHALL_DATABASE_URL": f"sqlite:///{database}",
+        "TOWNHALL_DOMAIN": "127.0.0.1",
+        "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    # The timeout only ends a server that (wrongly) started; it asserts nothing.
+    started = subprocess.run(
+        [sys.executable, "-m", "townhall", "serve", "--port", str(_free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 1, started.stdout + started.stderr
+    assert started.stderr.strip().splitlines() == [
+        "error: TOWNHALL_DOMAIN is an IP address, not a domain name"
+    ], started.stderr
+    env["TOWNHALL_DOMAIN"] = "example.org"
+    listed = subprocess.run(
+        [sys.executable, "-m", "townhall", "tenants", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "Created tenant example.org" in listed.stdout  # the failed start made none
+    rows = [line.split("\t")[0] for line in listed.stdout.splitlines() if "\t" in line]
+    assert rows == ["example.org"]

@@ -56,7 +56,23 @@ def _prepare(settings: Settings) -> None:
             if first.admin_password:
                 typer.echo(f"  admin password (shown once): {first.admin_password}")
 
-    asyncio.run(bootstrap())
+    _refusing_domain_errors(lambda: asyncio.run(bootstrap()))
+
+
+def _refusing_domain_errors(run: Callable[[], None]) -> None:
+    """A refused setting or argument is one line on stderr and exit status 1, not a
+    traceback (the refusal names the field or setting)."""
+    from townhall.domain.errors import DomainError, Invalid
+
+    try:
+        run()
+    except DomainError as exc:
+        named = str(exc)
+        if isinstance(exc, Invalid):
+            reads = exc.reason.startswith(exc.field)
+            named = exc.reason if reads else f"{exc.field}: {exc.reason}"
+        typer.echo(f"error: {named}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -103,7 +119,6 @@ def _in_first_tenant(
     """Run `action` as the CLI in the first tenant (or the one with `domain`); a domain
     error exits with status 1."""
     from townhall.app import TENANT_DEFAULTS
-    from townhall.domain.errors import DomainError, Invalid
     from townhall.domain.principal import Principal
     from townhall.services.container import Services
 
@@ -124,12 +139,7 @@ def _in_first_tenant(
         finally:
             await services.close()
 
-    try:
-        asyncio.run(run())
-    except DomainError as exc:
-        named = f"{exc.field}: {exc.reason}" if isinstance(exc, Invalid) else str(exc)
-        typer.echo(f"error: {named}", err=True)
-        raise typer.Exit(1) from None
+    _refusing_domain_errors(lambda: asyncio.run(run()))
     if done:
         typer.echo(done)
 

@@ -54,7 +54,7 @@ async def ensure_initialised(
             key = settings.secret_key or secrets.token_urlsafe(48)
             await tenant_store.put_setting(tx, SECRET_KEY_SETTING, key)
         if tenant is None:
-            names.not_an_address(settings.domain.lower(), "domain")
+            names.not_an_address(settings.domain.lower(), "TOWNHALL_DOMAIN")
             tenant = await tenant_store.create_tenant(
                 tx, settings.domain, settings.domain.lower(), services.deps.clock.now()
             )
