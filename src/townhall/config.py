@@ -41,6 +41,8 @@ class Settings:
     argon2_memory_kib: int = 19 * 1024
     # Run as if the wall clock were this much later (negative: earlier); for tests.
     clock_offset_seconds: int = 0
+    # RMP's event socket: how long a client may take to send its token before it is closed.
+    events_auth_timeout_seconds: int = 10
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
 

@@ -34,6 +34,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.search import SearchService
+from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
 
@@ -65,6 +66,7 @@ class Services:
     catalogue: CatalogueService
     search: SearchService
     analytics: AnalyticsService
+    subscriptions: SubscriptionService
 
     @classmethod
     def build(
@@ -86,17 +88,20 @@ class Services:
         groups = GroupService(deps)
         domains = DomainService(deps)
         resources = ResourceService(deps)
+        auth = AuthService(
+            deps,
+            tenants,
+            settings.session_ttl_seconds,
+            settings.access_token_ttl_seconds,
+            settings.refresh_token_ttl_seconds,
+        )
+        bookings = BookingService(deps, invitations)
+        calendars = CalendarService(deps, invitations)
         return cls(
             deps=deps,
             tenants=tenants,
             people=PeopleService(deps, groups, domains),
-            auth=AuthService(
-                deps,
-                tenants,
-                settings.session_ttl_seconds,
-                settings.access_token_ttl_seconds,
-                settings.refresh_token_ttl_seconds,
-            ),
+            auth=auth,
             properties=PropertyService(deps),
             groups=groups,
             contacts=ContactService(deps),
@@ -112,12 +117,15 @@ class Services:
             messages=MessageService(deps),
             domains=domains,
             invitations=invitations,
-            bookings=BookingService(deps, invitations),
+            bookings=bookings,
             resources=resources,
-            calendars=CalendarService(deps, invitations),
+            calendars=calendars,
             catalogue=CatalogueService(deps, resources),
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
+            subscriptions=SubscriptionService(
+                deps, auth, bookings, calendars, settings.events_auth_timeout_seconds
+            ),
         )
 
     async def on_first_start(self, actor: Principal) -> None:
