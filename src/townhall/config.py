@@ -7,6 +7,7 @@ same sources, which is how workers started by Granian agree on their configurati
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -20,6 +21,9 @@ ENV_PREFIX = "TOWNHALL_"
 class Settings:
     database_url: str = "sqlite:///townhall.db"
     redis_url: str | None = None
+    # What names this deployment's shared things (its Redis channel); by default derived
+    # from the database, so two deployments on one Redis never hear each other.
+    deployment: str | None = None
     # PostgreSQL connections per server process, for reads and again for writes.
     db_pool_size: int = 10
     domain: str = "localhost"
@@ -49,6 +53,14 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def deployment_name(self) -> str:
+        """`deployment` if set, else a short digest of the database URL: every process of
+        one deployment shares its database, and no other deployment does."""
+        if self.deployment:
+            return self.deployment
+        return hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
 
 
 def _coerce(value: str, default: Any) -> Any:

@@ -1,9 +1,10 @@
 """The event bus services publish to after a commit.
 
 In one process, subscribers are called directly. With `TOWNHALL_REDIS_URL` set, every
-event also goes out on a Redis channel so other server processes (WebSocket fan-out,
-cache invalidation) hear it; each process relays what it receives to its local
-subscribers, skipping its own events.
+event also goes out on the deployment's Redis channel (`townhall.<deployment>.events`,
+so two deployments sharing one Redis never hear each other) and other server processes
+(WebSocket fan-out, cache invalidation) hear it; each process relays what it receives
+to its local subscribers, skipping its own events.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import msgspec
 from townhall.domain.events import DomainEvent
 
 log = logging.getLogger(__name__)
-CHANNEL = "townhall.events"
 Subscriber = Callable[[DomainEvent], Awaitable[None] | None]
+
+
+def channel(deployment: str) -> str:
+    return f"townhall.{deployment}.events"
 
 
 class EventBus:
@@ -51,13 +55,14 @@ class EventBus:
 
 
 class RedisEventBus(EventBus):
-    """Fans events out to every server process through Redis pub/sub."""
+    """Fans events out to every server process of the deployment through Redis pub/sub."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, deployment: str) -> None:
         super().__init__()
         import redis.asyncio as redis
 
         self._redis: Any = redis.from_url(url)
+        self._channel = channel(deployment)
         self._origin = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
 
@@ -73,13 +78,13 @@ class RedisEventBus(EventBus):
             }
         )
         try:
-            await self._redis.publish(CHANNEL, payload)
+            await self._redis.publish(self._channel, payload)
         except Exception:
             log.exception("could not publish %s to Redis", event.topic)
 
     async def start(self) -> None:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
+        await pubsub.subscribe(self._channel)
         self._listener = asyncio.create_task(self._listen(pubsub))
 
     async def _listen(self, pubsub: Any) -> None:
@@ -101,5 +106,5 @@ class RedisEventBus(EventBus):
         await self._redis.aclose()
 
 
-def make_event_bus(redis_url: str | None) -> EventBus:
-    return RedisEventBus(redis_url) if redis_url else EventBus()
+def make_event_bus(redis_url: str | None, deployment: str) -> EventBus:
+    return RedisEventBus(redis_url, deployment) if redis_url else EventBus()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ import requests
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
 from tests.helpers.rmp import DOMAIN, Rmp, admin, at, book, make_resource, person
 from tests.helpers.symphony import make_bot, session_token
+from townhall.config import Settings
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.people import NewPerson
@@ -136,6 +138,44 @@ async def test_events_cross_processes_through_redis(
         made = await asyncio.to_thread(book, rmp, resource, at(9, 7), at(10, 7))
         pushed = await next_of(ws, "booking.created")
         assert pushed["data"]["id"] == made.json()["booking"]["id"]
+
+
+async def test_another_deployment_on_the_same_redis_hears_nothing(
+    second_process: tuple[RunningServer, RunningServer], tmp_path: Path
+) -> None:
+    """A deployment with its own database shares our Redis: its booking is published
+    before our second process's, so if it crossed over, our socket would hear it first
+    (Redis delivers one connection's messages in the order they were published)."""
+    listening, ours = second_process
+    where = tmp_path / "elsewhere"
+    where.mkdir()
+    theirs = start_server(
+        f"sqlite:///{where / 'townhall.db'}", where / "server.log", TOWNHALL_REDIS_URL=REDIS_URL
+    )
+    try:
+        other, rmp = admin(theirs), admin(ours)
+        their_resource, our_resource = make_resource(other), make_resource(rmp)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(ws_url(listening, bearer(admin(listening)))) as ws,
+        ):
+            await next_of(ws, "connected")
+            made = await asyncio.to_thread(book, other, their_resource, at(9, 13), at(10, 13))
+            assert made.status_code == 201, made.text
+            made = await asyncio.to_thread(book, rmp, our_resource, at(9, 13), at(10, 13))
+            mine = made.json()["booking"]["id"]
+            assert await own_next(ws, "booking.created", mine) == [mine]
+    finally:
+        stop_server(theirs)
+
+
+def test_the_deployment_is_named_by_its_database_unless_set() -> None:
+    one, same = Settings(database_url="sqlite:///a.db"), Settings(database_url="sqlite:///a.db")
+    assert one.deployment_name == same.deployment_name
+    assert one.deployment_name != Settings(database_url="sqlite:///b.db").deployment_name
+    assert "a.db" not in one.deployment_name  # a digest, not the URL (it may hold a password)
+    named = Settings(database_url="sqlite:///a.db", deployment="blue")
+    assert named.deployment_name == "blue"
 
 
 async def test_bulk_creation_pushes_one_event_per_resource(server: RunningServer) -> None:
