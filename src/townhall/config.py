@@ -52,6 +52,8 @@ class Settings:
     clock_offset_seconds: int = 0
     # Origins whose browser front ends may call the APIs (CORS); "*" for any.
     cors_origins: tuple[str, ...] = ()
+    # RMP's event socket: how long a client may take to send its token before it is closed.
+    events_auth_timeout_seconds: int = 10
     # Each server process is a node (sessions it holds are "Local" to it).
     node_name: str = field(default_factory=lambda: f"{os.uname().nodename}-{os.getpid()}")
     # What this deployment's keys and channels in a shared Redis start with; empty: a

@@ -27,7 +27,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import jwt
@@ -353,6 +353,15 @@ class AuthService(Service):
         if not _live(claims, self.clock.now()) or "sid" not in claims:
             raise Unauthenticated("session", "", REFUSED)
         return await self._holder(str(claims["sid"]), ACCESS_KIND)
+
+    async def bearer_until(self, access_token: str) -> tuple[Principal, datetime]:
+        """`bearer`, and when the token stops being valid (its `exp`), for a connection
+        that lives on after the check and must end with the token."""
+        found = await self.bearer(access_token)
+        claims = jwt.decode(
+            access_token, await self._key(), algorithms=[ACCESS_ALGORITHM], options=_OWN_CLOCK
+        )
+        return found, datetime.fromtimestamp(float(claims["exp"]), UTC)
 
     async def end_bearer(self, access_token: str) -> None:
         found = await self.bearer(access_token)

@@ -26,6 +26,7 @@ from townhall.domain.errors import (
     NotFound,
     SlotTaken,
 )
+from townhall.domain.events import DomainEvent
 from townhall.domain.models import BOOKING_STATUSES, Booking
 from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery
@@ -101,7 +102,7 @@ class BookingService(Service):
                     )
                 except UniqueViolation:
                     raise AlreadyExists("booking", booking.id) from None
-                work.record("booking.created", booking.id, event_data(booking))
+                work.record("booking.created", booking.id, event_data(booking, actor.user_id))
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
@@ -111,7 +112,13 @@ class BookingService(Service):
 
     async def get(self, actor: Principal, booking_id: str) -> Booking:
         async with self.db.read() as tx:
-            return await _visible(tx, actor, booking_id)
+            return (await _visible(tx, actor, booking_id))[0]
+
+    def visible_to(self, principal: Principal, event: DomainEvent) -> bool:
+        """Whether `principal` may read the booking a booking.* domain event tells of:
+        the rule of `get`, applied to what the event says (see `event_data`)."""
+        organizer_id = event.data.get("organizer_id")
+        return _may_see(principal, organizer_id, str(event.data.get("domain", "")))
 
     async def search(
         self, actor: Principal, query: BookingQuery, offset: int, limit: int
@@ -141,7 +148,7 @@ class BookingService(Service):
         for this to commit (and cancels the changed booking)."""
         try:
             async with self.unit(actor) as work:
-                old = await self._lock(work, actor, booking_id)
+                old, organizer_id = await self._lock(work, actor, booking_id)
                 if old.status == "cancelled":
                     raise Conflict("booking", booking_id, "a cancelled booking cannot change")
                 new = _changed(old, changes, self.clock.now())
@@ -151,7 +158,7 @@ class BookingService(Service):
                     await self._bookable(work, actor, new)
                 await _write(work, new)
                 sequence = await store.sequence(work, booking_id)
-                work.record("booking.updated", booking_id, event_data(new))
+                work.record("booking.updated", booking_id, event_data(new, organizer_id))
         except ExclusionViolation:
             raise await self._lost_race(actor, new) from None
         if invite:
@@ -162,7 +169,7 @@ class BookingService(Service):
         """Cancel the booking as it is when the cancel is made (read under a lock, see
         `update`); cancelling a cancelled booking changes nothing."""
         async with self.unit(actor) as work:
-            old = await self._lock(work, actor, booking_id)
+            old, organizer_id = await self._lock(work, actor, booking_id)
             if old.status == "cancelled":
                 return old
             new = replace(old, status="cancelled", updated_at=self.clock.now())
@@ -171,12 +178,12 @@ class BookingService(Service):
             )
             await calendar_store.cancel_booking_events(work, booking_id, new.updated_at)
             sequence = await store.sequence(work, booking_id)
-            work.record("booking.cancelled", booking_id, event_data(new))
+            work.record("booking.cancelled", booking_id, event_data(new, organizer_id))
         if notify:
             await self._invitations.cancel(_meeting(new, sequence))
         return new
 
-    async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> Booking:
+    async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> tuple[Booking, int | None]:
         return await _visible(tx, actor, booking_id, lock=True)
 
     async def cancel_all_of(self, work: Work, resource_id: int) -> list[Meeting]:
@@ -185,12 +192,12 @@ class BookingService(Service):
         `booking.cancelled` event. Returns the cancellations to send once it commits."""
         now = self.clock.now()
         meetings = []
-        for old in await store.live_after(work, resource_id, now):
+        for old, organizer_id in await store.live_after(work, resource_id, now):
             new = replace(old, status="cancelled", updated_at=now)
             await store.update_booking(work, old.id, status="cancelled", updated_at=now)
             await calendar_store.cancel_booking_events(work, old.id, now)
             meetings.append(_meeting(new, await store.sequence(work, old.id)))
-            work.record("booking.cancelled", old.id, event_data(new))
+            work.record("booking.cancelled", old.id, event_data(new, organizer_id))
         return meetings
 
     async def send_cancellations(self, meetings: list[Meeting]) -> None:
@@ -238,15 +245,22 @@ class BookingService(Service):
         return SlotTaken(booking.resource, tuple(taken))
 
 
-async def _visible(tx: Tx, actor: Principal, booking_id: str, lock: bool = False) -> Booking:
-    """The booking if the actor organised it or administers its resource's domain."""
+async def _visible(
+    tx: Tx, actor: Principal, booking_id: str, lock: bool = False
+) -> tuple[Booking, int | None]:
+    """The booking and its organizer's id, if the actor may see it (`_may_see`)."""
     found = await store.find(tx, actor.tenant_id, booking_id, lock)
     if found is not None:
         booking, organizer_id = found
-        mine = organizer_id is not None and organizer_id == actor.user_id
-        if mine or actor.administers(booking.resource.partition("@")[2]):
-            return booking
+        if _may_see(actor, organizer_id, booking.resource.partition("@")[2]):
+            return found
     raise NotFound("booking", booking_id)
+
+
+def _may_see(actor: Principal, organizer_id: object, resource_domain: str) -> bool:
+    """A booking is its organizer's, and of the admins of its resource's domain."""
+    mine = organizer_id is not None and organizer_id == actor.user_id
+    return mine or actor.administers(resource_domain)
 
 
 async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[ResourceRef]:
@@ -347,11 +361,14 @@ def _meeting(booking: Booking, sequence: int) -> Meeting:
     )
 
 
-def event_data(booking: Booking) -> dict[str, object]:
+def event_data(booking: Booking, organizer_id: int | None = None) -> dict[str, object]:
     """What a booking event tells listeners (the tenant's WebSocket clients, for one):
-    times as ISO 8601 text, so the data reads the same after crossing processes."""
+    times as ISO 8601 text, so the data reads the same after crossing processes, and the
+    organizer's id, which `BookingService.visible_to` decides by (without it, only the
+    resource's admins see the event)."""
     return {
         "id": booking.id,
+        "organizer_id": organizer_id,
         "resource": booking.resource,
         "domain": booking.resource.partition("@")[2],
         "title": booking.title,

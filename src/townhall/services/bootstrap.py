@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from sqlalchemy import make_url, text
 
 from townhall.config import Settings
 from townhall.domain import names, roles
@@ -13,9 +17,11 @@ from townhall.domain import people as rules
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
+from townhall.infrastructure.events import redis_answers
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import tenants as tenant_store
+from townhall.store.database import open_database
 
 SECRET_KEY_SETTING = "secret_key"
 ADMIN_USERNAME = "admin"
@@ -90,3 +96,51 @@ async def _register_admin_key(services: Services, settings: Settings, tenant: Te
     pem = Path(settings.admin_public_key).read_text()
     changes = PersonChanges(keys={"current": (pem, None)})
     await services.people.update(Principal.system(tenant), ADMIN_USERNAME, changes)
+
+
+CHECK_SECONDS = 10.0
+"""How long `unreachable` waits for the database to answer."""
+
+
+async def unreachable(settings: Settings) -> str | None:
+    """Why the server cannot start, in one line (None if it can): the database must
+    answer and Redis, if configured, too. Checked before anything is created, so a
+    server that cannot run leaves no tenant or admin behind."""
+    if settings.redis_url:
+        why = await redis_answers(settings.redis_url)
+        if why is not None:
+            return f"Redis at {_where(settings.redis_url)} is unreachable ({_line(why)})"
+    why = await _database_unreachable(settings.database_url)
+    if why is not None:
+        return f"the database {_where(settings.database_url)} is unreachable ({_line(why)})"
+    return None
+
+
+async def _database_unreachable(url: str) -> str | None:
+    if url.startswith("sqlite"):
+        path = make_url(url).database
+        if not path or path == ":memory:":
+            return None
+        folder = Path(path).absolute().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            return f"{folder} is not a writable folder"
+        return None
+    db = open_database(url, pool_size=1)
+    try:
+        async with asyncio.timeout(CHECK_SECONDS), db.read() as tx:
+            await tx.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await db.dispose()
+    return None
+
+
+def _where(url: str) -> str:
+    """The URL without credentials (what it names, not how to get in)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _line(text: str) -> str:
+    first = text.strip().splitlines()
+    return first[0] if first else "no reason given"

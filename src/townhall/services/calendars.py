@@ -19,6 +19,7 @@ from typing import Any
 
 from townhall.domain import freebusy, recurrence
 from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Impossible, Invalid, NotFound
+from townhall.domain.events import DomainEvent
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.principal import Principal
 from townhall.services.base import Deps, Service
@@ -191,7 +192,7 @@ class CalendarService(Service):
             values = replace(values, organizer=person.address)
             event_id = await store.insert_event(tx, found.id, values, self.clock.now())
             created = _event(StoredEvent(event_id, found.id, found.name, values, 0))
-            data.update(_data(actor, created))
+            data.update(_data(actor, created, found.id))
         if invite:
             await self._invitations.request(_meeting(created, 0))
         return created
@@ -217,7 +218,7 @@ class CalendarService(Service):
             values = await _validated(_changed(row.values, changes))
             await store.replace_event(tx, row.id, values, self.clock.now())
             updated = _event(StoredEvent(row.id, found.id, found.name, values, row.sequence + 1))
-            data.update(_data(actor, updated))
+            data.update(_data(actor, updated, found.id))
         if invite:
             await self._invitations.request(_meeting(updated, row.sequence + 1))
         return updated
@@ -241,10 +242,21 @@ class CalendarService(Service):
             row = _not_booked(await _live_event(tx, found, event_id))
             values, gone = _cancelled(row, recurrence_id)
             await store.replace_event(tx, row.id, values, self.clock.now())
-            data.update(_data(actor, gone))
+            data.update(_data(actor, gone, found.id))
         if notify:
             await self._invitations.cancel(_meeting(gone, row.sequence + 1))
         return gone
+
+    async def visible_to(self, principal: Principal, event: DomainEvent) -> bool:
+        """Whether `principal` may read what an event.* domain event tells of now: the
+        calendar it happened in is the one the person reaches by its name (their own,
+        or one shared with them), as `event` and `events` read it."""
+        calendar_id, name = event.data.get("calendar_id"), event.data.get("calendar")
+        if principal.user_id is None or not isinstance(name, str):
+            return False
+        async with self.db.read() as tx:
+            found = await store.reachable(tx, principal.user_id, name)
+        return bool(found) and found[0].id == calendar_id
 
     # --- free/busy -------------------------------------------------------------------
 
@@ -545,12 +557,14 @@ def _busy(
     return [(o.starts_at, o.ends_at, kind) for o in found]
 
 
-def _data(actor: Principal, event: CalendarEvent) -> dict[str, Any]:
+def _data(actor: Principal, event: CalendarEvent, calendar_id: int) -> dict[str, Any]:
     """What an event.* domain event tells listeners (the tenant's WebSocket clients, for
-    one): times as ISO 8601 text, so the data reads the same after crossing processes."""
+    one): times as ISO 8601 text, so the data reads the same after crossing processes;
+    `calendar_id` says whose it is (see `CalendarService.visible_to`)."""
     told: dict[str, Any] = {
         "id": event.id,
         "calendar": event.calendar,
+        "calendar_id": calendar_id,
         "domain": actor.tenant.domain,
         "title": event.title,
         "starts_at": event.starts_at.isoformat(),

@@ -477,7 +477,8 @@ class CatalogueService(Service):
             ids[ref.address] = ref.id
         for new_booking in plan.bookings:
             await _insert_booking(tx, actor, ids[new_booking.booking.resource], new_booking)
-            tx.record("booking.created", new_booking.booking.id, event_data(new_booking.booking))
+            told = event_data(new_booking.booking, new_booking.organizer_id)
+            tx.record("booking.created", new_booking.booking.id, told)
 
 
 def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str] | None:

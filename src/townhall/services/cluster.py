@@ -73,6 +73,18 @@ class ClusterService(Service):
             return False
         return True
 
+    async def dependencies(self) -> dict[str, str]:
+        """Readiness: "up" or "down" for the database and, where events must cross
+        processes (Redis configured), for the link that carries them."""
+        found = {"database": "up" if await self.database_answers() else "down"}
+        crossing = self.deps.events.crosses_processes
+        if crossing is not None:
+            found["redis"] = "up" if crossing else "down"
+        return found
+
+    async def ready(self) -> bool:
+        return all(state == "up" for state in (await self.dependencies()).values())
+
     async def status(self) -> ClusterStatus:
         """This node's place: clustering off, not yet seen by its peers (its first
         heartbeat pending), the only member, or the senior or a junior one."""

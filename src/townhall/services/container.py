@@ -37,6 +37,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.search import SearchService
+from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
 
@@ -68,6 +69,7 @@ class Services:
     catalogue: CatalogueService
     search: SearchService
     analytics: AnalyticsService
+    subscriptions: SubscriptionService
 
     @classmethod
     def build(
@@ -83,7 +85,7 @@ class Services:
         deps = Deps(
             db=db or open_database(settings.database_url, settings.pool_size),
             clock=clock or Clock(settings.clock_offset_seconds),
-            events=events or make_event_bus(settings.redis_url),
+            events=events or make_event_bus(settings.redis_url, settings.deployment_name),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
         )
@@ -99,19 +101,21 @@ class Services:
         limits = LoginLimits(
             settings.login_failures_per_account, settings.login_failures_per_address
         )
+        auth = AuthService(
+            deps,
+            tenants,
+            settings.session_ttl_seconds,
+            settings.access_token_ttl_seconds,
+            settings.refresh_token_ttl_seconds,
+            throttle,
+            limits,
+        )
+        calendars = CalendarService(deps, invitations)
         built = cls(
             deps=deps,
             tenants=tenants,
             people=PeopleService(deps, groups, domains, settings.password_min_length),
-            auth=AuthService(
-                deps,
-                tenants,
-                settings.session_ttl_seconds,
-                settings.access_token_ttl_seconds,
-                settings.refresh_token_ttl_seconds,
-                throttle,
-                limits,
-            ),
+            auth=auth,
             properties=PropertyService(deps),
             groups=groups,
             contacts=ContactService(deps),
@@ -129,10 +133,13 @@ class Services:
             invitations=invitations,
             bookings=bookings,
             resources=resources,
-            calendars=CalendarService(deps, invitations),
+            calendars=calendars,
             catalogue=CatalogueService(deps, resources),
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
+            subscriptions=SubscriptionService(
+                deps, auth, bookings, calendars, settings.events_auth_timeout_seconds
+            ),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

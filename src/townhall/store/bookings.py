@@ -144,14 +144,17 @@ async def overlapping(
     return [_booking(row) for row in await tx.execute(query)]
 
 
-async def live_after(tx: Tx, resource_id: int, moment: datetime) -> list[Booking]:
-    """Live bookings of the resource that have not ended by `moment`, locked."""
+async def live_after(
+    tx: Tx, resource_id: int, moment: datetime
+) -> list[tuple[Booking, int | None]]:
+    """Live bookings of the resource that have not ended by `moment`, locked, each with
+    its organizer's user id."""
     query = (
         _BOOKING.where(bookings.c.resource_id == resource_id, LIVE, bookings.c.ends_at > moment)
         .order_by(bookings.c.starts_at)
         .with_for_update(of=bookings)
     )
-    return [_booking(row) for row in await tx.execute(query)]
+    return [(_booking(row), row.organizer_id) for row in await tx.execute(query)]
 
 
 async def update_booking(tx: Tx, booking_id: str, **values: Any) -> None:

@@ -19,10 +19,14 @@ async def healthz() -> dict[str, str]:
 
 @get("/readyz", include_in_schema=False)
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
-    """Ready when the database answers."""
-    if not await request.app.state.services.cluster.database_answers():
-        return Response({"status": "unavailable", "reason": "database"}, status_code=503)
-    return Response({"status": "ok"})
+    """Ready when the database answers and, with Redis configured, events cross
+    processes; a 503 names what is down (`{"redis": "down", ...}`)."""
+    found = await request.app.state.services.cluster.dependencies()
+    down = [name for name, state in found.items() if state != "up"]
+    if down:
+        body = {"status": "unavailable", "reason": ", ".join(down), **found}
+        return Response(body, status_code=503)
+    return Response({"status": "ok", **found})
 
 
 @get("/metrics", include_in_schema=False)

@@ -110,7 +110,7 @@ async def session_counts(
 
 
 async def _ready(cluster: ClusterService) -> Response[bytes]:
-    return bare(200 if await cluster.database_answers() else 503)
+    return bare(200 if await cluster.ready() else 503)
 
 
 @get(["/system/liveness", "/system/liveness/deadlock"])

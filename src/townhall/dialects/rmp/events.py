@@ -3,7 +3,9 @@
 Each server process keeps its own sockets. Services publish on the event bus after a
 commit; with Redis configured the bus also hands each process the other processes'
 events, so a client hears of a booking whichever process took it. A client hears only
-its own tenant's events (its domains and their resource sub-domains).
+what it could read through REST at that moment (the subscriptions service decides), and
+only while its token holds: logout, lockout and expiry close the socket with a code
+(CLOSE_CODES; docs/rmp-mapping.md), as does a client that sends no token in time.
 
 Services publish domain data (the domain's names, times as ISO 8601 text); each message
 renames its keys to RMP's (KEYS), so the bodies are what RMP clients know.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +25,8 @@ from litestar.exceptions import WebSocketDisconnect
 
 from townhall.domain.errors import Unauthenticated
 from townhall.domain.events import DomainEvent
-from townhall.services.auth import AuthService
+from townhall.domain.principal import Principal
+from townhall.services.subscriptions import Subscription, SubscriptionService
 
 from .. import kit
 from .http import iso
@@ -30,11 +34,22 @@ from .http import iso
 PUSHED = ("booking.", "resource.", "event.", "presence.changed")
 QUEUE_LIMIT = 1000
 UNAUTHORIZED_CLOSE = 4401
+ENDED_CLOSE = 4001
+EXPIRED_CLOSE = 4002
+NO_TOKEN_CLOSE = 4008
+CLOSE_CODES = {
+    UNAUTHORIZED_CLOSE: "the token was refused when the socket opened",
+    ENDED_CLOSE: "the session ended: logged out, revoked, or the account locked or deleted",
+    EXPIRED_CLOSE: "the access token expired",
+    NO_TOKEN_CLOSE: "no token within the time allowed",
+}
+"""Why the server closed a socket (the close frame's reason says it in words)."""
 KEYS: dict[str, dict[str, str | None]] = {
     "booking.": {
         "resource": "resourceId",
         "starts_at": "startTime",
         "ends_at": "endTime",
+        "organizer_id": None,
     },
     "resource.": {"address": "id"},
     "event.": {
@@ -42,6 +57,7 @@ KEYS: dict[str, dict[str, str | None]] = {
         "ends_at": "endTime",
         "rrule": "recurrence",
         "recurrence_id": "recurrenceId",
+        "calendar_id": None,
     },
     "presence.": {"address": "user", "user_id": None},
 }
@@ -56,75 +72,156 @@ def render(event: DomainEvent) -> dict[str, Any]:
     return {key: value for key, value in renamed if key is not None}
 
 
+@dataclass(eq=False)
+class Listener:
+    """One socket as the hub sees it: who listens, what awaits sending, and whether an
+    event asked for its credential to be checked again (and why)."""
+
+    principal: Principal
+    queue: asyncio.Queue[tuple[DomainEvent, str]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_LIMIT)
+    )
+    recheck: asyncio.Event = field(default_factory=asyncio.Event)
+    reason: str = "session ended"
+
+
 class Hub:
-    """This process's sockets by tenant; a slow client loses events rather than memory."""
+    """This process's sockets by tenant; a slow client loses events rather than memory
+    (but never the news that its session may have ended)."""
 
-    def __init__(self) -> None:
-        self._queues: dict[int, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+    def __init__(self, subscriptions: SubscriptionService) -> None:
+        self._subscriptions = subscriptions
+        self._listeners: dict[int, set[Listener]] = defaultdict(set)
 
-    def join(self, tenant_id: int) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self._queues[tenant_id].add(queue)
-        return queue
+    def join(self, principal: Principal) -> Listener:
+        listener = Listener(principal)
+        self._listeners[principal.tenant_id].add(listener)
+        return listener
 
-    def leave(self, tenant_id: int, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self._queues[tenant_id].discard(queue)
+    def leave(self, listener: Listener) -> None:
+        self._listeners[listener.principal.tenant_id].discard(listener)
 
     def deliver(self, event: DomainEvent) -> None:
-        if not event.topic.startswith(PUSHED):
-            return
-        message = {"type": event.topic, "data": render(event), "at": iso(datetime.now(UTC))}
-        for queue in self._queues.get(event.tenant_id, ()):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(message)
+        at = iso(datetime.now(UTC))
+        for listener in self._listeners.get(event.tenant_id, ()):
+            reason = self._subscriptions.may_end(listener.principal, event)
+            if reason is not None:
+                listener.reason = reason
+                listener.recheck.set()
+            elif event.topic.startswith(PUSHED):
+                with contextlib.suppress(asyncio.QueueFull):
+                    listener.queue.put_nowait((event, at))
 
 
-def _hub(socket: WebSocket[Any, Any, Any]) -> Hub:
+def _hub(socket: WebSocket[Any, Any, Any], subscriptions: SubscriptionService) -> Hub:
     """One hub per process (in the app's state), subscribed to the bus on first use."""
     state = socket.app.state
     if "rmp_hub" not in state:
-        state.rmp_hub = Hub()
+        state.rmp_hub = Hub(subscriptions)
         kit.services_of(socket).deps.events.subscribe(state.rmp_hub.deliver)
     return state.rmp_hub  # type: ignore[no-any-return]
 
 
-async def _token(socket: WebSocket[Any, Any, Any]) -> str:
-    """`?token=` or a first message `{"token": ...}` (browsers cannot set headers)."""
+async def _token(socket: WebSocket[Any, Any, Any], seconds: float) -> str | None:
+    """`?token=` or a first message `{"token": ...}` (browsers cannot set headers);
+    None if no message came within `seconds`."""
     token = socket.query_params.get("token")
     if token:
         return str(token)
-    first = await socket.receive_json()
+    try:
+        async with asyncio.timeout(seconds):
+            first = await socket.receive_json()
+    except TimeoutError:
+        return None
     return str(first.get("token", "")) if isinstance(first, dict) else ""
 
 
+async def _refuse(socket: WebSocket[Any, Any, Any], code: int, message: str) -> None:
+    error = "UNAUTHORIZED" if code != NO_TOKEN_CLOSE else "TIMEOUT"
+    await socket.send_json({"type": "error", "data": {"code": error, "message": message}})
+    await socket.close(code=code, reason=message)
+
+
 @websocket("/events")
-async def events(socket: WebSocket[Any, Any, Any], auth: AuthService) -> None:
+async def events(socket: WebSocket[Any, Any, Any], subscriptions: SubscriptionService) -> None:
     await socket.accept()
     try:
-        found = await auth.bearer(await _token(socket))
-    except Unauthenticated:
-        await socket.send_json(
-            {"type": "error", "data": {"code": "UNAUTHORIZED", "message": "invalid token"}}
-        )
-        await socket.close(code=UNAUTHORIZED_CLOSE)
-        return
-    hub = _hub(socket)
-    queue = hub.join(found.tenant_id)
-    await socket.send_json({"type": "connected", "data": {"email": found.address}})
-    reader = asyncio.create_task(_drain(socket))
-    try:
-        while not reader.done():
-            sender = asyncio.create_task(queue.get())
-            done, _ = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-            if sender in done:
-                await socket.send_json(sender.result())
-            else:
-                sender.cancel()
+        token = await _token(socket, subscriptions.handshake_seconds)
+        if token is None:
+            seconds = subscriptions.handshake_seconds
+            return await _refuse(socket, NO_TOKEN_CLOSE, f"no token within {seconds} s")
+        try:
+            subscription = await subscriptions.open(token)
+        except Unauthenticated:
+            return await _refuse(socket, UNAUTHORIZED_CLOSE, "invalid token")
+        hub = _hub(socket, subscriptions)
+        listener = hub.join(subscription.principal)
+        try:
+            await socket.send_json(
+                {"type": "connected", "data": {"email": listener.principal.address}}
+            )
+            ending = await _stream(socket, subscriptions, listener, subscription, token)
+        finally:
+            hub.leave(listener)
+        if ending is not None:
+            await _refuse(socket, *ending)
     except WebSocketDisconnect:
         pass
+
+
+async def _stream(
+    socket: WebSocket[Any, Any, Any],
+    subscriptions: SubscriptionService,
+    listener: Listener,
+    subscription: Subscription,
+    token: str,
+) -> tuple[int, str] | None:
+    """Send what the listener may see until the client leaves (None) or the session
+    ends (the close code and reason). The credential is checked again when an event
+    asks for it and every `renew_seconds`; expiry is checked before every message."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.create_task(_drain(socket))
+    renew_at = loop.time() + subscriptions.renew_seconds
+    try:
+        while not reader.done():
+            left = subscriptions.seconds_left(subscription)
+            if left <= 0:
+                return EXPIRED_CLOSE, "token expired"
+            wake = min(left, max(renew_at - loop.time(), 0))
+            got = await _next(listener, reader, wake)
+            if listener.recheck.is_set() or loop.time() >= renew_at:
+                listener.recheck.clear()
+                renew_at = loop.time() + subscriptions.renew_seconds
+                try:
+                    subscription = await subscriptions.renew(token)
+                except Unauthenticated:
+                    return ENDED_CLOSE, listener.reason
+                listener.principal = subscription.principal
+            if got is not None and subscriptions.seconds_left(subscription) > 0:
+                event, at = got
+                if await subscriptions.visible_to(listener.principal, event):
+                    await socket.send_json({"type": event.topic, "data": render(event), "at": at})
+        return None
     finally:
-        hub.leave(found.tenant_id, queue)
         reader.cancel()
+
+
+async def _next(
+    listener: Listener, reader: asyncio.Task[None], seconds: float
+) -> tuple[DomainEvent, str] | None:
+    """The next queued event, or None when the client left, a recheck was asked for or
+    `seconds` passed (whichever comes first)."""
+    getter = asyncio.ensure_future(listener.queue.get())
+    waker = asyncio.ensure_future(listener.recheck.wait())
+    try:
+        await asyncio.wait(
+            {getter, waker, reader}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for task in (getter, waker):
+            if not task.done():
+                task.cancel()
+    return getter.result() if getter.done() and not getter.cancelled() else None
 
 
 async def _drain(socket: WebSocket[Any, Any, Any]) -> None:

@@ -1,0 +1,145 @@
+"""`townhall serve` as an operator meets it: refusing to start without its dependencies,
+and stopping when told to, however early."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_PASSWORD, PG_ADMIN_URL, _free_port, _pg
+
+EXITS_WITHIN = 60
+"""A bound on how long a server told to stop may take (a hang, not a slow exit, fails)."""
+
+
+def serve(
+    database_url: str, log: Path, workers: int = 1, err: int = subprocess.PIPE, **env: str
+) -> subprocess.Popen[bytes]:
+    """`townhall serve`, its output in `log` (and its errors too unless piped apart)."""
+    environment = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "TOWNHALL_DATABASE_URL": database_url,
+        "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "TOWNHALL_DOMAIN": "example.org",
+        "TOWNHALL_ARGON2_TIME_COST": "1",
+        "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+        **env,
+    }
+    command = [sys.executable, "-m", "townhall", "serve", "--port", str(_free_port())]
+    return subprocess.Popen(
+        [*command, "--workers", str(workers)],
+        env=environment,
+        stdout=log.open("wb"),
+        stderr=err,
+    )
+
+
+def refused(database_url: str, log: Path, **env: str) -> str:
+    """The one thing `serve` said on stderr when it refused to start (exit status 1)."""
+    process = serve(database_url, log, **env)
+    _, err = process.communicate(timeout=EXITS_WITHIN)
+    assert process.returncode == 1, log.read_text()
+    assert "listening" not in log.read_text()
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture
+def empty_postgres() -> Iterator[str]:
+    name = f"townhall_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    yield f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _tables(database_url: str) -> list[str]:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    finally:
+        await conn.close()
+    return [row["tablename"] for row in rows]
+
+
+def no_redis() -> str:
+    return f"redis://127.0.0.1:{_free_port()}/0"
+
+
+def test_unreachable_redis_on_sqlite_creates_nothing(tmp_path: Path) -> None:
+    database = tmp_path / "townhall.db"
+    why = refused(f"sqlite:///{database}", tmp_path / "out.log", TOWNHALL_REDIS_URL=no_redis())
+    assert "Redis" in why and "127.0.0.1" in why
+    assert not database.exists()
+
+
+def test_unreachable_redis_on_postgresql_creates_nothing(
+    tmp_path: Path, empty_postgres: str
+) -> None:
+    why = refused(empty_postgres, tmp_path / "out.log", TOWNHALL_REDIS_URL=no_redis())
+    assert "Redis" in why
+    assert asyncio.run(_tables(empty_postgres)) == []
+
+
+def test_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    url = f"postgresql://someone:s3cret-pw@127.0.0.1:{_free_port()}/townhall"
+    why = refused(url, tmp_path / "out.log")
+    assert "database" in why and "127.0.0.1" in why
+    assert "s3cret-pw" not in why
+
+
+def test_an_unwritable_sqlite_folder_is_named(tmp_path: Path) -> None:
+    why = refused(f"sqlite:///{tmp_path / 'missing' / 'townhall.db'}", tmp_path / "out.log")
+    assert "missing" in why
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + EXITS_WITHIN
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.01)
+
+
+def _stops(process: subprocess.Popen[bytes], log: Path) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=EXITS_WITHIN)
+    except subprocess.TimeoutExpired:
+        process.kill()  # the workers, orphaned, end when their parent's pipe closes
+        process.wait()
+        pytest.fail(f"SIGTERM ignored:\n{log.read_text(errors='replace')}")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "",  # `serve` has barely started: before the check, migration, bootstrap
+        "Created tenant",  # the first start's bootstrap is done
+        "Spawning worker-2",  # Granian forks workers, which are still importing the app
+    ],
+)
+def test_sigterm_in_the_first_second_stops_serve(tmp_path: Path, moment: str) -> None:
+    log = tmp_path / "out.log"
+    process = serve(f"sqlite:///{tmp_path / 'townhall.db'}", log, 2, subprocess.STDOUT)
+    try:
+        if moment:
+            _wait_for(log, moment, process)
+        else:
+            time.sleep(0.3)  # the interpreter is up and importing; nothing printed yet
+        _stops(process, log)
+    finally:
+        if process.poll() is None:
+            process.kill()
