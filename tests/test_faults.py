@@ -222,8 +222,13 @@ def test_sigterm_while_starting_stops_the_server(tmp_path: Path, moment: str) ->
     against a hang), and the database it leaves starts again."""
     database = tmp_path / "townhall.db"
     env = serve_env(database)
-    process = subprocess.Popen(
-        serve_command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    process = subprocess.Popen(  # its own group: a hung start is killed with its workers
+        serve_command(),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         if moment == "0.2 s":
@@ -236,7 +241,7 @@ def test_sigterm_while_starting_stops_the_server(tmp_path: Path, moment: str) ->
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
+        os.killpg(process.pid, signal.SIGKILL)  # a worker left behind would hold the pipe
         process.communicate()
         pytest.fail(f"serve ignored SIGTERM sent at {moment!r}")
     again = subprocess.run(
