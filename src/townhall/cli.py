@@ -37,7 +37,6 @@ app.add_typer(tenants_app, name="tenants")
 def _prepare(settings: Settings) -> None:
     """Migrate, then create the first tenant and admin if the database is new."""
     from townhall.app import TENANT_DEFAULTS
-    from townhall.domain.errors import Invalid
     from townhall.services.bootstrap import ensure_initialised
     from townhall.services.container import Services
     from townhall.store.migrate import upgrade
@@ -48,9 +47,6 @@ def _prepare(settings: Settings) -> None:
         services = Services.build(settings)
         try:
             first = await ensure_initialised(services, settings, TENANT_DEFAULTS)
-        except Invalid as exc:
-            typer.echo(f"error: TOWNHALL_{exc.field.upper()} {exc.reason}", err=True)
-            raise typer.Exit(1) from None
         finally:
             await services.close()
         if first.created:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url
 
 from townhall.config import Settings
 from townhall.domain import names, roles
@@ -21,7 +20,6 @@ from townhall.infrastructure.events import redis_answers
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import tenants as tenant_store
-from townhall.store.database import open_database
 
 SECRET_KEY_SETTING = "secret_key"
 ADMIN_USERNAME = "admin"
@@ -53,7 +51,8 @@ async def ensure_initialised(
         try:
             rules.password(settings.admin_password, settings.password_min_length)
         except Invalid as exc:
-            raise Invalid("admin_password", exc.reason, exc.kind) from None
+            setting = "TOWNHALL_ADMIN_PASSWORD"
+            raise Invalid(setting, f"{setting} {exc.reason}", exc.kind) from None
     async with services.deps.db.write() as tx:
         tenant = await tenant_store.first_tenant(tx)
         if await tenant_store.get_setting(tx, SECRET_KEY_SETTING) is None:
@@ -125,14 +124,16 @@ async def _database_unreachable(url: str) -> str | None:
         if not folder.is_dir() or not os.access(folder, os.W_OK):
             return f"{folder} is not a writable folder"
         return None
-    db = open_database(url, pool_size=1)
+    import asyncpg
+
+    # The driver itself, not the store: the store would report "busy, try again" (its
+    # answer to a request), where this wants the refusal's own words.
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        async with asyncio.timeout(CHECK_SECONDS), db.read() as tx:
-            await tx.execute(text("SELECT 1"))
+        connection = await asyncpg.connect(dsn, timeout=CHECK_SECONDS)
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
-    finally:
-        await db.dispose()
+    await connection.close()
     return None
 
 
