@@ -317,8 +317,7 @@ class AuthService(Service):
         (either is looked up among routing names only, see services/tenants.py);
         `address` is the client's, for the limits."""
         username, _, domain = email.strip().lower().rpartition("@")
-        async with self.db.read() as tx:
-            tenant = await settings_store.tenant_by_route(tx, (server or domain).lower())
+        tenant = await self._tenants.routed(server or domain)
         refused = Unauthenticated("session", email, "wrong e-mail address or password")
         if tenant is None:
 
