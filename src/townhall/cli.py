@@ -74,6 +74,8 @@ def _refusing_domain_errors(run: Callable[[], None]) -> None:
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_GRACE_SECONDS = 10
+"""How long a stopping worker may finish its requests before it is killed."""
 
 
 def _stop_later() -> threading.Event:
@@ -145,6 +147,9 @@ def _granian(host: str, port: int, workers: int, stop: threading.Event) -> Any:
         factory=True,
         loop=Loops.auto,
         log_access=False,
+        # A worker that lost its SIGTERM anyway (one arriving as it installs its own
+        # handlers) would be waited for forever; after this grace it is killed.
+        workers_kill_timeout=STOP_GRACE_SECONDS,
     )
 
     def stop_if_asked() -> None:
