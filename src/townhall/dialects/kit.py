@@ -34,6 +34,7 @@ from townhall.domain.principal import Principal
 from townhall.services.container import Services
 
 from . import unstorable
+from .documents import Contract
 
 T = TypeVar("T")
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
@@ -327,7 +328,7 @@ class Dialect:
     in its own error format). `refusals`: errors it raises on purpose (answered, not
     failures to log). `before_routing`: an ASGI layer that must act before Litestar
     routes (Openfire authenticates before routing). `tenant_defaults`: what the API
-    sets up in a new tenant."""
+    sets up in a new tenant. `contract`: its published OpenAPI document."""
 
     name: str
     routers: Callable[[], list[Router]]
@@ -336,3 +337,4 @@ class Dialect:
     refusals: tuple[type[Exception], ...] = ()
     before_routing: Callable[[ASGIApp, Litestar], ASGIApp] | None = None
     tenant_defaults: Callable[[Services, Principal], Awaitable[None]] | None = None
+    contract: Contract | None = None

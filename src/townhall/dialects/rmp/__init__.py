@@ -8,6 +8,7 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
+from .. import documents
 from ..kit import Dialect, after_principal
 from . import (
     admin,
@@ -23,6 +24,7 @@ from . import (
     users,
 )
 from .http import (
+    CONTRACT,
     EXCEPTION_HANDLERS,
     AnyRequest,
     RmpError,
@@ -44,7 +46,11 @@ def routers() -> list[Router]:
     return [
         Router(
             path=BASE,
-            route_handlers=[auth.public, events.events],
+            route_handlers=[
+                auth.public,
+                events.events,
+                documents.route("/openapi.json", CONTRACT),
+            ],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
         Router(
@@ -62,4 +68,4 @@ def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     return handle_http_error(request, exc)
 
 
-DIALECT = Dialect("rmp", routers, PREFIXES, unrouted, REFUSALS)
+DIALECT = Dialect("rmp", routers, PREFIXES, unrouted, REFUSALS, contract=CONTRACT)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 
@@ -21,7 +21,19 @@ from townhall.domain.queries import BookingQuery
 from townhall.services.bookings import BookingChanges, BookingRequest, BookingService
 
 from .. import kit
-from .http import AnyRequest, body, conflict, iso, ok, page, parse_time, require_time
+from ..documents import Param, wire
+from .http import (
+    PAGE_PARAMS,
+    AnyRequest,
+    ConflictWire,
+    body,
+    conflict,
+    iso,
+    ok,
+    page,
+    parse_time,
+    require_time,
+)
 from .models import ConflictCheck, CreateBooking, UpdateBooking
 
 BASE36 = string.digits + string.ascii_lowercase
@@ -33,7 +45,49 @@ def booking_id(now: datetime) -> str:
     return f"RMP-{int(now.timestamp() * 1000)}-{tail}"
 
 
-def render(booking: Booking) -> dict[str, Any]:
+class BookingWire(TypedDict):
+    id: str
+    resourceId: str
+    title: str
+    startTime: str
+    endTime: str
+    status: str
+    organizer: str
+    attendees: list[str]
+    services: list[str]
+    calendarEventId: str | None
+
+
+class OneBooking(TypedDict):
+    success: bool
+    booking: BookingWire
+
+
+class Bookings(TypedDict):
+    success: bool
+    bookings: list[BookingWire]
+    total: int
+    page: int
+    pages: int
+
+
+class Conflicts(TypedDict):
+    success: bool
+    hasConflicts: bool
+    conflicts: list[ConflictWire]
+
+
+class Availability(TypedDict):
+    success: bool
+    resourceId: str
+    available: bool
+    conflicts: list[ConflictWire]
+
+
+SLOT = (Param("startTime", required=True), Param("endTime", required=True))
+
+
+def render(booking: Booking) -> BookingWire:
     return {
         "id": booking.id,
         "resourceId": booking.resource,
@@ -48,7 +102,19 @@ def render(booking: Booking) -> dict[str, Any]:
     }
 
 
-@get("/bookings")
+@get(
+    "/bookings",
+    opt=wire(
+        params=(
+            Param("status"),
+            Param("startDate"),
+            Param("endDate"),
+            Param("resourceId"),
+            *PAGE_PARAMS,
+        ),
+        answers={200: Bookings},
+    ),
+)
 async def list_bookings(
     request: AnyRequest, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
@@ -64,7 +130,7 @@ async def list_bookings(
     return ok(bookings=[render(b) for b in listed], **asked.answer(total))
 
 
-@post("/bookings", status_code=201)
+@post("/bookings", status_code=201, opt=wire(CreateBooking, answers={201: OneBooking}))
 async def create_booking(
     request: AnyRequest, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
@@ -86,14 +152,14 @@ async def create_booking(
     return ok(201, booking=render(booking))
 
 
-@get("/bookings/{booking_id:str}")
+@get("/bookings/{booking_id:str}", opt=wire(answers={200: OneBooking}))
 async def booking_detail(
     booking_id: str, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
     return ok(booking=render(await bookings.get(principal, booking_id)))
 
 
-@put("/bookings/{booking_id:str}")
+@put("/bookings/{booking_id:str}", opt=wire(UpdateBooking, answers={200: OneBooking}))
 async def update_booking(
     request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
@@ -110,7 +176,11 @@ async def update_booking(
     return ok(booking=render(booking))
 
 
-@delete("/bookings/{booking_id:str}", status_code=200)
+@delete(
+    "/bookings/{booking_id:str}",
+    status_code=200,
+    opt=wire(params=(Param("sendCancellation", bool),), answers={200: OneBooking}),
+)
 async def cancel_booking(
     request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
@@ -118,7 +188,7 @@ async def cancel_booking(
     return ok(booking=render(await bookings.cancel(principal, booking_id, notify)))
 
 
-@post("/bookings/conflicts", status_code=200)
+@post("/bookings/conflicts", status_code=200, opt=wire(ConflictCheck, answers={200: Conflicts}))
 async def check_conflicts(
     request: AnyRequest, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:
@@ -132,7 +202,10 @@ async def check_conflicts(
     return ok(hasConflicts=bool(found), conflicts=[conflict(b) for b in found])
 
 
-@get("/resources/{resource_id:str}/availability")
+@get(
+    "/resources/{resource_id:str}/availability",
+    opt=wire(params=SLOT, answers={200: Availability}),
+)
 async def availability(
     request: AnyRequest, resource_id: str, bookings: BookingService, principal: Principal
 ) -> Response[bytes]:

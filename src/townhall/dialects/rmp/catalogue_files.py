@@ -99,7 +99,7 @@ def _category(category: ResourceCategory) -> dict[str, Any]:
 
 def _booking(booking: Booking) -> dict[str, Any]:
     """`calendarEventId` is left out: it is this server's row, made anew on import."""
-    shown = render_booking(booking)
+    shown: dict[str, Any] = dict(render_booking(booking))
     del shown["calendarEventId"]
     shown["createdAt"] = iso(booking.created_at)
     return shown

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NotRequired, TypedDict, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -36,6 +36,7 @@ from townhall.domain.principal import Principal
 from townhall.services.catalogue import RowError, RowsInvalid
 
 from .. import kit
+from ..documents import Contract, Param
 
 AnyRequest = Request[Any, Any, Any]
 T = TypeVar("T")
@@ -100,6 +101,35 @@ _HTTP_CODES = {
 }
 
 
+class Failure(TypedDict):
+    code: str
+    message: str
+    details: NotRequired[dict[str, Any]]
+
+
+class Refusal(TypedDict):
+    """Every non-2xx answer."""
+
+    success: bool
+    error: Failure
+
+
+CONTRACT = Contract(
+    title="RMP v2 resource-management API (Townhall)",
+    url="/api/v2/openapi.json",
+    prefixes=("/api/v2/",),
+    security={"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    errors={status: Refusal for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)},
+)
+"""The published document: what `documents.document` needs to know about this API."""
+
+PAGE_PARAMS = (
+    Param("page", int, description="1 for the first page"),
+    Param("limit", int, description=f"at most {MAX_LIMIT}"),
+)
+"""The query parameters of every paged list."""
+
+
 class RmpError(Exception):
     """A refusal the dialect itself decides before there is a caller (missing token)."""
 
@@ -157,7 +187,15 @@ def _row_error(found: RowError) -> dict[str, Any]:
     return shown
 
 
-def conflict(booking: Booking) -> dict[str, object]:
+class ConflictWire(TypedDict):
+    resourceId: str
+    bookingId: str
+    title: str
+    startTime: str
+    endTime: str
+
+
+def conflict(booking: Booking) -> ConflictWire:
     """A conflicting booking as the conflict check and a 409's details show it."""
     return {
         "resourceId": booking.resource,
