@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import RunningServer, start_server, stop_server
+from townhall.app import DIALECTS
 
 FRONT_END = "https://front.example"
 PROTECTED = ["/api/v2/users", "/pod/v2/sessioninfo", "/plugins/restapi/v1/users"]
@@ -28,7 +30,7 @@ def browser_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
 
 
 def test_the_docs_page_loads_everything_from_this_server(browser_server: RunningServer) -> None:
-    page = requests.get(f"{browser_server.url}/docs/swagger", timeout=10)
+    page = requests.get(f"{browser_server.url}/docs", timeout=10)
     assert page.status_code == 200
     addresses = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page.text)
     assert addresses, page.text
@@ -37,6 +39,16 @@ def test_the_docs_page_loads_everything_from_this_server(browser_server: Running
         asset = requests.get(f"{browser_server.url}{address}", timeout=10)
         assert asset.status_code == 200, address
         assert len(asset.content) > 500, address
+
+
+def test_the_docs_page_offers_every_apis_own_document(browser_server: RunningServer) -> None:
+    page = requests.get(f"{browser_server.url}/docs", timeout=10).text
+    for dialect in DIALECTS:
+        assert dialect.contract is not None, dialect.name
+        assert f'"url":"{dialect.contract.url}"' in page, dialect.name
+        served = requests.get(f"{browser_server.url}{dialect.contract.url}", timeout=10)
+        assert served.status_code == 200, dialect.name
+        assert yaml.safe_load(served.text)["openapi"] == "3.1.0", dialect.name
 
 
 @pytest.mark.parametrize("path", PROTECTED)

@@ -16,10 +16,8 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp
 
-from townhall import __version__
 from townhall.config import Settings, load_settings
 from townhall.dialects import kit, openfire, rmp, symphony
 from townhall.domain.errors import DomainError
@@ -34,12 +32,6 @@ DIALECTS = (openfire.DIALECT, symphony.DIALECT, rmp.DIALECT)
 """Every API the server speaks; a new one is one more entry."""
 TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
 """What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
-
-
-def operation_id(handler: Any, method: Any, components: list[Any]) -> str:
-    """Method plus the whole path: unique even for handlers that serve several paths."""
-    words = [c if isinstance(c, str) else c.name for c in components]
-    return str(method).lower() + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
 def _expected_refusals() -> set[int | type[Exception]]:
@@ -100,6 +92,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             health.readyz,
             health.metrics,
             docs.assets_router(),
+            docs.page([d.contract for d in DIALECTS if d.contract is not None]),
             *(router for dialect in DIALECTS for router in dialect.routers()),
         ],
         dependencies=kit.providers(),
@@ -112,13 +105,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         cors_config=_cors(settings),
         state=State({kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies)}),
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Townhall",
-            version=__version__,
-            path="/docs",
-            render_plugins=[docs.render_plugin()],
-            operation_id_creator=operation_id,
-        ),
+        # Each API publishes its own typed document (dialects/documents.py); Litestar's
+        # app-wide one would describe every handler as taking a bare Request.
+        openapi_config=None,
         debug=False,
         logging_config=LoggingConfig(
             log_exceptions="always",

@@ -3,24 +3,23 @@ Townhall's own OpenAPI document that describes this dialect."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import msgspec
 import yaml
 from litestar import Litestar, Request, Response, Router, get
 
+from ..documents import Contract, cached_document
 from .http import PREFIX
 
 AnyRequest = Request[Any, Any, Any]
 
 
-@cache
+CONTRACT = Contract("Openfire REST API (Townhall)", f"{PREFIX}/openapi.yaml", (PREFIX,), {}, {})
+
+
 def _document(app: Litestar) -> dict[str, Any]:
-    full = app.openapi_schema.to_schema()
-    paths = {p: v for p, v in full.get("paths", {}).items() if p.startswith(PREFIX)}
-    info = {**full.get("info", {}), "title": "Openfire REST API (Townhall)"}
-    return {**full, "info": info, "paths": paths}
+    return cached_document(app, CONTRACT)
 
 
 @get("/openapi.yaml", include_in_schema=False)
