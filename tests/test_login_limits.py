@@ -188,3 +188,22 @@ async def test_deployments_on_one_redis_count_apart() -> None:
     finally:
         for throttle in throttles:
             await throttle.close()
+
+
+def test_guessing_the_shared_secret_is_held_back_per_address(guarded: RunningServer) -> None:
+    admin = requests.Session()
+    admin.auth = ("admin", ADMIN_PASSWORD)
+    secret = "a-shared-secret-" + unique("s")
+    made = admin.put(
+        f"{guarded.api}/system/properties/plugin.restapi.secret",
+        json={"key": "plugin.restapi.secret", "value": secret},
+        headers={"Accept": "application/json"},
+    )
+    assert made.status_code == 200, made.text
+    url = f"{guarded.url}/plugins/restapi/v1/userservice"
+    guesser = client()
+    for guess in range(PER_ADDRESS):
+        refused = guesser.get(url, params={"secret": f"guess-{guess}", "type": "none"})
+        assert refused.text == "<error>RequestNotAuthorised</error>\n"
+    _held(guesser.get(url, params={"secret": secret, "type": "none"}))
+    assert client().get(url, params={"secret": secret, "type": "none"}).status_code == 200

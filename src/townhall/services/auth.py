@@ -227,14 +227,20 @@ class AuthService(Service):
         async with self.change(who, "session.login_failed", subject, details=reason + held):
             pass
 
-    def shared_secret(
-        self, tenant: Tenant, offered: str, expected: str | None, name: str
+    async def shared_secret(
+        self, tenant: Tenant, offered: str, expected: str | None, name: str, address: str = ""
     ) -> Principal:
         """The server itself, if `offered` is the configured secret (compared in constant
-        time, so the answer's timing tells nothing of the secret)."""
-        if not expected or not hmac.compare_digest(offered.encode(), expected.encode()):
-            raise Unauthenticated("session", name, "wrong secret")
-        return Principal.system(tenant, name)
+        time, so the answer's timing tells nothing of the secret). Guesses count against
+        the client's address only: a count on the secret itself would let anyone lock its
+        rightful holders out."""
+
+        async def check() -> Principal:
+            if not expected or not hmac.compare_digest(offered.encode(), expected.encode()):
+                raise Unauthenticated("session", name, "wrong secret")
+            return Principal.system(tenant, name)
+
+        return await self._guarded(tenant, None, address, check, shown=name)
 
     # -- key login and opaque session tokens --------------------------------------------
 

@@ -223,6 +223,8 @@ def to_openfire(exc: DomainError) -> OpenfireError:
         return OpenfireError(404, "NotFoundException", wording or str(exc), exc.subject)
     if isinstance(exc, Unavailable):
         return OpenfireError(503, "ServiceUnavailableException", exc.detail, exc.kind)
+    if isinstance(exc, TooManyAttempts):
+        return OpenfireError(429, "NotAllowedException", exc.detail, exc.subject)
     return OpenfireError(500, type(exc).__name__, wording or str(exc), exc.subject)
 
 
@@ -509,7 +511,7 @@ class OpenfireAuth:
         mode = (settings.get("plugin.restapi.httpAuth") or "basic").lower()
         if mode != "basic":
             secret = settings.get("plugin.restapi.secret")
-            return svc.auth.shared_secret(tenant, header, secret, "restapi-secret")
+            return await svc.auth.shared_secret(tenant, header, secret, "restapi-secret", address)
         username, password = _basic_credentials(header)
         found = await svc.auth.password(tenant, username, password, address)
         if roles.SERVER_ADMIN not in found.roles:

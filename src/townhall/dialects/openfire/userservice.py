@@ -200,7 +200,9 @@ async def userservice(request: AnyRequest, services: Services) -> Response[bytes
         return _reply("<error>RequestNotAuthorised</error>")
     try:
         secret = settings.get("plugin.restapi.secret")
-        caller = svc.auth.shared_secret(tenant, params.get("secret", ""), secret, "userservice")
+        caller = await svc.auth.shared_secret(
+            tenant, params.get("secret", ""), secret, "userservice", kit.caller_address(request)
+        )
     except Unauthenticated:
         return _reply("<error>RequestNotAuthorised</error>")
     operation = OPERATIONS.get(params.get("type", ""))
