@@ -380,3 +380,20 @@ async def test_a_socket_without_a_token_is_closed(short_lived: RunningServer) ->
     async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(short_lived)) as ws:
         code, reason = await closed_with(ws)
         assert code == 4008 and reason
+
+
+async def test_a_holder_told_to_change_their_password_gets_no_socket(
+    server: RunningServer,
+) -> None:
+    _, email = person(server)
+    reset = admin(server).post(
+        f"/users/{email}/password", json={"newPassword": "temporary-pw", "requireChange": True}
+    )
+    assert reset.status_code == 200, reset.text
+    told = Rmp(server).login(email, "temporary-pw")
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(server)) as ws:
+        await ws.send_json({"token": bearer(told)})
+        refusal = await ws.receive_json(timeout=10)
+        assert refusal["data"]["code"] == "PASSWORD_CHANGE_REQUIRED"
+        code, reason = await closed_with(ws)
+        assert code == 4403 and "password" in reason

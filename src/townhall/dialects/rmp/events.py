@@ -29,7 +29,7 @@ from townhall.domain.principal import Principal
 from townhall.services.subscriptions import Subscription, SubscriptionService
 
 from .. import kit
-from .http import iso
+from .http import CHANGE_FIRST, iso
 
 PUSHED = ("booking.", "resource.", "event.", "presence.changed")
 QUEUE_LIMIT = 1000
@@ -37,11 +37,13 @@ UNAUTHORIZED_CLOSE = 4401
 ENDED_CLOSE = 4001
 EXPIRED_CLOSE = 4002
 NO_TOKEN_CLOSE = 4008
+CHANGE_PASSWORD_CLOSE = 4403
 CLOSE_CODES = {
     UNAUTHORIZED_CLOSE: "the token was refused when the socket opened",
     ENDED_CLOSE: "the session ended: logged out, revoked, or the account locked or deleted",
     EXPIRED_CLOSE: "the access token expired",
     NO_TOKEN_CLOSE: "no token within the time allowed",
+    CHANGE_PASSWORD_CLOSE: "the holder must change their password first (requireChange)",
 }
 """Why the server closed a socket (the close frame's reason says it in words)."""
 KEYS: dict[str, dict[str, str | None]] = {
@@ -136,8 +138,12 @@ async def _token(socket: WebSocket[Any, Any, Any], seconds: float) -> str | None
     return str(first.get("token", "")) if isinstance(first, dict) else ""
 
 
+ERROR_CODES = {NO_TOKEN_CLOSE: "TIMEOUT", CHANGE_PASSWORD_CLOSE: "PASSWORD_CHANGE_REQUIRED"}
+"""The `error` message's code before a close, where it is not UNAUTHORIZED."""
+
+
 async def _refuse(socket: WebSocket[Any, Any, Any], code: int, message: str) -> None:
-    error = "UNAUTHORIZED" if code != NO_TOKEN_CLOSE else "TIMEOUT"
+    error = ERROR_CODES.get(code, "UNAUTHORIZED")
     await socket.send_json({"type": "error", "data": {"code": error, "message": message}})
     await socket.close(code=code, reason=message)
 
@@ -154,6 +160,10 @@ async def events(socket: WebSocket[Any, Any, Any], subscriptions: SubscriptionSe
             subscription = await subscriptions.open(token)
         except Unauthenticated:
             return await _refuse(socket, UNAUTHORIZED_CLOSE, "invalid token")
+        holder = subscription.principal
+        if holder.must_change_password:  # as REST's password_current guard
+            message = CHANGE_FIRST.format(email=holder.address)
+            return await _refuse(socket, CHANGE_PASSWORD_CLOSE, message)
         hub = _hub(socket, subscriptions)
         listener = hub.join(subscription.principal)
         try:
