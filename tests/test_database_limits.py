@@ -7,6 +7,7 @@ share `max_connections`."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,11 +16,13 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+from sqlalchemy import text
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server
 from tests.helpers.databases import fresh_database
 from tests.helpers.rmp import at
 from tests.helpers.symphony import key_pair
+from townhall.store.database import open_database
 
 LIMIT = 6
 BURST = 48
@@ -150,3 +153,37 @@ def test_pools_sized_from_the_budget_and_the_workers_never_overrun_it(
     assert sorted(starts) == sorted({at(8 + i) for i in range(4)}), starts
     log = server.log.read_text(errors="replace")
     assert "Traceback" not in log and "unavailable" not in log, log[-3000:]
+
+
+async def _deadlock(url: str) -> tuple[list[str], list[int]]:
+    """Two write transactions that take two rows' locks in opposite orders."""
+    db = open_database(url, pool_size=2)
+    try:
+        async with db.write() as tx:
+            await tx.execute(text("CREATE TABLE probe (id int PRIMARY KEY, v int)"))
+            await tx.execute(text("INSERT INTO probe VALUES (1, 0), (2, 0)"))
+        locked = {1: asyncio.Event(), 2: asyncio.Event()}
+        bump = text("UPDATE probe SET v = v + 1 WHERE id = :id")
+
+        async def crosswise(first: int, then: int) -> None:
+            async with db.write() as tx:
+                await tx.execute(bump, {"id": first})
+                locked[first].set()
+                await locked[then].wait()
+                await tx.execute(bump, {"id": then})
+
+        outcomes = await asyncio.gather(crosswise(1, 2), crosswise(2, 1), return_exceptions=True)
+        async with db.read() as tx:
+            values = list((await tx.execute(text("SELECT v FROM probe ORDER BY id"))).scalars())
+    finally:
+        await db.dispose()
+    return sorted(type(o).__name__ for o in outcomes), values
+
+
+def test_a_deadlock_is_a_conflict_and_nothing_of_the_loser_is_written(tmp_path: Path) -> None:
+    """PostgreSQL breaks a deadlock by aborting one transaction: that one is the
+    domain's Conflict (each API's 409), the other commits whole."""
+    with fresh_database("postgresql", tmp_path) as url:
+        kinds, values = asyncio.run(_deadlock(url))
+    assert kinds == ["Conflict", "NoneType"], kinds
+    assert values == [1, 1], values
