@@ -9,8 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from sqlalchemy import text
 
 from tests.conftest import PG_ADMIN_URL, _pg
+from townhall.store.database import open_database
 from townhall.store.migrate import run_alembic, upgrade
 
 
@@ -66,3 +69,41 @@ def test_sqlite_tables_are_rebuilt_with_their_rows_and_never_reuse_ids(tmp_path:
     assert db.execute("SELECT id FROM users WHERE username = 'next'").fetchone() == (9,)
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     db.close()
+
+
+async def _store_vcard(url: str, vcard: str) -> None:
+    db = open_database(url)
+    try:
+        async with db.write() as tx:
+            await tx.execute(
+                text("INSERT INTO tenants (name, created_at) VALUES ('t', '2026-01-01')")
+            )
+            await tx.execute(
+                text(
+                    "INSERT INTO users (tenant_id, username, vcard, created_at, updated_at)"
+                    " SELECT id, 'carded', :vcard, '2026-01-01', '2026-01-01' FROM tenants"
+                ),
+                {"vcard": vcard},
+            )
+    finally:
+        await db.dispose()
+
+
+async def _read_vcard(url: str) -> str:
+    db = open_database(url)
+    try:
+        async with db.read() as tx:
+            found = await tx.execute(text("SELECT vcard FROM users WHERE username = 'carded'"))
+            return str(found.scalar_one())
+    finally:
+        await db.dispose()
+
+
+def test_stored_vcards_with_entity_references_become_well_formed(empty_database: str) -> None:
+    run_alembic(empty_database, "upgrade", "0006")
+    stored = '<vCard xmlns="vcard-temp"><FN>A &xxe; B</FN><NOTE>x &amp; y &#38;</NOTE></vCard>'
+    asyncio.run(_store_vcard(empty_database, stored))
+    upgrade(empty_database)
+    served = asyncio.run(_read_vcard(empty_database))
+    assert served == '<vCard xmlns="vcard-temp"><FN>A  B</FN><NOTE>x &amp; y &#38;</NOTE></vCard>'
+    assert etree.fromstring(served.encode()).findtext("{vcard-temp}NOTE") == "x & y &"
