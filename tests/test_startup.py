@@ -8,6 +8,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +96,23 @@ def test_unreachable_database_is_named_without_its_password(tmp_path: Path) -> N
 def test_an_unwritable_sqlite_folder_is_named(tmp_path: Path) -> None:
     why = refused(f"sqlite:///{tmp_path / 'missing' / 'townhall.db'}", tmp_path / "out.log")
     assert "missing" in why
+
+
+@pytest.mark.parametrize("redis", [None, "redis://127.0.0.1:6379/0"])
+def test_several_workers_without_redis_are_warned_of(tmp_path: Path, redis: str | None) -> None:
+    extra = {"TOWNHALL_REDIS_URL": redis} if redis else {}
+    errors = tmp_path / "err.log"
+    with errors.open("wb") as err:
+        process = serve(
+            f"sqlite:///{tmp_path / 'townhall.db'}", tmp_path / "out.log", 2, err, **extra
+        )
+    try:
+        deadline = time.monotonic() + EXITS_WITHIN
+        while "listening" not in (tmp_path / "out.log").read_text():
+            assert process.poll() is None and time.monotonic() < deadline, errors.read_text()
+            time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(timeout=EXITS_WITHIN)
+    warned = [line for line in errors.read_text().splitlines() if "without Redis" in line]
+    assert len(warned) == (0 if redis else 1), warned

@@ -88,6 +88,14 @@ def _stop_later() -> threading.Event:
     return asked
 
 
+ALONE_WARNING = (
+    "townhall: warning: {workers} workers without Redis (TOWNHALL_REDIS_URL): each keeps "
+    "its own WebSocket events and failed-login counts (up to {workers} x the limits) and "
+    "sees the others' changes to cached settings only when its cache expires"
+)
+"""Several workers share events, login counts and cache invalidation only through Redis."""
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -113,6 +121,8 @@ def serve(
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    if workers > 1 and not settings.redis_url:
+        typer.echo(ALONE_WARNING.format(workers=workers), err=True)
     _granian(host, port, workers, stop).serve()
 
 
