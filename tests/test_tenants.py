@@ -175,6 +175,17 @@ def test_a_tenant_admin_cannot_capture_traffic(server: RunningServer) -> None:
     assert _usernames(_openfire(server, alt, "admin", b.password, "/users")) == {"admin"}
 
 
+def test_a_tenant_cannot_claim_a_name_inside_another_tenants(server: RunningServer) -> None:
+    b = _create(server)
+    rmp_b = Rmp(server).login(f"admin@{b.domain}", b.password)
+    for inside in (f"mail.{DOMAIN}", f"a.b.{DOMAIN}"):
+        refused(rmp_b.post("/domains", json={"domain": inside, "type": "primary"}), 403)
+    own = rmp_b.post("/domains", json={"domain": f"mail.{b.domain}", "type": "primary"})
+    assert own.status_code == 201, own.text
+    first = admin(server).post("/domains", json={"domain": f"{unique('m')}.{DOMAIN}"})
+    assert first.status_code == 201, first.text
+
+
 def test_the_operator_route(server: RunningServer) -> None:
     operator = admin(server)
     b = _create(server)

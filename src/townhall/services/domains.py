@@ -59,6 +59,8 @@ class DomainService(Service):
         if kind not in KINDS:
             raise Invalid("kind", f"must be one of {', '.join(KINDS)}")
         async with self.change(actor, "domain.created", name) as tx:
+            if await store.held_by_others(tx, actor.tenant_id, _enclosing(name)):
+                raise Forbidden("domain", name, f"{name} is under another tenant's domain")
             parent_id = await self._parent_of(tx, actor, name, kind)
             try:
                 domain_id = await store.insert_domain(
@@ -147,6 +149,14 @@ class DomainService(Service):
 def _may_administer(actor: Principal, name: str) -> None:
     if not actor.administers(name):
         raise Forbidden("domain", name, f"Only an administrator of {name} may do this")
+
+
+def _enclosing(name: str) -> list[str]:
+    """The names that enclose `name` (itself excluded), down to two labels: a tenant may
+    not claim a name inside another tenant's (`mail.their.org` when they hold their.org),
+    which would let it pose as them."""
+    labels = name.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
 
 
 def _may_create(actor: Principal, name: str, kind: str) -> None:

@@ -97,6 +97,14 @@ async def find(tx: Tx, tenant_id: int, name: str) -> tuple[int, Domain] | None:
     return (row.id, _domain(row)) if row else None
 
 
+async def held_by_others(tx: Tx, tenant_id: int, candidates: list[str]) -> bool:
+    """Whether another tenant has any of the names."""
+    query = select(domains.c.id).where(
+        domains.c.tenant_id != tenant_id, domains.c.name.in_(candidates)
+    )
+    return (await tx.execute(query.limit(1))).first() is not None
+
+
 async def insert_domain(
     tx: Tx, tenant_id: int, name: str, kind: str, parent_id: int | None, now: datetime
 ) -> int:
