@@ -28,13 +28,15 @@ LIMIT = 6
 BURST = 48
 
 
-def _starved_server(folder: Path, **env: str) -> Iterator[tuple[RunningServer, str]]:
+def _starved_server(
+    folder: Path, limit: int = LIMIT, workers: int = 2, **env: str
+) -> Iterator[tuple[RunningServer, str]]:
     private, public = key_pair()
     (folder / "admin.pub").write_text(public)
-    with fresh_database("postgresql", folder, limit=LIMIT) as url:
+    with fresh_database("postgresql", folder, limit=limit) as url:
         key = str(folder / "admin.pub")
         running = start_server(
-            url, folder / "server.log", workers=2, TOWNHALL_ADMIN_PUBLIC_KEY=key, **env
+            url, folder / "server.log", workers=workers, TOWNHALL_ADMIN_PUBLIC_KEY=key, **env
         )
         try:
             yield running, private
@@ -52,6 +54,12 @@ def starved(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
 def budgeted(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
     """The same database, with the server told its connection budget."""
     yield from _starved_server(tmp_path, TOWNHALL_DB_MAX_CONNECTIONS=str(LIMIT))
+
+
+@pytest.fixture
+def four_workers(tmp_path: Path) -> Iterator[tuple[RunningServer, str]]:
+    """Four workers with the default budget (20) on a database that allows exactly that."""
+    yield from _starved_server(tmp_path, limit=20, workers=4)
 
 
 def _served(call: Callable[[], requests.Response]) -> requests.Response:
@@ -79,7 +87,7 @@ def _checked(answer: requests.Response) -> int:
     return status
 
 
-def _burst(server: RunningServer, private: str) -> tuple[list[int], list[str]]:
+def _burst(server: RunningServer, private: str, size: int = BURST) -> tuple[list[int], list[str]]:
     """Booking creates on four slots of one resource, and reads through every API, all
     at once; returns the statuses and the start times booked."""
     login = {"email": "admin@example.org", "password": ADMIN_PASSWORD}
@@ -112,7 +120,7 @@ def _burst(server: RunningServer, private: str) -> tuple[list[int], list[str]]:
         return lambda: requests.post(f"{api}/bookings", json=slot, headers=headers)
 
     calls: list[Callable[[], requests.Response]] = []
-    for i in range(BURST // 4):
+    for i in range(size // 4):
         calls.append(booking(i))
         calls.append(lambda: requests.get(f"{api}/resources", headers=headers))
         calls.append(lambda: requests.get(f"{server.url}/pod/v2/admin/user/list", headers=symphony))
@@ -121,7 +129,7 @@ def _burst(server: RunningServer, private: str) -> tuple[list[int], list[str]]:
                 f"{server.api}/users", auth=basic, headers={"Accept": "application/json"}
             )
         )
-    with ThreadPoolExecutor(max_workers=BURST) as pool:
+    with ThreadPoolExecutor(max_workers=size) as pool:
         statuses = [_checked(answer) for answer in pool.map(lambda call: call(), calls)]
     params = {"resourceId": resource}
     listed = _served(lambda: requests.get(f"{api}/bookings", params=params, headers=headers))
@@ -149,6 +157,19 @@ def test_pools_sized_from_the_budget_and_the_workers_never_overrun_it(
     instead of being refused."""
     server, private = budgeted
     statuses, starts = _burst(server, private)
+    assert set(statuses) <= {200, 201, 409}, statuses
+    assert sorted(starts) == sorted({at(8 + i) for i in range(4)}), starts
+    log = server.log.read_text(errors="replace")
+    assert "Traceback" not in log and "unavailable" not in log, log[-3000:]
+
+
+def test_four_workers_stay_within_the_default_budget_under_a_burst(
+    four_workers: tuple[RunningServer, str],
+) -> None:
+    """The issue's case: 4 workers once opened up to 80 connections and answered 500
+    "too many clients". Now each worker's pools hold a quarter of the 20."""
+    server, private = four_workers
+    statuses, starts = _burst(server, private, size=160)
     assert set(statuses) <= {200, 201, 409}, statuses
     assert sorted(starts) == sorted({at(8 + i) for i in range(4)}), starts
     log = server.log.read_text(errors="replace")
