@@ -60,6 +60,13 @@ class TenantService(Service):
         self._by_id: TTLCache[int, Tenant] = TTLCache(ttl_seconds=5.0)
         self.set_up: list[SetUp] = []
         """Run for each new tenant, as its system principal (filled by `Services`)."""
+        deps.events.subscribe(self._on_event)
+
+    def _on_event(self, event: object) -> None:
+        """Routing changed somewhere (another process, through Redis): look names up
+        again at once rather than when the cache expires."""
+        if getattr(event, "topic", "").startswith("tenant."):
+            self._forget()
 
     # -- routing -----------------------------------------------------------------------
 
@@ -192,7 +199,8 @@ class TenantService(Service):
             raise Forbidden("tenant", actor.tenant.domain, "Only the operator may do this")
 
     def _forget(self) -> None:
-        """Routing changed: this process looks names up again (others within 5 s)."""
+        """Routing changed: this process looks names up again (others when the change's
+        event reaches them through Redis, or within 5 s without it)."""
         self._by_host = TTLCache(ttl_seconds=5.0)
         self._by_id = TTLCache(ttl_seconds=5.0)
 
