@@ -31,6 +31,7 @@ from townhall.domain.errors import (
 from townhall.domain.principal import Principal
 
 from .. import kit, unstorable
+from ..documents import Contract, Param
 from .models import Error, Wire
 
 AnyRequest = Request[Any, Any, Any]
@@ -97,6 +98,24 @@ FIELDS = {
 }
 """Domain field names as Symphony spells them."""
 LACKS_ROLE = "The caller lacks the role this operation needs"
+
+CONTRACT = Contract(
+    title="Symphony Pod API (Townhall)",
+    url="/pod/openapi.json",
+    prefixes=("/pod/", "/login/", "/relay/"),
+    security={"sessionToken": {"type": "apiKey", "in": "header", "name": "sessionToken"}},
+    errors={status: Error for status in (400, 401, 403, 404, 409, 413, 415, 429, 503)},
+    description=(
+        "Every `/pod` operation takes the `sessionToken` header a `/login` answered; the "
+        "login operations need none. Refusals are Symphony's `Error` body."
+    ),
+)
+"""The published document: what `documents.document` needs to know about this API."""
+
+IDS = {"type": "string", "pattern": "^-?[0-9]+(,-?[0-9]+)*$"}
+"""A comma-separated list of ids in a query parameter (`uid=1,2,3`)."""
+PAGE_PARAMS = (Param("skip", int), Param("limit", int))
+"""The query parameters of the paged lists."""
 
 
 class SymphonyError(Exception):
