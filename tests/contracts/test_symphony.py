@@ -19,6 +19,7 @@ import requests
 import schemathesis
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
+from tests.dialects.symphony.test_certificates import make_cert
 from tests.helpers import contract
 from tests.helpers.symphony import Bot, make_bot, session_token
 from townhall.dialects import symphony
@@ -77,6 +78,17 @@ class Pod:
         assert r.status_code == 200, r.text
         return stream_id
 
+    def create_cert(self) -> str:
+        made = make_cert()
+        attributes = {"name": made.cn, "type": {"type": "USER"}, "status": {"type": "TRUSTED"}}
+        r = requests.post(
+            f"{self.server.url}/pod/v2/companycert/create",
+            json={"pem": made.pem, "attributes": attributes},
+            headers=self.headers(),
+        )
+        assert r.status_code == 200, r.text
+        return made.fingerprint
+
 
 @pytest.fixture(scope="module")
 async def pod(server: RunningServer, database_url: str) -> AsyncIterator[Pod]:
@@ -116,6 +128,7 @@ class Targets:
     username: str
     stream_id: str
     message_id: str
+    fingerprint: str
 
 
 @pytest.fixture
@@ -124,7 +137,8 @@ async def targets(pod: Pod) -> Targets:
     stream_id = await asyncio.to_thread(pod.create_room, uid)
     actor = Principal(await pod.services.tenants.first(), "test")
     message = await pod.services.messages.post(actor, stream_id, pod.bot.username, "hello")
-    return Targets(uid, username, stream_id, message.message_id)
+    fingerprint = await asyncio.to_thread(pod.create_cert)
+    return Targets(uid, username, stream_id, message.message_id, fingerprint)
 
 
 # Path parameters pointed at real things, by name.
@@ -136,13 +150,24 @@ PATH_VALUES: dict[str, Callable[[Pod, Targets], Any]] = {
     "message_id": lambda p, t: t.message_id,
     "did": lambda p, t: p.disclaimer_id,
     "gid": lambda p, t: p.group_id,
+    "fingerPrint": lambda p, t: t.fingerprint,
 }
-# Bodies naming one user: membership changes and connection requests.
-USER_BODIES = {
-    "/v1/room/{stream_id}/membership/{action}": "id",
-    "/v1/connection/create": "userId",
-    "/v1/connection/accept": "userId",
-    "/v1/connection/reject": "userId",
+# Body fields naming one thing: the user of membership changes and connection requests,
+# the disclaimer assigned, the certificate deleted.
+BODY_VALUES: dict[str, tuple[str, Callable[[Pod, Targets], Any]]] = {
+    "/v1/room/{stream_id}/membership/{action}": ("id", PATH_VALUES["uid"]),
+    "/v1/connection/create": ("userId", PATH_VALUES["uid"]),
+    "/v1/connection/accept": ("userId", PATH_VALUES["uid"]),
+    "/v1/connection/reject": ("userId", PATH_VALUES["uid"]),
+    "/v1/admin/user/{uid}/disclaimer/update": ("id", PATH_VALUES["did"]),
+    "/v1/companycert/delete": ("id", PATH_VALUES["fingerPrint"]),
+}
+# Bodies that are a bare array of user ids: IMs and barrier group membership.
+USER_LISTS = {
+    "/v1/im/create",
+    "/v1/admin/im/create",
+    "/v1/admin/group/{gid}/membership/add",
+    "/v1/admin/group/{gid}/membership/remove",
 }
 LOGOUT = "/login/logout"
 
@@ -161,9 +186,11 @@ def test_every_operation(case: schemathesis.Case, pod: Pod, targets: Targets) ->
             parameters[name] = PATH_VALUES[name](pod, targets)
     if "action" in parameters and parameters["action"] not in MEMBERSHIP_ACTIONS:
         parameters["action"] = MEMBERSHIP_ACTIONS[len(str(parameters["action"])) % 4]
-    field = USER_BODIES.get(path)
-    if field is not None and isinstance(case.body, dict):
-        case.body = {**case.body, field: targets.uid}
+    if path in BODY_VALUES and isinstance(case.body, dict):
+        field, value = BODY_VALUES[path]
+        case.body = {**case.body, field: value(pod, targets)}
+    if path in USER_LISTS and isinstance(case.body, list):
+        case.body = [*case.body[:1], targets.uid]
     # A logout ends the session it names: never the one the other operations use.
     token = session_token(pod.server, pod.bot) if path == LOGOUT else pod.token
     contract.call(case, pod.server.url, {"sessionToken": token})
