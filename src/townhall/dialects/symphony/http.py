@@ -104,7 +104,10 @@ CONTRACT = Contract(
     url="/pod/openapi.json",
     prefixes=("/pod/", "/login/", "/relay/"),
     security={"sessionToken": {"type": "apiKey", "in": "header", "name": "sessionToken"}},
-    errors={status: Error for status in (400, 401, 403, 404, 409, 413, 415, 429, 503)},
+    # What any operation may answer: an unknown id and a duplicate are 400s where the
+    # operation declares no 404 or 409 (`_declared`), a path no route serves (a uid
+    # that is not a number) is a 404, and only a login answers 429 (its own answers).
+    errors={status: Error for status in (400, 401, 403, 404, 413, 503)},
     description=(
         "Every `/pod` operation takes the `sessionToken` header a `/login` answered; the "
         "login operations need none. Refusals are Symphony's `Error` body."

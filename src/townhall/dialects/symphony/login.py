@@ -12,15 +12,16 @@ from townhall.services.tenants import TenantService
 from .. import kit
 from ..documents import wire
 from .http import AnyRequest, SymphonyError, body, ok
-from .models import AuthenticateRequest, Token
+from .models import AuthenticateRequest, Error, Token
 
 
 class LoggedOut(TypedDict):
     message: str
 
 
-LOGIN = wire(AuthenticateRequest, answers={200: Token}, public=True)
-"""Both logins: a signed JWT in, a token out; every refused login is a 401."""
+LOGIN = wire(AuthenticateRequest, answers={200: Token, 429: Error}, public=True)
+"""Both logins: a signed JWT in, a token out; every refused login is a 401, and too
+many refused ones (per account or address) a 429 with Retry-After."""
 
 
 async def _login(

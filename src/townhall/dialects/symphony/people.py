@@ -13,7 +13,7 @@ from townhall.domain.principal import Principal
 from townhall.services.contacts import Connection, ContactService
 from townhall.services.presence import CATEGORIES, Presence, PresenceService
 
-from .. import unstorable
+from .. import kit, unstorable
 from ..documents import Param, wire
 from . import models as m
 from .http import DECLARES_404, IDS, AnyRequest, SymphonyError, body, int_list, ok
@@ -139,9 +139,10 @@ async def user_presence_v1(
 async def all_presence(
     request: AnyRequest, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
-    ids = int_list(request.query_params.get("lastUserId") or "0", "lastUserId")
-    limits = int_list(request.query_params.get("limit") or "1000", "limit")
-    found = await presence.page(principal, ids[0], limits[0])
+    q, low, high = request.query_params, unstorable.INT64_MIN, unstorable.INT64_MAX
+    after = kit.integer(q.get("lastUserId"), "lastUserId", 0, low, high)
+    limit = kit.integer(q.get("limit"), "limit", 1000, low, high)  # the service checks the range
+    found = await presence.page(principal, after, limit)
     return ok([_presence(p) for p in found])
 
 
