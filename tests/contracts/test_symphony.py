@@ -10,6 +10,8 @@ checks Townhall's own document, which also covers the operations no finos spec h
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from PIL import Image
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.dialects.symphony.test_certificates import make_cert
@@ -152,23 +155,79 @@ PATH_VALUES: dict[str, Callable[[Pod, Targets], Any]] = {
     "gid": lambda p, t: p.group_id,
     "fingerPrint": lambda p, t: t.fingerprint,
 }
-# Body fields naming one thing: the user of membership changes and connection requests,
-# the disclaimer assigned, the certificate deleted.
-BODY_VALUES: dict[str, tuple[str, Callable[[Pod, Targets], Any]]] = {
-    "/v1/room/{stream_id}/membership/{action}": ("id", PATH_VALUES["uid"]),
-    "/v1/connection/create": ("userId", PATH_VALUES["uid"]),
-    "/v1/connection/accept": ("userId", PATH_VALUES["uid"]),
-    "/v1/connection/reject": ("userId", PATH_VALUES["uid"]),
-    "/v1/admin/user/{uid}/disclaimer/update": ("id", PATH_VALUES["did"]),
-    "/v1/companycert/delete": ("id", PATH_VALUES["fingerPrint"]),
+Fill = Callable[[Pod, Targets], Any]
+UID: Fill = PATH_VALUES["uid"]
+NEW_NAME: Fill = lambda p, t: unique("fuzzed")  # noqa: E731
+
+
+def _picture() -> str:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+PICTURE = _picture()
+NEW_CERT: dict[str, Fill] = {
+    "pem": lambda p, t: make_cert().pem,
+    "attributes.name": NEW_NAME,
+    "attributes.type.type": lambda p, t: "USER",
+    "attributes.status.type": lambda p, t: "TRUSTED",
+}
+NEW_USER: dict[str, Fill] = {
+    "userAttributes.userName": NEW_NAME,
+    "userAttributes.emailAddress": lambda p, t: f"{unique('fuzzed')}@example.org",
+    "userAttributes.accountType": lambda p, t: "NORMAL",
+    "roles": lambda p, t: ["INDIVIDUAL"],
+}
+# Body fields a valid request needs beyond its type (so valid examples get past the
+# handler's own checks, and their answers are checked too), or that name one thing:
+# the user of membership changes and connection requests, the disclaimer assigned, the
+# certificate deleted. A dotted name is a field of an object the body holds.
+BODY_VALUES: dict[str, dict[str, Fill]] = {
+    "/pod/v2/admin/user/create": NEW_USER,
+    "/pod/v1/admin/user/create": NEW_USER,
+    "/pod/v1/admin/user/{uid}/status/update": {"status": lambda p, t: "DISABLED"},
+    "/pod/v1/admin/user/{uid}/delegates/update": {
+        "userId": lambda p, t: p.bot.uid,
+        "action": lambda p, t: "ADD",
+    },
+    "/pod/v1/admin/user/{uid}/disclaimer/update": {"id": lambda p, t: p.disclaimer_id},
+    "/pod/v3/room/create": {"name": NEW_NAME},
+    "/pod/v2/room/create": {"name": NEW_NAME},
+    "/pod/v1/room/create": {"roomAttributes.name": NEW_NAME},
+    "/pod/v1/room/{stream_id}/membership/{action}": {"id": UID},
+    "/pod/v1/connection/create": {"userId": UID},
+    "/pod/v1/connection/accept": {"userId": UID},
+    "/pod/v1/connection/reject": {"userId": UID},
+    "/pod/v2/user/presence": {"category": lambda p, t: "BUSY"},
+    "/pod/v1/admin/user/{uid}/avatar/update": {"image": lambda p, t: PICTURE},
+    "/pod/v1/companycert/create": NEW_CERT,
+    "/pod/v2/companycert/create": NEW_CERT,
+    "/pod/v1/companycert/delete": {"id": PATH_VALUES["fingerPrint"]},
+    # A signed JWT, as the bot signs it.
+    "/login/pubkey/authenticate": {"token": lambda p, t: p.bot.jwt()},
+    "/relay/pubkey/authenticate": {"token": lambda p, t: p.bot.jwt()},
 }
 # Bodies that are a bare array of user ids: IMs and barrier group membership.
 USER_LISTS = {
-    "/v1/im/create",
-    "/v1/admin/im/create",
-    "/v1/admin/group/{gid}/membership/add",
-    "/v1/admin/group/{gid}/membership/remove",
+    "/pod/v1/im/create",
+    "/pod/v1/admin/im/create",
+    "/pod/v1/admin/group/{gid}/membership/add",
+    "/pod/v1/admin/group/{gid}/membership/remove",
 }
+
+
+def _put(body: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a (dotted) field of a body, unless an object on the way is not one (a
+    body that breaks its type stays broken)."""
+    *parents, name = dotted.split(".")
+    for parent in parents:
+        body = body.setdefault(parent, {})
+        if not isinstance(body, dict):
+            return
+    body[name] = value
+
+
 LOGOUT = "/login/logout"
 
 
@@ -192,10 +251,10 @@ def aim(case: schemathesis.Case, pod: Pod, targets: Targets) -> None:
     if "action" in parameters and parameters["action"] not in MEMBERSHIP_ACTIONS:
         parameters["action"] = MEMBERSHIP_ACTIONS[len(str(parameters["action"])) % 4]
     if path in BODY_VALUES and isinstance(case.body, dict):
-        field, value = BODY_VALUES[path]
-        case.body = {**case.body, field: value(pod, targets)}
+        for field, value in BODY_VALUES[path].items():
+            _put(case.body, field, value(pod, targets))
     if path in USER_LISTS and isinstance(case.body, list):
-        case.body = [*case.body[:1], targets.uid]
+        case.body = [pod.bot.uid, targets.uid]
     # A logout ends the session it names: never the one the other operations use.
     token = session_token(pod.server, pod.bot) if path == LOGOUT else pod.token
     contract.call(case, pod.server.url, {"sessionToken": token})

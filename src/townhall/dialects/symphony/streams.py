@@ -214,8 +214,8 @@ async def change_membership(
     opt=wire(
         m.RoomSearchCriteria,
         params=(
-            Param("skip", int),
-            Param("limit", int, description=f"1 to {MAX_LIMIT}"),
+            Param("skip", {"type": "integer", "minimum": 0}),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
             Param("includeNonDiscoverable", bool),
         ),
         answers={200: m.RoomSearchResults},

@@ -219,7 +219,10 @@ async def create(
     "/v2/admin/user/list",
     guards=[user_admins],
     opt=wire(
-        params=(Param("skip", int), Param("limit", int, description=f"1 to {MAX_PAGE}")),
+        params=(
+            Param("skip", int),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        ),
         answers={200: list[m.UserDetail]},
     ),
 )
