@@ -27,7 +27,7 @@ from townhall.services.certificates import (
 from .. import kit, unstorable
 from ..documents import wire
 from . import models as m
-from .http import PAGE_PARAMS, AnyRequest, SymphonyError, body, ok, refuse_deep, role_guard
+from .http import AnyRequest, SymphonyError, body, ok, page_params, refuse_deep, role_guard
 
 cert_admins = role_guard(frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR}))
 """Certificates decide who may authenticate, so user provisioning is not enough."""
@@ -189,7 +189,7 @@ async def create_v2(
     return ok(_detail(await _create(request, certificates, principal, current=True)))
 
 
-LISTED = wire(params=PAGE_PARAMS, answers={200: list[m.CompanyCertInfoItem]})
+LISTED = wire(params=page_params(MAX_PAGE), answers={200: list[m.CompanyCertInfoItem]})
 
 
 @get("/v1/companycert/list", guards=[cert_admins], opt=LISTED)
@@ -214,7 +214,7 @@ async def list_pod_managed(
     guards=[cert_admins],
     opt=wire(
         list[m.CompanyCertType],
-        params=PAGE_PARAMS,
+        params=page_params(MAX_PAGE),
         answers={200: list[m.CompanyCertInfoItem]},
     ),
 )

@@ -32,12 +32,12 @@ from ..documents import wire
 from . import models as m
 from .http import (
     DECLARES_404,
-    PAGE_PARAMS,
     AnyRequest,
     SymphonyError,
     body,
     no_content,
     ok,
+    page_params,
     refuse_deep,
     role_guard,
     user_admins,
@@ -215,7 +215,7 @@ async def list_groups(barriers: BarrierService, principal: Principal) -> Respons
 
 @get(
     "/v1/admin/group/{gid:str}/membership/list",
-    opt={**DECLARES_404, **wire(params=PAGE_PARAMS, answers={200: list[int]})},
+    opt={**DECLARES_404, **wire(params=page_params(MAX_PAGE), answers={200: list[int]})},
     guards=[user_admins],
 )
 async def group_members(

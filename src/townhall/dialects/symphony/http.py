@@ -117,8 +117,15 @@ CONTRACT = Contract(
 
 IDS = {"type": "string", "pattern": "^-?[0-9]+(,-?[0-9]+)*$"}
 """A comma-separated list of ids in a query parameter (`uid=1,2,3`)."""
-PAGE_PARAMS = (Param("skip", int), Param("limit", int))
-"""The query parameters of the paged lists."""
+
+
+def page_params(most: int) -> tuple[Param, Param]:
+    """The query parameters of a paged list whose service refuses a negative `skip`
+    and a `limit` outside 1 to `most`."""
+    return (
+        Param("skip", {"type": "integer", "minimum": 0}),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": most}),
+    )
 
 
 class SymphonyError(Exception):

@@ -11,7 +11,7 @@ from litestar import Response, Router, get, post
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
 from townhall.services.contacts import Connection, ContactService
-from townhall.services.presence import CATEGORIES, Presence, PresenceService
+from townhall.services.presence import CATEGORIES, MAX_PAGE, Presence, PresenceService
 
 from .. import kit, unstorable
 from ..documents import Param, wire
@@ -132,7 +132,10 @@ async def user_presence_v1(
 @get(
     "/v2/users/presence",
     opt=wire(
-        params=(Param("lastUserId", int), Param("limit", int)),
+        params=(
+            Param("lastUserId", int, description="the page starts after this user id"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        ),
         answers={200: list[m.Presence]},
     ),
 )
