@@ -123,6 +123,13 @@ CONTRACT = Contract(
 )
 """The published document: what `documents.document` needs to know about this API."""
 
+
+class Done(TypedDict):
+    """An answer that says only that it was done."""
+
+    success: bool
+
+
 PAGE_PARAMS = (
     Param("page", int, description="1 for the first page"),
     Param("limit", int, description=f"at most {MAX_LIMIT}"),
