@@ -10,7 +10,9 @@ random ids would only ever meet "not found". Operations that would end what they
 pointed at (deleting a person, a resource, an event, a tenant; cancelling a booking) get
 a fresh one for every example, and those that would end the fuzzing token's own access
 (logout, refresh) are sent with a fresh login's tokens: the administrator itself is
-never the target of a change, so one example cannot lock the rest out.
+never the target of a change, so one example cannot lock the rest out. Body fields
+naming a thing (a booking's resource, a new resource's type, a new person's address)
+name a real one.
 """
 
 from __future__ import annotations
@@ -174,6 +176,17 @@ FRESH: dict[tuple[str, str], Pick] = {
     ("DELETE /api/v2/calendars/{calendar}/events/{event_id}", "event_id"): World.fresh_event,
     ("DELETE /api/v2/admin/tenants/{domain}", "domain"): World.fresh_tenant,
 }
+# Body fields naming a thing that must exist (or, for a new person, an address in a
+# domain of the tenant): pointed at a real one where the generated body has the field as
+# text, so valid bodies get past "not found".
+BODIES: dict[str, dict[str, Callable[[World], Any]]] = {
+    "POST /api/v2/bookings": {"resourceId": lambda w: w.resource},
+    "POST /api/v2/bookings/conflicts": {"resources": lambda w: [w.resource]},
+    "POST /api/v2/users": {"email": lambda w: f"{unique('fuzzed')}@{DOMAIN}"},
+    "POST /api/v2/resources": {"type": lambda w: w.kind},
+    "PUT /api/v2/resources/{resource_id}": {"type": lambda w: w.kind},
+    "POST /api/v2/admin/resources/bulk": {"type": lambda w: w.kind},
+}
 # Operations that end the token they are sent with: a fresh login's token, by which kind.
 OWN_TOKEN = {"POST /api/v2/auth/logout": "token", "POST /api/v2/auth/refresh": "refreshToken"}
 
@@ -185,6 +198,10 @@ def _point(case: schemathesis.Case, world: World) -> dict[str, str]:
         pick = FRESH.get((label, name)) or BY_PATH.get((path, name)) or SHARED.get(name)
         if pick is not None:
             case.path_parameters[name] = pick(world)  # type: ignore[index]
+    if isinstance(case.body, dict):
+        for field, real in BODIES.get(label, {}).items():
+            if isinstance(case.body.get(field), str | list):
+                case.body[field] = real(world)
     token = world.token
     if label in OWN_TOKEN:
         token = str(world.fresh_login()[OWN_TOKEN[label]])

@@ -9,7 +9,7 @@ and statistics").
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from litestar import Response, Router, get
 
@@ -89,9 +89,13 @@ class OneStatistics(TypedDict):
     statistics: StatisticsWire
 
 
+DATE_OR_TIME: dict[str, Any] = {
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+}
 PERIOD = (
-    Param("startDate", required=True, description="a date (2025-08-01) or a time with an offset"),
-    Param("endDate", required=True, description="a date (through its end) or a time"),
+    Param("startDate", DATE_OR_TIME, required=True, description="a date: from its start"),
+    Param("endDate", DATE_OR_TIME, required=True, description="a date: through its end"),
 )
 
 

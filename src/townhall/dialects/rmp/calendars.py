@@ -22,14 +22,14 @@ from townhall.services.calendars import CalendarService, EventChanges, EventDraf
 
 from .. import kit
 from ..documents import Param, wire
-from .http import AnyRequest, body, iso, ok, parse_time, require_time
-from .models import Body
+from .http import TIME, AnyRequest, body, iso, ok, parse_time, require_time
+from .models import Body, Time
 
 
 class CreateEvent(Body):
     title: str
-    start_time: str
-    end_time: str
+    start_time: Time
+    end_time: Time
     location: str | None = None
     attendees: list[str] = []
     recurrence: str | None = None
@@ -40,8 +40,8 @@ class UpdateEvent(Body):
     """Absent fields stay as they are; `location` or `recurrence` null removes it."""
 
     title: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
+    start_time: Time | None = None
+    end_time: Time | None = None
     location: str | msgspec.UnsetType | None = msgspec.UNSET
     attendees: list[str] | None = None
     recurrence: str | msgspec.UnsetType | None = msgspec.UNSET
@@ -91,7 +91,7 @@ class FreeBusy(TypedDict):
     periods: list[BusyWire]
 
 
-RECURRENCE_ID = Param("recurrenceId", description="one occurrence: its original start")
+RECURRENCE_ID = Param("recurrenceId", TIME, description="one occurrence: its original start")
 
 
 def render_calendar(calendar: CalendarInfo) -> CalendarWire:
@@ -155,8 +155,8 @@ async def list_calendars(calendars: CalendarService, principal: Principal) -> Re
     "/calendars/{calendar:str}/events",
     opt=wire(
         params=(
-            Param("startDate", required=True),
-            Param("endDate", required=True),
+            Param("startDate", TIME, required=True),
+            Param("endDate", TIME, required=True),
             Param("includeRecurring", bool),
         ),
         answers={200: Events},
@@ -251,8 +251,8 @@ async def delete_event(
     opt=wire(
         params=(
             Param("email", required=True),
-            Param("startTime", required=True),
-            Param("endTime", required=True),
+            Param("startTime", TIME, required=True),
+            Param("endTime", TIME, required=True),
         ),
         answers={200: FreeBusy},
     ),

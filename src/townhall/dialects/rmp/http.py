@@ -130,6 +130,9 @@ class Done(TypedDict):
     success: bool
 
 
+TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+"""A query parameter's ISO 8601 time with an offset."""
+
 PAGE_PARAMS = (
     Param("page", int, description="1 for the first page"),
     Param("limit", int, description=f"at most {MAX_LIMIT}"),

@@ -18,7 +18,7 @@ from townhall.services.resources import ResourceInput, ResourceService
 
 from .. import kit
 from ..documents import Param, wire
-from .http import PAGE_PARAMS, AnyRequest, body, ok, page, parse_time, server_admins
+from .http import PAGE_PARAMS, TIME, AnyRequest, body, ok, page, parse_time, server_admins
 from .models import CategoryBody, CreateType, FieldBody, ResourceBody, UpdateType
 
 
@@ -198,8 +198,8 @@ def resource_input(asked: ResourceBody) -> ResourceInput:
             Param("minCapacity", int),
             Param("features", description="comma-separated; every one of them"),
             Param("available", bool, description="free now, or from startTime till endTime"),
-            Param("startTime"),
-            Param("endTime"),
+            Param("startTime", TIME),
+            Param("endTime", TIME),
             Param("search"),
             *PAGE_PARAMS,
         ),
