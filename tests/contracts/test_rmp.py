@@ -18,6 +18,7 @@ name a real one.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +106,16 @@ class World:
         assert made.status_code == 201, made.text
         return domain
 
+    def catalogue(self) -> bytes:
+        """A catalogue file that imports: one new resource of the shared type."""
+        room = {
+            "name": unique("Imported room "),
+            "type": self.kind,
+            "category": "meeting-resources",
+            "customFields": {"capacity": 2},
+        }
+        return json.dumps({"resources": [room]}).encode()
+
     def fresh_login(self) -> dict[str, Any]:
         """A new session of the administrator: its tokens may be ended."""
         return admin(self.server).login_answer
@@ -187,6 +198,10 @@ BODIES: dict[str, dict[str, Callable[[World], Any]]] = {
     "PUT /api/v2/resources/{resource_id}": {"type": lambda w: w.kind},
     "POST /api/v2/admin/resources/bulk": {"type": lambda w: w.kind},
 }
+# Uploaded files (multipart fields): a file that imports, where a form has one.
+FILES: dict[str, dict[str, Callable[[World], bytes]]] = {
+    "POST /api/v2/admin/import": {"file": World.catalogue},
+}
 # Operations that end the token they are sent with: a fresh login's token, by which kind.
 OWN_TOKEN = {"POST /api/v2/auth/logout": "token", "POST /api/v2/auth/refresh": "refreshToken"}
 
@@ -202,6 +217,9 @@ def _point(case: schemathesis.Case, world: World) -> dict[str, str]:
         for field, real in BODIES.get(label, {}).items():
             if isinstance(case.body.get(field), str | list):
                 case.body[field] = real(world)
+        for field, made in FILES.get(label, {}).items():
+            if field in case.body and case.media_type == "multipart/form-data":
+                case.body[field] = made(world)
     token = world.token
     if label in OWN_TOKEN:
         token = str(world.fresh_login()[OWN_TOKEN[label]])

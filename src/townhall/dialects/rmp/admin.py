@@ -134,7 +134,9 @@ def _imported(found: ImportResult) -> Imported:
         UPLOAD,
         params=FILE_PARAMS,
         answers={200: Imported, 201: Imported},
-        media=("multipart/form-data",),
+        # One media list serves the body and the answers (documents.Wire), so both are
+        # named: the body must be multipart (JSON is refused, 400), the answer is JSON.
+        media=("multipart/form-data", "application/json"),
     ),
 )
 async def import_catalogue(
