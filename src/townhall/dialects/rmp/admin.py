@@ -8,13 +8,14 @@ number) in `error.details.errors`. The file formats are in catalogue_files.py.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Annotated, Any, TypedDict
 
+import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 
 from townhall.domain.principal import Principal
-from townhall.services.catalogue import CatalogueService, ImportResult
+from townhall.services.catalogue import MAX_BULK, CatalogueService, ImportResult
 from townhall.services.resources import ResourceInput
 
 from .. import kit
@@ -26,9 +27,9 @@ from .resources import field_values
 
 
 class BulkBody(Body):
-    pattern: str
-    start_number: int
-    count: int
+    pattern: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1})]
+    start_number: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})]
+    count: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": MAX_BULK})]
     type: str
     category: str | None = None
     custom_fields: dict[str, Any] | None = None

@@ -180,7 +180,7 @@ async def usage(
     opt=wire(
         params=(
             Param("period", description="week, month or year"),
-            Param("limit", int, description=f"at most {MAX_POPULAR}"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_POPULAR}),
         ),
         answers={200: Popular},
     ),

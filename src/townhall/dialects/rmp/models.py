@@ -11,6 +11,10 @@ Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 """An ISO 8601 time with an offset (checked by `http.parse_time`, so a bad one is
 refused naming its field); the annotation only describes it."""
 Email = Annotated[str, msgspec.Meta(extra_json_schema={"format": "email"})]
+DomainName = Annotated[str, msgspec.Meta(extra_json_schema={"format": "hostname"})]
+Slug = Annotated[str, msgspec.Meta(extra_json_schema={"pattern": "^[a-z0-9-]{1,100}$"})]
+"""A catalogue id (a type's, a category's): lower-case letters, digits and -.
+These annotations describe what the services check; they refuse in RMP's own words."""
 
 
 class Body(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
@@ -45,7 +49,7 @@ class ResetPassword(Body):
 
 
 class CreateDomain(Body):
-    domain: str
+    domain: DomainName
     type: str = "primary"
     admin_email: str | None = None
 
@@ -85,15 +89,15 @@ class FieldBody(Body):
 
 
 class CategoryBody(Body):
-    id: str
+    id: Slug
     name: str
     icon: str | None = None
 
 
 class CreateType(Body):
-    id: str
+    id: Slug
     name: str
-    category: str
+    category: Slug
     fields: list[FieldBody] = []
     categories: list[CategoryBody] = []
 

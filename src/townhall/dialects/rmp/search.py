@@ -8,7 +8,7 @@ statistics").
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import Annotated, NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, post
@@ -30,7 +30,7 @@ from .models import Body
 
 
 class SearchBody(Body):
-    query: str
+    query: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1})]
     types: list[str] = msgspec.field(default_factory=lambda: list(TYPES))
     limit: int = DEFAULT_LIMIT
 

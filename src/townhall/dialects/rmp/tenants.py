@@ -17,17 +17,17 @@ from townhall.services.tenants import DEFAULT_ADMIN, NewTenant, TenantInfo, Tena
 
 from ..documents import wire
 from .http import AnyRequest, body, ok, server_admins
-from .models import Body
+from .models import Body, DomainName
 
 
 class CreateTenant(Body):
-    domain: str
+    domain: DomainName
     name: str | None = None
     admin_username: str = DEFAULT_ADMIN
 
 
 class AddRoute(Body):
-    name: str
+    name: DomainName
 
 
 class TenantWire(TypedDict):

@@ -151,7 +151,7 @@ def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
         params=(
             Param("domain", description="a person domain of the tenant (default: its own)"),
             Param("search"),
-            Param("limit", int, description="at most 500"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
             Param("includeResources", bool),
         ),
         answers={200: Users},
