@@ -8,16 +8,18 @@ number) in `error.details.errors`. The file formats are in catalogue_files.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypedDict
 
+import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 
 from townhall.domain.principal import Principal
-from townhall.services.catalogue import CatalogueService, ImportResult
+from townhall.services.catalogue import MAX_BULK, CatalogueService, ImportResult
 from townhall.services.resources import ResourceInput
 
 from .. import kit
+from ..documents import Param, wire
 from . import catalogue_files
 from .http import AnyRequest, admins, body, ok
 from .models import Body
@@ -25,9 +27,9 @@ from .resources import field_values
 
 
 class BulkBody(Body):
-    pattern: str
-    start_number: int
-    count: int
+    pattern: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1})]
+    start_number: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 0})]
+    count: Annotated[int, msgspec.Meta(extra_json_schema={"minimum": 1, "maximum": MAX_BULK})]
     type: str
     category: str | None = None
     custom_fields: dict[str, Any] | None = None
@@ -35,6 +37,47 @@ class BulkBody(Body):
     features: list[str] | None = None
     domain: str | None = None
     active: bool | None = None
+
+
+class BulkCreated(TypedDict):
+    success: bool
+    created: int
+    resources: list[str]
+
+
+class ImportCounts(TypedDict):
+    types: int
+    resources: int
+    bookings: int
+
+
+class Imported(TypedDict):
+    success: bool
+    dryRun: bool
+    imported: ImportCounts
+    types: list[str]
+    resources: list[str]
+    bookings: list[str]
+
+
+UPLOAD: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "the catalogue as JSON or CSV (catalogue_files.py)",
+        },
+        "dryRun": {"type": "string", "enum": ["true", "false"]},
+        "format": {"type": "string", "enum": list(catalogue_files.FORMATS)},
+    },
+    "required": ["file"],
+}
+"""What `POST /admin/import` reads: a multipart form whose `file` is the catalogue."""
+FILE_PARAMS = (
+    Param("dryRun", bool, description="check every row, change nothing"),
+    Param("format", description="json or csv (default: from the file name, else its content)"),
+)
 
 
 def _template(asked: BulkBody) -> ResourceInput:
@@ -47,7 +90,7 @@ def _template(asked: BulkBody) -> ResourceInput:
     )
 
 
-@post("/admin/resources/bulk", status_code=201)
+@post("/admin/resources/bulk", status_code=201, opt=wire(BulkBody, answers={201: BulkCreated}))
 async def bulk_create(
     request: AnyRequest, catalogue: CatalogueService, principal: Principal
 ) -> Response[bytes]:
@@ -69,8 +112,9 @@ async def _upload(request: AnyRequest) -> tuple[bytes, str | None, dict[str, Any
     return await upload.read(), upload.filename, dict(form)
 
 
-def _imported(found: ImportResult) -> dict[str, Any]:
+def _imported(found: ImportResult) -> Imported:
     return {
+        "success": True,
         "dryRun": found.dry_run,
         "imported": {
             "types": len(found.types),
@@ -83,7 +127,19 @@ def _imported(found: ImportResult) -> dict[str, Any]:
     }
 
 
-@post("/admin/import", status_code=201, guards=[admins])
+@post(
+    "/admin/import",
+    status_code=201,
+    guards=[admins],
+    opt=wire(
+        UPLOAD,
+        params=FILE_PARAMS,
+        answers={200: Imported, 201: Imported},
+        # One media list serves the body and the answers (documents.Wire), so both are
+        # named: the body must be multipart (JSON is refused, 400), the answer is JSON.
+        media=("multipart/form-data", "application/json"),
+    ),
+)
 async def import_catalogue(
     request: AnyRequest, catalogue: CatalogueService, principal: Principal
 ) -> Response[bytes]:
@@ -96,7 +152,18 @@ async def import_catalogue(
     return ok(200 if dry_run else 201, **_imported(found))
 
 
-@get("/admin/export", guards=[admins])
+@get(
+    "/admin/export",
+    guards=[admins],
+    opt=wire(
+        params=(
+            Param("format", description="json (the default) or csv"),
+            Param("includeBookings", bool),
+        ),
+        answers={200: catalogue_files.Exported},
+        media=("application/json", "text/csv"),
+    ),
+)
 async def export_catalogue(
     request: AnyRequest, catalogue: CatalogueService, principal: Principal
 ) -> Response[bytes]:

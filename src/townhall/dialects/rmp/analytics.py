@@ -9,7 +9,7 @@ and statistics").
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import Response, Router, get
 
@@ -17,10 +17,86 @@ from townhall.domain.principal import Principal
 from townhall.services.analytics import AnalyticsService, PeriodUsage, ResourceUsage, Usage
 
 from .. import kit
+from ..documents import Param, wire
 from .http import AnyRequest, admins, ok, require_time
 
 DEFAULT_POPULAR = 10
 MAX_POPULAR = 100
+
+
+class PeriodWire(TypedDict):
+    period: str
+    bookings: int
+    hours: float
+    utilization: float
+
+
+class Totals(TypedDict):
+    bookings: int
+    hours: float
+    utilization: float
+    resources: int
+
+
+class UsageWire(TypedDict):
+    success: bool
+    startDate: str
+    endDate: str
+    groupBy: str
+    usage: list[PeriodWire]
+    totals: Totals
+
+
+class ResourceUsageWire(TypedDict):
+    id: str
+    name: str
+    type: str
+    bookings: int
+    hours: float
+    utilization: float
+
+
+class Popular(TypedDict):
+    success: bool
+    period: str
+    resources: list[ResourceUsageWire]
+
+
+class TopResource(TypedDict):
+    id: str
+    name: str
+    bookings: int
+    utilization: float
+
+
+class Trends(TypedDict):
+    daily: list[int]
+    weekly: list[int]
+
+
+class StatisticsWire(TypedDict):
+    totalUsers: int
+    totalResources: int
+    totalBookings: int
+    activeBookings: int
+    utilizationRate: float
+    topResources: list[TopResource]
+    bookingTrends: Trends
+
+
+class OneStatistics(TypedDict):
+    success: bool
+    statistics: StatisticsWire
+
+
+DATE_OR_TIME: dict[str, Any] = {
+    "type": "string",
+    "anyOf": [{"format": "date"}, {"format": "date-time"}],
+}
+PERIOD = (
+    Param("startDate", DATE_OR_TIME, required=True, description="a date: from its start"),
+    Param("endDate", DATE_OR_TIME, required=True, description="a date: through its end"),
+)
 
 
 def _date(raw: str | None, field: str, end: bool) -> datetime:
@@ -44,7 +120,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
-def _period(found: PeriodUsage) -> dict[str, Any]:
+def _period(found: PeriodUsage) -> PeriodWire:
     return {
         "period": found.period.isoformat(),
         "bookings": found.bookings,
@@ -53,7 +129,7 @@ def _period(found: PeriodUsage) -> dict[str, Any]:
     }
 
 
-def _resource(found: ResourceUsage) -> dict[str, Any]:
+def _resource(found: ResourceUsage) -> ResourceUsageWire:
     return {
         "id": found.address,
         "name": found.name,
@@ -64,9 +140,10 @@ def _resource(found: ResourceUsage) -> dict[str, Any]:
     }
 
 
-def _usage(found: Usage) -> dict[str, Any]:
+def _usage(found: Usage) -> UsageWire:
     total = found.total
     return {
+        "success": True,
         "startDate": _iso(found.since),
         "endDate": _iso(found.until),
         "groupBy": found.group_by,
@@ -80,7 +157,14 @@ def _usage(found: Usage) -> dict[str, Any]:
     }
 
 
-@get("/analytics/usage", guards=[admins])
+@get(
+    "/analytics/usage",
+    guards=[admins],
+    opt=wire(
+        params=(*PERIOD, Param("groupBy", description="day, week or month")),
+        answers={200: UsageWire},
+    ),
+)
 async def usage(
     request: AnyRequest, analytics: AnalyticsService, principal: Principal
 ) -> Response[bytes]:
@@ -91,7 +175,16 @@ async def usage(
     return ok(**_usage(await analytics.usage(principal, since, until, unit)))
 
 
-@get("/analytics/popular-resources")
+@get(
+    "/analytics/popular-resources",
+    opt=wire(
+        params=(
+            Param("period", description="week, month or year"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_POPULAR}),
+        ),
+        answers={200: Popular},
+    ),
+)
 async def popular_resources(
     request: AnyRequest, analytics: AnalyticsService, principal: Principal
 ) -> Response[bytes]:
@@ -102,24 +195,23 @@ async def popular_resources(
     return ok(period=period, resources=[_resource(r) for r in found])
 
 
-@get("/admin/statistics", guards=[admins])
+@get("/admin/statistics", guards=[admins], opt=wire(answers={200: OneStatistics}))
 async def statistics(analytics: AnalyticsService, principal: Principal) -> Response[bytes]:
     found = await analytics.statistics(principal)
-    top = [
+    top: list[TopResource] = [
         {"id": r.address, "name": r.name, "bookings": r.bookings, "utilization": r.utilization}
         for r in found.top_resources
     ]
-    return ok(
-        statistics={
-            "totalUsers": found.total_users,
-            "totalResources": found.total_resources,
-            "totalBookings": found.total_bookings,
-            "activeBookings": found.active_bookings,
-            "utilizationRate": found.utilization_rate,
-            "topResources": top,
-            "bookingTrends": {"daily": found.daily, "weekly": found.weekly},
-        }
-    )
+    shown: StatisticsWire = {
+        "totalUsers": found.total_users,
+        "totalResources": found.total_resources,
+        "totalBookings": found.total_bookings,
+        "activeBookings": found.active_bookings,
+        "utilizationRate": found.utilization_rate,
+        "topResources": top,
+        "bookingTrends": {"daily": found.daily, "weekly": found.weekly},
+    }
+    return ok(statistics=shown)
 
 
 router = Router(path="/", route_handlers=[usage, popular_resources, statistics])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from litestar import Response, Router, get, post
 
 from townhall.domain.principal import Principal
@@ -9,21 +11,60 @@ from townhall.services.auth import AuthService, Grant
 from townhall.services.domains import DomainService
 
 from .. import kit
-from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, bearer, body, ok
+from ..documents import Param, wire
+from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, Done, bearer, body, ok
 from .models import LoginRequest
 
 
+class GrantedUser(TypedDict):
+    email: str
+    realName: str
+    isDomainAdmin: bool
+    isServerAdmin: bool
+
+
+class Granted(TypedDict):
+    success: bool
+    token: str
+    refreshToken: str
+    user: GrantedUser
+    sessionId: str
+    expiresIn: int
+    requireChange: bool
+
+
+class AdminCheck(TypedDict):
+    success: bool
+    isAdmin: bool
+    isDomainAdmin: bool
+    isServerAdmin: bool
+    adminDomains: list[str]
+
+
+REFRESH_TOKEN = Param(
+    "Authorization",
+    required=True,
+    where="header",
+    description="Bearer <the refresh token of a login>",
+)
+
+
 def _granted(grant: Grant) -> Response[bytes]:
+    return ok(**_grant(grant))
+
+
+def _grant(grant: Grant) -> Granted:
     found = grant.principal
-    return ok(
+    return Granted(
+        success=True,
         token=grant.access_token,
         refreshToken=grant.refresh_token,
-        user={
-            "email": found.address,
-            "realName": grant.name,
-            "isDomainAdmin": found.is_domain_admin,
-            "isServerAdmin": found.is_server_admin,
-        },
+        user=GrantedUser(
+            email=found.address,
+            realName=grant.name,
+            isDomainAdmin=found.is_domain_admin,
+            isServerAdmin=found.is_server_admin,
+        ),
         sessionId=(found.session_id or "")[:24],
         expiresIn=grant.expires_in,
         # The reference's reset flag: the holder must change the password first.
@@ -31,19 +72,27 @@ def _granted(grant: Grant) -> Response[bytes]:
     )
 
 
-@post("/auth/login", status_code=200)
+@post(
+    "/auth/login",
+    status_code=200,
+    opt=wire(LoginRequest, answers={200: Granted}, public=True),
+)
 async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     asked = await body(request, LoginRequest)
     address = kit.caller_address(request)
     return _granted(await auth.token_login(asked.email, asked.password, asked.server, address))
 
 
-@post("/auth/refresh", status_code=200)
+@post(
+    "/auth/refresh",
+    status_code=200,
+    opt=wire(params=(REFRESH_TOKEN,), answers={200: Granted}, public=True),
+)
 async def refresh(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     return _granted(await auth.refresh(bearer(request)))
 
 
-@get("/auth/admin")
+@get("/auth/admin", opt=wire(answers={200: AdminCheck}))
 async def admin_check(domains: DomainService, principal: Principal) -> Response[bytes]:
     administered = principal.admin_domains
     if principal.is_server_admin:
@@ -56,7 +105,11 @@ async def admin_check(domains: DomainService, principal: Principal) -> Response[
     )
 
 
-@post("/auth/logout", status_code=200, opt={BEFORE_PASSWORD_CHANGE: True})
+@post(
+    "/auth/logout",
+    status_code=200,
+    opt={BEFORE_PASSWORD_CHANGE: True, **wire(answers={200: Done})},
+)
 async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     await auth.end_bearer(bearer(request))
     return ok()

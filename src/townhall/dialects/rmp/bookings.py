@@ -24,6 +24,7 @@ from .. import kit
 from ..documents import Param, wire
 from .http import (
     PAGE_PARAMS,
+    TIME,
     AnyRequest,
     ConflictWire,
     body,
@@ -84,7 +85,7 @@ class Availability(TypedDict):
     conflicts: list[ConflictWire]
 
 
-SLOT = (Param("startTime", required=True), Param("endTime", required=True))
+SLOT = (Param("startTime", TIME, required=True), Param("endTime", TIME, required=True))
 
 
 def render(booking: Booking) -> BookingWire:
@@ -107,8 +108,8 @@ def render(booking: Booking) -> BookingWire:
     opt=wire(
         params=(
             Param("status"),
-            Param("startDate"),
-            Param("endDate"),
+            Param("startDate", TIME),
+            Param("endDate", TIME),
             Param("resourceId"),
             *PAGE_PARAMS,
         ),

@@ -10,7 +10,7 @@ default, as the reference says) send iMIP REQUEST / CANCEL mail to the attendees
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
@@ -21,14 +21,15 @@ from townhall.domain.principal import Principal
 from townhall.services.calendars import CalendarService, EventChanges, EventDraft
 
 from .. import kit
-from .http import AnyRequest, body, iso, ok, parse_time, require_time
-from .models import Body
+from ..documents import Param, wire
+from .http import TIME, AnyRequest, body, iso, ok, parse_time, require_time
+from .models import Body, Time
 
 
 class CreateEvent(Body):
     title: str
-    start_time: str
-    end_time: str
+    start_time: Time
+    end_time: Time
     location: str | None = None
     attendees: list[str] = []
     recurrence: str | None = None
@@ -39,20 +40,66 @@ class UpdateEvent(Body):
     """Absent fields stay as they are; `location` or `recurrence` null removes it."""
 
     title: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
+    start_time: Time | None = None
+    end_time: Time | None = None
     location: str | msgspec.UnsetType | None = msgspec.UNSET
     attendees: list[str] | None = None
     recurrence: str | msgspec.UnsetType | None = msgspec.UNSET
     send_invitations: bool = True
 
 
-def render_calendar(calendar: CalendarInfo) -> dict[str, Any]:
+class CalendarWire(TypedDict):
+    name: str
+    type: str
+    access: str
+
+
+class EventWire(TypedDict):
+    id: str
+    title: str
+    startTime: str
+    endTime: str
+    location: str | None
+    attendees: list[str]
+    organizer: str | None
+    calendar: str
+    recurrence: NotRequired[str]
+    recurrenceId: NotRequired[str]
+
+
+BusyWire = TypedDict("BusyWire", {"from": str, "till": str, "type": str})
+"""A busy period (`from` is a Python keyword, so the functional spelling)."""
+
+
+class Calendars(TypedDict):
+    success: bool
+    calendars: list[CalendarWire]
+
+
+class Events(TypedDict):
+    success: bool
+    events: list[EventWire]
+
+
+class OneEvent(TypedDict):
+    success: bool
+    event: EventWire
+
+
+class FreeBusy(TypedDict):
+    success: bool
+    periods: list[BusyWire]
+
+
+RECURRENCE_ID = Param("recurrenceId", TIME, description="one occurrence: its original start")
+
+
+def render_calendar(calendar: CalendarInfo) -> CalendarWire:
     return {"name": calendar.name, "type": calendar.type, "access": calendar.access}
 
 
-def render_event(event: CalendarEvent) -> dict[str, Any]:
-    rendered: dict[str, Any] = {
+def render_event(event: CalendarEvent) -> EventWire:
+    rendered: EventWire = {
         "id": event.id,
         "title": event.title,
         "startTime": iso(event.starts_at),
@@ -69,7 +116,7 @@ def render_event(event: CalendarEvent) -> dict[str, Any]:
     return rendered
 
 
-def render_period(period: BusyPeriod) -> dict[str, Any]:
+def render_period(period: BusyPeriod) -> BusyWire:
     return {"from": iso(period.starts_at), "till": iso(period.ends_at), "type": period.type}
 
 
@@ -98,13 +145,23 @@ def _event_ref(calendar: str, event_id: str) -> EventRef:
 EVENT_REF = {"event": Provide(_event_ref, sync_to_thread=False)}
 
 
-@get("/calendars")
+@get("/calendars", opt=wire(answers={200: Calendars}))
 async def list_calendars(calendars: CalendarService, principal: Principal) -> Response[bytes]:
     found = await calendars.calendars(principal)
     return ok(calendars=[render_calendar(c) for c in found])
 
 
-@get("/calendars/{calendar:str}/events")
+@get(
+    "/calendars/{calendar:str}/events",
+    opt=wire(
+        params=(
+            Param("startDate", TIME, required=True),
+            Param("endDate", TIME, required=True),
+            Param("includeRecurring", bool),
+        ),
+        answers={200: Events},
+    ),
+)
 async def list_events(
     request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
@@ -119,7 +176,11 @@ async def list_events(
     return ok(events=[render_event(e) for e in found])
 
 
-@post("/calendars/{calendar:str}/events", status_code=201)
+@post(
+    "/calendars/{calendar:str}/events",
+    status_code=201,
+    opt=wire(CreateEvent, answers={201: OneEvent}),
+)
 async def create_event(
     request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
@@ -138,7 +199,7 @@ async def create_event(
     return ok(201, event=render_event(created))
 
 
-@get(EVENT, dependencies=EVENT_REF)
+@get(EVENT, dependencies=EVENT_REF, opt=wire(params=(RECURRENCE_ID,), answers={200: OneEvent}))
 async def event_detail(
     request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
@@ -147,7 +208,7 @@ async def event_detail(
     return ok(event=render_event(found))
 
 
-@put(EVENT, dependencies=EVENT_REF)
+@put(EVENT, dependencies=EVENT_REF, opt=wire(UpdateEvent, answers={200: OneEvent}))
 async def update_event(
     request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
@@ -166,7 +227,15 @@ async def update_event(
     return ok(event=render_event(updated))
 
 
-@delete(EVENT, status_code=200, dependencies=EVENT_REF)
+@delete(
+    EVENT,
+    status_code=200,
+    dependencies=EVENT_REF,
+    opt=wire(
+        params=(Param("sendCancellation", bool), RECURRENCE_ID),
+        answers={200: OneEvent},
+    ),
+)
 async def delete_event(
     request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
@@ -177,7 +246,17 @@ async def delete_event(
     return ok(event=render_event(gone))
 
 
-@get("/freebusy")
+@get(
+    "/freebusy",
+    opt=wire(
+        params=(
+            Param("email", required=True),
+            Param("startTime", TIME, required=True),
+            Param("endTime", TIME, required=True),
+        ),
+        answers={200: FreeBusy},
+    ),
+)
 async def free_busy(
     request: AnyRequest, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:

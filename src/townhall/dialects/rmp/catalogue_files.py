@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import msgspec
 
@@ -37,10 +37,21 @@ from townhall.services.catalogue import (
 )
 
 from .. import kit, unstorable
+from .bookings import BookingWire
 from .bookings import render as render_booking
 from .http import iso, parse_time
 from .models import Body, CategoryBody, CreateType, ResourceBody
-from .resources import category_list, field_specs, render, render_type, resource_input
+from .resources import (
+    CategoryWire,
+    ResourceWire,
+    TypeWire,
+    category_list,
+    field_specs,
+    render,
+    render_category,
+    render_type,
+    resource_input,
+)
 
 FORMATS = ("json", "csv")
 LIST_SEPARATOR = ";"
@@ -68,6 +79,32 @@ CSV_COLUMNS = (
 )
 
 
+class ExportedBooking(TypedDict):
+    """A booking as `GET /bookings/{id}` shows it, less `calendarEventId` (this server's
+    row, made anew on import), plus `createdAt`."""
+
+    id: str
+    resourceId: str
+    title: str
+    startTime: str
+    endTime: str
+    status: str
+    organizer: str
+    attendees: list[str]
+    services: list[str]
+    createdAt: str
+
+
+class Exported(TypedDict):
+    """The JSON export (the CSV one holds the same records, one a row)."""
+
+    exportedAt: str
+    categories: list[CategoryWire]
+    types: list[TypeWire]
+    resources: list[ResourceWire]
+    bookings: NotRequired[list[ExportedBooking]]
+
+
 class BookingRow(Body):
     id: str
     resource_id: str
@@ -93,20 +130,29 @@ class RowProblem(Exception):
 # --- export ----------------------------------------------------------------------------
 
 
-def _category(category: ResourceCategory) -> dict[str, Any]:
-    return {"id": category.slug, "name": category.name, "icon": category.icon}
+def _category(category: ResourceCategory) -> CategoryWire:
+    return render_category(category)
 
 
-def _booking(booking: Booking) -> dict[str, Any]:
+def _booking(booking: Booking) -> ExportedBooking:
     """`calendarEventId` is left out: it is this server's row, made anew on import."""
-    shown: dict[str, Any] = dict(render_booking(booking))
-    del shown["calendarEventId"]
-    shown["createdAt"] = iso(booking.created_at)
-    return shown
+    shown: BookingWire = render_booking(booking)
+    return {
+        "id": shown["id"],
+        "resourceId": shown["resourceId"],
+        "title": shown["title"],
+        "startTime": shown["startTime"],
+        "endTime": shown["endTime"],
+        "status": shown["status"],
+        "organizer": shown["organizer"],
+        "attendees": shown["attendees"],
+        "services": shown["services"],
+        "createdAt": iso(booking.created_at),
+    }
 
 
 def to_json(found: Export, include_bookings: bool, now: datetime) -> bytes:
-    document: dict[str, Any] = {
+    document: Exported = {
         "exportedAt": iso(now),
         "categories": [_category(c) for c in found.categories],
         "types": [render_type(t) for t in found.types],

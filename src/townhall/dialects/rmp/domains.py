@@ -6,7 +6,7 @@ setting names are the domain's, spelt here as RMP spells them (SETTINGS).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, get, post, put
 
@@ -15,6 +15,7 @@ from townhall.domain.principal import Principal
 from townhall.services.domains import DomainService
 
 from .. import kit
+from ..documents import wire
 from .http import SETTINGS, AnyRequest, admins, body, iso, ok
 from .models import CreateDomain
 
@@ -23,13 +24,59 @@ _KIND = {"primary": "alias", "resource-subdomain": "resource-subdomain"}
 _SETTING_NAMES = {wire: name for name, wire in SETTINGS.items()}
 
 
-def _render(domain: Domain) -> dict[str, Any]:
-    rendered: dict[str, Any] = {"name": domain.name, "type": _WIRE_TYPE[domain.kind]}
+class DomainWire(TypedDict):
+    name: str
+    type: str
+    parent: NotRequired[str]
+    users: NotRequired[int]
+    resources: int
+    created: NotRequired[str]
+
+
+class Domains(TypedDict):
+    success: bool
+    domains: list[DomainWire]
+    total: int
+
+
+class OneDomain(TypedDict):
+    success: bool
+    domain: DomainWire
+
+
+class DomainSettings(TypedDict):
+    success: bool
+    domain: str
+    settings: dict[str, Any]
+
+
+SETTINGS_BODY: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "The settings to change, by their RMP names, either as the body itself or under "
+        "`settings`: " + ", ".join(SETTINGS.values())
+    ),
+    "properties": {"settings": {"type": "object"}},
+}
+"""What `PUT /domains/{domain}/settings` reads: any JSON object (it names the fields)."""
+
+
+def _render(domain: Domain) -> DomainWire:
+    rendered: DomainWire
     if domain.parent:
-        rendered["parent"] = domain.parent
+        rendered = {
+            "name": domain.name,
+            "type": _WIRE_TYPE[domain.kind],
+            "parent": domain.parent,
+            "resources": domain.resources,
+        }
     else:
-        rendered["users"] = domain.users
-    rendered["resources"] = domain.resources
+        rendered = {
+            "name": domain.name,
+            "type": _WIRE_TYPE[domain.kind],
+            "users": domain.users,
+            "resources": domain.resources,
+        }
     if domain.created_at:
         rendered["created"] = iso(domain.created_at)
     return rendered
@@ -49,13 +96,13 @@ def _setting_changes(given: dict[str, Any]) -> dict[str, Any]:
     return {_SETTING_NAMES[key]: value for key, value in given.items()}
 
 
-@get("/domains", guards=[admins])
+@get("/domains", guards=[admins], opt=wire(answers={200: Domains}))
 async def list_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
     visible = await domains.administered(principal)
     return ok(domains=[_render(d) for d in visible], total=len(visible))
 
 
-@post("/domains", status_code=201)
+@post("/domains", status_code=201, opt=wire(CreateDomain, answers={201: OneDomain}))
 async def create_domain(
     request: AnyRequest, domains: DomainService, principal: Principal
 ) -> Response[bytes]:
@@ -67,7 +114,7 @@ async def create_domain(
     return ok(201, domain=_render(created))
 
 
-@get("/domains/{domain:str}/settings")
+@get("/domains/{domain:str}/settings", opt=wire(answers={200: DomainSettings}))
 async def domain_settings(
     domain: str, domains: DomainService, principal: Principal
 ) -> Response[bytes]:
@@ -75,7 +122,10 @@ async def domain_settings(
     return ok(domain=domain.lower(), settings=render_settings(settings))
 
 
-@put("/domains/{domain:str}/settings")
+@put(
+    "/domains/{domain:str}/settings",
+    opt=wire(SETTINGS_BODY, answers={200: DomainSettings}),
+)
 async def update_domain_settings(
     request: AnyRequest, domain: str, domains: DomainService, principal: Principal
 ) -> Response[bytes]:

@@ -123,9 +123,19 @@ CONTRACT = Contract(
 )
 """The published document: what `documents.document` needs to know about this API."""
 
+
+class Done(TypedDict):
+    """An answer that says only that it was done."""
+
+    success: bool
+
+
+TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+"""A query parameter's ISO 8601 time with an offset."""
+
 PAGE_PARAMS = (
-    Param("page", int, description="1 for the first page"),
-    Param("limit", int, description=f"at most {MAX_LIMIT}"),
+    Param("page", {"type": "integer", "minimum": 1}, description="1 for the first page"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
 )
 """The query parameters of every paged list."""
 

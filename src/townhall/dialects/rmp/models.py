@@ -3,9 +3,18 @@ string where a boolean belongs is a 400 naming the field."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+
+Time = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+"""An ISO 8601 time with an offset (checked by `http.parse_time`, so a bad one is
+refused naming its field); the annotation only describes it."""
+Email = Annotated[str, msgspec.Meta(extra_json_schema={"format": "email"})]
+DomainName = Annotated[str, msgspec.Meta(extra_json_schema={"format": "hostname"})]
+Slug = Annotated[str, msgspec.Meta(extra_json_schema={"pattern": "^[a-z0-9-]{1,100}$"})]
+"""A catalogue id (a type's, a category's): lower-case letters, digits and -.
+These annotations describe what the services check; they refuse in RMP's own words."""
 
 
 class Body(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
@@ -13,13 +22,13 @@ class Body(msgspec.Struct, rename="camel", forbid_unknown_fields=False):
 
 
 class LoginRequest(Body):
-    email: str
+    email: Email
     password: str
     server: str | None = None
 
 
 class CreateUser(Body):
-    email: str
+    email: Email
     password: str
     real_name: str
     create_calendar: bool = True
@@ -40,7 +49,7 @@ class ResetPassword(Body):
 
 
 class CreateDomain(Body):
-    domain: str
+    domain: DomainName
     type: str = "primary"
     admin_email: str | None = None
 
@@ -48,8 +57,8 @@ class CreateDomain(Body):
 class CreateBooking(Body):
     resource_id: str
     title: str
-    start_time: str
-    end_time: str
+    start_time: Time
+    end_time: Time
     attendees: list[str] = []
     send_invitations: bool = False
     services: list[str] = []
@@ -58,8 +67,8 @@ class CreateBooking(Body):
 
 class UpdateBooking(Body):
     title: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
+    start_time: Time | None = None
+    end_time: Time | None = None
     attendees: list[str] | None = None
     send_invitations: bool = True
     services: list[str] | None = None
@@ -68,8 +77,8 @@ class UpdateBooking(Body):
 
 class ConflictCheck(Body):
     resources: list[str]
-    start_time: str
-    end_time: str
+    start_time: Time
+    end_time: Time
 
 
 class FieldBody(Body):
@@ -80,15 +89,15 @@ class FieldBody(Body):
 
 
 class CategoryBody(Body):
-    id: str
+    id: Slug
     name: str
     icon: str | None = None
 
 
 class CreateType(Body):
-    id: str
+    id: Slug
     name: str
-    category: str
+    category: Slug
     fields: list[FieldBody] = []
     categories: list[CategoryBody] = []
 

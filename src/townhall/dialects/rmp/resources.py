@@ -7,7 +7,7 @@ against the resource's type.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 
@@ -17,14 +17,79 @@ from townhall.domain.queries import ResourceQuery
 from townhall.services.resources import ResourceInput, ResourceService
 
 from .. import kit
-from .http import AnyRequest, body, ok, page, parse_time, server_admins
+from ..documents import Param, wire
+from .http import PAGE_PARAMS, TIME, AnyRequest, body, ok, page, parse_time, server_admins
 from .models import CategoryBody, CreateType, FieldBody, ResourceBody, UpdateType
 
 
-def render_type(kind: ResourceType) -> dict[str, Any]:
-    fields = []
+class FieldWire(TypedDict):
+    name: str
+    type: str
+    required: NotRequired[bool]
+    options: NotRequired[list[str]]
+
+
+class TypeWire(TypedDict):
+    id: str
+    name: str
+    category: str
+    fields: list[FieldWire]
+
+
+class CategoryWire(TypedDict):
+    id: str
+    name: str
+    icon: str | None
+
+
+class ResourceWire(TypedDict):
+    id: str
+    name: str
+    type: str
+    category: str
+    capacity: int | None
+    features: list[str]
+    customFields: dict[str, Any]
+    active: bool
+
+
+class TypesAndCategories(TypedDict):
+    success: bool
+    categories: list[CategoryWire]
+    types: list[TypeWire]
+
+
+class OneType(TypedDict):
+    success: bool
+    type: TypeWire
+
+
+class Resources(TypedDict):
+    success: bool
+    resources: list[ResourceWire]
+    total: int
+    page: int
+    pages: int
+
+
+class OneResource(TypedDict):
+    success: bool
+    resource: ResourceWire
+
+
+class DeletedResource(TypedDict):
+    success: bool
+    deleted: str
+
+
+def render_category(category: ResourceCategory) -> CategoryWire:
+    return {"id": category.slug, "name": category.name, "icon": category.icon}
+
+
+def render_type(kind: ResourceType) -> TypeWire:
+    fields: list[FieldWire] = []
     for spec in kind.fields:
-        field: dict[str, Any] = {"name": spec.name, "type": spec.type}
+        field: FieldWire = {"name": spec.name, "type": spec.type}
         if spec.required:
             field["required"] = True
         if spec.options:
@@ -33,7 +98,7 @@ def render_type(kind: ResourceType) -> dict[str, Any]:
     return {"id": kind.slug, "name": kind.name, "category": kind.category, "fields": fields}
 
 
-def render(resource: Resource) -> dict[str, Any]:
+def render(resource: Resource) -> ResourceWire:
     return {
         "id": resource.address,
         "name": resource.display_name,
@@ -54,16 +119,21 @@ def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
     return tuple(ResourceCategory(c.id, c.name, c.icon) for c in given)
 
 
-@get("/resource-types")
+@get("/resource-types", opt=wire(answers={200: TypesAndCategories}))
 async def list_types(resources: ResourceService, principal: Principal) -> Response[bytes]:
     categories, kinds = await resources.categories_and_types(principal)
     return ok(
-        categories=[{"id": c.slug, "name": c.name, "icon": c.icon} for c in categories],
+        categories=[render_category(c) for c in categories],
         types=[render_type(kind) for kind in kinds],
     )
 
 
-@post("/resource-types", status_code=201, guards=[server_admins])
+@post(
+    "/resource-types",
+    status_code=201,
+    guards=[server_admins],
+    opt=wire(CreateType, answers={201: OneType}),
+)
 async def create_type(
     request: AnyRequest, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
@@ -73,7 +143,11 @@ async def create_type(
     return ok(201, type=render_type(made))
 
 
-@put("/resource-types/{type_id:str}", guards=[server_admins])
+@put(
+    "/resource-types/{type_id:str}",
+    guards=[server_admins],
+    opt=wire(UpdateType, answers={200: OneType}),
+)
 async def update_type(
     request: AnyRequest, type_id: str, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
@@ -115,7 +189,23 @@ def resource_input(asked: ResourceBody) -> ResourceInput:
     )
 
 
-@get("/resources")
+@get(
+    "/resources",
+    opt=wire(
+        params=(
+            Param("type"),
+            Param("category"),
+            Param("minCapacity", int),
+            Param("features", description="comma-separated; every one of them"),
+            Param("available", bool, description="free now, or from startTime till endTime"),
+            Param("startTime", TIME),
+            Param("endTime", TIME),
+            Param("search"),
+            *PAGE_PARAMS,
+        ),
+        answers={200: Resources},
+    ),
+)
 async def list_resources(
     request: AnyRequest, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
@@ -141,7 +231,7 @@ async def list_resources(
     return ok(resources=[render(r) for r in shown], **asked.answer(total))
 
 
-@post("/resources", status_code=201)
+@post("/resources", status_code=201, opt=wire(ResourceBody, answers={201: OneResource}))
 async def create_resource(
     request: AnyRequest, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
@@ -149,14 +239,14 @@ async def create_resource(
     return ok(201, resource=render(await resources.create(principal, resource_input(asked))))
 
 
-@get("/resources/{resource_id:str}")
+@get("/resources/{resource_id:str}", opt=wire(answers={200: OneResource}))
 async def resource_detail(
     resource_id: str, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
     return ok(resource=render(await resources.get(principal, resource_id)))
 
 
-@put("/resources/{resource_id:str}")
+@put("/resources/{resource_id:str}", opt=wire(ResourceBody, answers={200: OneResource}))
 async def update_resource(
     request: AnyRequest, resource_id: str, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
@@ -165,7 +255,11 @@ async def update_resource(
     return ok(resource=render(changed))
 
 
-@delete("/resources/{resource_id:str}", status_code=200)
+@delete(
+    "/resources/{resource_id:str}",
+    status_code=200,
+    opt=wire(answers={200: DeletedResource}),
+)
 async def delete_resource(
     resource_id: str, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:

@@ -8,7 +8,7 @@ statistics").
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, post
@@ -24,36 +24,70 @@ from townhall.services.search import (
     UserHit,
 )
 
+from ..documents import wire
 from .http import AnyRequest, body, iso, ok
 from .models import Body
 
 
 class SearchBody(Body):
-    query: str
+    query: Annotated[str, msgspec.Meta(extra_json_schema={"minLength": 1})]
     types: list[str] = msgspec.field(default_factory=lambda: list(TYPES))
     limit: int = DEFAULT_LIMIT
 
 
-def _resource(hit: ResourceHit) -> dict[str, Any]:
+class ResourceHitWire(TypedDict):
+    id: str
+    name: str
+    type: str
+    score: float
+
+
+class UserHitWire(TypedDict):
+    email: str
+    realName: str
+    score: float
+
+
+class BookingHitWire(TypedDict):
+    id: str
+    title: str
+    startTime: str
+    score: float
+
+
+class Results(TypedDict):
+    """A list per asked type, best first."""
+
+    resources: NotRequired[list[ResourceHitWire]]
+    users: NotRequired[list[UserHitWire]]
+    bookings: NotRequired[list[BookingHitWire]]
+
+
+class Found(TypedDict):
+    success: bool
+    results: Results
+
+
+def _resource(hit: ResourceHit) -> ResourceHitWire:
     return {"id": hit.address, "name": hit.name, "type": hit.type, "score": hit.score}
 
 
-def _user(hit: UserHit, domain: str) -> dict[str, Any]:
+def _user(hit: UserHit, domain: str) -> UserHitWire:
     return {"email": f"{hit.username}@{domain}", "realName": hit.name, "score": hit.score}
 
 
-def _booking(hit: BookingHit) -> dict[str, Any]:
+def _booking(hit: BookingHit) -> BookingHitWire:
     return {"id": hit.id, "title": hit.title, "startTime": iso(hit.starts_at), "score": hit.score}
 
 
-@post("/search", status_code=200)
+@post("/search", status_code=200, opt=wire(SearchBody, answers={200: Found}))
 async def search(
     request: AnyRequest, search: SearchService, principal: Principal
 ) -> Response[bytes]:
     asked = await body(request, SearchBody)
     query = SearchQuery(asked.query, tuple(asked.types), asked.limit)
     found = await search.search(principal, query)
-    results: dict[str, list[dict[str, Any]]] = {}
+    results: Results = {}
     if found.resources is not None:
         results["resources"] = [_resource(hit) for hit in found.resources]
     if found.users is not None:

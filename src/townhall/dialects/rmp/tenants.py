@@ -8,28 +8,64 @@ admin, the tenant service for the operator, so a tenant's own admin is refused (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post
 
 from townhall.domain.principal import Principal
 from townhall.services.tenants import DEFAULT_ADMIN, NewTenant, TenantInfo, TenantService
 
+from ..documents import wire
 from .http import AnyRequest, body, ok, server_admins
-from .models import Body
+from .models import Body, DomainName
 
 
 class CreateTenant(Body):
-    domain: str
+    domain: DomainName
     name: str | None = None
     admin_username: str = DEFAULT_ADMIN
 
 
 class AddRoute(Body):
+    name: DomainName
+
+
+class TenantWire(TypedDict):
+    domain: str
     name: str
+    routes: list[str]
+    default: bool
 
 
-def _render(info: TenantInfo) -> dict[str, Any]:
+class Tenants(TypedDict):
+    success: bool
+    tenants: list[TenantWire]
+    total: int
+
+
+class FirstAdmin(TypedDict):
+    email: str
+    password: str
+
+
+class CreatedTenantWire(TypedDict):
+    success: bool
+    tenant: TenantWire
+    admin: FirstAdmin
+
+
+class DeletedTenant(TypedDict):
+    success: bool
+    deleted: str
+
+
+class AddedRoute(TypedDict):
+    success: bool
+    domain: str
+    route: str
+
+
+def _render(info: TenantInfo) -> TenantWire:
     return {
         "domain": info.tenant.domain,
         "name": info.tenant.name,
@@ -38,13 +74,17 @@ def _render(info: TenantInfo) -> dict[str, Any]:
     }
 
 
-@get("/admin/tenants")
+@get("/admin/tenants", opt=wire(answers={200: Tenants}))
 async def list_tenants(tenants: TenantService, principal: Principal) -> Response[bytes]:
     found = await tenants.list(principal)
     return ok(tenants=[_render(t) for t in found], total=len(found))
 
 
-@post("/admin/tenants", status_code=201)
+@post(
+    "/admin/tenants",
+    status_code=201,
+    opt=wire(CreateTenant, answers={201: CreatedTenantWire}),
+)
 async def create_tenant(
     request: AnyRequest, tenants: TenantService, principal: Principal
 ) -> Response[bytes]:
@@ -53,11 +93,18 @@ async def create_tenant(
         principal, NewTenant(asked.domain, asked.name, asked.admin_username)
     )
     tenant = TenantInfo(made.tenant, [made.tenant.domain])
-    admin = {"email": f"{made.admin}@{made.tenant.domain}", "password": made.password}
+    admin: FirstAdmin = {
+        "email": f"{made.admin}@{made.tenant.domain}",
+        "password": made.password,
+    }
     return ok(201, tenant=_render(tenant), admin=admin)
 
 
-@delete("/admin/tenants/{domain:str}", status_code=200)
+@delete(
+    "/admin/tenants/{domain:str}",
+    status_code=200,
+    opt=wire(answers={200: DeletedTenant}),
+)
 async def delete_tenant(
     domain: str, tenants: TenantService, principal: Principal
 ) -> Response[bytes]:
@@ -65,7 +112,11 @@ async def delete_tenant(
     return ok(deleted=domain.lower())
 
 
-@post("/admin/tenants/{domain:str}/routes", status_code=201)
+@post(
+    "/admin/tenants/{domain:str}/routes",
+    status_code=201,
+    opt=wire(AddRoute, answers={201: AddedRoute}),
+)
 async def add_route(
     request: AnyRequest, domain: str, tenants: TenantService, principal: Principal
 ) -> Response[bytes]:

@@ -9,7 +9,7 @@ service: a person and its admin rights are created, or changed, together.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import Provide
@@ -23,16 +23,69 @@ from townhall.services.people import NewPerson, PeopleService, PersonChanges
 from townhall.services.resources import ResourceService
 
 from .. import kit
+from ..documents import Param, wire
 from .domains import render_settings
 from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, RmpError, body, ok, require_admin_of
 from .models import CreateUser, ResetPassword, UpdateUser
 
 PREFERENCES = ("timezone", "language", "dateFormat")
-QUOTAS = ("mailbox", "fileStorage")
 PROPERTY = "rmp.{}"
 
 
-def _render(person: Person, domain: str, admins: set[int]) -> dict[str, Any]:
+class UserWire(TypedDict):
+    email: str
+    realName: str
+    type: str
+    hasCalendar: bool
+    isAdmin: bool
+
+
+class Preferences(TypedDict):
+    """A person's own value, else the tenant domain's setting."""
+
+    timezone: Any
+    language: Any
+    dateFormat: Any
+
+
+class Quotas(TypedDict):
+    mailbox: str | None
+    fileStorage: str | None
+
+
+class UserDetailWire(UserWire):
+    settings: Preferences
+    quotas: Quotas
+
+
+class Users(TypedDict):
+    success: bool
+    users: list[UserWire]
+    total: int
+
+
+class OneUser(TypedDict):
+    success: bool
+    user: UserWire
+
+
+class UserDetail(TypedDict):
+    success: bool
+    user: UserDetailWire
+
+
+class Deleted(TypedDict):
+    success: bool
+    deleted: str
+    dataDeleted: bool
+
+
+class PasswordReset(TypedDict):
+    success: bool
+    requireChange: bool
+
+
+def _render(person: Person, domain: str, admins: set[int]) -> UserWire:
     return {
         "email": f"{person.username}@{domain}",
         "realName": person.name,
@@ -42,7 +95,7 @@ def _render(person: Person, domain: str, admins: set[int]) -> dict[str, Any]:
     }
 
 
-def _render_resource(resource: Resource) -> dict[str, Any]:
+def _render_resource(resource: Resource) -> UserWire:
     """A resource account as the user list shows it: it has a calendar, never rights."""
     return {
         "email": resource.address,
@@ -92,7 +145,18 @@ def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
     return {PROPERTY.format(k): v for k, v in (settings or {}).items()}
 
 
-@get("/users")
+@get(
+    "/users",
+    opt=wire(
+        params=(
+            Param("domain", description="a person domain of the tenant (default: its own)"),
+            Param("search"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+            Param("includeResources", bool),
+        ),
+        answers={200: Users},
+    ),
+)
 async def list_users(
     request: AnyRequest,
     people: PeopleService,
@@ -116,7 +180,7 @@ async def list_users(
     return ok(users=listed, total=total)
 
 
-@get("/users/{email:str}")
+@get("/users/{email:str}", opt=wire(answers={200: UserDetail}))
 async def user_detail(
     request: AnyRequest,
     email: str,
@@ -129,14 +193,32 @@ async def user_detail(
         require_admin_of(request, domain)
     person = await people.get(principal, username)
     defaults = render_settings(await domains.defaults(principal))
-    rendered = _render(person, domain, await domains.admin_ids(principal))
+    return ok(user=_detail(person, domain, await domains.admin_ids(principal), defaults))
+
+
+def _detail(
+    person: Person, domain: str, admins: set[int], defaults: dict[str, Any]
+) -> UserDetailWire:
     props = person.properties
-    rendered["settings"] = {k: props.get(PROPERTY.format(k), defaults[k]) for k in PREFERENCES}
-    rendered["quotas"] = {k: props.get(PROPERTY.format(f"quota.{k}"), "unlimited") for k in QUOTAS}
-    return ok(user=rendered)
+
+    def preference(key: str) -> Any:
+        return props.get(PROPERTY.format(key), defaults[key])
+
+    def quota(key: str) -> str | None:
+        return props.get(PROPERTY.format(f"quota.{key}"), "unlimited")
+
+    return {
+        **_render(person, domain, admins),
+        "settings": {
+            "timezone": preference("timezone"),
+            "language": preference("language"),
+            "dateFormat": preference("dateFormat"),
+        },
+        "quotas": {"mailbox": quota("mailbox"), "fileStorage": quota("fileStorage")},
+    }
 
 
-@post("/users", status_code=201)
+@post("/users", status_code=201, opt=wire(CreateUser, answers={201: OneUser}))
 async def create_user(
     request: AnyRequest,
     people: PeopleService,
@@ -157,7 +239,11 @@ async def create_user(
     return ok(201, user=_render(person, domain, await domains.admin_ids(principal)))
 
 
-@put("/users/{email:str}", dependencies=ADMINISTERED)
+@put(
+    "/users/{email:str}",
+    dependencies=ADMINISTERED,
+    opt=wire(UpdateUser, answers={200: OneUser}),
+)
 async def update_user(
     request: AnyRequest,
     target: Administered,
@@ -177,7 +263,12 @@ async def update_user(
     return ok(user=_render(person, domain, await domains.admin_ids(principal)))
 
 
-@delete("/users/{email:str}", status_code=200, dependencies=ADMINISTERED)
+@delete(
+    "/users/{email:str}",
+    status_code=200,
+    dependencies=ADMINISTERED,
+    opt=wire(params=(Param("deleteData", bool),), answers={200: Deleted}),
+)
 async def delete_user(
     request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -201,7 +292,7 @@ async def _own_or_administered(
     "/users/{email:str}/password",
     status_code=200,
     dependencies={"target": Provide(_own_or_administered)},
-    opt={BEFORE_PASSWORD_CHANGE: True},
+    opt={BEFORE_PASSWORD_CHANGE: True, **wire(ResetPassword, answers={200: PasswordReset})},
 )
 async def reset_password(
     request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
