@@ -98,6 +98,23 @@ class Entity:
     root: str
     fields: tuple[Field, ...]
     attributes: bool = False
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        """Its name in the OpenAPI document (`title`, else the capitalised root)."""
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Its JSON form as `_entity_json` writes it and `parse_json_entity` reads it:
+        nulls left out (so no key is required), unknown keys refused."""
+        fields = {f.key: _field_schema(f, self.attributes) for f in self.fields}
+        return {
+            "type": "object",
+            "properties": fields,
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
     @cached_property
     def json_plan(self) -> tuple[tuple[str, str, int], ...]:
@@ -109,6 +126,40 @@ class Entity:
         return frozenset(f.key for f in self.fields)
 
 
+_SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer"},
+    "bool": {"type": "boolean"},
+    "date": {"type": "integer", "description": "epoch milliseconds"},
+}
+
+
+def _field_schema(f: Field, attribute: bool = False) -> dict[str, Any]:
+    """The JSON form of one field, with the `xml` hints of its XML form (element names,
+    wrapped lists, attributes)."""
+    if isinstance(f, Pairs):
+        text = {"type": "string", "xml": {"attribute": True}}
+        pair = {
+            "type": "object",
+            "properties": {"key": text, "value": text},
+            "required": ["key"],
+            "additionalProperties": False,
+            "xml": {"name": f.item},
+        }
+        return {"type": "array", "items": pair, "xml": {"name": f.name, "wrapped": True}}
+    if isinstance(f, Items):
+        item = {"type": "string", "xml": {"name": f.item}}
+        return {"type": "array", "items": item, "xml": {"name": f.name, "wrapped": True}}
+    schema = dict(_SCALAR_SCHEMAS[f.type])
+    if attribute or f.key != f.name:
+        schema["xml"] = {"name": f.name, **({"attribute": True} if attribute else {})}
+    return schema
+
+
+def _capitalised(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
 def _kind(f: Field) -> int:
     if isinstance(f, Pairs):
         return _PAIRS
@@ -118,12 +169,48 @@ def _kind(f: Field) -> int:
 
 
 @dataclass(frozen=True)
+class Body:
+    """An entity as one operation reads it, with the fields it cannot do without (the
+    same entity is read elsewhere without them, and rendered with only some)."""
+
+    entity: Entity
+    required: tuple[str, ...]
+    title: str
+
+    @property
+    def schema_name(self) -> str:
+        return self.title
+
+    def json_schema(self) -> dict[str, Any]:
+        return {**self.entity.json_schema(), "required": list(self.required)}
+
+
+@dataclass(frozen=True)
 class Collection:
     """A top-level list: items straight under the XML root, one JSON key holding an array."""
 
     root: str
     key: str
     item: Entity | str  # an Entity, or the element name of plain string items
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """`{"<key>": [items]}`: the key is always written."""
+        if isinstance(self.item, Entity):
+            item = self.item.json_schema()
+        else:
+            item = {"type": "string", "xml": {"name": self.item}}
+        return {
+            "type": "object",
+            "properties": {self.key: {"type": "array", "items": item}},
+            "required": [self.key],
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
 
 @dataclass(frozen=True)
@@ -135,6 +222,28 @@ class Grouped:
     root: str
     lists: tuple[str, ...]
     item: Entity
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Every list is always written."""
+        return {
+            "type": "object",
+            "properties": {
+                name: {
+                    "type": "array",
+                    "items": self.item.json_schema(),
+                    "xml": {"name": name, "wrapped": True},
+                }
+                for name in self.lists
+            },
+            "required": list(self.lists),
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
 
 # -- rendering ------------------------------------------------------------------------
