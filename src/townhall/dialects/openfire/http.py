@@ -32,6 +32,7 @@ from townhall.infrastructure.cache import TTLCache
 from townhall.services.container import Services
 
 from .. import kit, unstorable
+from ..documents import Contract, Param
 from . import wire
 from .wire import BadRequest, Collection, Entity, Grouped, NotAcceptable, UnsupportedMediaType
 
@@ -58,6 +59,48 @@ class OpenfireError(Exception):
 
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
+
+CONTRACT = Contract(
+    title="Openfire REST API (Townhall)",
+    url=f"{PREFIX}/openapi.yaml",
+    prefixes=(f"{PREFIX}/",),
+    security={
+        # `plugin.restapi.httpAuth` picks one: the shared secret as the whole header...
+        "sharedSecret": {"type": "apiKey", "in": "header", "name": "Authorization"},
+        # ...or an administrator's HTTP Basic credentials (the default).
+        "basic": {"type": "http", "scheme": "basic"},
+    },
+    errors={
+        400: ERROR,
+        401: None,  # the auth filter's bare 401
+        403: ERROR,
+        404: ERROR,
+        406: None,  # Accept names neither XML nor JSON
+        409: ERROR,
+        413: ERROR,
+        415: None,  # a body neither XML nor JSON
+        429: ERROR,
+        503: ERROR,
+    },
+    media=(wire.JSON, wire.XML),
+    description=(
+        "XML by default, JSON on `Accept: application/json`; bodies are read in either. "
+        "The schemas describe the JSON form (dates as epoch milliseconds); their `xml` "
+        "hints give the XML form. An error is the plugin's error entity, in the one media "
+        "type `Accept` names, else the body's. 403 and 503 are bare when the auth filter "
+        "answers them (the API disabled, the database away)."
+    ),
+)
+"""The published document: what `documents.document` needs to know about this API."""
+
+PAGE_PARAMS = (
+    Param("start", int, description="Townhall's paging: the first item, from 0"),
+    Param("limit", int, description="Townhall's paging: at most this many"),
+)
+"""Townhall's optional paging of the plugin's full lists (total in `X-Total-Count`)."""
+SERVICE = Param("servicename", description="the chat service (default `conference`)")
+INVITES = Param("sendInvitations", bool, description="invite the affiliated users")
+EXPAND = Param("expandGroups", bool, description="list group members among the affiliated")
 
 FIELDS = {
     # people
