@@ -455,6 +455,10 @@ def test_not_found_errors(server: RunningServer, http: requests.Session) -> None
     for segment in ("moderators", "member", "Owners"):
         r = http.get(f"{server.api}/chatrooms/{name}/{segment}", headers=JSON)
         assert r.status_code == 404 and "exception" not in r.text
+        # Bare, as the plugin answers a path it does not route (was Litestar's JSON).
+        assert (r.content, "content-type" in r.headers) == (b"", False)
+        r = http.post(f"{server.api}/chatrooms/{name}/{segment}/jane", headers=JSON)
+        assert (r.status_code, r.content, "content-type" in r.headers) == (404, b"", False)
 
 
 # -- affiliations -----------------------------------------------------------------------

@@ -87,6 +87,9 @@ ROOM_TYPES = ("public", "all")
 AFFILIATED = {"oneOf": [affiliation_list(plural).json_schema() for plural in AFFILIATION_LISTS]}
 """`{"owners": [..]}`, `{"admins": [..]}`...: the key is the path's `{affiliation}`."""
 WRITE_PARAMS = (SERVICE, INVITES)
+UNROUTED = {404: None}
+"""The `{affiliation}` routes' 404: the error entity for a missing room or service, but
+bare for a segment other than the four lists (a path the plugin does not route)."""
 
 
 def room_data(room: Room) -> dict[str, Any]:
@@ -362,7 +365,7 @@ async def invite_many(
 
 @get(
     "/chatrooms/{room:str}/{affiliation:str}",
-    opt=wire(params=(SERVICE,), answers={200: AFFILIATED}),
+    opt=wire(params=(SERVICE,), answers={200: AFFILIATED, **UNROUTED}),
 )
 async def list_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
@@ -375,7 +378,7 @@ async def list_affiliated(
 @put(
     "/chatrooms/{room:str}/{affiliation:str}",
     status_code=201,
-    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None}),
+    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
 )
 async def replace_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
@@ -386,7 +389,7 @@ async def replace_affiliated(
 @post(
     "/chatrooms/{room:str}/{affiliation:str}",
     status_code=201,
-    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None}),
+    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
 )
 async def add_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
@@ -429,7 +432,7 @@ def _as_group(request: AnyRequest) -> bool:
     return "/group/" in request.scope.get("path_template", "")
 
 
-@post(AFFILIATE, status_code=201, opt=wire(params=WRITE_PARAMS, answers={201: None}))
+@post(AFFILIATE, status_code=201, opt=wire(params=WRITE_PARAMS, answers={201: None, **UNROUTED}))
 async def grant(
     request: AnyRequest,
     room: str,
@@ -446,7 +449,7 @@ async def grant(
     return bare(201)
 
 
-@delete(AFFILIATE, status_code=200, opt=wire(params=(SERVICE,), answers={200: None}))
+@delete(AFFILIATE, status_code=200, opt=wire(params=(SERVICE,), answers={200: None, **UNROUTED}))
 async def revoke(
     request: AnyRequest,
     room: str,

@@ -9,7 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.exceptions.http_exceptions import NotFoundException, RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -370,12 +370,19 @@ def handle_not_acceptable(request: Request[Any, Any, Any], exc: Exception) -> Re
     return bare(406)
 
 
+def handle_unrouted(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """A path segment a route turns away as not routing (an unknown affiliation list):
+    the plugin's bare 404 for a path it has no resource for, not Litestar's JSON."""
+    return bare(404)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: handle_domain_error,
     OpenfireError: handle_openfire_error,
     BadRequest: handle_bad_request,
     UnsupportedMediaType: handle_unsupported,
     NotAcceptable: handle_not_acceptable,
+    NotFoundException: handle_unrouted,
     RequestEntityTooLarge: handle_too_large,
 }
 
