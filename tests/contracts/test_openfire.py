@@ -109,7 +109,7 @@ PATH_VALUES: dict[str, Callable[[Targets, str], str]] = {
     "jid": lambda t, path: t.contact if "/roster/" in path else "guest@example.org",
     "who": lambda t, _: "guest@example.org",
     "node_id": lambda t, _: t.node,
-    # Any other segment does not route (a bare 404, as the plugin's).
+    # One of the four lists (any other segment is a bare 404, see the generated-paths test).
     "affiliation": lambda t, _: next(_affiliations),
 }
 
@@ -135,6 +135,20 @@ def test_the_document_is_published(server: RunningServer) -> None:
 def test_every_operation(case: schemathesis.Case, server: RunningServer, targets: Targets) -> None:
     for name in list(case.path_parameters or {}):
         case.path_parameters[name] = PATH_VALUES[name](targets, case.operation.path)  # type: ignore[index]
+    _call(case, server, targets)
+
+
+@document.parametrize()
+@contract.EXAMPLES
+def test_every_operation_on_generated_paths(
+    case: schemathesis.Case, server: RunningServer, targets: Targets
+) -> None:
+    """The same with the generated path values: names of nothing, odd characters, an
+    `{affiliation}` that does not route. Mostly 404s, never a 5xx or an undeclared answer."""
+    _call(case, server, targets)
+
+
+def _call(case: schemathesis.Case, server: RunningServer, targets: Targets) -> None:
     label = case.operation.label
     if label in USERSERVICE and isinstance(case.query, dict):
         case.query["secret"] = targets.secret
