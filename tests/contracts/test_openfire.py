@@ -113,6 +113,15 @@ PATH_VALUES: dict[str, Callable[[Targets, str], str]] = {
     "affiliation": lambda t, _: next(_affiliations),
 }
 
+BODY_NAMES: dict[str, tuple[str, Callable[[Targets], str]]] = {
+    f"PUT {openfire.PREFIX}/users/{{username}}": ("username", lambda t: t.username),
+    f"PUT {openfire.PREFIX}/groups/{{segment}}": ("name", lambda t: t.group),
+    f"PUT {openfire.PREFIX}/system/properties/{{key}}": ("key", lambda t: t.key),
+    f"PUT {openfire.PREFIX}/chatrooms/{{room}}": ("roomName", lambda t: t.room),
+}
+"""Updates whose body must name what the path names (else a 400 before anything else is
+read), or would rename it."""
+
 
 def content_type_unless_bare(ctx: object, response: object, case: schemathesis.Case) -> bool | None:
     """`content_type_conformance`, except for the userservice, which answers an unknown
@@ -135,6 +144,9 @@ def test_the_document_is_published(server: RunningServer) -> None:
 def test_every_operation(case: schemathesis.Case, server: RunningServer, targets: Targets) -> None:
     for name in list(case.path_parameters or {}):
         case.path_parameters[name] = PATH_VALUES[name](targets, case.operation.path)  # type: ignore[index]
+    named = BODY_NAMES.get(case.operation.label)
+    if named is not None and isinstance(case.body, dict):
+        case.body[named[0]] = named[1](targets)
     _call(case, server, targets)
 
 
