@@ -135,6 +135,7 @@ def test_the_document_is_published(server: RunningServer) -> None:
     answer = requests.get(server.url + openfire.CONTRACT.url, timeout=10)
     assert answer.status_code == 200, answer.text
     assert yaml.safe_load(answer.text) == contract.built(openfire.DIALECT)
+    assert "&id0" not in answer.text  # every schema written out, no YAML anchors
     served = requests.get(f"{server.api}/openapi.json", auth=ADMIN, timeout=10)
     assert served.json() == contract.built(openfire.DIALECT)
 

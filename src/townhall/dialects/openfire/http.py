@@ -65,10 +65,19 @@ CONTRACT = Contract(
     url=f"{PREFIX}/openapi.yaml",
     prefixes=(f"{PREFIX}/",),
     security={
-        # `plugin.restapi.httpAuth` picks one: the shared secret as the whole header...
-        "sharedSecret": {"type": "apiKey", "in": "header", "name": "Authorization"},
-        # ...or an administrator's HTTP Basic credentials (the default).
-        "basic": {"type": "http", "scheme": "basic"},
+        "sharedSecret": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`plugin.restapi.secret` as the whole header, when "
+            "`plugin.restapi.httpAuth` is not `basic`",
+        },
+        "basic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "an administrator's account, when `plugin.restapi.httpAuth` is "
+            "`basic` (the default)",
+        },
     },
     errors={
         400: ERROR,
