@@ -150,9 +150,9 @@ ARCHIVE = Entity("archive", (Text("jid"), Text("count", "int")))
 SECURITY_LOG = Entity(
     "log",
     (
-        Text("logId", "int"),
+        Text("logId", "long"),
         Text("username"),
-        Text("timestamp", "int"),
+        Text("timestamp", "long"),
         Text("summary"),
         Text("node"),
         Text("details"),

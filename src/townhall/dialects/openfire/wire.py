@@ -27,7 +27,11 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 XML = "application/xml"
 JSON = "application/json"
 Format = Literal["xml", "json"]
-Scalar = Literal["str", "int", "bool", "date"]
+JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+"""The plugin's `int` fields are Java ints (and Townhall stores them as SQL INTEGER)."""
+JAVA_LONG_MIN, JAVA_LONG_MAX = -(2**63), 2**63 - 1
+_RANGES = {"int": (JAVA_INT_MIN, JAVA_INT_MAX), "long": (JAVA_LONG_MIN, JAVA_LONG_MAX)}
+Scalar = Literal["str", "int", "long", "bool", "date"]
 
 
 class BadRequest(Exception):
@@ -128,7 +132,8 @@ class Entity:
 
 _SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
     "str": {"type": "string"},
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": JAVA_INT_MIN, "maximum": JAVA_INT_MAX},
+    "long": {"type": "integer", "minimum": JAVA_LONG_MIN, "maximum": JAVA_LONG_MAX},
     "bool": {"type": "boolean"},
     "date": {"type": "integer", "description": "epoch milliseconds"},
 }
@@ -443,12 +448,19 @@ def _coerce(f: Text, value: Any) -> Any:
             if isinstance(value, (dict, list)):
                 raise TypeError
             return value if isinstance(value, str) else _stringify(value)
-        if f.type == "int":
+        if f.type in _RANGES:
             if isinstance(value, bool):
                 raise TypeError
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
-            return int(value)
+            number = int(value)
+            low, high = _RANGES[f.type]
+            if not low <= number <= high:
+                bits = 32 if f.type == "int" else 64
+                raise BadRequest(
+                    f'Cannot read field "{f.key}": {number} is beyond a {bits}-bit integer', f.key
+                )
+            return number
         if f.type == "bool":
             if isinstance(value, bool):
                 return value
@@ -463,7 +475,13 @@ def _coerce(f: Text, value: Any) -> Any:
         ) from None
 
 
-_TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "date": "a date"}
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "long": "an integer",
+    "bool": "true or false",
+    "date": "a date",
+}
 
 
 def _stringify(value: Any) -> str:
