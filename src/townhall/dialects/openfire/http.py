@@ -188,8 +188,10 @@ _DEFAULTS: dict[tuple[type[DomainError], str] | tuple[type[DomainError], str, st
         "IllegalArgumentException",
         "Cannot parse a username value as a JID: {value}",
     ),
+    # The plugin answers this with a 500; a refusal of the input is a 400 (the rest as
+    # the plugin words it).
     (Invalid, "non_local_user", "username"): (
-        500,
+        400,
         "GroupNotFoundException",
         "This service cannot be used for non-local users.",
         "{value}",
