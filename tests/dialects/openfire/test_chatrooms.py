@@ -291,6 +291,9 @@ def test_same_jid_in_two_lists_is_a_conflict_and_stores_nothing(
     [
         ({"maxUsers": -1}, "maxUsers"),
         ({"maxUsers": "many"}, "maxUsers"),
+        # A Java int, as in the plugin: PostgreSQL refused a larger one with a 500.
+        ({"maxUsers": 2**31}, "maxUsers"),
+        ({"maxUsers": 1380825468611}, "maxUsers"),
         ({"allowPM": "everybody"}, "allowPM"),
         ({"broadcastPresenceRoles": ["king"]}, "broadcastPresenceRoles"),
         ({"owners": ["not a jid"]}, "owners"),
@@ -310,6 +313,24 @@ def test_bad_room_input_names_the_field_and_stores_nothing(
     assert error["exception"] == "IllegalArgumentException"
     assert error["resource"] == field or field in error["message"]
     assert _room(server, http, name).status_code == 404
+
+
+def test_an_int_field_beyond_a_java_int_is_refused_in_xml_too(
+    server: RunningServer, http: requests.Session
+) -> None:
+    name = unique("big")
+    body = f"<chatRoom><roomName>{name}</roomName><maxUsers>1380825468611</maxUsers></chatRoom>"
+    r = http.post(
+        f"{server.api}/chatrooms",
+        data=body.encode(),
+        headers={**JSON, "Content-Type": "application/xml"},
+    )
+    assert (r.status_code, r.json()["resource"]) == (400, "maxUsers"), r.text
+    assert _room(server, http, name).status_code == 404
+    r = http.post(
+        f"{server.api}/chatrooms", json={"roomName": name, "maxUsers": 2**31 - 1}, headers=JSON
+    )
+    assert r.status_code == 201 and _room(server, http, name).json()["maxUsers"] == 2**31 - 1
 
 
 def test_bad_room_name_and_body(server: RunningServer, http: requests.Session) -> None:
@@ -455,6 +476,10 @@ def test_not_found_errors(server: RunningServer, http: requests.Session) -> None
     for segment in ("moderators", "member", "Owners"):
         r = http.get(f"{server.api}/chatrooms/{name}/{segment}", headers=JSON)
         assert r.status_code == 404 and "exception" not in r.text
+        # Bare, as the plugin answers a path it does not route (was Litestar's JSON).
+        assert (r.content, "content-type" in r.headers) == (b"", False)
+        r = http.post(f"{server.api}/chatrooms/{name}/{segment}/jane", headers=JSON)
+        assert (r.status_code, r.content, "content-type" in r.headers) == (404, b"", False)
 
 
 # -- affiliations -----------------------------------------------------------------------

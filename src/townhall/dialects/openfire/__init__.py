@@ -30,6 +30,7 @@ from . import (
     userservice,
 )
 from .http import (
+    CONTRACT,
     EXCEPTION_HANDLERS,
     PREFIX,
     OpenfireAuth,
@@ -91,4 +92,5 @@ DIALECT = Dialect(
     refusals=REFUSALS,
     before_routing=before_routing,
     tenant_defaults=tenant_defaults,
+    contract=CONTRACT,
 )

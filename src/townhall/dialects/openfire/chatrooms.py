@@ -25,6 +25,7 @@ from townhall.domain.queries import RoomFilter
 from townhall.services.rooms import DEFAULT_SERVICE, BulkOutcome, RoomService, RoomSpec
 
 from .. import kit
+from ..documents import Param, wire
 from .entities import (
     AFFILIATION_LISTS,
     INVITATION,
@@ -33,12 +34,26 @@ from .entities import (
     PARTICIPANTS,
     RESULTS,
     ROOM,
+    ROOM_BODY,
     ROOM_FLAGS,
     ROOM_MESSAGES,
     ROOMS,
     affiliation_list,
 )
-from .http import FIELDS, bare, flag, paging, plugin_answer, read, respond, worded
+from .http import (
+    EXPAND,
+    FIELDS,
+    INVITES,
+    PAGE_PARAMS,
+    SERVICE,
+    bare,
+    flag,
+    paging,
+    plugin_answer,
+    read,
+    respond,
+    worded,
+)
 from .wire import BadRequest, Entity
 
 AnyRequest = Request[Any, Any, Any]
@@ -69,6 +84,12 @@ _README_INVITATIONS = Entity("mucInvitation", INVITATIONS.fields)
 BULK = "bulk"
 # `type`: rooms listed in the directory, or all of them; any other type matches nothing.
 ROOM_TYPES = ("public", "all")
+AFFILIATED = {"oneOf": [affiliation_list(plural).json_schema() for plural in AFFILIATION_LISTS]}
+"""`{"owners": [..]}`, `{"admins": [..]}`...: the key is the path's `{affiliation}`."""
+WRITE_PARAMS = (SERVICE, INVITES)
+UNROUTED = {404: None}
+"""The `{affiliation}` routes' 404: the error entity for a missing room or service, but
+bare for a segment other than the four lists (a path the plugin does not route)."""
 
 
 def room_data(room: Room) -> dict[str, Any]:
@@ -131,7 +152,19 @@ def _affiliation(segment: str) -> str:
 # -- rooms ------------------------------------------------------------------------------
 
 
-@get("/chatrooms")
+@get(
+    "/chatrooms",
+    opt=wire(
+        params=(
+            Param("type", description="`public` (the default): listed rooms; `all`: every one"),
+            Param("search", description="room names containing this"),
+            SERVICE,
+            EXPAND,
+            *PAGE_PARAMS,
+        ),
+        answers={200: ROOMS},
+    ),
+)
 async def list_rooms(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -149,7 +182,7 @@ async def list_rooms(
     return respond(request, ROOMS, rows, {"X-Total-Count": str(found.total)})
 
 
-@post("/chatrooms", status_code=201)
+@post("/chatrooms", status_code=201, opt=wire(ROOM_BODY, WRITE_PARAMS, {201: None}))
 async def create_room(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -159,7 +192,7 @@ async def create_room(
     return bare(201)
 
 
-@post(f"/chatrooms/{BULK}", status_code=200)
+@post(f"/chatrooms/{BULK}", status_code=200, opt=wire(ROOMS, WRITE_PARAMS, {200: RESULTS}))
 async def create_rooms(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -202,7 +235,10 @@ def _java_name(error: DomainError) -> str:
     return f"{type(error).__name__}Exception"
 
 
-@get(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
+@get(
+    ["/chatrooms/{room:str}", f"/chatrooms/{BULK}"],
+    opt=wire(params=(SERVICE, EXPAND), answers={200: ROOM}),
+)
 async def get_room(
     request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
 ) -> Response[bytes]:
@@ -211,7 +247,9 @@ async def get_room(
     return respond(request, ROOM, room_data(found))
 
 
-@put(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"])
+@put(
+    ["/chatrooms/{room:str}", f"/chatrooms/{BULK}"], opt=wire(ROOM_BODY, WRITE_PARAMS, {200: None})
+)
 async def update_room(
     request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
 ) -> Response[bytes]:
@@ -221,7 +259,11 @@ async def update_room(
     return bare(200)
 
 
-@delete(["/chatrooms/{room:str}", f"/chatrooms/{BULK}"], status_code=200)
+@delete(
+    ["/chatrooms/{room:str}", f"/chatrooms/{BULK}"],
+    status_code=200,
+    opt=wire(params=(SERVICE,), answers={200: None}),
+)
 async def delete_room(
     request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
 ) -> Response[bytes]:
@@ -232,16 +274,25 @@ async def delete_room(
 # -- who is there, what was said --------------------------------------------------------
 
 
-@get(["/chatrooms/{room:str}/participants", "/chatrooms/{room:str}/occupants"])
+@get(
+    "/chatrooms/{room:str}/participants",
+    opt=wire(params=(SERVICE,), answers={200: PARTICIPANTS}),
+)
+async def list_participants(
+    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+) -> Response[bytes]:
+    """Those in the participant role, without their real addresses (as the plugin lists
+    them)."""
+    found = await rooms.occupants(principal, _service(request), room, role="participant")
+    rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
+    return respond(request, PARTICIPANTS, rows)
+
+
+@get("/chatrooms/{room:str}/occupants", opt=wire(params=(SERVICE,), answers={200: OCCUPANTS}))
 async def list_occupants(
     request: AnyRequest, room: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
-    """Everyone in the room; `/participants` only those in that role, without their real
-    addresses (as the plugin lists them)."""
-    if request.scope.get("path_template", "").endswith("/participants"):
-        found = await rooms.occupants(principal, _service(request), room, role="participant")
-        rows = [{"jid": o.jid, "role": o.role, "affiliation": o.affiliation} for o in found]
-        return respond(request, PARTICIPANTS, rows)
+    """Everyone in the room."""
     found = await rooms.occupants(principal, _service(request), room)
     rows = [
         {"jid": o.jid, "userAddress": o.real_jid, "role": o.role, "affiliation": o.affiliation}
@@ -250,7 +301,10 @@ async def list_occupants(
     return respond(request, OCCUPANTS, rows)
 
 
-@get("/chatrooms/{room:str}/chathistory")
+@get(
+    "/chatrooms/{room:str}/chathistory",
+    opt=wire(params=(SERVICE,), answers={200: ROOM_MESSAGES}),
+)
 async def chat_history(
     request: AnyRequest, room: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -273,7 +327,11 @@ def message_data(message: RoomMessage) -> dict[str, Any]:
 # -- invitations ------------------------------------------------------------------------
 
 
-@post("/chatrooms/{room:str}/invite/{jid:str}", status_code=200)
+@post(
+    "/chatrooms/{room:str}/invite/{jid:str}",
+    status_code=200,
+    opt=wire(INVITATION, (SERVICE,), {200: None}),
+)
 async def invite_one(
     request: AnyRequest, room: str, jid: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -283,7 +341,9 @@ async def invite_one(
     return bare(200)
 
 
-@post("/chatrooms/{room:str}/invite", status_code=200)
+@post(
+    "/chatrooms/{room:str}/invite", status_code=200, opt=wire(INVITATIONS, (SERVICE,), {200: None})
+)
 async def invite_many(
     request: AnyRequest, room: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -303,7 +363,10 @@ async def invite_many(
 # -- affiliations -----------------------------------------------------------------------
 
 
-@get("/chatrooms/{room:str}/{affiliation:str}")
+@get(
+    "/chatrooms/{room:str}/{affiliation:str}",
+    opt=wire(params=(SERVICE,), answers={200: AFFILIATED, **UNROUTED}),
+)
 async def list_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -312,14 +375,22 @@ async def list_affiliated(
     return respond(request, affiliation_list(affiliation), jids)
 
 
-@put("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
+@put(
+    "/chatrooms/{room:str}/{affiliation:str}",
+    status_code=201,
+    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
+)
 async def replace_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
     return await _set_affiliated(request, rooms, principal, room, affiliation, replace=True)
 
 
-@post("/chatrooms/{room:str}/{affiliation:str}", status_code=201)
+@post(
+    "/chatrooms/{room:str}/{affiliation:str}",
+    status_code=201,
+    opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
+)
 async def add_affiliated(
     request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -361,7 +432,7 @@ def _as_group(request: AnyRequest) -> bool:
     return "/group/" in request.scope.get("path_template", "")
 
 
-@post(AFFILIATE, status_code=201)
+@post(AFFILIATE, status_code=201, opt=wire(params=WRITE_PARAMS, answers={201: None, **UNROUTED}))
 async def grant(
     request: AnyRequest,
     room: str,
@@ -378,7 +449,7 @@ async def grant(
     return bare(201)
 
 
-@delete(AFFILIATE, status_code=200)
+@delete(AFFILIATE, status_code=200, opt=wire(params=(SERVICE,), answers={200: None, **UNROUTED}))
 async def revoke(
     request: AnyRequest,
     room: str,
@@ -402,6 +473,7 @@ router = Router(
         get_room,
         update_room,
         delete_room,
+        list_participants,
         list_occupants,
         chat_history,
         invite_one,

@@ -10,7 +10,8 @@ from townhall.domain.models import ChatService
 from townhall.domain.principal import Principal
 from townhall.services.rooms import RoomService
 
-from .entities import CHAT_SERVICE, CHAT_SERVICES
+from ..documents import wire
+from .entities import CHAT_SERVICE, CHAT_SERVICES, NEW_CHAT_SERVICE
 from .http import bare, read, respond
 
 AnyRequest = Request[Any, Any, Any]
@@ -24,7 +25,7 @@ def service_data(service: ChatService) -> dict[str, Any]:
     }
 
 
-@get("/chatservices")
+@get("/chatservices", opt=wire(answers={200: CHAT_SERVICES}))
 async def list_services(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -32,7 +33,7 @@ async def list_services(
     return respond(request, CHAT_SERVICES, [service_data(s) for s in found])
 
 
-@post("/chatservices", status_code=201)
+@post("/chatservices", status_code=201, opt=wire(NEW_CHAT_SERVICE, answers={201: None}))
 async def create_service(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:

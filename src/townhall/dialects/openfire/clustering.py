@@ -8,6 +8,7 @@ from litestar import Request, Response, Router, get
 
 from townhall.services.cluster import ClusterNode, ClusterService, ClusterStatus
 
+from ..documents import wire
 from .entities import CLUSTER_NODE, CLUSTER_NODES, CLUSTERING
 from .http import respond
 
@@ -31,17 +32,17 @@ def _node(node: ClusterNode) -> dict[str, Any]:
     }
 
 
-@get("/clustering/status")
+@get("/clustering/status", opt=wire(answers={200: CLUSTERING}))
 async def status(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
     return respond(request, CLUSTERING, {"status": STATUS[await cluster.status()]})
 
 
-@get("/clustering/nodes")
+@get("/clustering/nodes", opt=wire(answers={200: CLUSTER_NODES}))
 async def nodes(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
     return respond(request, CLUSTER_NODES, [_node(n) for n in await cluster.nodes()])
 
 
-@get("/clustering/nodes/{node_id:str}")
+@get("/clustering/nodes/{node_id:str}", opt=wire(answers={200: CLUSTER_NODE}))
 async def node(request: AnyRequest, node_id: str, cluster: ClusterService) -> Response[bytes]:
     return respond(request, CLUSTER_NODE, _node(await cluster.node(node_id)))
 

@@ -1,5 +1,5 @@
-"""`/openapi.yaml` (no auth) and `/openapi.json` (auth) (contract §4.6): the part of
-Townhall's own OpenAPI document that describes this dialect."""
+"""`/openapi.yaml` (no auth) and `/openapi.json` (auth) (contract §4.6): this API's own
+document, built from what each route declares it reads and answers (`documents`)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,33 @@ from typing import Any
 
 import msgspec
 import yaml
-from litestar import Litestar, Request, Response, Router, get
+from litestar import Request, Response, Router, get
 
-from ..documents import Contract, cached_document
-from .http import PREFIX
+from .. import documents
+from .http import CONTRACT
 
 AnyRequest = Request[Any, Any, Any]
 
 
-CONTRACT = Contract("Openfire REST API (Townhall)", f"{PREFIX}/openapi.yaml", (PREFIX,), {}, {})
+class _Dumper(yaml.SafeDumper):
+    """Every schema written out where it is used: no `&id001` anchors for shared ones."""
 
-
-def _document(app: Litestar) -> dict[str, Any]:
-    return cached_document(app, CONTRACT)
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 @get("/openapi.yaml", include_in_schema=False)
 async def openapi_yaml(request: AnyRequest) -> Response[bytes]:
-    text = yaml.safe_dump(_document(request.app), sort_keys=False)
-    return Response(text.encode(), media_type="application/yaml")
+    built = documents.cached_document(request.app, CONTRACT)
+    return Response(
+        yaml.dump(built, Dumper=_Dumper, sort_keys=False).encode(), media_type="application/yaml"
+    )
 
 
 @get("/openapi.json", include_in_schema=False)
 async def openapi_json(request: AnyRequest) -> Response[bytes]:
-    return Response(msgspec.json.encode(_document(request.app)), media_type="application/json")
+    built = documents.cached_document(request.app, CONTRACT)
+    return Response(msgspec.json.encode(built), media_type="application/json")
 
 
 router = Router(path="/", route_handlers=[openapi_yaml, openapi_json])

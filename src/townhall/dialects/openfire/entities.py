@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from .wire import Collection, Entity, Grouped, Items, Pairs, Text
+from .wire import Body, Collection, Entity, Grouped, Items, Pairs, Text
 
 USER = Entity(
     "user",
     (Text("username"), Text("name"), Text("email"), Text("password"), Pairs("properties")),
 )
 USERS = Collection("users", "users", USER)
-USER_GROUPS = Collection("groups", "groupnames", "groupname")
+NEW_USER = Body(USER, ("username", "password"), "NewUser")
+USER_GROUPS = Collection("groups", "groupnames", "groupname", "UserGroups")
 
 ROSTER_ITEM = Entity(
     "rosterItem",
@@ -21,6 +22,7 @@ ROSTER_ITEM = Entity(
     ),
 )
 ROSTER = Collection("roster", "rosterItem", ROSTER_ITEM)
+NEW_ROSTER_ITEM = Body(ROSTER_ITEM, ("jid",), "NewRosterItem")
 
 GROUP = Entity(
     "group",
@@ -33,11 +35,13 @@ GROUP = Entity(
     ),
 )
 GROUPS = Collection("groups", "groups", GROUP)
+GROUP_BODY = Body(GROUP, ("name", "admins", "members"), "GroupBody")
 
 CHAT_SERVICE = Entity(
     "chatService", (Text("serviceName"), Text("description"), Text("hidden", "bool"))
 )
 CHAT_SERVICES = Collection("chatServices", "chatService", CHAT_SERVICE)
+NEW_CHAT_SERVICE = Body(CHAT_SERVICE, ("serviceName",), "NewChatService")
 
 ROOM_FLAGS = (
     "persistent",
@@ -74,6 +78,7 @@ ROOM = Entity(
     ),
 )
 ROOMS = Collection("chatRooms", "chatRooms", ROOM)
+ROOM_BODY = Body(ROOM, ("roomName",), "ChatRoomBody")
 
 RESULT = Entity("result", (Text("roomName"), Text("resultType"), Text("message")))
 RESULTS = Grouped("results", ("success", "failure", "other"), RESULT)
@@ -93,8 +98,9 @@ ROOM_MESSAGE = Entity(
         Text("delay_stamp"),
         Text("delay_from"),
     ),
+    title="RoomMessage",
 )
-ROOM_MESSAGES = Collection("messages", "message", ROOM_MESSAGE)
+ROOM_MESSAGES = Collection("messages", "message", ROOM_MESSAGE, "RoomMessages")
 
 INVITATION = Entity("mucInvitation", (Text("reason"),))
 INVITATIONS = Entity("mucInvitations", (Text("reason"), Items("jidsToInvite", "jid")))
@@ -107,7 +113,12 @@ def affiliation_list(plural: str) -> Collection:
 
 SYSTEM_PROPERTY = Entity("property", (Text("key"), Text("value")), attributes=True)
 SYSTEM_PROPERTIES = Collection("properties", "property", SYSTEM_PROPERTY)
-SESSIONS_COUNT = Entity("sessions", (Text("localSessions", "int"), Text("clusterSessions", "int")))
+PROPERTY_BODY = Body(SYSTEM_PROPERTY, ("key",), "PropertyBody")
+SESSIONS_COUNT = Entity(
+    "sessions",
+    (Text("localSessions", "int"), Text("clusterSessions", "int")),
+    title="SessionCounts",
+)
 CLUSTERING = Entity("clustering", (Text("status"),))
 CLUSTER_NODE = Entity(
     "clusterNode",
@@ -134,14 +145,14 @@ SESSION = Entity(
     ),
 )
 SESSIONS = Collection("sessions", "sessions", SESSION)
-MESSAGE = Entity("message", (Text("body"),))
+MESSAGE = Entity("message", (Text("body"),), title="Broadcast")
 ARCHIVE = Entity("archive", (Text("jid"), Text("count", "int")))
 SECURITY_LOG = Entity(
     "log",
     (
-        Text("logId", "int"),
+        Text("logId", "long"),
         Text("username"),
-        Text("timestamp", "int"),
+        Text("timestamp", "long"),
         Text("summary"),
         Text("node"),
         Text("details"),

@@ -21,8 +21,9 @@ from townhall.domain.models import Group
 from townhall.domain.principal import Principal
 from townhall.services.groups import GroupService, GroupSpec
 
-from .entities import GROUP, GROUPS, USER_GROUPS
-from .http import OpenfireError, bare, paging, read, respond, tail
+from ..documents import wire
+from .entities import GROUP, GROUP_BODY, GROUPS, USER_GROUPS
+from .http import PAGE_PARAMS, OpenfireError, bare, paging, read, respond, tail
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -71,7 +72,7 @@ def _spec(name: str, body: dict[str, Any]) -> GroupSpec:
     )
 
 
-@get("/groups")
+@get("/groups", opt=wire(params=PAGE_PARAMS, answers={200: GROUPS}))
 async def list_groups(
     request: AnyRequest, groups: GroupService, principal: Principal
 ) -> Response[bytes]:
@@ -80,7 +81,7 @@ async def list_groups(
     return respond(request, GROUPS, [_summary(g) for g in found], {"X-Total-Count": str(total)})
 
 
-@post("/groups", status_code=201)
+@post("/groups", status_code=201, opt=wire(GROUP_BODY, answers={201: None}))
 async def create_group(
     request: AnyRequest, groups: GroupService, principal: Principal
 ) -> Response[bytes]:
@@ -97,14 +98,14 @@ async def create_group(
     return bare(201)
 
 
-@get("/groups/{segment:path}")
+@get("/groups/{segment:path}", opt=wire(answers={200: GROUP}))
 async def get_group(
     request: AnyRequest, segment: str, groups: GroupService, principal: Principal
 ) -> Response[bytes]:
     return respond(request, GROUP, _detail(await groups.get(principal, tail(segment))))
 
 
-@put("/groups/{segment:path}")
+@put("/groups/{segment:path}", opt=wire(GROUP_BODY, answers={200: None}))
 async def update_group(
     request: AnyRequest, segment: str, groups: GroupService, principal: Principal
 ) -> Response[bytes]:
@@ -114,40 +115,55 @@ async def update_group(
     return bare(200)
 
 
-@delete("/groups/{segment:path}", status_code=200)
+@delete("/groups/{segment:path}", status_code=200, opt=wire(answers={200: None}))
 async def delete_group(segment: str, groups: GroupService, principal: Principal) -> Response[bytes]:
     await groups.delete(principal, tail(segment))
     return bare(200)
 
 
-@get("/users/{username:str}/groups")
+@get("/users/{username:str}/groups", opt=wire(answers={200: USER_GROUPS}))
 async def user_groups(
     request: AnyRequest, username: str, groups: GroupService, principal: Principal
 ) -> Response[bytes]:
     return respond(request, USER_GROUPS, await groups.user_groups(principal, username))
 
 
-MEMBERSHIP = ["/users/{username:str}/groups", "/users/{username:str}/groups/{segment:path}"]
-"""The groups named in the body, or the one group named by the path."""
+JOIN_OR_LEAVE = {201: None, 200: None}
+"""POST joins (201), DELETE leaves (200)."""
 
 
-async def _named(request: AnyRequest, segment: str | None) -> list[str]:
-    if segment is not None:
-        return [tail(segment)]
-    wanted: list[str] = await read(request, USER_GROUPS)
-    return wanted
-
-
-@route(MEMBERSHIP, http_method=[HttpMethod.POST, HttpMethod.DELETE])
+@route(
+    "/users/{username:str}/groups",
+    http_method=[HttpMethod.POST, HttpMethod.DELETE],
+    opt=wire(USER_GROUPS, answers=JOIN_OR_LEAVE),
+)
 async def membership(
+    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    """POST joins the groups the body names (201), DELETE leaves them (200)."""
+    named: list[str] = await read(request, USER_GROUPS)
+    return await _join_or_leave(request, groups, principal, username, named)
+
+
+@route(
+    "/users/{username:str}/groups/{segment:path}",
+    http_method=[HttpMethod.POST, HttpMethod.DELETE],
+    opt=wire(answers=JOIN_OR_LEAVE),
+)
+async def membership_of_one(
+    request: AnyRequest, username: str, segment: str, groups: GroupService, principal: Principal
+) -> Response[bytes]:
+    """POST joins the group the path names (201), DELETE leaves it (200)."""
+    return await _join_or_leave(request, groups, principal, username, [tail(segment)])
+
+
+async def _join_or_leave(
     request: AnyRequest,
-    username: str,
     groups: GroupService,
     principal: Principal,
-    segment: str | None = None,
+    username: str,
+    named: list[str],
 ) -> Response[bytes]:
-    """POST joins the groups (201), DELETE leaves them (200)."""
-    named = await _named(request, segment)
     if request.method == HttpMethod.POST:
         await groups.add_user_to_groups(principal, username, named)
         return bare(201)
@@ -165,5 +181,6 @@ router = Router(
         delete_group,
         user_groups,
         membership,
+        membership_of_one,
     ],
 )

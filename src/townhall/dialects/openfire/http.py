@@ -9,7 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from litestar import Litestar, Request, Response
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.exceptions.http_exceptions import NotFoundException, RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -32,6 +32,7 @@ from townhall.infrastructure.cache import TTLCache
 from townhall.services.container import Services
 
 from .. import kit, unstorable
+from ..documents import Contract, Param
 from . import wire
 from .wire import BadRequest, Collection, Entity, Grouped, NotAcceptable, UnsupportedMediaType
 
@@ -58,6 +59,57 @@ class OpenfireError(Exception):
 
 
 ERROR = Entity("error", (wire.Text("exception"), wire.Text("message"), wire.Text("resource")))
+
+CONTRACT = Contract(
+    title="Openfire REST API (Townhall)",
+    url=f"{PREFIX}/openapi.yaml",
+    prefixes=(f"{PREFIX}/",),
+    security={
+        "sharedSecret": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`plugin.restapi.secret` as the whole header, when "
+            "`plugin.restapi.httpAuth` is not `basic`",
+        },
+        "basic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "an administrator's account, when `plugin.restapi.httpAuth` is "
+            "`basic` (the default)",
+        },
+    },
+    errors={
+        400: ERROR,
+        401: None,  # the auth filter's bare 401
+        403: ERROR,
+        404: ERROR,
+        406: None,  # Accept names neither XML nor JSON
+        409: ERROR,
+        413: ERROR,
+        415: None,  # a body neither XML nor JSON
+        429: ERROR,
+        503: ERROR,
+    },
+    media=(wire.JSON, wire.XML),
+    description=(
+        "XML by default, JSON on `Accept: application/json`; bodies are read in either. "
+        "The schemas describe the JSON form (dates as epoch milliseconds); their `xml` "
+        "hints give the XML form. An error is the plugin's error entity, in the one media "
+        "type `Accept` names, else the body's. 403 and 503 are bare when the auth filter "
+        "answers them (the API disabled, the database away)."
+    ),
+)
+"""The published document: what `documents.document` needs to know about this API."""
+
+PAGE_PARAMS = (
+    Param("start", int, description="Townhall's paging: the first item, from 0"),
+    Param("limit", int, description="Townhall's paging: at most this many"),
+)
+"""Townhall's optional paging of the plugin's full lists (total in `X-Total-Count`)."""
+SERVICE = Param("servicename", description="the chat service (default `conference`)")
+INVITES = Param("sendInvitations", bool, description="invite the affiliated users")
+EXPAND = Param("expandGroups", bool, description="list group members among the affiliated")
 
 FIELDS = {
     # people
@@ -136,8 +188,10 @@ _DEFAULTS: dict[tuple[type[DomainError], str] | tuple[type[DomainError], str, st
         "IllegalArgumentException",
         "Cannot parse a username value as a JID: {value}",
     ),
+    # The plugin answers this with a 500; a refusal of the input is a 400 (the rest as
+    # the plugin words it).
     (Invalid, "non_local_user", "username"): (
-        500,
+        400,
         "GroupNotFoundException",
         "This service cannot be used for non-local users.",
         "{value}",
@@ -329,12 +383,19 @@ def handle_not_acceptable(request: Request[Any, Any, Any], exc: Exception) -> Re
     return bare(406)
 
 
+def handle_unrouted(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """A path segment a route turns away as not routing (an unknown affiliation list):
+    the plugin's bare 404 for a path it has no resource for, not Litestar's JSON."""
+    return bare(404)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
     DomainError: handle_domain_error,
     OpenfireError: handle_openfire_error,
     BadRequest: handle_bad_request,
     UnsupportedMediaType: handle_unsupported,
     NotAcceptable: handle_not_acceptable,
+    NotFoundException: handle_unrouted,
     RequestEntityTooLarge: handle_too_large,
 }
 

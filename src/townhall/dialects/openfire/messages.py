@@ -14,13 +14,14 @@ from litestar import Request, Response, Router, get, post
 from townhall.domain.principal import Principal
 from townhall.services.messages import MessageService
 
+from ..documents import wire
 from .entities import ARCHIVE, MESSAGE
 from .http import bare, read, respond
 
 AnyRequest = Request[Any, Any, Any]
 
 
-@post("/messages/users", status_code=201)
+@post("/messages/users", status_code=201, opt=wire(MESSAGE, answers={201: None}))
 async def broadcast(
     request: AnyRequest, messages: MessageService, principal: Principal
 ) -> Response[bytes]:
@@ -29,7 +30,7 @@ async def broadcast(
     return bare(201)
 
 
-@get("/archive/messages/unread/{jid:str}")
+@get("/archive/messages/unread/{jid:str}", opt=wire(answers={200: ARCHIVE}))
 async def unread(request: AnyRequest, jid: str) -> Response[bytes]:
     return respond(request, ARCHIVE, {"jid": jid, "count": 0})
 

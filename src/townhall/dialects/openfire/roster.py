@@ -18,7 +18,8 @@ from townhall.domain.models import Contact
 from townhall.domain.principal import Principal
 from townhall.services.contacts import ContactService
 
-from .entities import ROSTER, ROSTER_ITEM
+from ..documents import wire
+from .entities import NEW_ROSTER_ITEM, ROSTER, ROSTER_ITEM
 from .http import OpenfireError, bare, read, respond, tail, worded
 
 AnyRequest = Request[Any, Any, Any]
@@ -39,7 +40,7 @@ def _conflict(message: str, resource: str) -> OpenfireError:
     return OpenfireError(409, "UserAlreadyExistsException", message, resource)
 
 
-@get("/users/{username:str}/roster")
+@get("/users/{username:str}/roster", opt=wire(answers={200: ROSTER}))
 async def get_roster(
     request: AnyRequest, username: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -48,7 +49,9 @@ async def get_roster(
     return respond(request, ROSTER, [_item(c) for c in found])
 
 
-@post("/users/{username:str}/roster", status_code=201)
+@post(
+    "/users/{username:str}/roster", status_code=201, opt=wire(NEW_ROSTER_ITEM, answers={201: None})
+)
 async def add_item(
     request: AnyRequest, username: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -72,7 +75,7 @@ async def add_item(
     return bare(201)
 
 
-@put("/users/{username:str}/roster/{jid:path}")
+@put("/users/{username:str}/roster/{jid:path}", opt=wire(ROSTER_ITEM, answers={200: None}))
 async def update_item(
     request: AnyRequest, username: str, jid: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -98,7 +101,7 @@ async def update_item(
     return bare(200)
 
 
-@delete("/users/{username:str}/roster/{jid:path}", status_code=200)
+@delete("/users/{username:str}/roster/{jid:path}", status_code=200, opt=wire(answers={200: None}))
 async def delete_item(
     username: str, jid: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:

@@ -13,6 +13,7 @@ from townhall.domain.principal import Principal
 from townhall.services.audit import AuditService
 
 from .. import kit
+from ..documents import Param, wire
 from .entities import SECURITY_LOGS
 from .http import bare, respond
 
@@ -52,7 +53,20 @@ def _moment(epoch_seconds: int) -> datetime | None:
         return _LATEST
 
 
-@get("/logs/security")
+PARAMS = (
+    Param("username", description="entries of this user"),
+    Param("offset", int, description="from 0"),
+    Param("limit", int, description="at most this many (default 100)"),
+    Param("startTime", int, description="epoch seconds; 0: no bound"),
+    Param("endTime", int, description="epoch seconds; 0: now"),
+)
+
+
+@get(
+    "/logs/security",
+    # 404: bare, JAX-RS's answer to a number that does not parse.
+    opt=wire(params=PARAMS, answers={200: SECURITY_LOGS, 404: None}),
+)
 async def security_log(
     request: AnyRequest, audit: AuditService, principal: Principal
 ) -> Response[bytes]:

@@ -11,6 +11,7 @@ from townhall.domain.models import LiveConnection
 from townhall.domain.principal import Principal
 from townhall.services.presence import PresenceService
 
+from ..documents import wire
 from .entities import SESSIONS
 from .http import bare, respond
 
@@ -52,21 +53,21 @@ async def _respond(
     return respond(request, SESSIONS, [session_data(principal, c, node) for c in found])
 
 
-@get("/sessions")
+@get("/sessions", opt=wire(answers={200: SESSIONS}))
 async def all_sessions(
     request: AnyRequest, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
     return await _respond(request, presence, principal, None)
 
 
-@get("/sessions/{username:str}")
+@get("/sessions/{username:str}", opt=wire(answers={200: SESSIONS}))
 async def user_sessions(
     request: AnyRequest, username: str, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
     return await _respond(request, presence, principal, username)
 
 
-@delete("/sessions/{username:str}", status_code=200)
+@delete("/sessions/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def close_sessions(
     username: str, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:

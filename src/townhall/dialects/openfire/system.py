@@ -17,7 +17,8 @@ from townhall.services.cluster import ClusterService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
 
-from .entities import SESSIONS_COUNT, SYSTEM_PROPERTIES, SYSTEM_PROPERTY
+from ..documents import Param, wire
+from .entities import PROPERTY_BODY, SESSIONS_COUNT, SYSTEM_PROPERTIES, SYSTEM_PROPERTY
 from .http import OpenfireError, bare, read, respond, worded
 
 AnyRequest = Request[Any, Any, Any]
@@ -41,7 +42,11 @@ listed even while unset (then without a value), though a single GET of an unset 
 still a NotFound: only stored properties exist one by one."""
 
 
-@get("/system/properties")
+PROBE = {200: None, 503: None}
+"""Liveness and readiness: a bare 200 or 503, no credentials."""
+
+
+@get("/system/properties", opt=wire(answers={200: SYSTEM_PROPERTIES}))
 async def list_properties(
     request: AnyRequest, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
@@ -50,7 +55,7 @@ async def list_properties(
     return respond(request, SYSTEM_PROPERTIES, listed)
 
 
-@get("/system/properties/{key:str}")
+@get("/system/properties/{key:str}", opt=wire(answers={200: SYSTEM_PROPERTY}))
 async def get_property(
     request: AnyRequest, key: str, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
@@ -58,7 +63,7 @@ async def get_property(
     return respond(request, SYSTEM_PROPERTY, {"key": key, "value": value})
 
 
-@post("/system/properties", status_code=201)
+@post("/system/properties", status_code=201, opt=wire(PROPERTY_BODY, answers={201: None}))
 async def create_property(
     request: AnyRequest, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
@@ -67,7 +72,7 @@ async def create_property(
     return bare(201)
 
 
-@put("/system/properties/{key:str}")
+@put("/system/properties/{key:str}", opt=wire(PROPERTY_BODY, answers={200: None}))
 async def update_property(
     request: AnyRequest, key: str, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
@@ -92,7 +97,7 @@ async def update_property(
     return bare(200)
 
 
-@delete("/system/properties/{key:str}", status_code=200)
+@delete("/system/properties/{key:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_property(
     key: str, properties: PropertyService, principal: Principal
 ) -> Response[bytes]:
@@ -100,7 +105,7 @@ async def delete_property(
     return bare(200)
 
 
-@get("/system/statistics/sessions")
+@get("/system/statistics/sessions", opt=wire(answers={200: SESSIONS_COUNT}))
 async def session_counts(
     request: AnyRequest, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
@@ -113,7 +118,7 @@ async def _ready(cluster: ClusterService) -> Response[bytes]:
     return bare(200 if await cluster.ready() else 503)
 
 
-@get(["/system/liveness", "/system/liveness/deadlock"])
+@get(["/system/liveness", "/system/liveness/deadlock"], opt=wire(answers=PROBE, public=True))
 async def liveness() -> Response[bytes]:
     # The process answers, so it is alive and its event loop is not deadlocked.
     return bare(200)
@@ -126,13 +131,25 @@ async def liveness() -> Response[bytes]:
         "/system/readiness/server",
         "/system/readiness/cluster",
         "/system/readiness/plugins",
-    ]
+    ],
+    opt=wire(answers=PROBE, public=True),
 )
 async def readiness(cluster: ClusterService) -> Response[bytes]:
     return await _ready(cluster)
 
 
-@get("/system/readiness/connections")
+@get(
+    "/system/readiness/connections",
+    opt=wire(
+        params=(
+            Param("connectionType", {"enum": list(CONNECTION_TYPES)}),
+            Param("encrypted", bool, description="required with `connectionType`"),
+        ),
+        # 400: a bare one for a bad connectionType or a missing `encrypted`.
+        answers={**PROBE, 400: None},
+        public=True,
+    ),
+)
 async def connections_readiness(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
     kind = request.query_params.get("connectionType")
     if kind is None:

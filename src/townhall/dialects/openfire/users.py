@@ -12,8 +12,9 @@ from townhall.domain.principal import Principal
 from townhall.domain.queries import PersonFilter
 from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
-from .entities import USER, USERS
-from .http import OpenfireError, bare, paging, read, respond, worded
+from ..documents import Param, wire
+from .entities import NEW_USER, USER, USERS
+from .http import PAGE_PARAMS, OpenfireError, bare, paging, read, respond, worded
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -27,7 +28,19 @@ def user_data(user: Person) -> dict[str, Any]:
     }
 
 
-@get("/users")
+LIST_PARAMS = (
+    Param("search", description="usernames containing this"),
+    Param("propertyKey", description="users with this property (then `search` is ignored)"),
+    Param("propertyValue", description="...holding this value"),
+    Param("email"),
+    Param("name", description="names containing this"),
+    *PAGE_PARAMS,
+)
+VCARD = {"description": 'a vcard-temp `<vCard xmlns="vcard-temp">` element'}
+XML_ONLY = ("application/xml",)
+
+
+@get("/users", opt=wire(params=LIST_PARAMS, answers={200: USERS}))
 async def list_users(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -45,7 +58,7 @@ async def list_users(
     return respond(request, USERS, [user_data(u) for u in found], {"X-Total-Count": str(total)})
 
 
-@post("/users", status_code=201)
+@post("/users", status_code=201, opt=wire(NEW_USER, answers={201: None}))
 async def create_user(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -79,7 +92,7 @@ async def _user_body(request: AnyRequest) -> dict[str, Any]:
     return parsed
 
 
-@get("/users/{username:str}")
+@get("/users/{username:str}", opt=wire(answers={200: USER}))
 async def get_user(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -88,7 +101,7 @@ async def get_user(
     return respond(request, USER, user_data(user))
 
 
-@put("/users/{username:str}")
+@put("/users/{username:str}", opt=wire(USER, answers={200: None}))
 async def update_user(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -106,7 +119,7 @@ async def update_user(
     return bare(200)
 
 
-@delete("/users/{username:str}", status_code=200)
+@delete("/users/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_user(
     username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -115,13 +128,13 @@ async def delete_user(
     return bare(200)
 
 
-@post("/lockouts/{username:str}", status_code=201)
+@post("/lockouts/{username:str}", status_code=201, opt=wire(answers={201: None}))
 async def lock_user(username: str, people: PeopleService, principal: Principal) -> Response[bytes]:
     await people.set_locked(principal, username, True)
     return bare(201)
 
 
-@delete("/lockouts/{username:str}", status_code=200)
+@delete("/lockouts/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def unlock_user(
     username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -132,7 +145,10 @@ async def unlock_user(
 _VCARD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-@get("/users/{username:str}/vcard")
+@get(
+    "/users/{username:str}/vcard",
+    opt=wire(answers={200: VCARD, 204: None}, media=XML_ONLY),
+)
 async def get_vcard(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -145,7 +161,7 @@ async def get_vcard(
     return Response(vcard.encode(), status_code=200, media_type="application/xml")
 
 
-@put("/users/{username:str}/vcard")
+@put("/users/{username:str}/vcard", opt=wire(VCARD, answers={200: None}, media=XML_ONLY))
 async def put_vcard(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -172,7 +188,7 @@ async def put_vcard(
     return bare(200)
 
 
-@delete("/users/{username:str}/vcard", status_code=200)
+@delete("/users/{username:str}/vcard", status_code=200, opt=wire(answers={200: None}))
 async def delete_vcard(
     username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:

@@ -23,6 +23,7 @@ from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 
 from .. import kit
+from ..documents import Param, wire
 from .http import api_enabled, bare, client_allowed
 
 AnyRequest = Request[Any, Any, Any]
@@ -187,7 +188,27 @@ async def _parameters(request: AnyRequest) -> dict[str, str]:
     return params
 
 
-@route(["/userservice", "/userservice/"], http_method=[HttpMethod.GET, HttpMethod.POST])
+PARAMS = (
+    Param("secret", description="the shared secret (`plugin.restapi.secret`)"),
+    Param("type", {"enum": list(OPERATIONS)}),
+    Param("username"),
+    Param("password"),
+    Param("name"),
+    Param("email"),
+    Param("groups", description="comma-separated group names"),
+    Param("item_jid", description="the roster item"),
+    Param("subscription", int, description="-1 to 3"),
+)
+RESULT = {"type": "string", "description": "`<result>ok</result>`, groups or `<error>..</error>`"}
+
+
+@route(
+    ["/userservice", "/userservice/"],
+    http_method=[HttpMethod.GET, HttpMethod.POST],
+    # POST also reads the parameters from a form body; an unknown `type` is a bare 200
+    # (GET) or 204 (POST).
+    opt=wire(params=PARAMS, answers={200: RESULT, 204: None}, public=True, media=("text/xml",)),
+)
 async def userservice(request: AnyRequest, services: Services) -> Response[bytes]:
     svc = services
     tenant = await svc.tenants.for_host(request.headers.get("host"))

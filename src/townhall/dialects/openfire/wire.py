@@ -27,7 +27,11 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 XML = "application/xml"
 JSON = "application/json"
 Format = Literal["xml", "json"]
-Scalar = Literal["str", "int", "bool", "date"]
+JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+"""The plugin's `int` fields are Java ints (and Townhall stores them as SQL INTEGER)."""
+JAVA_LONG_MIN, JAVA_LONG_MAX = -(2**63), 2**63 - 1
+_RANGES = {"int": (JAVA_INT_MIN, JAVA_INT_MAX), "long": (JAVA_LONG_MIN, JAVA_LONG_MAX)}
+Scalar = Literal["str", "int", "long", "bool", "date"]
 
 
 class BadRequest(Exception):
@@ -98,6 +102,23 @@ class Entity:
     root: str
     fields: tuple[Field, ...]
     attributes: bool = False
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        """Its name in the OpenAPI document (`title`, else the capitalised root)."""
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Its JSON form as `_entity_json` writes it and `parse_json_entity` reads it:
+        nulls left out (so no key is required), unknown keys refused."""
+        fields = {f.key: _field_schema(f, self.attributes) for f in self.fields}
+        return {
+            "type": "object",
+            "properties": fields,
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
     @cached_property
     def json_plan(self) -> tuple[tuple[str, str, int], ...]:
@@ -109,6 +130,41 @@ class Entity:
         return frozenset(f.key for f in self.fields)
 
 
+_SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "str": {"type": "string"},
+    "int": {"type": "integer", "minimum": JAVA_INT_MIN, "maximum": JAVA_INT_MAX},
+    "long": {"type": "integer", "minimum": JAVA_LONG_MIN, "maximum": JAVA_LONG_MAX},
+    "bool": {"type": "boolean"},
+    "date": {"type": "integer", "description": "epoch milliseconds"},
+}
+
+
+def _field_schema(f: Field, attribute: bool = False) -> dict[str, Any]:
+    """The JSON form of one field, with the `xml` hints of its XML form (element names,
+    wrapped lists, attributes)."""
+    if isinstance(f, Pairs):
+        text = {"type": "string", "xml": {"attribute": True}}
+        pair = {
+            "type": "object",
+            "properties": {"key": text, "value": text},
+            "required": ["key"],
+            "additionalProperties": False,
+            "xml": {"name": f.item},
+        }
+        return {"type": "array", "items": pair, "xml": {"name": f.name, "wrapped": True}}
+    if isinstance(f, Items):
+        item = {"type": "string", "xml": {"name": f.item}}
+        return {"type": "array", "items": item, "xml": {"name": f.name, "wrapped": True}}
+    schema = dict(_SCALAR_SCHEMAS[f.type])
+    if attribute or f.key != f.name:
+        schema["xml"] = {"name": f.name, **({"attribute": True} if attribute else {})}
+    return schema
+
+
+def _capitalised(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
 def _kind(f: Field) -> int:
     if isinstance(f, Pairs):
         return _PAIRS
@@ -118,12 +174,48 @@ def _kind(f: Field) -> int:
 
 
 @dataclass(frozen=True)
+class Body:
+    """An entity as one operation reads it, with the fields it cannot do without (the
+    same entity is read elsewhere without them, and rendered with only some)."""
+
+    entity: Entity
+    required: tuple[str, ...]
+    title: str
+
+    @property
+    def schema_name(self) -> str:
+        return self.title
+
+    def json_schema(self) -> dict[str, Any]:
+        return {**self.entity.json_schema(), "required": list(self.required)}
+
+
+@dataclass(frozen=True)
 class Collection:
     """A top-level list: items straight under the XML root, one JSON key holding an array."""
 
     root: str
     key: str
     item: Entity | str  # an Entity, or the element name of plain string items
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """`{"<key>": [items]}`: the key is always written."""
+        if isinstance(self.item, Entity):
+            item = self.item.json_schema()
+        else:
+            item = {"type": "string", "xml": {"name": self.item}}
+        return {
+            "type": "object",
+            "properties": {self.key: {"type": "array", "items": item}},
+            "required": [self.key],
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
 
 @dataclass(frozen=True)
@@ -135,6 +227,28 @@ class Grouped:
     root: str
     lists: tuple[str, ...]
     item: Entity
+    title: str = ""
+
+    @property
+    def schema_name(self) -> str:
+        return self.title or _capitalised(self.root)
+
+    def json_schema(self) -> dict[str, Any]:
+        """Every list is always written."""
+        return {
+            "type": "object",
+            "properties": {
+                name: {
+                    "type": "array",
+                    "items": self.item.json_schema(),
+                    "xml": {"name": name, "wrapped": True},
+                }
+                for name in self.lists
+            },
+            "required": list(self.lists),
+            "additionalProperties": False,
+            "xml": {"name": self.root},
+        }
 
 
 # -- rendering ------------------------------------------------------------------------
@@ -334,12 +448,19 @@ def _coerce(f: Text, value: Any) -> Any:
             if isinstance(value, (dict, list)):
                 raise TypeError
             return value if isinstance(value, str) else _stringify(value)
-        if f.type == "int":
+        if f.type in _RANGES:
             if isinstance(value, bool):
                 raise TypeError
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError
-            return int(value)
+            number = int(value)
+            low, high = _RANGES[f.type]
+            if not low <= number <= high:
+                bits = 32 if f.type == "int" else 64
+                raise BadRequest(
+                    f'Cannot read field "{f.key}": {number} is beyond a {bits}-bit integer', f.key
+                )
+            return number
         if f.type == "bool":
             if isinstance(value, bool):
                 return value
@@ -354,7 +475,13 @@ def _coerce(f: Text, value: Any) -> Any:
         ) from None
 
 
-_TYPE_WORDS = {"str": "a string", "int": "an integer", "bool": "true or false", "date": "a date"}
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "an integer",
+    "long": "an integer",
+    "bool": "true or false",
+    "date": "a date",
+}
 
 
 def _stringify(value: Any) -> str:
