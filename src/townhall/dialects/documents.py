@@ -57,7 +57,8 @@ class Wire:
     `body`, `answers` values and `Param.schema` are a Python type msgspec can describe
     (a Struct, TypedDict, list[...], str...), a `Shape`, or a literal JSON schema (a dict).
     An answer of None has no body. `public`: no credentials needed. `media`: the body and
-    answer media types when they differ from the API's."""
+    answer media types when they differ from the API's; `answer_media`: the answers'
+    when they differ from the body's (multipart in, JSON out)."""
 
     body: Any = None
     params: tuple[Param, ...] = ()
@@ -65,6 +66,7 @@ class Wire:
     public: bool = False
     media: tuple[str, ...] | None = None
     body_required: bool = True
+    answer_media: tuple[str, ...] | None = None
 
 
 def wire(
@@ -75,9 +77,10 @@ def wire(
     public: bool = False,
     media: tuple[str, ...] | None = None,
     body_required: bool = True,
+    answer_media: tuple[str, ...] | None = None,
 ) -> dict[str, Wire]:
     """`opt=` for a route decorator: `@get("/users", opt=wire(answers={200: Users}))`."""
-    return {WIRE: Wire(body, params, answers or {}, public, media, body_required)}
+    return {WIRE: Wire(body, params, answers or {}, public, media, body_required, answer_media)}
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,7 @@ def _operation(
         ],
         "responses": {
             str(status): (
-                _answer(status, declared.answers[status], media, schemas)
+                _answer(status, declared.answers[status], declared.answer_media or media, schemas)
                 if status in declared.answers
                 else {"$ref": f"#/components/responses/{status}"}
             )

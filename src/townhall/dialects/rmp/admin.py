@@ -135,9 +135,8 @@ def _imported(found: ImportResult) -> Imported:
         UPLOAD,
         params=FILE_PARAMS,
         answers={200: Imported, 201: Imported},
-        # One media list serves the body and the answers (documents.Wire), so both are
-        # named: the body must be multipart (JSON is refused, 400), the answer is JSON.
-        media=("multipart/form-data", "application/json"),
+        media=("multipart/form-data",),
+        answer_media=("application/json",),
     ),
 )
 async def import_catalogue(
