@@ -66,6 +66,11 @@ class Settings:
     login_failure_window_seconds: int = 15 * 60
     # The shortest password any API may set.
     password_min_length: int = 8
+    # OX Cloud-Plugins: the default brand's mail-read credential (`user:password`, OX's
+    # tennantAuth), and whether reseller and master admins may use the routes OX keeps
+    # for context admins (OX's MASTER_ACCOUNT_OVERRIDE).
+    ox_mail_credential: str | None = None
+    master_account_override: bool = False
 
     def __post_init__(self) -> None:
         if not self.deployment_name:

@@ -20,6 +20,7 @@ from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
+from townhall.services.brands import BrandService
 from townhall.services.calendars import CalendarService
 from townhall.services.catalogue import CatalogueService
 from townhall.services.certificates import CertificateService
@@ -30,6 +31,7 @@ from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
+from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
@@ -46,6 +48,8 @@ from townhall.store.database import Database, open_database
 class Services:
     deps: Deps
     tenants: TenantService
+    brands: BrandService
+    mailboxes: MailboxService
     people: PeopleService
     auth: AuthService
     properties: PropertyService
@@ -114,6 +118,8 @@ class Services:
         built = cls(
             deps=deps,
             tenants=tenants,
+            brands=BrandService(deps, tenants),
+            mailboxes=MailboxService(deps),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),
