@@ -38,9 +38,12 @@ def _name(raw: str, field: str) -> str:
 
 
 class BrandService(Service):
-    def __init__(self, deps: Deps, tenants: TenantService) -> None:
+    def __init__(self, deps: Deps, tenants: TenantService, master_override: bool = False) -> None:
         super().__init__(deps)
         self._tenants = tenants
+        self.master_override = master_override
+        """Whether brand admins and the master admin (the operator) may also act where
+        only a tenant's own admins may by default (OX's MASTER_ACCOUNT_OVERRIDE)."""
 
     async def all(self, actor: Principal) -> list[Brand]:
         await self._require_operator(actor)

@@ -118,7 +118,7 @@ class Services:
         built = cls(
             deps=deps,
             tenants=tenants,
-            brands=BrandService(deps, tenants),
+            brands=BrandService(deps, tenants, settings.master_account_override),
             mailboxes=MailboxService(deps),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
