@@ -362,7 +362,7 @@ def tenants_create(
 
     async def create(services: Services, actor: Principal) -> None:
         made = await services.tenants.create(actor, NewTenant(domain, name, admin, brand))
-        typer.echo(f"tenant {made.tenant.domain} created")
+        typer.echo(f"tenant {made.tenant.domain} created (context {made.tenant.id})")
         typer.echo(f"  admin username: {made.admin}")
         typer.echo(f"  admin password (shown once): {made.password}")
 
