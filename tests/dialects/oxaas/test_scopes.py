@@ -15,6 +15,8 @@ from tests.helpers.cli import townhall
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.ox import Ox, refused
 from townhall.config import load_settings
+from townhall.domain.errors import Unauthenticated
+from townhall.domain.models import DEFAULT_BRAND_ID
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.tenants import NewTenant
@@ -110,7 +112,12 @@ def overridden(
 ) -> Iterator[RunningServer]:
     folder = tmp_path_factory.mktemp("override")
     with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(url, folder / "server.log", TOWNHALL_MASTER_ACCOUNT_OVERRIDE="on")
+        running = start_server(
+            url,
+            folder / "server.log",
+            TOWNHALL_MASTER_ACCOUNT_OVERRIDE="on",
+            TOWNHALL_OX_MAIL_CREDENTIAL="mailreader:mail-pw-1",
+        )
         yield running
         stop_server(running)
 
@@ -145,3 +152,13 @@ def test_the_operator_makes_brands_with_the_cli(server: RunningServer) -> None:
     assert f"{brand}\t-\t{brand}-mail" in ok("brands", "list")
     unknown = townhall(url, "tenants", "create", f"{unique('x')}.test", "--brand", "no-such")
     assert unknown.returncode == 1 and "no-such" in unknown.stderr
+
+
+async def test_the_default_brands_mail_credential_comes_from_the_setting(
+    overridden: RunningServer,
+) -> None:
+    async with _services(overridden.database_url) as services:
+        brand = await services.auth.brand_mail_reader("mailreader", "mail-pw-1")
+        assert brand.id == DEFAULT_BRAND_ID
+        with pytest.raises(Unauthenticated):
+            await services.auth.brand_mail_reader("mailreader", "wrong-pw-1")
