@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -34,7 +34,7 @@ import jwt
 from jwt.types import Options
 
 from townhall.domain import keys, names
-from townhall.domain.errors import Invalid, TooManyAttempts, Unauthenticated
+from townhall.domain.errors import Forbidden, Invalid, TooManyAttempts, Unauthenticated
 from townhall.domain.models import Brand, BrandAdmin, Tenant
 from townhall.domain.principal import Principal
 from townhall.infrastructure.throttle import Limit, Throttle
@@ -43,6 +43,7 @@ from townhall.services.tenants import TenantService
 from townhall.store import brands as brand_store
 from townhall.store import domains as domain_store
 from townhall.store import people as people_store
+from townhall.store import presence as presence_store
 from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
 
@@ -280,6 +281,28 @@ class AuthService(Service):
     async def is_brand_admin(self, username: str) -> bool:
         async with self.db.read() as tx:
             return await brand_store.is_admin_username(tx, username)
+
+    async def close_sessions(self, actor: Principal, user_ids: Sequence[int]) -> list[str]:
+        """End every session of these people of the actor's tenant, of every kind: API
+        session tokens, access and refresh tokens, and live connections. Answers the ids
+        of what was ended: a token's id (the first 24 hex digits of its digest, RMP's
+        `sessionId`), `connection-<id>` for a live connection."""
+        if not actor.is_admin:
+            raise Forbidden("session", "", "Only an administrator may close sessions")
+        closed: list[str] = []
+        async with self.unit(actor) as work:
+            now = self.clock.now()
+            for person in await people_store.by_ids(work, actor.tenant_id, user_ids):
+                tokens = await store.live_digests(work, person.id, now)
+                connections = await presence_store.connection_ids(work, person.id)
+                await store.revoke_all(work, person.id, now)
+                await presence_store.close_for_user(work, person.id)
+                closed += [d[:24] for d in tokens] + [f"connection-{c}" for c in connections]
+                if tokens:
+                    work.record("session.closed", person.username, {"sessions": len(tokens)})
+                if connections:
+                    work.record("connection.closed", person.username, {"username": person.username})
+        return closed
 
     # -- key login and opaque session tokens --------------------------------------------
 

@@ -100,6 +100,16 @@ class TenantService(Service):
             raise NotFound("tenant", domain, f"no tenant has the domain {domain}")
         return tenant
 
+    async def by_name(self, name: str) -> Tenant:
+        """The tenant of that display name (names are not unique: several is Invalid)."""
+        async with self.db.read() as tx:
+            found = await store.tenants_named(tx, name.strip())
+        if not found:
+            raise NotFound("tenant", name)
+        if len(found) > 1:
+            raise Invalid("name", f"names {len(found)} tenants; name one by its id")
+        return found[0]
+
     async def first(self) -> Tenant | None:
         async with self.db.read() as tx:
             return await store.first_tenant(tx)

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 
 from .. import documents
 from ..kit import Dialect, after_principal
-from . import users
+from . import sessions, users
 from .http import CONTRACT, EXCEPTION_HANDLERS, PREFIXES, AnyRequest, OxError, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (OxError,)
@@ -21,7 +21,11 @@ def routers() -> list[Router]:
     return [
         Router(
             path=prefix,
-            route_handlers=[users.router(), documents.route("/openapi.json", CONTRACT)],
+            route_handlers=[
+                users.router(),
+                sessions.router(),
+                documents.route("/openapi.json", CONTRACT),
+            ],
             dependencies=after_principal(),
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         )

@@ -156,10 +156,21 @@ def number(raw: Any, field: str) -> int:
 
 
 async def context_of(connection: AnyConnection) -> Tenant:
-    """The tenant the path's `contextid` names (404 if there is none)."""
-    context_id = number(connection.path_params.get("contextid"), "contextid")
+    """The tenant the path's `contextid` names, or else the query's `contextId` or
+    `contextName` (404 if there is none)."""
+    tenants = kit.services_of(connection).tenants
+    raw = connection.path_params.get("contextid") or connection.query_params.get("contextId")
+    if raw is None:
+        name = connection.query_params.get("contextName")
+        if not name:
+            raise OxError(400, "contextId or contextName is required")
+        try:
+            return await tenants.by_name(name)
+        except NotFound:
+            raise OxError(404, f"context {name} not found") from None
+    context_id = number(raw, "contextid" if "contextid" in connection.path_params else "contextId")
     try:
-        return await kit.services_of(connection).tenants.by_id(context_id)
+        return await tenants.by_id(context_id)
     except NotFound:
         raise OxError(404, f"context {context_id} not found") from None
 
