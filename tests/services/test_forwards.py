@@ -3,8 +3,10 @@ the tenant's admins, audited and published only when something changed."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.conftest import unique
 from townhall.domain.errors import Forbidden, Invalid, NotFound
@@ -14,7 +16,7 @@ from townhall.services.container import Services
 from townhall.services.forwards import MAX_RECIPIENTS
 from townhall.services.people import NewPerson
 from townhall.services.tenants import NewTenant
-from townhall.store.schema import audit_log
+from townhall.store.schema import audit_log, mail_aliases
 
 
 async def _tenant(services: Services) -> tuple[Principal, str]:
@@ -171,3 +173,44 @@ async def test_only_the_tenants_admins_see_or_change_forwards(services: Services
     assert await _actions(services, admin) == before
     other, _ = await _tenant(services)
     assert await services.forwards.all(other) == {}
+
+
+async def test_two_requests_adding_at_once_never_pass_the_bound(services: Services) -> None:
+    admin, domain = await _tenant(services)
+    alias = f"crowd@{domain}"
+    first = [f"a{i}@example.test" for i in range(60)]
+    second = [f"b{i}@example.test" for i in range(60)]
+    outcomes = await asyncio.gather(
+        services.forwards.add(admin, alias, first),
+        services.forwards.add(admin, alias, second),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, Invalid)]
+    assert len(refused) == 1 and refused[0].field == "recipient"
+    kept = await services.forwards.recipients(admin, alias)
+    assert kept in (first, second)
+    assert [a for a, _ in await _actions(services, admin)] == ["mail.forward.created"]
+
+
+async def test_rows_left_by_a_former_holder_of_the_domain_give_way(services: Services) -> None:
+    """A forward row of another tenant in this tenant's domain (left from when the name
+    was theirs) routes nothing and does not stop this tenant's own forward."""
+    admin, domain = await _tenant(services)
+    former, _ = await _tenant(services)
+    alias = f"sales@{domain}"
+    async with services.deps.db.write() as tx:
+        await tx.execute(
+            insert(mail_aliases).values(
+                tenant_id=former.tenant_id,
+                alias=alias,
+                recipient="old@example.test",
+                created_at=services.deps.clock.now(),
+            )
+        )
+    stale = await services.mail_routing.resolve(alias, "x@y.test")
+    assert not stale.accepted and stale.external == ()
+    assert not await services.forwards.exists(admin, alias)
+    await services.forwards.replace(admin, alias, ["old@example.test"])
+    route = await services.mail_routing.resolve(alias, "x@y.test")
+    assert route.external == ("old@example.test",)
+    assert await services.forwards.all(former) == {}
