@@ -29,8 +29,10 @@ from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
+from townhall.services.forwards import ForwardService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
+from townhall.services.mail_routing import MailRoutingService
 from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
 from townhall.services.people import PeopleService
@@ -39,6 +41,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.search import SearchService
+from townhall.services.sender_lists import SenderListService
 from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
@@ -74,6 +77,9 @@ class Services:
     search: SearchService
     analytics: AnalyticsService
     subscriptions: SubscriptionService
+    forwards: ForwardService
+    sender_lists: SenderListService
+    mail_routing: MailRoutingService
 
     @classmethod
     def build(
@@ -146,6 +152,9 @@ class Services:
             subscriptions=SubscriptionService(
                 deps, auth, bookings, calendars, settings.events_auth_timeout_seconds
             ),
+            forwards=ForwardService(deps),
+            sender_lists=SenderListService(deps),
+            mail_routing=MailRoutingService(deps),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

@@ -721,6 +721,34 @@ Index(
 Index("ix_calendar_events_booking", calendar_events.c.booking_id)
 
 
+# Mail forwards (OX's forwards): mail to `alias` goes to each `recipient`, both stored
+# lower-case. `alias` is an address in one of the tenant's domains (0008).
+mail_aliases = Table(
+    "mail_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(254), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("alias", "recipient", name="uq_mail_aliases_alias_recipient"),
+)
+Index("ix_mail_aliases_alias", mail_aliases.c.alias)
+Index("ix_mail_aliases_tenant", mail_aliases.c.tenant_id)
+
+# A person's black and white lists of senders: lower-case patterns, `*` a wildcard, a
+# bare domain standing for `*@domain` (services/sender_lists.py; 0008).
+mail_sender_rules = Table(
+    "mail_sender_rules",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("list", String(5), primary_key=True),
+    Column("pattern", String(254), primary_key=True),
+    _ts("created_at"),
+    CheckConstraint("list IN ('black', 'white')", name="known_list"),
+)
+
+
 def _ids_never_reused() -> None:
     """Every generated id is AUTOINCREMENT on SQLite (0006).
 
