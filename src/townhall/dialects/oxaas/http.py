@@ -159,9 +159,12 @@ async def context_of(connection: AnyConnection) -> Tenant:
     """The tenant the path's `contextid` names, or else the query's `contextId` or
     `contextName` (404 if there is none)."""
     tenants = kit.services_of(connection).tenants
-    raw = connection.path_params.get("contextid") or connection.query_params.get("contextId")
+    path = connection.path_params
+    raw = path.get("contextid") or connection.query_params.get("contextId")
+    if "contextId" in path:  # the forwards' path: the context's id or its name
+        raw = path["contextId"] if str(path["contextId"]).isdigit() else None
     if raw is None:
-        name = connection.query_params.get("contextName")
+        name = path.get("contextId") or connection.query_params.get("contextName")
         if not name:
             raise OxError(400, "contextId or contextName is required")
         try:
