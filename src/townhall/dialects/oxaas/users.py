@@ -178,7 +178,7 @@ def _attribute_routes(name: str) -> list[Any]:
     ]
 
 
-async def _mailbox_holder(
+async def mailbox_holder(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Person:
     """The path's user, who must have a mailbox: the context's admin has none."""
@@ -209,7 +209,7 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
         mailboxes: MailboxService,
         principal: Principal,
     ) -> Response[bytes]:
-        person = await _mailbox_holder(request, people, principal)
+        person = await mailbox_holder(request, people, principal)
         settings = await mailboxes.settings(principal, person.id)
         return ok({name: getattr(settings, field)})
 
@@ -220,7 +220,7 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
         principal: Principal,
     ) -> Response[bytes]:
         body = await _body(request)
-        person = await _mailbox_holder(request, people, principal)
+        person = await mailbox_holder(request, people, principal)
         changes = MailSettings(**{field: _setting_value(body, name)})
         await mailboxes.update(principal, person.id, changes)
         return await _answer(request, people, mailboxes, principal)
@@ -231,7 +231,7 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
         mailboxes: MailboxService,
         principal: Principal,
     ) -> Response[bytes]:
-        person = await _mailbox_holder(request, people, principal)
+        person = await mailbox_holder(request, people, principal)
         await mailboxes.update(principal, person.id, MailSettings(), clear=(field,))
         return await _answer(request, people, mailboxes, principal)
 
