@@ -151,3 +151,13 @@ async def test_changes_that_change_nothing_record_nothing(services: Services) ->
     assert await _audit_rows(services, caller) == before
     await services.presence.choose(caller, "AWAY")
     assert await _audit_rows(services, caller) == before + 1
+
+
+def test_the_presence_page_refuses_an_empty_list(server: RunningServer, admin_bot: Bot) -> None:
+    """`lastUserId` and `limit` are one integer each: a value with none (`,`) is a 400
+    naming it, not a failure indexing an empty list (found by the contract fuzz)."""
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    for query in ("lastUserId=,", "limit=,", "lastUserId=1,2", "limit= "):
+        r = requests.get(f"{server.url}/pod/v2/users/presence?{query}", headers=headers)
+        assert r.status_code == 400, (query, r.text)
+        assert query.split("=")[0] in r.json()["message"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from litestar import Response, Router
 from litestar.exceptions import HTTPException
 
+from .. import documents
 from ..kit import Dialect, after_principal
 from . import (
     avatars,
@@ -20,7 +21,14 @@ from . import (
     system,
     users,
 )
-from .http import EXCEPTION_HANDLERS, AnyRequest, SymphonyError, authenticated, handle_http_error
+from .http import (
+    CONTRACT,
+    EXCEPTION_HANDLERS,
+    AnyRequest,
+    SymphonyError,
+    authenticated,
+    handle_http_error,
+)
 
 PREFIXES = ("/pod/", "/login/", "/relay/")
 """Paths this dialect answers, also when no route matches (`unrouted`: its `Error` body)."""
@@ -35,7 +43,11 @@ def routers() -> list[Router]:
     return [
         Router(
             path="/",
-            route_handlers=[login.router, avatars.public_router],
+            route_handlers=[
+                login.router,
+                avatars.public_router,
+                documents.route(CONTRACT.url, CONTRACT),
+            ],
             exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         ),
         Router(
@@ -53,4 +65,4 @@ def unrouted(request: AnyRequest, exc: HTTPException) -> Response[bytes]:
     return handle_http_error(request, exc)
 
 
-DIALECT = Dialect("symphony", routers, PREFIXES, unrouted, REFUSALS)
+DIALECT = Dialect("symphony", routers, PREFIXES, unrouted, REFUSALS, contract=CONTRACT)

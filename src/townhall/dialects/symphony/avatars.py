@@ -14,6 +14,7 @@ from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
 from townhall.services.avatars import AvatarService
 
+from ..documents import wire
 from . import models as m
 from .http import AnyRequest, body, ok, user_admins
 
@@ -22,7 +23,11 @@ class AvatarUpdate(m.Wire):
     image: str | None = None
 
 
-@get("/v1/admin/user/{uid:int}/avatar", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/avatar",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.Avatar]}),
+)
 async def list_avatars(
     request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
 ) -> Response[bytes]:
@@ -39,6 +44,7 @@ async def list_avatars(
     status_code=200,
     request_max_body_size=3 * 1024 * 1024,
     guards=[user_admins],
+    opt=wire(AvatarUpdate, answers={200: m.SuccessResponse}),
 )
 async def update_avatar(
     request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal

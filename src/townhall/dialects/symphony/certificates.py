@@ -25,8 +25,9 @@ from townhall.services.certificates import (
 )
 
 from .. import kit, unstorable
+from ..documents import wire
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, ok, refuse_deep, role_guard
+from .http import AnyRequest, SymphonyError, body, ok, page_params, refuse_deep, role_guard
 
 cert_admins = role_guard(frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR}))
 """Certificates decide who may authenticate, so user provisioning is not enough."""
@@ -162,7 +163,12 @@ async def _create(
     return await certificates.create(principal, wanted.pem, attrs, reject_expired=current)
 
 
-@post("/v1/companycert/create", status_code=200, guards=[cert_admins])
+@post(
+    "/v1/companycert/create",
+    status_code=200,
+    guards=[cert_admins],
+    opt=wire(m.CompanyCert, answers={200: m.SuccessResponse}),
+)
 async def create_v1(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
@@ -171,14 +177,22 @@ async def create_v1(
     return ok(m.SuccessResponse())
 
 
-@post("/v2/companycert/create", status_code=200, guards=[cert_admins])
+@post(
+    "/v2/companycert/create",
+    status_code=200,
+    guards=[cert_admins],
+    opt=wire(m.CompanyCert, answers={200: m.CompanyCertDetail}),
+)
 async def create_v2(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
     return ok(_detail(await _create(request, certificates, principal, current=True)))
 
 
-@get("/v1/companycert/list", guards=[cert_admins])
+LISTED = wire(params=page_params(MAX_PAGE), answers={200: list[m.CompanyCertInfoItem]})
+
+
+@get("/v1/companycert/list", guards=[cert_admins], opt=LISTED)
 async def list_all(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
@@ -186,7 +200,7 @@ async def list_all(
     return ok([_item(c) for c in found])
 
 
-@get("/v1/companycert/podmanaged/list", guards=[cert_admins])
+@get("/v1/companycert/podmanaged/list", guards=[cert_admins], opt=LISTED)
 async def list_pod_managed(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
@@ -194,7 +208,16 @@ async def list_pod_managed(
     return ok([_item(c) for c in found])
 
 
-@post("/v1/companycert/type/list", status_code=200, guards=[cert_admins])
+@post(
+    "/v1/companycert/type/list",
+    status_code=200,
+    guards=[cert_admins],
+    opt=wire(
+        list[m.CompanyCertType],
+        params=page_params(MAX_PAGE),
+        answers={200: list[m.CompanyCertInfoItem]},
+    ),
+)
 async def list_of_types(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
@@ -212,21 +235,34 @@ async def list_of_types(
     return ok([_item(c) for c in found])
 
 
-@get("/v1/companycert/{fingerPrint:str}/get", guards=[cert_admins])
+@get(
+    "/v1/companycert/{fingerPrint:str}/get",
+    guards=[cert_admins],
+    opt=wire(answers={200: m.CompanyCertDetail}),
+)
 async def get_one(
     fingerPrint: str, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
     return ok(_detail(await certificates.get(principal, fingerPrint)))
 
 
-@get("/v1/companycert/{fingerPrint:str}/issuedBy", guards=[cert_admins])
+@get(
+    "/v1/companycert/{fingerPrint:str}/issuedBy",
+    guards=[cert_admins],
+    opt=wire(answers={200: list[m.CompanyCertInfoItem]}),
+)
 async def issued_by(
     fingerPrint: str, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
     return ok([_item(c) for c in await certificates.issued_by(principal, fingerPrint)])
 
 
-@post("/v1/companycert/{fingerPrint:str}/update", status_code=200, guards=[cert_admins])
+@post(
+    "/v1/companycert/{fingerPrint:str}/update",
+    status_code=200,
+    guards=[cert_admins],
+    opt=wire(m.CompanyCertAttributes, answers={200: m.SuccessResponse}),
+)
 async def update(
     request: AnyRequest, fingerPrint: str, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:
@@ -235,7 +271,12 @@ async def update(
     return ok(m.SuccessResponse())
 
 
-@post("/v1/companycert/delete", status_code=200, guards=[cert_admins])
+@post(
+    "/v1/companycert/delete",
+    status_code=200,
+    guards=[cert_admins],
+    opt=wire(m.CompanyCertFingerPrint, answers={200: m.SuccessResponse}),
+)
 async def delete(
     request: AnyRequest, certificates: CertificateService, principal: Principal
 ) -> Response[bytes]:

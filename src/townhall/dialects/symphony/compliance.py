@@ -28,6 +28,7 @@ from townhall.services.disclaimers import Disclaimer, DisclaimerService
 from townhall.services.messages import MessageService, StoredMessage
 
 from .. import kit, unstorable
+from ..documents import wire
 from . import models as m
 from .http import (
     DECLARES_404,
@@ -36,6 +37,7 @@ from .http import (
     body,
     no_content,
     ok,
+    page_params,
     refuse_deep,
     role_guard,
     user_admins,
@@ -128,26 +130,42 @@ def url_safe(message_id: str) -> str:
 # -- disclaimers ------------------------------------------------------------------------
 
 
-@get("/v1/admin/disclaimer/list", guards=[user_admins])
+@get(
+    "/v1/admin/disclaimer/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.Disclaimer]}),
+)
 async def list_disclaimers(disclaimers: DisclaimerService, principal: Principal) -> Response[bytes]:
     return ok([_disclaimer(d) for d in await disclaimers.list_all(principal)])
 
 
-@get("/v1/admin/disclaimer/{did:str}", guards=[user_admins])
+@get(
+    "/v1/admin/disclaimer/{did:str}",
+    guards=[user_admins],
+    opt=wire(answers={200: m.Disclaimer}),
+)
 async def get_disclaimer(
     did: str, disclaimers: DisclaimerService, principal: Principal
 ) -> Response[bytes]:
     return ok(_disclaimer(await disclaimers.get(principal, did)))
 
 
-@get("/v1/admin/disclaimer/{did:str}/users", guards=[user_admins])
+@get(
+    "/v1/admin/disclaimer/{did:str}/users",
+    guards=[user_admins],
+    opt=wire(answers={200: list[int]}),
+)
 async def disclaimer_users(
     did: str, disclaimers: DisclaimerService, principal: Principal
 ) -> Response[bytes]:
     return ok(await disclaimers.users(principal, did))
 
 
-@get("/v1/admin/user/{uid:int}/disclaimer", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/disclaimer",
+    guards=[user_admins],
+    opt=wire(answers={200: m.Disclaimer, 204: None}),
+)
 async def user_disclaimer(
     uid: int, disclaimers: DisclaimerService, principal: Principal
 ) -> Response[bytes]:
@@ -156,7 +174,12 @@ async def user_disclaimer(
     return ok(_disclaimer(found)) if found else no_content()
 
 
-@post("/v1/admin/user/{uid:int}/disclaimer/update", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/user/{uid:int}/disclaimer/update",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(m.StringId, answers={200: m.SuccessResponse}),
+)
 async def assign_disclaimer(
     request: AnyRequest, uid: int, disclaimers: DisclaimerService, principal: Principal
 ) -> Response[bytes]:
@@ -165,7 +188,12 @@ async def assign_disclaimer(
     return ok(m.SuccessResponse())
 
 
-@delete("/v1/admin/user/{uid:int}/disclaimer", status_code=200, guards=[user_admins])
+@delete(
+    "/v1/admin/user/{uid:int}/disclaimer",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(answers={200: m.SuccessResponse}),
+)
 async def unassign_disclaimer(
     uid: int, disclaimers: DisclaimerService, principal: Principal
 ) -> Response[bytes]:
@@ -176,12 +204,20 @@ async def unassign_disclaimer(
 # -- information barriers ---------------------------------------------------------------
 
 
-@get("/v1/admin/group/list", guards=[user_admins])
+@get(
+    "/v1/admin/group/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.BarrierGroup]}),
+)
 async def list_groups(barriers: BarrierService, principal: Principal) -> Response[bytes]:
     return ok([_group(g) for g in await barriers.groups(principal)])
 
 
-@get("/v1/admin/group/{gid:str}/membership/list", opt=DECLARES_404, guards=[user_admins])
+@get(
+    "/v1/admin/group/{gid:str}/membership/list",
+    opt={**DECLARES_404, **wire(params=page_params(MAX_PAGE), answers={200: list[int]})},
+    guards=[user_admins],
+)
 async def group_members(
     request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
 ) -> Response[bytes]:
@@ -198,21 +234,39 @@ def _bulk(outcome: BulkOutcome) -> Response[bytes]:
     )
 
 
-@post("/v1/admin/group/{gid:str}/membership/add", status_code=200, guards=[user_admins])
+BULK = wire(list[int], answers={200: m.BulkActionResult})
+"""The membership changes: a bare array of user ids in, the outcome per user out."""
+
+
+@post(
+    "/v1/admin/group/{gid:str}/membership/add",
+    status_code=200,
+    guards=[user_admins],
+    opt=BULK,
+)
 async def add_group_members(
     request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
 ) -> Response[bytes]:
     return _bulk(await barriers.add_members(principal, gid, await _user_ids(request)))
 
 
-@post("/v1/admin/group/{gid:str}/membership/remove", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/group/{gid:str}/membership/remove",
+    status_code=200,
+    guards=[user_admins],
+    opt=BULK,
+)
 async def remove_group_members(
     request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
 ) -> Response[bytes]:
     return _bulk(await barriers.remove_members(principal, gid, await _user_ids(request)))
 
 
-@get("/v1/admin/policy/list", guards=[user_admins])
+@get(
+    "/v1/admin/policy/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.Policy]}),
+)
 async def list_policies(barriers: BarrierService, principal: Principal) -> Response[bytes]:
     return ok([_policy(p) for p in await barriers.policies(principal)])
 
@@ -224,6 +278,7 @@ async def list_policies(barriers: BarrierService, principal: Principal) -> Respo
     "/v1/admin/messagesuppression/{message_id:str}/suppress",
     status_code=200,
     guards=[suppressors],
+    opt=wire(answers={200: m.MessageSuppressionResponse}),
 )
 async def suppress_message(
     message_id: str, messages: MessageService, principal: Principal

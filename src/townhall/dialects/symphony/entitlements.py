@@ -9,6 +9,7 @@ from townhall.domain.models import AppEntitlement
 from townhall.domain.principal import Principal
 from townhall.services.entitlements import EntitlementService
 
+from ..documents import wire
 from . import models as m
 from .http import (
     AnyRequest,
@@ -34,7 +35,11 @@ async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[ob
     return decoded  # type: ignore[no-any-return]
 
 
-@get("/v1/admin/user/{uid:int}/features", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/features",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.Feature]}),
+)
 async def get_features(
     uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
@@ -42,7 +47,12 @@ async def get_features(
     return ok([m.Feature(entitlment=name, enabled=on) for name, on in found.items()])
 
 
-@post("/v1/admin/user/{uid:int}/features/update", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/user/{uid:int}/features/update",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(list[m.Feature], answers={200: m.SuccessResponse}),
+)
 async def set_features(
     request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
@@ -56,14 +66,23 @@ async def set_features(
     return ok(m.SuccessResponse())
 
 
-@get("/v1/admin/user/{uid:int}/delegates", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/delegates",
+    guards=[user_admins],
+    opt=wire(answers={200: list[int]}),
+)
 async def get_delegates(
     uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
     return ok(await entitlements.delegates(principal, uid))
 
 
-@post("/v1/admin/user/{uid:int}/delegates/update", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/user/{uid:int}/delegates/update",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(m.DelegateAction, answers={200: m.SuccessResponse}),
+)
 async def update_delegates(
     request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
@@ -94,12 +113,21 @@ def _user_app(app: AppEntitlement) -> m.UserAppEntitlement:
     )
 
 
-@get("/v1/admin/app/entitlement/list", guards=[user_admins])
+@get(
+    "/v1/admin/app/entitlement/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.PodAppEntitlement]}),
+)
 async def tenant_apps(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
     return ok([_pod_app(a) for a in await entitlements.tenant_apps(principal)])
 
 
-@post("/v1/admin/app/entitlement/list", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/app/entitlement/list",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(list[m.PodAppEntitlement], answers={200: list[m.PodAppEntitlement]}),
+)
 async def set_tenant_apps(
     request: AnyRequest, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
@@ -112,14 +140,23 @@ async def set_tenant_apps(
     return ok([_pod_app(a) for a in saved])
 
 
-@get("/v1/admin/user/{uid:int}/app/entitlement/list", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/app/entitlement/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[m.UserAppEntitlement]}),
+)
 async def user_apps(
     uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:
     return ok([_user_app(a) for a in await entitlements.user_apps(principal, uid)])
 
 
-@post("/v1/admin/user/{uid:int}/app/entitlement/list", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/user/{uid:int}/app/entitlement/list",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(list[m.UserAppEntitlement], answers={200: list[m.UserAppEntitlement]}),
+)
 async def set_user_apps(
     request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
 ) -> Response[bytes]:

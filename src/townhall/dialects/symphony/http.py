@@ -31,6 +31,7 @@ from townhall.domain.errors import (
 from townhall.domain.principal import Principal
 
 from .. import kit, unstorable
+from ..documents import Contract, Param
 from .models import Error, Wire
 
 AnyRequest = Request[Any, Any, Any]
@@ -97,6 +98,34 @@ FIELDS = {
 }
 """Domain field names as Symphony spells them."""
 LACKS_ROLE = "The caller lacks the role this operation needs"
+
+CONTRACT = Contract(
+    title="Symphony Pod API (Townhall)",
+    url="/pod/openapi.json",
+    prefixes=("/pod/", "/login/", "/relay/"),
+    security={"sessionToken": {"type": "apiKey", "in": "header", "name": "sessionToken"}},
+    # What any operation may answer: an unknown id and a duplicate are 400s where the
+    # operation declares no 404 or 409 (`_declared`), a path no route serves (a uid
+    # that is not a number) is a 404, and only a login answers 429 (its own answers).
+    errors={status: Error for status in (400, 401, 403, 404, 413, 503)},
+    description=(
+        "Every `/pod` operation takes the `sessionToken` header a `/login` answered; the "
+        "login operations need none. Refusals are Symphony's `Error` body."
+    ),
+)
+"""The published document: what `documents.document` needs to know about this API."""
+
+IDS = {"type": "string", "pattern": "^-?[0-9]+(,-?[0-9]+)*$"}
+"""A comma-separated list of ids in a query parameter (`uid=1,2,3`)."""
+
+
+def page_params(most: int) -> tuple[Param, Param]:
+    """The query parameters of a paged list whose service refuses a negative `skip`
+    and a `limit` outside 1 to `most`."""
+    return (
+        Param("skip", {"type": "integer", "minimum": 0}),
+        Param("limit", {"type": "integer", "minimum": 1, "maximum": most}),
+    )
 
 
 class SymphonyError(Exception):

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from litestar import Response, Router, post
 
 from townhall.services.auth import AuthService
 from townhall.services.tenants import TenantService
 
 from .. import kit
+from ..documents import wire
 from .http import AnyRequest, SymphonyError, body, ok
-from .models import AuthenticateRequest, Token
+from .models import AuthenticateRequest, Error, Token
+
+
+class LoggedOut(TypedDict):
+    message: str
+
+
+LOGIN = wire(AuthenticateRequest, answers={200: Token, 429: Error}, public=True)
+"""Both logins: a signed JWT in, a token out; every refused login is a 401, and too
+many refused ones (per account or address) a 429 with Retry-After."""
 
 
 async def _login(
@@ -24,27 +36,32 @@ async def _login(
     return Token(name=name, token=token)
 
 
-@post("/login/pubkey/authenticate", status_code=200)
+@post("/login/pubkey/authenticate", status_code=200, opt=LOGIN)
 async def session_login(
     request: AnyRequest, auth: AuthService, tenants: TenantService
 ) -> Response[bytes]:
     return ok(await _login(request, auth, tenants, "session", "sessionToken"))
 
 
-@post("/relay/pubkey/authenticate", status_code=200)
+@post("/relay/pubkey/authenticate", status_code=200, opt=LOGIN)
 async def key_manager_login(
     request: AnyRequest, auth: AuthService, tenants: TenantService
 ) -> Response[bytes]:
     return ok(await _login(request, auth, tenants, "keymanager", "keyManagerToken"))
 
 
-@post(["/login/logout", "/sessionauth/v1/logout"], status_code=200)
+@post(
+    ["/login/logout", "/sessionauth/v1/logout"],
+    status_code=200,
+    opt=wire(answers={200: LoggedOut}),
+)
 async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     token = request.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")
     await auth.end_session(token)
-    return ok({"message": "Logged out"})
+    answer: LoggedOut = {"message": "Logged out"}
+    return ok(answer)
 
 
 router = Router(path="/", route_handlers=[session_login, key_manager_login, logout])

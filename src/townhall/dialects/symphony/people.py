@@ -11,11 +11,12 @@ from litestar import Response, Router, get, post
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
 from townhall.services.contacts import Connection, ContactService
-from townhall.services.presence import CATEGORIES, Presence, PresenceService
+from townhall.services.presence import CATEGORIES, MAX_PAGE, Presence, PresenceService
 
-from .. import unstorable
+from .. import kit, unstorable
+from ..documents import Param, wire
 from . import models as m
-from .http import DECLARES_404, AnyRequest, SymphonyError, body, int_list, ok
+from .http import DECLARES_404, IDS, AnyRequest, SymphonyError, body, int_list, ok
 
 STATUSES = ("PENDING_INCOMING", "PENDING_OUTGOING", "ACCEPTED", "REJECTED", "ALL")
 SHOWN = ("ACCEPTED", "ALL")
@@ -48,7 +49,14 @@ async def _peer(request: AnyRequest) -> int:
     return (await body(request, m.UserConnectionRequest)).user_id
 
 
-@post(["/v1/connection/create", "/v1/connection/accept"], status_code=200, opt=DECLARES_404)
+CONNECTION = wire(m.UserConnectionRequest, answers={200: m.UserConnection})
+
+
+@post(
+    ["/v1/connection/create", "/v1/connection/accept"],
+    status_code=200,
+    opt={**DECLARES_404, **CONNECTION},
+)
 async def connect(
     request: AnyRequest, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -56,14 +64,26 @@ async def connect(
     return ok(_connection(await contacts.connect(principal, await _peer(request))))
 
 
-@post("/v1/connection/reject", status_code=200, opt=DECLARES_404)
+@post("/v1/connection/reject", status_code=200, opt={**DECLARES_404, **CONNECTION})
 async def reject_connection(
     request: AnyRequest, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
     return ok(_connection(await contacts.reject(principal, await _peer(request))))
 
 
-@get("/v1/connection/list", opt=DECLARES_404)
+@get(
+    "/v1/connection/list",
+    opt={
+        **DECLARES_404,
+        **wire(
+            params=(
+                Param("status", {"type": "string", "enum": list(STATUSES)}),
+                Param("userIds", IDS, description="user ids, comma-separated"),
+            ),
+            answers={200: list[m.UserConnection]},
+        ),
+    },
+)
 async def list_connections(
     request: AnyRequest, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -77,7 +97,10 @@ async def list_connections(
     return ok([_connection(c) for c in await contacts.connections(principal, ids)])
 
 
-@get("/v1/connection/user/{user_id:str}/info", opt=DECLARES_404)
+@get(
+    "/v1/connection/user/{user_id:str}/info",
+    opt={**DECLARES_404, **wire(answers={200: m.UserConnection})},
+)
 async def connection_info(
     user_id: str, contacts: ContactService, principal: Principal
 ) -> Response[bytes]:
@@ -88,43 +111,60 @@ async def connection_info(
     return ok(_connection(await contacts.connection(principal, int(user_id))))
 
 
-@get("/v3/user/{uid:int}/presence", opt=DECLARES_404)
+@get("/v3/user/{uid:int}/presence", opt={**DECLARES_404, **wire(answers={200: m.Presence})})
 async def user_presence(
     uid: int, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
     return ok(_presence(await presence.of(principal, uid)))
 
 
-@get("/v1/user/{uid:int}/presence", opt=DECLARES_404)
+@get(
+    "/v1/user/{uid:int}/presence",
+    opt={**DECLARES_404, **wire(answers={200: m.PresenceStatus})},
+)
 async def user_presence_v1(
     uid: int, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
     found = await presence.of(principal, uid)
-    return ok({"category": _legacy(found.category)})
+    return ok(m.PresenceStatus(category=_legacy(found.category)))
 
 
-@get("/v2/users/presence")
+@get(
+    "/v2/users/presence",
+    opt=wire(
+        params=(
+            Param("lastUserId", int, description="the page starts after this user id"),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        ),
+        answers={200: list[m.Presence]},
+    ),
+)
 async def all_presence(
     request: AnyRequest, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:
-    ids = int_list(request.query_params.get("lastUserId") or "0", "lastUserId")
-    limits = int_list(request.query_params.get("limit") or "1000", "limit")
-    found = await presence.page(principal, ids[0], limits[0])
+    q, low, high = request.query_params, unstorable.INT64_MIN, unstorable.INT64_MAX
+    after = kit.integer(q.get("lastUserId"), "lastUserId", 0, low, high)
+    limit = kit.integer(q.get("limit"), "limit", 1000, low, high)  # the service checks the range
+    found = await presence.page(principal, after, limit)
     return ok([_presence(p) for p in found])
 
 
-@get("/v1/presence")
+@get("/v1/presence", opt=wire(answers={200: list[m.UserPresence]}))
 async def all_presence_v1(presence: PresenceService, principal: Principal) -> Response[bytes]:
     found = await presence.page(principal, 0, 5000)
     return ok([m.UserPresence(uid=p.user_id, category=_legacy(p.category)) for p in found])
 
 
-@get("/v2/user/presence")
+@get("/v2/user/presence", opt=wire(answers={200: m.Presence}))
 async def my_presence(presence: PresenceService, principal: Principal) -> Response[bytes]:
     return ok(_presence(await presence.of(principal, principal.person_id)))
 
 
-@post("/v2/user/presence", status_code=200)
+@post(
+    "/v2/user/presence",
+    status_code=200,
+    opt=wire(m.PresenceStatus, answers={200: m.Presence}),
+)
 async def set_my_presence(
     request: AnyRequest, presence: PresenceService, principal: Principal
 ) -> Response[bytes]:

@@ -21,6 +21,7 @@ from townhall.domain.queries import RoomFilter
 from townhall.services.rooms import RoomChanges, RoomService
 
 from .. import kit, unstorable
+from ..documents import Param, wire
 from . import models as m
 from .http import AnyRequest, SymphonyError, body, ok, refuse_deep, refuse_unstorable, role_guard
 
@@ -103,7 +104,11 @@ def _v1(request: AnyRequest) -> bool:
     return request.url.path.startswith("/pod/v1/")
 
 
-@post(["/v3/room/create", "/v2/room/create"], status_code=200)
+@post(
+    ["/v3/room/create", "/v2/room/create"],
+    status_code=200,
+    opt=wire(m.RoomAttributes, answers={200: m.RoomDetail}),
+)
 async def create_room(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -113,7 +118,7 @@ async def create_room(
     return ok(detail(await rooms.create(principal, wanted)))
 
 
-@post("/v1/room/create", status_code=200)
+@post("/v1/room/create", status_code=200, opt=wire(m.RoomCreate, answers={200: m.RoomDetail}))
 async def create_room_v1(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -140,7 +145,8 @@ async def create_room_v1(
         "/v3/room/{stream_id:str}/info",
         "/v2/room/{stream_id:str}/info",
         "/v1/room/{stream_id:str}/info",
-    ]
+    ],
+    opt=wire(answers={200: m.RoomDetail}),
 )
 async def room_info(
     request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
@@ -155,6 +161,7 @@ async def room_info(
         "/v1/room/{stream_id:str}/update",
     ],
     status_code=200,
+    opt=wire(m.RoomAttributes, answers={200: m.RoomDetail}),
 )
 async def update_room(
     request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
@@ -163,7 +170,11 @@ async def update_room(
     return ok(detail(await rooms.update(principal, stream_id, wanted), v1=_v1(request)))
 
 
-@post("/v1/room/{stream_id:str}/setActive", status_code=200)
+@post(
+    "/v1/room/{stream_id:str}/setActive",
+    status_code=200,
+    opt=wire(params=(Param("active", bool, required=True),), answers={200: m.RoomDetail}),
+)
 async def set_active(
     request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -173,15 +184,23 @@ async def set_active(
     return ok(detail(await rooms.set_active(principal, stream_id, raw == "true"), v1=True))
 
 
-@get(["/v2/room/{stream_id:str}/membership/list", "/v1/room/{stream_id:str}/membership/list"])
+@get(
+    ["/v2/room/{stream_id:str}/membership/list", "/v1/room/{stream_id:str}/membership/list"],
+    opt=wire(answers={200: list[m.MemberInfo]}),
+)
 async def list_members(stream_id: str, rooms: RoomService, principal: Principal) -> Response[bytes]:
     return ok([_member(x) for x in await rooms.members(principal, stream_id)])
 
 
-@post("/v1/room/{stream_id:str}/membership/{action:str}", status_code=200)
+@post(
+    "/v1/room/{stream_id:str}/membership/{action:str}",
+    status_code=200,
+    opt=wire(m.UserId, answers={200: m.SuccessResponse}),
+)
 async def change_membership(
     request: AnyRequest, stream_id: str, action: str, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
+    """`action`: add, remove, promoteOwner or demoteOwner."""
     if action not in _MEMBERSHIP:
         raise SymphonyError(404, f"Unknown membership action {action}")
     target = await body(request, m.UserId)
@@ -189,7 +208,19 @@ async def change_membership(
     return ok(m.SuccessResponse(message="Member updated"))
 
 
-@post(["/v3/room/search", "/v2/room/search"], status_code=200)
+@post(
+    ["/v3/room/search", "/v2/room/search"],
+    status_code=200,
+    opt=wire(
+        m.RoomSearchCriteria,
+        params=(
+            Param("skip", {"type": "integer", "minimum": 0}),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+            Param("includeNonDiscoverable", bool),
+        ),
+        answers={200: m.RoomSearchResults},
+    ),
+)
 async def search_rooms(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -242,7 +273,7 @@ async def _user_ids(request: AnyRequest) -> list[int]:
     return found
 
 
-@post("/v1/im/create", status_code=200)
+@post("/v1/im/create", status_code=200, opt=wire(list[int], answers={200: m.Stream}))
 async def create_im(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:
@@ -250,7 +281,12 @@ async def create_im(
     return ok(m.Stream(id=room.stream_id or ""))
 
 
-@post("/v1/admin/im/create", status_code=200, guards=[room_admins])
+@post(
+    "/v1/admin/im/create",
+    status_code=200,
+    guards=[room_admins],
+    opt=wire(list[int], answers={200: m.Stream}),
+)
 async def create_im_admin(
     request: AnyRequest, rooms: RoomService, principal: Principal
 ) -> Response[bytes]:

@@ -7,6 +7,7 @@ from litestar import Response, Router, get
 from townhall.domain.principal import Principal
 from townhall.services.entitlements import EntitlementService
 
+from ..documents import wire
 from .http import ok, user_admins
 
 STANDARD_FEATURES = (
@@ -38,7 +39,11 @@ STANDARD_FEATURES = (
 """The features Symphony documents, in its order: listed whether or not a user has one."""
 
 
-@get("/v1/admin/system/features/list", guards=[user_admins])
+@get(
+    "/v1/admin/system/features/list",
+    guards=[user_admins],
+    opt=wire(answers={200: list[str]}),
+)
 async def feature_names(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
     """Every name a user's features may hold here: what an admin picks from before
     `/v1/admin/user/{uid}/features/update`. The standard ones first, then the tenant's

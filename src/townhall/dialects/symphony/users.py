@@ -21,8 +21,9 @@ from townhall.domain.queries import PersonFilter
 from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
 from .. import kit
+from ..documents import Param, wire
 from . import models as m
-from .http import AnyRequest, SymphonyError, body, no_content, ok, user_admins
+from .http import IDS, AnyRequest, SymphonyError, body, no_content, ok, user_admins
 
 # Wire attribute <-> profile column.
 PROFILE_WIRE = {
@@ -193,7 +194,20 @@ def new_person(payload: m.UserCreate) -> NewPerson:
 # -- admin ------------------------------------------------------------------------------
 
 
-@post(["/v2/admin/user/create", "/v1/admin/user/create"], status_code=200, guards=[user_admins])
+LOOKUP = (
+    Param("uid", IDS, description="user ids, comma-separated"),
+    Param("email", description="email addresses, comma-separated"),
+    Param("username", description="usernames, comma-separated"),
+)
+"""The query parameters of the user look-ups."""
+
+
+@post(
+    ["/v2/admin/user/create", "/v1/admin/user/create"],
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(m.UserCreate, answers={200: m.UserDetail}),
+)
 async def create(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -201,7 +215,17 @@ async def create(
     return ok(detail(await people.create(principal, new_person(payload))))
 
 
-@get("/v2/admin/user/list", guards=[user_admins])
+@get(
+    "/v2/admin/user/list",
+    guards=[user_admins],
+    opt=wire(
+        params=(
+            Param("skip", int),
+            Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+        ),
+        answers={200: list[m.UserDetail]},
+    ),
+)
 async def list_v2(
     people: PeopleService, principal: Principal, skip: int = 0, limit: int = DEFAULT_PAGE
 ) -> Response[bytes]:
@@ -211,12 +235,16 @@ async def list_v2(
     return ok([detail(p) for p in found])
 
 
-@get("/v1/admin/user/list", guards=[user_admins])
+@get("/v1/admin/user/list", guards=[user_admins], opt=wire(answers={200: list[int]}))
 async def list_v1(people: PeopleService, principal: Principal) -> Response[bytes]:
     return ok(await people.ids(principal))
 
 
-@get(["/v2/admin/user/{uid:int}", "/v1/admin/user/{uid:int}"], guards=[user_admins])
+@get(
+    ["/v2/admin/user/{uid:int}", "/v1/admin/user/{uid:int}"],
+    guards=[user_admins],
+    opt=wire(answers={200: m.UserDetail}),
+)
 async def get_detail(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
     return ok(detail(await people.get(principal, uid)))
 
@@ -225,6 +253,7 @@ async def get_detail(uid: int, people: PeopleService, principal: Principal) -> R
     ["/v2/admin/user/{uid:int}/update", "/v1/admin/user/{uid:int}/update"],
     status_code=200,
     guards=[user_admins],
+    opt=wire(m.UserAttributes, answers={200: m.UserDetail}),
 )
 async def update(
     request: AnyRequest, uid: int, people: PeopleService, principal: Principal
@@ -233,13 +262,22 @@ async def update(
     return ok(detail(await people.update(principal, uid, changes(attrs, None))))
 
 
-@get("/v1/admin/user/{uid:int}/status", guards=[user_admins])
+@get(
+    "/v1/admin/user/{uid:int}/status",
+    guards=[user_admins],
+    opt=wire(answers={200: m.UserStatus}),
+)
 async def get_status(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
     person = await people.get(principal, uid)
     return ok(m.UserStatus(status=_status(person), suspended=False))
 
 
-@post("/v1/admin/user/{uid:int}/status/update", status_code=200, guards=[user_admins])
+@post(
+    "/v1/admin/user/{uid:int}/status/update",
+    status_code=200,
+    guards=[user_admins],
+    opt=wire(m.UserStatus, answers={200: m.SuccessResponse}),
+)
 async def set_status(
     request: AnyRequest, uid: int, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -262,7 +300,13 @@ def _lookup(request: AnyRequest) -> tuple[list[int], list[str], list[str]]:
     )
 
 
-@get("/v3/users")
+@get(
+    "/v3/users",
+    opt=wire(
+        params=(*LOOKUP, Param("active", bool)),
+        answers={200: m.UserList, 204: None},
+    ),
+)
 async def lookup_v3(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -279,7 +323,7 @@ async def lookup_v3(
     return ok(m.UserList(users=[user_v2(p) for p in found]))
 
 
-@get("/v2/user")
+@get("/v2/user", opt=wire(params=LOOKUP, answers={200: m.UserV2, 204: None}))
 async def lookup_v2(
     request: AnyRequest, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -290,7 +334,10 @@ async def lookup_v2(
     return ok(user_v2(found[0])) if found else no_content()
 
 
-@get("/v1/user")
+@get(
+    "/v1/user",
+    opt=wire(params=(Param("email", required=True),), answers={200: m.UserV1, 204: None}),
+)
 async def lookup_by_email(
     email: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -298,7 +345,7 @@ async def lookup_by_email(
     return ok(user_v1(found[0])) if found else no_content()
 
 
-@get("/v1/user/name/{username:str}/get")
+@get("/v1/user/name/{username:str}/get", opt=wire(answers={200: m.UserV1, 204: None}))
 async def lookup_by_name(
     username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
@@ -309,12 +356,12 @@ async def lookup_by_name(
 # -- who am I ---------------------------------------------------------------------------
 
 
-@get("/v1/sessioninfo")
+@get("/v1/sessioninfo", opt=wire(answers={200: m.SessionInfo}))
 async def session_info_v1(principal: Principal) -> Response[bytes]:
     return ok(m.SessionInfo(user_id=principal.person_id))
 
 
-@get("/v2/sessioninfo")
+@get("/v2/sessioninfo", opt=wire(answers={200: m.UserV2}))
 async def session_info_v2(people: PeopleService, principal: Principal) -> Response[bytes]:
     return ok(user_v2(await people.get(principal, principal.person_id)))
 
