@@ -138,7 +138,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
 CONTRACT = Contract(
     title="Open-Xchange Cloud-Plugins API (Townhall)",
     url="/oxaas/v1/openapi.json",
-    prefixes=tuple(p + "/" for p in PREFIXES),
+    prefixes=(PREFIXES[0] + "/",),  # /api/oxaas/v1 serves the same routes
     security={"basic": {"type": "http", "scheme": "basic"}},
     errors={status: Failure for status in (400, 401, 404, 409, 413, 429, 503)},
 )
