@@ -125,6 +125,8 @@ def serve(
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    if settings.smtp_listen.strip().lower() not in ("", "off"):
+        typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
     if workers > 1 and not settings.redis_url:
         typer.echo(ALONE_WARNING.format(workers=workers), err=True)
     _granian(host, port, workers, stop).serve()

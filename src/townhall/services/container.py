@@ -11,6 +11,7 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
+from townhall.infrastructure.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
@@ -125,7 +126,7 @@ class Services:
             deps=deps,
             tenants=tenants,
             brands=BrandService(deps, tenants, settings.master_account_override),
-            mailboxes=MailboxService(deps),
+            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder)),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),

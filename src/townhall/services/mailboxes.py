@@ -8,11 +8,13 @@ change them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from townhall.domain.errors import Forbidden, Invalid, NotFound
+from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
 from townhall.domain.principal import Principal
-from townhall.services.base import Service
+from townhall.infrastructure.maildir import MaildirStore
+from townhall.services.base import Deps, Service
 from townhall.services.people import Who
 from townhall.store import mailboxes as store
 from townhall.store import people as people_store
@@ -53,6 +55,26 @@ def _checked(changes: MailSettings) -> dict[str, object]:
 
 
 class MailboxService(Service):
+    def __init__(self, deps: Deps, store_of_mail: MaildirStore | None = None) -> None:
+        super().__init__(deps)
+        self.mail = store_of_mail
+        """Where mail is delivered (None: this server receives no mail)."""
+
+    async def has_room(self, user_id: int, address: str) -> bool:
+        """Whether the mailbox is under its quota (no quota: always)."""
+        async with self.db.read() as tx:
+            quota = (await store.settings_of(tx, user_id))["quota_bytes"]
+        if quota is None or self.mail is None:
+            return True
+        return bool(await self.mail.used_bytes(address) < quota)
+
+    async def deliver(self, mailboxes: Sequence[tuple[int, str]], raw: bytes) -> None:
+        """Store the message in each mailbox (the routing core chose them)."""
+        if self.mail is None:
+            raise Unavailable("mail", "This server stores no mail")
+        for _, address in mailboxes:
+            await self.mail.deliver(address, raw)
+
     async def settings(self, actor: Principal, who: Who) -> MailSettings:
         async with self.db.read() as tx:
             user_id = await self._user_id(tx, actor, who)
