@@ -19,16 +19,16 @@ from litestar.logging.config import LoggingConfig
 from litestar.types import ASGIApp
 
 from townhall.config import Settings, load_settings
-from townhall.dialects import kit, openfire, rmp, symphony
+from townhall.dialects import kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
-from townhall.infrastructure import logs
+from townhall.infrastructure import logs, smtp_inbound
 from townhall.services.container import Services
 from townhall.web import docs, health
 from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
 
-DIALECTS = (openfire.DIALECT, symphony.DIALECT, rmp.DIALECT)
+DIALECTS = (openfire.DIALECT, symphony.DIALECT, oxaas.DIALECT, rmp.DIALECT)
 """Every API the server speaks; a new one is one more entry."""
 TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
 """What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
@@ -81,9 +81,12 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         app.state.services = services
         await services.start()
+        receiver = await smtp_inbound.start(services, settings.smtp_listen)
         try:
             yield
         finally:
+            if receiver is not None:
+                receiver.close()
             await services.close()
 
     app = Litestar(

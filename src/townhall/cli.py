@@ -26,12 +26,16 @@ users_app = typer.Typer(help="Users.", no_args_is_help=True)
 disclaimers_app = typer.Typer(help="Compliance disclaimers.", no_args_is_help=True)
 barriers_app = typer.Typer(help="Information barriers: groups and policies.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (the operator's).", no_args_is_help=True)
+brands_app = typer.Typer(
+    help="Brands (resellers, OX's brands): the operator's.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 app.add_typer(users_app, name="users")
 app.add_typer(disclaimers_app, name="disclaimers")
 app.add_typer(barriers_app, name="barriers")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(brands_app, name="brands")
 
 
 def _prepare(settings: Settings) -> None:
@@ -121,6 +125,8 @@ def serve(
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    if settings.smtp_listen.strip().lower() not in ("", "off"):
+        typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
     if workers > 1 and not settings.redis_url:
         typer.echo(ALONE_WARNING.format(workers=workers), err=True)
     _granian(host, port, workers, stop).serve()
@@ -349,13 +355,16 @@ def tenants_create(
     domain: Annotated[str, typer.Argument(help="The tenant's primary domain (routes to it).")],
     name: Annotated[str | None, typer.Option(help="Display name (default: the domain).")] = None,
     admin: Annotated[str, typer.Option(help="The first administrator's username.")] = "admin",
+    brand: Annotated[
+        str | None, typer.Option(help="The brand that owns it (default: the default brand).")
+    ] = None,
 ) -> None:
     """Create a tenant with its first administrator and print the admin's credentials."""
     from townhall.services.tenants import NewTenant
 
     async def create(services: Services, actor: Principal) -> None:
-        made = await services.tenants.create(actor, NewTenant(domain, name, admin))
-        typer.echo(f"tenant {made.tenant.domain} created")
+        made = await services.tenants.create(actor, NewTenant(domain, name, admin, brand))
+        typer.echo(f"tenant {made.tenant.domain} created (context {made.tenant.id})")
         typer.echo(f"  admin username: {made.admin}")
         typer.echo(f"  admin password (shown once): {made.password}")
 
@@ -398,6 +407,69 @@ def tenants_route(
         await services.tenants.add_route(actor, domain, name)
 
     _in_first_tenant(add, f"{name} routes to {domain}")
+
+
+@brands_app.command("create")
+def brands_create(
+    name: Annotated[str, typer.Argument(help="The brand's name, unique.")],
+    parent: Annotated[
+        str | None, typer.Option(help="The brand it is a sub-brand of, by name.")
+    ] = None,
+) -> None:
+    """Create a brand (a reseller) that tenants can belong to."""
+
+    async def create(services: Services, actor: Principal) -> None:
+        made = await services.brands.create(actor, name, parent)
+        typer.echo(f"brand {made.name} created (id {made.id})")
+
+    _in_first_tenant(create, "")
+
+
+@brands_app.command("list")
+def brands_list() -> None:
+    """List the brands: id, name, parent, mail-read username."""
+
+    async def show(services: Services, actor: Principal) -> None:
+        found = await services.brands.all(actor)
+        names = {b.id: b.name for b in found}
+        for brand in found:
+            parent = names.get(brand.parent_id, "-") if brand.parent_id else "-"
+            typer.echo(f"{brand.id}\t{brand.name}\t{parent}\t{brand.mail_username or '-'}")
+
+    _in_first_tenant(show, "")
+
+
+@brands_app.command("add-admin")
+def brands_add_admin(
+    brand: Annotated[str, typer.Argument(help="The brand, by name.")],
+    username: Annotated[str, typer.Argument(help="The reseller admin's username (unique).")],
+    password: Annotated[
+        str | None, typer.Option(help="Their password (default: a generated one, shown once).")
+    ] = None,
+) -> None:
+    """Add a reseller administrator to a brand and print the credentials."""
+
+    async def add(services: Services, actor: Principal) -> None:
+        made = await services.brands.add_admin(actor, brand, username, password)
+        typer.echo(f"brand admin {made.admin.username} added to {brand}")
+        if password is None:
+            typer.echo(f"  password (shown once): {made.password}")
+
+    _in_first_tenant(add, "")
+
+
+@brands_app.command("set-mail-credential")
+def brands_set_mail_credential(
+    brand: Annotated[str, typer.Argument(help="The brand, by name.")],
+    credential: Annotated[str, typer.Argument(help="USER:PASSWORD for its mail reads.")],
+) -> None:
+    """Set the Basic credential that reads the mail counters of the brand's people."""
+    username, _, password = credential.partition(":")
+
+    async def apply(services: Services, actor: Principal) -> None:
+        await services.brands.set_mail_credential(actor, brand, username, password)
+
+    _in_first_tenant(apply, f"mail credential of {brand} set")
 
 
 @app.command()

@@ -66,6 +66,24 @@ class Settings:
     login_failure_window_seconds: int = 15 * 60
     # The shortest password any API may set.
     password_min_length: int = 8
+    # OX Cloud-Plugins: the default brand's mail-read credential (`user:password`, OX's
+    # tennantAuth), and whether reseller and master admins may use the routes OX keeps
+    # for context admins (OX's MASTER_ACCOUNT_OVERRIDE).
+    ox_mail_credential: str | None = None
+    master_account_override: bool = False
+    # The embedded mail receiver: `host:port` to listen for SMTP on (every worker shares
+    # it), or `off`; and the folder of the mailboxes (empty: `mail/` beside the SQLite
+    # database, else `townhall-mail/` in the working folder).
+    smtp_listen: str = "127.0.0.1:2525"
+    mail_dir: str = ""
+
+    @property
+    def mail_folder(self) -> Path:
+        if self.mail_dir:
+            return Path(self.mail_dir)
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "mail"
+        return Path("townhall-mail").absolute()
 
     def __post_init__(self) -> None:
         if not self.deployment_name:

@@ -19,6 +19,29 @@ class Tenant:
 
 
 @dataclass(frozen=True, slots=True)
+class Brand:
+    """A reseller (OX's brand): it owns tenants and may sit under another brand."""
+
+    id: int
+    name: str
+    parent_id: int | None = None
+    mail_username: str | None = None
+
+
+DEFAULT_BRAND_ID = 1
+"""The brand every tenant belongs to unless made under another (made by migration 0008)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrandAdmin:
+    """A reseller's administrator: acts on every tenant of its brand and sub-brands."""
+
+    id: int
+    brand_id: int
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: int
     tenant_id: int
@@ -204,6 +227,10 @@ PROFILE_FIELDS = (
     "sms_number",
     "two_factor_phone",
     "recommended_language",
+    # What a provider's provisioning keeps about a person (OX's oxdeliverystatus and
+    # oxlegacyref; its msisdn is `mobile_phone`).
+    "delivery_status",
+    "legacy_ref",
 )
 """Directory attributes a person may have (each optional)."""
 PROFILE_LISTS = (
@@ -213,6 +240,9 @@ PROFILE_LISTS = (
     "responsibilities",
     "functions",
     "instruments",
+    # OX's custom ids and class of service (e.g. cloud_pim, cloud_productivity).
+    "custom_ids",
+    "class_of_service",
 )
 """Directory attributes that are lists of labels (each optional)."""
 ACCOUNT_TYPES = ("NORMAL", "SYSTEM", "SDL")

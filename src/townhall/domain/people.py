@@ -21,6 +21,7 @@ PROFILE_LIMITS = {
     "mobile_phone": 64,
     "sms_number": 64,
     "two_factor_phone": 64,
+    "delivery_status": 64,
 }
 MAX_LABEL = 255
 MAX_LABELS = 100

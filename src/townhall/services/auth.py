@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -34,14 +34,16 @@ import jwt
 from jwt.types import Options
 
 from townhall.domain import keys, names
-from townhall.domain.errors import Invalid, TooManyAttempts, Unauthenticated
-from townhall.domain.models import Tenant
+from townhall.domain.errors import Forbidden, Invalid, TooManyAttempts, Unauthenticated
+from townhall.domain.models import Brand, BrandAdmin, Tenant
 from townhall.domain.principal import Principal
 from townhall.infrastructure.throttle import Limit, Throttle
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
+from townhall.store import brands as brand_store
 from townhall.store import domains as domain_store
 from townhall.store import people as people_store
+from townhall.store import presence as presence_store
 from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
 
@@ -168,13 +170,15 @@ class AuthService(Service):
         await self._throttle.close()
 
     def _limits_for(
-        self, tenant: Tenant | None, username: str | None, address: str
+        self, tenant: Tenant | None, username: str | None, address: str, realm: str = ""
     ) -> tuple[Limit | None, Limit | None]:
-        """The account's limit and the address's (None where there is none)."""
+        """The account's limit and the address's (None where there is none). An account
+        is a username in a tenant, or in a `realm` above tenants (brand admins)."""
         per_account, per_address = self._limits.per_account, self._limits.per_address
         account = place = None
-        if tenant is not None and username and per_account > 0:
-            key = self._throttle.key("login", "account", tenant.id, username)
+        scope = realm or (tenant.id if tenant is not None else None)
+        if scope is not None and username and per_account > 0:
+            key = self._throttle.key("login", "account", scope, username)
             account = Limit(key, per_account)
         if address and per_address > 0:
             place = Limit(self._throttle.key("login", "address", address), per_address)
@@ -187,12 +191,13 @@ class AuthService(Service):
         address: str,
         check: Callable[[], Awaitable[T]],
         shown: str = "",
+        realm: str = "",
     ) -> T:
         """`check()`'s answer, if the limits let the attempt through. A failure stays
         counted and is logged and audited; a success starts the account's count afresh
         and takes the attempt back from the address's (which it never resets, or one
         good password would open the door to unlimited guesses at others)."""
-        account, place = self._limits_for(tenant, username, address)
+        account, place = self._limits_for(tenant, username, address, realm)
         attempt = await self._throttle.attempt([lim for lim in (account, place) if lim])
         if attempt.wait is not None:
             raise TooManyAttempts(username or shown or address, attempt.wait)
@@ -241,6 +246,63 @@ class AuthService(Service):
             return Principal.system(tenant, name)
 
         return await self._guarded(tenant, None, address, check, shown=name)
+
+    async def brand_admin(self, username: str, password: str, address: str = "") -> BrandAdmin:
+        """A reseller admin, if the password is theirs (counted per username among
+        brand admins, and per address, like every login)."""
+
+        async def check() -> BrandAdmin:
+            async with self.db.read() as tx:
+                found = await brand_store.admin_login(tx, username)
+            if found is None:
+                raise Unauthenticated("session", username, "no such brand admin")
+            admin, password_hash = found
+            if not password or not await self.deps.passwords.verify(password_hash, password):
+                raise Unauthenticated("session", username, "wrong password")
+            return admin
+
+        return await self._guarded(None, username, address, check, realm="brand-admin")
+
+    async def brand_mail_reader(self, username: str, password: str, address: str = "") -> Brand:
+        """The brand whose mail-read credential this is."""
+
+        async def check() -> Brand:
+            async with self.db.read() as tx:
+                found = await brand_store.mail_credential(tx, username)
+            if found is None:
+                raise Unauthenticated("session", username, "no such mail credential")
+            brand, password_hash = found
+            if not password or not await self.deps.passwords.verify(password_hash, password):
+                raise Unauthenticated("session", username, "wrong password")
+            return brand
+
+        return await self._guarded(None, username, address, check, realm="brand-mail")
+
+    async def is_brand_admin(self, username: str) -> bool:
+        async with self.db.read() as tx:
+            return await brand_store.is_admin_username(tx, username)
+
+    async def close_sessions(self, actor: Principal, user_ids: Sequence[int]) -> list[str]:
+        """End every session of these people of the actor's tenant, of every kind: API
+        session tokens, access and refresh tokens, and live connections. Answers the ids
+        of what was ended: a token's id (the first 24 hex digits of its digest, RMP's
+        `sessionId`), `connection-<id>` for a live connection."""
+        if not actor.is_admin:
+            raise Forbidden("session", "", "Only an administrator may close sessions")
+        closed: list[str] = []
+        async with self.unit(actor) as work:
+            now = self.clock.now()
+            for person in await people_store.by_ids(work, actor.tenant_id, user_ids):
+                tokens = await store.live_digests(work, person.id, now)
+                connections = await presence_store.connection_ids(work, person.id)
+                await store.revoke_all(work, person.id, now)
+                await presence_store.close_for_user(work, person.id)
+                closed += [d[:24] for d in tokens] + [f"connection-{c}" for c in connections]
+                if tokens:
+                    work.record("session.closed", person.username, {"sessions": len(tokens)})
+                if connections:
+                    work.record("connection.closed", person.username, {"username": person.username})
+        return closed
 
     # -- key login and opaque session tokens --------------------------------------------
 

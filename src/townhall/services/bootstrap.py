@@ -14,11 +14,12 @@ from townhall.config import Settings
 from townhall.domain import names, roles
 from townhall.domain import people as rules
 from townhall.domain.errors import Invalid
-from townhall.domain.models import Tenant
+from townhall.domain.models import DEFAULT_BRAND_ID, Tenant
 from townhall.domain.principal import Principal
 from townhall.infrastructure.events import redis_answers
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
+from townhall.store import brands as brand_store
 from townhall.store import tenants as tenant_store
 
 SECRET_KEY_SETTING = "secret_key"
@@ -68,6 +69,7 @@ async def ensure_initialised(
             created = False
     if not created:
         await _register_admin_key(services, settings, tenant)
+        await _set_mail_credential(services, settings, tenant)
         return FirstStart(False, tenant.domain)
     generated = settings.admin_password is None
     password = settings.admin_password or secrets.token_urlsafe(12)
@@ -84,6 +86,7 @@ async def ensure_initialised(
     for set_up in defaults:
         await set_up(services, actor)
     await _register_admin_key(services, settings, tenant)
+    await _set_mail_credential(services, settings, tenant)
     return FirstStart(True, tenant.domain, password if generated else None)
 
 
@@ -95,6 +98,21 @@ async def _register_admin_key(services: Services, settings: Settings, tenant: Te
     pem = Path(settings.admin_public_key).read_text()
     changes = PersonChanges(keys={"current": (pem, None)})
     await services.people.update(Principal.system(tenant), ADMIN_USERNAME, changes)
+
+
+async def _set_mail_credential(services: Services, settings: Settings, tenant: Tenant) -> None:
+    """`TOWNHALL_OX_MAIL_CREDENTIAL` (`user:password`) becomes the default brand's mail-read
+    credential at every start, so changing it takes effect (unchanged: nothing is written)."""
+    if not settings.ox_mail_credential:
+        return
+    username, _, password = settings.ox_mail_credential.partition(":")
+    async with services.deps.db.read() as tx:
+        found = await brand_store.mail_credential(tx, username)
+    current = found is not None and found[0].id == DEFAULT_BRAND_ID
+    if not (current and found and await services.deps.passwords.verify(found[1], password)):
+        default = await services.brands.of_default()
+        actor = Principal.system(tenant, "TOWNHALL_OX_MAIL_CREDENTIAL")
+        await services.brands.set_mail_credential(actor, default.name, username, password)
 
 
 CHECK_SECONDS = 10.0

@@ -11,6 +11,7 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
+from townhall.infrastructure.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
@@ -20,6 +21,7 @@ from townhall.services.avatars import AvatarService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
+from townhall.services.brands import BrandService
 from townhall.services.calendars import CalendarService
 from townhall.services.catalogue import CatalogueService
 from townhall.services.certificates import CertificateService
@@ -28,8 +30,11 @@ from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
+from townhall.services.forwards import ForwardService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
+from townhall.services.mail_routing import MailRoutingService
+from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
@@ -37,6 +42,7 @@ from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
 from townhall.services.rooms import RoomService
 from townhall.services.search import SearchService
+from townhall.services.sender_lists import SenderListService
 from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
@@ -46,6 +52,8 @@ from townhall.store.database import Database, open_database
 class Services:
     deps: Deps
     tenants: TenantService
+    brands: BrandService
+    mailboxes: MailboxService
     people: PeopleService
     auth: AuthService
     properties: PropertyService
@@ -70,6 +78,9 @@ class Services:
     search: SearchService
     analytics: AnalyticsService
     subscriptions: SubscriptionService
+    forwards: ForwardService
+    sender_lists: SenderListService
+    mail_routing: MailRoutingService
 
     @classmethod
     def build(
@@ -114,6 +125,8 @@ class Services:
         built = cls(
             deps=deps,
             tenants=tenants,
+            brands=BrandService(deps, tenants, settings.master_account_override),
+            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder)),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),
@@ -140,6 +153,9 @@ class Services:
             subscriptions=SubscriptionService(
                 deps, auth, bookings, calendars, settings.events_auth_timeout_seconds
             ),
+            forwards=ForwardService(deps),
+            sender_lists=SenderListService(deps),
+            mail_routing=MailRoutingService(deps),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

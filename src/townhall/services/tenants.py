@@ -21,6 +21,7 @@ from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
 from townhall.services.base import Deps, Service
+from townhall.store import brands as brand_store
 from townhall.store import people as people_store
 from townhall.store import tenants as store
 from townhall.store.database import UniqueViolation
@@ -35,6 +36,8 @@ class NewTenant:
     domain: str
     name: str | None = None
     admin: str = DEFAULT_ADMIN
+    brand: str | None = None
+    """The brand that owns it, by name; None: the default brand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,16 @@ class TenantService(Service):
             raise NotFound("tenant", domain, f"no tenant has the domain {domain}")
         return tenant
 
+    async def by_name(self, name: str) -> Tenant:
+        """The tenant of that display name (names are not unique: several is Invalid)."""
+        async with self.db.read() as tx:
+            found = await store.tenants_named(tx, name.strip())
+        if not found:
+            raise NotFound("tenant", name)
+        if len(found) > 1:
+            raise Invalid("name", f"names {len(found)} tenants; name one by its id")
+        return found[0]
+
     async def first(self) -> Tenant | None:
         async with self.db.read() as tx:
             return await store.first_tenant(tx)
@@ -137,10 +150,15 @@ class TenantService(Service):
         async with self.unit(actor) as work:
             if await store.tenant_by_domain(work, domain) is not None:
                 raise AlreadyExists("domain", domain)
+            owner = await brand_store.by_name(work, new.brand) if new.brand else None
+            if new.brand and owner is None:
+                raise NotFound("brand", new.brand)
             try:
                 tenant = await store.create_tenant(work, name, domain, now)
             except UniqueViolation:
                 raise AlreadyExists("domain", domain) from None
+            if owner is not None:
+                await brand_store.set_tenant_brand(work, tenant.id, owner.id)
             user_id = await people_store.insert_person(
                 work, tenant.id, admin, "Administrator", f"{admin}@{domain}", now
             )

@@ -72,6 +72,11 @@ async def delete_connection(tx: Tx, tenant_id: int, connection_id: int) -> bool:
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
+async def connection_ids(tx: Tx, user_id: int) -> list[int]:
+    query = select(live_connections.c.id).where(live_connections.c.user_id == user_id)
+    return sorted(r.id for r in await tx.execute(query))
+
+
 async def close_for_user(tx: Tx, user_id: int) -> int:
     """Remove the person's connections from the registry (their connection layers see it
     and close them); how many there were."""

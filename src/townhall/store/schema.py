@@ -78,12 +78,42 @@ server_settings = Table(
     Column("value", Text, nullable=False),
 )
 
+brands = Table(
+    # Resellers (OX's brands), above tenants (0008). Brand 1 is the default brand.
+    "brands",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("parent_id", ForeignKey("brands.id", ondelete="RESTRICT")),
+    # The one Basic credential mail reads (OX's tennantAuth) are made with.
+    Column("mail_username", String(255), unique=True),
+    Column("mail_password_hash", String(255)),
+    _ts("created_at"),
+)
+
+brand_admins = Table(
+    # A reseller's administrators: above every tenant of the brand and its sub-brands.
+    "brand_admins",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("brand_id", ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
+    Column("username", String(255), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    _ts("created_at"),
+)
+
 tenants = Table(
     "tenants",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("name", String(200), nullable=False),
     _ts("created_at"),
+    Column(
+        "brand_id",
+        ForeignKey("brands.id", ondelete="RESTRICT"),
+        nullable=False,
+        server_default="1",
+    ),
 )
 
 domains = Table(
@@ -140,9 +170,26 @@ users = Table(
     Column("functions", JSON),
     Column("instruments", JSON),
     Column("metadata", JSON),
+    # OX's provisioning attributes of a person (0008; msisdn is `mobile_phone`).
+    Column("delivery_status", String(64)),
+    Column("legacy_ref", String(255)),
+    Column("custom_ids", JSON),
+    Column("class_of_service", JSON),
     UniqueConstraint("tenant_id", "username", name="uq_users_tenant_username"),
 )
 Index("ix_users_tenant_email", users.c.tenant_id, users.c.email)
+
+mailboxes = Table(
+    # A person's mail settings (0008): one row once any is set; none means the defaults.
+    "mailboxes",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("quota_bytes", BigInteger),
+    Column("quota_mode", String(16)),
+    Column("spam_level", String(16)),
+    Column("antivirus", Boolean),
+    Column("anti_phishing", String(16)),
+)
 
 user_properties = Table(
     "user_properties",
@@ -672,6 +719,34 @@ Index(
     "ix_calendar_events_calendar_time", calendar_events.c.calendar_id, calendar_events.c.starts_at
 )
 Index("ix_calendar_events_booking", calendar_events.c.booking_id)
+
+
+# Mail forwards (OX's forwards): mail to `alias` goes to each `recipient`, both stored
+# lower-case. `alias` is an address in one of the tenant's domains (0008).
+mail_aliases = Table(
+    "mail_aliases",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("alias", String(254), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("alias", "recipient", name="uq_mail_aliases_alias_recipient"),
+)
+Index("ix_mail_aliases_alias", mail_aliases.c.alias)
+Index("ix_mail_aliases_tenant", mail_aliases.c.tenant_id)
+
+# A person's black and white lists of senders: lower-case patterns, `*` a wildcard, a
+# bare domain standing for `*@domain` (services/sender_lists.py; 0008).
+mail_sender_rules = Table(
+    "mail_sender_rules",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("list", String(5), primary_key=True),
+    Column("pattern", String(254), primary_key=True),
+    _ts("created_at"),
+    CheckConstraint("list IN ('black', 'white')", name="known_list"),
+)
 
 
 def _ids_never_reused() -> None:

@@ -46,6 +46,11 @@ async def tenant_by_domain(tx: Tx, domain: str) -> Tenant | None:
     return await _one(tx, _TENANT.where(tenants.c.id == owner))
 
 
+async def tenants_named(tx: Tx, name: str) -> list[Tenant]:
+    rows = await tx.execute(_TENANT.where(tenants.c.name == name).order_by(tenants.c.id))
+    return [Tenant(r.id, r.name, r.domain) for r in rows]
+
+
 async def all_tenants(tx: Tx) -> list[Tenant]:
     rows = await tx.execute(_TENANT.order_by(tenants.c.id))
     return [Tenant(r.id, r.name, r.domain) for r in rows]

@@ -82,6 +82,16 @@ async def revoke_all(tx: Tx, user_id: int, now: datetime, keep: str | None = Non
     await tx.execute(query.values(revoked_at=now))
 
 
+async def live_digests(tx: Tx, user_id: int, now: datetime) -> list[str]:
+    """The digests of the person's tokens that still let someone in."""
+    query = select(session_tokens.c.digest).where(
+        session_tokens.c.user_id == user_id,
+        session_tokens.c.revoked_at.is_(None),
+        session_tokens.c.expires_at > now,
+    )
+    return sorted(r.digest for r in await tx.execute(query))
+
+
 async def forget_expired(tx: Tx, before: datetime) -> None:
     await tx.execute(delete(session_tokens).where(session_tokens.c.expires_at < before))
 

@@ -1,0 +1,83 @@
+"""The embedded mail receiver: SMTP on `TOWNHALL_SMTP_LISTEN`, for the hosted domains.
+
+Each recipient is decided by the mail routing core at RCPT time (services/mail_routing.py,
+the only place the rules live): a domain not hosted, an unknown user, or a sender every
+final owner refuses gets its 5xx there; a mailbox over its quota a `552 5.2.2`. At DATA
+the message goes to the mailboxes the core chose. Forwards to other servers are refused
+at RCPT for now (no outbound relaying of received mail yet), never accepted and dropped.
+
+Every worker listens on the same address with SO_REUSEPORT, so the kernel spreads
+connections over them; Maildir delivery is safe across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from townhall.services.container import Services
+
+log = logging.getLogger(__name__)
+ROUTES = "townhall_routes"
+"""The envelope attribute holding each accepted recipient's mailboxes."""
+
+
+class Receiver:
+    """aiosmtpd's handler: RCPT asks the routing core, DATA delivers."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        route = await self._services.mail_routing.resolve(address, envelope.mail_from or "")
+        if not route.accepted:
+            return route.smtp
+        if route.external:
+            return f"550 5.7.1 <{address}>: forwarding to other servers is not set up here"
+        for user_id, mailbox in route.mailboxes:
+            if not await self._services.mailboxes.has_room(user_id, mailbox):
+                return f"552 5.2.2 <{address}>: mailbox {mailbox} is full"
+        routes: list[tuple[int, str]] = getattr(envelope, ROUTES, [])
+        routes += [m for m in route.mailboxes if m not in routes]
+        setattr(envelope, ROUTES, routes)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        mailboxes = getattr(envelope, ROUTES, [])
+        try:
+            await self._services.mailboxes.deliver(mailboxes, raw)
+        except OSError as exc:
+            log.warning("delivery failed: %s", exc)
+            return "451 4.3.0 delivery failed; try again later"
+        return "250 2.0.0 delivered"
+
+
+def listen_address(setting: str) -> tuple[str, int] | None:
+    """`host:port`, or None for `off`."""
+    if setting.strip().lower() in ("", "off"):
+        return None
+    host, _, port = setting.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("TOWNHALL_SMTP_LISTEN must be host:port or off")
+    return host, int(port)
+
+
+async def start(services: Services, setting: str) -> asyncio.Server | None:
+    where = listen_address(setting)
+    if where is None:
+        return None
+    loop = asyncio.get_running_loop()
+    receiver = Receiver(services)
+    return await loop.create_server(
+        lambda: SMTP(receiver, hostname=services.deps.node, decode_data=False),
+        host=where[0],
+        port=where[1],
+        reuse_port=True,
+    )
