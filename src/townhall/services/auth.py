@@ -46,6 +46,7 @@ from townhall.store import people as people_store
 from townhall.store import presence as presence_store
 from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
+from townhall.store.database import Tx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -250,33 +251,38 @@ class AuthService(Service):
     async def brand_admin(self, username: str, password: str, address: str = "") -> BrandAdmin:
         """A reseller admin, if the password is theirs (counted per username among
         brand admins, and per address, like every login)."""
-
-        async def check() -> BrandAdmin:
-            async with self.db.read() as tx:
-                found = await brand_store.admin_login(tx, username)
-            if found is None:
-                raise Unauthenticated("session", username, "no such brand admin")
-            admin, password_hash = found
-            if not password or not await self.deps.passwords.verify(password_hash, password):
-                raise Unauthenticated("session", username, "wrong password")
-            return admin
-
-        return await self._guarded(None, username, address, check, realm="brand-admin")
+        return await self._above_tenants(
+            username, password, address, "brand-admin", brand_store.admin_login
+        )
 
     async def brand_mail_reader(self, username: str, password: str, address: str = "") -> Brand:
         """The brand whose mail-read credential this is."""
+        return await self._above_tenants(
+            username, password, address, "brand-mail", brand_store.mail_credential
+        )
 
-        async def check() -> Brand:
+    async def _above_tenants(
+        self,
+        username: str,
+        password: str,
+        address: str,
+        realm: str,
+        lookup: Callable[[Tx, str], Awaitable[tuple[T, str] | None]],
+    ) -> T:
+        """What `lookup` finds for a credential that belongs to no tenant (a brand's),
+        if the password matches its hash; throttled in `realm` like every login."""
+
+        async def check() -> T:
             async with self.db.read() as tx:
-                found = await brand_store.mail_credential(tx, username)
+                found = await lookup(tx, username)
             if found is None:
-                raise Unauthenticated("session", username, "no such mail credential")
-            brand, password_hash = found
+                raise Unauthenticated("session", username, f"no such {realm} credential")
+            holder, password_hash = found
             if not password or not await self.deps.passwords.verify(password_hash, password):
                 raise Unauthenticated("session", username, "wrong password")
-            return brand
+            return holder
 
-        return await self._guarded(None, username, address, check, realm="brand-mail")
+        return await self._guarded(None, username, address, check, realm=realm)
 
     async def is_brand_admin(self, username: str) -> bool:
         async with self.db.read() as tx:
