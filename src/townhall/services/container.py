@@ -11,7 +11,7 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
-from townhall.infrastructure.maildir import MaildirStore
+from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
 from townhall.domain.principal import Principal
-from townhall.infrastructure.maildir import MaildirStore
+from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
 from townhall.store import mailboxes as store

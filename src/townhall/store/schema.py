@@ -191,6 +191,15 @@ mailboxes = Table(
     Column("anti_phishing", String(16)),
 )
 
+mail_last_login = Table(
+    # When a mailbox last logged in to read mail (0010): Dovecot's last_login plugin
+    # writes it in production, Townhall in embedded mode. Epoch seconds, keyed by address.
+    "mail_last_login",
+    metadata,
+    Column("username", String(254), primary_key=True),
+    Column("last_login", BigInteger, nullable=False),
+)
+
 user_properties = Table(
     "user_properties",
     metadata,

@@ -15,7 +15,7 @@ from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.ox import context_admin, new_person
 from townhall.config import load_settings
 from townhall.domain.principal import Principal
-from townhall.infrastructure.maildir import MaildirStore
+from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.container import Services
 from townhall.services.mailboxes import MailSettings
 
