@@ -116,3 +116,26 @@ def test_several_workers_without_redis_are_warned_of(tmp_path: Path, redis: str 
         process.wait(timeout=EXITS_WITHIN)
     warned = [line for line in errors.read_text().splitlines() if "without Redis" in line]
     assert len(warned) == (0 if redis else 1), warned
+
+
+def test_a_held_smtp_port_is_named_and_nothing_is_created(tmp_path: Path) -> None:
+    import socket
+
+    database = tmp_path / "held.db"
+    with socket.socket() as holder:  # a program that does not share its port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        where = f"127.0.0.1:{holder.getsockname()[1]}"
+        line = refused(
+            f"sqlite+aiosqlite:///{database}", tmp_path / "log", TOWNHALL_SMTP_LISTEN=where
+        )
+    assert line.startswith("townhall: cannot start: TOWNHALL_SMTP_LISTEN")
+    assert where in line and "in use" in line
+    assert not database.exists()
+
+
+def test_a_malformed_smtp_address_is_named(tmp_path: Path) -> None:
+    line = refused(
+        f"sqlite+aiosqlite:///{tmp_path}/x.db", tmp_path / "log", TOWNHALL_SMTP_LISTEN="2525"
+    )
+    assert "TOWNHALL_SMTP_LISTEN must be host:port or off" in line

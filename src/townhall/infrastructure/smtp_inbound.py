@@ -6,14 +6,19 @@ final owner refuses gets its 5xx there; a mailbox over its quota a `552 5.2.2`. 
 the message goes to the mailboxes the core chose. Forwards to other servers are refused
 at RCPT for now (no outbound relaying of received mail yet), never accepted and dropped.
 
-Every worker listens on the same address with SO_REUSEPORT, so the kernel spreads
-connections over them; Maildir delivery is safe across processes.
+One listener per server: the first worker to bind the address serves SMTP and the
+others leave it to that one (Maildir delivery from any process is safe; a worker that
+dies is replaced and binds again). No SO_REUSEPORT: with it, a second server on the
+same machine could bind the same port and silently take half of another's mail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -75,9 +80,33 @@ async def start(services: Services, setting: str) -> asyncio.Server | None:
         return None
     loop = asyncio.get_running_loop()
     receiver = Receiver(services)
-    return await loop.create_server(
-        lambda: SMTP(receiver, hostname=services.deps.node, decode_data=False),
-        host=where[0],
-        port=where[1],
-        reuse_port=True,
-    )
+    try:
+        return await loop.create_server(
+            lambda: SMTP(receiver, hostname=services.deps.node, decode_data=False),
+            host=where[0],
+            port=where[1],
+        )
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE or int(os.environ.get("TOWNHALL_WORKERS", "1")) < 2:
+            raise
+        log.debug("SMTP on %s is served by another worker", setting)
+        return None
+
+
+def cannot_listen(setting: str) -> str | None:
+    """Why the SMTP listener could not open (None if it can), checked before start so
+    a held port is one clear line instead of a worker's traceback."""
+    try:
+        where = listen_address(setting)
+    except ValueError as exc:
+        return str(exc)
+    if where is None:
+        return None
+    family = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does
+        try:
+            probe.bind(where)
+        except OSError as exc:
+            return f"TOWNHALL_SMTP_LISTEN {setting}: {exc.strerror or exc}"
+    return None

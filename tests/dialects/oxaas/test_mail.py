@@ -3,6 +3,7 @@ OX API decide, at RCPT time, what `smtplib` may send and where it lands."""
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -101,3 +102,27 @@ async def test_a_full_mailbox_refuses_with_552(
         _send(port, "a@b.test", [address], "second")
     code, reply = full.value.recipients[address]
     assert code == 552 and b"5.2.2" in reply
+
+
+def test_one_server_of_several_workers_listens_once_and_delivers(
+    database_url: str, tmp_path: Path
+) -> None:
+    port = _free_port()
+    with fresh_database(backend_of(database_url), tmp_path) as url:
+        running = start_server(
+            url,
+            tmp_path / "server.log",
+            workers=2,
+            TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
+            TOWNHALL_MAIL_DIR=str(tmp_path / "mailboxes"),
+        )
+        try:
+            _, name = new_person(running)
+            address = f"{name}@example.org"
+            for n in range(8):  # separate connections, whichever worker holds the port
+                assert _send(port, "a@b.test", [address], f"n{n}") == {}
+            stored = asyncio.run(MaildirStore(tmp_path / "mailboxes").messages(address))
+            assert len(stored) == 8
+        finally:
+            stop_server(running)
+        assert "Traceback" not in (tmp_path / "server.log").read_text()
