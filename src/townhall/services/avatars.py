@@ -84,6 +84,12 @@ class AvatarService(Service):
                 raise NotFound("user", str(user_id))
             return await store.token_of(tx, user_id)
 
+    async def tokens(self, actor: Principal, user_ids: list[int]) -> dict[int, str]:
+        """The picture tokens of those of the people who have one (for user records
+        that list their avatars inline, in one query)."""
+        async with self.db.read() as tx:
+            return await store.tokens_of(tx, actor.tenant_id, user_ids)
+
     async def image(self, token: str) -> tuple[str, bytes]:
         """The picture a token names; public, as its URL is the secret."""
         found = None

@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
-from townhall.store.schema import user_avatars
+from townhall.store.schema import user_avatars, users
 
 
 async def avatar(tx: Tx, user_id: int) -> tuple[str, bytes, datetime] | None:
@@ -25,6 +25,15 @@ async def by_token(tx: Tx, token: str) -> tuple[str, bytes, datetime] | None:
 async def token_of(tx: Tx, user_id: int) -> str | None:
     query = select(user_avatars.c.token).where(user_avatars.c.user_id == user_id)
     return (await tx.execute(query)).scalar()
+
+
+async def tokens_of(tx: Tx, tenant_id: int, user_ids: list[int]) -> dict[int, str]:
+    query = (
+        select(user_avatars.c.user_id, user_avatars.c.token)
+        .join(users, users.c.id == user_avatars.c.user_id)
+        .where(users.c.tenant_id == tenant_id, user_avatars.c.user_id.in_(user_ids))
+    )
+    return {row.user_id: row.token for row in await tx.execute(query)}
 
 
 async def set_avatar(

@@ -70,3 +70,33 @@ async def test_avatar_urls_are_unguessable_and_rotate(
     assert requests.get(old_url).status_code == 404  # a new picture, a new URL
     for guess in (str(user.uid), str(user.uid - 1), str(user.uid + 1)):
         assert requests.get(f"{server.url}/avatars/{guess}/original").status_code == 404
+
+
+async def test_user_records_list_the_avatar_they_have(
+    server: RunningServer, admin_bot: Bot, services: Services
+) -> None:
+    user = await make_bot(services, frozenset({"INDIVIDUAL"}))
+    headers = {"sessionToken": session_token(server, admin_bot)}
+    pod = f"{server.url}/pod"
+
+    def mine(listed: dict[str, Any]) -> dict[str, Any]:
+        return next(u for u in listed["users"] if u["id"] == user.uid)
+
+    lookups = (
+        (f"/v3/users?uid={user.uid},{admin_bot.uid}", mine),
+        (f"/v2/user?uid={user.uid}", lambda b: b),
+        (f"/v1/user/name/{user.username}/get", lambda b: b),
+    )
+    for path, record in lookups:
+        assert record(requests.get(pod + path, headers=headers).json())["avatars"] == []
+    encoded = base64.b64encode(_png()).decode()
+    r = requests.post(
+        f"{pod}/v1/admin/user/{user.uid}/avatar/update", json={"image": encoded}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    listed = requests.get(f"{pod}/v1/admin/user/{user.uid}/avatar", headers=headers).json()
+    for path, record in lookups:
+        assert record(requests.get(pod + path, headers=headers).json())["avatars"] == listed, path
+    everyone = requests.get(f"{pod}/v3/users?uid={user.uid},{admin_bot.uid}", headers=headers)
+    others = [u for u in everyone.json()["users"] if u["id"] != user.uid]
+    assert others and others[0]["avatars"] == []

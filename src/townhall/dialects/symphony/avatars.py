@@ -31,11 +31,15 @@ class AvatarUpdate(m.Wire):
 async def list_avatars(
     request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
 ) -> Response[bytes]:
-    token = await avatars.token(principal, uid)
+    return ok(avatar_list(request, await avatars.token(principal, uid)))
+
+
+def avatar_list(request: AnyRequest, token: str | None) -> list[m.Avatar]:
+    """The pictures a user record lists: the one stored picture, at its public URL."""
     if token is None:
-        return ok([])
+        return []
     base = str(request.base_url).rstrip("/")
-    return ok([m.Avatar(size="original", url=f"{base}/avatars/{token}/original")])
+    return [m.Avatar(size="original", url=f"{base}/avatars/{token}/original")]
 
 
 # A picture just under 2 MB is about 2.7 MB once base64-encoded.

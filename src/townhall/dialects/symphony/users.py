@@ -18,11 +18,13 @@ from townhall.domain.keys import KeyChange
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
 from townhall.domain.queries import PersonFilter
+from townhall.services.avatars import AvatarService
 from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
 from .. import kit
 from ..documents import Param, wire
 from . import models as m
+from .avatars import avatar_list
 from .http import IDS, AnyRequest, SymphonyError, body, no_content, ok, user_admins
 
 # Wire attribute <-> profile column.
@@ -67,7 +69,7 @@ def _roles(person: Person) -> list[str]:
     return sorted(r for r in roles.effective(person.roles) if r in roles.SYMPHONY_ROLES)
 
 
-def user_v1(person: Person) -> m.UserV1:
+def user_v1(person: Person, avatars: list[m.Avatar] | None = None) -> m.UserV1:
     p = person.profile
     return m.UserV1(
         id=person.id,
@@ -79,14 +81,14 @@ def user_v1(person: Person) -> m.UserV1:
         company=p["company_name"],
         username=person.username,
         location=p["location"],
-        avatars=[],
+        avatars=avatars or [],
     )
 
 
-def user_v2(person: Person) -> m.UserV2:
+def user_v2(person: Person, avatars: list[m.Avatar] | None = None) -> m.UserV2:
     p = person.profile
     return m.UserV2(
-        **msgspec.structs.asdict(user_v1(person)),
+        **msgspec.structs.asdict(user_v1(person, avatars)),
         account_type=person.account_type,
         work_phone_number=p["work_phone"],
         mobile_phone_number=p["mobile_phone"],
@@ -291,6 +293,14 @@ async def set_status(
 # -- look-up ----------------------------------------------------------------------------
 
 
+async def _pictures(
+    request: AnyRequest, avatars: AvatarService, principal: Principal, found: list[Person]
+) -> dict[int, list[m.Avatar]]:
+    """Each found person's avatar list, in one query for all of them."""
+    tokens = await avatars.tokens(principal, [p.id for p in found])
+    return {uid: avatar_list(request, token) for uid, token in tokens.items()}
+
+
 def _lookup(request: AnyRequest) -> tuple[list[int], list[str], list[str]]:
     q = request.query_params
     return (
@@ -308,7 +318,7 @@ def _lookup(request: AnyRequest) -> tuple[list[int], list[str], list[str]]:
     ),
 )
 async def lookup_v3(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
 ) -> Response[bytes]:
     q = request.query_params
     ids, emails, usernames = _lookup(request)
@@ -320,18 +330,22 @@ async def lookup_v3(
         found = [p for p in found if p.locked != active]
     if not found:
         return no_content()
-    return ok(m.UserList(users=[user_v2(p) for p in found]))
+    pictures = await _pictures(request, avatars, principal, found)
+    return ok(m.UserList(users=[user_v2(p, pictures.get(p.id)) for p in found]))
 
 
 @get("/v2/user", opt=wire(params=LOOKUP, answers={200: m.UserV2, 204: None}))
 async def lookup_v2(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
 ) -> Response[bytes]:
     ids, emails, usernames = _lookup(request)
     if len(ids) + len(emails) + len(usernames) != 1:
         raise SymphonyError(400, "Exactly one of uid, email or username is required")
     found = await people.find(principal, ids, emails, usernames)
-    return ok(user_v2(found[0])) if found else no_content()
+    if not found:
+        return no_content()
+    pictures = await _pictures(request, avatars, principal, found)
+    return ok(user_v2(found[0], pictures.get(found[0].id)))
 
 
 @get(
@@ -339,18 +353,32 @@ async def lookup_v2(
     opt=wire(params=(Param("email", required=True),), answers={200: m.UserV1, 204: None}),
 )
 async def lookup_by_email(
-    email: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    email: str,
+    people: PeopleService,
+    avatars: AvatarService,
+    principal: Principal,
 ) -> Response[bytes]:
     found = await people.find(principal, emails=[email])
-    return ok(user_v1(found[0])) if found else no_content()
+    if not found:
+        return no_content()
+    pictures = await _pictures(request, avatars, principal, found)
+    return ok(user_v1(found[0], pictures.get(found[0].id)))
 
 
 @get("/v1/user/name/{username:str}/get", opt=wire(answers={200: m.UserV1, 204: None}))
 async def lookup_by_name(
-    username: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    people: PeopleService,
+    avatars: AvatarService,
+    principal: Principal,
 ) -> Response[bytes]:
     found = await people.find(principal, usernames=[username])
-    return ok(user_v1(found[0])) if found else no_content()
+    if not found:
+        return no_content()
+    pictures = await _pictures(request, avatars, principal, found)
+    return ok(user_v1(found[0], pictures.get(found[0].id)))
 
 
 # -- who am I ---------------------------------------------------------------------------
@@ -362,8 +390,12 @@ async def session_info_v1(principal: Principal) -> Response[bytes]:
 
 
 @get("/v2/sessioninfo", opt=wire(answers={200: m.UserV2}))
-async def session_info_v2(people: PeopleService, principal: Principal) -> Response[bytes]:
-    return ok(user_v2(await people.get(principal, principal.person_id)))
+async def session_info_v2(
+    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
+) -> Response[bytes]:
+    me = await people.get(principal, principal.person_id)
+    pictures = await _pictures(request, avatars, principal, [me])
+    return ok(user_v2(me, pictures.get(me.id)))
 
 
 router = Router(
