@@ -101,3 +101,18 @@ async def test_settings_keep_their_stored_keys(services: Services) -> None:
     with pytest.raises(Invalid) as refused_key:
         await services.domains.update_settings(actor, alias, {"maxBookingHours": 2})
     assert refused_key.value.field == "maxBookingHours"
+
+
+def test_domains_come_page_by_page(server: RunningServer) -> None:
+    rmp = admin(server)
+    for _ in range(2):
+        assert rmp.post("/domains", json={"domain": f"{unique('pg')}.test"}).status_code == 201
+    everything = rmp.get("/domains").json()
+    total = everything["total"]
+    assert total >= 3 and (everything["page"], everything["pages"]) == (1, 1)
+    paged = [
+        rmp.get("/domains", params={"limit": 1, "page": n}).json() for n in range(1, total + 1)
+    ]
+    assert [p["domains"][0]["name"] for p in paged] == [d["name"] for d in everything["domains"]]
+    assert {p["pages"] for p in paged} == {total}
+    refused(rmp.get("/domains", params={"limit": 1, "page": total + 1}), 400, "page")

@@ -161,3 +161,24 @@ def test_include_resources_lists_resource_accounts_beside_people(server: Running
         == 1
     )
     refused(rmp.get("/users", params={"includeResources": "maybe"}), 400, "includeResources")
+
+
+def test_every_person_is_reached_page_by_page_then_the_resources(server: RunningServer) -> None:
+    rmp = admin(server)
+    tag = unique("paged")
+    made = [f"{tag}-{n}@{DOMAIN}" for n in range(5)]
+    for email in made:
+        assert rmp.post(
+            "/users", json={"email": email, "password": "password-1", "realName": tag}
+        ).ok
+    room = create_resource(rmp, resource_type(rmp), f"{tag} room")
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        answer = rmp.get(
+            "/users", params={"search": tag, "limit": 2, "page": number, "includeResources": 1}
+        ).json()
+        assert (answer["total"], answer["page"], answer["pages"]) == (6, number, 3)
+        seen += [u["email"] for u in answer["users"]]
+    assert sorted(seen[:5]) == sorted(made) and seen[5] == room["id"]
+    refused(rmp.get("/users", params={"search": tag, "limit": 2, "page": 4}), 400, "page")
+    refused(rmp.get("/users", params={"page": 0}), 400, "page")

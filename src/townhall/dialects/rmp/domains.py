@@ -16,7 +16,7 @@ from townhall.services.domains import DomainService
 
 from .. import kit
 from ..documents import wire
-from .http import SETTINGS, AnyRequest, admins, body, iso, ok
+from .http import MAX_LIMIT, PAGE_PARAMS, SETTINGS, AnyRequest, admins, body, iso, ok, page
 from .models import CreateDomain
 
 _WIRE_TYPE = {"primary": "primary", "alias": "primary", "resource-subdomain": "resource-subdomain"}
@@ -37,6 +37,8 @@ class Domains(TypedDict):
     success: bool
     domains: list[DomainWire]
     total: int
+    page: int
+    pages: int
 
 
 class OneDomain(TypedDict):
@@ -96,10 +98,14 @@ def _setting_changes(given: dict[str, Any]) -> dict[str, Any]:
     return {_SETTING_NAMES[key]: value for key, value in given.items()}
 
 
-@get("/domains", guards=[admins], opt=wire(answers={200: Domains}))
-async def list_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
-    visible = await domains.administered(principal)
-    return ok(domains=[_render(d) for d in visible], total=len(visible))
+@get("/domains", guards=[admins], opt=wire(params=PAGE_PARAMS, answers={200: Domains}))
+async def list_domains(
+    request: AnyRequest, domains: DomainService, principal: Principal
+) -> Response[bytes]:
+    at = page(request, default_limit=MAX_LIMIT)  # unpaged in the reference: all by default
+    visible = await domains.administered(principal)  # a handful per tenant: paged here
+    shown = visible[at.offset : at.offset + at.limit]
+    return ok(domains=[_render(d) for d in shown], **at.answer(len(visible)))
 
 
 @post("/domains", status_code=201, opt=wire(CreateDomain, answers={201: OneDomain}))

@@ -25,7 +25,16 @@ from townhall.services.resources import ResourceService
 from .. import kit
 from ..documents import Param, wire
 from .domains import render_settings
-from .http import BEFORE_PASSWORD_CHANGE, AnyRequest, RmpError, body, ok, require_admin_of
+from .http import (
+    BEFORE_PASSWORD_CHANGE,
+    PAGE_PARAMS,
+    AnyRequest,
+    RmpError,
+    body,
+    ok,
+    page,
+    require_admin_of,
+)
 from .models import CreateUser, ResetPassword, UpdateUser
 
 PREFERENCES = ("timezone", "language", "dateFormat")
@@ -62,6 +71,8 @@ class Users(TypedDict):
     success: bool
     users: list[UserWire]
     total: int
+    page: int
+    pages: int
 
 
 class OneUser(TypedDict):
@@ -151,7 +162,7 @@ def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
         params=(
             Param("domain", description="a person domain of the tenant (default: its own)"),
             Param("search"),
-            Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+            *PAGE_PARAMS,
             Param("includeResources", bool),
         ),
         answers={200: Users},
@@ -167,17 +178,20 @@ async def list_users(
     query = request.query_params
     domain = query.get("domain") or principal.tenant.domain
     await _person(domains, principal, f"x@{domain}")
-    limit = kit.integer(query.get("limit"), "limit", 100, 1, 500)
+    at = page(request, default_limit=100)
+    with_resources = kit.boolean(query.get("includeResources"), "includeResources", False)
     text = query.get("search") or None
-    found, total = await people.search(principal, PersonFilter(text=text), 0, limit)
+    found, total = await people.search(principal, PersonFilter(text=text), at.offset, at.limit)
     admins = await domains.admin_ids(principal)
     listed = [_render(person, domain, admins) for person in found]
-    if kit.boolean(query.get("includeResources"), "includeResources", False):
+    if with_resources:  # the people first, then the resource accounts, one paged list
         wanted = ResourceQuery(text=text, parent_domain=domain)
-        rooms, more = await resources.list(principal, wanted, 0, limit)
-        listed += [_render_resource(room) for room in rooms][: limit - len(listed)]
+        skip = max(0, at.offset - total)
+        room_for = at.limit - len(listed)
+        rooms, more = await resources.list(principal, wanted, skip, max(room_for, 1))
+        listed += [_render_resource(room) for room in rooms][:room_for]
         total += more
-    return ok(users=listed, total=total)
+    return ok(users=listed, **at.answer(total))
 
 
 @get("/users/{email:str}", opt=wire(answers={200: UserDetail}))
