@@ -51,6 +51,12 @@ async def test_a_booking_is_pushed_with_its_data(server: RunningServer) -> None:
         pushed = await next_of(ws, "booking.created")
         assert pushed["data"]["id"] == made.json()["booking"]["id"]
         assert pushed["data"]["resourceId"] == resource and pushed["at"].endswith("Z")
+        shown = made.json()["booking"]  # times as REST shows them: UTC with Z
+        assert (pushed["data"]["startTime"], pushed["data"]["endTime"]) == (
+            shown["startTime"],
+            shown["endTime"],
+        )
+        assert pushed["data"]["startTime"].endswith("Z")
 
 
 async def test_token_as_first_message_and_bad_tokens(server: RunningServer) -> None:

@@ -67,11 +67,22 @@ KEYS: dict[str, dict[str, str | None]] = {
 show it); other keys (and the data of other topics) keep their names."""
 
 
+TIMES = frozenset({"starts_at", "ends_at", "recurrence_id"})
+"""Domain data keys holding ISO times, shown as REST shows times (UTC with `Z`)."""
+
+
 def render(event: DomainEvent) -> dict[str, Any]:
     """The event's data as an RMP message's `data`."""
     keys = next((k for prefix, k in KEYS.items() if event.topic.startswith(prefix)), {})
-    renamed = ((keys.get(key, key), value) for key, value in event.data.items())
+    renamed = (
+        (keys.get(key, key), _time(value) if key in TIMES else value)
+        for key, value in event.data.items()
+    )
     return {key: value for key, value in renamed if key is not None}
+
+
+def _time(value: Any) -> Any:
+    return iso(datetime.fromisoformat(value)) if isinstance(value, str) else value
 
 
 @dataclass(eq=False)

@@ -240,7 +240,12 @@ async def create_user(
     principal: Principal,
 ) -> Response[bytes]:
     asked = await body(request, CreateUser)
-    username, domain = await _person(domains, principal, asked.email)
+    try:
+        username, domain = await _person(domains, principal, asked.email)
+    except RmpError:  # a new account's address is input to check, not a thing to find
+        raise kit.Malformed(
+            "email", "must be an address in one of the tenant's person domains"
+        ) from None
     new = NewPerson(
         username,
         asked.password,
