@@ -309,8 +309,8 @@ def test_export_then_import_into_an_empty_server_reproduces_the_data(
         _populate(rmp)
         exported = rmp.get("/admin/export", params={"format": fmt, "includeBookings": "true"})
         assert exported.status_code == 200, exported.text
-        expected_type = "application/json" if fmt == "json" else "text/csv"
-        assert exported.headers["content-type"].startswith(expected_type)
+        expected_type = "application/json" if fmt == "json" else "text/csv; charset=utf-8"
+        assert exported.headers["content-type"] == expected_type
         assert f"resources.{fmt}" in exported.headers["content-disposition"]
 
         other = Rmp(target).login(f"admin@{DOMAIN}", ADMIN_PASSWORD)

@@ -172,7 +172,7 @@ async def export_catalogue(
     found = await catalogue.export(principal, include_bookings)
     if kind == "csv":
         content = catalogue_files.to_csv(found, include_bookings)
-        media_type = "text/csv; charset=utf-8"
+        media_type = "text/csv"  # Litestar adds the charset itself
     else:
         content = catalogue_files.to_json(found, include_bookings, catalogue.clock.now())
         media_type = "application/json"
