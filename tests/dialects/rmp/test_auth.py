@@ -17,7 +17,7 @@ def test_login_answers_the_reference_fields_and_a_jwt(server: RunningServer) -> 
     assert answer["user"] == {
         "email": f"admin@{DOMAIN}",
         "realName": answer["user"]["realName"],
-        "isDomainAdmin": False,
+        "isDomainAdmin": True,  # a server admin administers every domain
         "isServerAdmin": True,
     }
     assert answer["expiresIn"] == 3600
@@ -49,6 +49,11 @@ def test_server_names_the_tenant_when_the_address_does_not(server: RunningServer
 def test_admin_check_for_server_admin_and_person(server: RunningServer) -> None:
     check = admin(server).get("/auth/admin").json()
     assert check["isAdmin"] is True and check["isServerAdmin"] is True
+    logged_in = requests.post(
+        f"{server.url}/api/v2/auth/login",
+        json={"email": f"admin@{DOMAIN}", "password": ADMIN_PASSWORD},
+    ).json()["user"]
+    assert logged_in["isDomainAdmin"] is check["isDomainAdmin"] is True  # the two agree
     assert DOMAIN in check["adminDomains"]
     rmp, _ = person(server)
     check = rmp.get("/auth/admin").json()

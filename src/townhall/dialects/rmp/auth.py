@@ -62,7 +62,7 @@ def _grant(grant: Grant) -> Granted:
         user=GrantedUser(
             email=found.address,
             realName=grant.name,
-            isDomainAdmin=found.is_domain_admin,
+            isDomainAdmin=found.is_domain_admin or found.is_server_admin,  # as /auth/admin
             isServerAdmin=found.is_server_admin,
         ),
         sessionId=(found.session_id or "")[:24],
