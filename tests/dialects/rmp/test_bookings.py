@@ -33,6 +33,18 @@ def test_half_open_intervals_and_the_409_names_the_winner(server: RunningServer)
     assert [c["bookingId"] for c in inside["details"]["conflicts"]] == [first["id"]]
 
 
+def test_a_conflict_names_times_as_precise_as_stored(server: RunningServer) -> None:
+    resource = make_resource(admin(server))
+    rmp, _ = person(server)
+    ends = at(10).replace("Z", ".250000Z")
+    first = book(rmp, resource, at(9), ends).json()["booking"]
+    assert first["endTime"] == ends
+    assert rmp.get(f"/bookings/{first['id']}").json()["booking"]["endTime"] == ends
+    lost = refused(book(rmp, resource, at(10), at(11)), 409)  # 10:00 is before 10:00.25
+    assert [c["bookingId"] for c in lost["details"]["conflicts"]] == [first["id"]]
+    assert book(rmp, resource, ends, at(11)).status_code == 201
+
+
 def test_cancel_frees_the_slot_and_update_rechecks(server: RunningServer) -> None:
     resource = make_resource(admin(server))
     rmp, _ = person(server)

@@ -314,8 +314,11 @@ def ok(status: int = 200, **payload: Any) -> Response[bytes]:
 
 
 def iso(moment: datetime) -> str:
-    """UTC with `Z`, to the second (the reference's shape)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC with `Z`, to the second as the reference shows times, or to the microsecond
+    when the time has a fraction: what is shown is what is stored, so a conflict never
+    names a booking that only seems to end when another starts."""
+    shape = "%Y-%m-%dT%H:%M:%S.%fZ" if moment.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return moment.astimezone(UTC).strftime(shape)
 
 
 def parse_time(raw: str | None, field: str, required: bool = True) -> datetime | None:
