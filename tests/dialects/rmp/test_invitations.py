@@ -100,6 +100,8 @@ def test_no_mail_unless_asked(mailing_server: tuple[RunningServer, Inbox]) -> No
     made = book(rmp, resource, at(12, 8), at(13, 8), attendees=["c@example.net"])
     assert made.status_code == 201
     booking_id = made.json()["booking"]["id"]
+    moved = {"title": "Moved", "colour": "red"}  # an update, with a field RMP does not know
+    assert rmp.put(f"/bookings/{booking_id}", json=moved).status_code == 200
     rmp.delete(f"/bookings/{booking_id}", params={"sendCancellation": "false"})
     time.sleep(0.5)
     assert inbox.messages == []

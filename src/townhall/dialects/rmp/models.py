@@ -70,7 +70,7 @@ class UpdateBooking(Body):
     start_time: Time | None = None
     end_time: Time | None = None
     attendees: list[str] | None = None
-    send_invitations: bool = True
+    send_invitations: bool = False  # as on create: mail only when asked
     services: list[str] | None = None
     status: str | None = None
 
