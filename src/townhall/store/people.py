@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, func, insert, select, update
+from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
@@ -409,3 +409,38 @@ async def home_domain(tx: Tx, user_id: int) -> str | None:
         .where(users.c.id == user_id)
     )
     return (await tx.execute(query)).scalar()
+
+
+SEARCHABLE = ("username", "email", "mobile_phone", "delivery_status", "custom_ids")
+"""The person fields `matching` compares (lists: any element)."""
+
+
+def like_pattern(pattern: str) -> str:
+    """A `*` wildcard pattern as a lower-case LIKE pattern (escape: backslash)."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+async def matching(
+    tx: Tx, tenant_ids: Sequence[int], pattern: str, fields: Sequence[str], limit: int | None
+) -> list[Person]:
+    """People of these tenants with a field that may match the `*` pattern, by tenant
+    and username, at most `limit` rows. Candidates only for a list field (its JSON text
+    cannot be matched element by element in SQL on both databases): the caller checks
+    every element."""
+    if not tenant_ids or not fields:
+        return []
+    like = like_pattern(pattern)
+    wanted: list[ColumnElement[bool]] = []
+    for name in fields:
+        column = users.c[name]
+        if name == "custom_ids":
+            wanted.append(column.is_not(None))
+        else:
+            wanted.append(func.lower(column).like(like, escape="\\"))
+    query = (
+        select(*_PERSON_COLUMNS)
+        .where(users.c.tenant_id.in_(list(tenant_ids)), or_(*wanted))
+        .order_by(users.c.tenant_id, users.c.username)
+    )
+    return await _people(tx, query if limit is None else query.limit(limit))
