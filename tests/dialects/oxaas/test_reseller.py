@@ -355,6 +355,19 @@ async def test_a_shared_domain_hosts_mail_for_the_contexts_of_its_brand(
     assert top.delete(f"/admin/sharedmaildomains/{shared}").status_code == 200
     gone = await services.mail_routing.resolve(f"{m}a@{shared}", sender)
     assert gone.reply.startswith("5.1.2")
+    # A shared domain of the brand above hosts mail for the contexts of the sub-brand.
+    above = f"above{m}.test"
+    assert top.post(f"/admin/sharedmaildomains/{above}").status_code == 201
+    assert (
+        above not in Ox(server, world.sub_admin).get("/admin/sharedmaildomains").json()["domains"]
+    )
+    actor = Principal.system(await services.tenants.by_id(world.context), "tester")
+    await services.people.update(actor, f"{m}a", PersonChanges(email=f"{m}a@{above}"))
+    try:
+        route = await services.mail_routing.resolve(f"{m}a@{above}", sender)
+        assert route.accepted and route.mailboxes == ((world.ids["a"], f"{m}a@{above}"),)
+    finally:
+        await services.people.update(actor, f"{m}a", PersonChanges(email=f"{m}a@{shared}"))
 
 
 # -- the master admin with the override ---------------------------------------------------
