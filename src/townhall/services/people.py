@@ -184,7 +184,8 @@ class PeopleService(Service):
         check = _wildcard(pattern)
         async with self.db.read() as tx:
             tenant_ids = await brand_store.tenants_of(tx, await brands.reached(tx, actor))
-            limit = None if "custom_ids" in chosen else MAX_ACROSS
+            # List fields' candidates may not all match: read more than will be shown.
+            limit = MAX_ACROSS * 4 if "custom_ids" in chosen else MAX_ACROSS
             found = await store.matching(tx, tenant_ids, pattern, chosen, limit)
         return [p for p in found if _matches(p, chosen, check)][:MAX_ACROSS]
 

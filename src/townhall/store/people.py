@@ -6,13 +6,14 @@ calls a user, a uid or an e-mail address is one `Person` here.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Result, Text, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
@@ -425,17 +426,23 @@ async def matching(
     tx: Tx, tenant_ids: Sequence[int], pattern: str, fields: Sequence[str], limit: int | None
 ) -> list[Person]:
     """People of these tenants with a field that may match the `*` pattern, by tenant
-    and username, at most `limit` rows. Candidates only for a list field (its JSON text
-    cannot be matched element by element in SQL on both databases): the caller checks
+    and username, at most `limit` rows. Candidates only for a list field: its JSON text
+    is matched with the pattern as JSON writes it, between quotes (an element's start
+    and end), which a match spanning two elements also passes, so the caller checks
     every element."""
     if not tenant_ids or not fields:
         return []
     like = like_pattern(pattern)
+    in_json = (
+        '%"'
+        + "%".join(like_pattern(json.dumps(part.lower())[1:-1]) for part in pattern.split("*"))
+        + '"%'
+    )
     wanted: list[ColumnElement[bool]] = []
     for name in fields:
         column = users.c[name]
-        if name == "custom_ids":
-            wanted.append(column.is_not(None))
+        if name in PROFILE_LISTS or name == "custom_ids":
+            wanted.append(func.lower(cast(column, Text)).like(in_json, escape="\\"))
         else:
             wanted.append(func.lower(column).like(like, escape="\\"))
     query = (

@@ -161,6 +161,10 @@ def test_search_sees_the_resellers_contexts_only(
     assert search(f"c-{m}-*", "CUSTOM") == [f"{m}a"]
     assert search("other-id", "CUSTOM") == [f"{m}a"]
     assert search(f"c-{m}", "CUSTOM") == []  # no wildcard: the whole value
+    assert search(f"c-{m}-a*other-id", "CUSTOM") == []  # one element, not two
+    assert search(f"c-{m}-a*", "CUSTOM") == [f"{m}a"]
+    assert search(f"c_{m}_a", "CUSTOM") == []  # SQL's wildcards are plain characters
+    assert search(f"%{m}a") == []
     assert search(f"*{m}a") == [f"{m}a"]  # ANY: the uid name
     assert search(f"*-{m}-a") == [f"{m}a"]  # ANY: a custom id
     assert search(f"{m}a", "MSISDN") == []
