@@ -189,6 +189,15 @@ class PeopleService(Service):
             found = await store.matching(tx, tenant_ids, pattern, chosen, limit)
         return [p for p in found if _matches(p, chosen, check)][:MAX_ACROSS]
 
+    async def addressed_in(self, actor: Principal, domain: str) -> list[Person]:
+        """People of every tenant the caller's brands reach with an address in the
+        domain: their e-mail, or an alias (a forward) that delivers to it. At most
+        MAX_ACROSS, by tenant and username."""
+        domain = names.domain(domain, "domain")
+        async with self.db.read() as tx:
+            tenant_ids = await brand_store.tenants_of(tx, await brands.reached(tx, actor))
+            return await store.addressed_in(tx, tenant_ids, domain, MAX_ACROSS)
+
     async def ids(self, actor: Principal) -> list[int]:
         async with self.db.read() as tx:
             return await store.all_ids(tx, actor.tenant_id)

@@ -20,7 +20,14 @@ from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
 from townhall.domain.queries import PersonFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
-from townhall.store.schema import credentials, domains, user_properties, user_roles, users
+from townhall.store.schema import (
+    credentials,
+    domains,
+    mail_aliases,
+    user_properties,
+    user_roles,
+    users,
+)
 
 CHANGE_REQUIRED = "rmp.passwordChangeRequired"
 """The property that says a person must change their password before anything else
@@ -451,3 +458,31 @@ async def matching(
         .order_by(users.c.tenant_id, users.c.username)
     )
     return await _people(tx, query if limit is None else query.limit(limit))
+
+
+async def addressed_in(tx: Tx, tenant_ids: Sequence[int], domain: str, limit: int) -> list[Person]:
+    """People of these tenants with an address in `domain`: their e-mail, or the alias
+    of a forward of their tenant that delivers to their e-mail."""
+    if not tenant_ids:
+        return []
+    suffix = "%@" + like_pattern(domain)
+    email = func.lower(users.c.email)
+    forwarded = (
+        select(users.c.id)
+        .join(
+            mail_aliases,
+            (mail_aliases.c.tenant_id == users.c.tenant_id) & (mail_aliases.c.recipient == email),
+        )
+        .where(users.c.tenant_id.in_(list(tenant_ids)))
+        .where(mail_aliases.c.alias.like(suffix, escape="\\"))
+    )
+    query = (
+        select(*_PERSON_COLUMNS)
+        .where(
+            users.c.tenant_id.in_(list(tenant_ids)),
+            email.like(suffix, escape="\\") | users.c.id.in_(forwarded),
+        )
+        .order_by(users.c.tenant_id, users.c.username)
+        .limit(limit)
+    )
+    return await _people(tx, query)

@@ -273,7 +273,18 @@ def test_explicit_domains_of_a_brand(server: RunningServer, world: World, prefix
         assert name in listed and theirs not in listed
         assert ox.get(f"/admin/domains/{name}").json() == {"domain": name}
         refused(ox.get(f"/admin/domains/{theirs}"), 404, "domain")
+    # A user with an alias (a forward to their address) in the domain.
+    m = world.mark
+    assert Ox(server, world.sub_admin, prefix).get(f"/admin/domains/{name}/users").json() == {
+        "users": []
+    }
+    forward = f"/admin/forwards/{world.context}/info@{name}"
+    made = Ox(server, world.context_admin, prefix).put(forward, json=[f"{m}a@{world.shared}"])
+    assert made.status_code == 200, made.text
+    users = Ox(server, world.sub_admin, prefix).get(f"/admin/domains/{name}/users").json()
+    assert _names(users["users"]) == [f"{m}a"]
     other = Ox(server, world.other_admin, prefix)
+    refused(other.get(f"/admin/domains/{name}/users"), 404, "domain")
     assert theirs in other.get("/admin/domains").json()["domains"]
     assert name not in other.get("/admin/domains").json()["domains"]
     refused(other.get(f"/admin/domains/{name}"), 404, "domain")

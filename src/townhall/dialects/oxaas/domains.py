@@ -99,9 +99,10 @@ async def domain_users(
     mailboxes: MailboxService,
     principal: Principal,
 ) -> Response[bytes]:
-    """The users of the reseller's contexts with an address in the domain."""
+    """The users of the reseller's contexts with an address in the domain: their
+    e-mail address, or an alias (forward) there that delivers to it."""
     name = await domains.mail_domain_in_brands(principal, domain)
-    found = await people.across_brands(principal, f"*@{name}", ("email",))
+    found = await people.addressed_in(principal, name)
     settings = await mailboxes.settings_across(principal, found)
     return ok({"users": [user_data(p, settings[p.id]) for p in found]})
 
