@@ -4,18 +4,29 @@ domain, and mail routed in a shared domain for the contexts of its brand."""
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    RunningServer,
+    _free_port,
+    start_server,
+    stop_server,
+    unique,
+)
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.ox import Ox, refused
 from townhall.config import load_settings
 from townhall.domain.principal import Principal
+from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.services.tenants import NewTenant
@@ -426,3 +437,51 @@ async def test_with_the_override_the_master_acts_for_every_brand(
     _challenged(master.get(context_only))
     assert Ox(overridden, world.sub_admin, prefix).get(context_only).status_code == 200
     _challenged(Ox(overridden, ("admin", "wrong-password"), prefix).get("/admin/domains"))
+
+
+# -- mail through the embedded receiver ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mail_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningServer, int, MaildirStore]]:
+    folder: Path = tmp_path_factory.mktemp("reseller-mail")
+    port = _free_port()
+    with fresh_database(backend_of(database_url), folder) as url:
+        running = start_server(
+            url,
+            folder / "server.log",
+            TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
+            TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
+        )
+        yield running, port, MaildirStore(folder / "mailboxes")
+        stop_server(running)
+
+
+async def test_smtp_delivers_in_a_shared_domain_to_the_brands_contexts_only(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    server, port, store = mail_server
+    world = await _world(server.database_url)
+    mine, theirs = f"{world.mark}a@{world.shared}", f"{world.mark}b@{world.shared}"
+    message = EmailMessage()
+    message["Subject"] = "shared"
+    message["From"] = "someone@outside.test"
+    message.set_content("hello")
+
+    def send(recipient: str) -> dict[str, object]:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            return smtp.send_message(message, "someone@outside.test", [recipient])
+
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as before:
+        send(mine)
+    assert b"5.1.2" in before.value.recipients[mine][1]  # not hosted yet
+    made = Ox(server, world.sub_admin).post(f"/admin/sharedmaildomains/{world.shared}")
+    assert made.status_code == 201, made.text
+    assert send(mine) == {}
+    assert [b"shared" in m for m in await store.messages(mine)] == [True]
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as foreign:
+        send(theirs)  # an address there, but of another brand's context
+    assert b"5.1.1" in foreign.value.recipients[theirs][1]
+    assert await store.messages(theirs) == []
