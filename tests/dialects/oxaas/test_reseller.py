@@ -233,6 +233,9 @@ async def test_explicit_domains_of_a_context(
     refused(mine.put(f"{base}/sub.o{world.mark}.test"), 409, "domain")  # inside it
     for bad in ("no_domain", "bad..name.test", "127.0.0.1"):
         refused(mine.put(f"{base}/{bad}"), 400, "domain")
+        refused(mine.get(f"{base}/{bad}"), 400, "domain")
+        refused(mine.delete(f"{base}/{bad}"), 400, "domain")
+        refused(reseller.get(f"/admin/domains/{bad}"), 400, "domain")
     assert mine.delete(f"{base}/{second}").json() == {"domain": second}
     refused(mine.delete(f"{base}/{second}"), 404, "domain")
     refused(mine.delete(f"{base}/c{world.mark}.test"), 404, "domain")
@@ -334,7 +337,8 @@ async def test_shared_mail_domains(
     context_put = Ox(server, world.other_context_admin, prefix).put
     refused(context_put(f"/admin/contexts/{world.other_context}/domains/{name}"), 409)
     for bad in ("nodots", "under_score.test", "1.2.3.4"):
-        refused(sub.post(f"/admin/sharedmaildomains/{bad}"), 400, "domain")
+        for method in ("POST", "PUT", "GET", "DELETE"):
+            refused(sub.request(method, f"/admin/sharedmaildomains/{bad}"), 400, "domain")
     for caller in (world.context_admin, MASTER):
         ox = Ox(server, caller, prefix)
         _challenged(ox.get("/admin/sharedmaildomains"))

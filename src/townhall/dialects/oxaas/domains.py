@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 
+from townhall.domain import names
 from townhall.domain.principal import Principal
 from townhall.services.domains import DomainService
 from townhall.services.mailboxes import MailboxService
@@ -150,7 +151,8 @@ async def remove_shared_domain(
 
 
 def _listed(domain: str, listed: list[str]) -> str:
-    name = domain.strip().lower().rstrip(".")
+    """The domain, if listed (404 if not; a name that is no domain: 400)."""
+    name = names.domain(domain, "domain")
     if name not in listed:
         raise OxError(404, f"domain {name} not found")
     return name
