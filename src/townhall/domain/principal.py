@@ -24,7 +24,9 @@ class Principal:
     the domains it administers besides (RMP's domain admins). `session_id` identifies
     the credential a session-bound caller came with, so that it can be revoked.
     `must_change_password`: the person was told to change their password before doing
-    anything else.
+    anything else. `brand_id`: the brand a caller above tenants acts for (OX's reseller
+    admins, and the master admin for the default brand); such a caller sits in the
+    first tenant only so that what it changes is audited there, and holds no role of it.
     """
 
     tenant: Tenant
@@ -34,6 +36,7 @@ class Principal:
     admin_domains: tuple[str, ...] = ()
     session_id: str | None = None
     must_change_password: bool = False
+    brand_id: int | None = None
 
     @classmethod
     def system(cls, tenant: Tenant, name: str | None = None) -> Principal:

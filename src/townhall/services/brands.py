@@ -20,6 +20,7 @@ from townhall.domain.principal import Principal
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
 from townhall.store import brands as store
+from townhall.store import tenants as tenant_store
 from townhall.store.database import Tx, UniqueViolation
 
 
@@ -28,6 +29,19 @@ class CreatedBrandAdmin:
     admin: BrandAdmin
     password: str
     """Shown once: only its hash is kept."""
+
+
+async def reached(tx: Tx, actor: Principal) -> set[int]:
+    """The brands a caller above tenants acts on: a reseller admin's brand and those
+    below it; the master admin (the operator, acting for a brand) every brand. Anyone
+    else: Forbidden. A function, not only a method, because the services of the things
+    brands own (people across contexts, shared domains) ask it inside their own reads."""
+    if actor.brand_id is None:
+        raise Forbidden("brand", actor.tenant.domain, "Only a reseller admin may do this")
+    first = await tenant_store.first_tenant(tx)
+    if actor.is_server_admin and first is not None and first.id == actor.tenant_id:
+        return {b.id for b in await store.all_brands(tx)}
+    return await store.reach(tx, actor.brand_id)
 
 
 def _name(raw: str, field: str) -> str:
@@ -134,6 +148,16 @@ class BrandService(Service):
     async def tenants_reached(self, admin: BrandAdmin) -> list[int]:
         async with self.db.read() as tx:
             return await store.tenants_of(tx, await store.reach(tx, admin.brand_id))
+
+    async def brands_reached(self, actor: Principal) -> set[int]:
+        """The brands a caller above tenants acts on (see `reached`)."""
+        async with self.db.read() as tx:
+            return await reached(tx, actor)
+
+    async def tenants_of_actor(self, actor: Principal) -> list[int]:
+        """The tenants (contexts) of the brands the caller reaches."""
+        async with self.db.read() as tx:
+            return await store.tenants_of(tx, await reached(tx, actor))
 
     async def assign(self, actor: Principal, tenant: Tenant, brand: str) -> None:
         """Move a tenant under another brand (the operator's)."""

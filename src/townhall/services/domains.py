@@ -1,26 +1,34 @@
-"""Domains of a tenant: person domains, resource sub-domains and their settings.
+"""Domains of a tenant: person domains, resource sub-domains and their settings; and the
+mail domains a brand shares with its tenants.
 
 The tenant's primary domain is the one every dialect knows; further person domains are
-aliases of it (the same people answer under each). A resource sub-domain such as
-`confroom.resources.example.com` holds resource accounts and hangs under the person
-domain it ends with.
+aliases of it (the same people answer under each; OX calls them a context's explicit
+domains). A resource sub-domain such as `confroom.resources.example.com` holds resource
+accounts and hangs under the person domain it ends with. A shared domain belongs to a
+brand, not to a tenant: every tenant of the brand (and of the brands below it) hosts
+mail in it (services/mail_routing.py). A name is one domain, whatever its kind.
 """
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from townhall.domain import names
-from townhall.domain.errors import AlreadyExists, Forbidden, Invalid, NotFound
+from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import Domain
 from townhall.domain.principal import Principal
-from townhall.services.base import Service
+from townhall.services import brands
+from townhall.services.base import Service, Work
+from townhall.store import brands as brand_store
 from townhall.store import domains as store
 from townhall.store import people as people_store
 from townhall.store.database import Tx, UniqueViolation
 
 RESOURCES_LABEL = ".resources."
 SUBDOMAIN = "resource-subdomain"
+ALIAS = "alias"
+SHARED = "shared"
 KINDS = ("alias", SUBDOMAIN)
 """The kinds of domain a tenant may add (its primary domain comes with the tenant)."""
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "text"}
@@ -127,6 +135,113 @@ class DomainService(Service):
         async with self.db.read() as tx:
             return await store.admin_ids(tx, actor.tenant_id)
 
+    # -- mail domains: a tenant's further domains, a brand's shared ones ---------------
+
+    async def further(self, actor: Principal) -> builtins.list[str]:
+        """The tenant's further person domains (its `alias` domains), for its admins."""
+        _require_server_admin(actor)
+        async with self.db.read() as tx:
+            return await store.names_of_kind(tx, [actor.tenant_id], ALIAS)
+
+    async def add_further(self, actor: Principal, name: str) -> str:
+        """A further person domain of the tenant that hosts its mail and routes no
+        requests (only the operator's names do). Idempotent for the tenant's own; a name
+        another tenant or a brand holds, or one inside theirs: AlreadyExists/Conflict."""
+        _require_server_admin(actor)
+        name = names.domain(name, "domain")
+        async with self.unit(actor) as work:
+            held = await store.holder(work, name)
+            if held is not None:
+                if held[0] == actor.tenant_id and held[2] == ALIAS:
+                    return name
+                raise AlreadyExists("domain", name)
+            await _not_inside_others(work, name, [actor.tenant_id], set())
+            try:
+                await store.insert_domain(
+                    work, actor.tenant_id, name, ALIAS, None, self.clock.now()
+                )
+            except UniqueViolation:
+                raise AlreadyExists("domain", name) from None
+            work.record("domain.created", name, {"kind": ALIAS})
+        return name
+
+    async def remove_further(self, actor: Principal, name: str) -> None:
+        """Remove a further person domain of the tenant. The operator's routing names and
+        a domain with resource sub-domains under it stay (Conflict): removing them would
+        cut requests off or take resources with them."""
+        _require_server_admin(actor)
+        name = names.domain(name, "domain")
+        async with self.unit(actor) as work:
+            held = await store.holder(work, name)
+            if held is None or held[0] != actor.tenant_id or held[2] != ALIAS:
+                raise NotFound("domain", name)
+            if held[3]:
+                raise Conflict(
+                    "domain", name, f"domain {name} routes to the tenant (the operator's)"
+                )
+            if await store.has_subdomains(work, name):
+                raise Conflict("domain", name, f"domain {name} has resource sub-domains")
+            await store.delete_named(work, name)
+            work.record("domain.deleted", name, {"kind": ALIAS})
+
+    async def further_in_brands(self, actor: Principal) -> builtins.list[str]:
+        """The further person domains of every tenant the caller's brands reach."""
+        async with self.db.read() as tx:
+            tenant_ids = await brand_store.tenants_of(tx, await brands.reached(tx, actor))
+            return await store.names_of_kind(tx, tenant_ids, ALIAS)
+
+    async def shared(self, actor: Principal) -> builtins.list[str]:
+        """The shared mail domains of the brands the caller reaches."""
+        async with self.db.read() as tx:
+            return await store.shared_names(tx, await brands.reached(tx, actor))
+
+    async def add_shared(self, actor: Principal, name: str, exist_ok: bool = False) -> str:
+        """A shared mail domain of the caller's brand. Held already: AlreadyExists,
+        unless `exist_ok` and it is this brand's shared domain."""
+        name = names.domain(name, "domain")
+        async with self.unit(actor) as work:
+            reached = await brands.reached(work, actor)
+            assert actor.brand_id is not None  # reached() refuses anyone without one
+            held = await store.holder(work, name)
+            if held is not None:
+                if exist_ok and held[1] == actor.brand_id and held[2] == SHARED:
+                    return name
+                raise AlreadyExists("domain", name)
+            tenant_ids = await brand_store.tenants_of(work, reached)
+            await _not_inside_others(work, name, tenant_ids, reached)
+            try:
+                await store.insert_shared(work, actor.brand_id, name, self.clock.now())
+            except UniqueViolation:
+                raise AlreadyExists("domain", name) from None
+            work.record("domain.created", name, {"kind": SHARED, "brand": actor.brand_id})
+        return name
+
+    async def remove_shared(self, actor: Principal, name: str) -> None:
+        name = names.domain(name, "domain")
+        async with self.unit(actor) as work:
+            reached = await brands.reached(work, actor)
+            held = await store.holder(work, name)
+            if held is None or held[2] != SHARED or held[1] not in reached:
+                raise NotFound("domain", name)
+            await store.delete_named(work, name)
+            work.record("domain.deleted", name, {"kind": SHARED, "brand": held[1]})
+
+    async def mail_domain_in_brands(self, actor: Principal, name: str) -> str:
+        """A domain of any person kind that a tenant or brand the caller reaches holds
+        (NotFound otherwise): where the caller may look for people's addresses."""
+        name = names.domain(name, "domain")
+        async with self.db.read() as tx:
+            reached = await brands.reached(tx, actor)
+            held = await store.holder(tx, name)
+            if held is None or held[2] == SUBDOMAIN:
+                raise NotFound("domain", name)
+            if held[0] is not None:
+                if held[0] not in await brand_store.tenants_of(tx, reached):
+                    raise NotFound("domain", name)
+            elif held[1] not in reached:
+                raise NotFound("domain", name)
+        return name
+
     async def _parent_of(self, tx: Tx, actor: Principal, name: str, kind: str) -> int | None:
         if kind != SUBDOMAIN:
             return None
@@ -144,6 +259,20 @@ class DomainService(Service):
         if user_id is None:
             raise NotFound("user", email)
         await store.add_admin(tx, user_id, domain_id)
+
+
+def _require_server_admin(actor: Principal) -> None:
+    if not actor.is_server_admin:
+        raise Forbidden("domain", actor.tenant.domain, "Only a server administrator may do this")
+
+
+async def _not_inside_others(
+    work: Work, name: str, tenant_ids: builtins.list[int], brand_ids: set[int]
+) -> None:
+    """A name inside one another tenant or brand holds would let the caller pose as
+    them (see `_enclosing`): Conflict."""
+    if await store.held_outside(work, _enclosing(name), tenant_ids, brand_ids):
+        raise Conflict("domain", name, f"domain {name} is inside a domain held by someone else")
 
 
 def _may_administer(actor: Principal, name: str) -> None:

@@ -4,7 +4,9 @@ THE one place the routing rules live: the embedded SMTP listener and the Postfix
 server both ask `MailRoutingService.resolve(recipient, sender)` and act on its `Route`.
 
 1. The recipient's domain must be hosted here: a domain of some tenant (a name belongs
-   to one tenant), whichever kind. Otherwise the mail is not ours (550 5.1.2).
+   to one tenant), whichever kind, or a brand's shared domain, which every tenant of
+   the brand and of the brands below it holds. Otherwise the mail is not ours
+   (550 5.1.2).
 2. Forwards expand, breadth first, each address in the tenant that holds its domain: an
    alias's recipients replace it, except that an alias naming itself keeps its own
    mailbox too (Postfix's virtual aliases behave alike). Expansion follows at most
@@ -108,7 +110,7 @@ class _Level:
     """What one level of addresses is: who holds each hosted domain, the forwards and
     the people at these addresses."""
 
-    owners: dict[str, int]
+    owners: dict[str, frozenset[int]]
     forwards: dict[str, list[str]]
     people: dict[str, list[int]]
 
@@ -169,11 +171,11 @@ async def _level(tx: Tx, addresses: list[str]) -> _Level:
     hosted = [a for a in addresses if _domain(a) in owners]
     forwards: dict[str, list[str]] = {}
     for tenant_id, alias, target in await store.aliases_of(tx, hosted):
-        if owners.get(_domain(alias)) == tenant_id:
+        if tenant_id in owners.get(_domain(alias), ()):
             forwards.setdefault(alias, []).append(target)
     people: dict[str, list[int]] = {}
     for tenant_id, user_id, address in await store.people_at(tx, hosted):
-        if owners.get(_domain(address)) == tenant_id:
+        if tenant_id in owners.get(_domain(address), ()):
             people.setdefault(address, []).append(user_id)
     return _Level(owners, forwards, people)
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
+from townhall.domain.models import Person
 from townhall.domain.principal import Principal
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.base import Deps, Service
@@ -79,6 +80,17 @@ class MailboxService(Service):
         async with self.db.read() as tx:
             user_id = await self._user_id(tx, actor, who)
             return MailSettings(**(await store.settings_of(tx, user_id)))  # type: ignore[arg-type]
+
+    async def settings_across(
+        self, actor: Principal, people: Sequence[Person]
+    ) -> dict[int, MailSettings]:
+        """The settings of people a reseller admin found across its brands' tenants
+        (PeopleService.across_brands), by person id, in one read."""
+        if actor.brand_id is None:
+            raise Forbidden("mailbox", actor.tenant.domain, "Only a reseller admin may do this")
+        async with self.db.read() as tx:
+            found = await store.settings_of_many(tx, sorted({p.id for p in people}))
+        return {i: MailSettings(**values) for i, values in found.items()}
 
     async def update(
         self, actor: Principal, who: Who, changes: MailSettings, clear: tuple[str, ...] = ()

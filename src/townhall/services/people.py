@@ -10,6 +10,7 @@ nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,10 +22,12 @@ from townhall.domain.keys import KeyChange
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
 from townhall.domain.queries import MAX_PAGE, PersonFilter
+from townhall.services import brands
 from townhall.services.base import Deps, Service, Work
 from townhall.services.domains import DomainService
 from townhall.services.groups import GroupService
 from townhall.store import bookings as booking_store
+from townhall.store import brands as brand_store
 from townhall.store import domains as domain_store
 from townhall.store import groups as group_store
 from townhall.store import people as store
@@ -33,6 +36,8 @@ from townhall.store import tokens as token_store
 from townhall.store.database import Tx, UniqueViolation
 
 MAX_LOOKUP = 100
+MAX_ACROSS = 1000
+"""People one search across brands answers at most."""
 Who = int | str
 """A person by id (int) or by username (str)."""
 
@@ -160,6 +165,38 @@ class PeopleService(Service):
                 else await store.count(tx, actor.tenant_id, where)
             )
         return found, total
+
+    async def across_brands(
+        self, actor: Principal, pattern: str, fields: Sequence[str] | None = None
+    ) -> list[Person]:
+        """People of every tenant the caller's brands reach (a reseller admin's, see
+        services/brands.py `reached`) with one of `fields` matching `pattern`, where `*`
+        stands for any run of characters and case does not count; list fields match if
+        an element does. `fields` are names of `store.people.SEARCHABLE` (None: all but
+        the e-mail). At most MAX_ACROSS people, by tenant and username."""
+        pattern = pattern.strip()
+        if not pattern:
+            raise Invalid("search", "must not be empty")
+        chosen = tuple(fields) if fields is not None else _ANY_FIELD
+        unknown = [f for f in chosen if f not in store.SEARCHABLE]
+        if unknown or not chosen:
+            raise Invalid("field", f"must be one of {', '.join(store.SEARCHABLE)}")
+        check = _wildcard(pattern)
+        async with self.db.read() as tx:
+            tenant_ids = await brand_store.tenants_of(tx, await brands.reached(tx, actor))
+            # List fields' candidates may not all match: read more than will be shown.
+            limit = MAX_ACROSS * 4 if "custom_ids" in chosen else MAX_ACROSS
+            found = await store.matching(tx, tenant_ids, pattern, chosen, limit)
+        return [p for p in found if _matches(p, chosen, check)][:MAX_ACROSS]
+
+    async def addressed_in(self, actor: Principal, domain: str) -> list[Person]:
+        """People of every tenant the caller's brands reach with an address in the
+        domain: their e-mail, or an alias (a forward) that delivers to it. At most
+        MAX_ACROSS, by tenant and username."""
+        domain = names.domain(domain, "domain")
+        async with self.db.read() as tx:
+            tenant_ids = await brand_store.tenants_of(tx, await brands.reached(tx, actor))
+            return await store.addressed_in(tx, tenant_ids, domain, MAX_ACROSS)
 
     async def ids(self, actor: Principal) -> list[int]:
         async with self.db.read() as tx:
@@ -405,6 +442,29 @@ class PeopleService(Service):
             return
         if await store.count_with_role(tx, actor.tenant_id, roles.SERVER_ADMIN) <= 1:
             raise Conflict("user", person.username, "the last administrator must remain")
+
+
+_ANY_FIELD = ("username", "mobile_phone", "delivery_status", "custom_ids")
+"""What a search across brands compares when it names no field (OX's ANY)."""
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    parts = (re.escape(part) for part in pattern.split("*"))
+    return re.compile(".*".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _matches(person: Person, fields: Sequence[str], check: re.Pattern[str]) -> bool:
+    """Whether a field (for a list, an element) of the person matches in full."""
+    for name in fields:
+        if name == "custom_ids":
+            values: tuple[str | None, ...] = person.profile_lists.get(name) or ()
+        elif name in ("username", "email"):
+            values = (getattr(person, name),)
+        else:
+            values = (person.profile.get(name),)
+        if any(v is not None and check.fullmatch(str(v)) for v in values):
+            return True
+    return False
 
 
 def _tenant_wide(actor: Principal) -> bool:

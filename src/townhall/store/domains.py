@@ -1,4 +1,5 @@
-"""A tenant's domains: the tree of resource sub-domains, settings and domain admins."""
+"""A tenant's domains: the tree of resource sub-domains, settings and domain admins; and
+the brands' shared mail domains, rows with a brand instead of a tenant (0011)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,8 @@ async def find(tx: Tx, tenant_id: int, name: str) -> tuple[int, Domain] | None:
 async def held_by_others(tx: Tx, tenant_id: int, candidates: list[str]) -> bool:
     """Whether another tenant has any of the names."""
     query = select(domains.c.id).where(
-        domains.c.tenant_id != tenant_id, domains.c.name.in_(candidates)
+        (domains.c.tenant_id != tenant_id) | domains.c.tenant_id.is_(None),
+        domains.c.name.in_(candidates),
     )
     return (await tx.execute(query.limit(1))).first() is not None
 
@@ -187,3 +189,63 @@ async def is_server_admin(tx: Tx, tenant_id: int, username: str) -> bool:
         )
     )
     return (await tx.execute(query)).first() is not None
+
+
+# -- mail domains across tenants and brands (OX's explicit and shared domains) ----------
+
+
+async def holder(tx: Tx, name: str) -> tuple[int | None, int | None, str, bool] | None:
+    """Who holds the name, of every kind: (tenant id, brand id, kind, routes)."""
+    query = select(domains.c.tenant_id, domains.c.brand_id, domains.c.kind, domains.c.routes).where(
+        domains.c.name == name
+    )
+    row = (await tx.execute(query)).first()
+    return (row.tenant_id, row.brand_id, row.kind, bool(row.routes)) if row else None
+
+
+async def held_outside(
+    tx: Tx, candidates: list[str], tenant_ids: list[int], brand_ids: set[int]
+) -> bool:
+    """Whether a tenant other than these, or a brand other than these, has a name."""
+    if not candidates:
+        return False
+    theirs = (domains.c.tenant_id.is_(None) | domains.c.tenant_id.not_in(tenant_ids)) & (
+        domains.c.brand_id.is_(None) | domains.c.brand_id.not_in(list(brand_ids))
+    )
+    query = select(domains.c.id).where(domains.c.name.in_(candidates), theirs)
+    return (await tx.execute(query.limit(1))).first() is not None
+
+
+async def names_of_kind(tx: Tx, tenant_ids: list[int], kind: str) -> list[str]:
+    """The names of that kind these tenants hold, sorted."""
+    query = select(domains.c.name).where(
+        domains.c.tenant_id.in_(tenant_ids), domains.c.kind == kind
+    )
+    return sorted(r.name for r in await tx.execute(query))
+
+
+async def shared_names(tx: Tx, brand_ids: set[int]) -> list[str]:
+    query = select(domains.c.name).where(
+        domains.c.brand_id.in_(list(brand_ids)), domains.c.kind == "shared"
+    )
+    return sorted(r.name for r in await tx.execute(query))
+
+
+async def insert_shared(tx: Tx, brand_id: int, name: str, now: datetime) -> None:
+    """Raises UniqueViolation if any tenant or brand has the name already."""
+    await tx.execute(
+        insert(domains).values(
+            tenant_id=None, brand_id=brand_id, name=name, kind="shared", settings={}, created_at=now
+        )
+    )
+
+
+async def delete_named(tx: Tx, name: str) -> None:
+    await tx.execute(delete(domains).where(domains.c.name == name))
+
+
+async def has_subdomains(tx: Tx, name: str) -> bool:
+    """Whether resource sub-domains hang under the domain (they would go with it)."""
+    query = select(_parent.c.id).join(domains, domains.c.parent_id == _parent.c.id)
+    query = query.where(_parent.c.name == name)
+    return (await tx.execute(query.limit(1))).first() is not None

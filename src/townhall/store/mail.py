@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
 
+from townhall.store import brands as brand_store
 from townhall.store.database import Tx
 from townhall.store.schema import domains, mail_aliases, mail_sender_rules, users
 
@@ -120,13 +121,24 @@ async def delete_forwards(tx: Tx, tenant_id: int) -> list[str]:
 # -- routing reads -----------------------------------------------------------------------
 
 
-async def domain_owners(tx: Tx, names: Iterable[str]) -> dict[str, int]:
-    """Hosted domain name -> the tenant holding it (a name belongs to one tenant)."""
+async def domain_owners(tx: Tx, names: Iterable[str]) -> dict[str, frozenset[int]]:
+    """Hosted domain name -> the tenants whose mail it holds: the one tenant holding it,
+    or, for a brand's shared domain (0011), every tenant of the brand and of the brands
+    below it."""
     wanted = sorted(set(names))
     if not wanted:
         return {}
-    query = select(domains.c.name, domains.c.tenant_id).where(domains.c.name.in_(wanted))
-    return {r.name: r.tenant_id for r in await tx.execute(query)}
+    query = select(domains.c.name, domains.c.tenant_id, domains.c.brand_id).where(
+        domains.c.name.in_(wanted)
+    )
+    owners: dict[str, frozenset[int]] = {}
+    for r in await tx.execute(query):
+        if r.tenant_id is not None:
+            owners[r.name] = frozenset((r.tenant_id,))
+        elif r.brand_id is not None:
+            reached = await brand_store.reach(tx, r.brand_id)
+            owners[r.name] = frozenset(await brand_store.tenants_of(tx, reached))
+    return owners
 
 
 async def aliases_of(tx: Tx, addresses: Iterable[str]) -> list[tuple[int, str, str]]:

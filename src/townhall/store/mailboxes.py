@@ -25,3 +25,15 @@ async def save(tx: Tx, user_id: int, values: dict[str, Any]) -> None:
     done = await tx.execute(update(mailboxes).where(mailboxes.c.user_id == user_id).values(values))
     if done.rowcount == 0:  # type: ignore[attr-defined]
         await tx.execute(insert(mailboxes).values(user_id=user_id, **values))
+
+
+async def settings_of_many(tx: Tx, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Every setting of each of these people (None where unset), in one read."""
+    found: dict[int, dict[str, Any]] = {i: dict.fromkeys(SETTINGS) for i in user_ids}
+    if not user_ids:
+        return found
+    columns = (mailboxes.c.user_id, *(mailboxes.c[name] for name in SETTINGS))
+    query = select(*columns).where(mailboxes.c.user_id.in_(user_ids))
+    for row in await tx.execute(query):
+        found[row.user_id] = {name: getattr(row, name) for name in SETTINGS}
+    return found

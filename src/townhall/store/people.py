@@ -6,20 +6,28 @@ calls a user, a uid or an e-mail address is one `Person` here.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, func, insert, select, update
+from sqlalchemy import Result, Text, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
 from townhall.domain.queries import PersonFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
-from townhall.store.schema import credentials, domains, user_properties, user_roles, users
+from townhall.store.schema import (
+    credentials,
+    domains,
+    mail_aliases,
+    user_properties,
+    user_roles,
+    users,
+)
 
 CHANGE_REQUIRED = "rmp.passwordChangeRequired"
 """The property that says a person must change their password before anything else
@@ -409,3 +417,72 @@ async def home_domain(tx: Tx, user_id: int) -> str | None:
         .where(users.c.id == user_id)
     )
     return (await tx.execute(query)).scalar()
+
+
+SEARCHABLE = ("username", "email", "mobile_phone", "delivery_status", "custom_ids")
+"""The person fields `matching` compares (lists: any element)."""
+
+
+def like_pattern(pattern: str) -> str:
+    """A `*` wildcard pattern as a lower-case LIKE pattern (escape: backslash)."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+async def matching(
+    tx: Tx, tenant_ids: Sequence[int], pattern: str, fields: Sequence[str], limit: int | None
+) -> list[Person]:
+    """People of these tenants with a field that may match the `*` pattern, by tenant
+    and username, at most `limit` rows. Candidates only for a list field: its JSON text
+    is matched with the pattern as JSON writes it, between quotes (an element's start
+    and end), which a match spanning two elements also passes, so the caller checks
+    every element."""
+    if not tenant_ids or not fields:
+        return []
+    like = like_pattern(pattern)
+    in_json = (
+        '%"'
+        + "%".join(like_pattern(json.dumps(part.lower())[1:-1]) for part in pattern.split("*"))
+        + '"%'
+    )
+    wanted: list[ColumnElement[bool]] = []
+    for name in fields:
+        column = users.c[name]
+        if name in PROFILE_LISTS or name == "custom_ids":
+            wanted.append(func.lower(cast(column, Text)).like(in_json, escape="\\"))
+        else:
+            wanted.append(func.lower(column).like(like, escape="\\"))
+    query = (
+        select(*_PERSON_COLUMNS)
+        .where(users.c.tenant_id.in_(list(tenant_ids)), or_(*wanted))
+        .order_by(users.c.tenant_id, users.c.username)
+    )
+    return await _people(tx, query if limit is None else query.limit(limit))
+
+
+async def addressed_in(tx: Tx, tenant_ids: Sequence[int], domain: str, limit: int) -> list[Person]:
+    """People of these tenants with an address in `domain`: their e-mail, or the alias
+    of a forward of their tenant that delivers to their e-mail."""
+    if not tenant_ids:
+        return []
+    suffix = "%@" + like_pattern(domain)
+    email = func.lower(users.c.email)
+    forwarded = (
+        select(users.c.id)
+        .join(
+            mail_aliases,
+            (mail_aliases.c.tenant_id == users.c.tenant_id) & (mail_aliases.c.recipient == email),
+        )
+        .where(users.c.tenant_id.in_(list(tenant_ids)))
+        .where(mail_aliases.c.alias.like(suffix, escape="\\"))
+    )
+    query = (
+        select(*_PERSON_COLUMNS)
+        .where(
+            users.c.tenant_id.in_(list(tenant_ids)),
+            email.like(suffix, escape="\\") | users.c.id.in_(forwarded),
+        )
+        .order_by(users.c.tenant_id, users.c.username)
+        .limit(limit)
+    )
+    return await _people(tx, query)

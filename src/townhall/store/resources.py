@@ -181,10 +181,11 @@ class DomainRow:
 
 
 async def domain_row(tx: Tx, name: str) -> DomainRow | None:
-    """The domain of that name, whichever tenant owns it (names are unique)."""
+    """The domain of that name, whichever tenant owns it (names are unique). A brand's
+    shared mail domain (no tenant) belongs to no tenant: tenant id 0."""
     query = select(domains.c.id, domains.c.tenant_id, domains.c.kind).where(domains.c.name == name)
     row = (await tx.execute(query)).first()
-    return DomainRow(int(row.id), int(row.tenant_id), row.kind) if row else None
+    return DomainRow(int(row.id), int(row.tenant_id or 0), row.kind) if row else None
 
 
 async def ensure_subdomain(

@@ -120,7 +120,8 @@ domains = Table(
     "domains",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    # NULL for a brand's shared mail domain (kind `shared`, 0011), which `brand_id` names.
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE")),
     Column("name", String(253), nullable=False, unique=True),
     Column("kind", String(20), nullable=False, server_default="primary"),
     # RMP's domain tree and settings (0004): a resource sub-domain names its parent.
@@ -130,7 +131,9 @@ domains = Table(
     # Whether requests whose Host (or RMP login server) is this name reach the tenant
     # (0005): the primary domain and names the operator adds; never a tenant's own.
     Column("routes", Boolean, nullable=False, server_default="0"),
+    Column("brand_id", ForeignKey("brands.id", ondelete="CASCADE")),
 )
+Index("ix_domains_brand", domains.c.brand_id)
 
 users = Table(
     "users",

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 
 from .. import documents
 from ..kit import Dialect, after_principal
-from . import forwards, lists, sessions, users
+from . import domains, forwards, lists, search, sessions, users
 from .http import CONTRACT, EXCEPTION_HANDLERS, PREFIXES, AnyRequest, OxError, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (OxError,)
@@ -26,6 +26,9 @@ def routers() -> list[Router]:
                 sessions.router(),
                 forwards.router(),
                 lists.router(),
+                search.router(),
+                domains.context_router(),
+                domains.reseller_router(),
                 documents.route("/openapi.json", CONTRACT),
             ],
             dependencies=after_principal(),

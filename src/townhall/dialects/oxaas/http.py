@@ -8,7 +8,10 @@ names (contracts/oxaas.md "Conventions"):
   `TOWNHALL_MASTER_ACCOUNT_OVERRIDE`, also the admins of the brand owning the context
   (or a brand above it) and the master admin (the operator);
 - context admin only: the context's admins and the owning brand's admins, whatever the
-  override says.
+  override says;
+- reseller admin: brand admins, and the master admin only with the override; context
+  admins never. The principal names the brand it acts for (`Principal.brand_id`); the
+  routes act on that brand, the brands below it and their contexts.
 
 Refusals are OX's `{"error": "<message>"}`: 400 names the parameter, 401 carries
 `WWW-Authenticate: Basic realm="oxaas"`, 404 says what was not found, 409 a duplicate.
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import replace
 from typing import Any, TypedDict
 
 import msgspec
@@ -38,7 +42,7 @@ from townhall.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from townhall.domain.models import Tenant
+from townhall.domain.models import DEFAULT_BRAND_ID, Tenant
 from townhall.domain.principal import Principal
 
 from .. import kit
@@ -242,3 +246,30 @@ async def context_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
 async def context_admin_only(connection: AnyConnection, _: BaseRouteHandler) -> None:
     """contextAdminOnlyAuth: brand admins need no override; the master admin is refused."""
     kit.remember(connection, await _resolve(connection, override_applies=False))
+
+
+async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    """resellerAdminAuth: a brand admin acts for its brand; the master admin (the
+    operator) for the default brand and every brand, only with the override. The
+    principal sits in the first tenant (where brand-level changes are audited) with no
+    role there: it is not the operator unless it is the master admin."""
+    svc = kit.services_of(connection)
+    username, password = credentials(connection)
+    address = kit.caller_address(connection)
+    first = await svc.tenants.first()
+    if first is None:
+        raise Unauthenticated("session", username, "no tenant yet")
+    if await svc.auth.is_brand_admin(username):
+        admin = await svc.auth.brand_admin(username, password, address)
+        principal = Principal(first, f"brand admin {username}", brand_id=admin.brand_id)
+    else:
+        if not svc.brands.master_override:
+            raise Unauthenticated("session", username, "not a reseller admin")
+        operator = await svc.auth.password(first, username, password, address)
+        if not await svc.tenants.is_operator(operator):
+            raise Forbidden("brand", username, "not the master admin")
+        principal = replace(
+            Principal.system(first, f"master {username}"), brand_id=DEFAULT_BRAND_ID
+        )
+    kit.refuse_unstorable_request(connection)
+    kit.remember(connection, principal)
