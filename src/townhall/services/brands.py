@@ -131,6 +131,13 @@ class BrandService(Service):
             owner = await store.of_tenant(tx, tenant.id)
             return owner is not None and owner.id in await store.reach(tx, admin.brand_id)
 
+    async def covers(self, brand: Brand, tenant: Tenant) -> bool:
+        """Whether the tenant belongs to the brand or to a brand below it (what the
+        brand's mail-read credential may read)."""
+        async with self.db.read() as tx:
+            owner = await store.of_tenant(tx, tenant.id)
+            return owner is not None and owner.id in await store.reach(tx, brand.id)
+
     async def tenants_reached(self, admin: BrandAdmin) -> list[int]:
         async with self.db.read() as tx:
             return await store.tenants_of(tx, await store.reach(tx, admin.brand_id))

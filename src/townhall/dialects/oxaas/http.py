@@ -8,7 +8,11 @@ names (contracts/oxaas.md "Conventions"):
   `TOWNHALL_MASTER_ACCOUNT_OVERRIDE`, also the admins of the brand owning the context
   (or a brand above it) and the master admin (the operator);
 - context admin only: the context's admins and the owning brand's admins, whatever the
-  override says.
+  override says;
+- tennant (the mail reads, `/mail/{uid}`): a brand's mail-read credential, for the
+  mailboxes of the brand's contexts and of its sub-brands' contexts; nobody else (no
+  admin of any kind). An unknown mailbox is a 404 once the credential is good (SMTP
+  tells as much at RCPT time); a mailbox of another brand's context is a 401.
 
 Refusals are OX's `{"error": "<message>"}`: 400 names the parameter, 401 carries
 `WWW-Authenticate: Basic realm="oxaas"`, 404 says what was not found, 409 a duplicate.
@@ -242,3 +246,17 @@ async def context_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
 async def context_admin_only(connection: AnyConnection, _: BaseRouteHandler) -> None:
     """contextAdminOnlyAuth: brand admins need no override; the master admin is refused."""
     kit.remember(connection, await _resolve(connection, override_applies=False))
+
+
+async def tennant(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    """tennantAuth: the brand's mail-read credential, for a mailbox the brand reaches.
+    The credential is checked before the mailbox is looked up, so a caller without
+    one learns nothing of which mailboxes exist."""
+    svc = kit.services_of(connection)
+    username, password = credentials(connection)
+    brand = await svc.auth.brand_mail_reader(username, password, kit.caller_address(connection))
+    mailbox = await svc.mailboxes.holder(str(connection.path_params.get("uid", "")))
+    tenant = await svc.tenants.by_id(mailbox.tenant_id)
+    if not await svc.brands.covers(brand, tenant):
+        raise Forbidden("mailbox", mailbox.address, "outside the brand of the credential")
+    kit.remember(connection, Principal.system(tenant, f"brand mail reader {username}"))
