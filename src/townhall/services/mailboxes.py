@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
+from townhall.infrastructure.cache import TTLCache
 from townhall.infrastructure.mailstore import MailCounters, MailStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
@@ -32,6 +33,9 @@ from townhall.store import people as people_store
 from townhall.store.database import Tx
 
 log = logging.getLogger(__name__)
+HOLDER_TTL_SECONDS = 5.0
+"""How long another process may go on seeing a mailbox's holder after a change (without
+Redis to tell it): the counters are read often, by address, and this saves two reads."""
 
 SPAM_LEVELS = ("low", "medium", "high")
 QUOTA_MODES = ("unified", "default")
@@ -92,12 +96,18 @@ class MailboxService(Service):
         super().__init__(deps)
         self.mail = store_of_mail
         """Where mail is delivered (None: this server receives no mail)."""
+        self._holders: TTLCache[str, Mailbox] = TTLCache(HOLDER_TTL_SECONDS)
+        """Found holders (never absences, so a new mailbox is seen at once), dropped on
+        every change of people, domains or tenants heard."""
         deps.events.subscribe(self._on_event)
 
     async def holder(self, address: str) -> Mailbox:
         """The person whose mailbox `address` is (any case): their e-mail, in a domain
         their tenant holds. NotFound otherwise (also for what is no address)."""
         wanted = address.strip().lower()
+        cached = self._holders.get(wanted)
+        if cached is not None:
+            return cached
         domain = wanted.rpartition("@")[2]
         if "@" not in wanted or not domain:
             raise NotFound("mailbox", address)
@@ -107,7 +117,9 @@ class MailboxService(Service):
         held = [user_id for tenant_id, user_id, _ in people if tenant_id == owner]
         if owner is None or not held:
             raise NotFound("mailbox", address)
-        return Mailbox(wanted, owner, held[0])
+        found = Mailbox(wanted, owner, held[0])
+        self._holders.put(wanted, found)
+        return found
 
     async def counters(self, actor: Principal, address: str) -> MailboxCounters:
         """New since the last mail login, unread in INBOX and everywhere, the newest
@@ -130,6 +142,8 @@ class MailboxService(Service):
     async def _on_event(self, event: DomainEvent) -> None:
         """A deleted person's mailbox goes with them (heard in every process with Redis;
         removing twice is harmless)."""
+        if event.topic.startswith(("user.", "domain.", "tenant.")):
+            self._holders.clear()
         address = event.data.get("mailbox") if event.topic == "user.deleted" else None
         if not isinstance(address, str) or not address or self.mail is None:
             return

@@ -223,7 +223,17 @@ class MaildirStore:
     # -- reading -------------------------------------------------------------------------
 
     async def used_bytes(self, address: str) -> int:
-        return (await asyncio.to_thread(self._counted, address, None)).used_bytes
+        """Asked at every RCPT (quota): the sums only, no headers read, no index write."""
+        return await asyncio.to_thread(self._used, address)
+
+    def _used(self, address: str) -> int:
+        box = self.folder(address)
+        if not box.is_dir():
+            return 0
+        index = self._index(box)
+        with index.lock:
+            self._refresh(box, index)
+            return sum(self._totals(index, name).size for name in list(index.folders))
 
     async def counters(self, address: str, last_login: datetime | None) -> MailCounters:
         return await asyncio.to_thread(self._counted, address, last_login)
