@@ -67,11 +67,13 @@ class World:
     sub_address: str
     """A mailbox in the sub-brand's context."""
     sub_admin: tuple[str, str]
+    top_brand_admin: tuple[str, str]
+    """A reseller admin of the top brand (who administers the sub-brand's context)."""
 
 
 async def _brands(
     database_url: str,
-) -> tuple[tuple[str, str], tuple[str, str], str, tuple[str, str]]:
+) -> tuple[tuple[str, str], tuple[str, str], str, tuple[str, str], tuple[str, str]]:
     settings = load_settings(
         {
             "TOWNHALL_DATABASE_URL": database_url,
@@ -94,6 +96,7 @@ async def _brands(
         )
         await services.brands.set_mail_credential(operator, top, *top_reader)
         await services.brands.set_mail_credential(operator, other, *other_reader)
+        reseller = await services.brands.add_admin(operator, top, unique("reseller"), "res-pw-1")
         domain = f"{unique('ctx')}.test"
         made = await services.tenants.create(operator, NewTenant(domain, brand=sub))
         name = unique("subuser")
@@ -101,7 +104,13 @@ async def _brands(
             Principal.system(made.tenant),
             NewPerson(name, "pw-1234567", email=f"{name}@{domain}"),
         )
-        return top_reader, other_reader, f"{name}@{domain}", (made.admin, made.password)
+        return (
+            top_reader,
+            other_reader,
+            f"{name}@{domain}",
+            (made.admin, made.password),
+            (reseller.admin.username, "res-pw-1"),
+        )
     finally:
         await services.close()
 
@@ -121,9 +130,16 @@ def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             TOWNHALL_LOGIN_FAILURES_PER_ACCOUNT="100000",
         )
         try:
-            top, other, address, admin = asyncio.run(_brands(url))
+            top, other, address, admin, reseller = asyncio.run(_brands(url))
             yield World(
-                running, port, MaildirStore(folder / "mailboxes"), top, other, address, admin
+                running,
+                port,
+                MaildirStore(folder / "mailboxes"),
+                top,
+                other,
+                address,
+                admin,
+                reseller,
             )
         finally:
             stop_server(running)
@@ -205,6 +221,7 @@ def test_only_the_brands_own_credential_reads(world: World) -> None:
             assert _get(world, world.sub_address, route, world.top_reader, prefix).ok
             _refused_401(_get(world, world.sub_address, route, READER, prefix))
             _refused_401(_get(world, world.sub_address, route, world.sub_admin, prefix))
+            _refused_401(_get(world, world.sub_address, route, world.top_brand_admin, prefix))
             missing = _get(world, "nobody@example.org", route, prefix=prefix)
             assert missing.status_code == 404 and "nobody@example.org" in missing.json()["error"]
             _refused_401(_get(world, "nobody@example.org", route, None, prefix))
