@@ -136,7 +136,10 @@ class MailboxService(Service):
             quota = (await store.settings_of(tx, found.user_id))["quota_bytes"]
             epoch = await store.last_login(tx, found.address)
         last_login = datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
-        counted = await self.mail.counters(found.address, last_login)
+        try:
+            counted = await self.mail.counters(found.address, last_login)
+        except ValueError:  # an address the store cannot file (a '/' in the local part)
+            raise Unavailable("mail", f"no mailbox can be kept for {found.address}") from None
         return MailboxCounters(found, counted, quota, last_login)
 
     async def _on_event(self, event: DomainEvent) -> None:

@@ -74,6 +74,8 @@ UNKNOWN = [-1]
 HEADER_BYTES = 64 * 1024
 """How much of a message is read for its sender and subject (headers come first)."""
 INBOX = "INBOX"
+MAX_OPEN_INDEXES = 1000
+"""Mailboxes whose index a process keeps in memory (the rest start from their file)."""
 
 _counter = itertools.count(1)
 _host = socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
@@ -299,9 +301,12 @@ class MaildirStore:
 
     def _index(self, box: Path) -> _Index:
         with self._guard:
-            index = self._indexes.get(box)
+            index = self._indexes.pop(box, None)
             if index is None:
-                index = self._indexes[box] = _Index(folders=self._load(box))
+                index = _Index(folders=self._load(box))
+                if len(self._indexes) >= MAX_OPEN_INDEXES:  # the least recently used goes
+                    del self._indexes[next(iter(self._indexes))]
+            self._indexes[box] = index
             return index
 
     def _load(self, box: Path) -> dict[str, Folder]:
