@@ -27,6 +27,7 @@ from tests.conftest import (
     stop_server,
     unique,
 )
+from tests.helpers import rmp
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.ox import new_person
 from townhall.config import load_settings
@@ -305,3 +306,18 @@ def test_a_deleted_person_loses_the_mailbox(world: World) -> None:
     assert gone.status_code == 200, gone.text
     assert not box.exists() and not box.parent.exists()
     assert _get(world, address).status_code == 404
+
+
+def test_a_person_made_and_deleted_through_rmp_loses_the_mailbox(world: World) -> None:
+    rmp_admin = rmp.admin(world.server)
+    address = f"{unique('rmpmail')}@example.org"
+    made = rmp_admin.post(
+        "/users", json={"email": address, "password": "pw-123456", "realName": "R M"}
+    )
+    assert made.status_code == 201, made.text
+    _send(world.port, address, "to an RMP person")
+    assert _counters(world, address)["unreadInbox"] == 1
+    assert rmp_admin.delete(f"/users/{address}").status_code == 200
+    assert not world.store.folder(address).exists()
+    missing = _get(world, address)
+    assert missing.status_code == 404 and address in missing.json()["error"]
