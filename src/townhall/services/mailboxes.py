@@ -10,7 +10,8 @@ tenant holds (the routing core's rule, services/mail_routing.py). Mail is stored
 counted through the `MailStore` port, so the same use cases hold whether the embedded
 Maildir store or Dovecot keeps the mail. When a person is deleted (by any API: the
 people service records `user.deleted` with the address) the mailbox and its mail go too,
-unless another person of the tenant still holds the address.
+unless another person of the tenant still holds the address; when a tenant is deleted
+(`tenant.deleted` lists its people's addresses) all of its people's mailboxes go.
 """
 
 from __future__ import annotations
@@ -143,19 +144,30 @@ class MailboxService(Service):
         return MailboxCounters(found, counted, quota, last_login)
 
     async def _on_event(self, event: DomainEvent) -> None:
-        """A deleted person's mailbox goes with them (heard in every process with Redis;
-        removing twice is harmless)."""
+        """A deleted person's mailbox goes with them, a deleted tenant's people's with
+        it (heard in every process with Redis; removing twice is harmless)."""
         if event.topic.startswith(("user.", "domain.", "tenant.")):
             self._holders.clear()
-        address = event.data.get("mailbox") if event.topic == "user.deleted" else None
-        if not isinstance(address, str) or not address or self.mail is None:
+        if event.topic == "user.deleted":
+            gone = [event.data.get("mailbox")]
+        elif event.topic == "tenant.deleted":
+            gone = list(event.data.get("mailboxes") or [])
+        else:
             return
+        for address in gone:
+            if isinstance(address, str) and address and self.mail is not None:
+                await self._remove(address)
+
+    async def _remove(self, address: str) -> None:
+        """Remove the mailbox unless someone (of the tenant holding its domain) holds
+        the address now."""
+        assert self.mail is not None
         try:
             await self.holder(address)
         except NotFound:
             pass
         else:
-            return  # someone else of the tenant holds the address now
+            return
         try:
             await self.mail.remove(address)
         except (ValueError, OSError) as exc:

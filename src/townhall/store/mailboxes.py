@@ -62,3 +62,9 @@ async def email_of(tx: Tx, user_id: int) -> str | None:
     """The person's e-mail address, lower-case (their mailbox), if they have one."""
     found = (await tx.execute(select(users.c.email).where(users.c.id == user_id))).scalar()
     return found.strip().lower() if found else None
+
+
+async def addresses_of_tenant(tx: Tx, tenant_id: int) -> list[str]:
+    """Every e-mail address (lower-case, sorted) the tenant's people hold."""
+    query = select(users.c.email).where(users.c.tenant_id == tenant_id, users.c.email.is_not(None))
+    return sorted({r.email.strip().lower() for r in await tx.execute(query) if r.email.strip()})

@@ -321,3 +321,32 @@ def test_a_person_made_and_deleted_through_rmp_loses_the_mailbox(world: World) -
     assert not world.store.folder(address).exists()
     missing = _get(world, address)
     assert missing.status_code == 404 and address in missing.json()["error"]
+
+
+async def test_a_deleted_context_takes_its_peoples_mailboxes(world: World) -> None:
+    settings = load_settings(
+        {
+            "TOWNHALL_DATABASE_URL": world.server.database_url,
+            "TOWNHALL_MAIL_DIR": str(world.store.root),
+            "TOWNHALL_ARGON2_TIME_COST": "1",
+            "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+        }
+    )
+    services = Services.build(settings)
+    try:
+        first = await services.tenants.first()
+        assert first is not None
+        operator = Principal.system(first)
+        domain = f"{unique('gone')}.test"
+        made = await services.tenants.create(operator, NewTenant(domain))
+        name = unique("goner")
+        address = f"{name}@{domain}"
+        await services.people.create(
+            Principal.system(made.tenant), NewPerson(name, "pw-1234567", email=address)
+        )
+        _send(world.port, address, "to a context about to go")
+        assert world.store.folder(address).is_dir()
+        await services.tenants.delete(operator, domain)  # as `townhall tenants delete` does
+        assert not world.store.folder(address).exists()
+    finally:
+        await services.close()
