@@ -42,6 +42,7 @@ from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
 from townhall.store import brands as brand_store
 from townhall.store import domains as domain_store
+from townhall.store import mailboxes as mailbox_store
 from townhall.store import people as people_store
 from townhall.store import presence as presence_store
 from townhall.store import tenants as settings_store
@@ -114,8 +115,13 @@ class AuthService(Service):
         refresh_ttl_seconds: int,
         throttle: Throttle | None = None,
         limits: LoginLimits | None = None,
+        records_mail_logins: bool = False,
     ) -> None:
         super().__init__(deps)
+        self._records_mail_logins = records_mail_logins
+        """Embedded mail mode: a password login to a user-facing API (RMP's) counts as
+        the mailbox's last login, since there is no IMAP login to count (Dovecot writes
+        it in production; ../shared/design/mail.md §4.2.6)."""
         self._tenants = tenants
         self._throttle = throttle or Throttle(15 * 60)
         self._limits = limits or LoginLimits()
@@ -405,7 +411,7 @@ class AuthService(Service):
             found = await self.password(tenant, username, password, address)
         except Unauthenticated:
             raise refused from None
-        return await self._grant(found)
+        return await self._grant(found, password_login=True)
 
     async def refresh(self, refresh_token: str) -> Grant:
         """A new pair for a valid refresh token, which is used up (rotation)."""
@@ -441,7 +447,7 @@ class AuthService(Service):
         async with self.change(found, "session.logout", found.address) as tx:
             await store.revoke(tx, found.session_id or "", self.clock.now())
 
-    async def _grant(self, who: Principal) -> Grant:
+    async def _grant(self, who: Principal, password_login: bool = False) -> Grant:
         refresh_token = secrets.token_urlsafe(32)
         sid = digest(refresh_token)
         now = self.clock.now()
@@ -451,6 +457,10 @@ class AuthService(Service):
                 tx, sid, who.user_id or 0, SESSION_KINDS[ACCESS_KIND], now, expires
             )
             login = await people_store.login_by_id(tx, who.user_id or 0)
+            if password_login and self._records_mail_logins:
+                mailbox = await mailbox_store.email_of(tx, who.user_id or 0)
+                if mailbox:
+                    await mailbox_store.record_login(tx, mailbox, int(now.timestamp()))
         found = await self._holder(sid, ACCESS_KIND)
         claims = {
             "sub": found.address,

@@ -17,6 +17,7 @@ from townhall.domain import names
 from townhall.domain.errors import AlreadyExists, Forbidden, Invalid, NotFound
 from townhall.domain.models import DEFAULT_BRAND_ID, Brand, BrandAdmin, Tenant
 from townhall.domain.principal import Principal
+from townhall.infrastructure.cache import TTLCache
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
 from townhall.store import brands as store
@@ -56,6 +57,8 @@ class BrandService(Service):
         super().__init__(deps)
         self._tenants = tenants
         self.master_override = master_override
+        self._covered: TTLCache[tuple[int, int], bool] = TTLCache(5.0)
+        deps.events.subscribe(self._on_event)
         """Whether brand admins and the master admin (the operator) may also act where
         only a tenant's own admins may by default (OX's MASTER_ACCOUNT_OVERRIDE)."""
 
@@ -144,6 +147,25 @@ class BrandService(Service):
         async with self.db.read() as tx:
             owner = await store.of_tenant(tx, tenant.id)
             return owner is not None and owner.id in await store.reach(tx, admin.brand_id)
+
+    async def covers(self, brand: Brand, tenant: Tenant) -> bool:
+        """Whether the tenant belongs to the brand or to a brand below it (what the
+        brand's mail-read credential may read). Remembered for a few seconds (and
+        forgotten on any brand or tenant change heard): the mail reads ask on every
+        request."""
+        key = (brand.id, tenant.id)
+        known = self._covered.get(key)
+        if known is not None:
+            return known
+        async with self.db.read() as tx:
+            owner = await store.of_tenant(tx, tenant.id)
+            found = owner is not None and owner.id in await store.reach(tx, brand.id)
+        self._covered.put(key, found)
+        return found
+
+    def _on_event(self, event: object) -> None:
+        if getattr(event, "topic", "").startswith(("brand.", "tenant.")):
+            self._covered.clear()
 
     async def tenants_reached(self, admin: BrandAdmin) -> list[int]:
         async with self.db.read() as tx:

@@ -120,6 +120,7 @@ class Services:
             settings.refresh_token_ttl_seconds,
             throttle,
             limits,
+            records_mail_logins=True,  # embedded mail, the only mode so far
         )
         calendars = CalendarService(deps, invitations)
         built = cls(

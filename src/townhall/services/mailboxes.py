@@ -1,25 +1,43 @@
-"""A person's mailbox settings: quota, quota mode, spam level, antivirus, anti-phishing.
+"""A person's mailbox: its settings, the mail delivered to it, and its counters.
 
-They are settings of the one person, whichever API names them (OX's provisioning calls
-them spamlevel, antivirus, oxantiphishing, quotamode). Unset, each is the deployment's
-default (None here): the mail engine decides what that means. Only the tenant's admins
-change them.
+Settings (quota, quota mode, spam level, antivirus, anti-phishing) are settings of the
+one person, whichever API names them (OX's provisioning calls them spamlevel, antivirus,
+oxantiphishing, quotamode). Unset, each is the deployment's default (None here): the mail
+engine decides what that means. Only the tenant's admins change them.
+
+A mailbox is known by its address: the person's e-mail, lower-case, in a domain their
+tenant holds (the routing core's rule, services/mail_routing.py). Mail is stored and
+counted through the `MailStore` port, so the same use cases hold whether the embedded
+Maildir store or Dovecot keeps the mail. When a person is deleted (by any API: the
+people service records `user.deleted` with the address) the mailbox and its mail go too,
+unless another person of the tenant still holds the address; when a tenant is deleted
+(`tenant.deleted` lists its people's addresses) all of its people's mailboxes go.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
+from townhall.domain.events import DomainEvent
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
-from townhall.infrastructure.mailstore.maildir import MaildirStore
+from townhall.infrastructure.cache import TTLCache
+from townhall.infrastructure.mailstore import MailCounters, MailStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
+from townhall.store import mail as mail_store
 from townhall.store import mailboxes as store
 from townhall.store import people as people_store
 from townhall.store.database import Tx
+
+log = logging.getLogger(__name__)
+HOLDER_TTL_SECONDS = 5.0
+"""How long another process may go on seeing a mailbox's holder after a change (without
+Redis to tell it): the counters are read often, by address, and this saves two reads."""
 
 SPAM_LEVELS = ("low", "medium", "high")
 QUOTA_MODES = ("unified", "default")
@@ -36,6 +54,26 @@ class MailSettings:
 
 
 UNSET = MailSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """Who holds a mailbox address."""
+
+    address: str
+    tenant_id: int
+    user_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxCounters:
+    """A mailbox's counters with what the store does not know: its quota (None: no
+    limit) and when it last logged in to read mail (None: never)."""
+
+    mailbox: Mailbox
+    counters: MailCounters
+    quota_bytes: int | None
+    last_login: datetime | None
 
 
 def _checked(changes: MailSettings) -> dict[str, object]:
@@ -56,10 +94,88 @@ def _checked(changes: MailSettings) -> dict[str, object]:
 
 
 class MailboxService(Service):
-    def __init__(self, deps: Deps, store_of_mail: MaildirStore | None = None) -> None:
+    def __init__(self, deps: Deps, store_of_mail: MailStore | None = None) -> None:
         super().__init__(deps)
         self.mail = store_of_mail
         """Where mail is delivered (None: this server receives no mail)."""
+        self._holders: TTLCache[str, Mailbox] = TTLCache(HOLDER_TTL_SECONDS)
+        """Found holders (never absences, so a new mailbox is seen at once), dropped on
+        every change of people, domains or tenants heard."""
+        deps.events.subscribe(self._on_event)
+
+    async def holder(self, address: str) -> Mailbox:
+        """The person whose mailbox `address` is (any case): their e-mail, in a domain
+        their tenant holds. NotFound otherwise (also for what is no address)."""
+        wanted = address.strip().lower()
+        cached = self._holders.get(wanted)
+        if cached is not None:
+            return cached
+        domain = wanted.rpartition("@")[2]
+        if "@" not in wanted or not domain:
+            raise NotFound("mailbox", address)
+        async with self.db.read() as tx:
+            owners = (await mail_store.domain_owners(tx, [domain])).get(domain, frozenset())
+            people = await mail_store.people_at(tx, [wanted]) if owners else []
+        held = [(tenant_id, user_id) for tenant_id, user_id, _ in people if tenant_id in owners]
+        if not held:
+            raise NotFound("mailbox", address)
+        found = Mailbox(wanted, *held[0])
+        self._holders.put(wanted, found)
+        return found
+
+    async def counters(self, actor: Principal, address: str) -> MailboxCounters:
+        """New since the last mail login, unread in INBOX and everywhere, the newest
+        INBOX messages and the quota, of a mailbox of the actor's tenant (its admins, or
+        the holder themselves)."""
+        found = await self.holder(address)
+        if found.tenant_id != actor.tenant_id:
+            raise NotFound("mailbox", address)
+        if not actor.is_admin and actor.user_id != found.user_id:
+            raise Forbidden("mailbox", found.address, "Only an administrator may read this")
+        if self.mail is None:
+            raise Unavailable("mail", "This server stores no mail")
+        async with self.db.read() as tx:
+            quota = (await store.settings_of(tx, found.user_id))["quota_bytes"]
+            epoch = await store.last_login(tx, found.address)
+        last_login = datetime.fromtimestamp(epoch, UTC) if epoch is not None else None
+        try:
+            counted = await self.mail.counters(found.address, last_login)
+        except ValueError:  # an address the store cannot file (a '/' in the local part)
+            raise Unavailable("mail", f"no mailbox can be kept for {found.address}") from None
+        return MailboxCounters(found, counted, quota, last_login)
+
+    async def _on_event(self, event: DomainEvent) -> None:
+        """A deleted person's mailbox goes with them, a deleted tenant's people's with
+        it (heard in every process with Redis; removing twice is harmless)."""
+        if event.topic.startswith(("user.", "domain.", "tenant.")):
+            self._holders.clear()
+        if event.topic == "user.deleted":
+            gone = [event.data.get("mailbox")]
+        elif event.topic == "tenant.deleted":
+            gone = list(event.data.get("mailboxes") or [])
+        else:
+            return
+        for address in gone:
+            if isinstance(address, str) and address and self.mail is not None:
+                await self._remove(address)
+
+    async def _remove(self, address: str) -> None:
+        """Remove the mailbox unless someone (of the tenant holding its domain) holds
+        the address now."""
+        assert self.mail is not None
+        try:
+            await self.holder(address)
+        except NotFound:
+            pass
+        else:
+            return
+        try:
+            await self.mail.remove(address)
+        except (ValueError, OSError) as exc:
+            log.warning("mailbox %s not removed: %s", address, exc)
+            return
+        async with self.db.write() as tx:
+            await store.forget_login(tx, address)
 
     async def has_room(self, user_id: int, address: str) -> bool:
         """Whether the mailbox is under its quota (no quota: always)."""

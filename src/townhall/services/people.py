@@ -354,7 +354,9 @@ class PeopleService(Service):
             if with_bookings:
                 await booking_store.delete_organised_by(work, person.id)
             await store.delete_row(work, person.id)
-            work.record("user.deleted", person.username)
+            # The mailbox service hears it and removes the person's mailbox.
+            mailbox = (person.email or "").strip().lower()
+            work.record("user.deleted", person.username, {"mailbox": mailbox} if mailbox else None)
 
     async def get_vcard(self, actor: Principal, username: str) -> str | None:
         async with self.db.read() as tx:

@@ -22,6 +22,7 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
 from townhall.services.base import Deps, Service
 from townhall.store import brands as brand_store
+from townhall.store import mailboxes as mailbox_store
 from townhall.store import people as people_store
 from townhall.store import tenants as store
 from townhall.store.database import UniqueViolation
@@ -184,8 +185,10 @@ class TenantService(Service):
             if first is not None and found.id == first.id:
                 raise Conflict("tenant", wanted, "the first tenant cannot be deleted")
             await store.lock_tenant(work, found.id)
+            # The mailbox service hears them and removes the people's mailboxes.
+            mailboxes = await mailbox_store.addresses_of_tenant(work, found.id)
             await store.delete_tenant(work, found.id)
-            work.record("tenant.deleted", found.domain)
+            work.record("tenant.deleted", found.domain, {"mailboxes": mailboxes})
         self._forget()
 
     async def add_route(self, actor: Principal, domain: str, route: str) -> Tenant:

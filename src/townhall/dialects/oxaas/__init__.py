@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 
 from .. import documents
 from ..kit import Dialect, after_principal
-from . import domains, forwards, lists, search, sessions, users
+from . import counters, domains, forwards, lists, search, sessions, users
 from .http import CONTRACT, EXCEPTION_HANDLERS, PREFIXES, AnyRequest, OxError, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (OxError,)
@@ -29,6 +29,7 @@ def routers() -> list[Router]:
                 search.router(),
                 domains.context_router(),
                 domains.reseller_router(),
+                counters.router(),
                 documents.route("/openapi.json", CONTRACT),
             ],
             dependencies=after_principal(),

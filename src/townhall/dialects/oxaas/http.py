@@ -12,6 +12,10 @@ names (contracts/oxaas.md "Conventions"):
 - reseller admin: brand admins, and the master admin only with the override; context
   admins never. The principal names the brand it acts for (`Principal.brand_id`); the
   routes act on that brand, the brands below it and their contexts.
+- tennant (the mail reads, `/mail/{uid}`): a brand's mail-read credential, for the
+  mailboxes of the brand's contexts and of its sub-brands' contexts; nobody else (no
+  admin of any kind). An unknown mailbox is a 404 once the credential is good (SMTP
+  tells as much at RCPT time); a mailbox of another brand's context is a 401.
 
 Refusals are OX's `{"error": "<message>"}`: 400 names the parameter, 401 carries
 `WWW-Authenticate: Basic realm="oxaas"`, 404 says what was not found, 409 a duplicate.
@@ -273,3 +277,17 @@ async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None
         )
     kit.refuse_unstorable_request(connection)
     kit.remember(connection, principal)
+
+
+async def tennant(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    """tennantAuth: the brand's mail-read credential, for a mailbox the brand reaches.
+    The credential is checked before the mailbox is looked up, so a caller without
+    one learns nothing of which mailboxes exist."""
+    svc = kit.services_of(connection)
+    username, password = credentials(connection)
+    brand = await svc.auth.brand_mail_reader(username, password, kit.caller_address(connection))
+    mailbox = await svc.mailboxes.holder(str(connection.path_params.get("uid", "")))
+    tenant = await svc.tenants.by_id(mailbox.tenant_id)
+    if not await svc.brands.covers(brand, tenant):
+        raise Forbidden("mailbox", mailbox.address, "outside the brand of the credential")
+    kit.remember(connection, Principal.system(tenant, f"brand mail reader {username}"))
