@@ -15,6 +15,7 @@ from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
+from townhall.services.announcements import AnnouncementService
 from townhall.services.audit import AuditService
 from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
@@ -81,6 +82,7 @@ class Services:
     forwards: ForwardService
     sender_lists: SenderListService
     mail_routing: MailRoutingService
+    announcements: AnnouncementService
 
     @classmethod
     def build(
@@ -101,7 +103,8 @@ class Services:
             node=settings.node_name,
         )
         tenants = TenantService(deps)
-        invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
+        mailer = make_mailer(settings.smtp_url)
+        invitations = InvitationService(mailer, deps.clock)
         groups = GroupService(deps)
         domains = DomainService(deps)
         bookings = BookingService(deps, invitations)
@@ -126,7 +129,7 @@ class Services:
             deps=deps,
             tenants=tenants,
             brands=BrandService(deps, tenants, settings.master_account_override),
-            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder)),
+            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder), mailer),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),
@@ -156,6 +159,7 @@ class Services:
             forwards=ForwardService(deps),
             sender_lists=SenderListService(deps),
             mail_routing=MailRoutingService(deps),
+            announcements=AnnouncementService(deps),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

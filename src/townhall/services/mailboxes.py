@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
 from townhall.domain.principal import Principal
+from townhall.infrastructure.mail import Mailer
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
@@ -55,10 +56,24 @@ def _checked(changes: MailSettings) -> dict[str, object]:
 
 
 class MailboxService(Service):
-    def __init__(self, deps: Deps, store_of_mail: MaildirStore | None = None) -> None:
+    def __init__(
+        self, deps: Deps, store_of_mail: MaildirStore | None = None, outbound: Mailer | None = None
+    ) -> None:
         super().__init__(deps)
         self.mail = store_of_mail
         """Where mail is delivered (None: this server receives no mail)."""
+        self._outbound = outbound or Mailer()
+
+    @property
+    def relays(self) -> bool:
+        """Whether received mail for other servers can be handed on (a relay is set)."""
+        return self._outbound.configured
+
+    async def relay(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        """Hand received mail to the relay for recipients on other servers, unchanged,
+        with the original envelope sender (no SRS: see docs/ox-mapping.md). Raises
+        OSError if the relay did not take it, so the receiver answers 4xx."""
+        await self._outbound.relay(sender, recipients, raw)
 
     async def has_room(self, user_id: int, address: str) -> bool:
         """Whether the mailbox is under its quota (no quota: always)."""

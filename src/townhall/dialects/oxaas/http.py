@@ -8,7 +8,9 @@ names (contracts/oxaas.md "Conventions"):
   `TOWNHALL_MASTER_ACCOUNT_OVERRIDE`, also the admins of the brand owning the context
   (or a brand above it) and the master admin (the operator);
 - context admin only: the context's admins and the owning brand's admins, whatever the
-  override says.
+  override says;
+- reseller admin: brand admins, and the master admin only with the override; never a
+  context admin. The caller's brand (`brand_of_caller`) bounds what it sees.
 
 Refusals are OX's `{"error": "<message>"}`: 400 names the parameter, 401 carries
 `WWW-Authenticate: Basic realm="oxaas"`, 404 says what was not found, 409 a duplicate.
@@ -38,7 +40,7 @@ from townhall.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from townhall.domain.models import Tenant
+from townhall.domain.models import Brand, Tenant
 from townhall.domain.principal import Principal
 
 from .. import kit
@@ -58,6 +60,10 @@ FIELDS = {
     "anti_phishing": "oxantiphishing",
     "quota_mode": "quotamode",
     "username": "uidname",
+    "message": "msgJsonObject",
+    "starts_at": "startDatetime",
+    "ends_at": "endDatetime",
+    "owner_brand": "ownerBrand",
 }
 """Domain field names as OX spells them."""
 
@@ -155,12 +161,22 @@ def number(raw: Any, field: str) -> int:
     return int(text)
 
 
+def user_context(raw: Any) -> tuple[int, int]:
+    """`userid@contextid` (the notifications' path) as (user id, context id)."""
+    user, at, context = str(raw).partition("@")
+    if not at:
+        raise OxError(400, "usercontext must be userid@contextid")
+    return number(user, "userid"), number(context, "contextid")
+
+
 async def context_of(connection: AnyConnection) -> Tenant:
     """The tenant the path's `contextid` names, or else the query's `contextId` or
     `contextName` (404 if there is none)."""
     tenants = kit.services_of(connection).tenants
     path = connection.path_params
     raw = path.get("contextid") or connection.query_params.get("contextId")
+    if "usercontext" in path:  # the notifications' `userid@contextid`
+        raw = user_context(path["usercontext"])[1]
     if "contextId" in path:  # the forwards' path: the context's id or its name
         raw = path["contextId"] if str(path["contextId"]).isdigit() else None
     if raw is None:
@@ -242,3 +258,37 @@ async def context_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
 async def context_admin_only(connection: AnyConnection, _: BaseRouteHandler) -> None:
     """contextAdminOnlyAuth: brand admins need no override; the master admin is refused."""
     kit.remember(connection, await _resolve(connection, override_applies=False))
+
+
+BRAND = "oxaas_brand"
+"""The connection-state key of the caller's brand (resellerAdminAuth)."""
+
+
+async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
+    """resellerAdminAuth: a brand admin, as its brand; the master admin (the operator)
+    only with the override, as the default brand; a context admin never. The principal
+    is the first tenant's system principal, named for the audit log."""
+    svc = kit.services_of(connection)
+    username, password = credentials(connection)
+    address = kit.caller_address(connection)
+    first = await svc.tenants.first()
+    if first is None:
+        raise Unauthenticated("session", username, "no tenant yet")
+    if await svc.auth.is_brand_admin(username):
+        admin = await svc.auth.brand_admin(username, password, address)
+        brand = await svc.brands.of_admin(admin)
+        principal = Principal.system(first, f"brand admin {username}")
+    else:
+        operator = await svc.auth.password(first, username, password, address)
+        if not svc.brands.master_override or not await svc.tenants.is_operator(operator):
+            raise Forbidden("brand", "", "not a reseller admin")
+        brand = await svc.brands.of_default()
+        principal = Principal.system(first, f"master {username}")
+    kit.refuse_unstorable_request(connection)
+    kit.remember(connection, principal)
+    connection.scope["state"][BRAND] = brand
+
+
+def brand_of_caller(connection: AnyConnection) -> Brand:
+    """The brand a reseller_admin-guarded caller acts as."""
+    return connection.scope["state"][BRAND]  # type: ignore[no-any-return]
