@@ -37,6 +37,7 @@ from townhall.services.invitations import InvitationService
 from townhall.services.mail_routing import MailRoutingService
 from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
+from townhall.services.notifications import NotificationService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
@@ -83,6 +84,7 @@ class Services:
     sender_lists: SenderListService
     mail_routing: MailRoutingService
     announcements: AnnouncementService
+    notifications: NotificationService
 
     @classmethod
     def build(
@@ -125,11 +127,13 @@ class Services:
             limits,
         )
         calendars = CalendarService(deps, invitations)
+        brands = BrandService(deps, tenants, settings.master_account_override)
+        mailboxes = MailboxService(deps, MaildirStore(settings.mail_folder), mailer)
         built = cls(
             deps=deps,
             tenants=tenants,
-            brands=BrandService(deps, tenants, settings.master_account_override),
-            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder), mailer),
+            brands=brands,
+            mailboxes=mailboxes,
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),
@@ -160,6 +164,7 @@ class Services:
             sender_lists=SenderListService(deps),
             mail_routing=MailRoutingService(deps),
             announcements=AnnouncementService(deps),
+            notifications=NotificationService(deps, brands, mailboxes, mailer),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException
 
 from .. import documents
 from ..kit import Dialect, after_principal
-from . import announcements, forwards, lists, sessions, users
+from . import announcements, forwards, lists, notifications, sessions, users
 from .http import CONTRACT, EXCEPTION_HANDLERS, PREFIXES, AnyRequest, OxError, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (OxError,)
@@ -27,6 +27,7 @@ def routers() -> list[Router]:
                 forwards.router(),
                 lists.router(),
                 announcements.router(),
+                notifications.router(),
                 documents.route("/openapi.json", CONTRACT),
             ],
             dependencies=after_principal(),
