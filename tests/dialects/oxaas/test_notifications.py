@@ -114,7 +114,7 @@ def test_a_person_without_an_address_gets_the_plain_400(mailing: MailingServer) 
         assert answer.text == f"{uid}@1 has no primary mail address"
 
 
-def test_bad_requests_are_refused_naming_the_field(mailing: MailingServer) -> None:
+async def test_bad_requests_are_refused_naming_the_field(mailing: MailingServer) -> None:
     ox = context_admin(mailing.server)
     uid, name = new_person(mailing.server)
     before = len(mailing.relay.received)
@@ -127,6 +127,7 @@ def test_bad_requests_are_refused_naming_the_field(mailing: MailingServer) -> No
     refused(ox.post("/admin/notifications/999999@1/welcome"), 404, "user 999999")
     refused(ox.post(f"/admin/notifications/{uid}@999999/welcome"), 404, "context")
     assert len(mailing.relay.received) == before
+    assert await mailing.store.messages(f"{name}@example.org") == []
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
