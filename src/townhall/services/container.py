@@ -106,7 +106,9 @@ class Services:
         )
         tenants = TenantService(deps)
         mailer = make_mailer(settings.smtp_url)
-        invitations = InvitationService(mailer, deps.clock)
+        mail_routing = MailRoutingService(deps)
+        mailboxes = MailboxService(deps, MaildirStore(settings.mail_folder), mailer)
+        invitations = InvitationService(mailer, deps.clock, mail_routing, mailboxes)
         groups = GroupService(deps)
         domains = DomainService(deps)
         bookings = BookingService(deps, invitations)
@@ -128,7 +130,6 @@ class Services:
         )
         calendars = CalendarService(deps, invitations)
         brands = BrandService(deps, tenants, settings.master_account_override)
-        mailboxes = MailboxService(deps, MaildirStore(settings.mail_folder), mailer)
         built = cls(
             deps=deps,
             tenants=tenants,
@@ -162,7 +163,7 @@ class Services:
             ),
             forwards=ForwardService(deps),
             sender_lists=SenderListService(deps),
-            mail_routing=MailRoutingService(deps),
+            mail_routing=mail_routing,
             announcements=AnnouncementService(deps),
             notifications=NotificationService(deps, brands, mailboxes, mailer),
         )

@@ -101,3 +101,17 @@ async def test_a_full_mailbox_refuses_with_552(
         _send(port, "a@b.test", [address], "second")
     code, reply = full.value.recipients[address]
     assert code == 552 and b"5.2.2" in reply
+
+
+def test_without_a_relay_forwards_to_other_servers_are_refused(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    """No outbound relay is set: mail for an alias forwarding elsewhere is refused at
+    RCPT, never accepted and dropped (tests/dialects/oxaas/test_relay.py has a relay)."""
+    server, port, _ = mail_server
+    alias = "away-norelay@example.org"
+    assert context_admin(server).put(f"/admin/forwards/1/{alias}", json=["x@far.test"]).ok
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
+        _send(port, "a@b.test", [alias], "lost")
+    code, reply = refusal.value.recipients[alias]
+    assert code == 550 and b"5.7.1" in reply, reply
