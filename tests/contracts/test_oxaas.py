@@ -51,7 +51,13 @@ def test_every_operation(case: schemathesis.Case, own_server: RunningServer) -> 
         headers=BASIC,
     )
     assert made.status_code == 200, made.text
-    real = {"contextid": "1", "contextId": "1", "userid": str(uid), "alias": alias}
+    real = {
+        "contextid": "1",
+        "contextId": "1",
+        "userid": str(uid),
+        "alias": alias,
+        "usercontext": f"{uid}@1",
+    }
     for key in list(case.path_parameters or {}):
         if key in real:
             case.path_parameters[key] = real[key]  # type: ignore[index]

@@ -115,3 +115,14 @@ def test_without_a_relay_forwards_to_other_servers_are_refused(
         _send(port, "a@b.test", [alias], "lost")
     code, reply = refusal.value.recipients[alias]
     assert code == 550 and b"5.7.1" in reply, reply
+
+
+async def test_without_a_relay_a_welcome_still_reaches_the_mailbox(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    server, _, store = mail_server
+    uid, name = new_person(server)
+    sent = context_admin(server).post(f"/admin/notifications/{uid}@1/welcome")
+    assert sent.status_code == 200, sent.text
+    stored = await store.messages(f"{name}@example.org")
+    assert len(stored) == 1 and b"Welcome to" in stored[0]

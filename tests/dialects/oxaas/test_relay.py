@@ -12,10 +12,11 @@ from email.message import EmailMessage
 import icalendar
 import pytest
 
-from tests.conftest import RunningServer, unique
+from tests.conftest import RunningServer, _free_port, start_server, stop_server, unique
 from tests.helpers.ox import context_admin, new_person
 from tests.helpers.relay import MailingServer, mailing_server
 from tests.helpers.rmp import admin, at, book, make_resource
+from townhall.infrastructure.mailstore.maildir import MaildirStore
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +95,39 @@ async def test_internal_invitees_find_the_invitation_in_their_mailbox(
     event = icalendar.Calendar.from_ical(calendar.get_payload(decode=True)).walk("VEVENT")[0]
     assert {str(a).removeprefix("mailto:") for a in event["ATTENDEE"]} == {inside, outside}
     assert mailing.relay.to(inside) == []
+
+
+@pytest.fixture(scope="module")
+def unreachable_relay(
+    server: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningServer, int, MaildirStore]]:
+    """A server whose relay is set but does not answer (nothing listens on its port)."""
+    folder = tmp_path_factory.mktemp("dead-relay")
+    port = _free_port()
+    running = start_server(
+        server.database_url,
+        folder / "server.log",
+        TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
+        TOWNHALL_SMTP_URL=f"smtp://127.0.0.1:{_free_port()}",
+        TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
+    )
+    yield running, port, MaildirStore(folder / "mailboxes")
+    stop_server(running)
+
+
+async def test_a_relay_that_does_not_take_it_is_a_451_and_nothing_is_stored(
+    unreachable_relay: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    """The sender retries later; the local recipient must not get it twice."""
+    server, port, store = unreachable_relay
+    _, name = new_person(server)
+    local = f"{name}@example.org"
+    alias = f"{unique('down')}@example.org"
+    assert context_admin(server).put(f"/admin/forwards/1/{alias}", json=["x@far.test", local]).ok
+    with (
+        pytest.raises(smtplib.SMTPDataError) as refusal,
+        smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp,
+    ):
+        smtp.send_message(_message("later"), from_addr="a@origin.test", to_addrs=[alias])
+    assert refusal.value.smtp_code == 451
+    assert await store.messages(local) == []
