@@ -54,8 +54,8 @@ class AnnouncementService(Service):
         async with self.unit(actor) as work:
             reach = await brand_store.reach(work, brand.id)
             names = await _names(work)
-            owner = _brand_id(draft.owner_brand or brand.name, names, reach, "owner_brand")
-            targets = [_brand_id(b, names, reach, "brands") for b in draft.brands or ()]
+            owner = _brand_id(draft.owner_brand or brand.name, names, reach)
+            targets = [_brand_id(b, names, reach) for b in draft.brands or ()]
             zone = _zone(draft.timezone or "UTC")
             starts = _instant(draft.starts, zone, "starts_at")
             ends = _instant(draft.ends, zone, "ends_at")
@@ -99,7 +99,7 @@ class AnnouncementService(Service):
             if draft.message is not None:
                 values["message"] = _message(draft.message)
             if draft.owner_brand is not None:
-                values["owner_brand_id"] = _brand_id(draft.owner_brand, names, reach, "owner_brand")
+                values["owner_brand_id"] = _brand_id(draft.owner_brand, names, reach)
             for given, column in ((draft.starts, "starts_at"), (draft.ends, "ends_at")):
                 if given is not None:
                     values[column] = _instant(given, zone, column)
@@ -110,10 +110,10 @@ class AnnouncementService(Service):
             _window(values.get("starts_at", row.starts_at), values.get("ends_at", row.ends_at))
             targets = None
             if draft.brands is not None:
-                targets = [_brand_id(b, names, reach, "brands") for b in draft.brands]
+                targets = [_brand_id(b, names, reach) for b in draft.brands]
             await store.update_one(work, row.id, values, targets, self.clock.now())
             work.record("announcement.changed", str(row.id), {"changed": sorted(values)})
-            after = await store.one(work, row.id, await brand_store.reach(work, brand.id))
+            after = await store.one(work, row.id, reach)
             assert after is not None
             return _shown(after, names)
 
@@ -180,7 +180,7 @@ def _shown(row: store.Row, names: dict[int, str]) -> Announcement:
     )
 
 
-def _brand_id(name: str, names: dict[int, str], reach: set[int], field: str) -> int:
+def _brand_id(name: str, names: dict[int, str], reach: set[int]) -> int:
     """A brand the caller reaches, by name; any other does not exist for it."""
     for brand_id, known in names.items():
         if known == name.strip() and brand_id in reach:
