@@ -31,7 +31,8 @@ def own_server(
 ) -> Iterator[RunningServer]:
     folder: Path = tmp_path_factory.mktemp("ox-contract")
     with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(url, folder / "server.log")
+        # Its own mail folder: the fuzz sends real notifications into mailboxes.
+        running = start_server(url, folder / "server.log", TOWNHALL_MAIL_DIR=str(folder / "mail"))
         yield running
         stop_server(running)
 
