@@ -31,7 +31,8 @@ def own_server(
 ) -> Iterator[RunningServer]:
     folder: Path = tmp_path_factory.mktemp("ox-contract")
     with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(url, folder / "server.log")
+        # Its own mail folder: the fuzz sends real notifications into mailboxes.
+        running = start_server(url, folder / "server.log", TOWNHALL_MAIL_DIR=str(folder / "mail"))
         yield running
         stop_server(running)
 
@@ -51,7 +52,13 @@ def test_every_operation(case: schemathesis.Case, own_server: RunningServer) -> 
         headers=BASIC,
     )
     assert made.status_code == 200, made.text
-    real = {"contextid": "1", "contextId": "1", "userid": str(uid), "alias": alias}
+    real = {
+        "contextid": "1",
+        "contextId": "1",
+        "userid": str(uid),
+        "alias": alias,
+        "usercontext": f"{uid}@1",
+    }
     for key in list(case.path_parameters or {}):
         if key in real:
             case.path_parameters[key] = real[key]  # type: ignore[index]

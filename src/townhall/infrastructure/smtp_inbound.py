@@ -3,8 +3,9 @@
 Each recipient is decided by the mail routing core at RCPT time (services/mail_routing.py,
 the only place the rules live): a domain not hosted, an unknown user, or a sender every
 final owner refuses gets its 5xx there; a mailbox over its quota a `552 5.2.2`. At DATA
-the message goes to the mailboxes the core chose. Forwards to other servers are refused
-at RCPT for now (no outbound relaying of received mail yet), never accepted and dropped.
+the message goes to the mailboxes the core chose. Forwards to other servers are relayed
+through the outbound relay (`TOWNHALL_SMTP_URL`) with the original envelope sender;
+without a relay they are refused at RCPT, never accepted and dropped.
 
 One listener per server: the first worker to bind the address serves SMTP and the
 others leave it to that one (Maildir delivery from any process is safe; a worker that
@@ -28,6 +29,8 @@ from townhall.services.container import Services
 log = logging.getLogger(__name__)
 ROUTES = "townhall_routes"
 """The envelope attribute holding each accepted recipient's mailboxes."""
+EXTERNAL = "townhall_external"
+"""The envelope attribute holding the addresses on other servers the mail goes on to."""
 
 
 class Receiver:
@@ -42,7 +45,7 @@ class Receiver:
         route = await self._services.mail_routing.resolve(address, envelope.mail_from or "")
         if not route.accepted:
             return route.smtp
-        if route.external:
+        if route.external and not self._services.mailboxes.relays:
             return f"550 5.7.1 <{address}>: forwarding to other servers is not set up here"
         for user_id, mailbox in route.mailboxes:
             if not await self._services.mailboxes.has_room(user_id, mailbox):
@@ -50,12 +53,22 @@ class Receiver:
         routes: list[tuple[int, str]] = getattr(envelope, ROUTES, [])
         routes += [m for m in route.mailboxes if m not in routes]
         setattr(envelope, ROUTES, routes)
+        external: list[str] = getattr(envelope, EXTERNAL, [])
+        external += [a for a in route.external if a not in external]
+        setattr(envelope, EXTERNAL, external)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         mailboxes = getattr(envelope, ROUTES, [])
+        external = getattr(envelope, EXTERNAL, [])
+        if external:  # first, so a relay failure (4xx, the sender retries) delivers nothing twice
+            try:
+                await self._services.mailboxes.relay(envelope.mail_from or "", external, raw)
+            except OSError as exc:
+                log.warning("relaying to %s failed: %s", external, exc)
+                return "451 4.4.0 could not relay to other servers; try again later"
         try:
             await self._services.mailboxes.deliver(mailboxes, raw)
         except OSError as exc:

@@ -124,6 +124,14 @@ class BrandService(Service):
             raise NotFound("brand", str(DEFAULT_BRAND_ID))
         return found
 
+    async def of_admin(self, admin: BrandAdmin) -> Brand:
+        """The brand a reseller admin administers."""
+        async with self.db.read() as tx:
+            found = await store.by_id(tx, admin.brand_id)
+        if found is None:
+            raise NotFound("brand", str(admin.brand_id))
+        return found
+
     async def of_default(self) -> Brand:
         async with self.db.read() as tx:
             found = await store.by_id(tx, DEFAULT_BRAND_ID)

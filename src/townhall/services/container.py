@@ -15,6 +15,7 @@ from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.analytics import AnalyticsService
+from townhall.services.announcements import AnnouncementService
 from townhall.services.audit import AuditService
 from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
@@ -36,6 +37,7 @@ from townhall.services.invitations import InvitationService
 from townhall.services.mail_routing import MailRoutingService
 from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
+from townhall.services.notifications import NotificationService
 from townhall.services.people import PeopleService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
@@ -81,6 +83,8 @@ class Services:
     forwards: ForwardService
     sender_lists: SenderListService
     mail_routing: MailRoutingService
+    announcements: AnnouncementService
+    notifications: NotificationService
 
     @classmethod
     def build(
@@ -101,7 +105,10 @@ class Services:
             node=settings.node_name,
         )
         tenants = TenantService(deps)
-        invitations = InvitationService(make_mailer(settings.smtp_url), deps.clock)
+        mailer = make_mailer(settings.smtp_url)
+        mail_routing = MailRoutingService(deps)
+        mailboxes = MailboxService(deps, MaildirStore(settings.mail_folder), mailer)
+        invitations = InvitationService(mailer, deps.clock, mail_routing, mailboxes)
         groups = GroupService(deps)
         domains = DomainService(deps)
         bookings = BookingService(deps, invitations)
@@ -123,11 +130,12 @@ class Services:
             records_mail_logins=True,  # embedded mail, the only mode so far
         )
         calendars = CalendarService(deps, invitations)
+        brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
             deps=deps,
             tenants=tenants,
-            brands=BrandService(deps, tenants, settings.master_account_override),
-            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder)),
+            brands=brands,
+            mailboxes=mailboxes,
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),
@@ -156,7 +164,9 @@ class Services:
             ),
             forwards=ForwardService(deps),
             sender_lists=SenderListService(deps),
-            mail_routing=MailRoutingService(deps),
+            mail_routing=mail_routing,
+            announcements=AnnouncementService(deps),
+            notifications=NotificationService(deps, brands, mailboxes, mailer),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

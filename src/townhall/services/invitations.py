@@ -3,20 +3,38 @@
 A REQUEST goes out when a booking or event is made or changed with invitations asked
 for, a CANCEL when it is called off; both carry the same UID and a rising SEQUENCE so
 the attendee's calendar updates the one entry. Mail is sent after the change commits.
+
+Attendees are routed as received mail is (`MailRoutingService`, with the organizer as
+sender): one hosted here gets the invitation stored in their mailbox (through their
+forwards, respecting their black list), one on another server gets it through the
+outbound relay. Only the latter are the relay's envelope recipients, so a relay that
+routes this server's domains back here delivers nothing twice. An attendee at a hosted
+address that nobody holds gets nothing (the relay could only bounce it).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 import icalendar
 
 from townhall import __version__
+from townhall.domain.errors import Unavailable
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.mail import Mailer
+
+if TYPE_CHECKING:
+    from townhall.services.mail_routing import MailRoutingService
+    from townhall.services.mailboxes import MailboxService
+
+log = logging.getLogger(__name__)
+NOT_HOSTED = "5.1.2"
+"""The routing core's status for an address whose domain is not ours: the relay's."""
 
 PRODID = f"-//Townhall//Townhall {__version__}//EN"
 
@@ -38,9 +56,17 @@ class Meeting:
 
 
 class InvitationService:
-    def __init__(self, mailer: Mailer, clock: Clock) -> None:
+    def __init__(
+        self,
+        mailer: Mailer,
+        clock: Clock,
+        routing: MailRoutingService | None = None,
+        mailboxes: MailboxService | None = None,
+    ) -> None:
         self._mailer = mailer
         self._clock = clock
+        self._routing = routing
+        self._mailboxes = mailboxes
 
     async def request(self, meeting: Meeting) -> bool:
         return await self._send("REQUEST", meeting)
@@ -64,7 +90,31 @@ class InvitationService:
             subtype="calendar",
             params={"method": method},
         )
-        return await self._mailer.send(message)
+        local, external = await self._routes(meeting)
+        delivered = False
+        if local and self._mailboxes is not None:
+            try:
+                await self._mailboxes.deliver(local, message.as_bytes())
+                delivered = True
+            except (OSError, Unavailable) as exc:
+                log.warning("could not store the invitation %s: %s", meeting.uid, exc)
+        relayed = await self._mailer.send(message, external) if external else False
+        return delivered or relayed
+
+    async def _routes(self, meeting: Meeting) -> tuple[list[tuple[int, str]], list[str]]:
+        """The mailboxes here and the addresses elsewhere the invitation goes to."""
+        if self._routing is None or self._mailboxes is None:
+            return [], list(meeting.attendees)
+        local: list[tuple[int, str]] = []
+        external: list[str] = []
+        for attendee in meeting.attendees:
+            route = await self._routing.resolve(attendee, meeting.organizer)
+            if route.accepted:
+                local += [m for m in route.mailboxes if m not in local]
+                external += [a for a in route.external if a not in external]
+            elif route.reply.startswith(NOT_HOSTED) and attendee not in external:
+                external.append(attendee)
+        return local, external
 
     def calendar(self, method: str, meeting: Meeting) -> str:
         calendar = icalendar.Calendar()

@@ -26,6 +26,7 @@ from townhall.domain.events import DomainEvent
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
+from townhall.infrastructure.mail import Mailer
 from townhall.infrastructure.mailstore import MailCounters, MailStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
@@ -94,10 +95,13 @@ def _checked(changes: MailSettings) -> dict[str, object]:
 
 
 class MailboxService(Service):
-    def __init__(self, deps: Deps, store_of_mail: MailStore | None = None) -> None:
+    def __init__(
+        self, deps: Deps, store_of_mail: MailStore | None = None, outbound: Mailer | None = None
+    ) -> None:
         super().__init__(deps)
         self.mail = store_of_mail
         """Where mail is delivered (None: this server receives no mail)."""
+        self._outbound = outbound or Mailer()
         self._holders: TTLCache[str, Mailbox] = TTLCache(HOLDER_TTL_SECONDS)
         """Found holders (never absences, so a new mailbox is seen at once), dropped on
         every change of people, domains or tenants heard."""
@@ -176,6 +180,17 @@ class MailboxService(Service):
             return
         async with self.db.write() as tx:
             await store.forget_login(tx, address)
+
+    @property
+    def relays(self) -> bool:
+        """Whether received mail for other servers can be handed on (a relay is set)."""
+        return self._outbound.configured
+
+    async def relay(self, sender: str, recipients: Sequence[str], raw: bytes) -> None:
+        """Hand received mail to the relay for recipients on other servers, unchanged,
+        with the original envelope sender (no SRS: see docs/ox-mapping.md). Raises
+        OSError if the relay did not take it, so the receiver answers 4xx."""
+        await self._outbound.relay(sender, recipients, raw)
 
     async def has_room(self, user_id: int, address: str) -> bool:
         """Whether the mailbox is under its quota (no quota: always)."""

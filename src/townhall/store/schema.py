@@ -761,6 +761,36 @@ mail_sender_rules = Table(
 )
 
 
+# Announcements a brand shows its people (0013): versioned, enabled or not, shown within
+# [starts_at, ends_at) (instants; `timezone` is the zone the times were given in).
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("owner_brand_id", ForeignKey("brands.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("message", JSON, nullable=False),
+    _ts("starts_at", nullable=True),
+    _ts("ends_at", nullable=True),
+    Column("timezone", String(64), nullable=False),
+    Column("discardable", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+Index("ix_announcements_owner", announcements.c.owner_brand_id)
+
+# The brands whose people see an announcement (none listed: the owner brand's).
+announcement_brands = Table(
+    "announcement_brands",
+    metadata,
+    Column("announcement_id", ForeignKey("announcements.id", ondelete="CASCADE"), primary_key=True),
+    Column("brand_id", ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True),
+)
+Index("ix_announcement_brands_brand", announcement_brands.c.brand_id)
+
+
 def _ids_never_reused() -> None:
     """Every generated id is AUTOINCREMENT on SQLite (0006).
 

@@ -126,3 +126,28 @@ def test_one_server_of_several_workers_listens_once_and_delivers(
         finally:
             stop_server(running)
         assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+def test_without_a_relay_forwards_to_other_servers_are_refused(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    """No outbound relay is set: mail for an alias forwarding elsewhere is refused at
+    RCPT, never accepted and dropped (tests/dialects/oxaas/test_relay.py has a relay)."""
+    server, port, _ = mail_server
+    alias = "away-norelay@example.org"
+    assert context_admin(server).put(f"/admin/forwards/1/{alias}", json=["x@far.test"]).ok
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
+        _send(port, "a@b.test", [alias], "lost")
+    code, reply = refusal.value.recipients[alias]
+    assert code == 550 and b"5.7.1" in reply, reply
+
+
+async def test_without_a_relay_a_welcome_still_reaches_the_mailbox(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    server, _, store = mail_server
+    uid, name = new_person(server)
+    sent = context_admin(server).post(f"/admin/notifications/{uid}@1/welcome")
+    assert sent.status_code == 200, sent.text
+    stored = await store.messages(f"{name}@example.org")
+    assert len(stored) == 1 and b"Welcome to" in stored[0]

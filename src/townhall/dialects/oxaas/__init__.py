@@ -10,7 +10,17 @@ from litestar.exceptions import HTTPException
 
 from .. import documents
 from ..kit import Dialect, after_principal
-from . import counters, domains, forwards, lists, search, sessions, users
+from . import (
+    announcements,
+    counters,
+    domains,
+    forwards,
+    lists,
+    notifications,
+    search,
+    sessions,
+    users,
+)
 from .http import CONTRACT, EXCEPTION_HANDLERS, PREFIXES, AnyRequest, OxError, handle_http_error
 
 REFUSALS: tuple[type[Exception], ...] = (OxError,)
@@ -30,6 +40,8 @@ def routers() -> list[Router]:
                 domains.context_router(),
                 domains.reseller_router(),
                 counters.router(),
+                announcements.router(),
+                notifications.router(),
                 documents.route("/openapi.json", CONTRACT),
             ],
             dependencies=after_principal(),

@@ -46,7 +46,7 @@ from townhall.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from townhall.domain.models import DEFAULT_BRAND_ID, Tenant
+from townhall.domain.models import DEFAULT_BRAND_ID, Brand, Tenant
 from townhall.domain.principal import Principal
 
 from .. import kit
@@ -66,6 +66,10 @@ FIELDS = {
     "anti_phishing": "oxantiphishing",
     "quota_mode": "quotamode",
     "username": "uidname",
+    "message": "msgJsonObject",
+    "starts_at": "startDatetime",
+    "ends_at": "endDatetime",
+    "owner_brand": "ownerBrand",
 }
 """Domain field names as OX spells them."""
 
@@ -163,12 +167,22 @@ def number(raw: Any, field: str) -> int:
     return int(text)
 
 
+def user_context(raw: Any) -> tuple[int, int]:
+    """`userid@contextid` (the notifications' path) as (user id, context id)."""
+    user, at, context = str(raw).partition("@")
+    if not at:
+        raise OxError(400, "usercontext must be userid@contextid")
+    return number(user, "userid"), number(context, "contextid")
+
+
 async def context_of(connection: AnyConnection) -> Tenant:
     """The tenant the path's `contextid` names, or else the query's `contextId` or
     `contextName` (404 if there is none)."""
     tenants = kit.services_of(connection).tenants
     path = connection.path_params
     raw = path.get("contextid") or connection.query_params.get("contextId")
+    if "usercontext" in path:  # the notifications' `userid@contextid`
+        raw = user_context(path["usercontext"])[1]
     if "contextId" in path:  # the forwards' path: the context's id or its name
         raw = path["contextId"] if str(path["contextId"]).isdigit() else None
     if raw is None:
@@ -252,6 +266,10 @@ async def context_admin_only(connection: AnyConnection, _: BaseRouteHandler) -> 
     kit.remember(connection, await _resolve(connection, override_applies=False))
 
 
+BRAND = "oxaas_brand"
+"""The connection-state key of the caller's brand (resellerAdminAuth)."""
+
+
 async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None:
     """resellerAdminAuth: a brand admin acts for its brand; the master admin (the
     operator) for the default brand and every brand, only with the override. The
@@ -266,6 +284,7 @@ async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None
     if await svc.auth.is_brand_admin(username):
         admin = await svc.auth.brand_admin(username, password, address)
         principal = Principal(first, f"brand admin {username}", brand_id=admin.brand_id)
+        brand = await svc.brands.of_admin(admin)
     else:
         if not svc.brands.master_override:
             raise Unauthenticated("session", username, "not a reseller admin")
@@ -275,8 +294,15 @@ async def reseller_admin(connection: AnyConnection, _: BaseRouteHandler) -> None
         principal = replace(
             Principal.system(first, f"master {username}"), brand_id=DEFAULT_BRAND_ID
         )
+        brand = await svc.brands.of_default()
     kit.refuse_unstorable_request(connection)
     kit.remember(connection, principal)
+    connection.scope["state"][BRAND] = brand
+
+
+def brand_of_caller(connection: AnyConnection) -> Brand:
+    """The brand a reseller_admin-guarded caller acts for (its `Principal.brand_id`)."""
+    return connection.scope["state"][BRAND]  # type: ignore[no-any-return]
 
 
 async def tennant(connection: AnyConnection, _: BaseRouteHandler) -> None:
