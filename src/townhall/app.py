@@ -21,7 +21,7 @@ from litestar.types import ASGIApp
 from townhall.config import Settings, load_settings
 from townhall.dialects import kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
-from townhall.infrastructure import logs, smtp_inbound
+from townhall.infrastructure import logs, mta_policy, smtp_inbound
 from townhall.services.container import Services
 from townhall.web import docs, health
 from townhall.web.connections import closes_unread_bodies
@@ -82,11 +82,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         app.state.services = services
         await services.start()
         receiver = await smtp_inbound.start(services, settings.smtp_listen)
+        policy = await mta_policy.start(services, settings.mta_policy_listen)
         try:
             yield
         finally:
-            if receiver is not None:
-                receiver.close()
+            for listening in (receiver, policy):
+                if listening is not None:
+                    listening.close()
             await services.close()
 
     app = Litestar(

@@ -129,6 +129,8 @@ def serve(
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
         typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
+    if settings.mta_policy_listen.strip().lower() not in ("", "off"):
+        typer.echo(f"  Postfix policy service: {settings.mta_policy_listen}")
     if workers > 1 and not settings.redis_url:
         typer.echo(ALONE_WARNING.format(workers=workers), err=True)
     _granian(host, port, workers, stop).serve()

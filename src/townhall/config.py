@@ -76,6 +76,9 @@ class Settings:
     # database, else `townhall-mail/` in the working folder).
     smtp_listen: str = "127.0.0.1:2525"
     mail_dir: str = ""
+    # Production mail (Postfix + Dovecot): where Postfix's policy-delegation service
+    # listens (`host:port`, or `off`).
+    mta_policy_listen: str = "off"
 
     @property
     def mail_folder(self) -> Path:
