@@ -1,5 +1,5 @@
 """One Townhall server with private Postfix and Dovecot instances per database kind,
-for every engine test of a module (starting them takes a few seconds)."""
+shared by every engine test (starting them takes a few seconds)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class MailStack:
     policy_port: int
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(database_url: str) -> Iterator[MailStack]:
     """Townhall (with its policy service on) and the engines on a database of their own."""
     engines_present()
