@@ -20,6 +20,8 @@ class MailStack:
     server: RunningServer
     engines: Engines
     policy_port: int
+    role: str | None
+    """The engines' PostgreSQL role (None on SQLite)."""
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +44,7 @@ def stack(database_url: str) -> Iterator[MailStack]:
                 if backend == "postgresql":
                     role = engine_role(url)
                 with running_engines(url, role, f"127.0.0.1:{policy_port}") as engines:
-                    yield MailStack(server, engines, policy_port)
+                    yield MailStack(server, engines, policy_port, role)
             finally:
                 stop_server(server)
         if role is not None:

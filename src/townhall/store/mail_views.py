@@ -105,7 +105,7 @@ ENGINE_READS = VIEWS
 runs with its owner's rights, so the role needs none on the tables)."""
 ENGINE_WRITES = "mail_last_login"
 """What it may write: Dovecot's last_login plugin, through dict-sql (an upsert, which
-also needs SELECT on the table's key)."""
+PostgreSQL lets only a role that may also read the table do)."""
 _ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
@@ -124,7 +124,7 @@ def engine_role_sql(name: str, database: str, password: str | None) -> list[str]
         f"GRANT CONNECT ON DATABASE {quoted_db} TO {name}",
         f"GRANT USAGE ON SCHEMA public TO {name}",
         f"GRANT SELECT ON {', '.join(ENGINE_READS)} TO {name}",
-        f"GRANT SELECT (username), INSERT, UPDATE ON {ENGINE_WRITES} TO {name}",
+        f"GRANT SELECT, INSERT, UPDATE ON {ENGINE_WRITES} TO {name}",
     ]
 
 
