@@ -79,6 +79,13 @@ class Settings:
     # Production mail (Postfix + Dovecot): where Postfix's policy-delegation service
     # listens (`host:port`, or `off`).
     mta_policy_listen: str = "off"
+    # Where mail is stored and counted: `maildir` (embedded, under mail_dir) or
+    # `dovecot` (delivered over LMTP to `lmtp` host:port, counted through doveadm's HTTP
+    # API at `doveadm_url` with `doveadm_key`).
+    mail_store: str = "maildir"
+    lmtp: str = ""
+    doveadm_url: str = ""
+    doveadm_key: str = ""
 
     @property
     def mail_folder(self) -> Path:

@@ -11,6 +11,7 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
+from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
@@ -46,6 +47,20 @@ from townhall.services.sender_lists import SenderListService
 from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
+
+
+def mail_store(settings: Settings) -> MaildirStore | DovecotStore:
+    """The mail store `TOWNHALL_MAIL_STORE` names: embedded Maildirs or Dovecot."""
+    if settings.mail_store == "dovecot":
+        if not (settings.doveadm_url and settings.doveadm_key and settings.lmtp):
+            raise ValueError(
+                "TOWNHALL_MAIL_STORE=dovecot needs TOWNHALL_DOVEADM_URL, "
+                "TOWNHALL_DOVEADM_KEY and TOWNHALL_LMTP"
+            )
+        return DovecotStore(settings.doveadm_url, settings.doveadm_key, settings.lmtp)
+    if settings.mail_store != "maildir":
+        raise ValueError("TOWNHALL_MAIL_STORE must be maildir or dovecot")
+    return MaildirStore(settings.mail_folder)
 
 
 @dataclass
@@ -126,7 +141,7 @@ class Services:
             deps=deps,
             tenants=tenants,
             brands=BrandService(deps, tenants, settings.master_account_override),
-            mailboxes=MailboxService(deps, MaildirStore(settings.mail_folder)),
+            mailboxes=MailboxService(deps, mail_store(settings)),
             people=PeopleService(deps, groups, domains, settings.password_min_length),
             auth=auth,
             properties=PropertyService(deps),

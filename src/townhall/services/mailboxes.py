@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
 from townhall.domain.principal import Principal
+from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
@@ -55,7 +56,9 @@ def _checked(changes: MailSettings) -> dict[str, object]:
 
 
 class MailboxService(Service):
-    def __init__(self, deps: Deps, store_of_mail: MaildirStore | None = None) -> None:
+    def __init__(
+        self, deps: Deps, store_of_mail: MaildirStore | DovecotStore | None = None
+    ) -> None:
         super().__init__(deps)
         self.mail = store_of_mail
         """Where mail is delivered (None: this server receives no mail)."""
