@@ -86,6 +86,9 @@ class Settings:
     lmtp: str = ""
     doveadm_url: str = ""
     doveadm_key: str = ""
+    # Dovecot's push events (`ox` driver) to /internal/mail/events: the token it must
+    # present (empty: the route is off).
+    mail_events_token: str = ""
 
     @property
     def mail_folder(self) -> Path:

@@ -3,6 +3,8 @@ shared by every engine test (starting them takes a few seconds)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +16,9 @@ from tests.conftest import RunningServer, _free_port, start_server, stop_server
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.engines import Engines, drop_role, engine_role, engines_present, running_engines
 
+EVENTS_TOKEN = secrets.token_hex(12)
+REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
 
 @dataclass
 class MailStack:
@@ -22,6 +27,8 @@ class MailStack:
     policy_port: int
     role: str | None
     """The engines' PostgreSQL role (None on SQLite)."""
+    deployment: str
+    """The server's deployment name: its events go out on Redis as `<name>.events`."""
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +36,7 @@ def stack(database_url: str) -> Iterator[MailStack]:
     """Townhall (with its policy service on) and the engines on a database of their own."""
     engines_present()
     backend = backend_of(database_url)
+    deployment = f"th-engines-{secrets.token_hex(4)}"
     role: str | None = None
     with tempfile.TemporaryDirectory(prefix="th-engines-") as scratch:
         folder = Path(scratch)
@@ -39,12 +47,17 @@ def stack(database_url: str) -> Iterator[MailStack]:
                 url,
                 folder / "server.log",
                 TOWNHALL_MTA_POLICY_LISTEN=f"127.0.0.1:{policy_port}",
+                TOWNHALL_MAIL_EVENTS_TOKEN=EVENTS_TOKEN,
+                TOWNHALL_REDIS_URL=REDIS_URL,
+                TOWNHALL_DEPLOYMENT_NAME=deployment,
             )
             try:
                 if backend == "postgresql":
                     role = engine_role(url)
-                with running_engines(url, role, f"127.0.0.1:{policy_port}") as engines:
-                    yield MailStack(server, engines, policy_port, role)
+                push = server.url.replace("://", f"://townhall:{EVENTS_TOKEN}@")
+                policy = f"127.0.0.1:{policy_port}"
+                with running_engines(url, role, policy, f"{push}/internal/mail/events") as engines:
+                    yield MailStack(server, engines, policy_port, role, deployment)
             finally:
                 stop_server(server)
         if role is not None:

@@ -119,10 +119,11 @@ def drop_role(role: str) -> None:
 
 @contextmanager
 def running_engines(
-    database_url: str, role: str | None = None, policy: str = ""
+    database_url: str, role: str | None = None, policy: str = "", push: str = ""
 ) -> Iterator[Engines]:
     """Postfix and Dovecot against this Townhall database until the block ends.
-    `policy` is `host:port` of Townhall's policy service, or empty for none."""
+    `policy` is `host:port` of Townhall's policy service, or empty for none; `push` the
+    URL Dovecot's push events go to (with the token as password), or empty."""
     folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"th-eng-{secrets.token_hex(4)}"
     folder.mkdir(mode=0o755)
     pf, dc = folder / "pf", folder / "dc"
@@ -195,6 +196,7 @@ def running_engines(
         "LMTP_PORT": str(ports["lmtp"]),
         "DOVEADM_PORT": str(ports["doveadm"]),
         "DOVEADM_KEY": key,
+        "PUSH_DRIVER": f"ox:url={push}" if push else "",
     }
     for name in ("dovecot.conf", "dovecot-sql.conf.ext", "dovecot-dict-sql.conf.ext"):
         _render(DEPLOY / "dovecot" / f"{name}.in", dc / name, dovecot_values)

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from townhall.domain.errors import Forbidden, Invalid, NotFound, Unavailable
+from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
 from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.services.base import Deps, Service
 from townhall.services.people import Who
+from townhall.store import mail as mail_store
 from townhall.store import mailboxes as store
 from townhall.store import people as people_store
 from townhall.store.database import Tx
@@ -77,6 +79,27 @@ class MailboxService(Service):
             raise Unavailable("mail", "This server stores no mail")
         for _, address in mailboxes:
             await self.mail.deliver(address, raw)
+
+    async def received(self, address: str, details: dict[str, object]) -> bool:
+        """Tell listeners that mail reached the mailbox at `address` (Dovecot's push
+        events, in production): a `mail.received` event in the tenant holding the
+        address, for each person there. Not audited (it is the engine's fact, not a
+        change anyone made). False if no hosted person has that address."""
+        wanted = address.strip().lower()
+        domain = wanted.rpartition("@")[2]
+        async with self.db.read() as tx:
+            owners = await mail_store.domain_owners(tx, [domain])
+            people = [
+                user_id
+                for tenant_id, user_id, _ in await mail_store.people_at(tx, [wanted])
+                if owners.get(domain) == tenant_id
+            ]
+        for user_id in people:
+            data = {**details, "address": wanted, "user_id": user_id}
+            await self.deps.events.publish(
+                DomainEvent("mail.received", owners[domain], wanted, data)
+            )
+        return bool(people)
 
     async def settings(self, actor: Principal, who: Who) -> MailSettings:
         async with self.db.read() as tx:

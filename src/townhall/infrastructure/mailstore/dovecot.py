@@ -33,6 +33,7 @@ from typing import Any
 from townhall.infrastructure.mailstore import MailCounters, MailSummary
 
 RECENT = 5
+PUSH_KEY = "/private/vendor/vendor.dovecot/http-notify"
 NO_SUCH_USER = 67
 """doveadm's exit code (EX_NOUSER) for a user the userdb does not know."""
 
@@ -104,6 +105,24 @@ class DovecotStore:
             unread_all=sum(int(m.get("unseen", 0)) for m in every),
             used_bytes=_storage_bytes(quota),
             recent=tuple(_summary(m) for m in newest),
+        )
+
+    async def enable_push(self, address: str) -> None:
+        """Have Dovecot's `ox` push driver report this mailbox's new mail to Townhall
+        (the driver acts only for users with this server metadata key)."""
+        await self._batch(
+            [
+                (
+                    "mailboxMetadataSet",
+                    {
+                        "user": address,
+                        "allowEmptyMailboxName": True,
+                        "mailbox": "",
+                        "key": PUSH_KEY,
+                        "value": f"user={address}",
+                    },
+                )
+            ]
         )
 
     async def remove(self, address: str) -> None:
