@@ -14,7 +14,14 @@ import pytest
 
 from tests.conftest import RunningServer, _free_port, start_server, stop_server
 from tests.helpers.databases import backend_of, fresh_database
-from tests.helpers.engines import Engines, drop_role, engine_role, engines_present, running_engines
+from tests.helpers.engines import (
+    Engines,
+    drop_role,
+    engine_ports,
+    engine_role,
+    engines_present,
+    running_engines,
+)
 
 EVENTS_TOKEN = secrets.token_hex(12)
 REDIS_URL = os.environ.get("TOWNHALL_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -29,6 +36,8 @@ class MailStack:
     """The engines' PostgreSQL role (None on SQLite)."""
     deployment: str
     """The server's deployment name: its events go out on Redis as `<name>.events`."""
+    embedded_smtp_port: int
+    """Townhall's own receiver, storing into Dovecot (TOWNHALL_MAIL_STORE=dovecot)."""
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +51,8 @@ def stack(database_url: str) -> Iterator[MailStack]:
         folder = Path(scratch)
         folder.chmod(0o755)
         with fresh_database(backend, folder) as url:
-            policy_port = _free_port()
+            policy_port, smtp_port = _free_port(), _free_port()
+            ports, key = engine_ports(), secrets.token_hex(16)
             server = start_server(
                 url,
                 folder / "server.log",
@@ -50,14 +60,22 @@ def stack(database_url: str) -> Iterator[MailStack]:
                 TOWNHALL_MAIL_EVENTS_TOKEN=EVENTS_TOKEN,
                 TOWNHALL_REDIS_URL=REDIS_URL,
                 TOWNHALL_DEPLOYMENT_NAME=deployment,
+                # Mail Townhall delivers itself (here: what its embedded receiver takes)
+                # goes to Dovecot, as notifications do in production.
+                TOWNHALL_MAIL_STORE="dovecot",
+                TOWNHALL_LMTP=f"127.0.0.1:{ports['lmtp']}",
+                TOWNHALL_DOVEADM_URL=f"http://127.0.0.1:{ports['doveadm']}/doveadm/v1",
+                TOWNHALL_DOVEADM_KEY=key,
+                TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
             )
             try:
                 if backend == "postgresql":
                     role = engine_role(url)
                 push = server.url.replace("://", f"://townhall:{EVENTS_TOKEN}@")
                 policy = f"127.0.0.1:{policy_port}"
-                with running_engines(url, role, policy, f"{push}/internal/mail/events") as engines:
-                    yield MailStack(server, engines, policy_port, role, deployment)
+                events = f"{push}/internal/mail/events"
+                with running_engines(url, role, policy, events, ports, key) as engines:
+                    yield MailStack(server, engines, policy_port, role, deployment, smtp_port)
             finally:
                 stop_server(server)
         if role is not None:

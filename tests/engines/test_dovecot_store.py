@@ -5,13 +5,14 @@ IMAP login, which Dovecot itself writes into Townhall's mail_last_login."""
 from __future__ import annotations
 
 import asyncio
+import smtplib
 import time
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.engines.conftest import MailStack
-from tests.engines.test_mail_flow import imap, status
+from tests.engines.test_mail_flow import imap, status, subjects
 from tests.engines.test_views import _rows
 from tests.helpers.ox import new_person
 from townhall.infrastructure.mailstore.dovecot import DovecotStore
@@ -101,3 +102,14 @@ async def test_unknown_mailboxes_count_nothing_and_refuse_delivery(stack: MailSt
     assert (counted.messages, counted.used_bytes, counted.recent) == (0, 0, ())
     with pytest.raises(OSError):
         await store.deliver("nobody-at-all@example.org", _raw("lost"))
+
+
+def test_townhall_delivers_into_dovecot_when_told_to(stack: MailStack) -> None:
+    """TOWNHALL_MAIL_STORE=dovecot: what Townhall stores itself (its own receiver here,
+    notifications in production) goes over LMTP into the mailbox IMAP reads."""
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    message = f"From: a@b.test\r\nTo: {address}\r\nSubject: via townhall\r\n\r\nhi\r\n"
+    with smtplib.SMTP("127.0.0.1", stack.embedded_smtp_port, timeout=20) as smtp:
+        assert smtp.sendmail("a@b.test", [address], message) == {}
+    assert subjects(stack, address) == ["via townhall"]

@@ -120,9 +120,20 @@ def drop_role(role: str) -> None:
     asyncio.run(_pg(f"DROP ROLE IF EXISTS {role}"))
 
 
+def engine_ports() -> dict[str, int]:
+    """Free loopback ports for the engines' listeners (chosen before Townhall starts,
+    so its settings can name Dovecot's LMTP and doveadm)."""
+    return {n: _free_port() for n in ("smtp", "imap", "lmtp", "doveadm")}
+
+
 @contextmanager
 def running_engines(
-    database_url: str, role: str | None = None, policy: str = "", push: str = ""
+    database_url: str,
+    role: str | None = None,
+    policy: str = "",
+    push: str = "",
+    ports: dict[str, int] | None = None,
+    key: str = "",
 ) -> Iterator[Engines]:
     """Postfix and Dovecot against this Townhall database until the block ends.
     `policy` is `host:port` of Townhall's policy service, or empty for none; `push` the
@@ -136,8 +147,8 @@ def running_engines(
     mail_root.mkdir()
     shutil.chown(mail_root, "nobody", "nogroup")
     shutil.chown(pf / "data", "postfix", "postfix")
-    ports = {n: _free_port() for n in ("smtp", "imap", "lmtp", "doveadm")}
-    key = secrets.token_hex(16)
+    ports = ports or engine_ports()
+    key = key or secrets.token_hex(16)
     if database_url.startswith("sqlite"):
         db_path = database_url.removeprefix("sqlite:///")
         Path(db_path).parent.chmod(0o755)
