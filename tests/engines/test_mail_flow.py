@@ -148,3 +148,15 @@ async def test_a_message_over_quota_bounces_552(stack: MailStack) -> None:
     line = stack.engines.maillog_until(f"to=<{address}>", "status=bounced")
     assert "552 5.2.2" in line, line
     assert messages(stack, address, 1) == 1
+    # Once full, the policy service refuses at RCPT time, as the embedded receiver does.
+    built = Services.build(load_settings({"TOWNHALL_DATABASE_URL": stack.server.database_url}))
+    try:
+        tenant = await built.tenants.first()
+        assert tenant is not None
+        await built.mailboxes.update(Principal.system(tenant), uid, MailSettings(quota_bytes=10))
+    finally:
+        await built.close()
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as full:
+        send(stack, "friend@good.test", [address], "no room")
+    code, reply = full.value.recipients[address]
+    assert code == 552 and b"5.2.2" in reply, reply

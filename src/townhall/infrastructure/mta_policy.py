@@ -11,6 +11,8 @@ rules live, exactly as the embedded receiver does:
 - some owner white-listed the sender -> `PREPEND X-Townhall-Whitelisted: yes`, the
   marker a spam filter after Postfix may honour (it can be forged by a sender unless
   stripped first: ../shared/design/mail.md §4.5);
+- a mailbox it would reach is at or over its quota -> `552 5.2.2`, as the embedded
+  receiver answers (a message that would only take it over is Dovecot's to bounce);
 - anything else -> `DUNNO`: Postfix's own tables (the views) refuse unknown recipients
   and domains, and forwards are expanded by Postfix itself. What only shows after that
   expansion (an owner behind an alias refusing the sender) is the Sieve before-script's
@@ -58,6 +60,10 @@ class PolicyService:
         if not recipient:
             return "DUNNO"
         route = await self._services.mail_routing.resolve(recipient, request.get("sender", ""))
+        if route.accepted:
+            for user_id, mailbox in route.mailboxes:
+                if not await self._services.mailboxes.has_room(user_id, mailbox):
+                    return f"552 5.2.2 mailbox {mailbox} is full"
         return action(route)
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
