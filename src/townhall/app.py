@@ -21,9 +21,9 @@ from litestar.types import ASGIApp
 from townhall.config import Settings, load_settings
 from townhall.dialects import kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
-from townhall.infrastructure import logs, smtp_inbound
+from townhall.infrastructure import logs, mta_policy, smtp_inbound
 from townhall.services.container import Services
-from townhall.web import docs, health
+from townhall.web import docs, health, mail_events
 from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
 from townhall.web.metrics import count_responses
@@ -82,11 +82,13 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         app.state.services = services
         await services.start()
         receiver = await smtp_inbound.start(services, settings.smtp_listen)
+        policy = await mta_policy.start(services, settings.mta_policy_listen)
         try:
             yield
         finally:
-            if receiver is not None:
-                receiver.close()
+            for listening in (receiver, policy):
+                if listening is not None:
+                    listening.close()
             await services.close()
 
     app = Litestar(
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             health.healthz,
             health.readyz,
             health.metrics,
+            mail_events.mail_events,
             docs.assets_router(),
             docs.page([d.contract for d in DIALECTS if d.contract is not None]),
             *(router for dialect in DIALECTS for router in dialect.routers()),
@@ -106,7 +109,12 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
         },
         middleware=[count_responses],
         cors_config=_cors(settings),
-        state=State({kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies)}),
+        state=State(
+            {
+                kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies),
+                mail_events.TOKEN: settings.mail_events_token,
+            }
+        ),
         request_max_body_size=settings.max_body_bytes,
         # Each API publishes its own typed document (dialects/documents.py); Litestar's
         # app-wide one would describe every handler as taking a bare Request.

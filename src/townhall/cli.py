@@ -36,6 +36,8 @@ app.add_typer(disclaimers_app, name="disclaimers")
 app.add_typer(barriers_app, name="barriers")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(brands_app, name="brands")
+mail_app = typer.Typer(help="Production mail (Postfix + Dovecot).", no_args_is_help=True)
+app.add_typer(mail_app, name="mail")
 
 
 def _prepare(settings: Settings) -> None:
@@ -127,6 +129,8 @@ def serve(
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
         typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
+    if settings.mta_policy_listen.strip().lower() not in ("", "off"):
+        typer.echo(f"  Postfix policy service: {settings.mta_policy_listen}")
     if workers > 1 and not settings.redis_url:
         typer.echo(ALONE_WARNING.format(workers=workers), err=True)
     _granian(host, port, workers, stop).serve()
@@ -476,6 +480,34 @@ def brands_set_mail_credential(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+@mail_app.command("engine-role")
+def mail_engine_role(
+    name: Annotated[str, typer.Argument(help="The role Postfix and Dovecot log in as.")],
+    password: Annotated[
+        str | None, typer.Option(help="Its password (default: none; trust or peer auth).")
+    ] = None,
+) -> None:
+    """Make (or bring up to date) the PostgreSQL role for the mail engines: it may read
+    the views they query (mta_*, mda_*) and write Dovecot's last logins, nothing else."""
+    from townhall.store.mail_views import grant_engine_role
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        typer.echo(
+            "error: engine roles are PostgreSQL's; on SQLite give the engines read access "
+            "to the database file (and write access for last logins)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    from townhall.store.migrate import upgrade
+
+    upgrade(settings.database_url)
+    _refusing_domain_errors(
+        lambda: asyncio.run(grant_engine_role(settings.database_url, name, password))
+    )
+    typer.echo(f"role {name} may read the mail views and write mail_last_login")
 
 
 def main() -> None:

@@ -76,6 +76,19 @@ class Settings:
     # database, else `townhall-mail/` in the working folder).
     smtp_listen: str = "127.0.0.1:2525"
     mail_dir: str = ""
+    # Production mail (Postfix + Dovecot): where Postfix's policy-delegation service
+    # listens (`host:port`, or `off`).
+    mta_policy_listen: str = "off"
+    # Where mail is stored and counted: `maildir` (embedded, under mail_dir) or
+    # `dovecot` (delivered over LMTP to `lmtp` host:port, counted through doveadm's HTTP
+    # API at `doveadm_url` with `doveadm_key`).
+    mail_store: str = "maildir"
+    lmtp: str = ""
+    doveadm_url: str = ""
+    doveadm_key: str = ""
+    # Dovecot's push events (`ox` driver) to /internal/mail/events: the token it must
+    # present (empty: the route is off).
+    mail_events_token: str = ""
 
     @property
     def mail_folder(self) -> Path:

@@ -11,6 +11,8 @@ from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.mail import make_mailer
+from townhall.infrastructure.mailstore import MailStore
+from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
@@ -48,6 +50,20 @@ from townhall.services.sender_lists import SenderListService
 from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
+
+
+def mail_store(settings: Settings) -> MailStore:
+    """The mail store `TOWNHALL_MAIL_STORE` names: embedded Maildirs or Dovecot."""
+    if settings.mail_store == "dovecot":
+        if not (settings.doveadm_url and settings.doveadm_key and settings.lmtp):
+            raise ValueError(
+                "TOWNHALL_MAIL_STORE=dovecot needs TOWNHALL_DOVEADM_URL, "
+                "TOWNHALL_DOVEADM_KEY and TOWNHALL_LMTP"
+            )
+        return DovecotStore(settings.doveadm_url, settings.doveadm_key, settings.lmtp)
+    if settings.mail_store != "maildir":
+        raise ValueError("TOWNHALL_MAIL_STORE must be maildir or dovecot")
+    return MaildirStore(settings.mail_folder)
 
 
 @dataclass
@@ -107,7 +123,7 @@ class Services:
         tenants = TenantService(deps)
         mailer = make_mailer(settings.smtp_url)
         mail_routing = MailRoutingService(deps)
-        mailboxes = MailboxService(deps, MaildirStore(settings.mail_folder), mailer)
+        mailboxes = MailboxService(deps, mail_store(settings), mailer)
         invitations = InvitationService(mailer, deps.clock, mail_routing, mailboxes)
         groups = GroupService(deps)
         domains = DomainService(deps)
@@ -127,7 +143,7 @@ class Services:
             settings.refresh_token_ttl_seconds,
             throttle,
             limits,
-            records_mail_logins=True,  # embedded mail, the only mode so far
+            records_mail_logins=settings.mail_store != "dovecot",  # Dovecot records its own
         )
         calendars = CalendarService(deps, invitations)
         brands = BrandService(deps, tenants, settings.master_account_override)

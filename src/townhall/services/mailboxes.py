@@ -207,6 +207,21 @@ class MailboxService(Service):
         for _, address in mailboxes:
             await self.mail.deliver(address, raw)
 
+    async def received(self, address: str, details: dict[str, object]) -> bool:
+        """Tell listeners that mail reached the mailbox at `address` (Dovecot's push
+        events, in production): a `mail.received` event in the tenant holding the
+        address. Not audited (it is the engine's fact, not a
+        change anyone made). False if no hosted person has that address."""
+        try:
+            found = await self.holder(address)
+        except NotFound:
+            return False
+        data = {**details, "address": found.address, "user_id": found.user_id}
+        await self.deps.events.publish(
+            DomainEvent("mail.received", found.tenant_id, found.address, data)
+        )
+        return True
+
     async def settings(self, actor: Principal, who: Who) -> MailSettings:
         async with self.db.read() as tx:
             user_id = await self._user_id(tx, actor, who)

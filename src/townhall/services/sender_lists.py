@@ -92,6 +92,7 @@ class SenderListService(Service):
                     "sender_rule", username, f"a list holds at most {MAX_PATTERNS} patterns"
                 )
             await store.add_pattern(work, user_id, listed, stored, self.clock.now())
+            await _render(work, user_id)
             _record(work, "mail.sender_rule.added", username, listed, stored)
         return True
 
@@ -103,6 +104,7 @@ class SenderListService(Service):
             username = await self._lock(work, actor, user_id)
             if not await store.delete_patterns(work, user_id, listed, stored):
                 raise NotFound("sender_rule", stored, f"{stored} is not on the {listed} list")
+            await _render(work, user_id)
             _record(work, "mail.sender_rule.removed", username, listed, stored)
 
     async def clear(self, actor: Principal, who: Who, which: str) -> list[str]:
@@ -113,6 +115,8 @@ class SenderListService(Service):
             username = await self._lock(work, actor, user_id)
             gone = await store.patterns(work, user_id, listed)
             await store.delete_patterns(work, user_id, listed)
+            if gone:
+                await _render(work, user_id)
             for stored in gone:
                 _record(work, "mail.sender_rule.removed", username, listed, stored)
         return gone
@@ -138,6 +142,42 @@ class SenderListService(Service):
         if person is None:  # deleted since it was looked up
             raise NotFound("user", str(user_id))
         return person.username
+
+
+SIEVE_NAME = "townhall-senders"
+"""The before-script's name, as Dovecot's `sieve_before = dict:...;name=` asks for it."""
+
+
+def sieve_script(black: list[str], white: list[str]) -> str | None:
+    """The Sieve before-script that applies a person's lists where the routing core's
+    RCPT-time refusal cannot: to mail that reached them through a forward whose other
+    recipients accept it (Postfix expands forwards after the policy service answered).
+    The same rules as `matches`: a black-listed sender is discarded unless white-listed
+    too; Sieve's `:matches` with the default case-insensitive comparator reads `*` as
+    `matches` does, and a literal `?` is escaped. None: nothing to refuse."""
+    if not black:
+        return None
+
+    def strings(patterns: list[str]) -> str:
+        full = [p if "@" in p else f"*@{p}" for p in patterns]
+        return ", ".join('"' + p.replace("?", "\\\\?") + '"' for p in full)
+
+    refused = f'envelope :all :matches "from" [{strings(black)}]'
+    if white:
+        refused = f'allof ({refused},\n    not envelope :all :matches "from" [{strings(white)}])'
+    return (
+        "# Rendered by Townhall from the person's sender lists; changes are overwritten.\n"
+        'require ["envelope"];\n'
+        f"if {refused} {{\n  discard;\n  stop;\n}}\n"
+    )
+
+
+async def _render(tx: Tx, user_id: int) -> None:
+    """Keep the person's before-script in step with their lists (in the same unit of
+    work, so Dovecot never runs a script the lists no longer say)."""
+    rules = (await store.rules_of(tx, [user_id])).get(user_id, {})
+    script = sieve_script(sorted(rules.get("black", [])), sorted(rules.get("white", [])))
+    await store.save_sieve(tx, user_id, SIEVE_NAME, script)
 
 
 def _list(which: str) -> str:

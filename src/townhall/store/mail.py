@@ -6,6 +6,7 @@ every comparison is a plain equality that the indexes serve.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -13,7 +14,13 @@ from sqlalchemy import delete, func, insert, select
 
 from townhall.store import brands as brand_store
 from townhall.store.database import Tx
-from townhall.store.schema import domains, mail_aliases, mail_sender_rules, users
+from townhall.store.schema import (
+    domains,
+    mail_aliases,
+    mail_sender_rules,
+    mail_sieve_scripts,
+    users,
+)
 
 # -- forwards ----------------------------------------------------------------------------
 
@@ -230,3 +237,23 @@ async def rules_of(tx: Tx, user_ids: Iterable[int]) -> dict[int, dict[str, list[
     for row in await tx.execute(query):
         found.setdefault(row.user_id, {}).setdefault(row.list, []).append(row.pattern)
     return found
+
+
+# -- Sieve scripts -----------------------------------------------------------------------
+
+
+async def save_sieve(tx: Tx, user_id: int, name: str, script: str | None) -> None:
+    """Replace the person's script `name` (None: remove it). Its id is a digest of the
+    text, so Dovecot's Pigeonhole sees a new script and recompiles."""
+    await tx.execute(
+        delete(mail_sieve_scripts).where(
+            mail_sieve_scripts.c.user_id == user_id, mail_sieve_scripts.c.name == name
+        )
+    )
+    if script is not None:
+        script_id = hashlib.sha256(script.encode()).hexdigest()[:32]
+        await tx.execute(
+            insert(mail_sieve_scripts).values(
+                user_id=user_id, name=name, script_id=script_id, script=script
+            )
+        )

@@ -203,6 +203,19 @@ mail_last_login = Table(
     Column("last_login", BigInteger, nullable=False),
 )
 
+mail_sieve_scripts = Table(
+    # Sieve scripts rendered from a person's sender lists (0014), which Dovecot runs
+    # before delivery; published to it under the current address by `mda_sieve_scripts`
+    # (store/mail_views.py, with the engines' other views). `script_id` changes with the
+    # text, so Pigeonhole recompiles.
+    "mail_sieve_scripts",
+    metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("script_id", String(64), nullable=False),
+    Column("script", Text, nullable=False),
+)
+
 user_properties = Table(
     "user_properties",
     metadata,

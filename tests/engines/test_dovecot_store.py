@@ -1,0 +1,115 @@
+"""The Dovecot mail store (LMTP delivery, doveadm HTTP counters) against a real Dovecot:
+its counters agree with what IMAP says, and "new since last login" starts again at each
+IMAP login, which Dovecot itself writes into Townhall's mail_last_login."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.engines.conftest import MailStack
+from tests.engines.test_mail_flow import imap, status, subjects
+from tests.engines.test_views import _rows
+from tests.helpers.ox import new_person
+from townhall.infrastructure.mailstore.dovecot import DovecotStore
+
+pytestmark = pytest.mark.engines
+
+
+def _store(stack: MailStack) -> DovecotStore:
+    engines = stack.engines
+    return DovecotStore(engines.doveadm_url, engines.doveadm_key, f"127.0.0.1:{engines.lmtp_port}")
+
+
+def _raw(subject: str) -> bytes:
+    return f"From: news@ext.test\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n".encode()
+
+
+async def last_login(stack: MailStack, address: str, after: int = 0) -> int:
+    """Dovecot's last login of the address (written through dict-sql), once newer than
+    `after`."""
+    deadline = time.monotonic() + 10
+    sql = "SELECT last_login FROM mail_last_login WHERE username = :a"
+    while True:
+        found = await _rows(stack.server.database_url, sql, a=address)
+        if found and int(str(found[0][0])) > after:
+            return int(str(found[0][0]))
+        assert time.monotonic() < deadline, f"no last login after {after} for {address}"
+        await asyncio.sleep(0.1)
+
+
+async def test_counters_agree_with_imap_status(stack: MailStack) -> None:
+    store = _store(stack)
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    for subject in ("one", "two", "three"):
+        await store.deliver(address, _raw(subject))
+    counted = await store.counters(address, None)
+    assert (counted.messages, counted.new_since_login) == (3, 3)
+    assert (counted.unread_inbox, counted.unread_all) == (3, 3)
+    assert [m.subject for m in counted.recent] == ["three", "two", "one"]
+    assert all(m.sender == "news@ext.test" and not m.seen and m.size > 0 for m in counted.recent)
+    assert counted.used_bytes == await store.used_bytes(address) > 0
+    with imap(stack, address) as client:
+        assert status(client)["MESSAGES"] == 3
+        client.select("INBOX")
+        assert client.store("1", "+FLAGS", "\\Seen")[0] == "OK"
+        client.create("Archive")
+        appended = client.append("Archive", "", None, _raw("filed"))
+        assert appended[0] == "OK", appended
+        inbox, archive = status(client), status(client, "Archive")
+    counted = await store.counters(address, None)
+    assert counted.messages == inbox["MESSAGES"] == 3
+    assert counted.unread_inbox == inbox["UNSEEN"] == 2
+    assert counted.unread_all == inbox["UNSEEN"] + archive["UNSEEN"] == 3
+    assert [m.seen for m in counted.recent] == [False, False, True]
+    await store.remove(address)
+    emptied = await store.counters(address, None)
+    assert (emptied.messages, emptied.unread_all) == (0, 0)
+
+
+async def test_a_second_login_starts_new_since_login_again(stack: MailStack) -> None:
+    store = _store(stack)
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    await store.deliver(address, _raw("before any login"))
+    time.sleep(1.1)  # the plugin counts seconds: a login in the same second is a tie
+    imap(stack, address).logout()
+    first = await last_login(stack, address)
+    time.sleep(1.1)
+    await store.deliver(address, _raw("after the first login"))
+    await store.deliver(address, _raw("again"))
+    since_first = await store.counters(address, datetime.fromtimestamp(first, UTC))
+    assert (since_first.messages, since_first.new_since_login) == (3, 2)
+    time.sleep(1.1)
+    imap(stack, address).logout()
+    second = await last_login(stack, address, after=first)
+    since_second = await store.counters(address, datetime.fromtimestamp(second, UTC))
+    assert (since_second.messages, since_second.new_since_login) == (3, 0)
+    time.sleep(1.1)
+    await store.deliver(address, _raw("after the second login"))
+    latest = await store.counters(address, datetime.fromtimestamp(second, UTC))
+    assert latest.new_since_login == 1
+
+
+async def test_unknown_mailboxes_count_nothing_and_refuse_delivery(stack: MailStack) -> None:
+    store = _store(stack)
+    counted = await store.counters("nobody-at-all@example.org", None)
+    assert (counted.messages, counted.used_bytes, counted.recent) == (0, 0, ())
+    with pytest.raises(OSError):
+        await store.deliver("nobody-at-all@example.org", _raw("lost"))
+
+
+def test_townhall_delivers_into_dovecot_when_told_to(stack: MailStack) -> None:
+    """TOWNHALL_MAIL_STORE=dovecot: what Townhall stores itself (its own receiver here,
+    notifications in production) goes over LMTP into the mailbox IMAP reads."""
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    message = f"From: a@b.test\r\nTo: {address}\r\nSubject: via townhall\r\n\r\nhi\r\n"
+    with smtplib.SMTP("127.0.0.1", stack.embedded_smtp_port, timeout=20) as smtp:
+        assert smtp.sendmail("a@b.test", [address], message) == {}
+    assert subjects(stack, address) == ["via townhall"]
