@@ -5,9 +5,10 @@ The engines never read internal tables (they could not follow a schema change), 
 these views, which say exactly what the routing core (services/mail_routing.py) says:
 
 - `mta_domains(domain)`: every hosted domain, whatever its kind (a name belongs to one
-  tenant);
+  tenant, or as a shared domain to one brand);
 - `mta_mailboxes(address, quota_bytes, quota_rule)`: every person's e-mail address in a
-  domain their own tenant holds, lower-case. A lockout does not stop delivery (Openfire's
+  domain their own tenant holds, or in a shared domain of their tenant's brand or a brand
+  above it, lower-case. A lockout does not stop delivery (Openfire's
   lockout is about logging in), so locked people are here. Dovecot's userdb reads it
   too: LMTP must find a locked person to deliver to them;
 - `mta_aliases(alias, recipient)`: the forwards whose alias is in a domain the forward's
@@ -54,12 +55,26 @@ def _one_at(column: str) -> str:
     return f"{one} AND substr({column}, 1, 1) <> '@'"
 
 
+LINEAGE = (
+    "WITH RECURSIVE lineage(tenant_id, brand_id) AS ("
+    "SELECT t.id, t.brand_id FROM tenants t UNION "
+    "SELECT l.tenant_id, b.parent_id FROM lineage l JOIN brands b ON b.id = l.brand_id "
+    "WHERE b.parent_id IS NOT NULL)"
+)
+"""Each tenant with its brand and every brand above it: a brand's shared domain (0011)
+hosts the mail of its tenants and of its sub-brands' tenants, as the core decides."""
+
+
 def definitions(dialect: str) -> dict[str, str]:
     """View name -> its SELECT, for this SQL dialect ('sqlite' or 'postgresql')."""
     person_domain = _domain_of("u.email", dialect)
     alias_domain = _domain_of("a.alias", dialect)
+    hosts = (
+        f"JOIN domains d ON d.name = {person_domain} AND (d.tenant_id = u.tenant_id "
+        f"OR d.brand_id IN (SELECT brand_id FROM lineage l WHERE l.tenant_id = u.tenant_id))"
+    )
     hosted_person = (
-        f"FROM users u JOIN domains d ON d.tenant_id = u.tenant_id AND d.name = {person_domain} "
+        f"FROM users u {hosts} "
         f"LEFT JOIN mailboxes mb ON mb.user_id = u.id WHERE {_one_at('u.email')}"
     )
     quota_rule = "'*:bytes=' || mb.quota_bytes"
@@ -67,7 +82,7 @@ def definitions(dialect: str) -> dict[str, str]:
     return {
         "mta_domains": "SELECT name AS domain FROM domains",
         "mta_mailboxes": (
-            "SELECT DISTINCT lower(u.email) AS address, mb.quota_bytes AS quota_bytes, "
+            f"{LINEAGE} SELECT DISTINCT lower(u.email) AS address, mb.quota_bytes AS quota_bytes, "
             f"{quota_rule} AS quota_rule {hosted_person}"
         ),
         "mta_aliases": (
@@ -75,10 +90,9 @@ def definitions(dialect: str) -> dict[str, str]:
             f"JOIN domains d ON d.tenant_id = a.tenant_id AND d.name = {alias_domain}"
         ),
         "mda_users": (
-            "SELECT lower(u.email) AS username, '{ARGON2ID}' || c.password_hash AS password, "
-            f"{quota_rule} AS quota_rule "
-            f"FROM users u JOIN credentials c ON c.user_id = u.id "
-            f"JOIN domains d ON d.tenant_id = u.tenant_id AND d.name = {person_domain} "
+            f"{LINEAGE} SELECT lower(u.email) AS username, "
+            f"'{{ARGON2ID}}' || c.password_hash AS password, {quota_rule} AS quota_rule "
+            f"FROM users u JOIN credentials c ON c.user_id = u.id {hosts} "
             f"LEFT JOIN mailboxes mb ON mb.user_id = u.id "
             f"WHERE {_one_at('u.email')} AND {unlocked}"
         ),

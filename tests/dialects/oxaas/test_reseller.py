@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.conftest import (
     ADMIN_PASSWORD,
@@ -128,6 +128,14 @@ def _names(answer: list[dict[str, object]]) -> list[object]:
 def _challenged(answer: object) -> None:
     refused(answer, 401)  # type: ignore[arg-type]
     assert answer.headers["WWW-Authenticate"] == 'Basic realm="oxaas"'  # type: ignore[attr-defined]
+
+
+async def _in_view(services: Services, view: str, column: str, domain: str) -> list[str]:
+    """What an engines' view holds in `domain` (store/mail_views.py)."""
+    query = text(f"SELECT {column} FROM {view} WHERE {column} LIKE :pattern ORDER BY 1")
+    async with services.deps.db.read() as tx:
+        found = await tx.execute(query, {"pattern": f"%{domain}"})
+        return [row[0] for row in found]
 
 
 async def _audited(services: Services, tenant_id: int, action: str) -> list[str]:
@@ -363,6 +371,10 @@ async def test_a_shared_domain_hosts_mail_for_the_contexts_of_its_brand(
     assert Ox(server, world.sub_admin).post(f"/admin/sharedmaildomains/{shared}").status_code == 201
     route = await services.mail_routing.resolve(f"{m}a@{shared}", sender)
     assert route.accepted and route.mailboxes == ((world.ids["a"], f"{m}a@{shared}"),)
+    # The engines' views (Postfix, Dovecot) say the same.
+    assert await _in_view(services, "mta_mailboxes", "address", shared) == [f"{m}a@{shared}"]
+    assert await _in_view(services, "mda_users", "username", shared) == [f"{m}a@{shared}"]
+    assert await _in_view(services, "mta_domains", "domain", shared) == [shared]
     # The other brand's person has an address there too, but their context does not
     # host the domain: nobody there.
     theirs = await services.mail_routing.resolve(f"{m}b@{shared}", sender)
@@ -396,6 +408,7 @@ async def test_a_shared_domain_hosts_mail_for_the_contexts_of_its_brand(
     try:
         route = await services.mail_routing.resolve(f"{m}a@{above}", sender)
         assert route.accepted and route.mailboxes == ((world.ids["a"], f"{m}a@{above}"),)
+        assert await _in_view(services, "mta_mailboxes", "address", above) == [f"{m}a@{above}"]
     finally:
         await services.people.update(actor, f"{m}a", PersonChanges(email=f"{m}a@{shared}"))
 
