@@ -39,7 +39,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 class AnnouncementService(Service):
     async def all(self, actor: Principal, brand: Brand) -> list[Announcement]:
         """Every announcement the brand or a brand below it owns."""
-        _may(actor)
+        _may(actor, brand)
         async with self.db.read() as tx:
             reach = await brand_store.reach(tx, brand.id)
             names = await _names(tx)
@@ -48,7 +48,7 @@ class AnnouncementService(Service):
     async def create(
         self, actor: Principal, brand: Brand, draft: AnnouncementDraft
     ) -> Announcement:
-        _may(actor)
+        _may(actor, brand)
         if draft.name is None:
             raise Invalid("name", "is required")
         async with self.unit(actor) as work:
@@ -80,7 +80,7 @@ class AnnouncementService(Service):
         self, actor: Principal, brand: Brand, announcement_id: int, draft: AnnouncementDraft
     ) -> Announcement:
         """Change what the draft gives; the rest stays."""
-        _may(actor)
+        _may(actor, brand)
         async with self.unit(actor) as work:
             reach = await brand_store.reach(work, brand.id)
             names = await _names(work)
@@ -123,7 +123,7 @@ class AnnouncementService(Service):
         return await self.update(actor, brand, announcement_id, AnnouncementDraft(enabled=enabled))
 
     async def delete(self, actor: Principal, brand: Brand, announcement_id: int) -> None:
-        _may(actor)
+        _may(actor, brand)
         async with self.unit(actor) as work:
             reach = await brand_store.reach(work, brand.id)
             row = await self._locked(work, announcement_id, reach)
@@ -154,8 +154,10 @@ class AnnouncementService(Service):
         return row
 
 
-def _may(actor: Principal) -> None:
-    if not actor.is_server_admin:
+def _may(actor: Principal, brand: Brand) -> None:
+    """Only a caller acting for the brand (its admin, or the master admin acting for
+    the default brand) manages its announcements."""
+    if actor.brand_id != brand.id:
         raise Forbidden("announcement", "", "Only a brand's administrators manage announcements")
 
 
