@@ -48,6 +48,8 @@ class Receiver:
         if route.external and not self._services.mailboxes.relays:
             return f"550 5.7.1 <{address}>: forwarding to other servers is not set up here"
         for user_id, mailbox in route.mailboxes:
+            if not self._services.mailboxes.can_hold(mailbox):  # e.g. a '/' in the address
+                return f"550 5.1.3 <{address}>: no mailbox can be kept for {mailbox} here"
             if not await self._services.mailboxes.has_room(user_id, mailbox):
                 return f"552 5.2.2 <{address}>: mailbox {mailbox} is full"
         routes: list[tuple[int, str]] = getattr(envelope, ROUTES, [])

@@ -192,6 +192,10 @@ class MailboxService(Service):
         OSError if the relay did not take it, so the receiver answers 4xx."""
         await self._outbound.relay(sender, recipients, raw)
 
+    def can_hold(self, address: str) -> bool:
+        """Whether mail for `address` can be stored here at all."""
+        return self.mail is not None and self.mail.can_hold(address)
+
     async def has_room(self, user_id: int, address: str) -> bool:
         """Whether the mailbox is under its quota (no quota: always)."""
         async with self.db.read() as tx:

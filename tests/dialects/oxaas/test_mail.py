@@ -10,8 +10,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import requests
 
-from tests.conftest import RunningServer, _free_port, start_server, stop_server
+from tests.conftest import (
+    ADMIN_PASSWORD,
+    RunningServer,
+    _free_port,
+    start_server,
+    stop_server,
+    unique,
+)
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.ox import context_admin, new_person
 from townhall.config import load_settings
@@ -151,3 +159,21 @@ async def test_without_a_relay_a_welcome_still_reaches_the_mailbox(
     assert sent.status_code == 200, sent.text
     stored = await store.messages(f"{name}@example.org")
     assert len(stored) == 1 and b"Welcome to" in stored[0]
+
+
+def test_an_address_no_mailbox_can_be_filed_under_is_refused_at_rcpt(
+    mail_server: tuple[RunningServer, int, MaildirStore],
+) -> None:
+    server, port, _ = mail_server
+    name = unique("slash")
+    address = f"{name}/x@example.org"  # a valid address, but a path in a Maildir tree
+    made = requests.post(
+        f"{server.api}/users",
+        json={"username": name, "password": "pw-1234567", "email": address},
+        auth=("admin", ADMIN_PASSWORD),
+    )
+    assert made.status_code == 201, made.text
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
+        _send(port, "a@b.test", [address], "nowhere")
+    code, reply = refusal.value.recipients[address]
+    assert code == 550 and b"5.1.3" in reply, reply

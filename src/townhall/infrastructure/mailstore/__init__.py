@@ -43,6 +43,10 @@ class MailCounters:
 
 
 class MailStore(Protocol):
+    def can_hold(self, address: str) -> bool:
+        """Whether a mailbox can be kept under this address at all (asked at RCPT, so
+        mail the store could not file is refused before it is accepted)."""
+
     async def deliver(self, address: str, raw: bytes) -> None:
         """Store one message in the mailbox's INBOX."""
 

@@ -125,6 +125,10 @@ class DovecotStore:
             ]
         )
 
+    def can_hold(self, address: str) -> bool:
+        """Dovecot files any address its userdb (the views) lists."""
+        return True
+
     async def remove(self, address: str) -> None:
         """Expunge every message of every folder (the folders and the home stay for the
         operator's retention tools; a user Dovecot no longer knows is already gone)."""

@@ -181,6 +181,13 @@ class MaildirStore:
         self._indexes: dict[Path, _Index] = {}
         self._guard = threading.Lock()
 
+    def can_hold(self, address: str) -> bool:
+        try:
+            self.folder(address)
+        except ValueError:
+            return False
+        return True
+
     def folder(self, address: str) -> Path:
         local, _, domain = address.lower().rpartition("@")
         if (
