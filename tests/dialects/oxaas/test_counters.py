@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import smtplib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -22,13 +20,11 @@ import requests
 from tests.conftest import (
     ADMIN_PASSWORD,
     RunningServer,
-    _free_port,
-    start_server,
-    stop_server,
     unique,
 )
 from tests.helpers import rmp
 from tests.helpers.databases import backend_of, fresh_database
+from tests.helpers.mail import mailing_server, send
 from tests.helpers.ox import new_person
 from townhall.config import load_settings
 from townhall.domain.principal import Principal
@@ -119,40 +115,32 @@ async def _brands(
 @pytest.fixture(scope="module")
 def world(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder: Path = tmp_path_factory.mktemp("counters")
-    port = _free_port()
-    with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(
+    with (
+        fresh_database(backend_of(database_url), folder) as url,
+        mailing_server(
             url,
-            folder / "server.log",
-            TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
-            TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
+            folder,
+            relaying=False,
             TOWNHALL_OX_MAIL_CREDENTIAL=":".join(READER),
             # The refusal tests fail the same credentials many times on purpose.
             TOWNHALL_LOGIN_FAILURES_PER_ACCOUNT="100000",
+        ) as mailing,
+    ):
+        top, other, address, admin, reseller = asyncio.run(_brands(url))
+        yield World(
+            mailing.server,
+            mailing.smtp_port,
+            mailing.store,
+            top,
+            other,
+            address,
+            admin,
+            reseller,
         )
-        try:
-            top, other, address, admin, reseller = asyncio.run(_brands(url))
-            yield World(
-                running,
-                port,
-                MaildirStore(folder / "mailboxes"),
-                top,
-                other,
-                address,
-                admin,
-                reseller,
-            )
-        finally:
-            stop_server(running)
 
 
 def _send(port: int, recipient: str, subject: str, sender: str = "someone@outside.test") -> None:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = sender
-    message.set_content("hello " + subject)
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        assert smtp.send_message(message, from_addr=sender, to_addrs=[recipient]) == {}
+    assert send(port, sender, [recipient], subject) == {}
 
 
 def _get(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from tests.conftest import (
     unique,
 )
 from tests.helpers.databases import backend_of, fresh_database
+from tests.helpers.mail import mailing_server, send
 from tests.helpers.ox import context_admin, new_person
 from townhall.config import load_settings
 from townhall.domain.principal import Principal
@@ -34,29 +34,11 @@ def mail_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, int, MaildirStore]]:
     folder: Path = tmp_path_factory.mktemp("mail")
-    port = _free_port()
-    with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(
-            url,
-            folder / "server.log",
-            TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
-            TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
-        )
-        yield running, port, MaildirStore(folder / "mailboxes")
-        stop_server(running)
-
-
-def _message(subject: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = "someone@outside.test"
-    message.set_content("hello")
-    return message
-
-
-def _send(port: int, sender: str, recipients: list[str], subject: str) -> dict[str, object]:
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-        return smtp.send_message(_message(subject), from_addr=sender, to_addrs=recipients)
+    with (
+        fresh_database(backend_of(database_url), folder) as url,
+        mailing_server(url, folder, relaying=False) as mailing,
+    ):
+        yield mailing.server, mailing.smtp_port, mailing.store
 
 
 async def test_forwards_and_black_lists_decide_at_rcpt_time(
@@ -70,13 +52,13 @@ async def test_forwards_and_black_lists_decide_at_rcpt_time(
     assert ox.put(f"/admin/contexts/1/users/{alice_uid}/blacklist/spammer@bad.test").ok
     assert ox.put("/admin/forwards/1/sales@example.org", json=[alice_at, bob_at]).ok
     with pytest.raises(smtplib.SMTPRecipientsRefused) as direct:
-        _send(port, "spammer@bad.test", [alice_at], "direct")
+        send(port, "spammer@bad.test", [alice_at], "direct")
     code, reply = direct.value.recipients[alice_at]
     assert code == 550 and b"5.7.1" in reply
-    assert _send(port, "spammer@bad.test", ["sales@example.org"], "to the alias") == {}
+    assert send(port, "spammer@bad.test", ["sales@example.org"], "to the alias") == {}
     assert [b"to the alias" in m for m in await store.messages(bob_at)] == [True]
     assert await store.messages(alice_at) == []
-    assert _send(port, "friend@good.test", [alice_at], "welcome") == {}
+    assert send(port, "friend@good.test", [alice_at], "welcome") == {}
     assert len(await store.messages(alice_at)) == 1
 
 
@@ -86,7 +68,7 @@ def test_unknown_and_foreign_recipients_are_refused(
     _, port, _ = mail_server
     for recipient, status in (("nobody@example.org", b"5.1.1"), ("x@not-hosted.test", b"5.1.2")):
         with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
-            _send(port, "a@b.test", [recipient], "lost")
+            send(port, "a@b.test", [recipient], "lost")
         code, reply = refusal.value.recipients[recipient]
         assert code == 550 and status in reply, reply
 
@@ -97,7 +79,7 @@ async def test_a_full_mailbox_refuses_with_552(
     server, port, _ = mail_server
     _, name = new_person(server)
     address = f"{name}@example.org"
-    assert _send(port, "a@b.test", [address], "first") == {}
+    assert send(port, "a@b.test", [address], "first") == {}
     # No API sets a quota yet (OX derives it from the class of service): set it in process.
     built = Services.build(load_settings({"TOWNHALL_DATABASE_URL": server.database_url}))
     try:
@@ -107,7 +89,7 @@ async def test_a_full_mailbox_refuses_with_552(
     finally:
         await built.close()
     with pytest.raises(smtplib.SMTPRecipientsRefused) as full:
-        _send(port, "a@b.test", [address], "second")
+        send(port, "a@b.test", [address], "second")
     code, reply = full.value.recipients[address]
     assert code == 552 and b"5.2.2" in reply
 
@@ -128,7 +110,7 @@ def test_one_server_of_several_workers_listens_once_and_delivers(
             _, name = new_person(running)
             address = f"{name}@example.org"
             for n in range(8):  # separate connections, whichever worker holds the port
-                assert _send(port, "a@b.test", [address], f"n{n}") == {}
+                assert send(port, "a@b.test", [address], f"n{n}") == {}
             stored = asyncio.run(MaildirStore(tmp_path / "mailboxes").messages(address))
             assert len(stored) == 8
         finally:
@@ -145,7 +127,7 @@ def test_without_a_relay_forwards_to_other_servers_are_refused(
     alias = "away-norelay@example.org"
     assert context_admin(server).put(f"/admin/forwards/1/{alias}", json=["x@far.test"]).ok
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
-        _send(port, "a@b.test", [alias], "lost")
+        send(port, "a@b.test", [alias], "lost")
     code, reply = refusal.value.recipients[alias]
     assert code == 550 and b"5.7.1" in reply, reply
 
@@ -174,6 +156,6 @@ def test_an_address_no_mailbox_can_be_filed_under_is_refused_at_rcpt(
     )
     assert made.status_code == 201, made.text
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
-        _send(port, "a@b.test", [address], "nowhere")
+        send(port, "a@b.test", [address], "nowhere")
     code, reply = refusal.value.recipients[address]
     assert code == 550 and b"5.1.3" in reply, reply

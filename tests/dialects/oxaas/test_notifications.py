@@ -11,8 +11,8 @@ import requests
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.dialects.oxaas.test_scopes import Brands, _brands, _services
+from tests.helpers.mail import MailingServer, mailing_server
 from tests.helpers.ox import Ox, context_admin, new_person, refused
-from tests.helpers.relay import MailingServer, mailing_server
 from townhall.domain.principal import Principal
 from townhall.services.people import NewPerson
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 import email
 import smtplib
 from collections.abc import Iterator
-from email.message import EmailMessage
 
 import icalendar
 import pytest
 
 from tests.conftest import RunningServer, _free_port, start_server, stop_server, unique
+from tests.helpers.mail import MailingServer, mailing_server, message
 from tests.helpers.ox import context_admin, new_person
-from tests.helpers.relay import MailingServer, mailing_server
 from tests.helpers.rmp import admin, at, book, make_resource
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 
@@ -25,14 +24,6 @@ def mailing(
 ) -> Iterator[MailingServer]:
     with mailing_server(server.database_url, tmp_path_factory.mktemp("relay")) as running:
         yield running
-
-
-def _message(subject: str) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = "sender@origin.test"
-    message.set_content("hello from far away")
-    return message
 
 
 async def test_a_forward_to_another_server_is_relayed_with_its_envelope_sender(
@@ -47,7 +38,7 @@ async def test_a_forward_to_another_server_is_relayed_with_its_envelope_sender(
     subject = unique("relayed")
     with smtplib.SMTP("127.0.0.1", mailing.smtp_port, timeout=10) as smtp:
         refused = smtp.send_message(
-            _message(subject), from_addr="sender@origin.test", to_addrs=[alias]
+            message(subject, "sender@origin.test"), from_addr="sender@origin.test", to_addrs=[alias]
         )
     assert refused == {}
     relayed = mailing.relay.wait_for(far)
@@ -65,7 +56,9 @@ def test_this_server_is_no_open_relay(mailing: MailingServer) -> None:
         pytest.raises(smtplib.SMTPRecipientsRefused) as refusal,
         smtplib.SMTP("127.0.0.1", mailing.smtp_port, timeout=10) as smtp,
     ):
-        smtp.send_message(_message("abuse"), from_addr="a@b.test", to_addrs=["x@far.test"])
+        smtp.send_message(
+            message("abuse", "a@b.test"), from_addr="a@b.test", to_addrs=["x@far.test"]
+        )
     code, reply = refusal.value.recipients["x@far.test"]
     assert code == 550 and b"5.1.2" in reply
     assert mailing.relay.to("x@far.test") == []
@@ -128,6 +121,8 @@ async def test_a_relay_that_does_not_take_it_is_a_451_and_nothing_is_stored(
         pytest.raises(smtplib.SMTPDataError) as refusal,
         smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp,
     ):
-        smtp.send_message(_message("later"), from_addr="a@origin.test", to_addrs=[alias])
+        smtp.send_message(
+            message("later", "a@origin.test"), from_addr="a@origin.test", to_addrs=[alias]
+        )
     assert refusal.value.smtp_code == 451
     assert await store.messages(local) == []

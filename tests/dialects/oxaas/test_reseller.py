@@ -8,7 +8,6 @@ import smtplib
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,12 @@ from sqlalchemy import select, text
 from tests.conftest import (
     ADMIN_PASSWORD,
     RunningServer,
-    _free_port,
     start_server,
     stop_server,
     unique,
 )
 from tests.helpers.databases import backend_of, fresh_database
+from tests.helpers.mail import mailing_server, send
 from tests.helpers.ox import Ox, refused
 from townhall.config import load_settings
 from townhall.domain.principal import Principal
@@ -464,16 +463,11 @@ def mail_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, int, MaildirStore]]:
     folder: Path = tmp_path_factory.mktemp("reseller-mail")
-    port = _free_port()
-    with fresh_database(backend_of(database_url), folder) as url:
-        running = start_server(
-            url,
-            folder / "server.log",
-            TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
-            TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
-        )
-        yield running, port, MaildirStore(folder / "mailboxes")
-        stop_server(running)
+    with (
+        fresh_database(backend_of(database_url), folder) as url,
+        mailing_server(url, folder, relaying=False) as mailing,
+    ):
+        yield mailing.server, mailing.smtp_port, mailing.store
 
 
 async def test_smtp_delivers_in_a_shared_domain_to_the_brands_contexts_only(
@@ -482,23 +476,18 @@ async def test_smtp_delivers_in_a_shared_domain_to_the_brands_contexts_only(
     server, port, store = mail_server
     world = await _world(server.database_url)
     mine, theirs = f"{world.mark}a@{world.shared}", f"{world.mark}b@{world.shared}"
-    message = EmailMessage()
-    message["Subject"] = "shared"
-    message["From"] = "someone@outside.test"
-    message.set_content("hello")
 
-    def send(recipient: str) -> dict[str, object]:
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
-            return smtp.send_message(message, "someone@outside.test", [recipient])
+    def send_to(recipient: str) -> dict[str, object]:
+        return send(port, "someone@outside.test", [recipient], "shared")
 
     with pytest.raises(smtplib.SMTPRecipientsRefused) as before:
-        send(mine)
+        send_to(mine)
     assert b"5.1.2" in before.value.recipients[mine][1]  # not hosted yet
     made = Ox(server, world.sub_admin).post(f"/admin/sharedmaildomains/{world.shared}")
     assert made.status_code == 201, made.text
-    assert send(mine) == {}
+    assert send_to(mine) == {}
     assert [b"shared" in m for m in await store.messages(mine)] == [True]
     with pytest.raises(smtplib.SMTPRecipientsRefused) as foreign:
-        send(theirs)  # an address there, but of another brand's context
+        send_to(theirs)  # an address there, but of another brand's context
     assert b"5.1.1" in foreign.value.recipients[theirs][1]
     assert await store.messages(theirs) == []

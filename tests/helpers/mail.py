@@ -1,14 +1,16 @@
-"""A real SMTP peer on loopback standing for the outbound relay, and a Townhall server
-that sends through it and receives mail itself."""
+"""Townhall servers that receive mail (the embedded listener), optionally sending through
+a real SMTP peer on loopback that stands for the outbound relay, and a client that
+sends them mail."""
 
 from __future__ import annotations
 
 import email
+import smtplib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import Message
+from email.message import EmailMessage, Message
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +63,42 @@ class MailingServer:
 
 
 @contextmanager
-def mailing_server(database_url: str, folder: Path) -> Iterator[MailingServer]:
-    """A server on `database_url` that listens for SMTP and relays through a peer."""
+def mailing_server(
+    database_url: str, folder: Path, relaying: bool = True, **env: str
+) -> Iterator[MailingServer]:
+    """A server on `database_url` that listens for SMTP, keeps its mailboxes under
+    `folder` and, if `relaying`, relays through a peer (whose port is 0 otherwise)."""
     relay = Relay()
-    peer = Controller(relay, hostname="127.0.0.1", port=_free_port())
-    peer.start()
+    peer = Controller(relay, hostname="127.0.0.1", port=_free_port()) if relaying else None
+    if peer is not None:
+        peer.start()
+        env = {"TOWNHALL_SMTP_URL": f"smtp://127.0.0.1:{peer.port}", **env}
     port = _free_port()
     running = start_server(
         database_url,
-        folder / "relaying.log",
+        folder / "mailing.log",
         TOWNHALL_SMTP_LISTEN=f"127.0.0.1:{port}",
-        TOWNHALL_SMTP_URL=f"smtp://127.0.0.1:{peer.port}",
         TOWNHALL_MAIL_DIR=str(folder / "mailboxes"),
+        **env,
     )
     try:
         yield MailingServer(running, port, relay, MaildirStore(folder / "mailboxes"))
     finally:
         stop_server(running)
-        peer.stop()
+        if peer is not None:
+            peer.stop()
+
+
+def message(subject: str, sender: str = "someone@outside.test") -> EmailMessage:
+    made = EmailMessage()
+    made["Subject"] = subject
+    made["From"] = sender
+    made.set_content("hello " + subject)
+    return made
+
+
+def send(port: int, sender: str, recipients: list[str], subject: str) -> dict[str, object]:
+    """Send one message over a new SMTP connection; the refused recipients (an error
+    if all are)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        return smtp.send_message(message(subject, sender), from_addr=sender, to_addrs=recipients)
