@@ -134,8 +134,7 @@ def test_a_held_smtp_port_is_named_and_nothing_is_created(tmp_path: Path) -> Non
     assert not database.exists()
 
 
-def test_a_malformed_smtp_address_is_named(tmp_path: Path) -> None:
-    line = refused(
-        f"sqlite+aiosqlite:///{tmp_path}/x.db", tmp_path / "log", TOWNHALL_SMTP_LISTEN="2525"
-    )
-    assert "TOWNHALL_SMTP_LISTEN must be host:port or off" in line
+@pytest.mark.parametrize("setting", ["TOWNHALL_SMTP_LISTEN", "TOWNHALL_MTA_POLICY_LISTEN"])
+def test_a_malformed_listener_address_is_named(tmp_path: Path, setting: str) -> None:
+    line = refused(f"sqlite+aiosqlite:///{tmp_path}/x.db", tmp_path / "log", **{setting: "2525"})
+    assert f"{setting} must be host:port or off" in line

@@ -19,7 +19,7 @@ rules live, exactly as the embedded receiver does:
   (services/sender_lists.py renders it).
 
 A failure inside Townhall answers `451 4.3.0` (try again later), never a silent accept.
-Every worker listens on the same address with SO_REUSEPORT, like the SMTP receiver.
+One listener per server, like the SMTP receiver (infrastructure/listeners.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from townhall.infrastructure import listeners
 from townhall.services.container import Services
 from townhall.services.mail_routing import Route
 
@@ -101,20 +102,12 @@ async def _read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
     raise ValueError("policy request too long")
 
 
-def listen_address(setting: str) -> tuple[str, int] | None:
-    """`host:port`, or None for `off` (the default: embedded mode needs no policy)."""
-    if setting.strip().lower() in ("", "off"):
-        return None
-    host, _, port = setting.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError("TOWNHALL_MTA_POLICY_LISTEN must be host:port or off")
-    return host, int(port)
+SETTING = "TOWNHALL_MTA_POLICY_LISTEN"
+"""Off by default: embedded mode needs no policy service."""
 
 
 async def start(services: Services, setting: str) -> asyncio.Server | None:
-    where = listen_address(setting)
-    if where is None:
-        return None
-    return await asyncio.start_server(
-        PolicyService(services).serve, host=where[0], port=where[1], reuse_port=True
-    )
+    async def opening(host: str, port: int) -> asyncio.Server:
+        return await asyncio.start_server(PolicyService(services).serve, host=host, port=port)
+
+    return await listeners.open_once(SETTING, setting, opening)

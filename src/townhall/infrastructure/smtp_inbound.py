@@ -7,23 +7,19 @@ the message goes to the mailboxes the core chose. Forwards to other servers are 
 through the outbound relay (`TOWNHALL_SMTP_URL`) with the original envelope sender;
 without a relay they are refused at RCPT, never accepted and dropped.
 
-One listener per server: the first worker to bind the address serves SMTP and the
-others leave it to that one (Maildir delivery from any process is safe; a worker that
-dies is replaced and binds again). No SO_REUSEPORT: with it, a second server on the
-same machine could bind the same port and silently take half of another's mail.
+One listener per server (infrastructure/listeners.py); Maildir delivery from any
+process is safe.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import os
-import socket
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from townhall.infrastructure import listeners
 from townhall.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -79,49 +75,18 @@ class Receiver:
         return "250 2.0.0 delivered"
 
 
-def listen_address(setting: str) -> tuple[str, int] | None:
-    """`host:port`, or None for `off`."""
-    if setting.strip().lower() in ("", "off"):
-        return None
-    host, _, port = setting.rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError("TOWNHALL_SMTP_LISTEN must be host:port or off")
-    return host, int(port)
+SETTING = "TOWNHALL_SMTP_LISTEN"
 
 
 async def start(services: Services, setting: str) -> asyncio.Server | None:
-    where = listen_address(setting)
-    if where is None:
-        return None
-    loop = asyncio.get_running_loop()
     receiver = Receiver(services)
-    try:
+    loop = asyncio.get_running_loop()
+
+    async def opening(host: str, port: int) -> asyncio.Server:
         return await loop.create_server(
             lambda: SMTP(receiver, hostname=services.deps.node, decode_data=False),
-            host=where[0],
-            port=where[1],
+            host=host,
+            port=port,
         )
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE or int(os.environ.get("TOWNHALL_WORKERS", "1")) < 2:
-            raise
-        log.debug("SMTP on %s is served by another worker", setting)
-        return None
 
-
-def cannot_listen(setting: str) -> str | None:
-    """Why the SMTP listener could not open (None if it can), checked before start so
-    a held port is one clear line instead of a worker's traceback."""
-    try:
-        where = listen_address(setting)
-    except ValueError as exc:
-        return str(exc)
-    if where is None:
-        return None
-    family = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as asyncio does
-        try:
-            probe.bind(where)
-        except OSError as exc:
-            return f"TOWNHALL_SMTP_LISTEN {setting}: {exc.strerror or exc}"
-    return None
+    return await listeners.open_once(SETTING, setting, opening)

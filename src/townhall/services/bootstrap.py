@@ -16,7 +16,7 @@ from townhall.domain import people as rules
 from townhall.domain.errors import Invalid
 from townhall.domain.models import DEFAULT_BRAND_ID, Tenant
 from townhall.domain.principal import Principal
-from townhall.infrastructure import smtp_inbound
+from townhall.infrastructure import listeners, mta_policy, smtp_inbound
 from townhall.infrastructure.events import redis_answers
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
@@ -122,12 +122,16 @@ CHECK_SECONDS = 10.0
 
 async def unreachable(settings: Settings) -> str | None:
     """Why the server cannot start, in one line (None if it can): the database must
-    answer, Redis, if configured, too, and the SMTP listener's address be free.
+    answer, Redis, if configured, too, and the mail listeners' addresses be free.
     Checked before anything is created, so a server that cannot run leaves no tenant
     or admin behind."""
-    why = smtp_inbound.cannot_listen(settings.smtp_listen)
-    if why is not None:
-        return why
+    for name, setting in (
+        (smtp_inbound.SETTING, settings.smtp_listen),
+        (mta_policy.SETTING, settings.mta_policy_listen),
+    ):
+        why = listeners.cannot_listen(name, setting)
+        if why is not None:
+            return why
     if settings.redis_url:
         why = await redis_answers(settings.redis_url)
         if why is not None:
