@@ -374,6 +374,9 @@ def test_values_no_column_can_hold_are_refused(server: RunningServer, admin_bot:
          {"currentKey": {"key": "k", "expirationDate": -(10**15)}}, "currentKey"),
         ("post", f"/v2/admin/user/{admin_bot.uid}/update", {"emailAddress": "not mail"},
          "emailAddress"),
+        # Each metadata key holds an object; a string there breaks every client listing.
+        ("post", f"/v2/admin/user/{admin_bot.uid}/update", {"userMetadata": {"k": "text"}},
+         "userMetadata"),
         ("post", f"/v1/admin/user/{admin_bot.uid}/app/entitlement/list",
          [{"appId": "a", "listed": True, "install": True,
            "products": [{"name": "p", "type": "t", "subscribed": True, "sku": "0" * 101}]}],

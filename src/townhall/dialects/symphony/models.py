@@ -11,6 +11,11 @@ from typing import Annotated, Any
 
 import msgspec
 
+Metadata = dict[str, dict[str, Any]]
+"""Symphony's user metadata: each key holds an object (the spec's additionalProperties,
+which the official clients enforce; a key holding anything else would break every
+listing they read)."""
+
 
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
     pass
@@ -88,7 +93,7 @@ class UserAttributes(Wire):
     instrument: list[str] | None = None
     current_key: UserKeyRequest | None = None
     previous_key: UserKeyRequest | None = None
-    user_metadata: dict[str, Any] | None = None
+    user_metadata: Metadata | None = None
 
 
 class UserSystemInfo(Wire):
@@ -153,7 +158,7 @@ class UserV2(UserV1):
     department: str | None = None
     division: str | None = None
     roles: list[str] | None = None
-    user_metadata: dict[str, Any] | None = None
+    user_metadata: Metadata | None = None
 
 
 class UserList(Wire):
