@@ -9,4 +9,4 @@ python3 -m venv .venv
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy src
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=15 "$@"
