@@ -247,6 +247,50 @@ def counters(label: str, url: str, address: str, count: int) -> None:
     )
 
 
+def breakdown(engines: Engines, address: str, rounds: int = 20) -> None:
+    """Where the Dovecot mode's time goes: each doveadm command of the counters' batch
+    alone, one POST each (p50), and where Dovecot keeps the files."""
+    import asyncio
+
+    from townhall.infrastructure.mailstore.dovecot import FIELDS, DovecotStore
+
+    store = DovecotStore(engines.doveadm_url, engines.doveadm_key, f"127.0.0.1:{engines.lmtp_port}")
+    inbox = ["mailbox", "INBOX"]
+    commands = {
+        "mailboxStatus INBOX": (
+            "mailboxStatus",
+            {"user": address, "field": ["messages", "unseen"], "mailboxMask": ["INBOX"]},
+        ),
+        "mailboxStatus *": (
+            "mailboxStatus",
+            {"user": address, "field": ["unseen"], "mailboxMask": ["*"]},
+        ),
+        "quotaGet": ("quotaGet", {"user": address}),
+        "search savedsince": (
+            "search",
+            {"user": address, "query": [*inbox, "savedsince", str(int(time.time()) - 60)]},
+        ),
+        "fetch 9996:10015": (
+            "fetch",
+            {"user": address, "field": FIELDS, "query": [*inbox, "9996:10015"]},
+        ),
+        "fetch all (before)": (
+            "fetch",
+            {"user": address, "field": FIELDS, "query": [*inbox, "all"]},
+        ),
+    }
+    home = engines.folder / "dc" / "mail" / DOMAIN / address.split("@")[0] / "Maildir"
+    files = {sub: sum(1 for _ in os.scandir(home / sub)) for sub in ("new", "cur")}
+    say(f"  doveadm HTTP, one command per POST, p50 of {rounds} (Maildir {files}):")
+    for label, command in commands.items():
+        took = []
+        for _ in range(rounds):
+            began = time.perf_counter()
+            asyncio.run(store._batch([command]))
+            took.append((time.perf_counter() - began) * 1000)
+        say(f"    {label:<20} {statistics.median(took):6.1f} ms")
+
+
 @contextmanager
 def database(postgres: bool, folder: Path) -> Iterator[tuple[str, str | None]]:
     """The database URL, and the engines' role on PostgreSQL (dropped once the
@@ -270,6 +314,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=150)
     parser.add_argument("--mailbox-size", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument(
+        "--unread-new",
+        action="store_true",
+        help="leave Dovecot's files in new/ (no IMAP SELECT): every doveadm command "
+        "then lists 10,000 names",
+    )
     args = parser.parse_args()
     say("$ " + " ".join([os.path.relpath(sys.executable), *sys.argv]))
     if os.geteuid() != 0:
@@ -331,7 +381,7 @@ def main() -> None:
         slow = deliveries("Postfix -> Dovecot LMTP ", ports["smtp"], engines_root, *load)
         say(f"ratio embedded/engines: {fast / slow:.2f} (goal >= 0.5)")
 
-        address = f"benchbig@{DOMAIN}"
+        address, select = f"benchbig@{DOMAIN}", not args.unread_new
         began = time.perf_counter()
         maildir = fill(mail_dir, address, args.mailbox_size)
         say(
@@ -359,10 +409,16 @@ def main() -> None:
         # login into mail_last_login; both modes read it from there).
         with imaplib.IMAP4("127.0.0.1", engines.imap_port, timeout=30) as client:
             client.login(address, PASSWORD)
-        say(f"  IMAP LOGIN {address} on 127.0.0.1:{engines.imap_port} (sets the last login)")
+            if select:  # Dovecot moves the files from new/ to cur/, as a read mailbox has
+                client.select("INBOX")
+        say(
+            f"  IMAP LOGIN {address} on 127.0.0.1:{engines.imap_port} (sets the last login)"
+            + (", SELECT INBOX (new/ -> cur/)" if select else "")
+        )
         time.sleep(2.5)  # past the embedded index's settle time, as a mailbox at rest is
         counters("embedded (maildir)      ", embedded.url, address, args.requests)
         counters("dovecot (doveadm HTTP)  ", dovecot.url, address, args.requests)
+        breakdown(engines, address)
 
 
 if __name__ == "__main__":
