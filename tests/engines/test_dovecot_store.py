@@ -8,6 +8,7 @@ import asyncio
 import smtplib
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.engines.conftest import MailStack
 from tests.engines.test_mail_flow import imap, status, subjects
 from tests.engines.test_views import _rows
 from tests.helpers.ox import new_person
-from townhall.infrastructure.mailstore.dovecot import DovecotStore
+from townhall.infrastructure.mailstore.dovecot import SLACK, DovecotStore
 
 pytestmark = pytest.mark.engines
 
@@ -113,3 +114,50 @@ def test_townhall_delivers_into_dovecot_when_told_to(stack: MailStack) -> None:
     with smtplib.SMTP("127.0.0.1", stack.embedded_smtp_port, timeout=20) as smtp:
         assert smtp.sendmail("a@b.test", [address], message) == {}
     assert subjects(stack, address) == ["via townhall"]
+
+
+class _CountingStore(DovecotStore):
+    """The real store, counting its doveadm round trips."""
+
+    posts = 0
+
+    def _post(self, body: list[list[Any]]) -> list[list[Any]]:
+        self.posts += 1
+        return super()._post(body)
+
+
+async def test_the_newest_five_stay_right_as_the_mailbox_grows_and_shrinks(
+    stack: MailStack,
+) -> None:
+    """The newest five come from a sequence range guessed from the previous read:
+    right after a few new messages (one round trip), after more than the guess's slack
+    and after expunges (a second round trip), never from reading the whole INBOX."""
+    engines = stack.engines
+    store = _CountingStore(
+        engines.doveadm_url, engines.doveadm_key, f"127.0.0.1:{engines.lmtp_port}"
+    )
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    for n in range(7):
+        await store.deliver(address, _raw(f"m{n}"))
+    counted = await store.counters(address, None)
+    assert [m.subject for m in counted.recent] == ["m6", "m5", "m4", "m3", "m2"]
+    assert (counted.messages, store.posts) == (7, 2)  # first read: status, then the range
+    for n in range(7, 10):
+        await store.deliver(address, _raw(f"m{n}"))
+    counted = await store.counters(address, None)
+    assert [m.subject for m in counted.recent] == ["m9", "m8", "m7", "m6", "m5"]
+    assert (counted.messages, store.posts) == (10, 3)  # the guess held: one round trip
+    for n in range(10, 10 + SLACK + 3):
+        await store.deliver(address, _raw(f"m{n}"))
+    last = 9 + SLACK + 3
+    counted = await store.counters(address, None)
+    assert [m.subject for m in counted.recent] == [f"m{last - k}" for k in range(5)]
+    assert counted.messages == last + 1
+    with imap(stack, address) as client:
+        client.select("INBOX")
+        assert client.store(f"{last - 2}:{last + 1}", "+FLAGS", "\\Deleted")[0] == "OK"
+        assert client.expunge()[0] == "OK"
+    counted = await store.counters(address, None)
+    assert [m.subject for m in counted.recent] == [f"m{last - 4 - k}" for k in range(5)]
+    assert counted.messages == last - 3
