@@ -53,7 +53,6 @@ import os
 import secrets
 import shutil
 import signal
-import smtplib
 import statistics
 import subprocess
 import sys
@@ -62,12 +61,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from email.message import EmailMessage
 from pathlib import Path
 
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ox_mail import DOMAIN, PASSWORD, READER, fill, send_mix, set_up
 
 from tests.conftest import ADMIN_PASSWORD, _free_port, start_server, stop_server
 from tests.helpers.databases import fresh_database
@@ -80,67 +80,11 @@ from tests.helpers.engines import (
     running_engines,
 )
 
-DOMAIN = "example.org"
-READER = ("bench-reader", "bench-reader-pw")
-PASSWORD = "pw-1234567"
 QUIET = {"TOWNHALL_LOG_LEVEL": "warning", "TOWNHALL_OX_MAIL_CREDENTIAL": ":".join(READER)}
 
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def set_up(url: str, people: int) -> list[str]:
-    """People, forwards `team-<n>` (three people each) and a black list each."""
-    admin = requests.Session()
-    admin.auth = ("admin", ADMIN_PASSWORD)
-    names = [f"bench{n}" for n in range(people)] + ["benchbig"]
-    for name in names:
-        made = admin.post(
-            f"{url}/plugins/restapi/v1/users",
-            json={"username": name, "password": PASSWORD, "email": f"{name}@{DOMAIN}"},
-        )
-        assert made.status_code in (201, 409), made.text
-    ids = admin.get(f"{url}/oxaas/v1/admin/contexts/1/users").json()
-    names.pop()
-    for n, name in enumerate(names):
-        uid = ids[name]["user-id"]
-        listed = admin.put(
-            f"{url}/oxaas/v1/admin/contexts/1/users/{uid}/blacklist/spam{n}@bad.test"
-        )
-        assert listed.ok, listed.text
-        team = [f"{names[(n + k) % people]}@{DOMAIN}" for k in range(3)]
-        forwarded = admin.put(f"{url}/oxaas/v1/admin/forwards/1/team-{n}@{DOMAIN}", json=team)
-        assert forwarded.ok, forwarded.text
-    return names
-
-
-def _message(n: int) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = f"bench message {n}"
-    message["From"] = "sender@outside.test"
-    message.set_content("x" * 2000)
-    return message
-
-
-def _send(port: int, names: list[str], count: int, offset: int) -> int:
-    """Send `count` messages on one connection; the mailbox deliveries they should
-    make."""
-    deliveries = 0
-    people = len(names)
-    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
-        for n in range(count):
-            pick = (offset + n) % people
-            kind = n % 3
-            if kind == 0:
-                sender, rcpt, fan = "friend@good.test", f"{names[pick]}@{DOMAIN}", 1
-            elif kind == 1:
-                sender, rcpt, fan = "friend@good.test", f"team-{pick}@{DOMAIN}", 3
-            else:  # team-<pick>'s first member black-lists spam<pick>@: two of three get it
-                sender, rcpt, fan = f"spam{pick}@bad.test", f"team-{pick}@{DOMAIN}", 2
-            smtp.send_message(_message(n), from_addr=sender, to_addrs=[rcpt])
-            deliveries += fan
-    return deliveries
 
 
 def _stored(root: Path, names: list[str]) -> int:
@@ -164,7 +108,7 @@ def deliveries(
     expected = [0] * connections
 
     def run(i: int) -> None:
-        expected[i] = _send(port, names, messages, i * 7)
+        expected[i] = send_mix(port, names, messages, i * 7)[1]
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
     started = time.perf_counter()
@@ -185,20 +129,6 @@ def deliveries(
         f"({connections * messages / took:,.0f} messages/s)"
     )
     return rate
-
-
-def fill(root: Path, address: str, size: int) -> Path:
-    """`size` messages written the way the embedded store writes them (tmp/, then
-    new/, Dovecot's file names); the Maildir."""
-    from townhall.infrastructure.mailstore.maildir import MaildirStore
-
-    store = MaildirStore(root)
-    for n in range(size):
-        store._deliver(
-            address,
-            f"From: s{n}@outside.test\nSubject: filler {n}\n\n{'y' * 500}\n".encode(),
-        )
-    return store.folder(address)
 
 
 def give_to_dovecot(maildir: Path, engines: Engines, name: str) -> Path:
@@ -373,7 +303,7 @@ def main() -> None:
         )
         stack.callback(stop_server, dovecot)
         say(f"  townhall serve --workers {args.workers} (B): TOWNHALL_MAIL_STORE=dovecot")
-        names = set_up(embedded.url, args.people)
+        names = set_up(embedded.url, args.people, ADMIN_PASSWORD, extra=("benchbig",))
         say(
             f"set up: {args.people} people, {args.people} forwards of 3, a black list each "
             f"({'PostgreSQL' if args.postgres else 'SQLite'})"

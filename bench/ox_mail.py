@@ -81,12 +81,15 @@ def start(
     raise SystemExit(f"server did not start:\n{log.read_text()}")
 
 
-def set_up(url: str, people: int) -> list[str]:
-    """People, forwards `team-<n>` (three people each) and a black list each."""
+def set_up(
+    url: str, people: int, admin_password: str = ADMIN_PASSWORD, extra: tuple[str, ...] = ()
+) -> list[str]:
+    """People (and `extra` ones with no forward or list), forwards `team-<n>` (three
+    people each) and a black list each; the people's names, without `extra`."""
     admin = requests.Session()
-    admin.auth = ("admin", ADMIN_PASSWORD)
+    admin.auth = ("admin", admin_password)
     names = [f"bench{n}" for n in range(people)]
-    for name in names:
+    for name in [*names, *extra]:
         made = admin.post(
             f"{url}/plugins/restapi/v1/users",
             json={"username": name, "password": PASSWORD, "email": f"{name}@{DOMAIN}"},
@@ -95,9 +98,13 @@ def set_up(url: str, people: int) -> list[str]:
     ids = admin.get(f"{url}/oxaas/v1/admin/contexts/1/users").json()
     for n, name in enumerate(names):
         uid = ids[name]["user-id"]
-        admin.put(f"{url}/oxaas/v1/admin/contexts/1/users/{uid}/blacklist/spam{n}@bad.test")
+        listed = admin.put(
+            f"{url}/oxaas/v1/admin/contexts/1/users/{uid}/blacklist/spam{n}@bad.test"
+        )
+        assert listed.ok, listed.text
         team = [f"{names[(n + k) % people]}@{DOMAIN}" for k in range(3)]
-        admin.put(f"{url}/oxaas/v1/admin/forwards/1/team-{n}@{DOMAIN}", json=team)
+        forwarded = admin.put(f"{url}/oxaas/v1/admin/forwards/1/team-{n}@{DOMAIN}", json=team)
+        assert forwarded.ok, forwarded.text
     return names
 
 
@@ -109,10 +116,13 @@ def _message(n: int) -> EmailMessage:
     return message
 
 
-def _sender(port: int, names: list[str], count: int, offset: int, tally: list[int]) -> None:
+def send_mix(port: int, names: list[str], count: int, offset: int) -> tuple[int, int]:
+    """Send `count` messages on one connection, a third each to a person, to a forward
+    of three and to a forward one of whose three black-lists the sender; the messages
+    accepted and the mailbox deliveries they should make."""
     accepted = deliveries = 0
     people = len(names)
-    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
         for n in range(count):
             pick = (offset + n) % people
             kind = n % 3
@@ -125,8 +135,7 @@ def _sender(port: int, names: list[str], count: int, offset: int, tally: list[in
             smtp.send_message(_message(n), from_addr=sender, to_addrs=[rcpt])
             accepted += 1
             deliveries += fan
-    tally[0] += accepted
-    tally[1] += deliveries
+    return accepted, deliveries
 
 
 def deliveries(port: int, names: list[str], connections: int, messages: int) -> None:
@@ -134,8 +143,7 @@ def deliveries(port: int, names: list[str], connections: int, messages: int) -> 
     lock = threading.Lock()
 
     def run(i: int) -> None:
-        own = [0, 0]
-        _sender(port, names, messages, i * 7, own)
+        own = send_mix(port, names, messages, i * 7)
         with lock:
             tally[0] += own[0]
             tally[1] += own[1]
@@ -154,20 +162,22 @@ def deliveries(port: int, names: list[str], connections: int, messages: int) -> 
     )
 
 
-def _fill(mail_dir: Path, address: str, size: int) -> None:
-    """Messages written the way the listener writes them (tmp/ then new/)."""
+def fill(root: Path, address: str, size: int) -> Path:
+    """`size` messages written the way the embedded store writes them (tmp/, then
+    new/, Dovecot's file names); the Maildir."""
     from townhall.infrastructure.mailstore.maildir import MaildirStore
 
-    store = MaildirStore(mail_dir)
+    store = MaildirStore(root)
     for n in range(size):
         store._deliver(
             address, f"From: s{n}@outside.test\nSubject: filler {n}\n\n{'y' * 500}\n".encode()
         )
+    return store.folder(address)
 
 
 def counters(url: str, mail_dir: Path, address: str, size: int, requests_: int) -> None:
     started = time.perf_counter()
-    _fill(mail_dir, address, size)
+    fill(mail_dir, address, size)
     print(f"filled {address} with {size:,} messages in {time.perf_counter() - started:.1f} s")
     time.sleep(2.5)  # past the index's settle time, as a mailbox at rest is
     http = requests.Session()
