@@ -150,3 +150,17 @@ async def test_remove_and_bad_addresses(tmp_path: Path) -> None:
             continue
         raise AssertionError(f"{bad!r} accepted")
     assert maildir.SETTLE_SECONDS > 0
+
+
+async def test_messages_of_one_second_keep_their_delivery_order(tmp_path: Path) -> None:
+    """Names of one second differ in their unpadded microseconds (`M99999` comes
+    before `M100000`), written by another program straight into new/."""
+    store = MaildirStore(tmp_path)
+    await store.deliver(ADDRESS, _raw("made"))
+    new = store.folder(ADDRESS) / "new"
+    for micros, subject in ((99_999, "first"), (100_000, "second"), (900_000, "third")):
+        (new / f"1700000000.M{micros}P1Q1.host,S=10").write_bytes(_raw(subject))
+    store = MaildirStore(tmp_path)  # a fresh process: lists the folder
+    counted = await store.counters(ADDRESS, datetime.fromtimestamp(1_700_000_000.5, UTC))
+    assert [r.subject for r in counted.recent][1:] == ["third", "second", "first"]
+    assert counted.new_since_login == 2  # made now, and third: after .5 s

@@ -16,7 +16,7 @@ from tests.engines.conftest import MailStack
 from tests.engines.test_mail_flow import imap, status, subjects
 from tests.engines.test_views import _rows
 from tests.helpers.ox import new_person
-from townhall.infrastructure.mailstore.dovecot import SLACK, DovecotStore
+from townhall.infrastructure.mailstore.dovecot import DovecotStore
 
 pytestmark = pytest.mark.engines
 
@@ -95,6 +95,30 @@ async def test_a_second_login_starts_new_since_login_again(stack: MailStack) -> 
     await store.deliver(address, _raw("after the second login"))
     latest = await store.counters(address, datetime.fromtimestamp(second, UTC))
     assert latest.new_since_login == 1
+    with imap(stack, address) as client:  # a flag renames the file: not new again
+        client.select("INBOX")
+        assert client.store("1:2", "+FLAGS", "\\Seen")[0] == "OK"
+    flagged = await store.counters(address, datetime.fromtimestamp(second, UTC))
+    assert (flagged.messages, flagged.new_since_login) == (4, 1)
+
+
+async def test_more_new_messages_than_the_newest_five_are_all_counted(
+    stack: MailStack,
+) -> None:
+    store = _store(stack)
+    _, name = new_person(stack.server)
+    address = f"{name}@example.org"
+    for n in range(3):
+        await store.deliver(address, _raw(f"old {n}"))
+    time.sleep(1.1)
+    imap(stack, address).logout()
+    login = datetime.fromtimestamp(await last_login(stack, address), UTC)
+    time.sleep(1.1)
+    for n in range(8):
+        await store.deliver(address, _raw(f"new {n}"))
+    counted = await store.counters(address, login)
+    assert (counted.messages, counted.new_since_login) == (11, 8)
+    assert counted.used_bytes == await store.used_bytes(address) > 0
 
 
 async def test_unknown_mailboxes_count_nothing_and_refuse_delivery(stack: MailStack) -> None:
@@ -126,12 +150,11 @@ class _CountingStore(DovecotStore):
         return super()._post(body)
 
 
-async def test_the_newest_five_stay_right_as_the_mailbox_grows_and_shrinks(
+async def test_an_unchanged_inbox_is_one_command_and_every_change_shows(
     stack: MailStack,
 ) -> None:
-    """The newest five come from a sequence range guessed from the previous read:
-    right after a few new messages (one round trip), after more than the guess's slack
-    and after expunges (a second round trip), never from reading the whole INBOX."""
+    """The newest five are fetched again only when INBOX's modification sequence
+    moved: a new message, an expunge or a flag change shows at the next read."""
     engines = stack.engines
     store = _CountingStore(
         engines.doveadm_url, engines.doveadm_key, f"127.0.0.1:{engines.lmtp_port}"
@@ -142,22 +165,22 @@ async def test_the_newest_five_stay_right_as_the_mailbox_grows_and_shrinks(
         await store.deliver(address, _raw(f"m{n}"))
     counted = await store.counters(address, None)
     assert [m.subject for m in counted.recent] == ["m6", "m5", "m4", "m3", "m2"]
-    assert (counted.messages, store.posts) == (7, 2)  # first read: status, then the range
-    for n in range(7, 10):
-        await store.deliver(address, _raw(f"m{n}"))
+    assert (counted.messages, store.posts) == (7, 2)  # status, then the newest five
+    assert (await store.counters(address, None)).recent == counted.recent
+    assert store.posts == 3  # unchanged: the status alone
+    await store.deliver(address, _raw("m7"))
     counted = await store.counters(address, None)
-    assert [m.subject for m in counted.recent] == ["m9", "m8", "m7", "m6", "m5"]
-    assert (counted.messages, store.posts) == (10, 3)  # the guess held: one round trip
-    for n in range(10, 10 + SLACK + 3):
-        await store.deliver(address, _raw(f"m{n}"))
-    last = 9 + SLACK + 3
-    counted = await store.counters(address, None)
-    assert [m.subject for m in counted.recent] == [f"m{last - k}" for k in range(5)]
-    assert counted.messages == last + 1
+    assert [m.subject for m in counted.recent] == ["m7", "m6", "m5", "m4", "m3"]
+    assert (counted.messages, store.posts) == (8, 5)
     with imap(stack, address) as client:
         client.select("INBOX")
-        assert client.store(f"{last - 2}:{last + 1}", "+FLAGS", "\\Deleted")[0] == "OK"
+        assert client.store("8", "+FLAGS", "\\Seen")[0] == "OK"
+    counted = await store.counters(address, None)
+    assert [m.seen for m in counted.recent] == [True, False, False, False, False]
+    with imap(stack, address) as client:
+        client.select("INBOX")
+        assert client.store("7:8", "+FLAGS", "\\Deleted")[0] == "OK"
         assert client.expunge()[0] == "OK"
     counted = await store.counters(address, None)
-    assert [m.subject for m in counted.recent] == [f"m{last - 4 - k}" for k in range(5)]
-    assert counted.messages == last - 3
+    assert [m.subject for m in counted.recent] == ["m5", "m4", "m3", "m2", "m1"]
+    assert counted.messages == 6

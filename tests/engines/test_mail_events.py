@@ -14,7 +14,7 @@ import requests
 from tests.engines.conftest import EVENTS_TOKEN, REDIS_URL, MailStack
 from tests.engines.test_mail_flow import send
 from tests.helpers.ox import new_person
-from townhall.infrastructure.mailstore.dovecot import DovecotStore
+from townhall.infrastructure.mailstore.dovecot import PUSH_KEY, DovecotStore
 
 pytestmark = pytest.mark.engines
 
@@ -36,12 +36,23 @@ def test_the_events_route_wants_its_token_and_a_mailbox(stack: MailStack) -> Non
     assert requests.post(url, json=body, headers=bearer).status_code == 204
 
 
-async def test_a_delivery_is_a_mail_received_event(stack: MailStack) -> None:
+async def _push_enabled(stack: MailStack, address: str) -> None:
+    """Wait for the server to have set the push key (it does on hearing user.created)."""
     engines = stack.engines
     store = DovecotStore(engines.doveadm_url, engines.doveadm_key, f"127.0.0.1:{engines.lmtp_port}")
-    _, name = new_person(stack.server)
+    get = {"user": address, "allowEmptyMailboxName": True, "mailbox": "", "key": PUSH_KEY}
+    deadline = time.monotonic() + 10
+    while not any(
+        row.get("value") for row in (await store._batch([("mailboxMetadataGet", get)]))[0]
+    ):
+        assert time.monotonic() < deadline, f"push never enabled for {address}"
+        time.sleep(0.1)
+
+
+async def test_a_person_made_through_any_api_gets_push_events(stack: MailStack) -> None:
+    _, name = new_person(stack.server)  # through Openfire: nothing else is called
     address = f"{name}@example.org"
-    await store.enable_push(address)
+    await _push_enabled(stack, address)
     listener = redis.Redis.from_url(REDIS_URL).pubsub()
     listener.subscribe(f"{stack.deployment}.events")
     try:

@@ -22,6 +22,7 @@ from townhall.services import brands
 from townhall.services.base import Service, Work
 from townhall.store import brands as brand_store
 from townhall.store import domains as store
+from townhall.store import mail as mail_store
 from townhall.store import people as people_store
 from townhall.store.database import Tx, UniqueViolation
 
@@ -182,6 +183,7 @@ class DomainService(Service):
             if await store.has_subdomains(work, name):
                 raise Conflict("domain", name, f"domain {name} has resource sub-domains")
             await store.delete_named(work, name)
+            await mail_store.delete_aliases_in(work, name)
             work.record("domain.deleted", name, {"kind": ALIAS})
 
     async def further_in_brands(self, actor: Principal) -> builtins.list[str]:
@@ -224,6 +226,7 @@ class DomainService(Service):
             if held is None or held[2] != SHARED or held[1] not in reached:
                 raise NotFound("domain", name)
             await store.delete_named(work, name)
+            await mail_store.delete_aliases_in(work, name)
             work.record("domain.deleted", name, {"kind": SHARED, "brand": held[1]})
 
     async def mail_domain_in_brands(self, actor: Principal, name: str) -> str:

@@ -153,6 +153,9 @@ class MailboxService(Service):
         it (heard in every process with Redis; removing twice is harmless)."""
         if event.topic.startswith(("user.", "domain.", "tenant.")):
             self._holders.clear()
+        if event.topic in ("user.created", "user.updated"):
+            await self._opened(event.data.get("mailbox"))
+            return
         if event.topic == "user.deleted":
             gone = [event.data.get("mailbox")]
         elif event.topic == "tenant.deleted":
@@ -162,6 +165,16 @@ class MailboxService(Service):
         for address in gone:
             if isinstance(address, str) and address and self.mail is not None:
                 await self._remove(address)
+
+    async def _opened(self, address: object) -> None:
+        """A person now has mail under `address`: the store prepares it (Dovecot: push
+        events on). Heard in every process with Redis; preparing twice is harmless."""
+        if not isinstance(address, str) or not address or self.mail is None:
+            return
+        try:
+            await self.mail.opened(address.strip().lower())
+        except (ValueError, OSError) as exc:
+            log.warning("mailbox %s not prepared: %s", address, exc)
 
     async def _remove(self, address: str) -> None:
         """Remove the mailbox unless someone (of the tenant holding its domain) holds

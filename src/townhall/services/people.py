@@ -254,7 +254,8 @@ class PeopleService(Service):
                 await self._groups.join(work, actor, username, new.groups)
             for domain in new.admin_of:
                 await self._domains.grant_admin(work, actor, domain, user_id, True)
-            work.record("user.created", username)
+            # The mailbox service hears the address (the mail store may prepare it).
+            work.record("user.created", username, {"mailbox": email} if email else None)
             return await self._find(work, actor, user_id)
 
     async def update(self, actor: Principal, who: Who, changes: PersonChanges) -> Person:
@@ -327,7 +328,8 @@ class PeopleService(Service):
                 changed |= await self._domains.grant_admin(work, actor, domain, old.id, admin)
             if changed:
                 subject = f"{old.username} -> {username}" if "username" in columns else username
-                work.record("user.updated", subject)
+                moved = {"mailbox": email} if email and "email" in columns else None
+                work.record("user.updated", subject, moved)
             return await self._find(work, actor, old.id)
 
     async def set_locked(self, actor: Principal, who: Who, locked: bool) -> None:

@@ -125,6 +125,16 @@ async def delete_forwards(tx: Tx, tenant_id: int) -> list[str]:
     return aliases
 
 
+async def delete_aliases_in(tx: Tx, domain: str) -> int:
+    """Remove every forward whose alias is in `domain` (being removed), of any tenant:
+    they route nothing once it goes, and must not come back if it is added again."""
+    escaped = domain.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    done = await tx.execute(
+        delete(mail_aliases).where(mail_aliases.c.alias.like(f"%@{escaped}", escape="\\"))
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
+
+
 # -- routing reads -----------------------------------------------------------------------
 
 

@@ -243,8 +243,14 @@ async def test_explicit_domains_of_a_context(
         refused(mine.get(f"{base}/{bad}"), 400, "domain")
         refused(mine.delete(f"{base}/{bad}"), 400, "domain")
         refused(reseller.get(f"/admin/domains/{bad}"), 400, "domain")
+    # A forward in a domain goes with it, and does not come back with the name.
+    forward = f"/admin/forwards/{world.context}/team@{second}"
+    assert mine.put(forward, json=["someone@else.test"]).ok
     assert mine.delete(f"{base}/{second}").json() == {"domain": second}
     refused(mine.delete(f"{base}/{second}"), 404, "domain")
+    assert mine.put(f"{base}/{second}").json() == {"domain": second}
+    refused(mine.get(forward), 404)
+    assert mine.delete(f"{base}/{second}").json() == {"domain": second}
     refused(mine.delete(f"{base}/c{world.mark}.test"), 404, "domain")
     assert second not in mine.get(base).json()["domains"]
     audited = await _audited(services, world.context, "domain.created")

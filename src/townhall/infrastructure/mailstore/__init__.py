@@ -54,5 +54,9 @@ class MailStore(Protocol):
 
     async def counters(self, address: str, last_login: datetime | None) -> MailCounters: ...
 
+    async def opened(self, address: str) -> None:
+        """A person now receives mail under this address (made, or their address
+        changed): whatever the store needs before the first delivery."""
+
     async def remove(self, address: str) -> None:
         """Drop the mailbox and its mail (the person was deleted)."""

@@ -3,25 +3,32 @@ counters through doveadm's HTTP API (`TOWNHALL_MAIL_STORE=dovecot`).
 
 Why doveadm HTTP: it is the interface OX App Suite itself uses against Dovecot
 (`com.openexchange.dovecot.doveadm.endpoints`), it answers from Dovecot's own indexes
-(fast for big mailboxes), and one POST carries a batch of commands, so one
-`counters()` is one round trip (../shared/design/mail.md §4.2.4; two on a process's
-first read of a mailbox), and the batch is small however big the mailbox is:
+(fast for big mailboxes), and one POST carries a batch of commands
+(../shared/design/mail.md §4.2.4). A `counters()` read costs whatever the mailbox's
+size:
 
-- `mailboxStatus` messages/unseen of INBOX, and unseen of every folder (mask `*`);
-- the newest five of INBOX (uid, save time, from, subject, flags, size), fetched by
-  sequence number, so the batch stays the same size however big the mailbox is.
-  Sequence numbers run in UID order, so the newest five are `messages-4:messages`; the
-  count comes in the same batch, so the range is the one the previous read of this
-  mailbox (in this process) saw, widened by `SLACK` for mail that arrived since, and
-  the rows are checked against this batch's own count: when the guess missed (first
-  read, a burst of more than `SLACK` messages, expunges) a second round trip fetches
-  the exact range. Before, the fetch read every INBOX message (10,000 rows, each
-  message's headers, for a mailbox of 10,000);
-- `search savedsince` "new since last login": uids of the INBOX messages saved
-  strictly after it, in the whole seconds the plugin writes (nothing to search if the
-  person never logged in: every message is new). It lists only the new ones, from
-  Dovecot's index;
-- `quotaGet`: the STORAGE resource, KiB as Dovecot counts it (virtual sizes).
+- one `mailboxStatus` of every folder (mask `*`): messages and unseen of INBOX, unseen
+  of all, and the used size as the sum of the folders' virtual sizes (what the count
+  quota backend counts with quota_vsizes), plus INBOX's uidvalidity and highest
+  modification sequence;
+- the newest five of INBOX (uid, save time, from, subject, flags, size) by sequence
+  number (`messages-4:*`: sequence numbers run in UID order), fetched only when the
+  modification sequence moved since this process's previous read of the mailbox (a
+  message added, expunged or flagged moves it, and Dovecot tracks it whether or not a
+  client enabled CONDSTORE). Unchanged, a read is one command; changed, two round
+  trips (three when "new" must be searched). Before, the fetch read every INBOX
+  message (10,000 rows of headers);
+- "new since last login" from those five save dates when one of them is older than the
+  login (save dates grow with UIDs); only when all five are new a `search savedsince`
+  (strictly after the login, in the whole seconds the plugin writes) counts them. A
+  search reads every message's save date (~50 ms at 10,000), so it is kept for the case
+  that needs it. Dovecot keeps the save date given at delivery
+  (`mail_always_cache_fields = date.save` in deploy/): without it a Maildir message's
+  save date is its file's ctime, which a flag change (a rename) moves past the login.
+
+Each doveadm command opens the user and the mailbox; deploy/'s doveadm service keeps
+its process (`service_count = 0`) and the auth cache keeps the userdb answer, which
+took a command at 10,000 messages from ~25 ms to ~10 ms.
 
 The last login itself is Dovecot's: its last_login plugin writes `mail_last_login`
 through dict-sql on every IMAP login. Delivery uses the stdlib LMTP client in a thread
@@ -37,20 +44,31 @@ import json
 import smtplib
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from townhall.infrastructure.mailstore import MailCounters, MailSummary
 
 RECENT = 5
-SLACK = 20
-"""Messages a mailbox may gain between two reads and still be read in one round trip."""
 REMEMBERED = 10_000
-"""Mailboxes whose last INBOX count a process keeps."""
+"""Mailboxes whose newest five a process keeps."""
 FIELDS = ["seq", "uid", "date.saved.unixtime", "hdr.from", "hdr.subject", "flags", "size.virtual"]
 PUSH_KEY = "/private/vendor/vendor.dovecot/http-notify"
 NO_SUCH_USER = 67
 """doveadm's exit code (EX_NOUSER) for a user the userdb does not know."""
+
+
+@dataclass
+class _Inbox:
+    """What a read learnt of INBOX, valid while its version (uidvalidity, highest
+    modification sequence, count) stays: a message added, expunged or flagged moves it."""
+
+    version: str
+    newest: list[dict[str, str]]
+    since: int | None = None
+    new: int = 0
+    """Messages saved after `since` (the last login the read was asked about)."""
 
 
 class DoveadmError(OSError):
@@ -66,8 +84,8 @@ class DovecotStore:
             raise ValueError("TOWNHALL_LMTP must be host:port")
         self._lmtp = (host, int(port))
         self._timeout = timeout
-        self._seen: dict[str, int] = {}
-        """Per address, INBOX's message count at the last read (the next one's guess)."""
+        self._seen: dict[str, _Inbox] = {}
+        """Per address, what the last read learnt of INBOX."""
 
     async def deliver(self, address: str, raw: bytes) -> None:
         await asyncio.to_thread(self._deliver, address, raw)
@@ -82,53 +100,54 @@ class DovecotStore:
             raise OSError(f"LMTP delivery to {address} refused: {refused[address]!r}")
 
     async def used_bytes(self, address: str) -> int:
-        answers = await self._batch([("quotaGet", {"user": address})])
-        return _storage_bytes(answers[0])
+        folders = (await self._batch([_status(address)]))[0]
+        return sum(int(row.get("vsize", 0)) for row in folders)
 
     async def counters(self, address: str, last_login: datetime | None) -> MailCounters:
+        folders = (await self._batch([_status(address)]))[0]
+        inbox = next((row for row in folders if row.get("mailbox") == "INBOX"), {})
+        messages = int(inbox.get("messages", 0))
         since = int(last_login.timestamp()) if last_login else None
-        commands: list[tuple[str, dict[str, Any]]] = [
-            (
-                "mailboxStatus",
-                {"user": address, "field": ["messages", "unseen"], "mailboxMask": ["INBOX"]},
-            ),
-            ("mailboxStatus", {"user": address, "field": ["unseen"], "mailboxMask": ["*"]}),
-            ("quotaGet", {"user": address}),
-        ]
-        if since is not None:  # saved at `since` or before is not new: from since + 1
-            query = ["mailbox", "INBOX", "savedsince", str(since + 1)]
-            commands.append(("search", {"user": address, "query": query}))
-        seen_before = self._seen.get(address)
-        if seen_before is not None:
-            low = max(1, seen_before - RECENT + 1)
-            commands.append(_fetch(address, f"{low}:{seen_before + SLACK}"))
-        answers = await self._batch(commands)
-        inbox, every, quota = answers[:3]
-        messages = int(inbox[0].get("messages", 0)) if inbox else 0
-        new = len(answers[3]) if since is not None else messages
-        newest = _newest(answers[-1] if seen_before is not None else [], messages)
-        if newest is None:  # no guess, or it missed: the exact range, now that it is known
-            exact = [_fetch(address, f"{max(1, messages - RECENT + 1)}:*")] if messages else []
-            fetched = (await self._batch(exact))[0] if exact else []
-            newest = sorted(fetched, key=lambda m: int(m.get("uid", 0)), reverse=True)[:RECENT]
-        self._remember(address, messages)
+        version = f"{inbox.get('uidvalidity')}:{inbox.get('highestmodseq')}:{messages}"
+        known = self._seen.get(address)
+        if known is None or known.version != version:
+            known = _Inbox(version, await self._newest(address, messages))
+        if since is None:
+            known.since, known.new = None, messages
+        elif known.since != since:
+            known.since, known.new = since, await self._new_since(address, since, known)
+        if len(self._seen) >= REMEMBERED and address not in self._seen:
+            self._seen.clear()  # bounded: each mailbox then pays one fetch again
+        self._seen[address] = known
         return MailCounters(
             messages=messages,
-            new_since_login=new,
-            unread_inbox=int(inbox[0].get("unseen", 0)) if inbox else 0,
-            unread_all=sum(int(m.get("unseen", 0)) for m in every),
-            used_bytes=_storage_bytes(quota),
-            recent=tuple(_summary(m) for m in newest),
+            new_since_login=known.new,
+            unread_inbox=int(inbox.get("unseen", 0)),
+            unread_all=sum(int(row.get("unseen", 0)) for row in folders),
+            used_bytes=sum(int(row.get("vsize", 0)) for row in folders),
+            recent=tuple(_summary(m) for m in known.newest),
         )
 
-    def _remember(self, address: str, messages: int) -> None:
-        """The INBOX count this read saw, the next read's guess (bounded: forgotten all
-        at once when full, which costs each mailbox one extra round trip)."""
-        if len(self._seen) >= REMEMBERED and address not in self._seen:
-            self._seen.clear()
-        self._seen[address] = messages
+    async def _newest(self, address: str, messages: int) -> list[dict[str, str]]:
+        """INBOX's newest five, newest first, by sequence number (they run in UID order)."""
+        if not messages:
+            return []
+        fetched = (await self._batch([_fetch(address, f"{max(1, messages - RECENT + 1)}:*")]))[0]
+        return sorted(fetched, key=lambda m: int(m.get("uid", 0)), reverse=True)[:RECENT]
 
-    async def enable_push(self, address: str) -> None:
+    async def _new_since(self, address: str, since: int, inbox: _Inbox) -> int:
+        """INBOX messages saved after the last login.
+
+        Save dates grow with UIDs (a message gets its UID when it is saved), so when
+        the newest five include one saved before the login, the new ones are among
+        them; only when all five are new does Dovecot search the save dates."""
+        new = sum(1 for row in inbox.newest if _saved(row) > since)
+        if new < len(inbox.newest) or len(inbox.newest) < RECENT:  # or all of INBOX
+            return new
+        query = ["mailbox", "INBOX", "savedsince", str(since + 1)]  # after `since`
+        return len((await self._batch([("search", {"user": address, "query": query})]))[0])
+
+    async def opened(self, address: str) -> None:
         """Have Dovecot's `ox` push driver report this mailbox's new mail to Townhall
         (the driver acts only for users with this server metadata key)."""
         await self._batch(
@@ -186,27 +205,16 @@ class DovecotStore:
             raise DoveadmError(f"doveadm HTTP {exc.code}: {exc.read()[:200]!r}") from exc
 
 
+def _status(address: str) -> tuple[str, dict[str, Any]]:
+    """Messages, unseen and size of every folder (INBOX among them): the size sums to
+    what the count quota backend counts, as quota_vsizes has it."""
+    fields = ["messages", "unseen", "vsize", "uidvalidity", "highestmodseq"]
+    return ("mailboxStatus", {"user": address, "field": fields, "mailboxMask": ["*"]})
+
+
 def _fetch(address: str, sequence: str) -> tuple[str, dict[str, Any]]:
     """INBOX's messages in a sequence range, with what a summary shows."""
     return ("fetch", {"user": address, "field": FIELDS, "query": ["mailbox", "INBOX", sequence]})
-
-
-def _newest(rows: list[dict[str, str]], messages: int) -> list[dict[str, str]] | None:
-    """The newest `RECENT` of INBOX (newest first) from a guessed range, when it holds
-    every sequence number from `messages - RECENT + 1` to `messages` (this batch's
-    count); None when it does not (a second round trip then fetches them)."""
-    wanted = range(max(1, messages - RECENT + 1), messages + 1)
-    by_seq = {int(row.get("seq", 0)): row for row in rows}
-    if any(seq not in by_seq for seq in wanted):
-        return None
-    return [by_seq[seq] for seq in reversed(wanted)]
-
-
-def _storage_bytes(rows: list[dict[str, str]]) -> int:
-    for row in rows:
-        if row.get("type") == "STORAGE":
-            return int(row.get("value", 0)) * 1024
-    return 0
 
 
 def _summary(row: dict[str, str]) -> MailSummary:

@@ -160,8 +160,13 @@ def _size_in(key: str) -> int | None:
 
 
 def _time_in(key: str) -> float | None:
-    head = key.partition(".")[0]
-    return float(head) if head.isdigit() else None
+    """The delivery time a name carries, to the microsecond where it says (`.M<usec>`,
+    not zero-padded: three messages of one second sort by it, not by the name)."""
+    head, _, rest = key.partition(".")
+    if not head.isdigit():
+        return None
+    micros = rest[1:].partition("P")[0] if rest.startswith("M") else ""
+    return int(head) + (int(micros) / 1_000_000 if micros.isdigit() else 0)
 
 
 def _text(value: str | None) -> str:
@@ -402,6 +407,9 @@ class MaildirStore:
         return changed or bool(fresh)
 
     # -- removal and tests ---------------------------------------------------------------
+
+    async def opened(self, address: str) -> None:
+        """Nothing to prepare: the first delivery makes the Maildir."""
 
     async def remove(self, address: str) -> None:
         await asyncio.to_thread(self._remove, address)
