@@ -70,13 +70,16 @@ class AddressBookService(Service):
         offset: int = 0,
         limit: int | None = None,
     ) -> tuple[list[Card], int]:
-        """The contacts of one book ("Contacts" by default) as they read now, by name;
+        """The contacts of one book ("Contacts" by default; another must exist) as they
+        read now, by name;
         `search` matches any of name, e-mail, phone and organisation (case-insensitive),
         after linked names and addresses are resolved, so a renamed person is found by
         the new name. A person's books are small, so this reads them whole."""
         wanted = rules.book_name(book)
         needle = (search or "").strip().casefold()
         async with self.db.read() as tx:
+            if wanted not in await self._book_names(tx, actor):
+                raise NotFound("address_book", wanted)
             rows = await store.cards(tx, actor.person_id, wanted, CONTACT)
             found = await self._resolved(tx, actor, rows)
         if needle:

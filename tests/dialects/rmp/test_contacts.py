@@ -82,6 +82,9 @@ def test_create_list_search_and_limit(server: RunningServer) -> None:
     assert [c["name"] for c in only["contacts"]] == ["Bea Biz"]
     assert "groups" not in rmp.get("/contacts/all", params={"includeGroups": "false"}).json()
     refused(rmp.get("/contacts/all", params={"addressBook": "No such book"}), 404)
+    refused(rmp.get("/contacts", params={"addressBook": "No such book"}), 404)
+    business = rmp.get("/contacts", params={"addressBook": "Business Contacts"}).json()
+    assert [c["name"] for c in business["contacts"]] == ["Bea Biz"]
 
 
 def test_update_and_delete(server: RunningServer) -> None:

@@ -9,7 +9,7 @@ caller's own books only: another person's uid is a 404.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from typing import NotRequired, TypedDict, cast
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
@@ -46,6 +46,20 @@ class ContactGroupWire(TypedDict):
     addressBook: NotRequired[str]
 
 
+class EntryWire(TypedDict, total=False):
+    """A contact (uid, name, email, phone, organization) or a contact group (uid, name,
+    members, description), with its address book: what PUT and DELETE answer."""
+
+    uid: str
+    name: str
+    email: str | None
+    phone: str | None
+    organization: str | None
+    members: list[str]
+    description: str | None
+    addressBook: str
+
+
 class ServerGroupWire(TypedDict):
     name: str
     members: list[str]
@@ -71,7 +85,12 @@ class AllContacts(TypedDict):
 
 class OneContact(TypedDict):
     success: bool
-    contact: ContactWire | ContactGroupWire
+    contact: ContactWire
+
+
+class OneEntry(TypedDict):
+    success: bool
+    contact: EntryWire
 
 
 class Groups(TypedDict):
@@ -111,8 +130,9 @@ def render_group(card: Card, with_book: bool = True) -> ContactGroupWire:
     return shown
 
 
-def render_entry(card: Card) -> ContactWire | ContactGroupWire:
-    return render_group(card) if card.kind == "group" else render(card)
+def render_entry(card: Card) -> EntryWire:
+    shown = render_group(card) if card.kind == "group" else render(card)
+    return cast(EntryWire, shown)
 
 
 def render_server_group(group: Group) -> ServerGroupWire:
@@ -227,7 +247,7 @@ def _given(value: str | msgspec.UnsetType | None) -> str | None:
     "/contacts/{uid:str}",
     opt=wire(
         UpdateContactBody,
-        answers={200: OneContact},
+        answers={200: OneEntry},
         media=("application/json", "text/vcard"),
         answer_media=("application/json",),
     ),
@@ -257,7 +277,7 @@ async def update_contact(
     return ok(contact=render_entry(await address_books.update(principal, uid, given)))
 
 
-@delete("/contacts/{uid:str}", status_code=200, opt=wire(answers={200: OneContact}))
+@delete("/contacts/{uid:str}", status_code=200, opt=wire(answers={200: OneEntry}))
 async def delete_contact(
     uid: str, address_books: AddressBookService, principal: Principal
 ) -> Response[bytes]:
