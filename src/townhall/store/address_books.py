@@ -176,3 +176,38 @@ async def people_names(tx: Tx, tenant_id: int, ids: Sequence[int]) -> dict[int, 
         users.c.tenant_id == tenant_id, users.c.id.in_(list(set(ids)))
     )
     return {r.id: PersonNames(r.username, r.name, r.email) for r in await tx.execute(query)}
+
+
+async def adopt(tx: Tx, tenant_id: int, user_id: int) -> int:
+    """Link to the person the tenant's unlinked contacts whose address is now theirs
+    (`username@<a person domain>`, or their own e-mail): a contact written before the
+    person existed, or before the address was theirs, follows them from then on, as a
+    group membership kept under a JID becomes the account's. How many it linked."""
+    person = (
+        await tx.execute(
+            select(users.c.username, users.c.email).where(
+                users.c.id == user_id, users.c.tenant_id == tenant_id
+            )
+        )
+    ).first()
+    if person is None:
+        return 0
+    owners = select(users.c.id).where(users.c.tenant_id == tenant_id).scalar_subquery()
+    unlinked = (
+        address_cards.c.person_id.is_(None),
+        address_cards.c.kind == "contact",
+        address_cards.c.user_id.in_(owners),
+    )
+    domains_of = sorted(await person_domains(tx, tenant_id))
+    wanted: list[tuple[str, str | None]] = [(f"{person.username}@{d}", d) for d in domains_of]
+    if person.email:
+        wanted.append((person.email.lower(), None))
+    linked = 0
+    for address, domain in wanted:
+        done = await tx.execute(
+            update(address_cards)
+            .where(*unlinked, func.lower(address_cards.c.email) == address.lower())
+            .values(person_id=user_id, link_domain=domain)
+        )
+        linked += int(done.rowcount)  # type: ignore[attr-defined]
+    return linked

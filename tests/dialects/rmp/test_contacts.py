@@ -218,9 +218,21 @@ def test_linked_contact_follows_changes_made_through_openfire(
     shown = {c["uid"]: c for c in rmp.get("/contacts").json()["contacts"]}
     assert shown[by_mail["uid"]]["email"] == f"{outside}@new-partner.test"
 
-    # Someone who is no person of the tenant is not linked and keeps what was typed.
-    stranger = _contact(rmp, name="Typed Name", email=f"{unique('x')}@{DOMAIN}")
+    # Someone who is no person of the tenant is not linked and keeps what was typed...
+    later = unique("later")
+    stranger = _contact(rmp, name="Typed Name", email=f"{later}@{DOMAIN}")
     assert stranger["name"] == "Typed Name"
+    # ... until a person with that address is made (here through Openfire): from then on
+    # the contact follows that person.
+    created = http.post(
+        f"{server.api}/users",
+        json={"username": later, "password": "password-1", "name": "Later Person"},
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+    )
+    assert created.status_code == 201, created.text
+    _openfire(server, http, later, name="Later Renamed")
+    shown = {c["uid"]: c for c in rmp.get("/contacts").json()["contacts"]}
+    assert shown[stranger["uid"]]["name"] == "Later Renamed"
 
 
 def test_bad_input_is_refused_naming_the_field_and_stores_nothing(server: RunningServer) -> None:
