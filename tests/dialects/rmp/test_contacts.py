@@ -10,7 +10,7 @@ import requests
 import vobject
 
 from tests.conftest import RunningServer, unique
-from tests.helpers.rmp import DOMAIN, Rmp, person, refused
+from tests.helpers.rmp import DOMAIN, Rmp, admin, person, refused
 
 VCARD = "text/vcard"
 
@@ -198,6 +198,10 @@ def test_linked_contact_follows_changes_made_through_openfire(
     card = vobject.readOne(rmp.get(f"/contacts/{linked['uid']}/vcard").text)
     assert card.fn.value == "Renamed Colleague"
     assert rmp.get("/contacts", params={"search": "renamed"}).json()["total"] == 1
+    # ... and one made through RMP's own user administration.
+    changed = admin(server).put(f"/users/{colleague}", json={"realName": "Via RMP"})
+    assert changed.status_code == 200, changed.text
+    assert rmp.get("/contacts").json()["contacts"][0]["name"] == "Via RMP"
 
     # Linked by the person's own e-mail address: a new address shows in the contact.
     outside = unique("ext")
