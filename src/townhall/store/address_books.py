@@ -127,13 +127,22 @@ async def find(tx: Tx, user_id: int, uid: str, lock: bool = False) -> StoredCard
     return _card(row) if row else None
 
 
+def _keyed(values: dict[str, Any]) -> dict[str, Any]:
+    """The values with `email_key` kept in step with `email`."""
+    if "email" not in values:
+        return values
+    email = values["email"]
+    return {**values, "email_key": email.lower() if email else None}
+
+
 async def insert_card(tx: Tx, values: dict[str, Any]) -> None:
     """Raises UniqueViolation when the owner already has an entry with that uid."""
-    await tx.savepoint_insert(insert(address_cards).values(**values))
+    await tx.savepoint_insert(insert(address_cards).values(**_keyed(values)))
 
 
 async def update_card(tx: Tx, card_id: int, values: dict[str, Any]) -> None:
-    await tx.execute(update(address_cards).where(address_cards.c.id == card_id).values(**values))
+    stmt = update(address_cards).where(address_cards.c.id == card_id)
+    await tx.execute(stmt.values(**_keyed(values)))
 
 
 async def delete_card(tx: Tx, card_id: int) -> None:
@@ -206,7 +215,7 @@ async def adopt(tx: Tx, tenant_id: int, user_id: int) -> int:
     for address, domain in wanted:
         done = await tx.execute(
             update(address_cards)
-            .where(*unlinked, func.lower(address_cards.c.email) == address.lower())
+            .where(*unlinked, address_cards.c.email_key == address.lower())
             .values(person_id=user_id, link_domain=domain)
         )
         linked += int(done.rowcount)  # type: ignore[attr-defined]

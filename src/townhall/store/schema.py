@@ -829,6 +829,8 @@ address_cards = Table(
     Column("kind", String(10), nullable=False),
     Column("name", String(1023), nullable=False),
     Column("email", String(254)),
+    # `email` lower-cased: what a person's address is compared with (store.adopt).
+    Column("email_key", String(254)),
     Column("phone", String(64)),
     Column("organization", String(1023)),
     Column("description", Text),
@@ -843,6 +845,7 @@ address_cards = Table(
 )
 Index("ix_address_cards_book", address_cards.c.book_id)
 Index("ix_address_cards_person", address_cards.c.person_id)
+Index("ix_address_cards_email_key", address_cards.c.email_key)
 
 
 def _ids_never_reused() -> None:

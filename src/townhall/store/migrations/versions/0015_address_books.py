@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("name", sa.String(length=1023), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("email_key", sa.String(length=254), nullable=True),
         sa.Column("phone", sa.String(length=64), nullable=True),
         sa.Column("organization", sa.String(length=1023), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
@@ -85,10 +86,12 @@ def upgrade() -> None:
     with op.batch_alter_table("address_cards", schema=None) as batch_op:
         batch_op.create_index("ix_address_cards_book", ["book_id"], unique=False)
         batch_op.create_index("ix_address_cards_person", ["person_id"], unique=False)
+        batch_op.create_index("ix_address_cards_email_key", ["email_key"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("address_cards", schema=None) as batch_op:
+        batch_op.drop_index("ix_address_cards_email_key")
         batch_op.drop_index("ix_address_cards_person")
         batch_op.drop_index("ix_address_cards_book")
     op.drop_table("address_cards")
