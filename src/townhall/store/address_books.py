@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.schema import address_books, address_cards, domains, users
@@ -219,4 +219,29 @@ async def adopt(tx: Tx, tenant_id: int, user_id: int) -> int:
             .values(person_id=user_id, link_domain=domain)
         )
         linked += int(done.rowcount)  # type: ignore[attr-defined]
+        linked += await _adopt_members(tx, owners, user_id, address.lower(), domain)
+    return linked
+
+
+async def _adopt_members(
+    tx: Tx, owners: Any, user_id: int, address: str, domain: str | None
+) -> int:
+    """The same for contact groups' unlinked members of that address. The members are
+    JSON, so the database finds the candidate groups by text and each is checked here."""
+    escaped = address.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    query = select(address_cards.c.id, address_cards.c.members).where(
+        address_cards.c.kind == "group",
+        address_cards.c.user_id.in_(owners),
+        func.lower(cast(address_cards.c.members, Text)).like(f"%{escaped}%", escape="\\"),
+    )
+    linked = 0
+    for row in (await tx.execute(query)).all():
+        members = [dict(m) for m in row.members or []]
+        found = [m for m in members if m.get("person") is None and m["email"].lower() == address]
+        for member in found:
+            member.update(person=user_id, domain=domain)
+        if found:
+            stmt = update(address_cards).where(address_cards.c.id == row.id)
+            await tx.execute(stmt.values(members=members))
+            linked += len(found)
     return linked

@@ -354,6 +354,17 @@ def test_groups_show_openfire_groups_with_members_and_contact_groups(
     shown = rmp.get("/groups").json()["contactGroups"][0]
     assert shown["members"] == [f"{renamed}@{DOMAIN}", "leader2@domain.test"]
 
+    # A member whose address becomes a person's later follows that person from then on.
+    waiting = unique("waiting")
+    later = rmp.post("/groups", json={"name": "Later", "members": [f"{waiting}@{DOMAIN}"]})
+    assert later.status_code == 201, later.text
+    client.users.add_user(waiting, "password-1")
+    moved = unique("moved")
+    _openfire(server, http, waiting, username=moved)
+    groups = {g["name"]: g for g in rmp.get("/groups").json()["contactGroups"]}
+    assert groups["[Later]"]["members"] == [f"{moved}@{DOMAIN}"]
+    assert rmp.delete(f"/contacts/{later.json()['group']['uid']}").status_code == 200
+
     changed = rmp.put(f"/contacts/{group['uid']}", json={"members": [me], "description": None})
     assert changed.status_code == 200, changed.text
     assert changed.json()["contact"]["members"] == [me]
