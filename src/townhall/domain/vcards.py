@@ -54,6 +54,13 @@ def parse(text: str, field: str = "vcard") -> Any:
 
 def fields_of(card: Any) -> VcardFields:
     """The model's fields as the vCard gives them (the first EMAIL and TEL)."""
+    try:
+        return _fields_of(card)
+    except Exception:  # a property of an unexpected shape (vobject's types vary by version)
+        raise Invalid("vcard", "holds a property this server cannot read", "not_a_vcard") from None
+
+
+def _fields_of(card: Any) -> VcardFields:
     name = _text(card, "fn")
     if not name and "n" in card.contents:
         n = card.n.value
@@ -96,9 +103,9 @@ def render(
     if "version" not in card.contents:
         card.add("version").value = "3.0"
     _set(card, "uid", uid)
-    if _text(card, "fn") != name:
-        _set(card, "fn", name)
+    if fields_of(card).name != name:  # a new name: N, made from the old one, goes too
         card.contents.pop("n", None)
+    _set(card, "fn", name)
     if "n" not in card.contents:  # N is required in 3.0: the last word is the family name
         given, _, family = name.rpartition(" ")
         card.add("n").value = vobject.vcard.Name(family=family, given=given)
@@ -106,10 +113,12 @@ def render(
     _set(card, "tel", phone)
     if organization is None:
         card.contents.pop("org", None)
-    elif "org" in card.contents and isinstance(card.org.value, list) and card.org.value:
-        card.org.value = [organization, *card.org.value[1:]]
-    else:
+    elif "org" not in card.contents:
         card.add("org").value = [organization]
+    elif isinstance(card.org.value, list) and card.org.value:
+        card.org.value = [organization, *card.org.value[1:]]  # the units stay
+    else:  # a version vobject keeps as plain text (4.0)
+        card.org.value = organization
     if members is not None:
         _set(card, GROUP_KIND, "group")
         card.contents.pop(GROUP_MEMBER, None)

@@ -180,14 +180,12 @@ class AddressBookService(Service):
                 values = await self._group_changes(work, actor, found, given)
             else:
                 values = await self._contact_changes(work, actor, found, given)
-            if given.book is not None and rules.book_name(given.book) != found.book:
-                now = self.clock.now()
-                book_id, made = await store.ensure_book(
-                    work, owner, rules.book_name(given.book), now
-                )
+            target = rules.book_name(given.book) if given.book is not None else found.book
+            if target != found.book:
+                book_id, made = await store.ensure_book(work, owner, target, self.clock.now())
                 values["book_id"] = book_id
                 if made:
-                    work.record("address_book.created", f"{actor.username}: {given.book}")
+                    work.record("address_book.created", f"{actor.username}: {target}")
             if values:
                 values["updated_at"] = self.clock.now()
                 await store.update_card(work, found.id, values)

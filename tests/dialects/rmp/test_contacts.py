@@ -169,6 +169,17 @@ def test_vcard_import_and_export_round_trip(server: RunningServer) -> None:
     kept = vobject.readOne(rmp.get(f"/contacts/{uid}b/vcard").text)
     assert kept.fn.value == "J. Müller" and kept.adr.value.city == "Berlin"
 
+    # A card named by N alone keeps its N as it was, and gets an FN.
+    only_n = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lee;Ann;;Dr.;\r\nEMAIL:dr.lee@x.test\r\nEND:VCARD\r\n"
+    named = rmp.post("/contacts", data=only_n, headers={"Content-Type": VCARD})
+    assert named.status_code == 201, named.text
+    assert named.json()["contact"]["name"] == "Dr. Ann Lee"
+    card = vobject.readOne(rmp.get(f"/contacts/{named.json()['contact']['uid']}/vcard").text)
+    assert (str(card.n.value), card.fn.value) == (
+        str(vobject.readOne(only_n).n.value),
+        "Dr. Ann Lee",
+    )
+
     # A JSON contact exports as a vCard with its fields.
     plain = _contact(rmp, name="Ann Lee", email="ann@lee.test", organization="Lee & Co")
     card = vobject.readOne(rmp.get(f"/contacts/{plain['uid']}/vcard").text)
