@@ -60,6 +60,7 @@ class World:
     event: str
     alias: str
     tenant: str
+    contact: str = ""
 
     def fresh_person(self) -> str:
         email = f"{unique('victim')}@{DOMAIN}"
@@ -118,6 +119,13 @@ class World:
         }
         return json.dumps({"resources": [room]}).encode()
 
+    def fresh_contact(self) -> str:
+        made = self.admin.post(
+            "/contacts", json={"name": "Contract Contact", "email": f"{unique('c')}@x.test"}
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["contact"]["uid"])
+
     def fresh_login(self) -> dict[str, Any]:
         """A new session of the administrator: its tokens may be ended."""
         return admin(self.server).login_answer
@@ -149,6 +157,7 @@ def world(server: RunningServer) -> World:
     )
     world.event = world.fresh_event()
     world.tenant = world.fresh_tenant()
+    world.contact = world.fresh_contact()
     return world
 
 
@@ -175,7 +184,7 @@ def test_every_route_is_declared() -> None:
         for method in operations
     }
     assert declared == served
-    assert len(declared) == 47
+    assert len(declared) == 55
 
 
 Pick = Callable[[World], str]
@@ -189,6 +198,7 @@ SHARED: dict[str, Pick] = {
     "booking_id": lambda w: w.booking,
     "calendar": lambda w: CALENDAR,
     "event_id": lambda w: w.event,
+    "uid": lambda w: w.contact,
 }
 BY_PATH: dict[tuple[str, str], Pick] = {
     ("/api/v2/domains/{domain}/settings", "domain"): lambda w: w.alias,
@@ -200,6 +210,7 @@ FRESH: dict[tuple[str, str], Pick] = {
     ("DELETE /api/v2/bookings/{booking_id}", "booking_id"): World.fresh_booking,
     ("DELETE /api/v2/calendars/{calendar}/events/{event_id}", "event_id"): World.fresh_event,
     ("DELETE /api/v2/admin/tenants/{domain}", "domain"): World.fresh_tenant,
+    ("DELETE /api/v2/contacts/{uid}", "uid"): World.fresh_contact,
 }
 # Body fields naming a thing that must exist (or, for a new person, an address in a
 # domain of the tenant): pointed at a real one where the generated body has the field as

@@ -16,6 +16,7 @@ from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
 from townhall.infrastructure.throttle import make_throttle
+from townhall.services.address_books import AddressBookService
 from townhall.services.analytics import AnalyticsService
 from townhall.services.announcements import AnnouncementService
 from townhall.services.audit import AuditService
@@ -77,6 +78,7 @@ class Services:
     properties: PropertyService
     groups: GroupService
     contacts: ContactService
+    address_books: AddressBookService
     rooms: RoomService
     audit: AuditService
     cluster: ClusterService
@@ -157,6 +159,7 @@ class Services:
             properties=PropertyService(deps),
             groups=groups,
             contacts=ContactService(deps),
+            address_books=AddressBookService(deps, groups),
             rooms=RoomService(deps),
             audit=AuditService(deps),
             cluster=ClusterService(deps, enabled=bool(settings.redis_url)),

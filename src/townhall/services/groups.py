@@ -55,6 +55,11 @@ class GroupService(Service):
             total = await store.count(tx, actor.tenant_id) if paged else len(found)
         return found, total
 
+    async def with_members(self, actor: Principal) -> list[Group]:
+        """Every group by name with its admins and members (RMP's server groups)."""
+        async with self.db.read() as tx:
+            return await store.with_members(tx, actor.tenant_id, actor.tenant.domain)
+
     async def list_names(self, actor: Principal) -> list[str]:
         async with self.db.read() as tx:
             return await store.names(tx, actor.tenant_id)

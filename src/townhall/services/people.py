@@ -26,6 +26,7 @@ from townhall.services import brands
 from townhall.services.base import Deps, Service, Work
 from townhall.services.domains import DomainService
 from townhall.services.groups import GroupService
+from townhall.store import address_books as address_store
 from townhall.store import bookings as booking_store
 from townhall.store import brands as brand_store
 from townhall.store import domains as domain_store
@@ -250,6 +251,7 @@ class PeopleService(Service):
             for kind, (pem, expires) in checked_keys.items():
                 await token_store.set_key(work, user_id, kind, pem, expires)
             await group_store.adopt(work, actor.tenant_id, user_id, actor.jid(username))
+            await address_store.adopt(work, actor.tenant_id, user_id)
             if new.groups:
                 await self._groups.join(work, actor, username, new.groups)
             for domain in new.admin_of:
@@ -322,6 +324,8 @@ class PeopleService(Service):
             if "username" in columns:
                 await presence_store.close_for_user(work, old.id)
                 await group_store.adopt(work, actor.tenant_id, old.id, actor.jid(username))
+            if "username" in columns or "email" in columns:
+                await address_store.adopt(work, actor.tenant_id, old.id)
             if changes.groups is not None:
                 changed |= await self._groups.place(work, actor, username, changes.groups)
             for domain, admin in changes.admin_of.items():

@@ -267,3 +267,37 @@ async def adopt(tx: Tx, tenant_id: int, user_id: int, jid: str) -> None:
 async def names(tx: Tx, tenant_id: int) -> list[str]:
     query = select(groups.c.name).where(groups.c.tenant_id == tenant_id).order_by(groups.c.name)
     return [r.name for r in await tx.execute(query)]
+
+
+async def with_members(tx: Tx, tenant_id: int, domain: str) -> list[Group]:
+    """Every group of the tenant by name, with its admins and members as `find` shows
+    them (local accounts as `username@domain`), in two statements whatever their number."""
+    found = await list_groups(tx, tenant_id)
+    if not found:
+        return []
+    query = (
+        select(group_members.c.group_id, group_members.c.jid, group_members.c.is_admin)
+        .add_columns(users.c.username)
+        .outerjoin(users, users.c.id == group_members.c.user_id)
+        .join(groups, groups.c.id == group_members.c.group_id)
+        .where(groups.c.tenant_id == tenant_id)
+        .order_by(group_members.c.id)
+    )
+    seats: dict[int, tuple[list[str], list[str]]] = {g.id: ([], []) for g in found}
+    for m in await tx.execute(query):
+        jid = m.jid or f"{m.username}@{domain}"
+        listed = seats[m.group_id][0 if m.is_admin else 1]
+        if jid not in listed:
+            listed.append(jid)
+    return [
+        Group(
+            g.id,
+            tenant_id,
+            g.name,
+            g.description,
+            g.shared,
+            tuple(seats[g.id][0]),
+            tuple(seats[g.id][1]),
+        )
+        for g in found
+    ]

@@ -804,6 +804,50 @@ announcement_brands = Table(
 Index("ix_announcement_brands_brand", announcement_brands.c.brand_id)
 
 
+# Address books (0015): each person's named books ("Contacts" first) of vCard entries,
+# contacts and contact groups (services/address_books.py). `vcard` is the whole card;
+# the columns are the fields read out of it. `person_id` links an entry whose address
+# is a person of the tenant (`link_domain`: the person domain the address named, NULL
+# the person's own `email`), so it shows that person's current name and address.
+address_books = Table(
+    "address_books",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    _ts("created_at"),
+    UniqueConstraint("user_id", "name", name="uq_address_books_user_name"),
+)
+
+address_cards = Table(
+    "address_cards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("book_id", ForeignKey("address_books.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("uid", String(255), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("name", String(1023), nullable=False),
+    Column("email", String(254)),
+    # `email` lower-cased: what a person's address is compared with (store.adopt).
+    Column("email_key", String(254)),
+    Column("phone", String(64)),
+    Column("organization", String(1023)),
+    Column("description", Text),
+    Column("members", JSON),
+    Column("person_id", ForeignKey("users.id", ondelete="SET NULL")),
+    Column("link_domain", String(253)),
+    Column("vcard", Text, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    CheckConstraint("kind IN ('contact', 'group')", name="known_kind"),
+    UniqueConstraint("user_id", "uid", name="uq_address_cards_user_uid"),
+)
+Index("ix_address_cards_book", address_cards.c.book_id)
+Index("ix_address_cards_person", address_cards.c.person_id)
+Index("ix_address_cards_email_key", address_cards.c.email_key)
+
+
 def _ids_never_reused() -> None:
     """Every generated id is AUTOINCREMENT on SQLite (0006).
 

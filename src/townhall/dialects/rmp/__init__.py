@@ -16,6 +16,7 @@ from . import (
     auth,
     bookings,
     calendars,
+    contacts,
     domains,
     events,
     resources,
@@ -39,7 +40,19 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
+AREAS = (
+    auth,
+    users,
+    domains,
+    resources,
+    bookings,
+    calendars,
+    admin,
+    search,
+    analytics,
+    tenants,
+    contacts,
+)
 
 
 def routers() -> list[Router]:

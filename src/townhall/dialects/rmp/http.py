@@ -70,6 +70,8 @@ FIELDS = {
     "start_number": "startNumber",
     # analytics
     "group_by": "groupBy",
+    # contacts and address books
+    "address_book": "addressBook",
     # domain settings
     **SETTINGS,
 }

@@ -121,3 +121,35 @@ class ResourceBody(Body):
     id: str | None = None
     domain: str | None = None
     active: bool | None = None
+
+
+class ContactBody(Body):
+    """A new contact: `name` and `email` are required unless the vCard gives them."""
+
+    name: str | None = None
+    email: Email | None = None
+    phone: str | None = None
+    organization: str | None = None
+    address_book: str | None = None
+    vcard: str | None = None
+
+
+class UpdateContactBody(Body):
+    """A contact's (or contact group's) changes: an absent field stays; `phone`,
+    `organization` or `description` null removes it."""
+
+    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    organization: str | msgspec.UnsetType | None = msgspec.UNSET
+    address_book: str | msgspec.UnsetType | None = msgspec.UNSET
+    vcard: str | msgspec.UnsetType | None = msgspec.UNSET
+    members: list[str] | msgspec.UnsetType | None = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CreateContactGroup(Body):
+    name: str
+    members: list[str]
+    description: str | None = None
+    address_book: str | None = None
