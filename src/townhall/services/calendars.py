@@ -526,6 +526,7 @@ def _event(
         status=v.status,
         booking_id=v.booking_id,
         recurrence_id=starts_at,
+        partstat=v.partstat,
     )
 
 

@@ -166,6 +166,7 @@ async def update_booking(
 ) -> Response[bytes]:
     asked = await body(request, UpdateBooking)
     changes = BookingChanges(
+        resource=asked.resource_id,
         title=asked.title,
         starts_at=parse_time(asked.start_time, "startTime", required=False),
         ends_at=parse_time(asked.end_time, "endTime", required=False),
