@@ -147,6 +147,14 @@ async def calendar_of_resource(tx: Tx, tenant_id: int, resource_id: int, now: da
     return await _find_or_make(tx, tenant_id, "owner_resource_id", resource_id, now)
 
 
+async def personal_owners(tx: Tx, user_ids: Sequence[int]) -> set[int]:
+    """Which of the people have their personal calendar already."""
+    query = select(calendars.c.owner_user_id).where(
+        calendars.c.owner_user_id.in_(list(user_ids)), calendars.c.name == DEFAULT_CALENDAR
+    )
+    return {int(i) for i in (await tx.execute(query)).scalars()}
+
+
 async def has_personal_calendar(tx: Tx, user_id: int) -> bool:
     return await _owned(tx, calendars.c.owner_user_id == user_id, DEFAULT_CALENDAR) is not None
 

@@ -155,3 +155,42 @@ def test_deleting_a_resource_answers_the_resource(server: RunningServer) -> None
     assert gone.status_code == 200, gone.text
     assert gone.json() == {"success": True, "resource": before}
     refused(root.get(f"/resources/{resource}"), 404)
+
+
+def test_create_calendar_false_makes_no_calendar(server: RunningServer) -> None:
+    root = admin(server)
+    made: dict[bool, str] = {}
+    for wanted in (True, False):
+        email = f"{unique('cal')}@{DOMAIN}"
+        answer = root.post(
+            "/users",
+            json={
+                "email": email,
+                "password": "pw-123456",
+                "realName": "Cal",
+                "createCalendar": wanted,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["user"]["hasCalendar"] is wanted
+        assert root.get(f"/users/{email}").json()["user"]["hasCalendar"] is wanted
+        made[wanted] = email
+    listed = root.get("/users", params={"search": made[False].partition("@")[0]}).json()
+    assert [u["hasCalendar"] for u in listed["users"]] == [False]
+    # Without one, the person's first use of calendars makes it, as for anyone.
+    nocal = Rmp(server).login(made[False], "pw-123456")
+    assert [c["name"] for c in nocal.get("/calendars").json()["calendars"]] == ["Calendar"]
+    assert root.get(f"/users/{made[False]}").json()["user"]["hasCalendar"] is True
+    wrong = {"email": f"{unique('cal')}@{DOMAIN}", "password": "pw-123456", "realName": "C"}
+    refused(root.post("/users", json={**wrong, "createCalendar": "no"}), 400, "createCalendar")
+
+
+def test_deleting_a_user_answers_the_user(server: RunningServer) -> None:
+    root = admin(server)
+    _, email = person(server)
+    before = root.get(f"/users/{email}").json()["user"]
+    gone = root.delete(f"/users/{email}")
+    assert gone.status_code == 200, gone.text
+    shown = {k: before[k] for k in ("email", "realName", "type", "hasCalendar", "isAdmin")}
+    assert gone.json() == {"success": True, "user": shown, "dataDeleted": False}
+    refused(root.get(f"/users/{email}"), 404)
