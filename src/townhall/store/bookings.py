@@ -212,7 +212,7 @@ class Visible:
     domains: tuple[str, ...] = ()
 
 
-def _invited(user_id: int) -> Any:
+def invited(user_id: int) -> Any:
     """Whether the person holds the booking's event as an invitation (their copy)."""
     return exists(
         select(calendar_events.c.id)
@@ -228,7 +228,7 @@ def _invited(user_id: int) -> Any:
 def _seen_by(visible: Visible) -> Any:
     ways: list[Any] = []
     if visible.person_id is not None:
-        ways += [bookings.c.organizer_id == visible.person_id, _invited(visible.person_id)]
+        ways += [bookings.c.organizer_id == visible.person_id, invited(visible.person_id)]
     for name in visible.domains:
         ways += [domains.c.name == name, domains.c.name.endswith("." + name, autoescape=True)]
     return or_(*ways) if ways else bookings.c.id.is_(None)
@@ -334,7 +334,7 @@ async def people_addressed(tx: Tx, tenant_id: int, addresses: Sequence[str]) -> 
 
 async def is_invited(tx: Tx, booking_id: str, user_id: int) -> bool:
     """Whether the person holds an invitation to the booking (their copy of its event)."""
-    query = select(_invited(user_id)).select_from(bookings).where(bookings.c.id == booking_id)
+    query = select(invited(user_id)).select_from(bookings).where(bookings.c.id == booking_id)
     return bool((await tx.execute(query)).scalar())
 
 

@@ -3,9 +3,14 @@ bookings, moving a booking to another resource, and what DELETE answers."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
+import pytest
+
 from tests.conftest import RunningServer, unique
+from tests.dialects.rmp.test_events import bearer, next_of, ws_url
 from tests.helpers.rmp import DOMAIN, Rmp, admin, at, book, make_resource, person, refused
 
 EVENTS = "/calendars/Calendar/events"
@@ -194,3 +199,49 @@ def test_deleting_a_user_answers_the_user(server: RunningServer) -> None:
     shown = {k: before[k] for k in ("email", "realName", "type", "hasCalendar", "isAdmin")}
     assert gone.json() == {"success": True, "user": shown, "dataDeleted": False}
     refused(root.get(f"/users/{email}"), 404)
+
+
+def test_an_invitation_under_another_address_of_the_person(server: RunningServer) -> None:
+    """A person answers under each person domain of the tenant: an invitation to their
+    alias address is theirs, and the list, the detail and search agree on it."""
+    root = admin(server)
+    alias = f"{unique('alias')}.test"
+    assert root.post("/domains", json={"domain": alias, "type": "primary"}).status_code == 201
+    resource = make_resource(root)
+    ann, _ = person(server)
+    bob, bob_email = person(server)
+    title = unique("Planning")
+    at_alias = bob_email.replace(DOMAIN, alias)
+    made = book(ann, resource, at(11, day=5), at(12, day=5), attendees=[at_alias], title=title)
+    assert made.status_code == 201, made.text
+    booking = made.json()["booking"]
+    assert bob.get(f"/bookings/{booking['id']}").status_code == 200
+    assert _ids(bob) == [booking["id"]]
+    found = bob.post("/search", json={"query": title, "types": ["bookings"]})
+    assert found.status_code == 200, found.text
+    assert [b["id"] for b in found.json()["results"]["bookings"]] == [booking["id"]]
+    assert [e["participationStatus"] for e in _day(bob, day=5)] == ["NEEDS-ACTION"]
+
+
+async def test_an_invited_person_hears_of_the_booking(server: RunningServer) -> None:
+    """WebSocket events follow REST: the invited hear of the booking, others do not, and
+    the ids that decide it are not shown."""
+    resource = make_resource(admin(server))
+    ann, _ = person(server)
+    bob, bob_email = person(server)
+    carol, _ = person(server)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(ws_url(server, bearer(bob))) as bob_ws,
+        http.ws_connect(ws_url(server, bearer(carol))) as carol_ws,
+    ):
+        assert (await bob_ws.receive_json())["type"] == "connected"
+        assert (await carol_ws.receive_json())["type"] == "connected"
+        made = await asyncio.to_thread(
+            book, ann, resource, at(8, 6), at(9, 6), attendees=[bob_email]
+        )
+        pushed = await next_of(bob_ws, "booking.created")
+        assert pushed["data"]["id"] == made.json()["booking"]["id"]
+        assert "invited_ids" not in pushed["data"] and "organizer_id" not in pushed["data"]
+        with pytest.raises(TimeoutError):
+            await next_of(carol_ws, "booking.created", timeout=1)

@@ -1,7 +1,8 @@
 """`/bookings`, the conflict check and `/resources/{id}/availability`.
 
-Who sees and changes which booking is the booking service's rule (people their own,
-admins those of the resources under their domains). Booking ids are RMP's
+Who sees and changes which booking is the booking service's rule (people their own and,
+read-only, those they are invited to; admins those of the resources under their
+domains). `resourceId` on `PUT` moves a booking. Booking ids are RMP's
 (`RMP-<epoch ms>-<9 base-36 characters>`): the domain's ids are opaque text its caller
 names, so this dialect names the bookings it makes.
 """
