@@ -324,6 +324,8 @@ async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[Res
 
 def _changed(old: Booking, changes: BookingChanges, now: datetime) -> Booking:
     """The booking with the changes applied, checked."""
+    if changes.resource is not None and not changes.resource.strip():
+        raise Invalid("resource", "must name the resource to move the booking to")
     new = replace(
         old,
         resource=changes.resource.strip().lower() if changes.resource else old.resource,

@@ -11,7 +11,17 @@ import pytest
 
 from tests.conftest import RunningServer, unique
 from tests.dialects.rmp.test_events import bearer, next_of, ws_url
-from tests.helpers.rmp import DOMAIN, Rmp, admin, at, book, make_resource, person, refused
+from tests.helpers.rmp import (
+    DOMAIN,
+    Rmp,
+    admin,
+    at,
+    book,
+    make_resource,
+    person,
+    refused,
+    resource_type,
+)
 
 EVENTS = "/calendars/Calendar/events"
 
@@ -245,3 +255,55 @@ async def test_an_invited_person_hears_of_the_booking(server: RunningServer) -> 
         assert "invited_ids" not in pushed["data"] and "organizer_id" not in pushed["data"]
         with pytest.raises(TimeoutError):
             await next_of(carol_ws, "booking.created", timeout=1)
+
+
+def test_a_move_needs_rights_over_the_target(server: RunningServer) -> None:
+    """An admin who did not organise a booking moves it only between resources it
+    administers; bad targets are refused naming `resourceId`, nothing changed."""
+    root = admin(server)
+    alias = f"{unique('site')}.test"
+    assert root.post("/domains", json={"domain": alias, "type": "primary"}).status_code == 201
+    local = unique("siteadmin")
+    made = root.post(
+        "/users",
+        json={
+            "email": f"{local}@{alias}",
+            "password": "pw-123456",
+            "realName": "Site admin",
+            "isAdmin": True,
+        },
+    )
+    assert made.status_code == 201, made.text
+    site_admin = Rmp(server).login(f"{local}@{DOMAIN}", "pw-123456")
+    kind = resource_type(root)
+
+    def room(domain: str) -> str:
+        answer = root.post(
+            "/resources",
+            json={
+                "name": unique("Room "),
+                "type": kind,
+                "category": "meeting-resources",
+                "customFields": {"capacity": 4},
+                "domain": f"rooms.resources.{domain}",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["resource"]["id"])
+
+    here, there, elsewhere = room(alias), room(alias), room(DOMAIN)
+    ann, _ = person(server)
+    booking = book(ann, here, at(13, day=7), at(14, day=7)).json()["booking"]
+    assert site_admin.get(f"/bookings/{booking['id']}").status_code == 200
+    path = f"/bookings/{booking['id']}"
+    refused(site_admin.put(path, json={"resourceId": elsewhere}), 403)
+    refused(site_admin.put(path, json={"resourceId": ""}), 400, "resourceId")
+    refused(site_admin.put(path, json={"resourceId": 5}), 400, "resourceId")
+    assert ann.get(path).json()["booking"]["resourceId"] == here
+    moved = site_admin.put(path, json={"resourceId": there})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["booking"]["resourceId"] == there
+    # The organiser may move it anywhere in the tenant.
+    assert (
+        ann.put(path, json={"resourceId": elsewhere}).json()["booking"]["resourceId"] == elsewhere
+    )
