@@ -173,11 +173,11 @@ class BookingService(Service):
                     )
                 if moved or (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
                     target = await self._bookable(work, actor, new)
-                if moved:
-                    source = (await _resources(work, actor, [old.resource]))[0]
-                    await store.move(
-                        work, actor.tenant_id, booking_id, source, target, new.updated_at
-                    )
+                    if moved:  # the resource's event goes along to the target's calendar
+                        source = (await _resources(work, actor, [old.resource]))[0]
+                        await store.move(
+                            work, actor.tenant_id, booking_id, source, target, new.updated_at
+                        )
                 await _write(work, new)
                 invitees = await _invitees(work, actor, new, organizer_id)
                 await store.sync_invitations(work, actor.tenant_id, new, invitees, new.updated_at)
