@@ -203,7 +203,7 @@ class BookingService(Service):
             )
             await calendar_store.cancel_booking_events(work, booking_id, new.updated_at)
             sequence = await store.sequence(work, booking_id)
-            invitees = await _invitees(work, actor, new, organizer_id)
+            invitees = await store.invitees_of(work, booking_id)
             work.record("booking.cancelled", booking_id, event_data(new, organizer_id, invitees))
         if notify:
             await self._invitations.cancel(_meeting(new, sequence))
@@ -225,7 +225,8 @@ class BookingService(Service):
             await store.update_booking(work, old.id, status="cancelled", updated_at=now)
             await calendar_store.cancel_booking_events(work, old.id, now)
             meetings.append(_meeting(new, await store.sequence(work, old.id)))
-            work.record("booking.cancelled", old.id, event_data(new, organizer_id))
+            invitees = await store.invitees_of(work, old.id)
+            work.record("booking.cancelled", old.id, event_data(new, organizer_id, invitees))
         return meetings
 
     async def send_cancellations(self, meetings: list[Meeting]) -> None:

@@ -332,6 +332,16 @@ async def people_addressed(tx: Tx, tenant_id: int, addresses: Sequence[str]) -> 
     return sorted(set(found))
 
 
+async def invitees_of(tx: Tx, booking_id: str) -> list[int]:
+    """The people who hold an invitation to the booking, by id."""
+    query = (
+        select(calendars.c.owner_user_id)
+        .join(calendar_events, calendar_events.c.calendar_id == calendars.c.id)
+        .where(calendar_events.c.booking_id == booking_id, calendar_events.c.partstat.is_not(None))
+    )
+    return sorted({int(i) for i in (await tx.execute(query)).scalars() if i is not None})
+
+
 async def is_invited(tx: Tx, booking_id: str, user_id: int) -> bool:
     """Whether the person holds an invitation to the booking (their copy of its event)."""
     query = select(invited(user_id)).select_from(bookings).where(bookings.c.id == booking_id)

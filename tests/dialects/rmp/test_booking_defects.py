@@ -255,6 +255,10 @@ async def test_an_invited_person_hears_of_the_booking(server: RunningServer) -> 
         assert "invited_ids" not in pushed["data"] and "organizer_id" not in pushed["data"]
         with pytest.raises(TimeoutError):
             await next_of(carol_ws, "booking.created", timeout=1)
+        booking_id = made.json()["booking"]["id"]
+        path = f"/bookings/{booking_id}"
+        await asyncio.to_thread(ann.delete, path, params={"sendCancellation": "false"})
+        assert (await next_of(bob_ws, "booking.cancelled"))["data"]["id"] == booking_id
 
 
 def test_a_move_needs_rights_over_the_target(server: RunningServer) -> None:
