@@ -381,6 +381,8 @@ class CalendarEvent:
     status: str
     booking_id: str | None = None
     recurrence_id: datetime | None = None
+    partstat: str | None = None
+    """The reader's answer when the event is an invitation to them (RFC 5545 PARTSTAT)."""
 
 
 @dataclass(frozen=True, slots=True)

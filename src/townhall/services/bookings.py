@@ -6,8 +6,11 @@ across processes; on PostgreSQL an exclusion constraint refuses the loser of a r
 which is then told which booking won, exactly as if the check had caught it.
 
 A person sees and changes the bookings they organised; an admin those of the resources
-under the domains it administers (a server admin every one). Someone else's booking is
-not found, so ids do not tell whether a booking exists.
+under the domains it administers (a server admin every one). The people of the tenant a
+booking names as attendees are invited: each holds the booking's event in their own
+calendar, with their answer (PARTSTAT), so it takes their time in free/busy; they see
+the booking but may not change it (403). Anyone else's booking is not found, so ids do
+not tell whether a booking exists.
 
 Booking ids are opaque text the caller names (up to 40 characters): the API that makes a
 booking spells its ids its own way, and an import keeps the ids its file gives.
@@ -21,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from townhall.domain.errors import (
     AlreadyExists,
     Conflict,
+    Forbidden,
     Impossible,
     Invalid,
     NotFound,
@@ -58,8 +62,10 @@ class BookingRequest:
 
 @dataclass(frozen=True, slots=True)
 class BookingChanges:
-    """A partial update: None leaves a field as it is."""
+    """A partial update: None leaves a field as it is. A new `resource` moves the
+    booking (checked as a new booking of that resource would be)."""
 
+    resource: str | None = None
     title: str | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -96,13 +102,15 @@ class BookingService(Service):
         try:
             async with self.unit(actor) as work:
                 resource = await self._bookable(work, actor, booking)
+                invitees = await store.people_addressed(work, actor.tenant_id, booking.attendees)
                 try:
                     event_id = await store.insert_with_events(
-                        work, actor.tenant_id, resource, actor.user_id, booking
+                        work, actor.tenant_id, resource, actor.user_id, booking, invitees
                     )
                 except UniqueViolation:
                     raise AlreadyExists("booking", booking.id) from None
-                work.record("booking.created", booking.id, event_data(booking, actor.user_id))
+                data = event_data(booking, actor.user_id, invitees)
+                work.record("booking.created", booking.id, data)
         except ExclusionViolation:
             raise await self._lost_race(actor, booking) from None
         if invite:
@@ -118,6 +126,9 @@ class BookingService(Service):
         """Whether `principal` may read the booking a booking.* domain event tells of:
         the rule of `get`, applied to what the event says (see `event_data`)."""
         organizer_id = event.data.get("organizer_id")
+        invited = event.data.get("invited_ids")
+        if isinstance(invited, list) and principal.user_id in invited:
+            return True
         return _may_see(principal, organizer_id, str(event.data.get("domain", "")))
 
     async def search(
@@ -129,8 +140,9 @@ class BookingService(Service):
         if query.since and query.until and query.until <= query.since:
             raise Impossible("until", "must be after the start of the range")
         visible = store.Visible(
-            organizer_id=None if actor.is_admin else actor.user_id,
-            domains=None if actor.is_server_admin or not actor.is_admin else actor.admin_domains,
+            everyone=actor.is_server_admin,
+            person_id=actor.user_id,
+            domains=actor.admin_domains,
         )
         async with self.db.read() as tx:
             resource_id = None
@@ -154,11 +166,24 @@ class BookingService(Service):
                 new = _changed(old, changes, self.clock.now())
                 if _same(old, new):
                     return old
-                if (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
-                    await self._bookable(work, actor, new)
+                moved = new.resource != old.resource
+                if moved and not _may_see(actor, organizer_id, _domain(new.resource)):
+                    raise Forbidden(
+                        "resource", new.resource, f"you may not move bookings to {new.resource}"
+                    )
+                if moved or (new.starts_at, new.ends_at) != (old.starts_at, old.ends_at):
+                    target = await self._bookable(work, actor, new)
+                    if moved:  # the resource's event goes along to the target's calendar
+                        source = (await _resources(work, actor, [old.resource]))[0]
+                        await store.move(
+                            work, actor.tenant_id, booking_id, source, target, new.updated_at
+                        )
                 await _write(work, new)
+                invitees = await _invitees(work, actor, new, organizer_id)
+                await store.sync_invitations(work, actor.tenant_id, new, invitees, new.updated_at)
                 sequence = await store.sequence(work, booking_id)
-                work.record("booking.updated", booking_id, event_data(new, organizer_id))
+                data = event_data(new, organizer_id, invitees)
+                work.record("booking.updated", booking_id, data)
         except ExclusionViolation:
             raise await self._lost_race(actor, new) from None
         if invite:
@@ -178,13 +203,16 @@ class BookingService(Service):
             )
             await calendar_store.cancel_booking_events(work, booking_id, new.updated_at)
             sequence = await store.sequence(work, booking_id)
-            work.record("booking.cancelled", booking_id, event_data(new, organizer_id))
+            invitees = await store.invitees_of(work, booking_id)
+            work.record("booking.cancelled", booking_id, event_data(new, organizer_id, invitees))
         if notify:
             await self._invitations.cancel(_meeting(new, sequence))
         return new
 
     async def _lock(self, tx: Tx, actor: Principal, booking_id: str) -> tuple[Booking, int | None]:
-        return await _visible(tx, actor, booking_id, lock=True)
+        """The booking to change, locked: its organizer's or an admin's of its resource;
+        an invited person sees it but changes nothing (403)."""
+        return await _visible(tx, actor, booking_id, lock=True, changing=True)
 
     async def cancel_all_of(self, work: Work, resource_id: int) -> list[Meeting]:
         """Cancel every booking of a resource that has not ended, inside the caller's unit
@@ -197,7 +225,8 @@ class BookingService(Service):
             await store.update_booking(work, old.id, status="cancelled", updated_at=now)
             await calendar_store.cancel_booking_events(work, old.id, now)
             meetings.append(_meeting(new, await store.sequence(work, old.id)))
-            work.record("booking.cancelled", old.id, event_data(new, organizer_id))
+            invitees = await store.invitees_of(work, old.id)
+            work.record("booking.cancelled", old.id, event_data(new, organizer_id, invitees))
         return meetings
 
     async def send_cancellations(self, meetings: list[Meeting]) -> None:
@@ -246,15 +275,37 @@ class BookingService(Service):
 
 
 async def _visible(
-    tx: Tx, actor: Principal, booking_id: str, lock: bool = False
+    tx: Tx, actor: Principal, booking_id: str, lock: bool = False, changing: bool = False
 ) -> tuple[Booking, int | None]:
-    """The booking and its organizer's id, if the actor may see it (`_may_see`)."""
+    """The booking and its organizer's id, if the actor may see it (`_may_see`, or
+    invited to it); `changing` refuses one the actor only is invited to."""
     found = await store.find(tx, actor.tenant_id, booking_id, lock)
     if found is not None:
         booking, organizer_id = found
-        if _may_see(actor, organizer_id, booking.resource.partition("@")[2]):
+        if _may_see(actor, organizer_id, _domain(booking.resource)):
+            return found
+        if actor.user_id is not None and await store.is_invited(tx, booking_id, actor.user_id):
+            if changing:
+                raise Forbidden(
+                    "booking",
+                    booking_id,
+                    "you are invited to this booking; only its organizer "
+                    "or an admin of its resource changes it",
+                )
             return found
     raise NotFound("booking", booking_id)
+
+
+def _domain(resource: str) -> str:
+    return resource.partition("@")[2]
+
+
+async def _invitees(
+    tx: Tx, actor: Principal, booking: Booking, organizer_id: int | None
+) -> list[int]:
+    """The people of the tenant the booking invites (its organizer holds no invitation)."""
+    found = await store.people_addressed(tx, actor.tenant_id, booking.attendees)
+    return [i for i in found if i != organizer_id]
 
 
 def _may_see(actor: Principal, organizer_id: object, resource_domain: str) -> bool:
@@ -274,8 +325,11 @@ async def _resources(tx: Tx, actor: Principal, addresses: list[str]) -> list[Res
 
 def _changed(old: Booking, changes: BookingChanges, now: datetime) -> Booking:
     """The booking with the changes applied, checked."""
+    if changes.resource is not None and not changes.resource.strip():
+        raise Invalid("resource", "must name the resource to move the booking to")
     new = replace(
         old,
+        resource=changes.resource.strip().lower() if changes.resource else old.resource,
         title=(changes.title if changes.title is not None else old.title).strip(),
         starts_at=changes.starts_at or old.starts_at,
         ends_at=changes.ends_at or old.ends_at,
@@ -315,6 +369,7 @@ async def _write(tx: Tx, new: Booking) -> None:
         ends_at=new.ends_at,
         attendees=new.attendees,
         status=new.status,
+        location=new.resource,
     )
 
 
@@ -361,14 +416,17 @@ def _meeting(booking: Booking, sequence: int) -> Meeting:
     )
 
 
-def event_data(booking: Booking, organizer_id: int | None = None) -> dict[str, object]:
+def event_data(
+    booking: Booking, organizer_id: int | None = None, invited: list[int] | None = None
+) -> dict[str, object]:
     """What a booking event tells listeners (the tenant's WebSocket clients, for one):
     times as ISO 8601 text, so the data reads the same after crossing processes, and the
-    organizer's id, which `BookingService.visible_to` decides by (without it, only the
-    resource's admins see the event)."""
+    organizer's and invited people's ids, which `BookingService.visible_to` decides by
+    (without them, only the resource's admins see the event)."""
     return {
         "id": booking.id,
         "organizer_id": organizer_id,
+        "invited_ids": list(invited or ()),
         "resource": booking.resource,
         "domain": booking.resource.partition("@")[2],
         "title": booking.title,

@@ -89,6 +89,12 @@ class CalendarService(Service):
                 found = await store.reachable(tx, person.id)
         return [CalendarInfo(c.id, c.name, c.type, c.access) for c in found]
 
+    async def holders(self, actor: Principal, user_ids: list[int]) -> set[int]:
+        """Which of the people have their personal calendar (RMP's `hasCalendar`): made
+        with the account when asked, else on first use."""
+        async with self.db.read() as tx:
+            return await store.personal_owners(tx, user_ids)
+
     async def create_calendar(self, actor: Principal, name: str, owner: str | None = None) -> None:
         """A further calendar of `owner` (default: the actor)."""
         name = _text(name, "name", MAX_NAME)
@@ -526,6 +532,7 @@ def _event(
         status=v.status,
         booking_id=v.booking_id,
         recurrence_id=starts_at,
+        partstat=v.partstat,
     )
 
 

@@ -476,8 +476,10 @@ class CatalogueService(Service):
         for ref in await booking_store.resource_refs(tx, actor.tenant_id, missing):
             ids[ref.address] = ref.id
         for new_booking in plan.bookings:
-            await _insert_booking(tx, actor, ids[new_booking.booking.resource], new_booking)
-            told = event_data(new_booking.booking, new_booking.organizer_id)
+            invited = await _insert_booking(
+                tx, actor, ids[new_booking.booking.resource], new_booking
+            )
+            told = event_data(new_booking.booking, new_booking.organizer_id, invited)
             tx.record("booking.created", new_booking.booking.id, told)
 
 
@@ -528,8 +530,17 @@ def _domain_of(address: str) -> str:
     return address.partition("@")[2]
 
 
-async def _insert_booking(tx: Tx, actor: Principal, resource_id: int, new: _NewBooking) -> None:
+async def _insert_booking(
+    tx: Tx, actor: Principal, resource_id: int, new: _NewBooking
+) -> list[int]:
+    """Write an imported booking as a made one is written (its attendees of the tenant
+    invited, as the booking service does); answers the invited people's ids."""
     booking = new.booking
     domain = _domain_of(booking.resource)
     resource = ResourceRef(resource_id, booking.resource, domain, True, {})
-    await booking_store.insert_with_events(tx, actor.tenant_id, resource, new.organizer_id, booking)
+    found = await booking_store.people_addressed(tx, actor.tenant_id, booking.attendees)
+    invited = [i for i in found if i != new.organizer_id]
+    await booking_store.insert_with_events(
+        tx, actor.tenant_id, resource, new.organizer_id, booking, invited
+    )
+    return invited

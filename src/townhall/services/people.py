@@ -29,6 +29,7 @@ from townhall.services.groups import GroupService
 from townhall.store import address_books as address_store
 from townhall.store import bookings as booking_store
 from townhall.store import brands as brand_store
+from townhall.store import calendars as calendar_store
 from townhall.store import domains as domain_store
 from townhall.store import groups as group_store
 from townhall.store import people as store
@@ -64,6 +65,9 @@ class NewPerson:
     primary domain)."""
     profile_lists: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None
+    calendar: bool = False
+    """Make the person's personal calendar now (RMP's `createCalendar`); otherwise it
+    is made on first use (a booking, a calendar read), as for people made elsewhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +260,8 @@ class PeopleService(Service):
                 await self._groups.join(work, actor, username, new.groups)
             for domain in new.admin_of:
                 await self._domains.grant_admin(work, actor, domain, user_id, True)
+            if new.calendar:
+                await calendar_store.personal_calendar(work, actor.tenant_id, user_id, now)
             # The mailbox service hears the address (the mail store may prepare it).
             work.record("user.created", username, {"mailbox": email} if email else None)
             return await self._find(work, actor, user_id)
@@ -351,8 +357,9 @@ class PeopleService(Service):
             await store.update_row(work, person.id, self.clock.now(), locked=locked)
             work.record("user.locked" if locked else "user.unlocked", person.username)
 
-    async def delete(self, actor: Principal, who: Who, with_bookings: bool = False) -> None:
-        """Bookings the person organised outlive the account unless `with_bookings`."""
+    async def delete(self, actor: Principal, who: Who, with_bookings: bool = False) -> Person:
+        """Bookings the person organised outlive the account unless `with_bookings`.
+        Returns the person as they were, so the caller can show who went."""
         async with self.unit(actor) as work:
             person = await self._lock(work, actor, who)
             await self._may_act(work, actor, person)
@@ -363,6 +370,7 @@ class PeopleService(Service):
             # The mailbox service hears it and removes the person's mailbox.
             mailbox = (person.email or "").strip().lower()
             work.record("user.deleted", person.username, {"mailbox": mailbox} if mailbox else None)
+        return person
 
     async def get_vcard(self, actor: Principal, username: str) -> str | None:
         async with self.db.read() as tx:

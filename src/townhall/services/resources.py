@@ -239,11 +239,12 @@ class ResourceService(Service):
             work.record("resource.updated", old.address, changed_data(old.address))
         return new
 
-    async def delete(self, actor: Principal, address: str) -> None:
+    async def delete(self, actor: Principal, address: str) -> Resource:
         """For admins of the resource's domain; its calendar and bookings go with it.
         Bookings that have not ended are cancelled first, as a cancel does (an event
         each, and a cancellation to their attendees), in the same unit of work: nobody
-        keeps waiting for a meeting in a room that no longer exists."""
+        keeps waiting for a meeting in a room that no longer exists. Returns the
+        resource as it was, so the caller can show what went."""
         may_administer(actor, address.rpartition("@")[2])
         async with self.unit(actor) as work:
             old = await self._lock(work, actor, address)
@@ -251,6 +252,7 @@ class ResourceService(Service):
             await store.delete_resource(work, old.id)
             work.record("resource.deleted", old.address, changed_data(old.address))
         await self._bookings.send_cancellations(cancelled)
+        return old
 
     async def _lock(self, tx: Tx, actor: Principal, address: str) -> Resource:
         found = await store.find(tx, actor.tenant_id, address, lock=True)

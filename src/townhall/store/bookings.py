@@ -7,11 +7,24 @@ here lets the common case answer 409 without a failed insert, and names the winn
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from townhall.domain.models import Booking
@@ -21,9 +34,19 @@ from townhall.store import calendars as calendar_store
 from townhall.store import domains as domain_store
 from townhall.store.calendars import EventValues
 from townhall.store.database import Tx
-from townhall.store.schema import bookings, calendar_events, calendars, domains, resources
+from townhall.store.schema import (
+    bookings,
+    calendar_events,
+    calendars,
+    domains,
+    resources,
+    users,
+)
 
 LIVE = bookings.c.status != "cancelled"
+NEEDS_ACTION = "NEEDS-ACTION"
+"""An invited person's answer until they give one (RFC 5545 PARTSTAT)."""
+RESOURCE_SUBDOMAIN = "resource-subdomain"
 _parent = aliased(domains)
 
 
@@ -180,19 +203,43 @@ async def find(
 
 @dataclass(frozen=True, slots=True)
 class Visible:
-    """Whose bookings a listing shows: `organizer_id` None is everyone's; `domains`
-    limits them to resources under those domains (None: no limit)."""
+    """Whose bookings a listing shows: with `everyone`, all of the tenant's; otherwise
+    those `person_id` organised or is invited to, and those of resources under
+    `domains` (the domains an admin administers)."""
 
-    organizer_id: int | None = None
-    domains: tuple[str, ...] | None = None
+    everyone: bool = False
+    person_id: int | None = None
+    domains: tuple[str, ...] = ()
+
+
+def invited(user_id: int) -> Any:
+    """Whether the person holds the booking's event as an invitation (their copy)."""
+    return exists(
+        select(calendar_events.c.id)
+        .join(calendars, calendars.c.id == calendar_events.c.calendar_id)
+        .where(
+            calendar_events.c.booking_id == bookings.c.id,
+            calendars.c.owner_user_id == user_id,
+            calendar_events.c.partstat.is_not(None),
+        )
+    )
+
+
+def _seen_by(visible: Visible) -> Any:
+    ways: list[Any] = []
+    if visible.person_id is not None:
+        ways += [bookings.c.organizer_id == visible.person_id, invited(visible.person_id)]
+    for name in visible.domains:
+        ways += [domains.c.name == name, domains.c.name.endswith("." + name, autoescape=True)]
+    return or_(*ways) if ways else bookings.c.id.is_(None)
 
 
 def _filtered(
     query: Select[Any], tenant_id: int, q: BookingQuery, visible: Visible, resource_id: int | None
 ) -> Select[Any]:
     query = query.where(bookings.c.tenant_id == tenant_id)
-    if visible.organizer_id is not None:
-        query = query.where(bookings.c.organizer_id == visible.organizer_id)
+    if not visible.everyone:
+        query = query.where(_seen_by(visible))
     if q.status is not None:
         query = query.where(bookings.c.status == q.status)
     if q.since is not None:
@@ -201,11 +248,6 @@ def _filtered(
         query = query.where(bookings.c.starts_at < q.until)
     if resource_id is not None:
         query = query.where(bookings.c.resource_id == resource_id)
-    if visible.domains is not None:
-        under = [domains.c.name == d for d in visible.domains] + [
-            domains.c.name.endswith("." + d, autoescape=True) for d in visible.domains
-        ]
-        query = query.where(or_(*under))
     return query
 
 
@@ -261,16 +303,123 @@ async def existing_ids(tx: Tx, ids: list[str]) -> set[str]:
     return {str(found) for found in (await tx.execute(query)).scalars()}
 
 
+async def people_addressed(tx: Tx, tenant_id: int, addresses: Sequence[str]) -> list[int]:
+    """The ids of the tenant's people the addresses name, each once: `user@domain` of
+    any of the tenant's person domains (a person answers under each), or their stored
+    e-mail address. Addresses of nobody here (outside guests, resources) name no one."""
+    wanted = {a.strip().lower() for a in addresses}
+    if not wanted:
+        return []
+    locals_ = sorted({a.rpartition("@")[0] for a in wanted})
+    names = sorted({a.rpartition("@")[2] for a in wanted})
+    by_domain = (
+        select(users.c.id, users.c.username, domains.c.name)
+        .join(domains, domains.c.tenant_id == users.c.tenant_id)
+        .where(
+            users.c.tenant_id == tenant_id,
+            users.c.username.in_(locals_),
+            domains.c.name.in_(names),
+            domains.c.kind != RESOURCE_SUBDOMAIN,
+        )
+    )
+    found = [
+        int(row.id) for row in await tx.execute(by_domain) if f"{row.username}@{row.name}" in wanted
+    ]
+    by_email = select(users.c.id).where(
+        users.c.tenant_id == tenant_id, func.lower(users.c.email).in_(sorted(wanted))
+    )
+    found += [int(i) for i in (await tx.execute(by_email)).scalars()]
+    return sorted(set(found))
+
+
+async def invitees_of(tx: Tx, booking_id: str) -> list[int]:
+    """The people who hold an invitation to the booking, by id."""
+    query = (
+        select(calendars.c.owner_user_id)
+        .join(calendar_events, calendar_events.c.calendar_id == calendars.c.id)
+        .where(calendar_events.c.booking_id == booking_id, calendar_events.c.partstat.is_not(None))
+    )
+    return sorted({int(i) for i in (await tx.execute(query)).scalars() if i is not None})
+
+
+async def is_invited(tx: Tx, booking_id: str, user_id: int) -> bool:
+    """Whether the person holds an invitation to the booking (their copy of its event)."""
+    query = select(invited(user_id)).select_from(bookings).where(bookings.c.id == booking_id)
+    return bool((await tx.execute(query)).scalar())
+
+
+def _values(booking: Booking, partstat: str | None = None) -> EventValues:
+    """The event a booking writes into a calendar (with `partstat`, an invitation)."""
+    return EventValues(
+        uid=event_uid(booking.id),
+        title=booking.title,
+        starts_at=booking.starts_at,
+        ends_at=booking.ends_at,
+        series_ends_at=booking.ends_at,
+        location=booking.resource,
+        organizer=booking.organizer,
+        attendees=booking.attendees,
+        status=booking.status,
+        booking_id=booking.id,
+        partstat=partstat,
+    )
+
+
+async def _invite(
+    tx: Tx, tenant_id: int, booking: Booking, invitees: Sequence[int], now: datetime
+) -> None:
+    """An invitation (the booking's event, awaiting an answer) in each one's calendar."""
+    ids = [await calendar_store.personal_calendar(tx, tenant_id, i, now) for i in invitees]
+    await calendar_store.write_booking_events(tx, ids, _values(booking, NEEDS_ACTION), now)
+
+
+async def sync_invitations(
+    tx: Tx, tenant_id: int, booking: Booking, invitees: Sequence[int], now: datetime
+) -> None:
+    """Make the invited people exactly `invitees`: those no longer invited lose their
+    copy of the event, those newly invited get one (their answers elsewhere stay)."""
+    owner = (
+        select(calendars.c.owner_user_id)
+        .where(calendars.c.id == calendar_events.c.calendar_id)
+        .scalar_subquery()
+    )
+    mine = and_(calendar_events.c.booking_id == booking.id, calendar_events.c.partstat.is_not(None))
+    held = {int(i) for i in (await tx.execute(select(owner).where(mine))).scalars()}
+    gone = sorted(held - set(invitees))
+    if gone:
+        await tx.execute(delete(calendar_events).where(mine, owner.in_(gone)))
+    await _invite(tx, tenant_id, booking, [i for i in invitees if i not in held], now)
+
+
+async def move(
+    tx: Tx, tenant_id: int, booking_id: str, source: ResourceRef, target: ResourceRef, now: datetime
+) -> None:
+    """Move the booking to another resource; its event in the old resource's calendar
+    goes into the new one's (the caller carries the new `location` to every event)."""
+    await update_booking(tx, booking_id, resource_id=target.id)
+    into = target.calendar_id or await calendar_store.calendar_of_resource(
+        tx, tenant_id, target.id, now
+    )
+    owned = select(calendars.c.id).where(calendars.c.owner_resource_id == source.id)
+    await tx.execute(
+        update(calendar_events)
+        .where(calendar_events.c.booking_id == booking_id, calendar_events.c.calendar_id.in_(owned))
+        .values(calendar_id=into)
+    )
+
+
 async def insert_with_events(
     tx: Tx,
     tenant_id: int,
     resource: ResourceRef,
     organizer_id: int | None,
     booking: Booking,
+    invitees: Sequence[int] = (),
 ) -> int | None:
-    """Write the booking and its events: one in the resource's calendar and one in the
-    organizer's (a person of the tenant), sharing the booking's iCalendar UID. Answers
-    the organizer's event, the booking's `calendarEventId` (None without one)."""
+    """Write the booking and its events: one in the resource's calendar, one in the
+    organizer's (a person of the tenant) and an invitation in each invited person's,
+    all sharing the booking's iCalendar UID. Answers the organizer's event, the
+    booking's `calendarEventId` (None without one)."""
     now = booking.updated_at
     await tx.execute(
         insert(bookings).values(
@@ -295,17 +444,6 @@ async def insert_with_events(
     ]
     if organizer_id is not None:
         ids.append(await calendar_store.personal_calendar(tx, tenant_id, organizer_id, now))
-    values = EventValues(
-        uid=event_uid(booking.id),
-        title=booking.title,
-        starts_at=booking.starts_at,
-        ends_at=booking.ends_at,
-        series_ends_at=booking.ends_at,
-        location=booking.resource,
-        organizer=booking.organizer,
-        attendees=booking.attendees,
-        status=booking.status,
-        booking_id=booking.id,
-    )
-    written = await calendar_store.write_booking_events(tx, ids, values, now)
+    written = await calendar_store.write_booking_events(tx, ids, _values(booking), now)
+    await _invite(tx, tenant_id, booking, [i for i in invitees if i != organizer_id], now)
     return written[1] if organizer_id is not None else None

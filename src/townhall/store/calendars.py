@@ -35,6 +35,7 @@ from townhall.store.schema import (
 )
 
 DEFAULT_CALENDAR = "Calendar"
+DECLINED = "DECLINED"
 OWNER_ACCESS = "read-write"
 
 
@@ -65,6 +66,8 @@ class EventValues:
     exdates: tuple[datetime, ...] = ()
     status: str = "confirmed"
     booking_id: str | None = None
+    partstat: str | None = None
+    """The calendar owner's answer when the event is an invitation to them (PARTSTAT)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,7 @@ def _columns(values: EventValues) -> dict[str, Any]:
         "series_ends_at": _utc(values.series_ends_at) if values.series_ends_at else None,
         "status": values.status,
         "booking_id": values.booking_id,
+        "partstat": values.partstat,
     }
 
 
@@ -141,6 +145,14 @@ async def personal_calendar(tx: Tx, tenant_id: int, user_id: int, now: datetime)
 async def calendar_of_resource(tx: Tx, tenant_id: int, resource_id: int, now: datetime) -> int:
     """The id of the resource's "Calendar" (made on first use)."""
     return await _find_or_make(tx, tenant_id, "owner_resource_id", resource_id, now)
+
+
+async def personal_owners(tx: Tx, user_ids: Sequence[int]) -> set[int]:
+    """Which of the people have their personal calendar already."""
+    query = select(calendars.c.owner_user_id).where(
+        calendars.c.owner_user_id.in_(list(user_ids)), calendars.c.name == DEFAULT_CALENDAR
+    )
+    return {int(i) for i in (await tx.execute(query)).scalars()}
 
 
 async def has_personal_calendar(tx: Tx, user_id: int) -> bool:
@@ -261,6 +273,7 @@ def _event(row: Row[Any]) -> StoredEvent:
         exdates=_exdates_out(row.exdates),
         status=row.status,
         booking_id=row.booking_id,
+        partstat=row.partstat,
     )
     return StoredEvent(row.id, row.calendar_id, row.calendar_name, values, row.sequence)
 
@@ -320,10 +333,13 @@ async def events_in_range(
 async def person_events_in_range(
     tx: Tx, user_id: int, range_from: datetime, range_till: datetime
 ) -> list[StoredEvent]:
-    """Live events of every calendar the person owns that may overlap the range."""
+    """Live events of every calendar the person owns that may overlap the range, but
+    invitations they declined (those take none of their time)."""
     owned = select(calendars.c.id).where(calendars.c.owner_user_id == user_id)
     query = _EVENT.where(
-        calendar_events.c.calendar_id.in_(owned), _overlapping(range_from, range_till)
+        calendar_events.c.calendar_id.in_(owned),
+        _overlapping(range_from, range_till),
+        calendar_events.c.partstat.is_distinct_from(DECLINED),
     )
     return [_event(row) for row in await tx.execute(query)]
 

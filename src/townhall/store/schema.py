@@ -738,6 +738,8 @@ calendar_events = Table(
     Column("booking_id", ForeignKey("bookings.id", ondelete="CASCADE")),
     _ts("created_at"),
     _ts("updated_at"),
+    # The calendar owner's answer to an invitation (PARTSTAT); NULL: no invitation (0018).
+    Column("partstat", String(20)),
     CheckConstraint("ends_at > starts_at", name="positive_duration"),
 )
 Index(

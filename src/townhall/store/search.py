@@ -33,6 +33,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from townhall.infrastructure.clock import as_utc
+from townhall.store import bookings as booking_store
 from townhall.store.database import Tx
 from townhall.store.schema import bookings, domains, resources, users
 
@@ -225,6 +226,7 @@ def _visible(scope: BookingScope) -> ColumnElement[bool] | None:
     allowed: list[ColumnElement[bool]] = []
     if scope.user_id is not None:
         allowed.append(bookings.c.organizer_id == scope.user_id)
+        allowed.append(booking_store.invited(scope.user_id))  # under any of their addresses
     if scope.email:
         attendee = bindparam(None, scope.email, type_=String())
         allowed.append(JsonListHasFolded(bookings.c.attendees, attendee))

@@ -1,7 +1,8 @@
 """`/bookings`, the conflict check and `/resources/{id}/availability`.
 
-Who sees and changes which booking is the booking service's rule (people their own,
-admins those of the resources under their domains). Booking ids are RMP's
+Who sees and changes which booking is the booking service's rule (people their own and,
+read-only, those they are invited to; admins those of the resources under their
+domains). `resourceId` on `PUT` moves a booking. Booking ids are RMP's
 (`RMP-<epoch ms>-<9 base-36 characters>`): the domain's ids are opaque text its caller
 names, so this dialect names the bookings it makes.
 """
@@ -166,6 +167,7 @@ async def update_booking(
 ) -> Response[bytes]:
     asked = await body(request, UpdateBooking)
     changes = BookingChanges(
+        resource=asked.resource_id,
         title=asked.title,
         starts_at=parse_time(asked.start_time, "startTime", required=False),
         ends_at=parse_time(asked.end_time, "endTime", required=False),

@@ -65,6 +65,7 @@ class EventWire(TypedDict):
     calendar: str
     recurrence: NotRequired[str]
     recurrenceId: NotRequired[str]
+    participationStatus: NotRequired[str]
 
 
 BusyWire = TypedDict("BusyWire", {"from": str, "till": str, "type": str})
@@ -113,6 +114,8 @@ def render_event(event: CalendarEvent) -> EventWire:
         rendered["recurrence"] = event.rrule
     if event.recurrence_id is not None:
         rendered["recurrenceId"] = iso(event.recurrence_id)
+    if event.partstat is not None:  # an invitation: the reader's answer
+        rendered["participationStatus"] = event.partstat
     return rendered
 
 

@@ -52,6 +52,7 @@ KEYS: dict[str, dict[str, str | None]] = {
         "starts_at": "startTime",
         "ends_at": "endTime",
         "organizer_id": None,
+        "invited_ids": None,
     },
     "resource.": {"address": "id"},
     "event.": {

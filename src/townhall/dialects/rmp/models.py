@@ -66,6 +66,7 @@ class CreateBooking(Body):
 
 
 class UpdateBooking(Body):
+    resource_id: str | None = None
     title: str | None = None
     start_time: Time | None = None
     end_time: Time | None = None

@@ -78,8 +78,11 @@ class OneResource(TypedDict):
 
 
 class DeletedResource(TypedDict):
+    """What DELETE answers: the resource as it was (the reference shows no body; the
+    object in the success envelope, as DELETE of bookings and events answer)."""
+
     success: bool
-    deleted: str
+    resource: ResourceWire
 
 
 def render_category(category: ResourceCategory) -> CategoryWire:
@@ -263,8 +266,8 @@ async def update_resource(
 async def delete_resource(
     resource_id: str, resources: ResourceService, principal: Principal
 ) -> Response[bytes]:
-    await resources.delete(principal, resource_id)
-    return ok(deleted=resource_id.lower())
+    gone = await resources.delete(principal, resource_id)
+    return ok(resource=render(gone))
 
 
 router = Router(

@@ -18,6 +18,7 @@ from townhall.domain.errors import Invalid
 from townhall.domain.models import Person, Resource
 from townhall.domain.principal import Principal
 from townhall.domain.queries import PersonFilter, ResourceQuery
+from townhall.services.calendars import CalendarService
 from townhall.services.domains import DomainService
 from townhall.services.people import NewPerson, PeopleService, PersonChanges
 from townhall.services.resources import ResourceService
@@ -86,8 +87,10 @@ class UserDetail(TypedDict):
 
 
 class Deleted(TypedDict):
+    """What DELETE answers: the account as it was (the reference shows no body)."""
+
     success: bool
-    deleted: str
+    user: UserWire
     dataDeleted: bool
 
 
@@ -96,12 +99,13 @@ class PasswordReset(TypedDict):
     requireChange: bool
 
 
-def _render(person: Person, domain: str, admins: set[int]) -> UserWire:
+def _render(person: Person, domain: str, admins: set[int], holders: set[int]) -> UserWire:
+    """`holders`: the people who have their calendar (`CalendarService.holders`)."""
     return {
         "email": f"{person.username}@{domain}",
         "realName": person.name,
         "type": "user",
-        "hasCalendar": True,
+        "hasCalendar": person.id in holders,
         "isAdmin": person.id in admins,
     }
 
@@ -173,6 +177,7 @@ async def list_users(
     people: PeopleService,
     domains: DomainService,
     resources: ResourceService,
+    calendars: CalendarService,
     principal: Principal,
 ) -> Response[bytes]:
     query = request.query_params
@@ -183,7 +188,8 @@ async def list_users(
     text = query.get("search") or None
     found, total = await people.search(principal, PersonFilter(text=text), at.offset, at.limit)
     admins = await domains.admin_ids(principal)
-    listed = [_render(person, domain, admins) for person in found]
+    holders = await calendars.holders(principal, [person.id for person in found])
+    listed = [_render(person, domain, admins, holders) for person in found]
     if with_resources:  # the people first, then the resource accounts, one paged list
         wanted = ResourceQuery(text=text, parent_domain=domain)
         skip = max(0, at.offset - total)
@@ -200,6 +206,7 @@ async def user_detail(
     email: str,
     people: PeopleService,
     domains: DomainService,
+    calendars: CalendarService,
     principal: Principal,
 ) -> Response[bytes]:
     username, domain = await _person(domains, principal, email)
@@ -207,11 +214,13 @@ async def user_detail(
         require_admin_of(request, domain)
     person = await people.get(principal, username)
     defaults = render_settings(await domains.defaults(principal))
-    return ok(user=_detail(person, domain, await domains.admin_ids(principal), defaults))
+    admins = await domains.admin_ids(principal)
+    holders = await calendars.holders(principal, [person.id])
+    return ok(user=_detail(person, domain, admins, holders, defaults))
 
 
 def _detail(
-    person: Person, domain: str, admins: set[int], defaults: dict[str, Any]
+    person: Person, domain: str, admins: set[int], holders: set[int], defaults: dict[str, Any]
 ) -> UserDetailWire:
     props = person.properties
 
@@ -222,7 +231,7 @@ def _detail(
         return props.get(PROPERTY.format(f"quota.{key}"), "unlimited")
 
     return {
-        **_render(person, domain, admins),
+        **_render(person, domain, admins, holders),
         "settings": {
             "timezone": preference("timezone"),
             "language": preference("language"),
@@ -237,6 +246,7 @@ async def create_user(
     request: AnyRequest,
     people: PeopleService,
     domains: DomainService,
+    calendars: CalendarService,
     principal: Principal,
 ) -> Response[bytes]:
     asked = await body(request, CreateUser)
@@ -253,9 +263,11 @@ async def create_user(
         email=f"{username}@{domain}",
         admin_of=(domain,) if asked.is_admin else (),
         home_domain=domain,
+        calendar=asked.create_calendar,
     )
     person = await people.create(principal, new)
-    return ok(201, user=_render(person, domain, await domains.admin_ids(principal)))
+    holders = await calendars.holders(principal, [person.id])
+    return ok(201, user=_render(person, domain, await domains.admin_ids(principal), holders))
 
 
 @put(
@@ -268,6 +280,7 @@ async def update_user(
     target: Administered,
     people: PeopleService,
     domains: DomainService,
+    calendars: CalendarService,
     principal: Principal,
 ) -> Response[bytes]:
     username, domain = target.username, target.domain
@@ -279,7 +292,8 @@ async def update_user(
         admin_of={} if asked.is_admin is None else {domain: asked.is_admin},
     )
     person = await people.update(principal, username, changes)
-    return ok(user=_render(person, domain, await domains.admin_ids(principal)))
+    holders = await calendars.holders(principal, [person.id])
+    return ok(user=_render(person, domain, await domains.admin_ids(principal), holders))
 
 
 @delete(
@@ -289,11 +303,20 @@ async def update_user(
     opt=wire(params=(Param("deleteData", bool),), answers={200: Deleted}),
 )
 async def delete_user(
-    request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    target: Administered,
+    people: PeopleService,
+    domains: DomainService,
+    calendars: CalendarService,
+    principal: Principal,
 ) -> Response[bytes]:
+    """Answers the account as it was just before it went (its rights and calendar then)."""
     delete_data = kit.boolean(request.query_params.get("deleteData"), "deleteData", False)
-    await people.delete(principal, target.username, with_bookings=delete_data)
-    return ok(deleted=f"{target.username}@{target.domain}", dataDeleted=delete_data)
+    admins = await domains.admin_ids(principal)
+    before = await people.get(principal, target.username)
+    holders = await calendars.holders(principal, [before.id])
+    gone = await people.delete(principal, target.username, with_bookings=delete_data)
+    return ok(user=_render(gone, target.domain, admins, holders), dataDeleted=delete_data)
 
 
 async def _own_or_administered(
