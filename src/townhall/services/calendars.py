@@ -206,10 +206,24 @@ class CalendarService(Service):
         range_from: datetime,
         range_till: datetime,
         include_recurring: bool = True,
+    ) -> list[CalendarEvent]:
+        """Live events overlapping [from, till), by start (see `event_list`)."""
+        return (
+            await self.event_list(actor, calendar, range_from, range_till, include_recurring)
+        ).events
+
+    async def event_list(
+        self,
+        actor: Principal,
+        calendar: str,
+        range_from: datetime,
+        range_till: datetime,
+        include_recurring: bool = True,
     ) -> EventList:
         """Live events overlapping [from, till), by start. A series yields its
         occurrences (each with `recurrence_id`; an overridden one as changed), or with
-        `include_recurring` False, itself once if any occurrence falls in the range."""
+        `include_recurring` False, itself once if any occurrence falls in the range.
+        `truncated` says a series was cut at recurrence.MAX_OCCURRENCES."""
         _range(range_from, range_till, ("since", "until"))
         async with self.db.read() as tx:
             person = await self._person(tx, actor, _username(actor))

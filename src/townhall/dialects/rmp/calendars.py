@@ -203,7 +203,7 @@ async def list_events(
     request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     query = request.query_params
-    found = await calendars.events(
+    found = await calendars.event_list(
         principal,
         calendar,
         require_time(query.get("startDate"), "startDate"),
