@@ -17,7 +17,7 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from townhall.domain import freebusy, recurrence
@@ -331,7 +331,7 @@ class CalendarService(Service):
             else:
                 values = await _validated(_changed(row.values, changes))
                 await store.replace_event(tx, row.id, values, now)
-                await _shift_overrides(tx, row, values.starts_at - row.values.starts_at, now)
+                await _shift_overrides(tx, row, values, now)
                 sequence = row.sequence + 1
                 updated = _event(StoredEvent(row.id, found.id, found.name, values, sequence))
             data.update(_data(actor, updated, found.id))
@@ -801,15 +801,25 @@ async def _override_occurrence(
     return _override(stored, row), sequence
 
 
-async def _shift_overrides(tx: Tx, row: StoredEvent, shift: timedelta, now: datetime) -> None:
-    """Move the series' overrides' RECURRENCE-IDs with its start, as its EXDATEs move."""
-    if not shift or row.values.rrule is None:
+async def _shift_overrides(tx: Tx, row: StoredEvent, new: EventValues, now: datetime) -> None:
+    """Move the series' overrides' RECURRENCE-IDs with its start, as its EXDATEs move;
+    an override whose occurrence the changed rule no longer has is cancelled."""
+    old = row.values
+    shift = new.starts_at - old.starts_at
+    if old.rrule is None or (not shift and new.rrule == old.rrule):
         return
     for changed in await store.overrides(tx, [row.id]):
         moment = changed.values.recurrence_id
-        if moment is not None:
-            moved = replace(changed.values, recurrence_id=moment + shift)
-            await store.replace_event(tx, changed.id, moved, now)
+        if moment is None:
+            continue
+        moment += shift
+        kept = new.rrule is not None and recurrence.is_occurrence(
+            new.starts_at, new.ends_at, new.rrule, new.exdates, moment, new.timezone
+        )
+        values = replace(changed.values, recurrence_id=moment)
+        await store.replace_event(
+            tx, changed.id, values if kept else replace(values, status="cancelled"), now
+        )
 
 
 def _data(actor: Principal, event: CalendarEvent, calendar_id: int) -> dict[str, Any]:

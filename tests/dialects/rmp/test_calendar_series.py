@@ -256,3 +256,25 @@ def test_a_calendar_is_shared_with_a_server_group(
 
     assert alice.delete(f"{shares}/{group}").status_code == 200
     refused(carol.get("/calendars/Board/events", params=SPRING), 404)
+
+
+def test_changed_occurrences_follow_the_series(server: RunningServer) -> None:
+    rmp, _ = person(server)
+    series = _series(rmp, startTime="2032-03-15T09:00:00Z", endTime="2032-03-15T09:30:00Z")
+    url = f"{EVENTS}/{series['id']}"
+    for moment, title in (("2032-03-22T09:00:00Z", "Second"), ("2032-04-05T09:00:00Z", "Last")):
+        done = rmp.put(url, params={"recurrenceId": moment}, json={"title": title})
+        assert done.status_code == 200, done.text
+    # Moving the series an hour later moves the changed occurrences' ids with it.
+    moved = rmp.put(url, json={"startTime": "2032-03-15T10:00:00Z"})
+    assert moved.status_code == 200, moved.text
+    assert [(e["title"], e["recurrenceId"]) for e in _listed(rmp)] == [
+        ("Standup", "2032-03-15T10:00:00Z"),
+        ("Second", "2032-03-22T10:00:00Z"),
+        ("Standup", "2032-03-29T10:00:00Z"),
+        ("Last", "2032-04-05T10:00:00Z"),
+    ]
+    # A rule that no longer has the last occurrence drops its change.
+    shorter = rmp.put(url, json={"recurrence": "FREQ=WEEKLY;COUNT=3"})
+    assert shorter.status_code == 200, shorter.text
+    assert [e["title"] for e in _listed(rmp)] == ["Standup", "Second", "Standup"]
