@@ -278,3 +278,20 @@ def test_changed_occurrences_follow_the_series(server: RunningServer) -> None:
     shorter = rmp.put(url, json={"recurrence": "FREQ=WEEKLY;COUNT=3"})
     assert shorter.status_code == 200, shorter.text
     assert [e["title"] for e in _listed(rmp)] == ["Standup", "Second", "Standup"]
+
+
+def test_without_a_preference_a_series_takes_the_domains_zone(server: RunningServer) -> None:
+    root = admin(server)
+    rmp, _ = person(server)
+    before = root.get(f"/domains/{DOMAIN}/settings").json()["settings"]["timezone"]
+    changed = root.put(f"/domains/{DOMAIN}/settings", json={"timezone": "America/New_York"})
+    assert changed.status_code == 200, changed.text
+    try:
+        # 09:00 New York: -05:00 until 2032-03-14, -04:00 from then on.
+        _series(rmp, startTime="2032-03-08T09:00:00-05:00", endTime="2032-03-08T10:00:00-05:00")
+    finally:
+        root.put(f"/domains/{DOMAIN}/settings", json={"timezone": before})
+    assert [e["startTime"] for e in _listed(rmp)][:2] == [
+        "2032-03-08T14:00:00Z",
+        "2032-03-15T13:00:00Z",
+    ]
