@@ -790,13 +790,13 @@ async def _override_occurrence(
             series_id=row.id,
             recurrence_id=recurrence_id,
         )
-        sequence = 0
+        sequence = row.sequence
     values = await _validated(replace(_changed(base, changes), rrule=None))
     if existing is not None:
         await store.replace_event(tx, existing.id, values, now)
         override_id = existing.id
     else:
-        override_id = await store.insert_event(tx, row.calendar_id, values, now)
+        override_id = await store.insert_event(tx, row.calendar_id, values, now, sequence)
     stored = StoredEvent(override_id, row.calendar_id, row.calendar, values, sequence)
     return _override(stored, row), sequence
 

@@ -357,9 +357,17 @@ def _event(row: Row[Any]) -> StoredEvent:
     return StoredEvent(row.id, row.calendar_id, row.calendar_name, values, row.sequence)
 
 
-async def insert_event(tx: Tx, calendar_id: int, values: EventValues, now: datetime) -> int:
+async def insert_event(
+    tx: Tx, calendar_id: int, values: EventValues, now: datetime, sequence: int = 0
+) -> int:
+    """A new event row; `sequence` above 0 for an override, which starts at its series'
+    SEQUENCE so calendar clients do not take it for an older version of the series."""
     made = insert(calendar_events).values(
-        calendar_id=calendar_id, sequence=0, created_at=now, updated_at=now, **_columns(values)
+        calendar_id=calendar_id,
+        sequence=sequence,
+        created_at=now,
+        updated_at=now,
+        **_columns(values),
     )
     return int((await tx.execute(made.returning(calendar_events.c.id))).scalar_one())
 
