@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from townhall.domain import names, roles
+from townhall.domain import names, recurrence, roles
 from townhall.domain.errors import Invalid
 from townhall.domain.models import ACCOUNT_TYPES, PROFILE_FIELDS, PROFILE_LISTS
 
@@ -59,10 +59,17 @@ def password(value: str | None, min_length: int = MIN_PASSWORD) -> str | None:
     return value
 
 
+TIMEZONE_PROPERTY = "rmp.timezone"
+"""The property holding a person's time-zone preference (an IANA name), which their
+calendar series expand in; refused unless the zone database knows it."""
+
+
 def properties(values: dict[str, str | None]) -> dict[str, str | None]:
-    for key in values:
+    for key, value in values.items():
         if not key or len(key) > MAX_PROPERTY_KEY:
             raise Invalid("properties", f"holds a key not 1 to {MAX_PROPERTY_KEY} characters long")
+        if key == TIMEZONE_PROPERTY and value is not None:
+            values = {**values, key: recurrence.zone(value, "timezone").key}
     return values
 
 

@@ -1,9 +1,11 @@
 """Recurring events: RRULE validation, series bounds and occurrence expansion.
 
-Pure functions over UTC-aware datetimes; no storage, no clock. The RRULE engine is
-dateutil's (RFC 5545 semantics); icalendar checks each part's value syntax. Series are
-expanded in UTC: the API carries UTC times only, so a weekly 10:00Z event stays at
-10:00Z across a daylight-saving change (there is no time zone to follow).
+Pure functions over aware datetimes; no storage, no clock. The RRULE engine is
+dateutil's (RFC 5545 semantics); icalendar checks each part's value syntax. A series
+expands in its time zone (an IANA name, zoneinfo): a weekly 09:00 Europe/Berlin event
+stays at 09:00 local across a daylight-saving change, so its UTC time moves by an hour,
+as RFC 5545 wants of a DTSTART with a TZID. No zone (None) is UTC. Occurrences are
+answered in UTC.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
 from icalendar.prop import vRecur
@@ -58,6 +61,33 @@ class Occurrence:
 
     starts_at: datetime
     ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """What one read of a series yields: `truncated` says the cut of `limit` occurrences
+    left some out (the reader must say so rather than pretend the series ends)."""
+
+    found: list[Occurrence]
+    truncated: bool
+
+
+def zone(name: str | None, field: str = "timezone") -> ZoneInfo:
+    """The IANA zone `name` (None: UTC), or Invalid(field). zoneinfo alone would also
+    take a file path; only names of the zone database are accepted."""
+    if name is None:
+        return ZoneInfo("UTC")
+    text = name.strip()
+    if not text or len(text) > 64 or text.startswith(("/", ".")) or ".." in text:
+        raise Invalid(field, f"{name!r} is not an IANA time zone such as Europe/Berlin")
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise Invalid(field, f"{name!r} is not an IANA time zone such as Europe/Berlin") from None
+
+
+def _local(moment: datetime, tz: str | None) -> datetime:
+    return moment.astimezone(zone(tz))
 
 
 def _refuse(reason: str) -> Invalid:
@@ -129,9 +159,11 @@ def normalise(text: str) -> str:
     return ";".join(f"{k}={v}" for k, v in _checked_parts(_parts(text)).items())
 
 
-def _rule(starts_at: datetime, text: str) -> rrule:
+def _rule(starts_at: datetime, text: str, tz: str | None = None) -> rrule:
+    """The rule from DTSTART in the series' zone: dateutil then keeps the wall time and
+    zoneinfo gives each occurrence its own offset."""
     try:
-        parsed = rrulestr(text, dtstart=starts_at.astimezone(UTC))
+        parsed = rrulestr(text, dtstart=_local(starts_at, tz))
     except (ValueError, TypeError) as exc:
         raise _refuse(f"not a valid RRULE: {exc}") from None
     if not isinstance(parsed, rrule):
@@ -139,16 +171,18 @@ def _rule(starts_at: datetime, text: str) -> rrule:
     return parsed
 
 
-def validate(text: str, starts_at: datetime) -> str:
+def validate(text: str, starts_at: datetime, tz: str | None = None) -> str:
     """The canonical rule if it is valid for a series starting at `starts_at` and
     yields at least one occurrence (a rule that never fires is a mistake)."""
     canonical = normalise(text)
-    if next(iter(_rule(starts_at, canonical)), None) is None:
+    if next(iter(_rule(starts_at, canonical, tz)), None) is None:
         raise _refuse("the rule yields no occurrence")
     return canonical
 
 
-def series_end(starts_at: datetime, ends_at: datetime, text: str | None) -> datetime | None:
+def series_end(
+    starts_at: datetime, ends_at: datetime, text: str | None, tz: str | None = None
+) -> datetime | None:
     """The last instant any occurrence can end; None for an endless series.
 
     Stored beside the event so range queries can skip series that ended before the
@@ -161,13 +195,13 @@ def series_end(starts_at: datetime, ends_at: datetime, text: str | None) -> date
     if "COUNT" not in parts and "UNTIL" not in parts:
         return None
     duration = ends_at - starts_at
-    walked = deque(enumerate(islice(_rule(starts_at, text), MAX_BOUND_STEPS), 1), maxlen=1)
+    walked = deque(enumerate(islice(_rule(starts_at, text, tz), MAX_BOUND_STEPS), 1), maxlen=1)
     if not walked:
         return ends_at
     steps, last = walked[0]
     if steps == MAX_BOUND_STEPS and "UNTIL" in parts:
         return datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) + duration
-    return last + duration
+    return (last + duration).astimezone(UTC)
 
 
 def occurrences(
@@ -178,21 +212,40 @@ def occurrences(
     range_from: datetime,
     range_till: datetime,
     limit: int = MAX_OCCURRENCES,
+    tz: str | None = None,
 ) -> list[Occurrence]:
     """Occurrences overlapping the half-open range [range_from, range_till), in order.
 
     An occurrence [s, s + duration) overlaps iff s < range_till and s + duration >
     range_from. EXDATEs (original starts) are left out; at most `limit` are returned."""
+    return expand(starts_at, ends_at, text, exdates, range_from, range_till, limit, tz).found
+
+
+def expand(
+    starts_at: datetime,
+    ends_at: datetime,
+    text: str | None,
+    exdates: Iterable[datetime],
+    range_from: datetime,
+    range_till: datetime,
+    limit: int = MAX_OCCURRENCES,
+    tz: str | None = None,
+) -> Expansion:
+    """`occurrences`, saying whether `limit` cut some off. Starts are answered in UTC;
+    the duration is kept in absolute time (an hour-long meeting stays an hour long on
+    the night the clocks change)."""
     duration = ends_at - starts_at
     if text is None:
         hit = starts_at < range_till and ends_at > range_from
-        return [Occurrence(starts_at, ends_at)] if hit and limit > 0 else []
+        return Expansion([Occurrence(starts_at, ends_at)] if hit and limit > 0 else [], False)
     skipped = {moment.astimezone(UTC) for moment in exdates}
     after = _earlier(range_from, duration)
-    rule = _fast_forwarded(_rule(starts_at, text), _parts(text), starts_at, after)
-    found = _between(rule, after, range_till)
+    local = _local(starts_at, tz)
+    rule = _fast_forwarded(_rule(starts_at, text, tz), _parts(text), local, after)
+    found = (s.astimezone(UTC) for s in _between(rule, after, range_till))
     kept = (Occurrence(s, s + duration) for s in found if s not in skipped)
-    return list(islice(kept, max(limit, 0)))
+    taken = list(islice(kept, max(limit, 0) + 1))
+    return Expansion(taken[: max(limit, 0)], len(taken) > limit)
 
 
 def _earlier(moment: datetime, duration: timedelta) -> datetime:
@@ -211,7 +264,8 @@ def _fast_forwarded(
     cost thousands of steps per read. HOURLY, DAILY and WEEKLY rules without COUNT form
     a lattice of periods (INTERVAL hours, days or weeks from DTSTART) filtered by
     absolute BY-parts; moving DTSTART by whole lattice periods leaves the lattice, the
-    defaults taken from DTSTART (time of day, weekday) and UNTIL unchanged."""
+    defaults taken from DTSTART (time of day, weekday) and UNTIL unchanged. `starts_at`
+    is in the series' zone: adding whole periods to it keeps its wall time."""
     unit = _UNITS.get(parts["FREQ"])
     if unit is None or "COUNT" in parts or after <= starts_at:
         return rule
@@ -219,7 +273,8 @@ def _fast_forwarded(
     periods = (after - starts_at) // step - 1
     if periods <= 0:
         return rule
-    return rule.replace(dtstart=starts_at.astimezone(UTC) + periods * step)
+    moved = starts_at + periods * step
+    return rule.replace(dtstart=moved.replace(fold=0))
 
 
 def _between(rule: rrule, after: datetime, before: datetime) -> Iterator[datetime]:
@@ -236,7 +291,8 @@ def is_occurrence(
     text: str | None,
     exdates: Iterable[datetime],
     moment: datetime,
+    tz: str | None = None,
 ) -> bool:
     """Whether a live occurrence starts exactly at `moment` (a valid RECURRENCE-ID)."""
-    probe = occurrences(starts_at, ends_at, text, exdates, moment, moment + _TICK)
+    probe = occurrences(starts_at, ends_at, text, exdates, moment, moment + _TICK, tz=tz)
     return any(found.starts_at == moment for found in probe)

@@ -1,11 +1,14 @@
 """Calendars, events (single and recurring) and free/busy.
 
 A person reaches their own calendars (a personal "Calendar" is made on first use) and
-those shared with them, read-only or read-write. A recurring event is one stored
-series that readers expand; cancelling one occurrence adds an EXDATE, deleting the
-series marks it cancelled (kept, with a new SEQUENCE, so iMIP cancellations and
-syncing clients can refer to it). Events a booking wrote change only through the
-booking, so the calendar and the booking never disagree.
+those shared with them (directly or through a server group they belong to), read-only
+or read-write. A recurring event is one stored series that readers expand in the
+series' time zone (the organizer's preference when it was made, else their domain's,
+else UTC); cancelling one occurrence adds an EXDATE, changing one stores an override
+(a row of its own with the occurrence's RECURRENCE-ID, as iCalendar does), deleting the
+series marks it and its overrides cancelled (kept, with a new SEQUENCE, so iMIP
+cancellations and syncing clients can refer to it). Events a booking wrote change only
+through the booking, so the calendar and the booking never disagree.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from townhall.domain import freebusy, recurrence
 from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Impossible, Invalid, NotFound
 from townhall.domain.events import DomainEvent
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
+from townhall.domain.people import TIMEZONE_PROPERTY
 from townhall.domain.principal import Principal
 from townhall.services.base import Deps, Service
 from townhall.services.invitations import InvitationService, Meeting
@@ -63,6 +67,23 @@ class EventChanges:
 
 
 @dataclass(frozen=True, slots=True)
+class EventList:
+    """Events of a range; `truncated` says a series had more occurrences in it than one
+    read expands (recurrence.MAX_OCCURRENCES), so some are left out."""
+
+    events: list[CalendarEvent]
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sharee:
+    """Whom a calendar is shared with: a person by address, or a server group by name."""
+
+    address: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class _Person:
     id: int
     username: str
@@ -95,16 +116,63 @@ class CalendarService(Service):
         async with self.db.read() as tx:
             return await store.personal_owners(tx, user_ids)
 
-    async def create_calendar(self, actor: Principal, name: str, owner: str | None = None) -> None:
-        """A further calendar of `owner` (default: the actor)."""
+    async def create_calendar(
+        self, actor: Principal, name: str, owner: str | None = None
+    ) -> CalendarInfo:
+        """A further calendar of `owner` (default: the actor). Its name is how it is
+        addressed, so it is unique among the owner's calendars."""
         name = _text(name, "name", MAX_NAME)
+        if "/" in name:
+            raise Invalid("name", "must not contain /: the name is a path segment")
         username = _username(actor, owner)
         async with self.change(actor, "calendar.created", f"{username}/{name}") as tx:
             person = await self._person(tx, actor, username)
+            if name == DEFAULT_CALENDAR and await store.has_personal_calendar(tx, person.id):
+                raise AlreadyExists("calendar", name)
             try:
-                await store.create_calendar(tx, actor.tenant_id, person.id, name, self.clock.now())
+                made = await store.create_calendar(
+                    tx, actor.tenant_id, person.id, name, self.clock.now()
+                )
             except UniqueViolation:
                 raise AlreadyExists("calendar", name) from None
+        return CalendarInfo(made, name, "personal", store.OWNER_ACCESS)
+
+    async def share_calendar(
+        self, actor: Principal, calendar: str, sharee: Sharee, access: str
+    ) -> None:
+        """Let a person (by address) or a server group's members read, or also write,
+        one of the actor's own calendars. Sharing again changes the access."""
+        if access not in ACCESS:
+            raise Invalid("access", f"must be one of {', '.join(ACCESS)}")
+        username = _username(actor)
+        subject = f"{username}/{calendar} with {sharee.address or sharee.group}"
+        async with self.change(actor, "calendar.shared", subject) as tx:
+            person = await self._person(tx, actor, username)
+            calendar_id = await self._owned(tx, actor, person, calendar)
+            group_id, user_id = await self._sharee(tx, actor, sharee)
+            if group_id is not None:
+                await store.share_with_group(tx, calendar_id, group_id, access)
+                return
+            assert user_id is not None
+            if user_id == person.id:
+                raise Invalid("email", "owns the calendar; a calendar is not shared with its owner")
+            await store.share(tx, calendar_id, user_id, access)
+
+    async def unshare_calendar(self, actor: Principal, calendar: str, sharee: Sharee) -> None:
+        """End a share of one of the actor's own calendars; NotFound if there is none."""
+        username = _username(actor)
+        subject = f"{username}/{calendar} with {sharee.address or sharee.group}"
+        async with self.change(actor, "calendar.unshared", subject) as tx:
+            person = await self._person(tx, actor, username)
+            calendar_id = await self._owned(tx, actor, person, calendar)
+            group_id, user_id = await self._sharee(tx, actor, sharee)
+            if group_id is not None:
+                ended = await store.unshare_group(tx, calendar_id, group_id)
+            else:
+                assert user_id is not None
+                ended = await store.unshare(tx, calendar_id, user_id)
+            if not ended:
+                raise NotFound("share", sharee.address or sharee.group or "")
 
     async def share(
         self, actor: Principal, calendar: str, with_user: str, access: str, owner: str | None = None
@@ -145,20 +213,46 @@ class CalendarService(Service):
         range_till: datetime,
         include_recurring: bool = True,
     ) -> list[CalendarEvent]:
+        """Live events overlapping [from, till), by start (see `event_list`)."""
+        return (
+            await self.event_list(actor, calendar, range_from, range_till, include_recurring)
+        ).events
+
+    async def event_list(
+        self,
+        actor: Principal,
+        calendar: str,
+        range_from: datetime,
+        range_till: datetime,
+        include_recurring: bool = True,
+    ) -> EventList:
         """Live events overlapping [from, till), by start. A series yields its
-        occurrences (each with `recurrence_id`), or with `include_recurring` False,
-        itself once if any occurrence falls in the range."""
+        occurrences (each with `recurrence_id`; an overridden one as changed), or with
+        `include_recurring` False, itself once if any occurrence falls in the range.
+        `truncated` says a series was cut at recurrence.MAX_OCCURRENCES."""
         _range(range_from, range_till, ("since", "until"))
         async with self.db.read() as tx:
             person = await self._person(tx, actor, _username(actor))
             found = await self._calendar(tx, person, calendar, writing=False)
             if found is None:
-                return []
+                return EventList([])
             rows = await store.events_in_range(tx, [found.id], range_from, range_till)
+            series = await _series_of(tx, found.id, rows)
+            moved = await _moved(tx, rows)
         listed: list[CalendarEvent] = []
+        truncated = False
         for row in rows:
-            listed += _expanded(row, range_from, range_till, include_recurring)
-        return sorted(listed, key=lambda e: (e.starts_at, int(e.id)))
+            if row.values.series_id is not None:
+                parent = series.get(row.values.series_id)
+                if include_recurring and parent is not None:
+                    listed.append(_override(row, parent))
+                continue
+            more, cut = _expanded(
+                row, range_from, range_till, include_recurring, moved.get(row.id, ())
+            )
+            listed += more
+            truncated = truncated or cut
+        return EventList(sorted(listed, key=lambda e: (e.starts_at, int(e.id))), truncated)
 
     async def event(
         self, actor: Principal, calendar: str, event_id: str, recurrence_id: datetime | None = None
@@ -168,15 +262,26 @@ class CalendarService(Service):
             person = await self._person(tx, actor, _username(actor))
             found = await self._calendar(tx, person, calendar, writing=False)
             row = await _live_event(tx, found, event_id)
+            changed = (
+                await store.override_of(tx, row.id, recurrence_id)
+                if recurrence_id is not None and row.values.rrule
+                else None
+            )
         if recurrence_id is None:
             return _event(row)
         _require_occurrence(row, recurrence_id)
+        if changed is not None:
+            return _override(changed, row)
         duration = row.values.ends_at - row.values.starts_at
         return _event(row, recurrence_id, recurrence_id + duration)
 
     async def create_event(
         self, actor: Principal, calendar: str, draft: EventDraft, invite: bool = False
     ) -> CalendarEvent:
+        """A new event or series; a series keeps the organizer's time zone for good, so
+        a later change of their preference does not move its occurrences."""
+        async with self.db.read() as tx:
+            zone = await self._zone(tx, actor, await self._person(tx, actor, _username(actor)))
         values = await _validated(
             EventValues(
                 uid=f"{uuid.uuid4()}@{actor.tenant.domain}",
@@ -188,6 +293,7 @@ class CalendarService(Service):
                 attendees=draft.attendees,
                 rrule=draft.rrule,
                 status=draft.status,
+                timezone=zone,
             )
         )
         data: dict[str, Any] = {}
@@ -210,10 +316,14 @@ class CalendarService(Service):
         event_id: str,
         changes: EventChanges,
         invite: bool = False,
+        recurrence_id: datetime | None = None,
     ) -> CalendarEvent:
-        """Change an event (a whole series: occurrences have no overrides of their own).
-        Moving a series' start moves its EXDATEs with it, so cancelled occurrences stay
-        cancelled."""
+        """Change an event, a whole series, or with `recurrence_id` one occurrence of a
+        series only (stored as an override, iCalendar's RECURRENCE-ID). Moving a series'
+        start moves its EXDATEs and overrides with it, so cancelled and changed
+        occurrences stay so."""
+        if recurrence_id is not None and changes.rrule is not None:
+            raise Invalid("recurrence", "one occurrence has no rule of its own")
         data: dict[str, Any] = {}
         username = _username(actor)
         subject = f"{username}/{calendar}/{event_id}"
@@ -221,12 +331,18 @@ class CalendarService(Service):
             person = await self._person(tx, actor, username)
             found = await self._writable(tx, actor, person, calendar)
             row = _not_booked(await _live_event(tx, found, event_id))
-            values = await _validated(_changed(row.values, changes))
-            await store.replace_event(tx, row.id, values, self.clock.now())
-            updated = _event(StoredEvent(row.id, found.id, found.name, values, row.sequence + 1))
+            now = self.clock.now()
+            if recurrence_id is not None:
+                updated, sequence = await _override_occurrence(tx, row, recurrence_id, changes, now)
+            else:
+                values = await _validated(_changed(row.values, changes))
+                await store.replace_event(tx, row.id, values, now)
+                await _shift_overrides(tx, row, values, now)
+                sequence = row.sequence + 1
+                updated = _event(StoredEvent(row.id, found.id, found.name, values, sequence))
             data.update(_data(actor, updated, found.id))
         if invite:
-            await self._invitations.request(_meeting(updated, row.sequence + 1))
+            await self._invitations.request(_meeting(updated, sequence))
         return updated
 
     async def delete_event(
@@ -247,7 +363,16 @@ class CalendarService(Service):
             found = await self._writable(tx, actor, person, calendar)
             row = _not_booked(await _live_event(tx, found, event_id))
             values, gone = _cancelled(row, recurrence_id)
-            await store.replace_event(tx, row.id, values, self.clock.now())
+            now = self.clock.now()
+            await store.replace_event(tx, row.id, values, now)
+            if recurrence_id is None:
+                await store.cancel_overrides(tx, row.id, now)
+            else:
+                changed = await store.override_of(tx, row.id, recurrence_id)
+                if changed is not None:
+                    gone = replace(_override(changed, row), status="cancelled")
+                    cancelled = replace(changed.values, status="cancelled")
+                    await store.replace_event(tx, changed.id, cancelled, now)
             data.update(_data(actor, gone, found.id))
         if notify:
             await self._invitations.cancel(_meeting(gone, row.sequence + 1))
@@ -283,12 +408,13 @@ class CalendarService(Service):
                 assert user_id is not None
                 rows = await store.person_events_in_range(tx, user_id, range_from, range_till)
                 booked = []
+            moved = await _moved(tx, rows)
         for start, end, status in booked:
             kind = freebusy.kind_of(status)
             if kind is not None:
                 intervals.append((start, end, kind))
         for row in rows:
-            intervals += _busy(row, range_from, range_till)
+            intervals += _busy(row, range_from, range_till, moved.get(row.id, ()))
         return freebusy.merge(intervals, within=(range_from, range_till))
 
     # --- helpers ---------------------------------------------------------------------
@@ -299,6 +425,34 @@ class CalendarService(Service):
             raise NotFound("user", username)
         user_id, email = found
         return _Person(user_id, username, email or actor.jid(username))
+
+    async def _zone(self, tx: Tx, actor: Principal, person: _Person) -> str:
+        """The zone a new series of the person expands in: their preference, else their
+        tenant domain's `timezone` setting, else UTC (also when a preference stored before
+        zones were checked names none)."""
+        domain_id = await store.domain_id(tx, actor.tenant_id, actor.tenant.domain)
+        name = await store.preferred_zone(tx, person.id, TIMEZONE_PROPERTY, domain_id)
+        try:
+            return recurrence.zone(name).key
+        except Invalid:
+            return "UTC"
+
+    async def _sharee(
+        self, tx: Tx, actor: Principal, sharee: Sharee
+    ) -> tuple[int | None, int | None]:
+        """(group id, None) or (None, user id) of whom a share names."""
+        if sharee.group is not None:
+            found = await store.group_id(tx, actor.tenant_id, sharee.group.strip())
+            if found is None:
+                raise NotFound("group", sharee.group)
+            return found, None
+        address = (sharee.address or "").strip()
+        if not _ADDRESS.match(address):
+            raise Invalid("email", "is not an e-mail address")
+        _, user_id = await self._address(tx, actor, address)
+        if user_id is None:
+            raise Invalid("email", "names a resource; calendars are shared with people")
+        return None, user_id
 
     async def _make_personal(self, actor: Principal, person: _Person) -> None:
         subject = f"{person.username}/{DEFAULT_CALENDAR}"
@@ -412,7 +566,8 @@ def _checked(values: EventValues) -> EventValues:
     location = values.location.strip() if values.location else None
     if location and len(location) > MAX_TEXT:
         raise Invalid("location", f"is longer than {MAX_TEXT} characters")
-    rule = recurrence.validate(values.rrule, values.starts_at) if values.rrule else None
+    tz = values.timezone
+    rule = recurrence.validate(values.rrule, values.starts_at, tz) if values.rrule else None
     return replace(
         values,
         title=title,
@@ -420,7 +575,7 @@ def _checked(values: EventValues) -> EventValues:
         attendees=_attendees(values.attendees),
         rrule=rule,
         exdates=values.exdates if rule else (),
-        series_ends_at=recurrence.series_end(values.starts_at, values.ends_at, rule),
+        series_ends_at=recurrence.series_end(values.starts_at, values.ends_at, rule, tz),
     )
 
 
@@ -470,7 +625,7 @@ def _cancelled(
 
 def _require_occurrence(row: StoredEvent, moment: datetime) -> None:
     v = row.values
-    if not recurrence.is_occurrence(v.starts_at, v.ends_at, v.rrule, v.exdates, moment):
+    if not recurrence.is_occurrence(v.starts_at, v.ends_at, v.rrule, v.exdates, moment, v.timezone):
         raise NotFound("occurrence", f"{row.id} at {moment.isoformat()}")
 
 
@@ -482,8 +637,8 @@ async def _live_event(tx: Tx, calendar: Reachable | None, event_id: str) -> Stor
         if calendar is not None and key.isdigit() and len(key) < 19
         else None
     )
-    if row is None or row.values.status == "cancelled":
-        raise NotFound("event", event_id)
+    if row is None or row.values.status == "cancelled" or row.values.series_id is not None:
+        raise NotFound("event", event_id)  # an override is reached through its series
     return row
 
 
@@ -537,31 +692,141 @@ def _event(
 
 
 def _expanded(
-    row: StoredEvent, range_from: datetime, range_till: datetime, include_recurring: bool
-) -> list[CalendarEvent]:
+    row: StoredEvent,
+    range_from: datetime,
+    range_till: datetime,
+    include_recurring: bool,
+    moved: tuple[datetime, ...] = (),
+) -> tuple[list[CalendarEvent], bool]:
+    """The row's occurrences in the range (overridden ones left out: their overrides
+    stand for them), and whether the cut of MAX_OCCURRENCES left some out."""
     v = row.values
     if v.rrule is None:
-        return [_event(row)]
+        return [_event(row)], False
     limit = recurrence.MAX_OCCURRENCES if include_recurring else 1
-    found = recurrence.occurrences(
-        v.starts_at, v.ends_at, v.rrule, v.exdates, range_from, range_till, limit
+    found = recurrence.expand(
+        v.starts_at,
+        v.ends_at,
+        v.rrule,
+        (*v.exdates, *moved),
+        range_from,
+        range_till,
+        limit,
+        v.timezone,
     )
     if not include_recurring:
-        return [_event(row)] if found else []
-    return [_event(row, o.starts_at, o.ends_at) for o in found]
+        return ([_event(row)] if found.found or moved else []), False
+    return [_event(row, o.starts_at, o.ends_at) for o in found.found], found.truncated
 
 
 def _busy(
-    row: StoredEvent, range_from: datetime, range_till: datetime
+    row: StoredEvent,
+    range_from: datetime,
+    range_till: datetime,
+    moved: tuple[datetime, ...] = (),
 ) -> list[tuple[datetime, datetime, str]]:
     v = row.values
     kind = freebusy.kind_of(v.status)
     if kind is None:
         return []
     found = recurrence.occurrences(
-        v.starts_at, v.ends_at, v.rrule, v.exdates, range_from, range_till
+        v.starts_at,
+        v.ends_at,
+        v.rrule,
+        (*v.exdates, *moved),
+        range_from,
+        range_till,
+        tz=v.timezone,
     )
     return [(o.starts_at, o.ends_at, kind) for o in found]
+
+
+def _override(row: StoredEvent, series: StoredEvent) -> CalendarEvent:
+    """An overridden occurrence as readers see it: the series' id and rule, its own
+    values, and its original start as `recurrence_id`."""
+    return replace(
+        _event(row),
+        id=str(series.id),
+        rrule=series.values.rrule,
+        recurrence_id=row.values.recurrence_id,
+    )
+
+
+async def _moved(tx: Tx, rows: list[StoredEvent]) -> dict[int, tuple[datetime, ...]]:
+    """Per series among `rows`, the original starts of its overridden occurrences."""
+    ids = [row.id for row in rows if row.values.rrule and row.values.series_id is None]
+    found: dict[int, tuple[datetime, ...]] = {}
+    for changed in await store.overrides(tx, ids):
+        sid, moment = changed.values.series_id, changed.values.recurrence_id
+        if sid is not None and moment is not None:
+            found[sid] = (*found.get(sid, ()), moment)
+    return found
+
+
+async def _series_of(tx: Tx, calendar_id: int, rows: list[StoredEvent]) -> dict[int, StoredEvent]:
+    """The live series rows the overrides among `rows` belong to."""
+    series = {row.id: row for row in rows if row.values.series_id is None}
+    for row in rows:
+        sid = row.values.series_id
+        if sid is not None and sid not in series:
+            parent = await store.get_event(tx, calendar_id, sid)
+            if parent is not None and parent.values.status != "cancelled":
+                series[sid] = parent
+    return series
+
+
+async def _override_occurrence(
+    tx: Tx, row: StoredEvent, recurrence_id: datetime, changes: EventChanges, now: datetime
+) -> tuple[CalendarEvent, int]:
+    """Change one occurrence of the series `row`: its override is made (from the
+    occurrence as the series has it) or changed. Returns it and its SEQUENCE."""
+    if row.values.rrule is None:
+        raise Invalid("recurrence_id", "names an occurrence, but the event does not recur")
+    _require_occurrence(row, recurrence_id)
+    existing = await store.override_of(tx, row.id, recurrence_id)
+    if existing is not None:
+        base, sequence = existing.values, existing.sequence + 1
+    else:
+        duration = row.values.ends_at - row.values.starts_at
+        base = replace(
+            row.values,
+            starts_at=recurrence_id,
+            ends_at=recurrence_id + duration,
+            rrule=None,
+            exdates=(),
+            series_id=row.id,
+            recurrence_id=recurrence_id,
+        )
+        sequence = row.sequence
+    values = await _validated(replace(_changed(base, changes), rrule=None))
+    if existing is not None:
+        await store.replace_event(tx, existing.id, values, now)
+        override_id = existing.id
+    else:
+        override_id = await store.insert_event(tx, row.calendar_id, values, now, sequence)
+    stored = StoredEvent(override_id, row.calendar_id, row.calendar, values, sequence)
+    return _override(stored, row), sequence
+
+
+async def _shift_overrides(tx: Tx, row: StoredEvent, new: EventValues, now: datetime) -> None:
+    """Move the series' overrides' RECURRENCE-IDs with its start, as its EXDATEs move;
+    an override whose occurrence the changed rule no longer has is cancelled."""
+    old = row.values
+    shift = new.starts_at - old.starts_at
+    if old.rrule is None or (not shift and new.rrule == old.rrule):
+        return
+    for changed in await store.overrides(tx, [row.id]):
+        moment = changed.values.recurrence_id
+        if moment is None:
+            continue
+        moment += shift
+        kept = new.rrule is not None and recurrence.is_occurrence(
+            new.starts_at, new.ends_at, new.rrule, new.exdates, moment, new.timezone
+        )
+        values = replace(changed.values, recurrence_id=moment)
+        await store.replace_event(
+            tx, changed.id, values if kept else replace(values, status="cancelled"), now
+        )
 
 
 def _data(actor: Principal, event: CalendarEvent, calendar_id: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from townhall.domain import names
+from townhall.domain import names, recurrence
 from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, NotFound
 from townhall.domain.models import Domain
 from townhall.domain.principal import Principal
@@ -306,4 +306,6 @@ def _setting(key: str, value: Any) -> Any:
         raise Invalid(key, f"must be {_TYPE_NAMES[expected]}")
     if expected is int and value < 1:
         raise Invalid(key, "must be at least 1")
+    if key == "timezone":  # calendar series of the domain's people expand in it
+        return recurrence.zone(value, key).key
     return value

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, literal, or_, select, union_all, update
+from sqlalchemy import Row, and_, delete, insert, literal, or_, select, union_all, update
 from sqlalchemy.sql import ColumnElement
 
 from townhall.infrastructure.clock import as_utc
@@ -27,10 +27,14 @@ from townhall.store.database import Tx, UniqueViolation
 from townhall.store.schema import (
     bookings,
     calendar_events,
+    calendar_group_shares,
     calendar_shares,
     calendars,
     domains,
+    group_members,
+    groups,
     resources,
+    user_properties,
     users,
 )
 
@@ -68,6 +72,12 @@ class EventValues:
     booking_id: str | None = None
     partstat: str | None = None
     """The calendar owner's answer when the event is an invitation to them (PARTSTAT)."""
+    timezone: str | None = None
+    """The IANA zone the series expands in; None is UTC."""
+    series_id: int | None = None
+    """Set on an overridden occurrence: the series row it replaces an occurrence of."""
+    recurrence_id: datetime | None = None
+    """Set on an overridden occurrence: the original start of the occurrence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,9 @@ def _columns(values: EventValues) -> dict[str, Any]:
         "status": values.status,
         "booking_id": values.booking_id,
         "partstat": values.partstat,
+        "timezone": values.timezone,
+        "series_id": values.series_id,
+        "recurrence_id": _utc(values.recurrence_id) if values.recurrence_id else None,
     }
 
 
@@ -183,6 +196,44 @@ async def share(tx: Tx, calendar_id: int, user_id: int, access: str) -> None:
         await tx.execute(update(calendar_shares).where(match).values(access=access))
 
 
+async def unshare(tx: Tx, calendar_id: int, user_id: int) -> bool:
+    """End a person's share of a calendar; False if there was none."""
+    match = (calendar_shares.c.calendar_id == calendar_id) & (calendar_shares.c.user_id == user_id)
+    done = await tx.execute(delete(calendar_shares).where(match))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def share_with_group(tx: Tx, calendar_id: int, group_id: int, access: str) -> None:
+    """Give (or change) a server group's access to a calendar."""
+    match = (calendar_group_shares.c.calendar_id == calendar_id) & (
+        calendar_group_shares.c.group_id == group_id
+    )
+    exists = (await tx.execute(select(calendar_group_shares.c.access).where(match))).first()
+    if exists is None:
+        await tx.execute(
+            insert(calendar_group_shares).values(
+                calendar_id=calendar_id, group_id=group_id, access=access
+            )
+        )
+    else:
+        await tx.execute(update(calendar_group_shares).where(match).values(access=access))
+
+
+async def unshare_group(tx: Tx, calendar_id: int, group_id: int) -> bool:
+    match = (calendar_group_shares.c.calendar_id == calendar_id) & (
+        calendar_group_shares.c.group_id == group_id
+    )
+    done = await tx.execute(delete(calendar_group_shares).where(match))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+async def group_id(tx: Tx, tenant_id: int, name: str) -> int | None:
+    """The id of the tenant's server group `name`."""
+    query = select(groups.c.id).where(groups.c.tenant_id == tenant_id, groups.c.name == name)
+    found = (await tx.execute(query)).scalar()
+    return int(found) if found is not None else None
+
+
 def _reachable(row: Row[Any], user_id: int) -> Reachable:
     if row.owner_user_id == user_id:
         return Reachable(row.id, row.name, "personal", OWNER_ACCESS)
@@ -210,11 +261,49 @@ async def reachable(tx: Tx, user_id: int, name: str | None = None) -> list[Reach
             calendars.c.owner_user_id.is_distinct_from(user_id),
         )
     )
+    via_group = (
+        select(*columns, calendar_group_shares.c.access)
+        .join(calendar_group_shares, calendar_group_shares.c.calendar_id == calendars.c.id)
+        .join(group_members, group_members.c.group_id == calendar_group_shares.c.group_id)
+        .where(
+            group_members.c.user_id == user_id,
+            calendars.c.owner_user_id.is_distinct_from(user_id),
+        )
+    )
     if name is not None:
         own = own.where(calendars.c.name == name)
         shared = shared.where(calendars.c.name == name)
-    found = [_reachable(row, user_id) for row in await tx.execute(union_all(own, shared))]
-    return sorted(found, key=lambda c: (c.type != "personal", c.name, c.id))
+        via_group = via_group.where(calendars.c.name == name)
+    best: dict[int, Reachable] = {}
+    for row in await tx.execute(union_all(own, shared, via_group)):
+        found = _reachable(row, user_id)
+        kept = best.get(found.id)
+        if kept is None or (kept.access != OWNER_ACCESS and found.access == OWNER_ACCESS):
+            best[found.id] = found  # shared directly and through a group: the wider wins
+    return sorted(best.values(), key=lambda c: (c.type != "personal", c.name, c.id))
+
+
+async def preferred_zone(tx: Tx, user_id: int, key: str, domain_id: int | None) -> str | None:
+    """The person's time-zone preference (property `key`), else the `timezone` setting
+    of the domain `domain_id`; None if neither is set."""
+    query = select(user_properties.c.value).where(
+        user_properties.c.user_id == user_id, user_properties.c.key == key
+    )
+    own = (await tx.execute(query)).scalar()
+    if own:
+        return str(own)
+    if domain_id is None:
+        return None
+    query = select(domains.c.settings).where(domains.c.id == domain_id)
+    settings = (await tx.execute(query)).scalar()
+    value = settings.get("timezone") if isinstance(settings, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+async def domain_id(tx: Tx, tenant_id: int, name: str) -> int | None:
+    query = select(domains.c.id).where(domains.c.tenant_id == tenant_id, domains.c.name == name)
+    found = (await tx.execute(query)).scalar()
+    return int(found) if found is not None else None
 
 
 # --- people and resources by address -------------------------------------------------
@@ -274,13 +363,24 @@ def _event(row: Row[Any]) -> StoredEvent:
         status=row.status,
         booking_id=row.booking_id,
         partstat=row.partstat,
+        timezone=row.timezone,
+        series_id=row.series_id,
+        recurrence_id=as_utc(row.recurrence_id) if row.recurrence_id else None,
     )
     return StoredEvent(row.id, row.calendar_id, row.calendar_name, values, row.sequence)
 
 
-async def insert_event(tx: Tx, calendar_id: int, values: EventValues, now: datetime) -> int:
+async def insert_event(
+    tx: Tx, calendar_id: int, values: EventValues, now: datetime, sequence: int = 0
+) -> int:
+    """A new event row; `sequence` above 0 for an override, which starts at its series'
+    SEQUENCE so calendar clients do not take it for an older version of the series."""
     made = insert(calendar_events).values(
-        calendar_id=calendar_id, sequence=0, created_at=now, updated_at=now, **_columns(values)
+        calendar_id=calendar_id,
+        sequence=sequence,
+        created_at=now,
+        updated_at=now,
+        **_columns(values),
     )
     return int((await tx.execute(made.returning(calendar_events.c.id))).scalar_one())
 
@@ -300,6 +400,36 @@ async def replace_event(tx: Tx, event_id: int, values: EventValues, now: datetim
         update(calendar_events)
         .where(calendar_events.c.id == event_id)
         .values(sequence=calendar_events.c.sequence + 1, updated_at=now, **_columns(values))
+    )
+
+
+async def overrides(tx: Tx, series_ids: Sequence[int]) -> list[StoredEvent]:
+    """The live overridden occurrences of the series, whenever they fall."""
+    if not series_ids:
+        return []
+    query = _EVENT.where(
+        calendar_events.c.series_id.in_(list(series_ids)), calendar_events.c.status != "cancelled"
+    )
+    return [_event(row) for row in await tx.execute(query)]
+
+
+async def override_of(tx: Tx, series_id: int, recurrence_id: datetime) -> StoredEvent | None:
+    """The live override of the series' occurrence originally starting `recurrence_id`."""
+    query = _EVENT.where(
+        calendar_events.c.series_id == series_id,
+        calendar_events.c.recurrence_id == _utc(recurrence_id),
+        calendar_events.c.status != "cancelled",
+    )
+    row = (await tx.execute(query)).first()
+    return _event(row) if row else None
+
+
+async def cancel_overrides(tx: Tx, series_id: int, now: datetime) -> None:
+    """Cancel every override of a series (the series itself is being cancelled)."""
+    await tx.execute(
+        update(calendar_events)
+        .where(calendar_events.c.series_id == series_id, calendar_events.c.status != "cancelled")
+        .values(sequence=calendar_events.c.sequence + 1, updated_at=now, status="cancelled")
     )
 
 

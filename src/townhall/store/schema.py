@@ -683,6 +683,17 @@ calendar_shares = Table(
 )
 Index("ix_calendar_shares_user", calendar_shares.c.user_id)
 
+# A calendar shared with a server group reaches each of its members (0019).
+calendar_group_shares = Table(
+    "calendar_group_shares",
+    metadata,
+    Column("calendar_id", ForeignKey("calendars.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("access", String(20), nullable=False),
+    CheckConstraint("access IN ('read-only', 'read-write')", name="known_access"),
+)
+Index("ix_calendar_group_shares_group", calendar_group_shares.c.group_id)
+
 # Bookings of resources. On PostgreSQL an exclusion constraint keeps two live bookings
 # of one resource from overlapping (half-open ranges); on SQLite the booking service
 # checks and inserts inside one `BEGIN IMMEDIATE` transaction (0004).
@@ -740,11 +751,18 @@ calendar_events = Table(
     _ts("updated_at"),
     # The calendar owner's answer to an invitation (PARTSTAT); NULL: no invitation (0018).
     Column("partstat", String(20)),
+    # The IANA zone a series expands in; NULL is UTC (0019).
+    Column("timezone", String(64)),
+    # An overridden occurrence: its series' row and original start (0019; no foreign
+    # key, as SQLite cannot add one to an existing table).
+    Column("series_id", Id),
+    _ts("recurrence_id", nullable=True),
     CheckConstraint("ends_at > starts_at", name="positive_duration"),
 )
 Index(
     "ix_calendar_events_calendar_time", calendar_events.c.calendar_id, calendar_events.c.starts_at
 )
+Index("ix_calendar_events_series", calendar_events.c.series_id, calendar_events.c.recurrence_id)
 Index("ix_calendar_events_booking", calendar_events.c.booking_id)
 
 

@@ -3,8 +3,13 @@
 A caller reaches its own calendars and those shared with it; `{calendar}` is the
 calendar's name as `GET /calendars` lists it. Event ids are strings; an occurrence of a
 recurring event carries the series' id and its `recurrenceId` (original start). An
-update changes the whole series. `sendInvitations` / `sendCancellation` (both true by
+update changes the whole series, or with `recurrenceId` (query or body) that occurrence
+only. An event list says `truncated: true` when a series had more occurrences in the
+range than one read expands. `sendInvitations` / `sendCancellation` (both true by
 default, as the reference says) send iMIP REQUEST / CANCEL mail to the attendees.
+`POST /calendars` makes a calendar; `POST /calendars/{calendar}/shares` shares one with
+a person (`email`) or a server group (`group`), `read-only` or `read-write`;
+`DELETE /calendars/{calendar}/shares/{who}` (an address, or a group's name) ends that.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from litestar.di import Provide
 
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.principal import Principal
-from townhall.services.calendars import CalendarService, EventChanges, EventDraft
+from townhall.services.calendars import CalendarService, EventChanges, EventDraft, Sharee
 
 from .. import kit
 from ..documents import Param, wire
@@ -46,6 +51,37 @@ class UpdateEvent(Body):
     attendees: list[str] | None = None
     recurrence: str | msgspec.UnsetType | None = msgspec.UNSET
     send_invitations: bool = True
+    recurrence_id: Time | None = None
+    """Change this occurrence only (its original start), as the query parameter does."""
+
+
+class CreateCalendar(Body):
+    name: str
+
+
+class ShareCalendar(Body):
+    """Exactly one of `email` (a person) and `group` (a server group's name)."""
+
+    email: str | None = None
+    group: str | None = None
+    access: str = "read-only"
+
+
+class ShareWire(TypedDict):
+    email: NotRequired[str]
+    group: NotRequired[str]
+    access: NotRequired[str]
+
+
+class OneShare(TypedDict):
+    success: bool
+    calendar: str
+    share: ShareWire
+
+
+class OneCalendar(TypedDict):
+    success: bool
+    calendar: CalendarWire
 
 
 class CalendarWire(TypedDict):
@@ -80,6 +116,7 @@ class Calendars(TypedDict):
 class Events(TypedDict):
     success: bool
     events: list[EventWire]
+    truncated: bool
 
 
 class OneEvent(TypedDict):
@@ -169,14 +206,14 @@ async def list_events(
     request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     query = request.query_params
-    found = await calendars.events(
+    found = await calendars.event_list(
         principal,
         calendar,
         require_time(query.get("startDate"), "startDate"),
         require_time(query.get("endDate"), "endDate"),
         kit.boolean(query.get("includeRecurring"), "includeRecurring", True),
     )
-    return ok(events=[render_event(e) for e in found])
+    return ok(events=[render_event(e) for e in found.events], truncated=found.truncated)
 
 
 @post(
@@ -211,11 +248,18 @@ async def event_detail(
     return ok(event=render_event(found))
 
 
-@put(EVENT, dependencies=EVENT_REF, opt=wire(UpdateEvent, answers={200: OneEvent}))
+@put(
+    EVENT,
+    dependencies=EVENT_REF,
+    opt=wire(UpdateEvent, params=(RECURRENCE_ID,), answers={200: OneEvent}),
+)
 async def update_event(
     request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
 ) -> Response[bytes]:
     asked = await body(request, UpdateEvent)
+    occurrence = parse_time(
+        asked.recurrence_id or request.query_params.get("recurrenceId"), "recurrenceId", False
+    )
     changes = EventChanges(
         title=asked.title,
         starts_at=parse_time(asked.start_time, "startTime", required=False),
@@ -225,7 +269,7 @@ async def update_event(
         rrule=_cleared(asked.recurrence),
     )
     updated = await calendars.update_event(
-        principal, event.calendar, event.id, changes, invite=asked.send_invitations
+        principal, event.calendar, event.id, changes, asked.send_invitations, occurrence
     )
     return ok(event=render_event(updated))
 
@@ -247,6 +291,55 @@ async def delete_event(
     occurrence = parse_time(query.get("recurrenceId"), "recurrenceId", required=False)
     gone = await calendars.delete_event(principal, event.calendar, event.id, occurrence, notify)
     return ok(event=render_event(gone))
+
+
+@post("/calendars", status_code=201, opt=wire(CreateCalendar, answers={201: OneCalendar}))
+async def create_calendar(
+    request: AnyRequest, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
+    asked = await body(request, CreateCalendar)
+    made = await calendars.create_calendar(principal, asked.name)
+    return ok(201, calendar=render_calendar(made))
+
+
+def _sharee(email: str | None, group: str | None) -> Sharee:
+    if (email is None) == (group is None):
+        raise kit.Malformed("email", "give either email (a person) or group (a server group)")
+    return Sharee(address=email, group=group)
+
+
+def _share(sharee: Sharee, access: str | None = None) -> ShareWire:
+    told: ShareWire = {"email": sharee.address} if sharee.address else {"group": sharee.group or ""}
+    if access is not None:
+        told["access"] = access
+    return told
+
+
+@post(
+    "/calendars/{calendar:str}/shares",
+    status_code=201,
+    opt=wire(ShareCalendar, answers={201: OneShare}),
+)
+async def share_calendar(
+    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
+    asked = await body(request, ShareCalendar)
+    sharee = _sharee(asked.email, asked.group)
+    await calendars.share_calendar(principal, calendar, sharee, asked.access)
+    return ok(201, calendar=calendar, share=_share(sharee, asked.access))
+
+
+@delete(
+    "/calendars/{calendar:str}/shares/{who:str}",
+    status_code=200,
+    opt=wire(answers={200: OneShare}),
+)
+async def unshare_calendar(
+    calendar: str, who: str, calendars: CalendarService, principal: Principal
+) -> Response[bytes]:
+    sharee = Sharee(address=who) if "@" in who else Sharee(group=who)
+    await calendars.unshare_calendar(principal, calendar, sharee)
+    return ok(calendar=calendar, share=_share(sharee))
 
 
 @get(
@@ -280,6 +373,9 @@ router = Router(
     path="/",
     route_handlers=[
         list_calendars,
+        create_calendar,
+        share_calendar,
+        unshare_calendar,
         list_events,
         create_event,
         event_detail,
