@@ -18,6 +18,7 @@ from . import (
     calendars,
     domains,
     events,
+    files,
     resources,
     search,
     tenants,
@@ -39,7 +40,19 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
+AREAS = (
+    auth,
+    users,
+    domains,
+    resources,
+    bookings,
+    calendars,
+    admin,
+    search,
+    analytics,
+    tenants,
+    files,
+)
 
 
 def routers() -> list[Router]:
