@@ -128,4 +128,3 @@ async def remove(tx: Tx, user_id: int, path: str) -> list[str]:
     found = [str(b) for b in blobs.scalars()]
     await tx.execute(delete(files).where(*mine))
     return found
-

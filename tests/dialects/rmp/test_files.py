@@ -310,3 +310,20 @@ def test_uploads_that_are_no_form_are_refused(files: FilesServer) -> None:
     refused(answer, 400, "file")
     assert files.blobs() == before
     assert _names(rmp) == []
+
+
+def test_empty_files_and_names_beyond_ascii(files: FilesServer) -> None:
+    rmp, _ = _person(files)
+    empty = _upload(rmp, "empty.txt", b"", "/Ünïcode dir")
+    assert empty.status_code == 201, empty.text
+    assert empty.json()["file"]["path"] == "/Ünïcode dir/empty.txt"
+    assert empty.json()["file"]["size"] == 0
+    got = rmp.get("/files/content", params={"path": "/Ünïcode dir/empty.txt"})
+    assert got.status_code == 200 and got.content == b""
+    named = _upload(rmp, "résumé €.pdf", b"cv", "/Ünïcode dir")
+    assert named.status_code == 201, named.text
+    assert named.json()["file"]["name"] == "résumé €.pdf"
+    got = rmp.get("/files/content", params={"path": "/Ünïcode dir/résumé €.pdf"})
+    assert got.content == b"cv"
+    assert "UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf" in got.headers["content-disposition"]
+    assert _names(rmp, "/Ünïcode dir") == [("empty.txt", "file"), ("résumé €.pdf", "file")]
