@@ -1,7 +1,8 @@
 """People's files: each person's own storage of folders and files.
 
-The rules: a person reaches their own storage; an administrator may reach another
-person's of the tenant. Paths follow domain/files.py. A person's files may together
+The rules: a person reaches their own storage; a server administrator any other
+person's of the tenant, a domain administrator those of the people of its domains
+(never a server admin's). Paths follow domain/files.py. A person's files may together
 hold at most their file-storage quota (unset: no limit); an upload that would pass it
 is refused and nothing is stored. The largest single file is `max_bytes`.
 
@@ -29,6 +30,7 @@ from datetime import datetime
 from typing import Protocol
 
 from townhall.domain import files as paths
+from townhall.domain import roles
 from townhall.domain.errors import Conflict, Forbidden, Invalid, NotFound, OverQuota, TooLarge
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
@@ -114,6 +116,13 @@ class FileService(Service):
         found = await people_store.find_id(tx, actor.tenant_id, account)
         if found is None:
             raise NotFound("user", account)
+        if not actor.is_server_admin:
+            # As for changing the person (PeopleService): a domain admin reaches the
+            # people of the domains it administers, never a server admin.
+            person = await people_store.by_ids(tx, actor.tenant_id, [int(found)])
+            home = await people_store.home_domain(tx, int(found)) or actor.tenant.domain
+            if not actor.administers(home) or any(roles.SERVER_ADMIN in p.roles for p in person):
+                raise Forbidden("file", account, f"Only an administrator of {home} may do this")
         return int(found)
 
     async def list(

@@ -245,7 +245,16 @@ def test_admins_reach_other_accounts_and_others_are_refused(files: FilesServer) 
     assert _names(owner, "/p") == [("field.txt", "file"), ("from-admin.txt", "file")]
     refused(boss.get("/files", params={"account": f"nobody-{unique('x')}@{DOMAIN}"}), 404)
     assert _names(other) == []
-    del other_email
+
+    # a domain admin reaches the people of its domain, never the server admin
+    domain_admin, _ = _person(files, is_admin=True)
+    assert _names(domain_admin, "/p", account=email) == [
+        ("field.txt", "file"),
+        ("from-admin.txt", "file"),
+    ]
+    assert _names(domain_admin, "/", account=other_email) == []
+    refused(domain_admin.get("/files", params={"account": f"admin@{DOMAIN}"}), 403)
+    refused(_upload(domain_admin, "x.txt", b"x", account=f"admin@{DOMAIN}"), 403)
 
 
 def test_a_deleted_person_takes_their_files_along(files: FilesServer) -> None:
