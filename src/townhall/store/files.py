@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 
 from townhall.store.database import Tx
 from townhall.store.schema import files
@@ -44,6 +47,28 @@ _COLUMNS = (
 )
 
 
+class _ByteOrder(ColumnElement[str]):
+    """A text column ordered by its bytes, as SQLite's BINARY collation orders it; on
+    PostgreSQL `COLLATE "C"`, so a listing comes in the same order on both (the
+    database's locale would put `a` before `B`, SQLite after)."""
+
+    inherit_cache = False
+
+    def __init__(self, column: ColumnElement[str]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_ByteOrder)
+def _plain(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(_ByteOrder, "postgresql")
+def _in_c(element: _ByteOrder, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.column, **kw)} COLLATE "C"'
+
+
 def _entry(row: object) -> Entry:
     return Entry(*row)  # type: ignore[misc]
 
@@ -65,7 +90,7 @@ async def children(
     query = (
         select(*_COLUMNS)
         .where(*mine)
-        .order_by((files.c.kind == FILE).asc(), files.c.name)
+        .order_by((files.c.kind == FILE).asc(), _ByteOrder(files.c.name))
         .offset(offset)
         .limit(limit)
     )

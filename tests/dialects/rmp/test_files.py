@@ -336,3 +336,24 @@ def test_empty_files_and_names_beyond_ascii(files: FilesServer) -> None:
     assert got.content == b"cv"
     assert "UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf" in got.headers["content-disposition"]
     assert _names(rmp, "/Ünïcode dir") == [("empty.txt", "file"), ("résumé €.pdf", "file")]
+
+
+def test_listings_come_in_one_order_on_both_databases(files: FilesServer) -> None:
+    """Folders first, then by the names' bytes (UTF-8), whatever the database's locale."""
+    rmp, _ = _person(files)
+    for name in ("b.txt", "Ä.txt", "a.txt", "B.txt"):
+        assert _upload(rmp, name, b"x").status_code == 201
+    assert _upload(rmp, "z.txt", b"x", "/Zeta").status_code == 201
+    assert _upload(rmp, "z.txt", b"x", "/alpha").status_code == 201
+    assert [n for n, _ in _names(rmp)] == [
+        "Zeta",
+        "alpha",
+        "B.txt",
+        "a.txt",
+        "b.txt",
+        "Ä.txt",
+    ]
+    second = rmp.get("/files", params={"limit": 2, "page": 2}).json()
+    assert [f["name"] for f in second["files"]] == ["B.txt", "a.txt"]
+    assert (second["total"], second["page"], second["pages"]) == (6, 2, 3)
+    refused(rmp.get("/files", params={"limit": 2, "page": 4}), 400, "page")
