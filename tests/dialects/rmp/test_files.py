@@ -8,6 +8,7 @@ import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,3 +358,18 @@ def test_listings_come_in_one_order_on_both_databases(files: FilesServer) -> Non
     assert [f["name"] for f in second["files"]] == ["B.txt", "a.txt"]
     assert (second["total"], second["page"], second["pages"]) == (6, 2, 3)
     refused(rmp.get("/files", params={"limit": 2, "page": 4}), 400, "page")
+
+
+def test_uploads_at_once_never_share_the_last_room(files: FilesServer) -> None:
+    """Four uploads at once, room for one: one is stored, the others refused, nothing
+    of theirs kept."""
+    rmp, email = _person(files)
+    _set_quota(files, email, "1000")
+    before = files.blobs()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda n: _upload(rmp, f"f{n}.bin", b"x" * 600).status_code, range(4))
+        )
+    assert sorted(answers) == [201, 413, 413, 413]
+    assert files.blobs() == before + 1
+    assert len(_names(rmp)) == 1
