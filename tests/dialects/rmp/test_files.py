@@ -211,8 +211,14 @@ def test_the_quota_refuses_an_upload_and_nothing_is_stored(files: FilesServer) -
     # replacing a file counts its new size only
     assert _upload(rmp, "small.txt", b"c" * 1000).status_code == 201
     assert files.blobs() == before
+    _set_quota(files, email, "lots")  # unreadable: refused, not unmetered
+    assert "lots" in refused(_upload(rmp, "more.txt", b"b" * 600), 409)["message"]
+    assert files.blobs() == before
     _set_quota(files, email, "unlimited")
     assert _upload(rmp, "more.txt", b"b" * 600, "/sub").status_code == 201
+    _set_quota(files, email, "2 KiB")
+    assert _upload(rmp, "last.txt", b"d" * 448).status_code == 201  # exactly full
+    refused(_upload(rmp, "one-too-many.txt", b"e"), 413, "file")
 
 
 def test_admins_reach_other_accounts_and_others_are_refused(files: FilesServer) -> None:
