@@ -211,8 +211,10 @@ class Services:
     async def start(self) -> None:
         await self.deps.events.start()
         await self.cluster.start()
+        self.files.start()
 
     async def close(self) -> None:
+        await self.files.close()
         await self.cluster.stop()
         await self.deps.events.stop()
         await self.auth.close()

@@ -8,7 +8,7 @@ is refused and nothing is stored. The largest single file is `max_bytes`.
 
 Metadata (path, size, mime type, when modified) is the `files` table; the bytes are in
 a `FileStore` (a local folder, or the database), under a key this service makes
-(`<tenant>/<person>/<random>`). An upload streams into a new blob first, then ONE
+(`<tenant>/<person>/<when, hex epoch>.<random>`). An upload streams into a new blob first, then ONE
 transaction checks the quota again (under the person's row lock, so two uploads at once
 cannot both take the last room) and writes the row; if anything fails the blob is
 removed, so a refused or broken upload leaves nothing. A replaced or deleted file's
@@ -20,13 +20,15 @@ cascade removes the metadata) the service hears `user.deleted` and removes their
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import mimetypes
 import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from townhall.domain import files as paths
@@ -42,6 +44,9 @@ from townhall.store.database import Tx
 from townhall.store.files import DIRECTORY, FILE, Entry
 
 log = logging.getLogger(__name__)
+SWEEP_AFTER = timedelta(days=1)
+"""How long after its upload started an unnamed blob is taken for an unfinished one (an
+upload still streaming after a day would lose its blob to a sweep)."""
 
 QUOTA_PROPERTY = "rmp.quota.fileStorage"
 """The person's property that holds their file-storage quota (the one RMP's user detail
@@ -103,6 +108,25 @@ class FileService(Service):
         self.blobs = blobs
         self.max_bytes = max_bytes
         deps.events.subscribe(self._on_event)
+        self._sweeping: asyncio.Task[int] | None = None
+
+    def start(self) -> None:
+        """Sweep, in the background, the blobs of uploads a stopped server never
+        finished (`sweep`)."""
+        self._sweeping = asyncio.create_task(self._sweep_logged())
+
+    async def _sweep_logged(self) -> int:
+        try:
+            return await self.sweep()
+        except Exception:
+            log.exception("the sweep of unfinished uploads failed")
+            return 0
+
+    async def close(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeping
 
     async def _owner(self, tx: Tx, actor: Principal, account: str | None) -> int:
         """The person whose storage is meant: the actor's own, or (administrators only)
@@ -179,7 +203,8 @@ class FileService(Service):
         if quota is not None:
             freed = (replaced.size or 0) if replaced is not None else 0
             room = quota - used + freed if early is not None else quota
-        key = f"{actor.tenant_id}/{owner}/{secrets.token_urlsafe(24)}"
+        made = int(self.clock.now().timestamp())
+        key = f"{actor.tenant_id}/{owner}/{made:x}.{secrets.token_hex(16)}"
         size = await self.blobs.put(key, self._counted(incoming, name, quota, used, room))
         try:
             return await self._save(actor, owner, name, incoming, key, size, quota)
@@ -275,6 +300,32 @@ class FileService(Service):
             )
         await self._forget(blobs)
         return found
+
+    async def sweep(self, older_than: timedelta = SWEEP_AFTER) -> int:
+        """Remove the blobs of uploads that never finished (the server stopped while
+        one streamed): those no row names, made more than `older_than` ago (their key
+        says when), so an upload still streaming elsewhere keeps its blob. Answers how
+        many went."""
+        cutoff = (self.clock.now() - older_than).timestamp()
+        stale: list[str] = []
+        async for key in self.blobs.keys():
+            made = key.rpartition("/")[2].split(".")[0]
+            try:
+                if int(made, 16) < cutoff:
+                    stale.append(key)
+            except ValueError:
+                continue
+        gone = 0
+        for start in range(0, len(stale), 500):
+            batch = stale[start : start + 500]
+            async with self.db.read() as tx:
+                kept = await store.named(tx, [k.removesuffix(".part") for k in batch])
+            unnamed = [k for k in batch if k.removesuffix(".part") not in kept]
+            await self._forget(unnamed)
+            gone += len(unnamed)
+        if gone:
+            log.info("removed %d blobs of unfinished uploads", gone)
+        return gone
 
     async def _forget(self, blobs: Sequence[str]) -> None:
         """Remove blobs no row names any more (after the commit that let them go); a

@@ -68,6 +68,13 @@ class DatabaseFileStore:
             async with self.db.write() as tx:
                 await tx.execute(delete(file_chunks).where(file_chunks.c.blob.in_(list(keys))))
 
+    async def keys(self) -> AsyncIterator[str]:
+        async with self.db.read() as tx:
+            found = await tx.execute(select(file_chunks.c.blob).distinct())
+            keys = [str(k) for k in found.scalars()]
+        for key in keys:
+            yield key
+
     async def remove_prefix(self, prefix: str) -> None:
         async with self.db.write() as tx:
             await tx.execute(

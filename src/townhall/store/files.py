@@ -153,3 +153,9 @@ async def remove(tx: Tx, user_id: int, path: str) -> list[str]:
     found = [str(b) for b in blobs.scalars()]
     await tx.execute(delete(files).where(*mine))
     return found
+
+
+async def named(tx: Tx, blobs: list[str]) -> set[str]:
+    """Which of these blobs a row names."""
+    found = await tx.execute(select(files.c.blob).where(files.c.blob.in_(blobs)))
+    return {str(b) for b in found.scalars()}

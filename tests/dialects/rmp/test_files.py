@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -379,3 +380,55 @@ def test_uploads_at_once_never_share_the_last_room(files: FilesServer) -> None:
     assert sorted(answers) == [201, 413, 413, 413]
     assert files.blobs() == before + 1
     assert len(_names(rmp)) == 1
+
+
+def _plant(files: FilesServer, key: str) -> None:
+    """A blob no upload finished, as a server stopped mid-upload leaves it."""
+    if files.store == "local":
+        path = files.folder / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"left over")
+        return
+    url = files.server.database_url
+    if url.startswith("sqlite:///"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            db.execute("INSERT INTO file_chunks VALUES (?, 0, ?)", (key, b"left over"))
+        return
+
+    async def insert() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("INSERT INTO file_chunks VALUES ($1, 0, $2)", key, b"left over")
+        finally:
+            await conn.close()
+
+    asyncio.run(insert())
+
+
+def test_a_starting_server_sweeps_blobs_of_unfinished_uploads(
+    files: FilesServer, tmp_path: Path
+) -> None:
+    rmp, _ = _person(files)
+    assert _upload(rmp, "kept.txt", b"kept").status_code == 201
+    now = int(time.time())
+    stale = [f"1/999999/{now - 3 * 86400:x}.{unique('s')}", f"1/999999/{now - 86500:x}.x.part"]
+    fresh = f"1/999999/{now:x}.{unique('f')}"  # maybe still streaming elsewhere: kept
+    for key in [*stale, fresh]:
+        _plant(files, key)
+    before = files.blobs()
+    again = start_server(
+        files.server.database_url,
+        tmp_path / "again.log",
+        TOWNHALL_FILE_STORE=files.store,
+        TOWNHALL_FILES_DIR=str(files.folder),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while files.blobs() != before - 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert files.blobs() == before - 2
+        assert rmp.get("/files/content", params={"path": "/kept.txt"}).content == b"kept"
+    finally:
+        stop_server(again)

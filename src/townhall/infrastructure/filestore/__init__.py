@@ -32,6 +32,10 @@ class FileStore(Protocol):
     async def remove(self, keys: Sequence[str]) -> None:
         """Drop these blobs (those already gone are no error)."""
 
+    def keys(self) -> AsyncIterator[str]:
+        """Every blob's key, those still being written too (for the sweep of blobs
+        that no upload finished)."""
+
     async def remove_prefix(self, prefix: str) -> None:
         """Drop every blob whose key starts with `prefix` (`7/` a tenant's, `7/12/` a
         person's)."""

@@ -75,6 +75,15 @@ class LocalFileStore:
 
         await asyncio.to_thread(unlink)
 
+    async def keys(self) -> AsyncIterator[str]:
+        found = await asyncio.to_thread(
+            lambda: (
+                [p for p in self.folder.rglob("*") if p.is_file()] if self.folder.exists() else []
+            )
+        )
+        for path in found:
+            yield path.relative_to(self.folder).as_posix()
+
     async def remove_prefix(self, prefix: str) -> None:
         folder = self._path(prefix.rstrip("/"))
         await asyncio.to_thread(shutil.rmtree, folder, True)
