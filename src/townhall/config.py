@@ -89,6 +89,13 @@ class Settings:
     # Dovecot's push events (`ox` driver) to /internal/mail/events: the token it must
     # present (empty: the route is off).
     mail_events_token: str = ""
+    # People's files (RMP's /files): where their bytes are kept, `local` (a folder,
+    # `files_dir`; empty: `files/` beside the SQLite database, else `townhall-files/` in
+    # the working folder) or `database` (chunks in the database, so every host of a
+    # PostgreSQL deployment serves the same files); and the largest single upload.
+    file_store: str = "local"
+    files_dir: str = ""
+    file_max_bytes: int = 10 * 1024**3
 
     @property
     def mail_folder(self) -> Path:
@@ -97,6 +104,15 @@ class Settings:
         if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
             return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "mail"
         return Path("townhall-mail").absolute()
+
+    @property
+    def files_folder(self) -> Path:
+        """Where the `local` file store keeps people's files (defaulted as `mail_folder`)."""
+        if self.files_dir:
+            return Path(self.files_dir)
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "files"
+        return Path("townhall-files").absolute()
 
     def __post_init__(self) -> None:
         if not self.deployment_name:

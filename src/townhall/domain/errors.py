@@ -63,6 +63,23 @@ class QuotaExceeded(DomainError):
     """A configured limit would be exceeded."""
 
 
+class TooLarge(QuotaExceeded):
+    """Something sent is bigger than a configured limit allows (`limit` bytes)."""
+
+    def __init__(self, kind: str, subject: str, detail: str, limit: int) -> None:
+        super().__init__(kind, subject, detail)
+        self.limit = limit
+
+
+class OverQuota(TooLarge):
+    """Storing it would take a person past their storage quota (`limit` bytes, of which
+    `used` are taken); nothing was stored."""
+
+    def __init__(self, kind: str, subject: str, detail: str, limit: int, used: int) -> None:
+        super().__init__(kind, subject, detail, limit)
+        self.used = used
+
+
 class Unavailable(DomainError):
     """Something the request needs (the database) cannot serve it now: it refused a
     connection, none was free in time, or it is restarting. Nothing was written; the

@@ -10,6 +10,8 @@ from townhall.config import Settings
 from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
+from townhall.infrastructure.filestore import FileStore
+from townhall.infrastructure.filestore.local import LocalFileStore
 from townhall.infrastructure.mail import make_mailer
 from townhall.infrastructure.mailstore import MailStore
 from townhall.infrastructure.mailstore.dovecot import DovecotStore
@@ -34,6 +36,7 @@ from townhall.services.contacts import ContactService
 from townhall.services.disclaimers import DisclaimerService
 from townhall.services.domains import DomainService
 from townhall.services.entitlements import EntitlementService
+from townhall.services.files import FileService
 from townhall.services.forwards import ForwardService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
@@ -51,6 +54,7 @@ from townhall.services.sender_lists import SenderListService
 from townhall.services.subscriptions import SubscriptionService
 from townhall.services.tenants import TenantService
 from townhall.store.database import Database, open_database
+from townhall.store.file_chunks import DatabaseFileStore
 
 
 def mail_store(settings: Settings) -> MailStore:
@@ -65,6 +69,16 @@ def mail_store(settings: Settings) -> MailStore:
     if settings.mail_store != "maildir":
         raise ValueError("TOWNHALL_MAIL_STORE must be maildir or dovecot")
     return MaildirStore(settings.mail_folder)
+
+
+def file_store(settings: Settings, db: Database) -> FileStore:
+    """Where people's files are kept (`TOWNHALL_FILE_STORE`): a local folder, or the
+    database (every host of a PostgreSQL deployment then serves the same files)."""
+    if settings.file_store == "database":
+        return DatabaseFileStore(db)
+    if settings.file_store != "local":
+        raise ValueError("TOWNHALL_FILE_STORE must be local or database")
+    return LocalFileStore(settings.files_folder)
 
 
 @dataclass
@@ -103,6 +117,7 @@ class Services:
     mail_routing: MailRoutingService
     announcements: AnnouncementService
     notifications: NotificationService
+    files: FileService
 
     @classmethod
     def build(
@@ -186,6 +201,7 @@ class Services:
             mail_routing=mail_routing,
             announcements=AnnouncementService(deps),
             notifications=NotificationService(deps, brands, mailboxes, mailer),
+            files=FileService(deps, file_store(settings, deps.db), settings.file_max_bytes),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built
@@ -198,8 +214,10 @@ class Services:
     async def start(self) -> None:
         await self.deps.events.start()
         await self.cluster.start()
+        self.files.start()
 
     async def close(self) -> None:
+        await self.files.close()
         await self.cluster.stop()
         await self.deps.events.stop()
         await self.auth.close()

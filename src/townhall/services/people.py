@@ -367,9 +367,13 @@ class PeopleService(Service):
             if with_bookings:
                 await booking_store.delete_organised_by(work, person.id)
             await store.delete_row(work, person.id)
-            # The mailbox service hears it and removes the person's mailbox.
+            # The mailbox service hears it and removes the person's mailbox, the file
+            # service their files.
             mailbox = (person.email or "").strip().lower()
-            work.record("user.deleted", person.username, {"mailbox": mailbox} if mailbox else None)
+            gone: dict[str, object] = {"user_id": person.id}
+            if mailbox:
+                gone["mailbox"] = mailbox
+            work.record("user.deleted", person.username, gone)
         return person
 
     async def get_vcard(self, actor: Principal, username: str) -> str | None:

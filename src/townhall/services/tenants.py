@@ -188,7 +188,9 @@ class TenantService(Service):
             # The mailbox service hears them and removes the people's mailboxes.
             mailboxes = await mailbox_store.addresses_of_tenant(work, found.id)
             await store.delete_tenant(work, found.id)
-            work.record("tenant.deleted", found.domain, {"mailboxes": mailboxes})
+            # The file service hears its id and removes the tenant's files.
+            gone = {"mailboxes": mailboxes, "tenant_id": found.id}
+            work.record("tenant.deleted", found.domain, gone)
         self._forget()
 
     async def add_route(self, actor: Principal, domain: str, route: str) -> Tenant:

@@ -866,6 +866,35 @@ address_cards = Table(
 Index("ix_address_cards_book", address_cards.c.book_id)
 Index("ix_address_cards_person", address_cards.c.person_id)
 Index("ix_address_cards_email_key", address_cards.c.email_key)
+files = Table(
+    # A person's files and folders (0016): `path` within their storage, without a
+    # leading `/` ("docs/a.pdf"), `parent` the folder it is in ("" at the top). A file's
+    # bytes are in the file store under `blob` (never derived from the path).
+    "files",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(1024), nullable=False),
+    Column("parent", String(1024), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("size", BigInteger),
+    Column("mime_type", String(255)),
+    Column("blob", String(128)),
+    _ts("modified_at"),
+    UniqueConstraint("user_id", "path", name="uq_files_user_path"),
+)
+Index("ix_files_user_parent", files.c.user_id, files.c.parent, files.c.name)
+
+file_chunks = Table(
+    # The bytes of files when the file store is `database` (0016): each blob in chunks
+    # of at most store.files.CHUNK bytes, numbered from 0.
+    "file_chunks",
+    metadata,
+    Column("blob", String(128), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
 
 
 def _ids_never_reused() -> None:

@@ -19,6 +19,7 @@ from . import (
     contacts,
     domains,
     events,
+    files,
     resources,
     search,
     tenants,
@@ -52,6 +53,7 @@ AREAS = (
     analytics,
     tenants,
     contacts,
+    files,
 )
 
 

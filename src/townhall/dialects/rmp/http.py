@@ -25,8 +25,10 @@ from townhall.domain.errors import (
     Impossible,
     Invalid,
     NotFound,
+    OverQuota,
     QuotaExceeded,
     SlotTaken,
+    TooLarge,
     TooManyAttempts,
     Unauthenticated,
     Unavailable,
@@ -88,6 +90,8 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (Conflict, 409, "CONFLICT"),
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
+    (OverQuota, 413, "QUOTA_EXCEEDED"),
+    (TooLarge, 413, "PAYLOAD_TOO_LARGE"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
     (Unavailable, 503, "SERVICE_UNAVAILABLE"),
     (TooManyAttempts, 429, "RATE_LIMITED"),
@@ -184,6 +188,10 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
         return {exc.kind: exc.subject}
     if isinstance(exc, TooManyAttempts):
         return {"retryAfter": exc.retry_after}
+    if isinstance(exc, OverQuota):
+        return {"field": "file", "quota": exc.limit, "used": exc.used}
+    if isinstance(exc, TooLarge):
+        return {"field": "file", "limit": exc.limit}
     return None
 
 
