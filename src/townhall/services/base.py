@@ -8,6 +8,7 @@ request that changed nothing records nothing, so it is neither audited nor publi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,12 +17,15 @@ from typing import Any
 from sqlalchemy import Result
 from sqlalchemy.sql import Executable
 
+from townhall.domain.errors import Unavailable
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus
 from townhall.infrastructure.ids import Ids
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.readcache import NoCache, ReadCache
+from townhall.services import cached
 from townhall.store import audit
 from townhall.store.database import Database, Tx
 
@@ -34,6 +38,10 @@ class Deps:
     passwords: Passwords
     node: str
     ids: Ids = field(default_factory=Ids)
+    cache: ReadCache = field(default_factory=NoCache)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +87,21 @@ class Service:
         self.db = deps.db
         self.clock = deps.clock
 
+    @property
+    def read_cache(self) -> ReadCache:
+        return self.deps.cache
+
     @asynccontextmanager
     async def unit(self, actor: Principal) -> AsyncIterator[Work]:
         """A write transaction that audits, inside it, every change it records, and
         publishes them once it has committed: no listener hears of a rolled-back change,
-        and a failed change leaves no trace."""
+        and a failed change leaves no trace.
+
+        The read cache forgets what the changes touched twice: before the commit (if
+        the cache cannot be reached the write is refused, so nothing can be committed
+        that readers would not see) and after it, before the caller answers (so a
+        reader that read the old rows in between cannot keep them); see
+        services/cached.py."""
         async with self.db.write() as tx:
             work = Work(tx)
             yield work
@@ -96,9 +114,28 @@ class Service:
                     self.deps.node,
                     [(c.action, f"{c.action}: {c.subject}", c.details) for c in work.changes],
                 )
+                await self._forget_cached(actor, work.changes, committed=False)
+        if work.changes:
+            await self._forget_cached(actor, work.changes, committed=True)
         for change in work.changes:
             event = DomainEvent(change.action, actor.tenant_id, change.subject, dict(change.data))
             await self.deps.events.publish(event)
+
+    async def _forget_cached(
+        self, actor: Principal, changes: list[Change], committed: bool
+    ) -> None:
+        topics = [c.action for c in changes]
+        kinds = cached.touched(topics)
+        if not kinds:
+            return
+        try:
+            await self.deps.cache.forget(
+                cached.scope_of(actor), kinds, cached.everywhere(actor, topics)
+            )
+        except Exception as exc:
+            if not committed:
+                raise Unavailable("cache", f"the read cache cannot be reached: {exc}") from exc
+            log.error("cache not told of a committed change (%s): %s", topics, exc)
 
     @asynccontextmanager
     async def change(

@@ -15,6 +15,7 @@ from . import (
     analytics,
     auth,
     bookings,
+    cache,
     calendars,
     domains,
     events,
@@ -39,7 +40,19 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
+AREAS = (
+    auth,
+    users,
+    domains,
+    resources,
+    bookings,
+    calendars,
+    admin,
+    search,
+    analytics,
+    tenants,
+    cache,
+)
 
 
 def routers() -> list[Router]:

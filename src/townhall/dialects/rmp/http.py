@@ -70,6 +70,8 @@ FIELDS = {
     "start_number": "startNumber",
     # analytics
     "group_by": "groupBy",
+    # the cache's warming
+    "date_range": "dateRange",
     # domain settings
     **SETTINGS,
 }
