@@ -19,10 +19,22 @@ In Redis the generations, the entries and the hit counters are shared by every p
 so a `forget` done before the write answers holds for all of them. In process there is
 no shared memory: `make_read_cache` turns the cache off when several workers run
 without Redis (each would keep its own stale copies).
+
+Redis may go away. Writes go on (as the event bus does, the database is the truth), and
+a process that failed to reach Redis for any cache call owes a flush: it answers from
+the database only until it has made every entry of every tenant dead (one bump of each
+kind's deployment-wide generation), which it keeps trying in the background, every
+`FLUSH_RETRY_SECONDS`, and before any other cache call. So when Redis returns, entries
+older than a write made during the outage are dead before that process reads again, and
+other processes that noticed the outage flush too. What remains is a process that
+reached Redis all along while the writer could not (a partition between them only):
+it may answer such an entry until the writer's next retry reaches Redis, or its TTL
+ends (docs/rmp-mapping.md, "Cache").
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fnmatch
 import logging
@@ -46,6 +58,7 @@ PATTERN = "tenant:{domain}:{type}:{id}"
 MAX_ID = 400
 """Longer ids are not cached (a key stays a key, not a payload)."""
 CONNECT_TIMEOUT_SECONDS = 2.0
+FLUSH_RETRY_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +183,8 @@ class ReadCache(ABC):
             return await load()
         try:
             blob, ticket = await self.lookup(scope, kind, ident)
-        except Exception as exc:
-            log.warning("cache lookup failed (%s): %s", kind, exc)
+        except Exception as exc:  # the cache logged the outage once
+            log.debug("cache lookup failed (%s): %s", kind, exc)
             return await load()
         if blob is not None:
             decoded: T = msgspec.json.decode(blob, type=answer)
@@ -180,7 +193,7 @@ class ReadCache(ABC):
         try:
             await self.store(scope, kind, ident, msgspec.json.encode(value), ticket)
         except Exception as exc:
-            log.warning("cache store failed (%s): %s", kind, exc)
+            log.debug("cache store failed (%s): %s", kind, exc)
         return value
 
 
@@ -352,11 +365,14 @@ class RedisCache(ReadCache):
 
     def __init__(self, url: str, deployment: str, ttls: dict[str, int] | None = None) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         self._redis: Any = redis.from_url(
             url,
             socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
             socket_timeout=CONNECT_TIMEOUT_SECONDS,
+            retry=Retry(NoBackoff(), 1),
         )
         self._base = f"{deployment}:cache:"
         self._generations = f"{deployment}:cache-generations"
@@ -364,26 +380,78 @@ class RedisCache(ReadCache):
         self._ttls = ttls or dict(TTL_DEFAULTS)
         self._lookup = self._redis.register_script(_LOOKUP)
         self._store = self._redis.register_script(_STORE)
+        self._owed = False
+        self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def owes_flush(self) -> bool:
+        return self._owed
+
+    def _failed(self, exc: BaseException) -> None:
+        if not self._owed:
+            log.warning("cache: Redis unreachable (%s); flushing once it is back", exc)
+        self._owed = True
+        if self._flusher is None or self._flusher.done():
+            with contextlib.suppress(RuntimeError):  # no running loop: the next call flushes
+                self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush(self) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for kind in KINDS:
+                pipe.hincrby(self._generations, kind)
+            await pipe.execute()
+        if self._owed:
+            log.warning("cache: Redis reachable again; every entry made before is dead")
+        self._owed = False
+
+    async def _flush_soon(self) -> None:
+        while self._owed:
+            with contextlib.suppress(Exception):
+                await self._flush()
+                return
+            await asyncio.sleep(FLUSH_RETRY_SECONDS)
+
+    async def _settled(self) -> None:
+        """Raise while this process owes a flush: the background flusher alone tries
+        Redis meanwhile, so reads do not each wait for an unreachable server."""
+        if self._owed:
+            raise ConnectionError("the cache owes a flush (Redis was unreachable)")
 
     async def lookup(self, scope: Scope, kind: str, ident: str) -> tuple[bytes | None, str]:
-        found = await self._lookup(
-            keys=[self._base + scope.key(kind, ident), self._generations, self._counters],
-            args=[kind, scope.tenant_id, f"{scope.domain}|{kind}|"],
-        )
+        try:
+            await self._settled()
+            found = await self._lookup(
+                keys=[self._base + scope.key(kind, ident), self._generations, self._counters],
+                args=[kind, scope.tenant_id, f"{scope.domain}|{kind}|"],
+            )
+        except Exception as exc:
+            self._failed(exc)
+            raise
         tag = found[0].decode()
         return (bytes(found[1]) if len(found) > 1 else None), tag
 
     async def store(self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str) -> None:
-        await self._store(
-            keys=[self._base + scope.key(kind, ident), self._generations],
-            args=[kind, scope.tenant_id, ticket, blob, self._ttls.get(kind, 300)],
-        )
+        try:
+            await self._settled()
+            await self._store(
+                keys=[self._base + scope.key(kind, ident), self._generations],
+                args=[kind, scope.tenant_id, ticket, blob, self._ttls.get(kind, 300)],
+            )
+        except Exception as exc:
+            self._failed(exc)
+            raise
 
     async def forget(self, scope: Scope, kinds: Iterable[str], everywhere: bool) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for kind in kinds:
-                pipe.hincrby(self._generations, kind if everywhere else f"{scope.tenant_id}:{kind}")
-            await pipe.execute()
+        try:
+            await self._settled()
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for kind in kinds:
+                    field = kind if everywhere else f"{scope.tenant_id}:{kind}"
+                    pipe.hincrby(self._generations, field)
+                await pipe.execute()
+        except Exception as exc:
+            self._failed(exc)
+            raise
 
     async def _keys(self, scope: Scope) -> list[bytes]:
         match = self._base + scope.prefix + "*"
@@ -439,6 +507,10 @@ class RedisCache(ReadCache):
         )
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._flusher
         with contextlib.suppress(Exception):
             await self._redis.aclose()
 

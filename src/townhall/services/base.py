@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import Result
 from sqlalchemy.sql import Executable
 
-from townhall.domain.errors import Unavailable
 from townhall.domain.events import DomainEvent
 from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
@@ -97,11 +96,9 @@ class Service:
         publishes them once it has committed: no listener hears of a rolled-back change,
         and a failed change leaves no trace.
 
-        The read cache forgets what the changes touched twice: before the commit (if
-        the cache cannot be reached the write is refused, so nothing can be committed
-        that readers would not see) and after it, before the caller answers (so a
-        reader that read the old rows in between cannot keep them); see
-        services/cached.py."""
+        After the commit, before the caller answers, the read cache forgets what the
+        changes touched (services/cached.py): a reader that read the old rows before
+        cannot keep them (its ticket is out of date), and no later reader finds them."""
         async with self.db.write() as tx:
             work = Work(tx)
             yield work
@@ -114,16 +111,13 @@ class Service:
                     self.deps.node,
                     [(c.action, f"{c.action}: {c.subject}", c.details) for c in work.changes],
                 )
-                await self._forget_cached(actor, work.changes, committed=False)
         if work.changes:
-            await self._forget_cached(actor, work.changes, committed=True)
+            await self._forget_cached(actor, work.changes)
         for change in work.changes:
             event = DomainEvent(change.action, actor.tenant_id, change.subject, dict(change.data))
             await self.deps.events.publish(event)
 
-    async def _forget_cached(
-        self, actor: Principal, changes: list[Change], committed: bool
-    ) -> None:
+    async def _forget_cached(self, actor: Principal, changes: list[Change]) -> None:
         topics = [c.action for c in changes]
         kinds = cached.touched(topics)
         if not kinds:
@@ -132,10 +126,8 @@ class Service:
             await self.deps.cache.forget(
                 cached.scope_of(actor), kinds, cached.everywhere(actor, topics)
             )
-        except Exception as exc:
-            if not committed:
-                raise Unavailable("cache", f"the read cache cannot be reached: {exc}") from exc
-            log.error("cache not told of a committed change (%s): %s", topics, exc)
+        except Exception as exc:  # the cache owes a flush now (readcache.RedisCache)
+            log.debug("cache not told of a committed change (%s): %s", topics, exc)
 
     @asynccontextmanager
     async def change(
