@@ -49,6 +49,17 @@ async def test_a_reader_that_read_before_a_write_stores_nothing(cache: ReadCache
     assert (await cache.lookup(ROOM, "resource", "r1"))[0] == b'"new"'
 
 
+async def test_an_entry_of_another_shape_is_never_answered(cache: ReadCache) -> None:
+    """After an upgrade that changes an answer type, entries of the old one are dead."""
+    _, ticket = await cache.lookup(ROOM, "user", "u", "old-shape")
+    await cache.store(ROOM, "user", "u", b"1", ticket, "old-shape")
+    assert (await cache.lookup(ROOM, "user", "u", "old-shape"))[0] == b"1"
+    blob, ticket = await cache.lookup(ROOM, "user", "u", "new-shape")
+    assert blob is None
+    await cache.store(ROOM, "user", "u", b"2", ticket, "old-shape")  # a ticket of another shape
+    assert (await cache.lookup(ROOM, "user", "u", "old-shape"))[0] is None
+
+
 async def test_forget_kills_the_kinds_of_one_tenant_or_of_all(cache: ReadCache) -> None:
     for scope in (ROOM, OTHER):
         for kind in ("resource", "user"):

@@ -6,14 +6,15 @@ two deployments on one Redis never share entries). Services decide what is cache
 
 Why a write can never leave a stale answer behind, without relying on a TTL:
 every entry is stored with a *tag* made of generation counters (one per kind for the
-whole deployment, one per kind and tenant). A write bumps the generations of the kinds it
-touched (`forget`), so every entry stored before is dead at once: a lookup only answers
-an entry whose tag equals the current one. A reader takes the tag *before* it reads the
-database (`lookup` hands it back as the ticket) and `store` keeps the value only if the
-tag is still the same, atomically (a Lua script in Redis; no await in between in
-process). So a reader that read the old row while a write committed can never store it
-after the write's `forget`: either its store came first (and the bump kills it) or its
-ticket is out of date (and nothing is stored). TTLs only bound memory.
+whole deployment, one per kind and tenant) and of the answer type's shape. A write
+bumps the generations of the kinds it touched (`forget`), so every entry stored before
+is dead at once: a lookup only answers an entry whose tag equals the current one. A
+reader takes the tag *before* it reads the database (`lookup` hands it back as the
+ticket) and `store` keeps the value only if the tag is still the same, atomically (a
+Lua script in Redis; no await in between in process). So a reader that read the old
+row while a write committed can never store it after the write's `forget`: either its
+store came first (and the bump kills it) or its ticket is out of date (and nothing is
+stored). TTLs only bound memory.
 
 In Redis the generations, the entries and the hit counters are shared by every process,
 so a `forget` done before the write answers holds for all of them. In process there is
@@ -23,8 +24,8 @@ without Redis (each would keep its own stale copies).
 Redis may go away. Writes go on (as the event bus does, the database is the truth), and
 a process that failed to reach Redis for any cache call owes a flush: it answers from
 the database only until it has made every entry of every tenant dead (one bump of each
-kind's deployment-wide generation), which it keeps trying in the background, every
-`FLUSH_RETRY_SECONDS`, and before any other cache call. So when Redis returns, entries
+kind's deployment-wide generation), which it keeps trying in the background every
+`FLUSH_RETRY_SECONDS`. So when Redis returns, entries
 older than a write made during the outage are dead before that process reads again, and
 other processes that noticed the outage flush too. What remains is a process that
 reached Redis all along while the writer could not (a partition between them only):
@@ -37,6 +38,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fnmatch
+import functools
+import hashlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -142,12 +145,18 @@ class ReadCache(ABC):
     provider = "none"
 
     @abstractmethod
-    async def lookup(self, scope: Scope, kind: str, ident: str) -> tuple[bytes | None, str]:
+    async def lookup(
+        self, scope: Scope, kind: str, ident: str, shape: str = ""
+    ) -> tuple[bytes | None, str]:
         """The live entry (None on a miss, counted either way) and the ticket `store`
-        needs: the tag as it was before the caller reads the database."""
+        needs: the tag as it was before the caller reads the database. `shape` names the
+        answer's structure (`shape_of`): an entry another version of the code stored in
+        another shape is never answered."""
 
     @abstractmethod
-    async def store(self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str) -> None:
+    async def store(
+        self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str, shape: str = ""
+    ) -> None:
         """Keep `blob` unless a write bumped the tag since `ticket` was taken."""
 
     @abstractmethod
@@ -181,17 +190,22 @@ class ReadCache(ABC):
         database answers (an error never becomes a stale or a missing answer)."""
         if len(ident) > MAX_ID:
             return await load()
+        shape = shape_of(answer)
         try:
-            blob, ticket = await self.lookup(scope, kind, ident)
+            blob, ticket = await self.lookup(scope, kind, ident, shape)
         except Exception as exc:  # the cache logged the outage once
             log.debug("cache lookup failed (%s): %s", kind, exc)
             return await load()
         if blob is not None:
-            decoded: T = msgspec.json.decode(blob, type=answer)
-            return decoded
+            try:
+                decoded: T = msgspec.json.decode(blob, type=answer)
+            except msgspec.DecodeError as exc:  # not ours after all: read it anew
+                log.warning("cache entry of %s not readable: %s", kind, exc)
+            else:
+                return decoded
         value = await load()
         try:
-            await self.store(scope, kind, ident, msgspec.json.encode(value), ticket)
+            await self.store(scope, kind, ident, msgspec.json.encode(value), ticket, shape)
         except Exception as exc:
             log.debug("cache store failed (%s): %s", kind, exc)
         return value
@@ -203,10 +217,21 @@ def _matches(scope: Scope, key: str, pattern: str, kind: str | None) -> bool:
     return key.startswith(within) and fnmatch.fnmatchcase(key, pattern)
 
 
-def _tag(generations: dict[str, int], scope: Scope, kind: str) -> str:
+@functools.cache
+def shape_of(answer: Any) -> str:
+    """A short digest of an answer type's structure (its JSON schema), part of every
+    entry's tag: after an upgrade that changes a type, old entries are dead."""
+    try:
+        described = msgspec.json.encode(msgspec.json.schema(answer))
+    except Exception:  # a type msgspec cannot describe: its name, at least
+        described = repr(answer).encode()
+    return hashlib.sha256(described).hexdigest()[:10]
+
+
+def _tag(generations: dict[str, int], scope: Scope, kind: str, shape: str) -> str:
     every = generations.get(kind, 0)
     mine = generations.get(f"{scope.tenant_id}:{kind}", 0)
-    return f"{every}.{scope.tenant_id}.{mine}"
+    return f"{every}.{scope.tenant_id}.{mine}.{shape}"
 
 
 class NoCache(ReadCache):
@@ -219,11 +244,15 @@ class NoCache(ReadCache):
         self._note = note
         self._misses: dict[tuple[str, str], int] = {}
 
-    async def lookup(self, scope: Scope, kind: str, ident: str) -> tuple[bytes | None, str]:
+    async def lookup(
+        self, scope: Scope, kind: str, ident: str, shape: str = ""
+    ) -> tuple[bytes | None, str]:
         self._misses[scope.domain, kind] = self._misses.get((scope.domain, kind), 0) + 1
         return None, ""
 
-    async def store(self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str) -> None:
+    async def store(
+        self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str, shape: str = ""
+    ) -> None:
         return None
 
     async def forget(self, scope: Scope, kinds: Iterable[str], everywhere: bool) -> None:
@@ -267,9 +296,11 @@ class MemoryCache(ReadCache):
     def _count(self, domain: str, kind: str, what: str) -> None:
         self._counts[domain, kind, what] = self._counts.get((domain, kind, what), 0) + 1
 
-    async def lookup(self, scope: Scope, kind: str, ident: str) -> tuple[bytes | None, str]:
+    async def lookup(
+        self, scope: Scope, kind: str, ident: str, shape: str = ""
+    ) -> tuple[bytes | None, str]:
         key = scope.key(kind, ident)
-        tag = _tag(self._generations, scope, kind)
+        tag = _tag(self._generations, scope, kind, shape)
         entry = self._entries.get(key)
         if entry is not None:
             if entry.tag == tag and entry.expires > time.monotonic():
@@ -280,8 +311,10 @@ class MemoryCache(ReadCache):
         self._count(scope.domain, kind, "misses")
         return None, tag
 
-    async def store(self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str) -> None:
-        if _tag(self._generations, scope, kind) != ticket:
+    async def store(
+        self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str, shape: str = ""
+    ) -> None:
+        if _tag(self._generations, scope, kind, shape) != ticket:
             return  # a write came between the caller's lookup and now
         ttl = self._ttls.get(kind, 300)
         key = scope.key(kind, ident)
@@ -332,7 +365,7 @@ class MemoryCache(ReadCache):
 
 _LOOKUP = """
 local g = redis.call('HMGET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[1])
-local tag = (g[1] or '0') .. '.' .. ARGV[2] .. '.' .. (g[2] or '0')
+local tag = (g[1] or '0') .. '.' .. ARGV[2] .. '.' .. (g[2] or '0') .. '.' .. ARGV[4]
 local v = redis.call('GET', KEYS[1])
 if v then
   local n = string.len(tag)
@@ -350,7 +383,7 @@ and hand back the current tag: one round trip, atomic."""
 
 _STORE = """
 local g = redis.call('HMGET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[1])
-local tag = (g[1] or '0') .. '.' .. ARGV[2] .. '.' .. (g[2] or '0')
+local tag = (g[1] or '0') .. '.' .. ARGV[2] .. '.' .. (g[2] or '0') .. '.' .. ARGV[6]
 if tag ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], tag .. '|' .. ARGV[4], 'EX', ARGV[5])
 return 1
@@ -417,12 +450,14 @@ class RedisCache(ReadCache):
         if self._owed:
             raise ConnectionError("the cache owes a flush (Redis was unreachable)")
 
-    async def lookup(self, scope: Scope, kind: str, ident: str) -> tuple[bytes | None, str]:
+    async def lookup(
+        self, scope: Scope, kind: str, ident: str, shape: str = ""
+    ) -> tuple[bytes | None, str]:
         try:
             await self._settled()
             found = await self._lookup(
                 keys=[self._base + scope.key(kind, ident), self._generations, self._counters],
-                args=[kind, scope.tenant_id, f"{scope.domain}|{kind}|"],
+                args=[kind, scope.tenant_id, f"{scope.domain}|{kind}|", shape],
             )
         except Exception as exc:
             self._failed(exc)
@@ -430,12 +465,14 @@ class RedisCache(ReadCache):
         tag = found[0].decode()
         return (bytes(found[1]) if len(found) > 1 else None), tag
 
-    async def store(self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str) -> None:
+    async def store(
+        self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str, shape: str = ""
+    ) -> None:
         try:
             await self._settled()
             await self._store(
                 keys=[self._base + scope.key(kind, ident), self._generations],
-                args=[kind, scope.tenant_id, ticket, blob, self._ttls.get(kind, 300)],
+                args=[kind, scope.tenant_id, ticket, blob, self._ttls.get(kind, 300), shape],
             )
         except Exception as exc:
             self._failed(exc)
