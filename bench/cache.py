@@ -15,7 +15,12 @@ Modes: `off` (TOWNHALL_CACHE=off), `memory` (one worker, no Redis), `redis` (wit
 
     .venv/bin/python bench/cache.py --seconds 5 --threads 8
 
-Prints a table; never asserts.
+Prints a table; never asserts. A first run (`--seconds 3 --threads 4 --bookings 40`,
+SQLite, on a 2-core machine shared with other jobs, so noisy) gave, in req/s off /
+memory / Redis: free/busy 27 / 70 / 100, resource 122 / 176 / 83, user 47 / 90 / 54;
+hit rates above 0.99. The cache pays most where a read does most (free/busy merges
+every booking); a cheap read by primary key gains little in process and can lose
+against the Redis round trip on a local SQLite file.
 """
 
 from __future__ import annotations

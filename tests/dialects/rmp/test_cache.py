@@ -238,3 +238,25 @@ def test_keys_written_by_one_process_are_counted_and_removed_by_the_other(
     assert _stats(b)["byType"]["resource"]["memoryBytes"] > 0
     removed = b.post("/admin/cache/invalidate", json={"pattern": room, "type": "resource"})
     assert removed.json()["invalidated"] == 1, removed.text
+
+
+def test_several_workers_without_redis_cache_nothing(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Workers share no memory: one could not make the others forget a write."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the choice does not depend on the database")
+    running = start_server(
+        database_url, tmp_path_factory.mktemp("workers") / "server.log", workers=2
+    )
+    try:
+        rmp = admin(running)
+        config = rmp.get("/admin/cache/config").json()["config"]
+        assert config["provider"] == "none" and "several workers" in config["note"]
+        room = make_resource(rmp)
+        for _ in range(3):
+            assert rmp.get(f"/resources/{room}").status_code == 200
+        resource = _stats(rmp)["byType"]["resource"]
+        assert resource["hits"] == 0 and resource["keys"] == 0
+    finally:
+        stop_server(running)
