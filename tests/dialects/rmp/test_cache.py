@@ -33,8 +33,9 @@ def _counts(rmp: Rmp, kind: str) -> tuple[int, int]:
     return found["hits"], found["misses"]
 
 
-def _freebusy(rmp: Rmp, address: str) -> list[dict[str, Any]]:
-    answer = rmp.get("/freebusy", params={"email": address, "startTime": at(0), "endTime": at(24)})
+def _freebusy(rmp: Rmp, address: str, day: int = 1) -> list[dict[str, Any]]:
+    span = {"startTime": at(0, day), "endTime": at(24, day)}
+    answer = rmp.get("/freebusy", params={"email": address, **span})
     assert answer.status_code == 200, answer.text
     return answer.json()["periods"]  # type: ignore[no-any-return]
 
@@ -226,6 +227,17 @@ def test_a_write_in_one_process_is_seen_in_the_other_at_once(
     assert [p["type"] for p in _freebusy(a, room)] == ["BUSY"]
     assert b.delete(f"/bookings/{made.json()['booking']['id']}").status_code == 200
     assert _freebusy(a, room) == []
+
+    # a person's free/busy, from their calendar
+    me = f"admin@{DOMAIN}"
+    begins, ends = at(3.1, 11), at(3.2, 11)
+    busy = {"from": begins, "till": ends, "type": "BUSY"}
+    for _ in range(2):
+        assert busy not in _freebusy(a, me, day=11)
+    event = {"title": "Focus", "startTime": begins, "endTime": ends, "sendInvitations": False}
+    made = b.post("/calendars/Calendar/events", json=event)
+    assert made.status_code == 201, made.text
+    assert busy in _freebusy(a, me, day=11)
 
 
 def test_keys_written_by_one_process_are_counted_and_removed_by_the_other(
