@@ -97,7 +97,8 @@ def _stop_later() -> threading.Event:
 ALONE_WARNING = (
     "townhall: warning: {workers} workers without Redis (TOWNHALL_REDIS_URL): each keeps "
     "its own WebSocket events and failed-login counts (up to {workers} x the limits) and "
-    "sees the others' changes to cached settings only when its cache expires"
+    "sees the others' changes to cached settings only when its cache expires; the read "
+    "cache of resources, users, calendars and free/busy is off"
 )
 """Several workers share events, login counts and cache invalidation only through Redis."""
 

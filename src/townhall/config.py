@@ -26,6 +26,10 @@ class Settings:
     # pool's size instead.
     db_max_connections: int = 20
     db_pool_size: int = 0
+    # The read cache (infrastructure/readcache.py): `auto` (Redis where configured, else
+    # in process for one worker, else none), or `off`; and the in-process entry limit.
+    cache: str = "auto"
+    cache_max_entries: int = 10_000
     # Server processes (`townhall serve --workers N` tells its workers N).
     workers: int = 1
     domain: str = "localhost"

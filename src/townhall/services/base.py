@@ -8,6 +8,7 @@ request that changed nothing records nothing, so it is neither audited nor publi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus
 from townhall.infrastructure.ids import Ids
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.readcache import NoCache, ReadCache
+from townhall.services import cached
 from townhall.store import audit
 from townhall.store.database import Database, Tx
 
@@ -34,6 +37,10 @@ class Deps:
     passwords: Passwords
     node: str
     ids: Ids = field(default_factory=Ids)
+    cache: ReadCache = field(default_factory=NoCache)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +86,19 @@ class Service:
         self.db = deps.db
         self.clock = deps.clock
 
+    @property
+    def read_cache(self) -> ReadCache:
+        return self.deps.cache
+
     @asynccontextmanager
     async def unit(self, actor: Principal) -> AsyncIterator[Work]:
         """A write transaction that audits, inside it, every change it records, and
         publishes them once it has committed: no listener hears of a rolled-back change,
-        and a failed change leaves no trace."""
+        and a failed change leaves no trace.
+
+        After the commit, before the caller answers, the read cache forgets what the
+        changes touched (services/cached.py): a reader that read the old rows before
+        cannot keep them (its ticket is out of date), and no later reader finds them."""
         async with self.db.write() as tx:
             work = Work(tx)
             yield work
@@ -96,9 +111,23 @@ class Service:
                     self.deps.node,
                     [(c.action, f"{c.action}: {c.subject}", c.details) for c in work.changes],
                 )
+        if work.changes:
+            await self._forget_cached(actor, work.changes)
         for change in work.changes:
             event = DomainEvent(change.action, actor.tenant_id, change.subject, dict(change.data))
             await self.deps.events.publish(event)
+
+    async def _forget_cached(self, actor: Principal, changes: list[Change]) -> None:
+        topics = [c.action for c in changes]
+        kinds = cached.touched(topics)
+        if not kinds:
+            return
+        try:
+            await self.deps.cache.forget(
+                cached.scope_of(actor), kinds, cached.everywhere(actor, topics)
+            )
+        except Exception as exc:  # the cache owes a flush now (readcache.RedisCache)
+            log.debug("cache not told of a committed change (%s): %s", topics, exc)
 
     @asynccontextmanager
     async def change(

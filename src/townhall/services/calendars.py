@@ -27,6 +27,7 @@ from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.people import TIMEZONE_PROPERTY
 from townhall.domain.principal import Principal
 from townhall.services.base import Deps, Service
+from townhall.services.cached import cached
 from townhall.services.invitations import InvitationService, Meeting
 from townhall.store import calendars as store
 from townhall.store.calendars import DEFAULT_CALENDAR, EventValues, Reachable, StoredEvent
@@ -66,6 +67,27 @@ class EventChanges:
     status: str | None = None
 
 
+def _events_key(
+    actor: Principal,
+    calendar: str,
+    range_from: datetime,
+    range_till: datetime,
+    include_recurring: bool = True,
+) -> str | None:
+    """The caller's calendar `calendar` over a range (the same name may be another
+    calendar for another reader)."""
+    if not actor.username:
+        return None
+    every = "all" if include_recurring else "series"
+    return f"{actor.username}/{calendar}/{range_from.isoformat()}/{range_till.isoformat()}/{every}"
+
+
+def _freebusy_key(
+    actor: Principal, address: str, range_from: datetime, range_till: datetime
+) -> str:
+    return f"{address}/{range_from.isoformat()}/{range_till.isoformat()}"
+
+
 @dataclass(frozen=True, slots=True)
 class EventList:
     """Events of a range; `truncated` says a series had more occurrences in it than one
@@ -97,6 +119,7 @@ class CalendarService(Service):
 
     # --- calendars -------------------------------------------------------------------
 
+    @cached("calendar", lambda actor, user=None: user or actor.username, list[CalendarInfo])
     async def calendars(self, actor: Principal, user: str | None = None) -> list[CalendarInfo]:
         """The person's own calendars, then those shared with them. Their personal
         "Calendar" is made on first use, so every person has one to write into."""
@@ -205,6 +228,7 @@ class CalendarService(Service):
 
     # --- events ----------------------------------------------------------------------
 
+    @cached("calendar", _events_key, list[CalendarEvent])
     async def events(
         self,
         actor: Principal,
@@ -391,6 +415,7 @@ class CalendarService(Service):
 
     # --- free/busy -------------------------------------------------------------------
 
+    @cached("freebusy", _freebusy_key, list[BusyPeriod])
     async def freebusy(
         self, actor: Principal, address: str, range_from: datetime, range_till: datetime
     ) -> list[BusyPeriod]:

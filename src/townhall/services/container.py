@@ -17,6 +17,7 @@ from townhall.infrastructure.mailstore import MailStore
 from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.readcache import make_read_cache
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.address_books import AddressBookService
 from townhall.services.analytics import AnalyticsService
@@ -28,6 +29,7 @@ from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
 from townhall.services.brands import BrandService
+from townhall.services.caching import CacheService
 from townhall.services.calendars import CalendarService
 from townhall.services.catalogue import CatalogueService
 from townhall.services.certificates import CertificateService
@@ -118,6 +120,7 @@ class Services:
     announcements: AnnouncementService
     notifications: NotificationService
     files: FileService
+    caching: CacheService
 
     @classmethod
     def build(
@@ -136,6 +139,13 @@ class Services:
             events=events or make_event_bus(settings.redis_url, settings.deployment_name),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
+            cache=make_read_cache(
+                settings.cache,
+                settings.redis_url,
+                settings.deployment_name,
+                settings.workers,
+                settings.cache_max_entries,
+            ),
         )
         tenants = TenantService(deps)
         mailer = make_mailer(settings.smtp_url)
@@ -163,13 +173,14 @@ class Services:
             records_mail_logins=settings.mail_store != "dovecot",  # Dovecot records its own
         )
         calendars = CalendarService(deps, invitations)
+        people = PeopleService(deps, groups, domains, settings.password_min_length)
         brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
             deps=deps,
             tenants=tenants,
             brands=brands,
             mailboxes=mailboxes,
-            people=PeopleService(deps, groups, domains, settings.password_min_length),
+            people=people,
             auth=auth,
             properties=PropertyService(deps),
             groups=groups,
@@ -202,6 +213,7 @@ class Services:
             announcements=AnnouncementService(deps),
             notifications=NotificationService(deps, brands, mailboxes, mailer),
             files=FileService(deps, file_store(settings, deps.db), settings.file_max_bytes),
+            caching=CacheService(deps, resources, calendars, people),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built
@@ -220,5 +232,6 @@ class Services:
         await self.files.close()
         await self.cluster.stop()
         await self.deps.events.stop()
+        await self.deps.cache.close()
         await self.auth.close()
         await self.deps.db.dispose()

@@ -24,6 +24,7 @@ from townhall.domain.principal import Principal
 from townhall.domain.queries import MAX_PAGE, PersonFilter
 from townhall.services import brands
 from townhall.services.base import Deps, Service, Work
+from townhall.services.cached import cached
 from townhall.services.domains import DomainService
 from townhall.services.groups import GroupService
 from townhall.store import address_books as address_store
@@ -119,6 +120,7 @@ class PeopleService(Service):
 
     # -- look-up -----------------------------------------------------------------------
 
+    @cached("user", lambda actor, who: who if isinstance(who, str) else f"#{who}", Person)
     async def get(self, actor: Principal, who: Who) -> Person:
         async with self.db.read() as tx:
             return await self._find(tx, actor, who)

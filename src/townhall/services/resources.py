@@ -26,6 +26,7 @@ from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Deps, Service
 from townhall.services.bookings import BookingService
+from townhall.services.cached import cached
 from townhall.store import resources as store
 from townhall.store.database import Tx, UniqueViolation
 
@@ -197,6 +198,7 @@ class ResourceService(Service):
             return names.domain(given.domain, "domain")
         return f"{given.type}.resources.{actor.tenant.domain}"
 
+    @cached("resource", lambda actor, address: address, Resource)
     async def get(self, actor: Principal, address: str) -> Resource:
         async with self.db.read() as tx:
             found = await store.find(tx, actor.tenant_id, address)

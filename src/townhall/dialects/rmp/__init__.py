@@ -15,6 +15,7 @@ from . import (
     analytics,
     auth,
     bookings,
+    cache,
     calendars,
     contacts,
     domains,
@@ -54,6 +55,7 @@ AREAS = (
     tenants,
     contacts,
     files,
+    cache,
 )
 
 

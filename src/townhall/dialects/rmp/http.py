@@ -74,6 +74,8 @@ FIELDS = {
     "group_by": "groupBy",
     # contacts and address books
     "address_book": "addressBook",
+    # the cache's warming
+    "date_range": "dateRange",
     # domain settings
     **SETTINGS,
 }
