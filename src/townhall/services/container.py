@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from townhall.config import Settings
+from townhall.domain import plans
 from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
@@ -41,6 +42,7 @@ from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
 from townhall.services.notifications import NotificationService
 from townhall.services.people import PeopleService
+from townhall.services.plans import PlanService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
@@ -101,6 +103,7 @@ class Services:
     mail_routing: MailRoutingService
     announcements: AnnouncementService
     notifications: NotificationService
+    plans: PlanService
 
     @classmethod
     def build(
@@ -146,6 +149,8 @@ class Services:
             records_mail_logins=settings.mail_store != "dovecot",  # Dovecot records its own
         )
         calendars = CalendarService(deps, invitations)
+        catalogue = plans.load(settings.saas_plans)  # checked at start: ValueError naming it
+        cluster = ClusterService(deps, enabled=bool(settings.redis_url))
         brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
             deps=deps,
@@ -159,7 +164,7 @@ class Services:
             contacts=ContactService(deps),
             rooms=RoomService(deps),
             audit=AuditService(deps),
-            cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
+            cluster=cluster,
             presence=PresenceService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
@@ -183,6 +188,20 @@ class Services:
             mail_routing=mail_routing,
             announcements=AnnouncementService(deps),
             notifications=NotificationService(deps, brands, mailboxes, mailer),
+            plans=PlanService(
+                deps,
+                tenants,
+                mailboxes,
+                cluster,
+                catalogue,
+                make_throttle(settings.redis_url, 3600, settings.deployment_name),
+                settings.saas_registrations_per_address,
+                settings.saas_server,
+                settings.saas_region,
+                settings.saas_location,
+                settings.saas_node_capacity,
+                settings.password_min_length,
+            ),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built
@@ -200,4 +219,5 @@ class Services:
         await self.cluster.stop()
         await self.deps.events.stop()
         await self.auth.close()
+        await self.plans.close()
         await self.deps.db.dispose()

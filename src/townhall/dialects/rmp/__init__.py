@@ -19,6 +19,7 @@ from . import (
     domains,
     events,
     resources,
+    saas,
     search,
     tenants,
     users,
@@ -39,7 +40,10 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
+AREAS = (
+    *(auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants),
+    saas,
+)
 
 
 def routers() -> list[Router]:
@@ -48,6 +52,7 @@ def routers() -> list[Router]:
             path=BASE,
             route_handlers=[
                 auth.public,
+                saas.public,
                 events.events,
                 documents.route("/openapi.json", CONTRACT),
             ],

@@ -24,6 +24,7 @@ from townhall.domain.errors import (
     Forbidden,
     Impossible,
     Invalid,
+    LimitReached,
     NotFound,
     QuotaExceeded,
     SlotTaken,
@@ -72,6 +73,12 @@ FIELDS = {
     "group_by": "groupBy",
     # domain settings
     **SETTINGS,
+    # SaaS registration and plan changes
+    "company_name": "companyName",
+    "email_domain": "emailDomain",
+    "admin_email": "adminEmail",
+    "admin_password": "adminPassword",
+    "new_plan": "newPlan",
 }
 """Domain field names as RMP spells them. Fields the dialect itself refuses (Malformed)
 are RMP's already; none of those is a key here, so a row error naming either kind is
@@ -84,6 +91,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (AlreadyExists, 409, "ALREADY_EXISTS"),
     (SlotTaken, 409, "BOOKING_CONFLICT"),
     (Conflict, 409, "CONFLICT"),
+    (LimitReached, 403, "PLAN_LIMIT_REACHED"),
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (QuotaExceeded, 429, "RATE_LIMITED"),
@@ -182,6 +190,8 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
         return {exc.kind: exc.subject}
     if isinstance(exc, TooManyAttempts):
         return {"retryAfter": exc.retry_after}
+    if isinstance(exc, LimitReached):
+        return {"limit": exc.limit, "allowed": exc.allowed, "used": exc.used}
     return None
 
 
