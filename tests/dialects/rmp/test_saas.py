@@ -245,6 +245,7 @@ def pinned(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                     folder / f"server-{day}.log",
                     TOWNHALL_CLOCK_OFFSET_SECONDS=offset,
                     TOWNHALL_SAAS_PLANS=str(catalogue),
+                    TOWNHALL_SAAS_REGISTRATIONS_PER_ADDRESS="3",
                 )
             )
         yield Pinned(*started)
@@ -287,6 +288,15 @@ def test_upgrade_mid_month_prorates_by_the_day(pinned: Pinned) -> None:
     assert lines["email", "basic"]["days"] == 31 and lines["email", "basic"]["amount"] == 3.10
     assert all(line["daysInPeriod"] == 31 for line in march["lines"])
     assert march["total"] == 55.10
+
+
+def test_registrations_are_limited_per_client_address(pinned: Pinned) -> None:
+    """The March 11 server lets one address register 3 customers an hour."""
+    for _ in range(3):
+        _tiny(pinned.march_11)
+    answer, _ = _register(pinned.march_11, services=[{"service": "rmp", "plan": "tiny"}])
+    error = refused(answer, 429)
+    assert error["details"]["retryAfter"] > 0
 
 
 def _openfire_create(server: RunningServer, domain: str, name: str) -> requests.Response:
