@@ -317,7 +317,7 @@ async def test_plan_limits_hold_in_every_api(pinned: Pinned, services: Services)
     tenant = await services.tenants.routed(domain)
     assert tenant is not None
     private, public = key_pair()
-    bot = await services.people.create(
+    await services.people.create(
         Principal.system(tenant),
         NewPerson(
             "bot",
