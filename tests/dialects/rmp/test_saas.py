@@ -4,6 +4,7 @@ Symphony), through HTTP on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -405,3 +406,24 @@ def test_a_bad_catalogue_stops_the_server_naming_the_setting(
     with pytest.raises(RuntimeError) as failed:
         start_server(database_url, tmp_path / "server.log", TOWNHALL_SAAS_PLANS=str(catalogue))
     assert "TOWNHALL_SAAS_PLANS" in str(failed.value) and "rmp.tiny" in str(failed.value)
+
+
+def test_concurrent_creations_never_pass_the_limit(server: RunningServer) -> None:
+    """Ten people created at once where four places are left: exactly four are made (the
+    subscription row is locked before counting)."""
+    domain = _registered(server, services=[{"service": "rmp", "plan": "free"}])  # 5 users
+    rmp = _saas_login(server, f"boss@{domain}")
+    token = rmp.headers["Authorization"]
+
+    def create(n: int) -> int:
+        answer = requests.post(
+            f"{server.url}/api/v2/users",
+            json={"email": f"p{n}@{domain}", "password": "pw-123456", "realName": f"P{n}"},
+            headers={"Authorization": token},
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(create, range(10)))
+    assert statuses == [201] * 4 + [403] * 6
+    assert _usage(rmp)["services"]["rmp"]["users"] == 5
