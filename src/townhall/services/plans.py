@@ -172,7 +172,10 @@ class PlanService(Service):
         company = new.company.strip()
         if not company or len(company) > 200:
             raise Invalid("company_name", "must be 1 to 200 characters")
-        domain = names.domain(new.email_domain, "email_domain")
+        try:
+            domain = names.domain(new.email_domain, "email_domain")
+        except Invalid:
+            raise Invalid("email_domain", "is not a valid domain name") from None
         admin = self._admin_of(new.admin_email, domain)
         chosen = self._chosen(new.services)
         if new.deployment not in DEPLOYMENTS:
@@ -185,7 +188,10 @@ class PlanService(Service):
                 people_rules.password(password, self._min_password)
             except Invalid as exc:
                 raise Invalid("admin_password", exc.reason) from None
-        display = people_rules.display_name((new.admin_name or "").strip() or "Administrator")
+        try:
+            display = people_rules.display_name((new.admin_name or "").strip() or "Administrator")
+        except Invalid as exc:
+            raise Invalid("admin_name", exc.reason) from None
         await self._count_registration(address)
         generated = secrets.token_urlsafe(12) if password is None else None
         password_hash = await self.deps.passwords.hash(password or generated or "")

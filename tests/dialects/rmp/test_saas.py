@@ -169,6 +169,8 @@ def test_bad_input_is_refused_naming_the_field_and_stores_nothing(server: Runnin
         ({"deployment": "moon"}, "deployment"),
         ({"region": "Mars"}, "region"),
         ({"adminPassword": "short"}, "adminPassword"),
+        ({"adminName": "x" * 2000}, "adminName"),
+        ({"adminEmail": 5}, "adminEmail"),
     ]
     for change, field in cases:
         payload = {k: v for k, v in {**good, **change}.items() if v is not None}

@@ -78,6 +78,7 @@ FIELDS = {
     "email_domain": "emailDomain",
     "admin_email": "adminEmail",
     "admin_password": "adminPassword",
+    "admin_name": "adminName",
     "new_plan": "newPlan",
 }
 """Domain field names as RMP spells them. Fields the dialect itself refuses (Malformed)
