@@ -95,6 +95,8 @@ def start_server(database_url: str, log: Path, workers: int = 1, **env: str) -> 
         # Every test's deliberate failures reach a shared server from this one address;
         # tests/test_login_limits.py starts servers with small limits of its own.
         "TOWNHALL_LOGIN_FAILURES_PER_ADDRESS": "100000",
+        # And as many SaaS registrations (tests/dialects/rmp/test_saas.py tests the limit).
+        "TOWNHALL_SAAS_REGISTRATIONS_PER_ADDRESS": "0",
         # Test servers receive no mail unless a test asks (tests/dialects/oxaas/test_mail.py).
         "TOWNHALL_SMTP_LISTEN": "off",
         **env,

@@ -100,6 +100,17 @@ class Settings:
     file_store: str = "local"
     files_dir: str = ""
     file_max_bytes: int = 10 * 1024**3
+    # SaaS (services/plans.py): the plan catalogue, a `.toml` or `.json` file or a table
+    # of the configuration file (unset: domain/plans.py's DEFAULT); registrations one
+    # client address may make per hour (0: no limit); the server name customers are
+    # told (empty: their own domain); this deployment's region and location, and how
+    # many customers one node is meant to serve.
+    saas_plans: str | dict[str, Any] | None = None
+    saas_registrations_per_address: int = 20
+    saas_server: str = ""
+    saas_region: str = "EU"
+    saas_location: str = ""
+    saas_node_capacity: int = 100
 
     @property
     def mail_folder(self) -> Path:

@@ -184,7 +184,7 @@ def test_every_route_is_declared() -> None:
         for method in operations
     }
     assert declared == served
-    assert len(declared) == 66
+    assert len(declared) == 72
 
 
 Pick = Callable[[World], str]

@@ -55,6 +55,20 @@ class Forbidden(DomainError):
     """The caller is known but may not do this."""
 
 
+class LimitReached(Forbidden):
+    """The tenant's plan allows no more of `limit` (users, resources): `allowed` is the
+    plan's limit, `used` what the tenant has. A Forbidden, so a dialect that has no
+    answer of its own for it refuses it as it refuses anything the caller may not do."""
+
+    def __init__(self, limit: str, allowed: int, used: int) -> None:
+        super().__init__(
+            limit, str(allowed), f"the plan allows at most {allowed} {limit} ({used} in use)"
+        )
+        self.limit = limit
+        self.allowed = allowed
+        self.used = used
+
+
 class Unauthenticated(DomainError):
     """The caller could not be identified."""
 

@@ -49,6 +49,11 @@ class ClusterService(Service):
         self._host = socket.gethostname()
         self._beat: asyncio.Task[None] | None = None
 
+    @property
+    def host_name(self) -> str:
+        """The machine this process runs on."""
+        return self._host
+
     async def start(self) -> None:
         if self.enabled:
             await self._heartbeat()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from townhall.config import Settings
+from townhall.domain import plans
 from townhall.domain.principal import Principal
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
@@ -47,6 +48,7 @@ from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
 from townhall.services.notifications import NotificationService
 from townhall.services.people import PeopleService
+from townhall.services.plans import PlanService
 from townhall.services.presence import PresenceService
 from townhall.services.properties import PropertyService
 from townhall.services.resources import ResourceService
@@ -121,6 +123,7 @@ class Services:
     notifications: NotificationService
     files: FileService
     caching: CacheService
+    plans: PlanService
 
     @classmethod
     def build(
@@ -174,6 +177,8 @@ class Services:
         )
         calendars = CalendarService(deps, invitations)
         people = PeopleService(deps, groups, domains, settings.password_min_length)
+        catalogue = plans.load(settings.saas_plans)  # checked at start: ValueError naming it
+        cluster = ClusterService(deps, enabled=bool(settings.redis_url))
         brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
             deps=deps,
@@ -188,7 +193,7 @@ class Services:
             address_books=AddressBookService(deps, groups),
             rooms=RoomService(deps),
             audit=AuditService(deps),
-            cluster=ClusterService(deps, enabled=bool(settings.redis_url)),
+            cluster=cluster,
             presence=PresenceService(deps),
             entitlements=EntitlementService(deps),
             avatars=AvatarService(deps),
@@ -214,6 +219,20 @@ class Services:
             notifications=NotificationService(deps, brands, mailboxes, mailer),
             files=FileService(deps, file_store(settings, deps.db), settings.file_max_bytes),
             caching=CacheService(deps, resources, calendars, people),
+            plans=PlanService(
+                deps,
+                tenants,
+                mailboxes,
+                cluster,
+                catalogue,
+                make_throttle(settings.redis_url, 3600, settings.deployment_name),
+                settings.saas_registrations_per_address,
+                settings.saas_server,
+                settings.saas_region,
+                settings.saas_location,
+                settings.saas_node_capacity,
+                settings.password_min_length,
+            ),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built
@@ -234,4 +253,5 @@ class Services:
         await self.deps.events.stop()
         await self.deps.cache.close()
         await self.auth.close()
+        await self.plans.close()
         await self.deps.db.dispose()

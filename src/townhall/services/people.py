@@ -22,7 +22,7 @@ from townhall.domain.keys import KeyChange
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
 from townhall.domain.queries import MAX_PAGE, PersonFilter
-from townhall.services import brands
+from townhall.services import brands, limits
 from townhall.services.base import Deps, Service, Work
 from townhall.services.cached import cached
 from townhall.services.domains import DomainService
@@ -229,6 +229,8 @@ class PeopleService(Service):
         async with self.unit(actor) as work:
             home_id = await self._home_for(work, actor, username, new.home_domain)
             _may_grant(actor, username, new.admin_of)
+            # The plan limit holds for every API that makes people: they all come here.
+            await limits.hold(work, actor.tenant_id, "users")
             try:
                 user_id = await store.insert_person(
                     work,

@@ -24,6 +24,7 @@ from townhall.domain.models import (
 )
 from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
+from townhall.services import limits
 from townhall.services.base import Deps, Service
 from townhall.services.bookings import BookingService
 from townhall.services.cached import cached
@@ -169,7 +170,10 @@ class ResourceService(Service):
 
     async def insert(self, tx: Tx, actor: Principal, new: NewResource, now: datetime) -> int:
         """Write a checked resource (and its sub-domain on first use) inside the caller's
-        write transaction and answer its row id; the caller audits and publishes."""
+        write transaction and answer its row id; the caller audits and publishes.
+        The tenant's plan limit on resources holds here, the one place resources are
+        written (services/limits.py)."""
+        await limits.hold(tx, actor.tenant_id, "resources")
         domain_id = await store.resource_domain(
             tx, actor.tenant_id, new.domain, actor.tenant.domain, now
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from townhall.domain import names, roles
 from townhall.domain import people as people_rules
@@ -20,7 +21,7 @@ from townhall.domain.errors import AlreadyExists, Conflict, Forbidden, Invalid, 
 from townhall.domain.models import Tenant
 from townhall.domain.principal import Principal
 from townhall.infrastructure.cache import TTLCache
-from townhall.services.base import Deps, Service
+from townhall.services.base import Deps, Service, Work
 from townhall.store import brands as brand_store
 from townhall.store import mailboxes as mailbox_store
 from townhall.store import people as people_store
@@ -149,28 +150,48 @@ class TenantService(Service):
         password_hash = await self.deps.passwords.hash(password)
         now = self.clock.now()
         async with self.unit(actor) as work:
-            if await store.tenant_by_domain(work, domain) is not None:
-                raise AlreadyExists("domain", domain)
             owner = await brand_store.by_name(work, new.brand) if new.brand else None
             if new.brand and owner is None:
                 raise NotFound("brand", new.brand)
-            try:
-                tenant = await store.create_tenant(work, name, domain, now)
-            except UniqueViolation:
-                raise AlreadyExists("domain", domain) from None
+            tenant = await self.make(work, name, domain, admin, password_hash, now)
             if owner is not None:
                 await brand_store.set_tenant_brand(work, tenant.id, owner.id)
-            user_id = await people_store.insert_person(
-                work, tenant.id, admin, "Administrator", f"{admin}@{domain}", now
-            )
-            await people_store.set_password_hash(work, user_id, password_hash, now)
-            await people_store.replace_roles(
-                work, user_id, frozenset({roles.SERVER_ADMIN}), frozenset()
-            )
-            work.record("tenant.created", domain, {"name": name, "admin": admin})
+        await self.set_up_new(tenant)
+        return CreatedTenant(tenant, admin, password)
+
+    async def make(
+        self,
+        work: Work,
+        name: str,
+        domain: str,
+        admin: str,
+        password_hash: str,
+        now: datetime,
+        admin_name: str = "Administrator",
+    ) -> Tenant:
+        """Inside the caller's unit of work: the tenant's rows and its first admin (a
+        server admin of the new tenant only), checked arguments given. Whoever makes a
+        tenant (the operator, a SaaS registration) makes it this one way; after the
+        commit it calls `set_up_new`."""
+        if await store.tenant_by_domain(work, domain) is not None:
+            raise AlreadyExists("domain", domain)
+        try:
+            tenant = await store.create_tenant(work, name, domain, now)
+        except UniqueViolation:
+            raise AlreadyExists("domain", domain) from None
+        user_id = await people_store.insert_person(
+            work, tenant.id, admin, admin_name, f"{admin}@{domain}", now
+        )
+        await people_store.set_password_hash(work, user_id, password_hash, now)
+        admins = frozenset({roles.SERVER_ADMIN})
+        await people_store.replace_roles(work, user_id, admins, frozenset())
+        work.record("tenant.created", domain, {"name": name, "admin": admin})
+        return tenant
+
+    async def set_up_new(self, tenant: Tenant) -> None:
+        """What a new tenant starts with beyond its rows (each API's set-up)."""
         for set_up in self.set_up:
             await set_up(Principal.system(tenant))
-        return CreatedTenant(tenant, admin, password)
 
     async def delete(self, actor: Principal, domain: str) -> None:
         """The tenant whose primary domain (or routing name) is `domain`, with

@@ -895,6 +895,42 @@ file_chunks = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )
+# SaaS customers (0021): a tenant's subscription, and its plan history, one row per
+# service and plan held for a while (ends_at NULL: held now). Invoices are computed from
+# the history; each row keeps the price and limits the plan had when it was chosen.
+saas_subscriptions = Table(
+    "saas_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("public_id", String(40), nullable=False, unique=True),
+    Column("company", String(200), nullable=False),
+    Column("email_domain", String(253), nullable=False, unique=True),
+    Column("deployment", String(20), nullable=False),
+    Column("region", String(20)),
+    Column("status", String(20), nullable=False),
+    _ts("started_at"),
+)
+
+saas_plan_history = Table(
+    "saas_plan_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "subscription_id",
+        ForeignKey("saas_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("service", String(40), nullable=False),
+    Column("plan", String(40), nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("max_users", BigInteger),
+    Column("max_resources", BigInteger),
+    Column("max_storage_bytes", BigInteger),
+    _ts("starts_at"),
+    _ts("ends_at", nullable=True),
+)
+Index("ix_saas_plan_history_subscription", saas_plan_history.c.subscription_id)
 
 
 def _ids_never_reused() -> None:

@@ -22,6 +22,7 @@ from . import (
     events,
     files,
     resources,
+    saas,
     search,
     tenants,
     users,
@@ -56,6 +57,7 @@ AREAS = (
     contacts,
     files,
     cache,
+    saas,
 )
 
 
@@ -65,6 +67,7 @@ def routers() -> list[Router]:
             path=BASE,
             route_handlers=[
                 auth.public,
+                saas.public,
                 events.events,
                 documents.route("/openapi.json", CONTRACT),
             ],

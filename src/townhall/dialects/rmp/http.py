@@ -24,6 +24,7 @@ from townhall.domain.errors import (
     Forbidden,
     Impossible,
     Invalid,
+    LimitReached,
     NotFound,
     OverQuota,
     QuotaExceeded,
@@ -78,6 +79,13 @@ FIELDS = {
     "date_range": "dateRange",
     # domain settings
     **SETTINGS,
+    # SaaS registration and plan changes
+    "company_name": "companyName",
+    "email_domain": "emailDomain",
+    "admin_email": "adminEmail",
+    "admin_password": "adminPassword",
+    "admin_name": "adminName",
+    "new_plan": "newPlan",
 }
 """Domain field names as RMP spells them. Fields the dialect itself refuses (Malformed)
 are RMP's already; none of those is a key here, so a row error naming either kind is
@@ -90,6 +98,7 @@ _STATUS: tuple[tuple[type[DomainError], int, str], ...] = (
     (AlreadyExists, 409, "ALREADY_EXISTS"),
     (SlotTaken, 409, "BOOKING_CONFLICT"),
     (Conflict, 409, "CONFLICT"),
+    (LimitReached, 403, "PLAN_LIMIT_REACHED"),
     (Forbidden, 403, "FORBIDDEN"),
     (Unauthenticated, 401, "UNAUTHORIZED"),
     (OverQuota, 413, "QUOTA_EXCEEDED"),
@@ -194,6 +203,8 @@ def _details(exc: DomainError) -> dict[str, Any] | None:
         return {"field": "file", "quota": exc.limit, "used": exc.used}
     if isinstance(exc, TooLarge):
         return {"field": "file", "limit": exc.limit}
+    if isinstance(exc, LimitReached):
+        return {"limit": exc.limit, "allowed": exc.allowed, "used": exc.used}
     return None
 
 
