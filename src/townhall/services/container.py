@@ -21,6 +21,7 @@ from townhall.services.announcements import AnnouncementService
 from townhall.services.audit import AuditService
 from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
+from townhall.services.backup import BackupService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
@@ -101,6 +102,7 @@ class Services:
     mail_routing: MailRoutingService
     announcements: AnnouncementService
     notifications: NotificationService
+    backup: BackupService
 
     @classmethod
     def build(
@@ -183,6 +185,7 @@ class Services:
             mail_routing=mail_routing,
             announcements=AnnouncementService(deps),
             notifications=NotificationService(deps, brands, mailboxes, mailer),
+            backup=BackupService(deps, tenants, settings.data_folders),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

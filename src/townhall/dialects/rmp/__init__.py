@@ -14,6 +14,7 @@ from . import (
     admin,
     analytics,
     auth,
+    backup,
     bookings,
     calendars,
     domains,
@@ -39,7 +40,19 @@ REFUSALS: tuple[type[Exception], ...] = (RmpError,)
 BASE = "/api/v2"
 PREFIXES = (BASE + "/",)
 """Paths this dialect answers, also when no route matches (`unrouted`: its envelope)."""
-AREAS = (auth, users, domains, resources, bookings, calendars, admin, search, analytics, tenants)
+AREAS = (
+    auth,
+    users,
+    domains,
+    resources,
+    bookings,
+    calendars,
+    admin,
+    search,
+    analytics,
+    tenants,
+    backup,
+)
 
 
 def routers() -> list[Router]:

@@ -146,6 +146,10 @@ class DovecotStore:
             ]
         )
 
+    def forget(self) -> None:
+        """Dovecot keeps its own state; nothing of it is held here."""
+        return None
+
     def can_hold(self, address: str) -> bool:
         """Dovecot files any address its userdb (the views) lists."""
         return True
