@@ -175,7 +175,7 @@ def test_every_route_is_declared() -> None:
         for method in operations
     }
     assert declared == served
-    assert len(declared) == 47
+    assert len(declared) == 49
 
 
 Pick = Callable[[World], str]
