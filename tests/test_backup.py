@@ -18,7 +18,7 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -30,6 +30,9 @@ from tests.helpers.cli import townhall
 from tests.helpers.databases import fresh_database
 from tests.helpers.rmp import Rmp, admin, book, create_resource, resource_type
 from tests.helpers.symphony import make_bot, session_token
+
+if TYPE_CHECKING:
+    from townhall.services.container import Services
 
 JSON = {"Accept": "application/json"}
 READER = ("mail-reader", "reader-pw-123")
@@ -409,3 +412,25 @@ def test_the_cli_backs_up_and_restores(tmp_path: Path) -> None:
         finally:
             stop_server(target)
         assert after == before
+
+
+async def test_a_snapshot_sees_one_state_while_writes_go_on(services: Services) -> None:
+    """What makes a backup consistent while the server serves: its one read transaction
+    does not see what commits after it began (on SQLite WAL and PostgreSQL alike)."""
+    from sqlalchemy import func, select
+
+    from townhall.domain.principal import Principal
+    from townhall.services.people import NewPerson
+    from townhall.store.schema import users
+
+    actor = Principal.system(await services.tenants.first(), "test")
+    count = select(func.count()).select_from(users)
+    async with services.deps.db.snapshot() as snap:
+        before = (await snap.execute(count)).scalar()
+        await services.people.create(actor, NewPerson(unique("during"), "pw-1234567"))
+        assert (await snap.execute(count)).scalar() == before
+        if snap.kind == "postgresql":
+            shown = await snap.execute(select(func.current_setting("transaction_isolation")))
+            assert shown.scalar() == "repeatable read"
+    async with services.deps.db.read() as tx:
+        assert (await tx.execute(count)).scalar() == (before or 0) + 1
