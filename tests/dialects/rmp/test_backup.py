@@ -236,3 +236,24 @@ def test_a_restore_needs_a_file(own: RunningServer) -> None:
     rmp = admin(own)
     refused(rmp.post("/admin/restore", json={"file": "x"}), 400, "file")
     refused(rmp.post("/admin/restore", files={"other": ("a", b"x")}), 400, "file")
+
+
+def test_after_a_restore_no_cache_answers_from_before_it(own: RunningServer) -> None:
+    """The Openfire API remembers accepted credentials for two seconds; a restore drops
+    that memory at once (the `backup.restored` event), so a password the archive does not
+    know stops working at once and the archive's works again."""
+    users = f"{own.api}/users"
+    archive = _backup(own)
+    changed = ("admin", "changed-pw-123")
+    r = requests.put(f"{users}/admin", json={"password": changed[1]}, auth=BASIC)
+    assert r.status_code == 200, r.text
+    try:
+        assert requests.get(users, headers=JSON, auth=changed).status_code == 200  # remembered
+        rmp = Rmp(own).login("admin@example.org", changed[1])
+        done = _restore(rmp, archive)
+        assert done.status_code == 200, done.text
+        assert requests.get(users, headers=JSON, auth=changed).status_code == 401
+        assert requests.get(users, headers=JSON, auth=BASIC).status_code == 200
+    finally:
+        for auth in (BASIC, changed):
+            requests.put(f"{users}/admin", json={"password": ADMIN_PASSWORD}, auth=auth)
