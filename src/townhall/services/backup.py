@@ -28,6 +28,7 @@ and a server restored from an archive answers exactly as the one backed up.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -61,6 +62,8 @@ MANIFEST = "manifest.json"
 MANIFEST_MAX_BYTES = 16 * 1024 * 1024
 RESTORED = "backup.restored"
 """The event after a restore: whatever a process keeps in memory may be stale."""
+RESTORE_LOCK = 0x70776E68616C6C
+"""The PostgreSQL advisory lock a restore holds (SQLite's one writer needs none)."""
 FIELD = "file"
 """The input a refusal names (the archive: RMP's multipart `file`, the CLI's FILE)."""
 
@@ -229,7 +232,10 @@ class BackupService(Service):
         """Dump every table from one snapshot; the archive is made as it is read."""
         await self._require_operator(actor)
         shown = progress or _Silent()
-        listed = {name: (root, _walk(root)) for name, root in self.folders.items()}
+        listed = {
+            name: (root, await asyncio.to_thread(_walk, root))
+            for name, root in self.folders.items()
+        }
         order = store.tables()
         shown.start(2 * len(order) + len(listed))
         work = tempfile.TemporaryDirectory(prefix="townhall-backup-")
@@ -276,7 +282,8 @@ class BackupService(Service):
         shown = progress or _Silent()
         order = store.tables()
         shown.start(2 * len(order) + 1)
-        checked = self._check(archive, shown)
+        # Reading and hashing the whole archive takes a while: off the event loop.
+        checked = await asyncio.to_thread(self._check, archive, shown)
         manifest = checked.manifest
         archive.seek(0)
         staged: dict[str, Path] = {}
@@ -286,6 +293,8 @@ class BackupService(Service):
             async with self.db.write() as tx:
                 if kind == "sqlite":
                     await tx.execute(text("PRAGMA defer_foreign_keys = ON"))
+                else:  # two restores at once: the second waits for the first to end
+                    await tx.execute(text(f"SELECT pg_advisory_xact_lock({RESTORE_LOCK})"))
                 before = {t.name: await store.sequence_of(tx, kind, t) for t in order}
                 await store.clear(tx)
                 by_name = {t.name: t for t in order}
