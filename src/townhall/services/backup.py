@@ -45,6 +45,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any, Protocol
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from townhall.domain.errors import Forbidden, Invalid
 from townhall.domain.events import DomainEvent
@@ -316,6 +317,10 @@ class BackupService(Service):
         except store.Damaged as exc:
             self._discard(staged)
             raise _damaged(f"table {exc.table}: {exc.reason}") from None
+        except (DBAPIError, StatementError) as exc:  # e.g. a foreign key checked at commit
+            self._discard(staged)
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [""])[0]
+            raise _damaged(f"rows this database refuses: {reason}") from None
         except BaseException:
             self._discard(staged)
             raise

@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from townhall.store.database import Snapshot, Tx
+from townhall.store.database import ExclusionViolation, Snapshot, Tx, UniqueViolation
 from townhall.store.schema import live_connections, metadata, room_occupants
 
 PARTITION = 500
@@ -221,6 +221,10 @@ def decode_lines(table: Table, lines: Iterable[bytes]) -> Iterator[dict[str, Any
             if not isinstance(given, dict):
                 raise ValueError("a row is not an object")
             json_nulls = given.pop(JSON_NULL_KEY, [])
+            if not isinstance(json_nulls, list) or not all(
+                isinstance(n, str) and n in names and _is_json(names[n]) for n in json_nulls
+            ):
+                raise ValueError(f"{JSON_NULL_KEY} names no JSON columns")
             unknown = set(given) - set(names)
             if unknown:
                 raise ValueError(f"unknown columns {sorted(unknown)}")
@@ -248,8 +252,8 @@ async def load(tx: Tx, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     async def flush() -> None:
         try:
             await tx.execute(insert(target), batch)
-        except (DBAPIError, StatementError) as exc:
-            reason = str(getattr(exc, "orig", exc)).splitlines()[0]
+        except (DBAPIError, StatementError, UniqueViolation, ExclusionViolation) as exc:
+            reason = (str(getattr(exc, "orig", exc)).splitlines() or [""])[0]
             raise Damaged(table.name, f"a row this database refuses: {reason}") from None
         batch.clear()
 

@@ -8,6 +8,7 @@ made after the backup is still there after the refusal (a restore would remove t
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -196,6 +197,32 @@ def _escaping(archive: bytes) -> bytes:
     return out.getvalue()
 
 
+def _forged(table: str, edit: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
+    """An archive whose table is edited and whose manifest is made to agree: it passes
+    the digests, and the database itself must refuse it."""
+
+    def make(archive: bytes) -> bytes:
+        contents = {info.name: content for info, content in _members(archive)}
+        edited = edit(contents[f"tables/{table}.jsonl"])
+        listed = _manifest(archive)["tables"]
+        assert isinstance(listed, dict)
+        entry = {
+            **listed[table],
+            "rows": edited.count(b"\n"),
+            "sha256": hashlib.sha256(edited).hexdigest(),
+        }
+        manifest = {**_manifest(archive), "tables": {**listed, table: entry}}
+
+        def change(name: str, content: bytes) -> bytes:
+            if name == "manifest.json":
+                return json.dumps(manifest).encode()
+            return edited if name == f"tables/{table}.jsonl" else content
+
+        return _repack(archive, change)
+
+    return make
+
+
 def _no_table(archive: bytes) -> bytes:
     return _repack(archive, lambda name, c: None if name == "tables/groups.jsonl" else c)
 
@@ -212,6 +239,18 @@ DAMAGES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "a missing table": (_no_table, "damaged archive: table groups"),
     "a path out of its folder": (_escaping, "damaged archive: unexpected member"),
     "no tar at all": (lambda a: b"not an archive", "damaged archive"),
+    "a row without a required value": (
+        _forged("users", lambda t: t.replace(b'"username":"admin"', b'"username":null')),
+        "this database refuses",
+    ),
+    "a row naming nobody": (
+        _forged("user_roles", lambda t: t + b'{"user_id":987654,"role":"x"}\n'),
+        "this database refuses",
+    ),
+    "a value of the wrong kind": (
+        _forged("users", lambda t: t.replace(b'"created_at":"', b'"created_at":"no time', 1)),
+        "damaged archive: table users: row 1",
+    ),
     "no manifest": (
         lambda a: _repack(a, lambda name, c: None if name == "manifest.json" else c),
         "manifest.json must come first",
