@@ -48,7 +48,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from townhall.domain.errors import Forbidden, Invalid
-from townhall.domain.events import DomainEvent
+from townhall.domain.events import RESTORED, DomainEvent
 from townhall.domain.principal import Principal
 from townhall.infrastructure.archive import TarGzStream, read_chunks
 from townhall.services.base import Deps, Service
@@ -61,8 +61,6 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 MANIFEST = "manifest.json"
 MANIFEST_MAX_BYTES = 16 * 1024 * 1024
-RESTORED = "backup.restored"
-"""The event after a restore: whatever a process keeps in memory may be stale."""
 RESTORE_LOCK = 0x70776E68616C6C
 """The PostgreSQL advisory lock a restore holds (SQLite's one writer needs none)."""
 FIELD = "file"

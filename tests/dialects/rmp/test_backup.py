@@ -8,16 +8,19 @@ made after the backup is still there after the refusal (a restore would remove t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
 import tarfile
 from collections.abc import Callable, Iterator
 
+import aiohttp
 import pytest
 import requests
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
+from tests.dialects.rmp.test_events import bearer, closed_with, next_of, ws_url
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.rmp import Rmp, admin, person, refused
 from townhall.store.backup import tables
@@ -296,3 +299,19 @@ def test_after_a_restore_no_cache_answers_from_before_it(own: RunningServer) -> 
     finally:
         for auth in (BASIC, changed):
             requests.put(f"{users}/admin", json={"password": ADMIN_PASSWORD}, auth=auth)
+
+
+async def test_a_restore_ends_event_sockets_whose_credential_is_gone(own: RunningServer) -> None:
+    """Someone made after the backup is not in the restored state: their open event
+    socket is closed at once (4001), not when their token would have been checked."""
+    archive = await asyncio.to_thread(_backup, own)
+    alice, _ = await asyncio.to_thread(person, own)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(ws_url(own, bearer(alice))) as ws,
+    ):
+        await next_of(ws, "connected")
+        done = await asyncio.to_thread(_restore, admin(own), archive)
+        assert done.status_code == 200, done.text
+        code, reason = await closed_with(ws)
+        assert code == 4001 and reason
