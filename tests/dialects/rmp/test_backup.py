@@ -13,7 +13,9 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -315,3 +317,40 @@ async def test_a_restore_ends_event_sockets_whose_credential_is_gone(own: Runnin
         assert done.status_code == 200, done.text
         code, reason = await closed_with(ws)
         assert code == 4001 and reason
+
+
+def test_a_restore_through_one_process_reaches_the_others(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Two server processes on one PostgreSQL database with Redis: a restore through one
+    drops what the other remembers (its accepted Openfire credentials) at once."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several processes with Redis fan-out is the PostgreSQL deployment")
+    with fresh_database("postgresql", tmp_path) as url:
+        env = {
+            "TOWNHALL_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "TOWNHALL_DB_MAX_CONNECTIONS": "4",
+            "TOWNHALL_MAIL_DIR": str(tmp_path / "mail"),
+        }
+        one = start_server(url, tmp_path / "one.log", **env)
+        try:
+            other = start_server(url, tmp_path / "other.log", **env)
+            try:
+                archive = _backup(one)
+                changed = ("admin", "changed-pw-123")
+                users = f"{other.api}/users"
+                r = requests.put(f"{users}/admin", json={"password": changed[1]}, auth=BASIC)
+                assert r.status_code == 200, r.text
+                assert requests.get(users, headers=JSON, auth=changed).status_code == 200
+                done = _restore(Rmp(one).login("admin@example.org", changed[1]), archive)
+                assert done.status_code == 200, done.text
+                # Well within the two seconds the other process would remember it for.
+                deadline = time.monotonic() + 1.0
+                while requests.get(users, headers=JSON, auth=changed).status_code != 401:
+                    assert time.monotonic() < deadline, "the other process still accepts it"
+                    time.sleep(0.05)
+                assert requests.get(users, headers=JSON, auth=BASIC).status_code == 200
+            finally:
+                stop_server(other)
+        finally:
+            stop_server(one)
