@@ -477,6 +477,84 @@ def brands_set_mail_credential(
     _in_first_tenant(apply, f"mail credential of {brand} set")
 
 
+class _Bar:
+    """The CLI's progress bar for a backup or restore (on stderr, so the answer on
+    stdout stays a plain line)."""
+
+    def __init__(self, title: str) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[step]}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._title = title
+        self._task: Any = None
+
+    def __enter__(self) -> _Bar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._progress.stop()
+
+    def start(self, total: int) -> None:
+        self._task = self._progress.add_task(self._title, total=total, step="")
+
+    def advance(self, label: str) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, step=label)
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the archive (.tar.gz).")],
+) -> None:
+    """Write one archive of the whole state (every table, the mail folders) while the
+    server may go on serving; `townhall restore` puts it back, on either database."""
+
+    async def run(services: Services, actor: Principal) -> None:
+        partial = file.with_name(f".{file.name}.partial")
+        with _Bar("backup") as bar:
+            made = await services.backup.backup(actor, bar)
+            try:
+                with partial.open("wb") as out:
+                    async for chunk in made.chunks():
+                        out.write(chunk)
+                partial.replace(file)
+            finally:
+                partial.unlink(missing_ok=True)
+        tables = made.manifest["tables"]
+        rows = sum(t["rows"] for t in tables.values())
+        typer.echo(f"backup written to {file}: {len(tables)} tables, {rows} rows")
+
+    _in_first_tenant(run, "")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="An archive made by `townhall backup`.")],
+) -> None:
+    """Replace the whole state by an archive's (checked whole first: a damaged archive,
+    or one of a newer format or another schema revision, changes nothing). Restart other
+    server processes of the deployment if it runs without Redis (see docs)."""
+    if not file.is_file():
+        typer.echo(f"error: file: {file} is no file", err=True)
+        raise typer.Exit(1)
+
+    async def run(services: Services, actor: Principal) -> None:
+        with _Bar("restore") as bar, file.open("rb") as archive:
+            done = await services.backup.restore(actor, archive, bar)
+        typer.echo(f"restored {file}: {len(done.tables)} tables, {done.rows} rows")
+
+    _in_first_tenant(run, "")
+
+
 @app.command()
 def version() -> None:
     """Print the version."""

@@ -129,6 +129,18 @@ class Settings:
             return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "files"
         return Path("townhall-files").absolute()
 
+    @property
+    def data_folders(self) -> dict[str, Path]:
+        """Every folder of state besides the database, by name: what a backup holds and
+        a restore replaces (services/backup.py). A new kind of data on disk is one more
+        entry here."""
+        folders: dict[str, Path] = {}
+        if self.mail_store == "maildir":
+            folders["mail"] = self.mail_folder
+        if self.file_store == "local":
+            folders["files"] = self.files_folder
+        return folders
+
     def __post_init__(self) -> None:
         if not self.deployment_name:
             digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:12]

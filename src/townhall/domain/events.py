@@ -14,3 +14,8 @@ class DomainEvent:
     tenant_id: int
     subject: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+RESTORED = "backup.restored"
+"""Published after a restore replaced the whole state (services/backup.py): whatever a
+process keeps in memory, and every credential an open connection holds, may be stale."""

@@ -172,7 +172,7 @@ class BrandService(Service):
         return found
 
     def _on_event(self, event: object) -> None:
-        if getattr(event, "topic", "").startswith(("brand.", "tenant.")):
+        if getattr(event, "topic", "").startswith(("brand.", "tenant.", "backup.")):
             self._covered.clear()
 
     async def tenants_reached(self, admin: BrandAdmin) -> list[int]:

@@ -26,6 +26,7 @@ from townhall.services.announcements import AnnouncementService
 from townhall.services.audit import AuditService
 from townhall.services.auth import AuthService, LoginLimits
 from townhall.services.avatars import AvatarService
+from townhall.services.backup import BackupService
 from townhall.services.barriers import BarrierService
 from townhall.services.base import Deps
 from townhall.services.bookings import BookingService
@@ -124,6 +125,7 @@ class Services:
     files: FileService
     caching: CacheService
     plans: PlanService
+    backup: BackupService
 
     @classmethod
     def build(
@@ -233,6 +235,7 @@ class Services:
                 settings.saas_node_capacity,
                 settings.password_min_length,
             ),
+            backup=BackupService(deps, tenants, settings.data_folders),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built

@@ -151,11 +151,13 @@ class MailboxService(Service):
     async def _on_event(self, event: DomainEvent) -> None:
         """A deleted person's mailbox goes with them, a deleted tenant's people's with
         it (heard in every process with Redis; removing twice is harmless)."""
-        if event.topic.startswith(("user.", "domain.", "tenant.")):
+        if event.topic.startswith(("user.", "domain.", "tenant.", "backup.")):
             self._holders.clear()
         if event.topic in ("user.created", "user.updated"):
             await self._opened(event.data.get("mailbox"))
             return
+        if event.topic == "backup.restored" and self.mail is not None:
+            self.mail.forget()  # the folders were replaced under the store's indexes
         if event.topic == "user.deleted":
             gone = [event.data.get("mailbox")]
         elif event.topic == "tenant.deleted":

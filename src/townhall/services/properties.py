@@ -35,7 +35,7 @@ class PropertyService(Service):
         deps.events.subscribe(self._forget)
 
     def _forget(self, event: object) -> None:
-        if getattr(event, "topic", "").startswith("property."):
+        if getattr(event, "topic", "").startswith(("property.", "backup.")):
             self._prefix_cache.clear()
 
     async def list(self, actor: Principal) -> dict[str, str | None]:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from townhall.domain.events import DomainEvent
+from townhall.domain.events import RESTORED, DomainEvent
 from townhall.domain.principal import Principal
 from townhall.services.auth import AuthService
 from townhall.services.base import Deps, Service
@@ -92,6 +92,8 @@ class SubscriptionService(Service):
         """If `event` may have ended `principal`'s credential, why (for the subscriber);
         the credential is then checked again (`renew`)."""
         topic = event.topic
+        if topic == RESTORED:  # every credential of every tenant may be gone
+            return "server restored"
         if event.tenant_id != principal.tenant_id or topic in _NOT_ENDING:
             return None
         if not topic.startswith(("session.", "user.")):

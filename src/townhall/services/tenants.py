@@ -70,7 +70,7 @@ class TenantService(Service):
     def _on_event(self, event: object) -> None:
         """Routing changed somewhere (another process, through Redis): look names up
         again at once rather than when the cache expires."""
-        if getattr(event, "topic", "").startswith("tenant."):
+        if getattr(event, "topic", "").startswith(("tenant.", "backup.")):
             self._forget()
 
     # -- routing -----------------------------------------------------------------------

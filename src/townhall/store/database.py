@@ -124,6 +124,18 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
     return "unique" in text or "duplicate key" in text or "primary key" in text
 
 
+class Snapshot(Protocol):
+    """One read transaction that sees a single consistent state of every table (a
+    backup's), whatever commits meanwhile; rows come in partitions, never all at once."""
+
+    kind: str
+    """`sqlite` or `postgresql`."""
+
+    def stream(self, stmt: Executable, size: int) -> AsyncIterator[Sequence[Any]]: ...
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]: ...
+
+
 class Database(Protocol):
     url: str
     refuses_overlaps: bool
@@ -133,6 +145,8 @@ class Database(Protocol):
     def read(self) -> Any: ...
 
     def write(self) -> Any: ...
+
+    def snapshot(self) -> Any: ...
 
     async def dispose(self) -> None: ...
 
@@ -168,6 +182,27 @@ class _AsyncTx:
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         async with self._conn.begin_nested():
             return await self.execute(stmt, params)
+
+
+class _SyncSnapshot(_SyncTx):
+    __slots__ = ()
+    kind = "sqlite"
+
+    async def stream(self, stmt: Executable, size: int) -> AsyncIterator[Sequence[Any]]:
+        result = self._conn.execution_options(yield_per=size).execute(stmt)
+        for part in result.partitions(size):
+            yield part
+            await asyncio.sleep(0)  # let the loop serve requests between partitions
+
+
+class _AsyncSnapshot(_AsyncTx):
+    __slots__ = ()
+    kind = "postgresql"
+
+    async def stream(self, stmt: Executable, size: int) -> AsyncIterator[Sequence[Any]]:
+        result = await self._conn.stream(stmt.execution_options(yield_per=size))
+        async for part in result.partitions(size):
+            yield part
 
 
 class SQLiteDatabase:
@@ -206,6 +241,16 @@ class SQLiteDatabase:
                 conn.info["begin"] = "BEGIN IMMEDIATE"
                 with conn.begin():
                     yield _SyncTx(conn)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """A deferred transaction: in WAL mode its first read fixes the state it sees
+        until it ends, while writers go on committing (they never wait for it)."""
+        with _failures_named(), self.engine.connect() as conn:
+            conn.info["begin"] = "BEGIN"
+            with conn.begin() as tx:
+                yield _SyncSnapshot(conn)
+                tx.rollback()
 
     async def dispose(self) -> None:
         if self._reader is not None:
@@ -265,6 +310,18 @@ class PostgresDatabase:
             with _failures_named():
                 async with conn.begin():
                     yield _AsyncTx(conn)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """A REPEATABLE READ, READ ONLY transaction: one state of every table however
+        long the reading takes, without blocking writers."""
+        async with _connection(self.engine) as conn:
+            with _failures_named():
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+                async with conn.begin() as tx:
+                    await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+                    yield _AsyncSnapshot(conn)
+                    await tx.rollback()
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()

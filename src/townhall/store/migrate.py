@@ -51,3 +51,14 @@ def run_alembic(url: str, action: str = "upgrade", *args: Any) -> None:
 
 def upgrade(url: str) -> None:
     run_alembic(url, "upgrade", "head")
+
+
+def head_revision() -> str:
+    """The revision this code's schema is at (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head

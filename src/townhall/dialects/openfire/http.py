@@ -528,7 +528,7 @@ class OpenfireAuth:
         await next_app(scope, receive, send)
 
     def _forget(self, event: DomainEvent) -> None:
-        if event.topic.startswith(("user.", "property.")):
+        if event.topic.startswith(("user.", "property.", "backup.")):
             self._accepted.clear()
 
     async def _check(

@@ -14,6 +14,7 @@ from . import (
     admin,
     analytics,
     auth,
+    backup,
     bookings,
     cache,
     calendars,
@@ -58,6 +59,7 @@ AREAS = (
     files,
     cache,
     saas,
+    backup,
 )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 
 from townhall.domain.errors import Unauthenticated
-from townhall.domain.events import DomainEvent
+from townhall.domain.events import RESTORED, DomainEvent
 from townhall.domain.principal import Principal
 from townhall.services.subscriptions import Subscription, SubscriptionService
 
@@ -117,7 +118,13 @@ class Hub:
 
     def deliver(self, event: DomainEvent) -> None:
         at = iso(datetime.now(UTC))
-        for listener in self._listeners.get(event.tenant_id, ()):
+        if event.topic == RESTORED:  # a restore replaced every tenant: all sockets recheck
+            listeners: Iterable[Listener] = [
+                one for tenant in self._listeners.values() for one in tenant
+            ]
+        else:
+            listeners = self._listeners.get(event.tenant_id, ())
+        for listener in listeners:
             reason = self._subscriptions.may_end(listener.principal, event)
             if reason is not None:
                 listener.reason = reason

@@ -60,3 +60,6 @@ class MailStore(Protocol):
 
     async def remove(self, address: str) -> None:
         """Drop the mailbox and its mail (the person was deleted)."""
+
+    def forget(self) -> None:
+        """Drop what is kept in memory about mailboxes (a restore replaced them)."""

@@ -165,6 +165,11 @@ class DovecotStore:
             ]
         )
 
+    def forget(self) -> None:
+        """Dovecot keeps the mail (a restore does not replace it); what was learnt of
+        INBOXes is read again."""
+        self._seen.clear()
+
     def can_hold(self, address: str) -> bool:
         """Dovecot files any address its userdb (the views) lists."""
         return True

@@ -186,6 +186,11 @@ class MaildirStore:
         self._indexes: dict[Path, _Index] = {}
         self._guard = threading.Lock()
 
+    def forget(self) -> None:
+        """The Maildir tree was replaced (a restore): indexes are read afresh."""
+        with self._guard:
+            self._indexes.clear()
+
     def can_hold(self, address: str) -> bool:
         try:
             self.folder(address)

@@ -1,0 +1,111 @@
+"""`POST /admin/backup` and `POST /admin/restore`: the whole state as one archive.
+
+The operator only (a server admin of the first tenant): an archive holds every tenant.
+A backup is answered as it is made (`application/gzip`, a `Content-Disposition`
+file name); a restore reads the multipart `file` (spooled to disk by the server, never
+held whole in memory) and answers what it put in place. A refused archive (damaged, of
+a newer format or another schema revision) is a 400 naming `file`, with nothing changed.
+The archive's format is in services/backup.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from litestar import Response, Router, post
+from litestar.datastructures import UploadFile
+from litestar.response import Stream
+
+from townhall.domain.principal import Principal
+from townhall.services.backup import BackupService
+
+from .. import kit
+from ..documents import wire
+from .http import AnyRequest, ok, server_admins
+
+RESTORE_MAX_BYTES = 1 << 40
+"""An archive holds every mailbox and table, so the usual body limit cannot apply."""
+
+
+class RestoredWire(TypedDict):
+    schema: str
+    source: str
+    created: str
+    tables: dict[str, int]
+    rows: int
+    folders: dict[str, int]
+
+
+class RestoreAnswer(TypedDict):
+    success: bool
+    restored: RestoredWire
+
+
+UPLOAD: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "an archive made by POST /admin/backup (or `townhall backup`)",
+        },
+    },
+    "required": ["file"],
+}
+
+
+ARCHIVE: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+@post(
+    "/admin/backup",
+    status_code=200,
+    guards=[server_admins],
+    opt=wire(answers={200: ARCHIVE}, answer_media=("application/gzip",)),
+)
+async def create_backup(backup: BackupService, principal: Principal) -> Stream:
+    made = await backup.backup(principal)
+    return Stream(
+        made.chunks(),
+        media_type="application/gzip",
+        headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
+    )
+
+
+@post(
+    "/admin/restore",
+    status_code=200,
+    guards=[server_admins],
+    request_max_body_size=RESTORE_MAX_BYTES,
+    opt=wire(
+        UPLOAD,
+        answers={200: RestoreAnswer},
+        media=("multipart/form-data",),
+        answer_media=("application/json",),
+    ),
+)
+async def restore_backup(
+    request: AnyRequest, backup: BackupService, principal: Principal
+) -> Response[bytes]:
+    if "multipart/form-data" not in request.headers.get("content-type", ""):
+        raise kit.Malformed("file", "must be sent as multipart/form-data")
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise kit.Malformed("file", "is required")
+    try:
+        done = await backup.restore(principal, upload.file)
+    finally:
+        await upload.close()
+    restored: RestoredWire = {
+        "schema": done.schema,
+        "source": done.source,
+        "created": done.created,
+        "tables": done.tables,
+        "rows": done.rows,
+        "folders": done.folders,
+    }
+    return ok(200, restored=restored)
+
+
+router = Router(path="/", route_handlers=[create_backup, restore_backup])
