@@ -142,7 +142,11 @@ def test_a_backup_is_one_archive_with_its_manifest_first(own: RunningServer) -> 
     users = contents["tables/users.jsonl"].splitlines()
     assert len(users) == listed["users"]["rows"] >= 1
     assert json.loads(users[0])["username"] == "admin"
-    assert manifest["folders"] == [{"name": "mail", "files": 0, "bytes": 0}]
+    folders = {f["name"]: f for f in manifest["folders"]}
+    assert list(folders) == ["mail", "files"]  # the Maildirs and the local file store
+    for name, folder in folders.items():
+        stored = [c for i, c in members if i.isfile() and i.name.startswith(f"folders/{name}/")]
+        assert folder["files"] == len(stored) and folder["bytes"] == sum(map(len, stored))
 
 
 def test_only_the_operator_backs_up_and_restores(own: RunningServer) -> None:
