@@ -153,7 +153,9 @@ def _run(command: list[str]) -> float:
     if ran.returncode != 0:
         say(f"    failed ({ran.returncode}): {ran.stderr.strip()[:300]}")
     else:
-        say(f"    {ran.stdout.strip()[:200]}  ({took:.1f} s)")
+        lines = ran.stdout.strip().splitlines() or [""]
+        more = f" (+{len(lines) - 1:,} more lines)" if len(lines) > 1 else ""
+        say(f"    {lines[0][:200]}{more}  ({took:.1f} s)")
     return took
 
 
