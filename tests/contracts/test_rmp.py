@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -163,6 +164,96 @@ def world(server: RunningServer) -> World:
 
 def test_the_document_is_published(server: RunningServer) -> None:
     assert contract.served(server.url, rmp.DIALECT) == contract.built(rmp.DIALECT)
+
+
+CONTRACT_OPERATIONS = (
+    "POST /auth/login",
+    "POST /auth/refresh",
+    "GET /auth/admin",
+    "POST /auth/logout",
+    "GET /calendars",
+    "GET /calendars/{calendar}/events",
+    "POST /calendars/{calendar}/events",
+    "GET /calendars/{calendar}/events/{eventId}",
+    "PUT /calendars/{calendar}/events/{eventId}",
+    "DELETE /calendars/{calendar}/events/{eventId}",
+    "GET /freebusy",
+    "GET /resources",
+    "GET /resources/{id}",
+    "POST /resources",
+    "PUT /resources/{id}",
+    "DELETE /resources/{id}",
+    "GET /resources/{id}/availability",
+    "GET /bookings",
+    "POST /bookings",
+    "GET /bookings/{id}",
+    "PUT /bookings/{id}",
+    "DELETE /bookings/{id}",
+    "POST /bookings/conflicts",
+    "GET /resource-types",
+    "POST /resource-types",
+    "PUT /resource-types/{id}",
+    "GET /contacts",
+    "GET /contacts/all",
+    "POST /contacts",
+    "PUT /contacts/{uid}",
+    "DELETE /contacts/{uid}",
+    "GET /contacts/{uid}/vcard",
+    "GET /groups",
+    "POST /groups",
+    "GET /users",
+    "GET /users/{email}",
+    "POST /users",
+    "PUT /users/{email}",
+    "DELETE /users/{email}",
+    "POST /users/{email}/password",
+    "GET /domains",
+    "POST /domains",
+    "GET /domains/{domain}/settings",
+    "PUT /domains/{domain}/settings",
+    "GET /files",
+    "GET /files/content",
+    "POST /files",
+    "DELETE /files",
+    "POST /search",
+    "GET /analytics/usage",
+    "GET /analytics/popular-resources",
+    "POST /admin/resources/bulk",
+    "GET /admin/statistics",
+    "POST /admin/import",
+    "GET /admin/export",
+    "POST /admin/backup",
+    "POST /admin/restore",
+    "POST /saas/register",
+    "POST /saas/login",
+    "GET /saas/subscription",
+    "GET /saas/servers",
+    "POST /saas/subscription/upgrade",
+    "GET /saas/invoices",
+    "POST /admin/cache/invalidate",
+    "GET /admin/cache/stats",
+    "POST /admin/cache/warm",
+    "GET /admin/cache/config",
+)
+"""The HTTP operations of ../shared/contracts/rmp.md's table, as it spells them (the
+WebSocket `GET /events` aside)."""
+
+
+def _shape(operation: str) -> str:
+    """An operation with its path parameters unnamed (the contract and the routes
+    name them differently: `{eventId}`, `{event_id}`)."""
+    return re.sub(r"\{[^}]*\}", "{}", operation)
+
+
+def test_every_operation_of_the_contract_is_declared_and_served() -> None:
+    declared = {
+        _shape(f"{method.upper()} {path.removeprefix(rmp.BASE)}")
+        for path, operations in contract.built(rmp.DIALECT)["paths"].items()
+        for method in operations
+    }
+    missing = [op for op in CONTRACT_OPERATIONS if _shape(op) not in declared]
+    assert missing == [], missing
+    assert len(CONTRACT_OPERATIONS) == 67
 
 
 def test_every_route_is_declared() -> None:
