@@ -44,6 +44,7 @@ def _env(mail: Path) -> dict[str, str]:
     return {
         "TOWNHALL_DB_MAX_CONNECTIONS": "4",
         "TOWNHALL_MAIL_DIR": str(mail),
+        "TOWNHALL_FILES_DIR": str(mail.with_name(mail.name + "-files")),
         "TOWNHALL_OX_MAIL_CREDENTIAL": ":".join(READER),
     }
 
@@ -177,6 +178,20 @@ def populate(server: RunningServer, mail: Path) -> World:
         },
     )
     assert r.status_code == 201, r.text
+    # RMP: contacts (one linked to the person), a file, a calendar shared with the person.
+    for contact in (
+        {"name": "Carol Outside", "email": "carol@outside.test", "phone": "+49 30 1234"},
+        {"name": "typed name", "email": f"{person}@example.org"},
+    ):
+        r = rmp.post("/contacts", json=contact)
+        assert r.status_code == 201, r.text
+    plan = {"file": ("plan.txt", b"the plan", "text/plain")}
+    r = rmp.post("/files", files=plan, data={"path": "/docs"})
+    assert r.status_code == 201, r.text
+    assert rmp.post("/calendars", json={"name": "Team"}).status_code == 201
+    share = {"email": f"{person}@example.org", "access": "read-write"}
+    r = rmp.post("/calendars/Team/shares", json=share)
+    assert r.status_code == 201, r.text
     # OX: a forward, a black list, a white list.
     ox = f"{server.url}/oxaas/v1"
     alias = f"{unique('sales')}@example.org"
@@ -283,8 +298,14 @@ def reads(server: RunningServer, world: World) -> dict[str, Any]:
             },
         ),
         ("/admin/statistics", {}),
+        ("/contacts", {}),
+        ("/contacts/all", {}),
+        ("/groups", {}),
+        ("/files", {"path": "/docs"}),
     ):
         keep(f"rmp {path}", rmp.get(path, params=params))
+    content = rmp.get("/files/content", params={"path": "/docs/plan.txt"})
+    assert content.status_code == 200 and content.content == b"the plan", content.text
     exported = rmp.get("/admin/export", params={"includeBookings": "true"})
     assert exported.status_code == 200, exported.text
     got["rmp /admin/export"] = {k: v for k, v in exported.json().items() if k != "exportedAt"}
