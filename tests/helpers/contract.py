@@ -45,7 +45,7 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 EXAMPLES = settings(
-    max_examples=10,
+    max_examples=8,
     derandomize=True,
     deadline=None,
     database=None,
