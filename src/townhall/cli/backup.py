@@ -1,0 +1,56 @@
+"""`townhall backup` and `townhall restore`: the whole state as one archive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from townhall.cli.common import ProgressBar, in_first_tenant
+
+if TYPE_CHECKING:
+    from townhall.domain.principal import Principal
+    from townhall.services.container import Services
+
+
+def backup(
+    file: Annotated[Path, typer.Argument(help="Where to write the archive (.tar.gz).")],
+) -> None:
+    """Write one archive of the whole state (every table, the mail folders) while the
+    server may go on serving; `townhall restore` puts it back, on either database."""
+
+    async def run(services: Services, actor: Principal) -> None:
+        partial = file.with_name(f".{file.name}.partial")
+        with ProgressBar("backup") as bar:
+            made = await services.backup.backup(actor, bar)
+            try:
+                with partial.open("wb") as out:
+                    async for chunk in made.chunks():
+                        out.write(chunk)
+                partial.replace(file)
+            finally:
+                partial.unlink(missing_ok=True)
+        tables = made.manifest["tables"]
+        rows = sum(t["rows"] for t in tables.values())
+        typer.echo(f"backup written to {file}: {len(tables)} tables, {rows} rows")
+
+    in_first_tenant(run, "")
+
+
+def restore(
+    file: Annotated[Path, typer.Argument(help="An archive made by `townhall backup`.")],
+) -> None:
+    """Replace the whole state by an archive's (checked whole first: a damaged archive,
+    or one of a newer format or another schema revision, changes nothing). Restart other
+    server processes of the deployment if it runs without Redis (see docs)."""
+    if not file.is_file():
+        typer.echo(f"error: file: {file} is no file", err=True)
+        raise typer.Exit(1)
+
+    async def run(services: Services, actor: Principal) -> None:
+        with ProgressBar("restore") as bar, file.open("rb") as archive:
+            done = await services.backup.restore(actor, archive, bar)
+        typer.echo(f"restored {file}: {len(done.tables)} tables, {done.rows} rows")
+
+    in_first_tenant(run, "")
