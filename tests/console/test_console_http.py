@@ -1,0 +1,177 @@
+"""The console's refusals over plain HTTP, against a running server (both databases):
+who is let in, the session cookie's flags, CSRF, a lockout and sign-out ending the
+session, and bad input answered on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
+from tests.console.helpers import Console
+from tests.helpers.rmp import person
+
+
+def _user(http: requests.Session, server: RunningServer, name: str) -> int:
+    answer = http.get(f"{server.api}/users/{name}", headers={"Accept": "application/json"})
+    return answer.status_code
+
+
+def test_every_page_sends_a_stranger_to_sign_in(server: RunningServer) -> None:
+    for path in ("/admin", "/admin/people", "/admin/audit", "/admin/resources"):
+        answer = requests.get(server.url + path, allow_redirects=False, timeout=10)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"] == "/admin/login", path
+    login = requests.get(f"{server.url}/admin/login", timeout=10)
+    assert login.status_code == 200
+    assert "text/html" in login.headers["content-type"]
+    assert '<label for="password">' in login.text
+
+
+def test_the_session_cookie_is_http_only_strict_and_scoped_to_admin(
+    server: RunningServer,
+) -> None:
+    console = Console(server)
+    answer = console.sign_in()
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/admin/people"
+    cookie = next(
+        c for c in answer.headers["set-cookie"].split(", townhall") if "townhall_console=" in c
+    )
+    assert "HttpOnly" in cookie and "Path=/admin" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Secure" not in cookie  # plain http here; set when the request is https
+    people = console.page("/people")
+    assert people.status_code == 200 and "Sign out" in people.text
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+    server: RunningServer, http: requests.Session
+) -> None:
+    console = Console(server)
+    console.sign_in()
+    name = unique("csrf")
+    form = {"username": name, "password": "pw-12345678"}
+    without = console.submit("/people", form, token=False)
+    assert without.status_code == 403, without.text
+    assert "security token" in without.text
+    forged = console.post(
+        f"{console.base}/people", data={**form, "_csrf_token": "x" * 64}, allow_redirects=False
+    )
+    assert forged.status_code == 403
+    assert _user(http, server, name) == 404
+    made = console.submit("/people", form)
+    assert made.status_code == 303, made.text
+    assert _user(http, server, name) == 200
+
+
+def test_the_sign_in_form_needs_its_token_too(server: RunningServer) -> None:
+    bare = requests.post(
+        f"{server.url}/admin/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert bare.status_code == 403
+    assert "townhall_console=" not in bare.headers.get("set-cookie", "")
+
+
+def test_the_apis_are_not_csrf_checked(server: RunningServer, http: requests.Session) -> None:
+    name = unique("api")
+    made = http.post(
+        f"{server.api}/users",
+        json={"username": name, "password": "pw-12345678"},
+        headers={"Accept": "application/json"},
+    )
+    assert made.status_code == 201, made.text
+
+
+def test_wrong_password_and_non_admins_are_refused(server: RunningServer) -> None:
+    console = Console(server)
+    wrong = console.sign_in("admin", "not-the-password")
+    assert wrong.status_code == 401
+    assert "Wrong username or password." in wrong.text
+    _, email = person(server)
+    plain = console.sign_in(email.split("@")[0], "pw-123456")
+    assert plain.status_code == 403
+    assert "is not an administrator" in plain.text
+    assert "townhall_console=" not in plain.headers.get("set-cookie", "")
+    assert console.page("/people").status_code == 303
+
+
+def test_locking_an_admin_ends_their_console_session(
+    server: RunningServer, http: requests.Session
+) -> None:
+    _, email = person(server, is_admin=True)
+    name = email.split("@")[0]
+    console = Console(server)
+    assert console.sign_in(name, "pw-123456").status_code == 303
+    assert console.page("/people").status_code == 200
+    locked = http.post(f"{server.api}/lockouts/{name}", headers={"Accept": "application/json"})
+    assert locked.status_code == 201, locked.text
+    answer = console.page("/people")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/admin/login"
+    assert console.sign_in(name, "pw-123456").status_code == 401
+
+
+def test_sign_out_ends_the_session_even_for_a_kept_cookie(server: RunningServer) -> None:
+    console = Console(server)
+    console.sign_in()
+    kept = console.cookies.get("townhall_console", path="/admin")
+    assert kept
+    out = console.submit("/logout", {})
+    assert out.status_code == 303
+    assert out.headers["location"] == "/admin/login?signed_out=1"
+    replay = requests.get(
+        f"{server.url}/admin/people",
+        cookies={"townhall_console": kept},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert replay.status_code == 303
+    assert replay.headers["location"] == "/admin/login"
+
+
+def test_bad_input_is_shown_on_the_page_naming_the_field(server: RunningServer) -> None:
+    console = Console(server)
+    console.sign_in()
+    console.page("/people/new")
+    bad = console.submit("/people", {"username": "no spaces allowed", "password": "pw-12345678"})
+    assert bad.status_code == 400
+    assert "username" in bad.text and 'role="alert"' in bad.text
+    short = console.submit("/people", {"username": unique("short"), "password": "x"})
+    assert short.status_code == 400 and "password" in short.text
+    missing = console.page("/people/" + unique("ghost"))
+    assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
+    unknown = console.page("/nothing-here")
+    assert unknown.status_code == 404 and "No such page." in unknown.text
+    week = console.page("/audit", since="yesterday")
+    assert week.status_code == 400 and "since" in week.text
+
+
+@pytest.fixture(scope="module")
+def strict_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """A server that lets one account fail twice per window."""
+    folder: Path = tmp_path_factory.mktemp("console-limits")
+    running = start_server(
+        database_url, folder / "server.log", TOWNHALL_LOGIN_FAILURES_PER_ACCOUNT="2"
+    )
+    yield running
+    stop_server(running)
+
+
+def test_the_failed_login_limits_hold_for_the_console(strict_server: RunningServer) -> None:
+    console = Console(strict_server)
+    _, email = person(strict_server, is_admin=True)
+    name = email.split("@")[0]
+    assert console.sign_in(name, "wrong-1").status_code == 401
+    assert console.sign_in(name, "wrong-2").status_code == 401
+    held = console.sign_in(name, "pw-123456")
+    assert held.status_code == 429, held.text
+    assert "too many failed logins" in held.text
