@@ -14,12 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
 from tests.helpers.rmp import admin, make_resource, person
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
@@ -32,7 +30,7 @@ def browser(server: RunningServer) -> Iterator[Browser]:
     this thread, in which they could not run theirs."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    with playwright_api.sync_playwright() as driver:
+    with sync_playwright() as driver:
         # As root (CI, containers) Chromium runs only without its sandbox.
         args = ["--no-sandbox"] if os.geteuid() == 0 else []
         launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
