@@ -175,3 +175,63 @@ def test_the_failed_login_limits_hold_for_the_console(strict_server: RunningServ
     held = console.sign_in(name, "pw-123456")
     assert held.status_code == 429, held.text
     assert "too many failed logins" in held.text
+
+
+JSON = {"Accept": "application/json"}
+
+
+def test_groups_and_members_are_the_apis_groups(
+    server: RunningServer, http: requests.Session
+) -> None:
+    console = Console(server)
+    console.sign_in()
+    member = unique("member")
+    assert console.submit("/people", {"username": member}).status_code == 303
+    group = unique("Team ")
+    console.page("/groups")
+    made = console.submit("/groups", {"name": group, "description": "From the console"})
+    assert made.status_code == 303, made.text
+    path = made.headers["location"].split("?")[0].removeprefix("/admin")
+    console.page(path)
+    assert console.submit(path + "/members", {"member": member}).status_code == 303
+    seen = http.get(f"{server.api}/groups/{group}", headers=JSON)
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["description"] == "From the console"
+    assert member in str(seen.json()["members"])
+    assert member in console.page(path).text
+    assert console.submit(path + "/members/remove", {"member": member}).status_code == 303
+    assert member not in str(http.get(f"{server.api}/groups/{group}", headers=JSON).json())
+    again = console.submit("/groups", {"name": group})
+    assert again.status_code == 409 and group in again.text
+    assert console.submit(path + "/delete", {}).status_code == 303
+    assert http.get(f"{server.api}/groups/{group}", headers=JSON).status_code == 404
+
+
+def test_system_properties_are_set_and_deleted(
+    server: RunningServer, http: requests.Session
+) -> None:
+    console = Console(server)
+    console.sign_in()
+    key = unique("console.prop")
+    console.page("/settings")
+    assert console.submit("/settings", {"key": key, "value": "on"}).status_code == 303
+    read = http.get(f"{server.api}/system/properties/{key}", headers=JSON)
+    assert read.status_code == 200 and read.json()["value"] == "on"
+    listed = console.page("/settings")
+    assert key in listed.text
+    assert console.submit("/settings/delete", {"key": key}).status_code == 303
+    assert http.get(f"{server.api}/system/properties/{key}", headers=JSON).status_code == 404
+    gone = console.submit("/settings/delete", {"key": key})
+    assert gone.status_code == 404 and key in gone.text
+
+
+def test_groups_and_properties_are_for_server_admins_only(server: RunningServer) -> None:
+    _, email = person(server, is_admin=True)
+    console = Console(server)
+    assert console.sign_in(email.split("@")[0], "pw-123456").status_code == 303
+    assert console.page("/people").status_code == 200
+    for path in ("/groups", "/settings"):
+        refused = console.page(path)
+        assert refused.status_code == 403, path
+        assert "Only a server administrator" in refused.text
+    assert console.submit("/settings", {"key": unique("x"), "value": "y"}).status_code == 403

@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from townhall.dialects.kit import Dialect
 from townhall.domain.errors import DomainError
 
-from . import audit, auth, bookings, people, web
+from . import audit, auth, bookings, groups, people, settings, web
 
 HERE = Path(__file__).parent
 
@@ -38,7 +38,14 @@ def _unrouted(request: Request[Any, Any, Any], exc: HTTPException) -> Response[A
 def routers() -> list[Router]:
     signed_in = Router(
         path="/",
-        route_handlers=[home, *people.ROUTES, *audit.ROUTES, *bookings.ROUTES],
+        route_handlers=[
+            home,
+            *people.ROUTES,
+            *audit.ROUTES,
+            *bookings.ROUTES,
+            groups.router(),
+            settings.router(),
+        ],
         guards=[web.signed_in],
     )
     console = Router(

@@ -110,6 +110,12 @@ async def _signed_in(connection: kit.AnyConnection) -> Principal:
 signed_in = kit.authenticates(_signed_in)
 """The guard of every page but sign-in: the principal, checked again on each request."""
 
+server_admins_only = kit.requires(
+    lambda who: who.is_server_admin, "Only a server administrator may do this"
+)
+"""For the pages whose services leave the rule to the caller, as the APIs' do (groups,
+system properties)."""
+
 
 # -- CSRF --------------------------------------------------------------------------------
 
