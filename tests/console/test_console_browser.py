@@ -183,3 +183,32 @@ def test_a_person_is_deleted_after_confirming(page: Page, server: RunningServer)
     page.get_by_label("Search by username, name or e-mail", exact=True).press("Enter")
     expect(page.get_by_role("region", name="People found")).to_contain_text("0 people")
     shot(page, server, "12-deleted")
+
+
+def test_groups_members_and_system_properties(page: Page, server: RunningServer) -> None:
+    member, group, key = unique("erin"), unique("Crew "), unique("console.flag")
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="New person").click()
+    page.get_by_label("Username", exact=True).fill(member)
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("status")).to_have_text("Created.")
+
+    page.get_by_role("link", name="Groups").click()
+    page.get_by_label("Name", exact=True).fill(group)
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name=group)).to_be_visible()
+    page.get_by_label("Username or address", exact=True).fill(member)
+    page.get_by_role("button", name="Add member").click()
+    expect(page.get_by_role("status")).to_have_text("Member added.")
+    expect(page.locator("#members")).to_contain_text(member)
+    shot(page, server, "13-group-members")
+
+    page.get_by_role("link", name="System properties").click()
+    page.get_by_label("Key", exact=True).fill(key)
+    page.get_by_label("Value", exact=True).fill("enabled")
+    page.get_by_role("button", name="Save property").click()
+    expect(page.get_by_role("status")).to_have_text(f"{key} saved")
+    expect(page.locator("#properties").get_by_role("row").filter(has_text=key)).to_contain_text(
+        "enabled"
+    )
+    shot(page, server, "14-system-properties")
