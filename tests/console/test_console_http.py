@@ -235,3 +235,53 @@ def test_groups_and_properties_are_for_server_admins_only(server: RunningServer)
         assert refused.status_code == 403, path
         assert "Only a server administrator" in refused.text
     assert console.submit("/settings", {"key": unique("x"), "value": "y"}).status_code == 403
+
+
+@pytest.mark.parametrize(("scheme", "secure"), [("https", True), ("http", False)])
+def test_the_session_cookie_is_secure_when_the_request_is_https(scheme: str, secure: bool) -> None:
+    from litestar import Request
+
+    from townhall.dialects.console import web
+
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "method": "POST",
+        "path": "/admin/login",
+        "raw_path": b"/admin/login",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"console.example")],
+        "server": ("console.example", 443),
+    }
+    header = web.session_cookie(Request(scope), "token").to_header(header="")  # type: ignore[arg-type]
+    assert ("Secure" in header) is secure, header
+    assert "HttpOnly" in header and "Path=/admin" in header and "SameSite=strict" in header
+
+
+def test_chat_rooms_made_by_an_api_are_listed_and_their_members_granted(
+    server: RunningServer, http: requests.Session
+) -> None:
+    room = unique("lobby")
+    made = http.post(
+        f"{server.api}/chatrooms",
+        json={"roomName": room, "naturalName": "Console lobby", "description": "Hello"},
+        headers=JSON,
+    )
+    assert made.status_code == 201, made.text
+    console = Console(server)
+    console.sign_in()
+    listed = console.page("/rooms", q=room)
+    assert listed.status_code == 200 and "Console lobby" in listed.text
+    path = f"/rooms/conference/{room}"
+    assert "Console lobby" in console.page(path).text
+    jid = f"{unique('guest')}@example.org"
+    granted = console.submit(path + "/members", {"who": jid, "affiliation": "member"})
+    assert granted.status_code == 303, granted.text
+    seen = http.get(f"{server.api}/chatrooms/{room}", headers=JSON).json()
+    assert jid in str(seen["members"])
+    bad = console.submit(path + "/members", {"who": jid, "affiliation": "king"})
+    assert bad.status_code == 400 and "affiliation" in bad.text
+    revoked = console.submit(path + "/members/remove", {"who": jid, "affiliation": "member"})
+    assert revoked.status_code == 303
+    assert jid not in str(http.get(f"{server.api}/chatrooms/{room}", headers=JSON).json())

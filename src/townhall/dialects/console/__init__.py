@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from townhall.dialects.kit import Dialect
 from townhall.domain.errors import DomainError
 
-from . import audit, auth, bookings, groups, people, settings, web
+from . import audit, auth, bookings, groups, people, rooms, settings, web
 
 HERE = Path(__file__).parent
 
@@ -43,6 +43,7 @@ def routers() -> list[Router]:
             *people.ROUTES,
             *audit.ROUTES,
             *bookings.ROUTES,
+            *rooms.ROUTES,
             groups.router(),
             settings.router(),
         ],
