@@ -13,6 +13,9 @@ import requests
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
 from tests.console.helpers import Console
 from tests.helpers.rmp import person
+from townhall.domain.principal import Principal
+from townhall.services.container import Services
+from townhall.services.presence import NewLiveConnection
 
 
 def _user(http: requests.Session, server: RunningServer, name: str) -> int:
@@ -285,3 +288,24 @@ def test_chat_rooms_made_by_an_api_are_listed_and_their_members_granted(
     revoked = console.submit(path + "/members/remove", {"who": jid, "affiliation": "member"})
     assert revoked.status_code == 303
     assert jid not in str(http.get(f"{server.api}/chatrooms/{room}", headers=JSON).json())
+
+
+async def test_live_sessions_are_listed_and_a_person_disconnected(
+    server: RunningServer, http: requests.Session, services: Services
+) -> None:
+    name = unique("online")
+    made = http.post(
+        f"{server.api}/users", json={"username": name, "password": "pw-12345678"}, headers=JSON
+    )
+    assert made.status_code == 201, made.text
+    actor = Principal(await services.tenants.first(), "xmpp")  # type: ignore[arg-type]
+    await services.presence.register(actor, NewLiveConnection(name, "desk", host_name="pc1"))
+    console = Console(server)
+    console.sign_in()
+    listed = console.page("/sessions", username=name)
+    assert listed.status_code == 200
+    assert "desk" in listed.text and "pc1" in listed.text
+    closed = console.submit("/sessions/close", {"username": name})
+    assert closed.status_code == 303, closed.text
+    assert await services.presence.connections(actor, name) == []
+    assert "Nobody is connected." in console.page("/sessions", username=name).text

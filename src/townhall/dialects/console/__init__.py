@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from townhall.dialects.kit import Dialect
 from townhall.domain.errors import DomainError
 
-from . import audit, auth, bookings, groups, people, rooms, settings, web
+from . import audit, auth, bookings, groups, people, rooms, sessions, settings, web
 
 HERE = Path(__file__).parent
 
@@ -46,6 +46,7 @@ def routers() -> list[Router]:
             *rooms.ROUTES,
             groups.router(),
             settings.router(),
+            sessions.router(),
         ],
         guards=[web.signed_in],
     )
