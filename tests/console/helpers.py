@@ -20,10 +20,13 @@ def csrf_of(html: str) -> str:
 class Console(requests.Session):
     """Paths are under /admin; `token` is the CSRF token of the last page read."""
 
-    def __init__(self, server: RunningServer) -> None:
+    def __init__(self, server: RunningServer, host: str | None = None) -> None:
+        """`host`: the Host header to send, which picks the tenant (as for Openfire)."""
         super().__init__()
         self.base = f"{server.url}/admin"
         self.token = ""
+        if host:
+            self.headers["Host"] = host
 
     def page(self, path: str, **params: str) -> requests.Response:
         answer = self.get(self.base + path, params=params, allow_redirects=False, timeout=30)

@@ -12,7 +12,7 @@ import requests
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
 from tests.console.helpers import Console
-from tests.helpers.rmp import person
+from tests.helpers.rmp import admin, person
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.presence import NewLiveConnection
@@ -309,3 +309,24 @@ async def test_live_sessions_are_listed_and_a_person_disconnected(
     assert closed.status_code == 303, closed.text
     assert await services.presence.connections(actor, name) == []
     assert "Nobody is connected." in console.page("/sessions", username=name).text
+
+
+def test_a_tenant_admin_sees_their_own_tenant_only(server: RunningServer) -> None:
+    domain = f"{unique('tenant')}.test"
+    made = admin(server).post("/admin/tenants", json={"domain": domain, "name": "Other"})
+    assert made.status_code == 201, made.text
+    password = made.json()["admin"]["password"]
+    theirs = Console(server, host=domain)
+    assert theirs.sign_in("admin", password).status_code == 303
+    page = theirs.page("/people")
+    assert page.status_code == 200 and domain in page.text
+    name = unique("theirs")
+    assert theirs.submit("/people", {"username": name}).status_code == 303
+    link = f'href="/admin/people/{name}"'
+    assert link in theirs.page("/people", q=name).text
+    ours = Console(server)
+    ours.sign_in()
+    assert link not in ours.page("/people", q=name).text
+    assert ours.page(f"/people/{name}").status_code == 404
+    # The first tenant's password is not the other tenant's admin's.
+    assert Console(server, host=domain).sign_in("admin", ADMIN_PASSWORD).status_code == 401
