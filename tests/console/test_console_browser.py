@@ -148,6 +148,13 @@ def test_an_admins_day_in_the_console(page: Page, server: RunningServer) -> None
     expect(page.get_by_role("heading", name="People", exact=True)).to_be_visible()
     shot(page, server, "09-people-on-a-phone")
 
+    # A POST with the browser's own cookies but without the form's token is refused.
+    forged = page.request.post(
+        f"{server.url}/admin/people", form={"username": unique("forged")}, max_redirects=0
+    )
+    assert forged.status == 403
+    assert "security token" in forged.text()
+
     # Sign out: the pages are closed again.
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_have_text("Signed out.")

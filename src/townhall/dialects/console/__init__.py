@@ -5,6 +5,8 @@ Like each API, it translates its wire (HTML forms and pages) to service calls an
 back, and never touches the store: what it changes is audited, published and checked by
 the same services and rules as a change through any API. Its templates and its static
 files (htmx and the style sheet) ship inside the package, so it needs no network.
+`static/htmx.min.js` is htmx 2.0.11 (0BSD licence), `dist/htmx.min.js` of the npm
+package `htmx.org`, unchanged.
 """
 
 from __future__ import annotations
