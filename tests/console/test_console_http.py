@@ -12,7 +12,7 @@ import requests
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, start_server, stop_server, unique
 from tests.console.helpers import Console
-from tests.helpers.rmp import admin, person
+from tests.helpers.rmp import admin, make_resource, person
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.presence import NewLiveConnection
@@ -330,3 +330,21 @@ def test_a_tenant_admin_sees_their_own_tenant_only(server: RunningServer) -> Non
     assert ours.page(f"/people/{name}").status_code == 404
     # The first tenant's password is not the other tenant's admin's.
     assert Console(server, host=domain).sign_in("admin", ADMIN_PASSWORD).status_code == 401
+
+
+def test_resources_list_their_types_and_filter_by_one(server: RunningServer) -> None:
+    rmp = admin(server)
+    address = make_resource(rmp)
+    kind = address.split("@")[1].split(".")[0]
+    other = make_resource(rmp)
+    console = Console(server)
+    console.sign_in()
+    listed = console.page("/resources")
+    assert listed.status_code == 200
+    assert f"<code>{kind}</code>" in listed.text
+    of_kind = console.page("/resources", type=kind).text
+    assert address in of_kind and other not in of_kind
+    week = console.page(f"/resources/{address}", week="2026-13-01")
+    assert week.status_code == 400 and "week" in week.text
+    unknown = console.page("/resources/nothing@nowhere.example")
+    assert unknown.status_code == 404

@@ -41,15 +41,20 @@ def _at(address: str) -> str:
 async def resources_page(
     request: Request[Any, Any, Any], resources: ResourceService, principal: Principal
 ) -> Response[Any]:
+    """Resources (by name, and of one type if asked), and the tenant's resource types."""
     asked = query(request)
-    text = asked.text("q", limit=256)
+    text, kind = asked.text("q", limit=256), asked.text("type", limit=100)
     page = asked.page()
     found, total = await resources.list(
-        principal, ResourceQuery(text=text or None), (page - 1) * PAGE, PAGE
+        principal, ResourceQuery(text=text or None, type=kind or None), (page - 1) * PAGE, PAGE
     )
+    categories, types = await resources.categories_and_types(principal)
     context = {
         "resources": found,
+        "types": types,
+        "categories": {c.slug: c.name for c in categories},
         "q": text,
+        "type": kind,
         "page": page,
         "pages": max(1, -(-total // PAGE)),
         "total": total,
