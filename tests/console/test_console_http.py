@@ -348,3 +348,25 @@ def test_resources_list_their_types_and_filter_by_one(server: RunningServer) -> 
     assert week.status_code == 400 and "week" in week.text
     unknown = console.page("/resources/nothing@nowhere.example")
     assert unknown.status_code == 404
+
+
+def test_a_password_reset_in_the_console_is_the_one_every_api_checks(
+    server: RunningServer,
+) -> None:
+    console = Console(server)
+    console.sign_in()
+    name = unique("reset")
+    email = f"{name}@example.org"
+    form = {"username": name, "email": email, "password": "old-password-1"}
+    assert console.submit("/people", form).status_code == 303
+    console.page(f"/people/{name}")
+    reset = console.submit(f"/people/{name}/password", {"password": "new-password-2"})
+    assert reset.status_code == 303
+    assert reset.headers["location"] == f"/admin/people/{name}?notice=password"
+    login = f"{server.url}/api/v2/auth/login"
+    old = requests.post(login, json={"email": email, "password": "old-password-1"}, timeout=10)
+    assert old.status_code == 401
+    new = requests.post(login, json={"email": email, "password": "new-password-2"}, timeout=10)
+    assert new.status_code == 200, new.text
+    short = console.submit(f"/people/{name}/password", {"password": "x"})
+    assert short.status_code == 400 and "password" in short.text
