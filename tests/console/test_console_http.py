@@ -330,6 +330,11 @@ def test_a_tenant_admin_sees_their_own_tenant_only(server: RunningServer) -> Non
     assert ours.page(f"/people/{name}").status_code == 404
     # The first tenant's password is not the other tenant's admin's.
     assert Console(server, host=domain).sign_in("admin", ADMIN_PASSWORD).status_code == 401
+    # The operator (a server admin of the first tenant) sees every tenant; theirs not.
+    listed = ours.page("/tenants")
+    assert listed.status_code == 200 and domain in listed.text and "example.org" in listed.text
+    refused = theirs.page("/tenants")
+    assert refused.status_code == 403 and "operator" in refused.text
 
 
 def test_resources_list_their_types_and_filter_by_one(server: RunningServer) -> None:

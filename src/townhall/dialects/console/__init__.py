@@ -21,7 +21,18 @@ from litestar.static_files import create_static_files_router
 from townhall.dialects.kit import Dialect
 from townhall.domain.errors import DomainError
 
-from . import audit, auth, bookings, groups, people, rooms, sessions, settings, web
+from . import (
+    audit,
+    auth,
+    bookings,
+    groups,
+    people,
+    rooms,
+    sessions,
+    settings,
+    tenants,
+    web,
+)
 
 HERE = Path(__file__).parent
 
@@ -46,6 +57,7 @@ def routers() -> list[Router]:
             *audit.ROUTES,
             *bookings.ROUTES,
             *rooms.ROUTES,
+            *tenants.ROUTES,
             groups.router(),
             settings.router(),
             sessions.router(),
