@@ -62,6 +62,7 @@ def serve(
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
     typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    typer.echo(f"  admin console: http://{host}:{port}/admin")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
         typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
     if settings.mta_policy_listen.strip().lower() not in ("", "off"):
