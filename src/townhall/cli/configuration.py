@@ -182,15 +182,12 @@ def config_check() -> None:
 def _listeners(settings: Settings) -> list[str]:
     """Listener addresses that are not host:port or off (whether the port is free is
     `serve`'s to find: a running server holds it)."""
-    from townhall.infrastructure import listeners, mta_policy, smtp_inbound
+    from townhall.infrastructure import listeners
 
     found = []
-    for name, setting in (
-        (smtp_inbound.SETTING, settings.smtp_listen),
-        (mta_policy.SETTING, settings.mta_policy_listen),
-    ):
+    for name in ("smtp_listen", "mta_policy_listen"):
         try:
-            listeners.address(name, setting)
+            listeners.address(env_name(name), getattr(settings, name))
         except ValueError as exc:
             found.append(str(exc))
     return found
