@@ -12,7 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from townhall import __version__
-from townhall.cli.common import Unreachable, configured, inspect_database, prepare
+from townhall.cli.common import (
+    Unreachable,
+    configured,
+    database_where,
+    inspect_database,
+    prepare,
+)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_GRACE_SECONDS = 10
@@ -67,7 +73,7 @@ def serve(
         return
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
     typer.echo(f"  data directory: {settings.data_dir}")
-    typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    typer.echo(f"  database: {database_where(settings)}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
         typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
