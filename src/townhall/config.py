@@ -176,6 +176,9 @@ class Settings:
         return folders
 
     def __post_init__(self) -> None:
+        """Resolve the data directory once, to an absolute path, and the default
+        database inside it: every later use (mail, files, backups) agrees on it, and a
+        worker started in the same folder resolves it alike."""
         if self.data_dir:
             data = Path(self.data_dir).expanduser().absolute()
         else:
@@ -202,6 +205,8 @@ class Settings:
 
 
 def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, made absolute (relative to the working directory,
+    as SQLite itself reads it); None for PostgreSQL or memory."""
     for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
         if url.startswith(prefix):
             path = url.removeprefix(prefix).split("?", 1)[0]
