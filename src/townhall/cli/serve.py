@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -11,8 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from townhall import __version__
-from townhall.cli.common import prepare
-from townhall.config import load_settings
+from townhall.cli.common import (
+    Unreachable,
+    configured,
+    database_where,
+    inspect_database,
+    prepare,
+)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_GRACE_SECONDS = 10
@@ -49,18 +55,25 @@ def serve(
 
     os.environ["TOWNHALL_WORKERS"] = str(workers)  # each worker sizes its pools by it
     stop = _stop_later()
-    settings = load_settings()
+    loaded = configured()
+    settings = loaded.settings
+    # A PostgreSQL database that does not exist is a mistake of the URL (named, exit 2);
+    # one that does not answer is told by `unreachable`, as any dependency.
+    with contextlib.suppress(Unreachable):
+        asyncio.run(inspect_database(settings))
     problem = asyncio.run(unreachable(settings))
     if problem is not None:
         typer.echo(f"townhall: cannot start: {problem}", err=True)
         raise typer.Exit(1)
     if not stop.is_set():
-        prepare(settings)
+        explicit = [name for name in loaded.sources if loaded.explicit(name)]
+        prepare(settings, warn_for=explicit)
     if stop.is_set():
         typer.echo("Townhall stopped before serving.")
         return
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
-    typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    typer.echo(f"  data directory: {settings.data_dir}")
+    typer.echo(f"  database: {database_where(settings)}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
     typer.echo(f"  admin console: http://{host}:{port}/admin")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
