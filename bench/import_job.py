@@ -118,6 +118,7 @@ def run(kind: str, rows: int, sync: bool) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="townhall-bench-"))
     database_url = fresh_database(kind, workdir)
     port = 18500 + os.getpid() % 500
+    os.environ.setdefault("TOWNHALL_SMTP_LISTEN", "off")  # no mail needed, no port taken
     if sync:
         os.environ["TOWNHALL_IMPORT_JOB_ROWS"] = "0"
         os.environ["TOWNHALL_IMPORT_JOB_BYTES"] = "0"
