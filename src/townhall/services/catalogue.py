@@ -296,7 +296,10 @@ class CatalogueService(Service):
                 return plan.result(dry_run=True)
         try:
             async with self.unit(actor) as work:
-                plan = await self._plan(work, actor, given, progress)
+                # Checked again but told once: after a check first, the count stays at
+                # "checking: all" until the writing starts.
+                again = Progress() if check_first else progress
+                plan = await self._plan(work, actor, given, again)
                 await self._write(work, actor, plan, progress)
         except ExclusionViolation:
             detail = "a booking overlaps one made while the import ran; nothing was imported"

@@ -125,6 +125,8 @@ def test_a_large_import_answers_202_and_its_job_ends_done(jobs_server: RunningSe
     assert result["imported"] == {"types": 0, "resources": rows, "bookings": 0}
     assert result["resources"][0] == _address(kind, 0)
     assert _exists(rmp, _address(kind, 0)) and _exists(rmp, _address(kind, rows - 1))
+    scraped = requests.get(f"{jobs_server.url}/metrics")
+    assert "townhall_jobs_running" in scraped.text
 
 
 def test_a_small_import_still_answers_at_once(jobs_server: RunningServer) -> None:
