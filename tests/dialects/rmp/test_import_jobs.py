@@ -271,3 +271,38 @@ def test_townhall_import_runs_the_job_and_prints_row_errors(
     dry = townhall(jobs_server.database_url, "import", str(good), "--dry-run")
     assert dry.returncode == 1  # every room exists now
     assert "already exists" in dry.stderr
+
+
+def test_a_job_cut_off_by_a_stopping_server_fails_and_leaves_nothing(
+    database_url: str, tmp_path: Any
+) -> None:
+    """A server stopped while a job writes: the job ends `failed` (INTERRUPTED), marked
+    by the stopping process or, had it died, by the next start; no row of it is kept."""
+    log = tmp_path / "server.log"
+    first = start_server(database_url, log, TOWNHALL_DB_POOL_SIZE="3")
+    try:
+        rmp = admin(first)
+        kind = _type(rmp)
+        rows = 5000
+        job = _accepted(_upload(rmp, _csv(kind, rows)))
+        deadline = time.monotonic() + WAIT_SECONDS
+        while True:
+            found = rmp.get(f"/admin/jobs/{job['id']}").json()["data"]
+            assert found["state"] in ("queued", "running"), found  # caught while writing
+            if found["progress"]["stage"] == "writing":
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        stop_server(first)
+    again = start_server(database_url, tmp_path / "again.log", TOWNHALL_DB_POOL_SIZE="3")
+    try:
+        rmp = admin(again)
+        failed = rmp.get(f"/admin/jobs/{job['id']}").json()["data"]
+        assert failed["state"] == "failed", failed
+        assert failed["error"]["code"] == "INTERRUPTED"
+        assert failed["result"] is None
+        for n in (0, rows - 1):
+            assert not _exists(rmp, _address(kind, n))
+    finally:
+        stop_server(again)
