@@ -80,6 +80,11 @@ class Scenario:
     townhall: Load
 
 
+def body(**fields: object) -> str:
+    """A JSON body template; "{i}" and "{t}" inside its strings are filled in by wrk."""
+    return json.dumps(fields, separators=(",", ":"))
+
+
 def scenarios(users: int, list_users: int) -> list[Scenario]:
     """The issue's five scenarios; `{i}` is the request's index, `{t}` the run's tag."""
     ofp = f"{API}/users"
@@ -87,13 +92,13 @@ def scenarios(users: int, list_users: int) -> list[Scenario]:
         Scenario(
             "read",
             f"read one user of {users:,}",
-            Load("/check_account", body_fmt='{"user":"seed{i}","host":"%s"}' % XMPP_HOST, pick="rand"),
+            Load("/check_account", body_fmt=body(user="seed{i}", host=XMPP_HOST), pick="rand"),
             Load("/users", method="GET", path_fmt=ofp + "/seed{i}", pick="rand"),
         ),
         Scenario(
             "list",
             f"list all users, ~{list_users:,}",
-            Load("/registered_users", body_fmt='{"host":"%s"}' % XMPP_HOST),
+            Load("/registered_users", body_fmt=body(host=XMPP_HOST)),
             Load("/users", method="GET"),
         ),
         Scenario(
@@ -101,32 +106,47 @@ def scenarios(users: int, list_users: int) -> list[Scenario]:
             "create user, hashed password",
             Load(
                 "/register",
-                body_fmt='{"user":"new{t}_{i}","host":"%s","password":"pw-{i}"}' % XMPP_HOST,
+                body_fmt=body(user="new{t}_{i}", host=XMPP_HOST, password="bench-pw-{i}"),
                 cap=2000,
             ),
-            Load("/users", body_fmt='{"username":"new{t}_{i}","password":"pw-{i}","name":"N"}', cap=2000),
+            Load(
+                "/users",
+                body_fmt=body(username="new{t}_{i}", password="bench-pw-{i}", name="N"),
+                cap=2000,
+            ),
         ),
         Scenario(
             "room",
             "create persistent room",
             Load(
                 "/create_room_with_opts",
-                body_fmt='{"name":"room{t}_{i}","service":"%s","host":"%s","options":'
-                '[{"name":"persistent","value":"true"},{"name":"title","value":"Room {i}"}]}'
-                % (MUC_SERVICE, XMPP_HOST),
+                body_fmt=body(
+                    name="room{t}_{i}",
+                    service=MUC_SERVICE,
+                    host=XMPP_HOST,
+                    options=[
+                        {"name": "persistent", "value": "true"},
+                        {"name": "title", "value": "Room {i}"},
+                    ],
+                ),
                 cap=5000,
             ),
             Load(
                 "/chatrooms",
-                body_fmt='{"roomName":"room{t}_{i}","naturalName":"Room {i}","description":"bench",'
-                '"persistent":true,"publicRoom":true}',
+                body_fmt=body(
+                    roomName="room{t}_{i}",
+                    naturalName="Room {i}",
+                    description="bench",
+                    persistent=True,
+                    publicRoom=True,
+                ),
                 cap=5000,
             ),
         ),
         Scenario(
             "roster",
             f"read a {ROSTER_ITEMS}-item roster",
-            Load("/get_roster", body_fmt='{"user":"%s","host":"%s"}' % (ROSTER_OWNER, XMPP_HOST)),
+            Load("/get_roster", body_fmt=body(user=ROSTER_OWNER, host=XMPP_HOST)),
             Load(f"/users/{ROSTER_OWNER}/roster", method="GET"),
         ),
     ]
@@ -431,6 +451,11 @@ class Ejabberd:
     def pids(self) -> list[int]:
         return descendants(self.pid) if self.pid else []
 
+    def census(self) -> tuple[int, int]:
+        users = self.call("registered_users", {"host": XMPP_HOST}).json()
+        roster = self.call("get_roster", {"user": ROSTER_OWNER, "host": XMPP_HOST}).json()
+        return len(users), len(roster) if isinstance(roster, list) else -1
+
 
 def _listening(port: int) -> bool:
     with socket.socket() as s:
@@ -445,6 +470,11 @@ def _epmd_pids() -> list[int]:
                 if Path(f"/proc/{p}/comm").read_text().strip() == "epmd":
                     out.append(int(p))
     return out
+
+
+def townhall_auth() -> str:
+    token = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    return f"Basic {token}"
 
 
 # --- Townhall -------------------------------------------------------------------------------
@@ -473,10 +503,21 @@ class Townhall:
             "TOWNHALL_DATABASE_URL": self.database_url,
             "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "TOWNHALL_LOG_LEVEL": "warning",
+            # Several servers run at once; none of the scenarios receives mail.
+            "TOWNHALL_SMTP_LISTEN": "off",
         }
         log = self.workdir / "server.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "townhall", "serve", "--port", str(self.port), "--workers", str(workers)],
+            [
+                sys.executable,
+                "-m",
+                "townhall",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
@@ -501,8 +542,16 @@ class Townhall:
                 drop_database(self.database_url)
 
     def headers(self) -> dict[str, str]:
-        token = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
-        return {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        return {"Authorization": townhall_auth(), "Accept": "application/json"}
+
+    def census(self) -> tuple[int, int]:
+        """(users, roster items of the roster owner), to check both servers hold the same."""
+        h = self.headers()
+        users = requests.get(f"{self.url}{API}/users?limit=1", headers=h, timeout=60)
+        roster = requests.get(f"{self.url}{API}/users/{ROSTER_OWNER}/roster", headers=h, timeout=60)
+        items = roster.json().get("rosterItem", []) if roster.ok else []
+        # Townhall's own admin account is not part of the data.
+        return int(users.headers.get("X-Total-Count", -1)) - 1, len(items)
 
     def seed(self, start: int, count: int) -> None:
         asyncio.run(seed_users(self.database_url, count, start=start))
@@ -545,7 +594,9 @@ class Run:
     cpu_ms: float  # server CPU per response
 
 
-def wrk(url: str, load: Load, args: argparse.Namespace, tag: int, auth: str, pids: list[int], n: int) -> Run:
+def wrk(
+    url: str, load: Load, args: argparse.Namespace, tag: int, auth: str, pids: list[int], n: int
+) -> Run:
     env = {
         **os.environ,
         "METHOD": load.method,
@@ -580,6 +631,8 @@ def wrk(url: str, load: Load, args: argparse.Namespace, tag: int, auth: str, pid
     if not found:
         raise SystemExit(f"wrk gave no result:\n{out.stdout}\n{out.stderr}")
     r = dict(kv.split("=", 1) for kv in found.group(1).split())
+    if failure := re.search(r"^FIRST_FAILURE (.*)$", out.stdout, re.M):
+        print(f"    first failure: {failure.group(1)}", flush=True)
     responses = int(r["responses"])
     return Run(
         rps=float(r["rps"]),
@@ -611,7 +664,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=15, help="per wrk run (default 15)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument(
-        "--scenarios", default="read,list,user,room,roster", help="comma list of: read,list,user,room,roster"
+        "--scenarios",
+        default="read,list,user,room,roster",
+        help="comma list of: read,list,user,room,roster",
     )
     parser.add_argument("--configs", default="s1,s2,p2", help="comma list of: s1,s2,p2")
     parser.add_argument("--users", type=int, default=10_000, help="users for the read scenario")
@@ -620,7 +675,9 @@ def arguments() -> argparse.Namespace:
     args.scenarios = [s for s in args.scenarios.split(",") if s]
     args.configs = [c for c in args.configs.split(",") if c]
     known = {s.name for s in scenarios(0, 0)}
-    if bad := [s for s in args.scenarios if s not in known] + [c for c in args.configs if c not in CONFIGS]:
+    if bad := [s for s in args.scenarios if s not in known] + [
+        c for c in args.configs if c not in CONFIGS
+    ]:
         parser.error(f"unknown scenario or config: {', '.join(bad)}")
     args.list_users = min(args.list_users, args.users)
     return args
@@ -631,7 +688,9 @@ def _term(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def servers(args: argparse.Namespace, scratch: Path) -> Iterator[tuple[Ejabberd, dict[str, Townhall]]]:
+def servers(
+    args: argparse.Namespace, scratch: Path
+) -> Iterator[tuple[Ejabberd, dict[str, Townhall]]]:
     ejab_dir = Path(tempfile.mkdtemp(prefix="ejabberd-peer-"))
     ejabberd = Ejabberd(ejab_dir)
     townhalls = {c: Townhall(c, scratch / c) for c in args.configs}
@@ -679,15 +738,24 @@ def main() -> None:
                 if seeded <= ROSTER_ITEMS < count:
                     for server in everyone:
                         server.seed_roster()
-                print(f"seeded users {seeded}..{count - 1} in {time.monotonic() - t0:.0f}s", flush=True)
                 seeded = count
+                held = {
+                    getattr(server, "config", "ejabberd"): server.census() for server in everyone
+                }
+                print(
+                    f"seeded in {time.monotonic() - t0:.0f}s; (users, roster items) held: {held}",
+                    flush=True,
+                )
+                want = (count, ROSTER_ITEMS if count > ROSTER_ITEMS else 0)
+                if any(census != want for census in held.values()):
+                    raise SystemExit(f"the servers do not hold the same data: {held}, want {want}")
 
             all_pids = [p for s in everyone for p in s.pids()]
             wait_idle(all_pids)
             ejab_mem.append(rss_mb(ejabberd.pid or 0))
             for c, th in townhalls.items():
                 memory[c] = ({w: rss_mb(w) for w in th.workers()}, {})
-            auth = Townhall("s1", scratch).headers()["Authorization"]
+            auth = townhall_auth()
             tag = 0
             for scenario in order:
                 seed_to(args.list_users if scenario.name == "list" else args.users)
@@ -704,11 +772,14 @@ def main() -> None:
                     if isinstance(server, Ejabberd):
                         run = wrk(server.url, scenario.ejabberd, args, tag, "", server.pids(), n)
                     else:
-                        run = wrk(server.url + API, scenario.townhall, args, tag, auth, server.pids(), n)
+                        run = wrk(
+                            server.url + API, scenario.townhall, args, tag, auth, server.pids(), n
+                        )
                     results[(scenario.name, label)] = run
                     print(
-                        f"  {scenario.name:<7} {label:<5} {run.rps:>9.1f} req/s  {run.responses:>7} responses"
-                        f"  {run.non2xx:>5} non-2xx  p99 {run.p99:>8.2f} ms  {run.cpu_ms:>7.2f} ms CPU/req",
+                        f"  {scenario.name:<7} {label:<5} {run.rps:>9.1f} req/s"
+                        f"  {run.responses:>7} responses  {run.non2xx:>5} non-2xx"
+                        f"  p99 {run.p99:>8.2f} ms  {run.cpu_ms:>7.2f} ms CPU/req",
                         flush=True,
                     )
             wait_idle([p for s in everyone for p in s.pids()])
@@ -731,9 +802,10 @@ def report(
     ejab_mem: list[float],
 ) -> None:
     print()
-    print("ratio = Townhall req/s / mean of the two ejabberd runs around it (ejabberd, Townhall..., ejabberd)")
+    print("ratio = Townhall req/s / mean of the two ejabberd runs that bracket it")
     print(
-        f"{'scenario':<32} {'Townhall config':<21} {'ejabberd req/s (runs)':>27} {'Townhall req/s':>15} "
+        f"{'scenario':<32} {'Townhall config':<21} {'ejabberd req/s (runs)':>27} "
+        f"{'Townhall req/s':>15} "
         f"{'ratio':>6} {'ms CPU/req ejd/TH':>18} {'TH non-2xx':>10}"
     )
     ratios: dict[tuple[str, str], float] = {}
@@ -746,7 +818,8 @@ def report(
             ratios[(s.name, c)] = t.rps / mean if mean else 0.0
             runs = f"{mean:,.1f} ({e1.rps:,.0f} / {e2.rps:,.0f})"
             print(
-                f"{s.title:<32} {LABELS[c]:<21} {runs:>27} {t.rps:>15,.1f} {ratios[(s.name, c)]:>6.2f} "
+                f"{s.title:<32} {LABELS[c]:<21} {runs:>27} {t.rps:>15,.1f} "
+                f"{ratios[(s.name, c)]:>6.2f} "
                 f"{f'{ecpu:.2f} / {t.cpu_ms:.2f}':>18} {t.non2xx:>10}"
             )
         if e1.non2xx or e2.non2xx:
@@ -755,12 +828,16 @@ def report(
     print("| scenario | " + " | ".join(LABELS[c] for c in args.configs) + " |")
     print("|---|" + "---|" * len(args.configs))
     for s in chosen:
-        print(f"| {s.title} | " + " | ".join(f"{ratios[(s.name, c)]:.2f}" for c in args.configs) + " |")
+        print(
+            f"| {s.title} | "
+            + " | ".join(f"{ratios[(s.name, c)]:.2f}" for c in args.configs)
+            + " |"
+        )
     print()
     print("resident memory (RSS, MB, from /proc), idle before the load -> after it:")
     for c, (idle, after) in memory.items():
         workers = ", ".join(
-            f"pid {w}: {idle[w]:.0f} -> {after.get(w, 0):.0f}" for w in sorted(set(idle) | set(after)) if w in idle
+            f"pid {w}: {idle[w]:.0f} -> {after.get(w, 0):.0f}" for w in sorted(idle)
         )
         print(f"  Townhall {LABELS[c]:<21} per worker: {workers}")
     if len(ejab_mem) == 2:

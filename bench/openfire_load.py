@@ -148,6 +148,8 @@ def start_server(database_url: str, port: int, workers: int, log: Path) -> subpr
         "TOWNHALL_DATABASE_URL": database_url,
         "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "TOWNHALL_LOG_LEVEL": "warning",
+        # No scenario receives mail; port 2525 may be another server's.
+        "TOWNHALL_SMTP_LISTEN": "off",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "townhall", "serve", "--port", str(port), "--workers", str(workers)],

@@ -67,7 +67,12 @@ end
 
 function response(status, headers, body)
   answered = answered + 1
-  if status >= 300 then failed = failed + 1 end
+  if status >= 300 then
+    failed = failed + 1
+    if first_failure == nil then
+      first_failure = tostring(status) .. " " .. (body or ""):sub(1, 160):gsub("%s+", " ")
+    end
+  end
   if maxreq > 0 and answered == maxreq then
     finished = now_s()
     wrk.thread:stop()
@@ -75,10 +80,11 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total, bad, capped, elapsed = 0, 0, true, 0
+  local total, bad, capped, elapsed, why = 0, 0, true, 0, nil
   for _, t in ipairs(threads) do
     total = total + (t:get("answered") or 0)
     bad = bad + (t:get("failed") or 0)
+    why = why or t:get("first_failure")
     local a, b = t:get("started"), t:get("finished")
     if b == nil then capped = false else elapsed = math.max(elapsed, b - a) end
   end
@@ -89,4 +95,5 @@ function done(summary, latency, requests)
     total, bad, elapsed, total / elapsed, tostring(capped),
     latency:percentile(50) / 1000, latency:percentile(99) / 1000,
     e.connect + e.read + e.write + e.timeout))
+  if why then io.write("FIRST_FAILURE " .. why .. "\n") end
 end
