@@ -17,8 +17,12 @@ ejabberd, then each Townhall configuration, then ejabberd again; the ratio is To
 rate over the mean of the two ejabberd runs that bracket it. Also prints each Townhall
 worker's resident memory, idle and after the load.
 
-    .venv/bin/python bench/ejabberd_peer.py                       # the full run, ~10 min
-    .venv/bin/python bench/ejabberd_peer.py --seconds 3 --users 2000 --configs s2
+    .venv/bin/python bench/ejabberd_peer.py        # the full run (root: apt-get, chown)
+    .venv/bin/python bench/ejabberd_peer.py --seconds 3 --users 2000 --list-users 1000 \
+        --configs s2 --scenarios read,roster                  # a quick check, ~1 min
+
+Most of a short run is seeding: ejabberd hashes every seeded password (SCRAM, ~13 ms of
+CPU each), so 10,000 users take two to three minutes on two cores.
 
 Prints tables; never asserts. Stops every process it started, whatever happens.
 """
@@ -346,7 +350,9 @@ class Ejabberd:
         self.url = f"http://127.0.0.1:{self.http_port}/api"
         self.ctl_cfg = self.dir / "ejabberdctl.cfg"
         self.pid: int | None = None
-        self.epmd_was_running = _listening(4369)
+        # ejabberdctl starts an epmd when none runs (here RabbitMQ's usually does): one
+        # that appears during this run is this run's to stop.
+        self.epmd_before = set(_epmd_pids())
 
     def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -403,7 +409,11 @@ class Ejabberd:
 
     def stop(self) -> None:
         """ctl stop, then make sure the beam (and an epmd this run started) are gone."""
-        if self.pid is not None or (self.dir / "run" / "ejabberd.pid").exists():
+        pidfile = self.dir / "run" / "ejabberd.pid"
+        if self.pid is None and pidfile.exists():
+            with contextlib.suppress(ValueError):
+                self.pid = int(pidfile.read_text().strip())
+        if self.pid is not None or pidfile.exists():
             with contextlib.suppress(subprocess.SubprocessError, OSError):
                 self.ctl("stop", check=False)
             if self.pid is not None:
@@ -412,10 +422,9 @@ class Ejabberd:
                     time.sleep(0.3)
                 if _alive(self.pid):
                     stop_tree(self.pid, grace=5)
-        if not self.epmd_was_running:
-            for pid in _epmd_pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
+        for pid in set(_epmd_pids()) - self.epmd_before:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
     def call(self, command: str, body: dict[str, object]) -> requests.Response:
         return requests.post(f"{self.url}/{command}", json=body, timeout=60)
@@ -455,11 +464,6 @@ class Ejabberd:
         users = self.call("registered_users", {"host": XMPP_HOST}).json()
         roster = self.call("get_roster", {"user": ROSTER_OWNER, "host": XMPP_HOST}).json()
         return len(users), len(roster) if isinstance(roster, list) else -1
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _epmd_pids() -> list[int]:
@@ -587,7 +591,7 @@ class Townhall:
 
 @dataclass
 class Run:
-    rps: float
+    rps: float  # 2xx responses per second
     responses: int
     non2xx: int
     p99: float
@@ -635,7 +639,8 @@ def wrk(
         print(f"    first failure: {failure.group(1)}", flush=True)
     responses = int(r["responses"])
     return Run(
-        rps=float(r["rps"]),
+        # Successes only: a fast error (429, 401) is not throughput.
+        rps=(responses - int(r["non2xx"])) / float(r["elapsed"]),
         responses=responses,
         non2xx=int(r["non2xx"]) + int(r["sockerr"]),
         p99=float(r["p99"]),
@@ -700,6 +705,9 @@ def servers(
             th.start()
         yield ejabberd, townhalls
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the clean-up short.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         for th in townhalls.values():
             th.stop()
         ejabberd.stop()
@@ -725,7 +733,7 @@ def main() -> None:
     )
     try:
         with servers(args, scratch) as (ejabberd, townhalls):
-            everyone = [ejabberd, *townhalls.values()]
+            everyone: list[Ejabberd | Townhall] = [ejabberd, *townhalls.values()]
             seeded = 0
 
             def seed_to(count: int) -> None:
@@ -802,7 +810,17 @@ def report(
     ejab_mem: list[float],
 ) -> None:
     print()
-    print("ratio = Townhall req/s / mean of the two ejabberd runs that bracket it")
+    print(
+        "req/s = 2xx responses per second; ratio = Townhall req/s / mean of the two "
+        "ejabberd runs that bracket it"
+    )
+
+    def flag(*runs: Run) -> str:
+        if any(r.non2xx for r in runs):
+            return "*"
+        return "~" if any(r.responses < args.connections for r in runs) else ""
+
+    flagged = set()
     print(
         f"{'scenario':<32} {'Townhall config':<21} {'ejabberd req/s (runs)':>27} "
         f"{'Townhall req/s':>15} "
@@ -817,9 +835,11 @@ def report(
             t = results[(s.name, c)]
             ratios[(s.name, c)] = t.rps / mean if mean else 0.0
             runs = f"{mean:,.1f} ({e1.rps:,.0f} / {e2.rps:,.0f})"
+            mark = flag(e1, e2, t)
+            flagged.add(mark)
             print(
                 f"{s.title:<32} {LABELS[c]:<21} {runs:>27} {t.rps:>15,.1f} "
-                f"{ratios[(s.name, c)]:>6.2f} "
+                f"{ratios[(s.name, c)]:>6.2f}{mark:<1} "
                 f"{f'{ecpu:.2f} / {t.cpu_ms:.2f}':>18} {t.non2xx:>10}"
             )
         if e1.non2xx or e2.non2xx:
@@ -830,8 +850,19 @@ def report(
     for s in chosen:
         print(
             f"| {s.title} | "
-            + " | ".join(f"{ratios[(s.name, c)]:.2f}" for c in args.configs)
+            + " | ".join(
+                f"{ratios[(s.name, c)]:.2f}"
+                + flag(results[(s.name, "ejd1")], results[(s.name, "ejd2")], results[(s.name, c)])
+                for c in args.configs
+            )
             + " |"
+        )
+    if "*" in flagged:
+        print("* some responses were not 2xx (see the first failure printed with the run)")
+    if "~" in flagged:
+        print(
+            f"~ a run had fewer responses than its {args.connections} connections: "
+            "too short to measure (raise --seconds)"
         )
     print()
     print("resident memory (RSS, MB, from /proc), idle before the load -> after it:")
