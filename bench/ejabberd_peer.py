@@ -716,6 +716,10 @@ def servers(
 
 def main() -> None:
     args = arguments()
+    if os.geteuid() != 0:
+        raise SystemExit(
+            "run as root: it may apt-get ejabberd and wrk, and hands ejabberd its folder"
+        )
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGHUP, _term)
     ensure_packages()
