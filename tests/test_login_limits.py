@@ -8,8 +8,10 @@ window of WINDOW seconds. Each test speaks from loopback addresses of its own
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
@@ -72,6 +74,26 @@ def _rmp_login(session: requests.Session, server: RunningServer, email: str, pas
 def _held(answer: requests.Response) -> int:
     assert answer.status_code == 429, answer.text
     return int(answer.headers["Retry-After"])
+
+
+def test_many_logins_at_once_with_the_right_password_count_as_one_attempt(
+    guarded: RunningServer,
+) -> None:
+    """A client that logs in on many connections at once (a pool warming up, a
+    benchmark) is one attempt while the first check runs, not one per connection:
+    counted one by one, all but the first PER_ACCOUNT got "too many failed logins"."""
+    _, email = person(guarded)
+    at_once = PER_ACCOUNT * 8
+    sessions = [client() for _ in range(at_once)]  # addresses of their own: the account counts
+    start = threading.Barrier(at_once)
+
+    def login(session: requests.Session) -> int:
+        start.wait()
+        return int(_rmp_login(session, guarded, email, PASSWORD).status_code)
+
+    with ThreadPoolExecutor(at_once) as pool:
+        answers = list(pool.map(login, sessions))
+    assert answers == [200] * at_once
 
 
 def test_rmp_holds_an_account_back_even_for_the_right_password_until_the_window_ends(

@@ -20,6 +20,7 @@ failure is logged (one warning, never the credential) and kept in the audit trai
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -134,6 +135,7 @@ class AuthService(Service):
         self._access_ttl = access_ttl_seconds
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
         self._secret: str | None = None
+        self._checking: dict[tuple[int, str, bytes], asyncio.Future[Principal]] = {}
 
     # -- passwords and the shared secret ------------------------------------------------
 
@@ -154,7 +156,25 @@ class AuthService(Service):
                 raise Unauthenticated("session", username, "not a username")
             return await self._check_password(tenant, named, password)
 
-        return await self._guarded(tenant, named, address, check, shown=username)
+        key = (tenant.id, username, hashlib.sha256(password.encode()).digest())
+        running = self._checking.get(key)
+        if running is None:
+            running = asyncio.ensure_future(
+                self._guarded(tenant, named, address, check, shown=username)
+            )
+            self._checking[key] = running
+            running.add_done_callback(lambda done: self._checked(key, done))
+        return await asyncio.shield(running)
+
+    def _checked(self, key: tuple[int, str, bytes], done: asyncio.Future[Principal]) -> None:
+        """Concurrent logins with one credential share one check (above): a client that
+        sends many requests at once with the right password counts as one attempt, not
+        as many as the account's limit allows, and the password is hashed once. The
+        check's outcome is taken here too, so one that every waiter gave up on is not
+        reported as an exception never retrieved."""
+        self._checking.pop(key, None)
+        if not done.cancelled():
+            done.exception()
 
     async def _check_password(self, tenant: Tenant, username: str, password: str) -> Principal:
         async with self.db.read() as tx:

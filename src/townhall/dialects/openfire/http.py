@@ -528,7 +528,11 @@ class OpenfireAuth:
         await next_app(scope, receive, send)
 
     def _forget(self, event: DomainEvent) -> None:
-        if event.topic.startswith(("user.", "property.", "backup.")):
+        """A change to a person (but the creation of one, which changes no accepted
+        credential), to the plugin's properties or a restore may refuse what was
+        accepted."""
+        topic = event.topic
+        if topic.startswith(("user.", "property.", "backup.")) and topic != "user.created":
             self._accepted.clear()
 
     async def _check(
