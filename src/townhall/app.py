@@ -21,17 +21,20 @@ from litestar.types import ASGIApp
 from townhall.config import Settings, load_settings
 from townhall.dialects import kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
-from townhall.infrastructure import logs, mta_policy, smtp_inbound
+from townhall.infrastructure import logs, metrics, mta_policy, smtp_inbound
 from townhall.services.container import Services
 from townhall.web import docs, health, mail_events
 from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
-from townhall.web.metrics import count_responses
+from townhall.web.metrics import observe
 
 DIALECTS = (openfire.DIALECT, symphony.DIALECT, oxaas.DIALECT, rmp.DIALECT)
 """Every API the server speaks; a new one is one more entry."""
 TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
 """What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
+APIS = (*((p, d.name) for d in DIALECTS for p in d.prefixes), ("/admin/", "console"))
+"""Which API a path belongs to, by prefix, for the access log and the metrics (any
+other path is the server's own: health, metrics, docs)."""
 
 
 def _expected_refusals() -> set[int | type[Exception]]:
@@ -74,12 +77,13 @@ def _cors(settings: Settings) -> CORSConfig | None:
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         app.state.services = services
+        metrics.watch_pools(services.deps.db)
         await services.start()
         receiver = await smtp_inbound.start(services, settings.smtp_listen)
         policy = await mta_policy.start(services, settings.mta_policy_listen)
@@ -107,7 +111,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             NotFoundException: _unrouted,
             MethodNotAllowedException: _unrouted,
         },
-        middleware=[count_responses],
         cors_config=_cors(settings),
         state=State(
             {
@@ -131,4 +134,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for dialect in DIALECTS:
         if dialect.before_routing is not None:
             outer = dialect.before_routing(outer, app)
-    return closes_unread_bodies(answer_head(outer))
+    return observe(closes_unread_bodies(answer_head(outer)), app, APIS)

@@ -111,6 +111,8 @@ class Settings:
     saas_region: str = "EU"
     saas_location: str = ""
     saas_node_capacity: int = 100
+    # Log lines: `text` (one readable line each) or `json` (one object per line).
+    log_format: str = "text"
 
     @property
     def mail_folder(self) -> Path:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -45,17 +50,55 @@ def serve(
 ) -> None:
     """Start the server (checking its database and Redis, then migrating and
     initialising the database first)."""
+    with metrics_folder():
+        _serve(host, port, workers)
+
+
+METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[Path]:
+    """One empty folder for every worker's metrics (infrastructure/metrics.py), named in
+    the environment the workers inherit, set before anything imports prometheus_client
+    (which picks its multiprocess mode on import). An operator's own
+    `PROMETHEUS_MULTIPROC_DIR` is used and emptied (an earlier run's files would be
+    added to this one's); otherwise a new temporary folder, removed when serving ends."""
+    given = os.environ.get(METRICS_FOLDER)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield folder
+        return
+    folder = Path(tempfile.mkdtemp(prefix="townhall-metrics-"))
+    os.environ[METRICS_FOLDER] = str(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    from townhall.infrastructure import logs, metrics
     from townhall.services.bootstrap import unreachable
 
     os.environ["TOWNHALL_WORKERS"] = str(workers)  # each worker sizes its pools by it
     stop = _stop_later()
     settings = load_settings()
+    if settings.log_format not in logs.FORMATS:
+        typer.echo(f"townhall: log_format must be one of {', '.join(logs.FORMATS)}", err=True)
+        raise typer.Exit(2)
     problem = asyncio.run(unreachable(settings))
     if problem is not None:
         typer.echo(f"townhall: cannot start: {problem}", err=True)
         raise typer.Exit(1)
     if not stop.is_set():
         prepare(settings)
+    # This process serves no requests: its gauges (pools it opened to prepare) are not
+    # a live worker's.
+    metrics.forget(os.getpid())
     if stop.is_set():
         typer.echo("Townhall stopped before serving.")
         return
