@@ -110,7 +110,8 @@ def forget_dead(folder: str) -> None:
     }
     for pid in dead:
         if not _alive(pid):
-            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+            with contextlib.suppress(FileNotFoundError):  # another worker's scrape was first
+                multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
 
 
 def scrape() -> bytes:
@@ -121,7 +122,10 @@ def scrape() -> bytes:
     forget_dead(folder)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, folder)  # type: ignore[no-untyped-call]
-    return generate_latest(registry)
+    try:
+        return generate_latest(registry)
+    except FileNotFoundError:  # a dead worker's file went between listing and reading
+        return generate_latest(registry)
 
 
 def watch_pools(db: Any) -> None:
