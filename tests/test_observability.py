@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -31,9 +32,11 @@ from tests.conftest import (
     stop_server,
     unique,
 )
+from tests.helpers.mail import send
 from tests.helpers.symphony import key_pair
 
 ADMIN = ("admin", ADMIN_PASSWORD)
+REDIS_URL = "redis://127.0.0.1:6379/0"
 USER_ROUTE = "/plugins/restapi/v1/users/{username}"
 SECRET = "never-logged-Secret-42"
 """The password of every failed login here: it must appear in no log."""
@@ -391,5 +394,54 @@ def test_readiness_names_each_listener_and_what_is_down(database_url: str, tmp_p
             "smtp": "up",
             "mta_policy": "up",
         }
+        # The listener's counters: one message delivered, one recipient refused.
+        name = unique("mailee")
+        made = requests.post(
+            f"{running.api}/users",
+            json={"username": name, "password": SECRET, "email": f"{name}@example.org"},
+            auth=ADMIN,
+        )
+        assert made.status_code == 201, made.text
+        assert send(smtp, "someone@sender.test", [f"{name}@example.org"], "counted") == {}
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            send(smtp, "someone@sender.test", ["nobody@not-hosted.test"], "refused")
+        scraped = _scrape(running)
+        assert scraped["townhall_smtp_messages_accepted_total"] == 1
+        assert scraped[_series("townhall_smtp_messages_refused_total", stage="rcpt")] == 1
+    finally:
+        stop_server(running)
+
+
+def test_event_bus_metrics_with_redis(database_url: str, tmp_path: Path) -> None:
+    """With Redis, each worker hears the other's events: both are counted, and the
+    connected gauge is 1 (every live worker subscribed)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("several processes with Redis fan-out is the PostgreSQL deployment")
+    running = start_server(
+        database_url,
+        tmp_path / "server.log",
+        2,
+        TOWNHALL_REDIS_URL=REDIS_URL,
+        TOWNHALL_DB_POOL_SIZE="2",
+    )
+    try:
+        before = _scrape(running)
+        assert before["townhall_event_bus_redis_connected"] == 1
+        for _ in range(4):  # new connections, so both workers publish some
+            made = requests.post(
+                f"{running.api}/users",
+                json={"username": unique("evt"), "password": SECRET},
+                auth=ADMIN,
+                headers={"Connection": "close"},
+            )
+            assert made.status_code == 201, made.text
+        published, received = "townhall_events_published_total", "townhall_events_received_total"
+        deadline = time.monotonic() + 10  # Redis delivers after the answer
+        after = _scrape(running)
+        while after[received] == before[received] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = _scrape(running)
+        assert after[published] >= before[published] + 4, (before, after)
+        assert after[received] > before[received], (before, after)
     finally:
         stop_server(running)
