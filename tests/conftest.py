@@ -101,6 +101,9 @@ def start_server(database_url: str, log: Path, workers: int = 1, **env: str) -> 
         "TOWNHALL_SMTP_LISTEN": "off",
         **env,
     }
+    if not database_url.startswith("sqlite"):  # else: the SQLite file's folder
+        # Mail and files of a server on PostgreSQL stay its own, not the checkout's.
+        environment.setdefault("TOWNHALL_DATA_DIR", str(log.parent))
     handle = log.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "townhall", "serve", "--port", str(port), "--workers", str(workers)],
@@ -156,7 +159,9 @@ def client(server: RunningServer):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def services(database_url: str) -> AsyncIterator[Services]:
+async def services(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Services]:
     """In-process services on the test database (migrated and initialised)."""
     from townhall.app import TENANT_DEFAULTS
     from townhall.config import load_settings
@@ -171,6 +176,7 @@ async def services(database_url: str) -> AsyncIterator[Services]:
             "TOWNHALL_DOMAIN": "example.org",
             "TOWNHALL_ARGON2_TIME_COST": "1",
             "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+            "TOWNHALL_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         }
     )
     await asyncio.to_thread(upgrade, database_url)

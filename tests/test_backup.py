@@ -422,9 +422,10 @@ def test_the_cli_backs_up_and_restores(tmp_path: Path) -> None:
         raw = bytearray(archive.read_bytes())
         raw[len(raw) // 2] ^= 0xFF
         damaged.write_bytes(bytes(raw))
-        refused = townhall(target_url, "restore", str(damaged))
+        # The target has no database yet: `--create` says that is meant.
+        refused = townhall(target_url, "--create", "restore", str(damaged))
         assert refused.returncode == 1 and "damaged archive" in refused.stderr
-        done = townhall(target_url, "restore", str(archive))
+        done = townhall(target_url, "--create", "restore", str(archive))
         assert done.returncode == 0, done.stderr
         assert "restored" in done.stdout
         target = start_server(target_url, tmp_path / "b.log", **_env(tmp_path / "mail-b"))

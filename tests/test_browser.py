@@ -11,7 +11,7 @@ import requests
 import yaml
 
 from tests.conftest import RunningServer, start_server, stop_server
-from townhall.app import DIALECTS
+from townhall.app import APIS
 
 FRONT_END = "https://front.example"
 PROTECTED = ["/api/v2/users", "/pod/v2/sessioninfo", "/plugins/restapi/v1/users"]
@@ -43,7 +43,7 @@ def test_the_docs_page_loads_everything_from_this_server(browser_server: Running
 
 def test_the_docs_page_offers_every_apis_own_document(browser_server: RunningServer) -> None:
     page = requests.get(f"{browser_server.url}/docs", timeout=10).text
-    for dialect in DIALECTS:
+    for dialect in APIS:
         assert dialect.contract is not None, dialect.name
         assert f'"url":"{dialect.contract.url}"' in page, dialect.name
         served = requests.get(f"{browser_server.url}{dialect.contract.url}", timeout=10)

@@ -33,7 +33,8 @@ def test_admin_create_logs_in_over_the_api(server: RunningServer) -> None:
         r = requests.get(f"{server.api}/users/{name}", auth=(name, "pw-123456"))
         assert r.status_code == 200
         again = townhall(server.database_url, "admin", "create", name, "--password", "pw-123456")
-        assert again.returncode == 1 and "error" in again.stderr
+        assert again.returncode == 1
+        assert again.stderr.strip() == f"error: user {name} already exists"
     finally:  # other tests rely on `admin` being the only administrator
         requests.delete(f"{server.api}/users/{name}", auth=(name, "pw-123456"))
 
@@ -92,8 +93,9 @@ def test_admin_reset_password_is_the_way_back_in(server: RunningServer) -> None:
             server.database_url, "admin", "reset-password", name, "--password", "short"
         )
         assert short.returncode == 1 and "password" in short.stderr
-        nobody = townhall(server.database_url, "admin", "reset-password", unique("nobody"))
-        assert nobody.returncode == 1 and "error" in nobody.stderr
+        missing = unique("nobody")
+        nobody = townhall(server.database_url, "admin", "reset-password", missing)
+        assert nobody.returncode == 1 and nobody.stderr.strip() == f"error: no user {missing}"
         elsewhere = townhall(
             server.database_url, "admin", "reset-password", name, "--tenant", "no.such"
         )

@@ -21,7 +21,7 @@ from tests.helpers import contract
 from tests.helpers.rmp import Rmp, at, book, make_resource
 from tests.helpers.symphony import Bot, key_pair
 from tests.test_tenants import Made, _create
-from townhall.app import DIALECTS
+from townhall.app import APIS
 from townhall.dialects.kit import Dialect
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
@@ -177,7 +177,7 @@ async def test_no_read_of_any_api_shows_another_tenants_things(
     own = Rmp(server).login(f"admin@{a.domain}", a.password)
     assert MARK in own.get(f"/users/{probe.held['email']}").text
     tried = {}
-    for dialect in DIALECTS:
+    for dialect in APIS:
         tried[dialect.name], leaks = _probe(server, probe, dialect)
         assert not leaks, leaks
     print(f"isolation probe, reads tried per API: {tried}")

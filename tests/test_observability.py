@@ -32,6 +32,7 @@ from tests.conftest import (
     stop_server,
     unique,
 )
+from tests.console.helpers import Console
 from tests.helpers.mail import send
 from tests.helpers.symphony import key_pair
 
@@ -137,6 +138,13 @@ def test_every_api_is_named_with_its_principal(server: RunningServer) -> None:
         line = _access_line(server, answer.headers["X-Request-Id"])
         assert f" {route} {answer.status_code} " in line, line
         assert f" api={api} principal={principal} " in line, line
+    console = Console(server)
+    assert console.sign_in().status_code == 303
+    people = console.page("/people")
+    assert people.status_code == 200
+    line = _access_line(server, people.headers["X-Request-Id"])
+    assert " GET /admin/people 200 " in line, line
+    assert " api=console principal=admin@example.org " in line, line
 
 
 def _id(label: str) -> dict[str, str]:
@@ -179,7 +187,7 @@ def test_an_unknown_log_format_is_one_line_and_exit_2(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 2, done.stderr
-    assert "log_format must be one of text, json" in done.stderr
+    assert "TOWNHALL_LOG_FORMAT: must be one of text, json" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "townhall.db").exists()
 
 
@@ -208,7 +216,14 @@ def _symphony(server: RunningServer, name: str) -> int:
     return answer.status_code
 
 
-@pytest.mark.parametrize("api", [_openfire, _rmp, _ox, _symphony], ids=lambda f: f.__name__[1:])
+def _console(server: RunningServer, name: str) -> int:
+    console = Console(server)
+    return console.sign_in(name, SECRET).status_code
+
+
+@pytest.mark.parametrize(
+    "api", [_openfire, _rmp, _ox, _symphony, _console], ids=lambda f: f.__name__[1:]
+)
 def test_a_failed_login_is_logged_and_audited_never_with_the_password(
     server: RunningServer, api: object
 ) -> None:

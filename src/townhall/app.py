@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response
@@ -16,10 +18,12 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
 from litestar.logging.config import LoggingConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp
 
 from townhall.config import Settings, load_settings
-from townhall.dialects import kit, openfire, oxaas, rmp, symphony
+from townhall.dialects import console, kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
 from townhall.infrastructure import logs, metrics, mta_policy, smtp_inbound
 from townhall.services.container import Services
@@ -28,13 +32,16 @@ from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
 from townhall.web.metrics import observe
 
-DIALECTS = (openfire.DIALECT, symphony.DIALECT, oxaas.DIALECT, rmp.DIALECT)
-"""Every API the server speaks; a new one is one more entry."""
+DIALECTS = (openfire.DIALECT, symphony.DIALECT, oxaas.DIALECT, rmp.DIALECT, console.DIALECT)
+"""Every wire adapter the server speaks: the APIs and the web console; a new one is one
+more entry."""
+APIS = tuple(d for d in DIALECTS if d.contract is not None)
+"""The vendor APIs: the adapters that publish an OpenAPI contract."""
 TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
 """What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
-APIS = (*((p, d.name) for d in DIALECTS for p in d.prefixes), ("/admin/", "console"))
-"""Which API a path belongs to, by prefix, for the access log and the metrics (any
-other path is the server's own: health, metrics, docs)."""
+API_PREFIXES = tuple((p, d.name) for d in DIALECTS for p in d.prefixes)
+"""Which API (or the console) a path belongs to, by prefix, for the access log and the
+metrics (any other path is the server's own: health, metrics, docs)."""
 
 
 def _expected_refusals() -> set[int | type[Exception]]:
@@ -75,6 +82,14 @@ def _cors(settings: Settings) -> CORSConfig | None:
     )
 
 
+def _templates() -> TemplateConfig[JinjaTemplateEngine] | None:
+    """The template folders of the dialects that render pages (the web console)."""
+    folders: list[Path | PathLike[Any] | str] = [
+        d.templates for d in DIALECTS if d.templates is not None
+    ]
+    return TemplateConfig(directory=folders, engine=JinjaTemplateEngine) if folders else None
+
+
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
     logs.configure(settings.log_level, settings.log_format)
@@ -112,6 +127,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             MethodNotAllowedException: _unrouted,
         },
         cors_config=_cors(settings),
+        template_config=_templates(),
         state=State(
             {
                 kit.TRUSTED_PROXIES: kit.networks(settings.trusted_proxies),
@@ -134,4 +150,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for dialect in DIALECTS:
         if dialect.before_routing is not None:
             outer = dialect.before_routing(outer, app)
-    return observe(closes_unread_bodies(answer_head(outer)), app, APIS)
+    return observe(closes_unread_bodies(answer_head(outer)), app, API_PREFIXES)

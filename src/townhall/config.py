@@ -3,6 +3,10 @@
 The environment wins over the file so that a container or a CI job can override any
 value without editing files. Every process (the CLI and each server worker) reads the
 same sources, which is how workers started by Granian agree on their configuration.
+
+A mistake in either (an unknown key in the file, a value of the wrong type, a file that
+does not parse, a database URL of an unsupported kind) is a `ConfigError`: one line
+naming the setting, which the CLI prints and exits 2 on, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,16 +14,36 @@ from __future__ import annotations
 import hashlib
 import os
 import tomllib
+import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 ENV_PREFIX = "TOWNHALL_"
+DATABASE_FILE = "townhall.db"
+"""The SQLite file's name in the data directory (the default database)."""
+SECRETS = frozenset(
+    {"admin_password", "secret_key", "doveadm_key", "mail_events_token", "ox_mail_credential"}
+)
+"""Settings whose values are never shown (`config show`, refusals)."""
+URL_SETTINGS = frozenset({"database_url", "redis_url", "smtp_url", "doveadm_url"})
+"""Settings that are URLs: shown without their password."""
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, as one line naming the setting (`setting: reason`)."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{setting}: {reason}")
+        self.setting = setting
+        self.reason = reason
 
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///townhall.db"
+    # Empty: `sqlite:///<data_dir>/townhall.db`. A relative SQLite path is relative to
+    # the working directory.
+    database_url: str = ""
     redis_url: str | None = None
     # PostgreSQL connections the whole server may hold: shared by its worker processes
     # and, within each, by its read and its write pool. `db_pool_size` > 0 sets each
@@ -76,8 +100,8 @@ class Settings:
     ox_mail_credential: str | None = None
     master_account_override: bool = False
     # The embedded mail receiver: `host:port` to listen for SMTP on (every worker shares
-    # it), or `off`; and the folder of the mailboxes (empty: `mail/` beside the SQLite
-    # database, else `townhall-mail/` in the working folder).
+    # it), or `off`; and the folder of the mailboxes (empty: `mail/` in the data
+    # directory).
     smtp_listen: str = "127.0.0.1:2525"
     mail_dir: str = ""
     # Production mail (Postfix + Dovecot): where Postfix's policy-delegation service
@@ -94,8 +118,8 @@ class Settings:
     # present (empty: the route is off).
     mail_events_token: str = ""
     # People's files (RMP's /files): where their bytes are kept, `local` (a folder,
-    # `files_dir`; empty: `files/` beside the SQLite database, else `townhall-files/` in
-    # the working folder) or `database` (chunks in the database, so every host of a
+    # `files_dir`; empty: `files/` in the data directory) or `database` (chunks in the
+    # database, so every host of a
     # PostgreSQL deployment serves the same files); and the largest single upload.
     file_store: str = "local"
     files_dir: str = ""
@@ -111,25 +135,35 @@ class Settings:
     saas_region: str = "EU"
     saas_location: str = ""
     saas_node_capacity: int = 100
+    # The one folder of this deployment's state: the SQLite database (unless
+    # `database_url` says otherwise), `mail/` and `files/`. Empty: the folder of the
+    # SQLite file `database_url` names, else the working directory; always made absolute,
+    # so a command run from another folder never silently starts a new deployment.
+    data_dir: str = ""
     # Log lines: `text` (one readable line each) or `json` (one object per line).
     log_format: str = "text"
+
+    @property
+    def data_folder(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file (absolute), None on PostgreSQL or in memory."""
+        return _sqlite_file(self.database_url)
 
     @property
     def mail_folder(self) -> Path:
         if self.mail_dir:
             return Path(self.mail_dir)
-        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
-            return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "mail"
-        return Path("townhall-mail").absolute()
+        return self.data_folder / "mail"
 
     @property
     def files_folder(self) -> Path:
         """Where the `local` file store keeps people's files (defaulted as `mail_folder`)."""
         if self.files_dir:
             return Path(self.files_dir)
-        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
-            return Path(self.database_url.removeprefix("sqlite:///")).absolute().parent / "files"
-        return Path("townhall-files").absolute()
+        return self.data_folder / "files"
 
     @property
     def data_folders(self) -> dict[str, Path]:
@@ -144,6 +178,17 @@ class Settings:
         return folders
 
     def __post_init__(self) -> None:
+        """Resolve the data directory once, to an absolute path, and the default
+        database inside it: every later use (mail, files, backups) agrees on it, and a
+        worker started in the same folder resolves it alike."""
+        if self.data_dir:
+            data = Path(self.data_dir).expanduser().absolute()
+        else:
+            beside = _sqlite_file(self.database_url) if self.database_url else None
+            data = beside.parent if beside is not None else Path.cwd()
+        object.__setattr__(self, "data_dir", str(data))
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data / DATABASE_FILE}")
         if not self.deployment_name:
             digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
             object.__setattr__(self, "deployment_name", f"townhall-{digest}")
@@ -161,33 +206,192 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
-def _coerce(value: str, default: Any) -> Any:
-    if isinstance(default, bool):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, tuple):
+def _sqlite_file(url: str) -> Path | None:
+    """The file an SQLite URL names, made absolute (relative to the working directory,
+    as SQLite itself reads it); None for PostgreSQL or memory."""
+    for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+        if url.startswith(prefix):
+            path = url.removeprefix(prefix).split("?", 1)[0]
+            if not path or path == ":memory:":
+                return None
+            return Path(path).absolute()
+    return None
+
+
+DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg")
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why `url` cannot be Townhall's database (None if it can), before any driver sees it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme:
+        return "is not a database URL; use sqlite:///PATH or postgresql://HOST/DB"
+    if scheme.lower() not in DATABASE_SCHEMES:
+        kind = scheme.split("+", 1)[0]
+        return f"{kind} is not supported; use sqlite:/// or postgresql://"
+    if scheme.startswith("sqlite") and not rest.startswith("/"):
+        return "an SQLite URL has three slashes: sqlite:///PATH (relative) or sqlite:////PATH"
+    if scheme.startswith("postgres"):
+        _, slash, database = rest.split("?", 1)[0].partition("/")
+        if not slash or not database:
+            return "names no database: postgresql://USER@HOST/DATABASE"
+    return None
+
+
+def env_name(name: str) -> str:
+    return ENV_PREFIX + name.upper()
+
+
+_HINTS: dict[str, Any] = {}
+
+
+def _hints() -> dict[str, Any]:
+    if not _HINTS:
+        _HINTS.update(get_type_hints(Settings))
+    return _HINTS
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether a TOML value has the type of the setting (TOML's types are JSON's)."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return any(_conforms(value, arg) for arg in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        return isinstance(value, list | tuple) and all(
+            _conforms(item, get_args(hint)[0]) for item in value
+        )
+    if origin is dict:
+        return isinstance(value, dict)
+    return True
+
+
+def _expected(hint: Any) -> str:
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        kinds = [_expected(arg) for arg in get_args(hint) if arg is not type(None)]
+        return " or ".join(kinds)
+    if hint is bool:
+        return "true or false"
+    if hint is int:
+        return "an integer"
+    if hint is str:
+        return "a string"
+    if origin is tuple:
+        return "a list of strings"
+    if origin is dict:
+        return "a table"
+    return str(hint)
+
+
+def _shown(name: str, value: Any) -> str:
+    return "a hidden value" if name in SECRETS else repr(value)
+
+
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def _coerce(name: str, value: str, hint: Any) -> Any:
+    """An environment variable's text as the setting's type (ConfigError if it is not)."""
+    setting = env_name(name)
+    kinds = set(get_args(hint)) or {hint}
+    if bool in kinds:
+        word = value.strip().lower()
+        if word in TRUE | FALSE:
+            return word in TRUE
+        raise ConfigError(setting, f"must be true or false (1/0, yes/no, on/off), not {value!r}")
+    if int in kinds:
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ConfigError(setting, f"must be an integer, not {_shown(name, value)}") from None
+    if get_origin(hint) is tuple:
         return tuple(item.strip() for item in value.split(",") if item.strip())
     return value
 
 
+SOURCE_DEFAULT, SOURCE_FILE, SOURCE_ENVIRONMENT = "default", "file", "environment"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Settings and where each came from (`default`, `file` or `environment`), for
+    `townhall config show` and for warnings about settings that were set on purpose."""
+
+    settings: Settings
+    sources: dict[str, str]
+    config_file: Path | None = None
+    unknown_environment: tuple[str, ...] = ()
+
+    def explicit(self, name: str) -> bool:
+        return self.sources.get(name, SOURCE_DEFAULT) != SOURCE_DEFAULT
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    setting = f"{ENV_PREFIX}CONFIG"
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(setting, f"no file at {path}") from None
+    except OSError as exc:
+        raise ConfigError(setting, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(setting, f"{path} is not valid TOML: {exc}") from None
+
+
+def load(env: dict[str, str] | None = None) -> Loaded:
+    """Settings from `TOWNHALL_CONFIG` (a TOML file, optional) overlaid by `TOWNHALL_*`,
+    each checked against its field's type; ConfigError naming the first mistake."""
+    env = dict(os.environ if env is None else env)
+    hints = _hints()
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    config_file = env.get(f"{ENV_PREFIX}CONFIG")
+    path = Path(config_file).absolute() if config_file else None
+    if path is not None:
+        for name, value in _read_file(path).items():
+            where = f"{name} in {path}"
+            if name not in known:
+                raise ConfigError(where, "unknown setting (see README.md: Configuration)")
+            if not _conforms(value, hints[name]):
+                expected = _expected(hints[name])
+                raise ConfigError(where, f"must be {expected}, not {_shown(name, value)}")
+            values[name] = tuple(value) if isinstance(value, list) else value
+            sources[name] = SOURCE_FILE
+    for name in sorted(known):
+        raw = env.get(env_name(name))
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw, hints[name])
+            sources[name] = SOURCE_ENVIRONMENT
+    url = values.get("database_url")
+    if url:
+        problem = database_url_problem(url)
+        if problem is not None:
+            where = env_name("database_url")
+            if sources["database_url"] == SOURCE_FILE:
+                where = f"database_url in {path}"
+            raise ConfigError(where, problem)
+    settings = Settings(**values)
+    ours = {env_name(name) for name in known} | {f"{ENV_PREFIX}CONFIG"}
+    unknown = tuple(
+        sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in ours and env[k] != "")
+    )
+    return Loaded(
+        settings, {n: sources.get(n, SOURCE_DEFAULT) for n in sorted(known)}, path, unknown
+    )
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Settings from `TOWNHALL_CONFIG` (a TOML file, optional) overlaid by `TOWNHALL_*`."""
-    env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    config_file = env.get(f"{ENV_PREFIX}CONFIG")
-    if config_file:
-        values.update(tomllib.loads(Path(config_file).read_text()))
-    defaults = Settings()
-    for f in fields(Settings):
-        raw = env.get(ENV_PREFIX + f.name.upper())
-        if raw is not None and raw != "":
-            values[f.name] = _coerce(raw, getattr(defaults, f.name))
-    for name, value in values.items():
-        if isinstance(value, list):  # TOML arrays, for the tuple settings
-            values[name] = tuple(value)
-    known = {f.name for f in fields(Settings)}
-    unknown = set(values) - known
-    if unknown:
-        raise ValueError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
-    return Settings(**values)
+    return load(env).settings

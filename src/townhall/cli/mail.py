@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from townhall.cli.common import refusing_domain_errors
-from townhall.config import load_settings
+from townhall.cli.common import configured, refusing_domain_errors, require_database
 
 commands = typer.Typer(help="Production mail (Postfix + Dovecot).", no_args_is_help=True)
 
@@ -24,7 +23,7 @@ def mail_engine_role(
     the views they query (mta_*, mda_*) and write Dovecot's last logins, nothing else."""
     from townhall.store.mail_views import grant_engine_role
 
-    settings = load_settings()
+    settings = configured().settings
     if settings.is_sqlite:
         typer.echo(
             "error: engine roles are PostgreSQL's; on SQLite give the engines read access "
@@ -34,6 +33,7 @@ def mail_engine_role(
         raise typer.Exit(1)
     from townhall.store.migrate import upgrade
 
+    require_database(settings)
     upgrade(settings.database_url)
     refusing_domain_errors(
         lambda: asyncio.run(grant_engine_role(settings.database_url, name, password))

@@ -16,8 +16,13 @@ from typing import Annotated, Any
 import typer
 
 from townhall import __version__
-from townhall.cli.common import prepare
-from townhall.config import load_settings
+from townhall.cli.common import (
+    Unreachable,
+    configured,
+    database_where,
+    inspect_database,
+    prepare,
+)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_GRACE_SECONDS = 10
@@ -81,21 +86,24 @@ def metrics_folder() -> Iterator[Path]:
 
 
 def _serve(host: str, port: int, workers: int) -> None:
-    from townhall.infrastructure import logs, metrics
+    from townhall.infrastructure import metrics
     from townhall.services.bootstrap import unreachable
 
     os.environ["TOWNHALL_WORKERS"] = str(workers)  # each worker sizes its pools by it
     stop = _stop_later()
-    settings = load_settings()
-    if settings.log_format not in logs.FORMATS:
-        typer.echo(f"townhall: log_format must be one of {', '.join(logs.FORMATS)}", err=True)
-        raise typer.Exit(2)
+    loaded = configured()
+    settings = loaded.settings
+    # A PostgreSQL database that does not exist is a mistake of the URL (named, exit 2);
+    # one that does not answer is told by `unreachable`, as any dependency.
+    with contextlib.suppress(Unreachable):
+        asyncio.run(inspect_database(settings))
     problem = asyncio.run(unreachable(settings))
     if problem is not None:
         typer.echo(f"townhall: cannot start: {problem}", err=True)
         raise typer.Exit(1)
     if not stop.is_set():
-        prepare(settings)
+        explicit = [name for name in loaded.sources if loaded.explicit(name)]
+        prepare(settings, warn_for=explicit)
     # This process serves no requests: its gauges (pools it opened to prepare) are not
     # a live worker's.
     metrics.forget(os.getpid())
@@ -103,8 +111,10 @@ def _serve(host: str, port: int, workers: int) -> None:
         typer.echo("Townhall stopped before serving.")
         return
     typer.echo(f"Townhall {__version__} listening on http://{host}:{port} ({workers} worker(s))")
-    typer.echo(f"  database: {settings.database_url.split('@')[-1]}")
+    typer.echo(f"  data directory: {settings.data_dir}")
+    typer.echo(f"  database: {database_where(settings)}")
     typer.echo(f"  Openfire REST API: http://{host}:{port}/plugins/restapi/v1  docs: /docs")
+    typer.echo(f"  admin console: http://{host}:{port}/admin")
     if settings.smtp_listen.strip().lower() not in ("", "off"):
         typer.echo(f"  mail (SMTP): {settings.smtp_listen}  mailboxes: {settings.mail_folder}")
     if settings.mta_policy_listen.strip().lower() not in ("", "off"):

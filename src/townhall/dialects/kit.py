@@ -18,6 +18,7 @@ import ipaddress
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
@@ -329,7 +330,8 @@ class Dialect:
     `refusals`: errors it raises on purpose (answered, not failures to log).
     `before_routing`: an ASGI layer that must act before Litestar
     routes (Openfire authenticates before routing). `tenant_defaults`: what the API
-    sets up in a new tenant. `contract`: its published OpenAPI document."""
+    sets up in a new tenant. `contract`: its published OpenAPI document. `templates`:
+    the folder of the Jinja templates it renders (the web console's)."""
 
     name: str
     routers: Callable[[], list[Router]]
@@ -339,3 +341,4 @@ class Dialect:
     before_routing: Callable[[ASGIApp, Litestar], ASGIApp] | None = None
     tenant_defaults: Callable[[Services, Principal], Awaitable[None]] | None = None
     contract: Contract | None = None
+    templates: Path | None = None

@@ -22,6 +22,7 @@ class AuditService(Service):
         until: datetime | None = None,
         offset: int = 0,
         limit: int = 100,
+        action: str | None = None,
     ) -> list[AuditEntry]:
         """Newest first, at most MAX_ENTRIES of them: the plugin takes any limit, so a
         larger one is capped rather than refused."""
@@ -32,6 +33,13 @@ class AuditService(Service):
         async with self.db.read() as tx:
             return list(
                 await store.entries(
-                    tx, actor.tenant_id, username, since, until, offset, min(limit, MAX_ENTRIES)
+                    tx,
+                    actor.tenant_id,
+                    username,
+                    since,
+                    until,
+                    offset,
+                    min(limit, MAX_ENTRIES),
+                    action,
                 )
             )

@@ -61,7 +61,12 @@ ACCESS_ALGORITHM = "HS256"
 ACCESS_KIND = "access"
 """The kind of the refresh-token rows behind access tokens (stored as `rmp`)."""
 REFUSED = "invalid, expired or revoked token"
-SESSION_KINDS = {"session": "session", "keymanager": "keymanager", ACCESS_KIND: "rmp"}
+SESSION_KINDS = {
+    "session": "session",
+    "keymanager": "keymanager",
+    ACCESS_KIND: "rmp",
+    "console": "console",
+}
 SHOWN_NAME = 64
 """How much of a refused username the log and the audit trail keep."""
 
@@ -407,8 +412,20 @@ class AuthService(Service):
         """Who a valid opaque session token belongs to."""
         return await self._holder(digest(token), kind)
 
-    async def end_session(self, token: str) -> None:
-        found = await self.session(token)
+    async def start_session(self, who: Principal, kind: str) -> str:
+        """A new opaque token of `kind` for a person already authenticated (the web
+        console's, after its password check): revoked by a logout, a lockout or a new
+        password like every other session."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        async with self.change(who, "session.login", f"{who.username} ({kind})") as tx:
+            await store.insert_token(
+                tx, digest(token), who.person_id, SESSION_KINDS[kind], now, now + self._session_ttl
+            )
+        return token
+
+    async def end_session(self, token: str, kind: str = "session") -> None:
+        found = await self.session(token, kind)
         async with self.change(found, "session.logout", found.username or "") as tx:
             await store.revoke(tx, digest(token), self.clock.now())
 

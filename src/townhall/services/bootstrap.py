@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from townhall.infrastructure.events import redis_answers
 from townhall.services.container import Services
 from townhall.services.people import NewPerson, PersonChanges
 from townhall.store import brands as brand_store
+from townhall.store import people as people_store
 from townhall.store import tenants as tenant_store
 
 SECRET_KEY_SETTING = "secret_key"
@@ -89,6 +91,43 @@ async def ensure_initialised(
     await _register_admin_key(services, settings, tenant)
     await _set_mail_credential(services, settings, tenant)
     return FirstStart(True, tenant.domain, password if generated else None)
+
+
+async def ignored_settings(
+    services: Services, settings: Settings, explicit: Collection[str]
+) -> list[str]:
+    """Warnings for the settings set (`explicit`) that only the first start applies and
+    that differ from what the database holds: the first tenant's domain, the `admin`
+    password (verified against its hash, never shown), the stored secret key. Changing
+    them later would otherwise be silently ignored."""
+    async with services.deps.db.read() as tx:
+        tenant = await tenant_store.first_tenant(tx)
+        stored_key = await tenant_store.get_setting(tx, SECRET_KEY_SETTING)
+        admin = await people_store.login(tx, tenant.id, ADMIN_USERNAME) if tenant else None
+    if tenant is None:
+        return []
+    later = "only the first start applies it"
+    warnings: list[str] = []
+    if "domain" in explicit and settings.domain.strip().lower() != tenant.domain.lower():
+        warnings.append(
+            f"TOWNHALL_DOMAIN is {settings.domain} but the first tenant's domain is "
+            f"{tenant.domain}: {later} (add a route with `townhall tenants route`)"
+        )
+    wanted = settings.admin_password if "admin_password" in explicit else None
+    stored = admin.password_hash if admin is not None else None
+    if wanted and stored and not await services.deps.passwords.verify(stored, wanted):
+        warnings.append(
+            f"TOWNHALL_ADMIN_PASSWORD is not {ADMIN_USERNAME}'s password: {later} "
+            f"(set it with `townhall users reset-password {ADMIN_USERNAME}`)"
+        )
+    key = settings.secret_key if "secret_key" in explicit else None
+    if (
+        key
+        and stored_key is not None
+        and not hmac.compare_digest(key.encode(), stored_key.encode())
+    ):
+        warnings.append(f"TOWNHALL_SECRET_KEY is not the stored secret key: {later}")
+    return warnings
 
 
 async def _register_admin_key(services: Services, settings: Settings, tenant: Tenant) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -167,28 +169,20 @@ class CalendarService(Service):
         one of the actor's own calendars. Sharing again changes the access."""
         if access not in ACCESS:
             raise Invalid("access", f"must be one of {', '.join(ACCESS)}")
-        username = _username(actor)
-        subject = f"{username}/{calendar} with {sharee.address or sharee.group}"
-        async with self.change(actor, "calendar.shared", subject) as tx:
-            person = await self._person(tx, actor, username)
-            calendar_id = await self._owned(tx, actor, person, calendar)
-            group_id, user_id = await self._sharee(tx, actor, sharee)
+        async with self._own_share(actor, "calendar.shared", calendar, sharee) as share:
+            tx, owner_id, calendar_id, (group_id, user_id) = share
             if group_id is not None:
                 await store.share_with_group(tx, calendar_id, group_id, access)
                 return
             assert user_id is not None
-            if user_id == person.id:
+            if user_id == owner_id:
                 raise Invalid("email", "owns the calendar; a calendar is not shared with its owner")
             await store.share(tx, calendar_id, user_id, access)
 
     async def unshare_calendar(self, actor: Principal, calendar: str, sharee: Sharee) -> None:
         """End a share of one of the actor's own calendars; NotFound if there is none."""
-        username = _username(actor)
-        subject = f"{username}/{calendar} with {sharee.address or sharee.group}"
-        async with self.change(actor, "calendar.unshared", subject) as tx:
-            person = await self._person(tx, actor, username)
-            calendar_id = await self._owned(tx, actor, person, calendar)
-            group_id, user_id = await self._sharee(tx, actor, sharee)
+        async with self._own_share(actor, "calendar.unshared", calendar, sharee) as share:
+            tx, _, calendar_id, (group_id, user_id) = share
             if group_id is not None:
                 ended = await store.unshare_group(tx, calendar_id, group_id)
             else:
@@ -461,6 +455,19 @@ class CalendarService(Service):
             return recurrence.zone(name).key
         except Invalid:
             return "UTC"
+
+    @asynccontextmanager
+    async def _own_share(
+        self, actor: Principal, action: str, calendar: str, sharee: Sharee
+    ) -> AsyncIterator[tuple[Tx, int, int, tuple[int | None, int | None]]]:
+        """The change (audited as `action`) of a share of one of the actor's own
+        calendars: its transaction, the owner's and the calendar's ids, and the sharee."""
+        username = _username(actor)
+        subject = f"{username}/{calendar} with {sharee.address or sharee.group}"
+        async with self.change(actor, action, subject) as tx:
+            person = await self._person(tx, actor, username)
+            calendar_id = await self._owned(tx, actor, person, calendar)
+            yield tx, person.id, calendar_id, await self._sharee(tx, actor, sharee)
 
     async def _sharee(
         self, tx: Tx, actor: Principal, sharee: Sharee

@@ -49,10 +49,16 @@ async def entries(
     until: datetime | None,
     offset: int,
     limit: int,
+    action: str | None = None,
 ) -> Sequence[AuditEntry]:
+    """`action`: that action, or every action under it when it ends in a dot (`user.`)."""
     query = select(audit_log).where(audit_log.c.tenant_id == tenant_id)
     if username:
         query = query.where(audit_log.c.username == username)
+    if action and action.endswith("."):
+        query = query.where(audit_log.c.action.startswith(action, autoescape=True))
+    elif action:
+        query = query.where(audit_log.c.action == action)
     if since:
         query = query.where(audit_log.c.occurred_at >= since)
     if until:

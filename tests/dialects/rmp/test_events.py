@@ -352,7 +352,7 @@ async def test_a_lockout_closes_the_socket(server: RunningServer) -> None:
         )
         assert locked.status_code == 201, locked.text
         code, reason = await closed_with(ws)
-        assert code == 4001 and reason
+        assert code == 4001 and reason, server.log.read_text()[-4000:]  # once seen: 1006
 
 
 @pytest.fixture(scope="module")
