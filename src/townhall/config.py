@@ -135,6 +135,10 @@ class Settings:
     saas_region: str = "EU"
     saas_location: str = ""
     saas_node_capacity: int = 100
+    # Long work as jobs (services/jobs.py): an import of more rows, or of a larger file,
+    # than these runs as a job (202 Accepted and a progress URL); 0: never by that measure.
+    import_job_rows: int = 500
+    import_job_bytes: int = 1024**2
     # The one folder of this deployment's state: the SQLite database (unless
     # `database_url` says otherwise), `mail/` and `files/`. Empty: the folder of the
     # SQLite file `database_url` names, else the working directory; always made absolute,

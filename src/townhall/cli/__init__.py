@@ -12,7 +12,18 @@ from typing import Annotated
 import typer
 
 from townhall import __version__
-from townhall.cli import backup, common, compliance, configuration, db, mail, people, serve, tenants
+from townhall.cli import (
+    backup,
+    common,
+    compliance,
+    configuration,
+    db,
+    imports,
+    mail,
+    people,
+    serve,
+    tenants,
+)
 
 app = typer.Typer(help="Townhall: one back office, four admin APIs.", no_args_is_help=True)
 
@@ -35,6 +46,7 @@ def options(
 app.command()(serve.serve)
 app.command()(backup.backup)
 app.command()(backup.restore)
+app.command("import")(imports.import_file)
 app.add_typer(db.commands, name="db")
 app.add_typer(people.admins, name="admin")
 app.add_typer(people.users, name="users")

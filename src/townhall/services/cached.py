@@ -43,6 +43,7 @@ RULES: tuple[tuple[str, frozenset[str]], ...] = (
     ("mailbox.", NOTHING),
     ("room.", NOTHING),
     ("announcement.", NOTHING),
+    ("job.", NOTHING),
 )
 """By topic prefix, the kinds a change may make stale (the first match wins)."""
 ABOVE_TENANTS = ("tenant.", "brand.")

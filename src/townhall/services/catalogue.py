@@ -27,6 +27,7 @@ from townhall.domain.principal import Principal
 from townhall.domain.queries import ResourceQuery
 from townhall.services.base import Deps, Service, Work
 from townhall.services.bookings import MAX_ID, MAX_TITLE, check_attendees, event_data
+from townhall.services.progress import Progress
 from townhall.services.resources import (
     NewResource,
     ResourceInput,
@@ -272,32 +273,48 @@ class CatalogueService(Service):
         actor: Principal,
         given: ImportFile,
         dry_run: bool = False,
+        progress: Progress | None = None,
+        check_first: bool = False,
     ) -> ImportResult:
         """Check every row, then (unless `dry_run`) write it all in one transaction.
 
         A row outside the domains the actor administers, or a type to create by someone
         not a server admin, is Forbidden. A dry run reads only; a real one checks inside
-        its write transaction, so what was checked is what is written."""
+        its write transaction, so what was checked is what is written.
+
+        `check_first` (a job's import) checks every row in a read transaction before the
+        write one: refusals are found, and progress told, while no write lock is held
+        (SQLite has one writer), and the write transaction checks again as it writes.
+        `progress` is told each row checked and written, and gives the event loop back
+        between rows."""
         _may_work_in_bulk(actor)
-        if dry_run:
+        progress = progress or Progress()
+        if dry_run or check_first:
             async with self.db.read() as tx:
-                plan = await self._plan(tx, actor, given)
-            return plan.result(dry_run=True)
+                plan = await self._plan(tx, actor, given, progress)
+            if dry_run:
+                return plan.result(dry_run=True)
         try:
             async with self.unit(actor) as work:
-                plan = await self._plan(work, actor, given)
-                await self._write(work, actor, plan)
+                # Checked again but told once: after a check first, the count stays at
+                # "checking: all" until the writing starts.
+                again = Progress() if check_first else progress
+                plan = await self._plan(work, actor, given, again)
+                await self._write(work, actor, plan, progress)
         except ExclusionViolation:
             detail = "a booking overlaps one made while the import ran; nothing was imported"
             raise Conflict("booking", "", detail) from None
         return plan.result(dry_run=False)
 
-    async def _plan(self, tx: Tx, actor: Principal, given: ImportFile) -> _Plan:
+    async def _plan(self, tx: Tx, actor: Principal, given: ImportFile, progress: Progress) -> _Plan:
         plan = _Plan(errors=list(given.malformed))
+        rows = len(given.categories) + len(given.types)
+        progress.begin("checking", rows + len(given.resources) + len(given.bookings))
         plan.categories = self._plan_categories(given, plan)
         known = await self._plan_types(tx, actor, given, plan)
-        await self._plan_resources(tx, actor, given.resources, known, plan)
-        await self._plan_bookings(tx, actor, given.bookings, plan)
+        await progress.advance(rows)
+        await self._plan_resources(tx, actor, given.resources, known, plan, progress)
+        await self._plan_bookings(tx, actor, given.bookings, plan, progress)
         if plan.errors:
             raise RowsInvalid(plan.errors)
         return plan
@@ -342,10 +359,12 @@ class CatalogueService(Service):
         rows: list[ImportRow],
         known: dict[str, ResourceType],
         plan: _Plan,
+        progress: Progress,
     ) -> None:
         seen: dict[str, int] = {}
         holds: dict[str, bool] = {}
         for row in rows:
+            await progress.advance()
             new = self._checked_row(actor, row, known, plan)
             if new is None:
                 continue
@@ -400,6 +419,7 @@ class CatalogueService(Service):
         actor: Principal,
         rows: list[ImportBooking],
         plan: _Plan,
+        progress: Progress,
     ) -> None:
         if not rows:
             return
@@ -412,6 +432,7 @@ class CatalogueService(Service):
         seen: set[str] = set()
         now = self.clock.now()
         for row in rows:
+            await progress.advance()
             address = row.resource.strip().lower()
             problem = _booking_problem(row, taken | seen)
             if problem is None and address not in new_addresses and address not in stored:
@@ -462,7 +483,8 @@ class CatalogueService(Service):
                 message = f"overlaps stored booking {clash[0].id}"
                 plan.errors.append(RowError(rows[booking.id], "start", message, "bookings"))
 
-    async def _write(self, tx: Work, actor: Principal, plan: _Plan) -> None:
+    async def _write(self, tx: Work, actor: Principal, plan: _Plan, progress: Progress) -> None:
+        progress.begin("writing", len(plan.resources) + len(plan.bookings))
         await self._resources.put_categories(tx, actor, tuple(plan.categories))
         for kind in plan.types:
             await self._resources.add_type(tx, actor, kind, ())
@@ -472,6 +494,7 @@ class CatalogueService(Service):
         for new in plan.resources:
             ids[new.address] = await self._resources.insert(tx, actor, new, now)
             tx.record("resource.created", new.address, changed_data(new.address))
+            await progress.advance()
         missing = [b.booking.resource for b in plan.bookings if b.booking.resource not in ids]
         for ref in await booking_store.resource_refs(tx, actor.tenant_id, missing):
             ids[ref.address] = ref.id
@@ -481,6 +504,7 @@ class CatalogueService(Service):
             )
             told = event_data(new_booking.booking, new_booking.organizer_id, invited)
             tx.record("booking.created", new_booking.booking.id, told)
+            await progress.advance()
 
 
 def _booking_problem(row: ImportBooking, taken: Iterable[str]) -> tuple[str, str] | None:

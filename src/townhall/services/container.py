@@ -46,6 +46,7 @@ from townhall.services.files import FileService
 from townhall.services.forwards import ForwardService
 from townhall.services.groups import GroupService
 from townhall.services.invitations import InvitationService
+from townhall.services.jobs import JobService
 from townhall.services.mail_routing import MailRoutingService
 from townhall.services.mailboxes import MailboxService
 from townhall.services.messages import MessageService
@@ -139,6 +140,7 @@ class Services:
     caching: CacheService
     plans: PlanService
     backup: BackupService
+    jobs: JobService
 
     @classmethod
     def build(
@@ -194,6 +196,7 @@ class Services:
         calendars = CalendarService(deps, invitations)
         people = PeopleService(deps, groups, domains, settings.password_min_length)
         catalogue = plans.load(settings.saas_plans)  # checked at start: ValueError naming it
+        resource_catalogue = CatalogueService(deps, resources)
         cluster = ClusterService(deps, bool(settings.redis_url), readiness(settings, mail))
         brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
@@ -222,7 +225,7 @@ class Services:
             bookings=bookings,
             resources=resources,
             calendars=calendars,
-            catalogue=CatalogueService(deps, resources),
+            catalogue=resource_catalogue,
             search=SearchService(deps),
             analytics=AnalyticsService(deps),
             subscriptions=SubscriptionService(
@@ -250,6 +253,9 @@ class Services:
                 settings.password_min_length,
             ),
             backup=BackupService(deps, tenants, settings.data_folders),
+            jobs=JobService(
+                deps, resource_catalogue, settings.import_job_rows, settings.import_job_bytes
+            ),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]
         return built
@@ -263,8 +269,10 @@ class Services:
         await self.deps.events.start()
         await self.cluster.start()
         self.files.start()
+        await self.jobs.start_up()
 
     async def close(self) -> None:
+        await self.jobs.close()
         await self.files.close()
         await self.cluster.stop()
         await self.deps.events.stop()

@@ -933,6 +933,36 @@ saas_plan_history = Table(
 Index("ix_saas_plan_history_subscription", saas_plan_history.c.subscription_id)
 
 
+jobs = Table(
+    # Long work (0022, services/jobs.py): an import, say, run off the request path. The
+    # progress is stored so any server process can answer for it; `owner` is the
+    # process running it (`<node>:<pid>`), so one that died is found at the next start.
+    # `result` is the finished work's answer, `errors` its row-numbered refusals,
+    # `failure` why it failed ({kind, field, message}); `params` what it was asked.
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("stage", String(40), nullable=False, default=""),
+    Column("done", BigInteger, nullable=False, default=0),
+    Column("total", BigInteger, nullable=False, default=0),
+    Column("params", JSON),
+    Column("result", JSON),
+    Column("errors", JSON),
+    Column("failure", JSON),
+    Column("started_by", String(320), nullable=False),
+    Column("owner", String(300), nullable=False),
+    _ts("created_at"),
+    _ts("started_at", nullable=True),
+    _ts("finished_at", nullable=True),
+    _ts("updated_at"),
+)
+Index("ix_jobs_tenant_created", jobs.c.tenant_id, jobs.c.created_at)
+Index("ix_jobs_state", jobs.c.state)
+
+
 def _ids_never_reused() -> None:
     """Every generated id is AUTOINCREMENT on SQLite (0006).
 

@@ -1,27 +1,38 @@
-"""`/admin/resources/bulk`, `/admin/import`, `/admin/export`: the catalogue in bulk.
+"""`/admin/resources/bulk`, `/admin/import`, `/admin/export`: the catalogue in bulk;
+`/admin/jobs/{id}`: how a large import is going.
 
-All three are for admins: a server admin works on the whole tenant, a domain admin on
+All are for admins: a server admin works on the whole tenant, a domain admin on
 the resources under its domains (an import row or a bulk name outside them is 403).
 Bulk creation and import are all or nothing; a refusal lists every failing row (or
 number) in `error.details.errors`. The file formats are in catalogue_files.py.
+
+An import of more rows than `import_job_rows` (or a file larger than
+`import_job_bytes`) is a job (services/jobs.py): `202 Accepted`, `Location:
+/api/v2/admin/jobs/{id}` and `{"success": true, "data": <job>}`; the same job is read
+at that URL until its `state` is `done` (`data.result` is what a small import answers)
+or `failed` (`data.error` is the refusal a small import answers, and `data.errors`
+its row-numbered errors).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+import asyncio
+from typing import Annotated, Any, NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 
+from townhall.domain.jobs import Job, JobRowError
 from townhall.domain.principal import Principal
-from townhall.services.catalogue import MAX_BULK, CatalogueService, ImportResult
+from townhall.services.catalogue import MAX_BULK, CatalogueService, ImportFile, ImportResult
+from townhall.services.jobs import JobService
 from townhall.services.resources import ResourceInput
 
 from .. import kit
 from ..documents import Param, wire
 from . import catalogue_files
-from .http import AnyRequest, admins, body, ok
+from .http import FIELDS, AnyRequest, admins, body, iso, ok
 from .models import Body
 from .resources import field_values
 
@@ -58,6 +69,73 @@ class Imported(TypedDict):
     types: list[str]
     resources: list[str]
     bookings: list[str]
+
+
+class ImportDone(TypedDict):
+    """A done import job's result: what a small import answers, but `success`."""
+
+    dryRun: bool
+    imported: ImportCounts
+    types: list[str]
+    resources: list[str]
+    bookings: list[str]
+
+
+class JobProgress(TypedDict):
+    stage: str
+    done: int
+    total: int
+
+
+class RowErrorWire(TypedDict):
+    section: str
+    row: int
+    field: str
+    message: str
+    number: NotRequired[int]
+
+
+class JobError(TypedDict):
+    code: str
+    message: str
+    details: NotRequired[dict[str, Any]]
+
+
+class JobWire(TypedDict):
+    id: str
+    kind: str
+    state: str
+    url: str
+    dryRun: bool
+    progress: JobProgress
+    startedBy: str
+    createdAt: str
+    startedAt: str | None
+    finishedAt: str | None
+    result: ImportDone | None
+    error: JobError | None
+    errors: list[RowErrorWire]
+
+
+class JobAnswer(TypedDict):
+    success: bool
+    data: JobWire
+
+
+FAILURE_CODES = {
+    "invalid": "INVALID_INPUT",
+    "not_found": "NOT_FOUND",
+    "already_exists": "ALREADY_EXISTS",
+    "slot_taken": "BOOKING_CONFLICT",
+    "conflict": "CONFLICT",
+    "limit_reached": "PLAN_LIMIT_REACHED",
+    "forbidden": "FORBIDDEN",
+    "unavailable": "SERVICE_UNAVAILABLE",
+    "interrupted": "INTERRUPTED",
+}
+"""A failed job's refusal (domain/jobs.py's kinds) as RMP codes it (http.py's)."""
+THREAD_BYTES = 64 * 1024
+"""A file this large is read in a thread, so the event loop serves others meanwhile."""
 
 
 UPLOAD: dict[str, Any] = {
@@ -113,8 +191,11 @@ async def _upload(request: AnyRequest) -> tuple[bytes, str | None, dict[str, Any
 
 
 def _imported(found: ImportResult) -> Imported:
+    return {"success": True, **_import_done(found)}  # type: ignore[typeddict-item]
+
+
+def _import_done(found: ImportResult) -> ImportDone:
     return {
-        "success": True,
         "dryRun": found.dry_run,
         "imported": {
             "types": len(found.types),
@@ -134,21 +215,86 @@ def _imported(found: ImportResult) -> Imported:
     opt=wire(
         UPLOAD,
         params=FILE_PARAMS,
-        answers={200: Imported, 201: Imported},
+        answers={200: Imported, 201: Imported, 202: JobAnswer},
         media=("multipart/form-data",),
         answer_media=("application/json",),
     ),
 )
 async def import_catalogue(
-    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+    request: AnyRequest, jobs: JobService, principal: Principal
 ) -> Response[bytes]:
     raw, filename, fields = await _upload(request)
     query = request.query_params
     dry_run = kit.boolean(fields.get("dryRun") or query.get("dryRun"), "dryRun", False)
     kind = catalogue_files.detect(fields.get("format") or query.get("format"), filename, raw)
-    given = catalogue_files.read_json(raw) if kind == "json" else catalogue_files.read_csv(raw)
-    found = await catalogue.import_file(principal, given, dry_run=dry_run)
+    read = catalogue_files.read_json if kind == "json" else catalogue_files.read_csv
+    given: ImportFile = await asyncio.to_thread(read, raw) if len(raw) > THREAD_BYTES else read(raw)
+    found = await jobs.import_catalogue(principal, given, dry_run, len(raw))
+    if isinstance(found, Job):
+        shown = _job(request, found)
+        response = ok(202, data=shown)
+        response.headers["Location"] = shown["url"]
+        return response
     return ok(200 if dry_run else 201, **_imported(found))
+
+
+def _row_error(found: JobRowError) -> RowErrorWire:
+    shown: RowErrorWire = {
+        "section": found.section,
+        "row": found.row,
+        "field": kit.spelt(found.field, FIELDS),
+        "message": found.message,
+    }
+    if found.number is not None:
+        shown["number"] = found.number
+    return shown
+
+
+def _job(request: AnyRequest, job: Job) -> JobWire:
+    error: JobError | None = None
+    if job.failure is not None:
+        error = {
+            "code": FAILURE_CODES.get(job.failure.kind, "INTERNAL_ERROR"),
+            "message": job.failure.message,
+        }
+        details: dict[str, Any] = {}
+        if job.failure.field:
+            details["field"] = kit.spelt(job.failure.field, FIELDS)
+        if job.errors:
+            details["errors"] = [_row_error(e) for e in job.errors]
+        if details:
+            error["details"] = details
+    result = None
+    if job.result is not None:
+        result = _import_done(ImportResult(**job.result))
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "url": request.app.route_reverse("rmp-job", job_id=job.id),
+        "dryRun": bool(job.params.get("dry_run")),
+        "progress": {"stage": job.stage, "done": job.done, "total": job.total},
+        "startedBy": job.started_by,
+        "createdAt": iso(job.created_at),
+        "startedAt": iso(job.started_at) if job.started_at else None,
+        "finishedAt": iso(job.finished_at) if job.finished_at else None,
+        "result": result,
+        "error": error,
+        "errors": [_row_error(e) for e in job.errors],
+    }
+
+
+@get(
+    "/admin/jobs/{job_id:str}",
+    name="rmp-job",
+    guards=[admins],
+    opt=wire(answers={200: JobAnswer}),
+)
+async def read_job(
+    request: AnyRequest, jobs: JobService, principal: Principal, job_id: str
+) -> Response[bytes]:
+    """A job's state, progress, result and row errors (polled after a 202)."""
+    return ok(200, data=_job(request, await jobs.get(principal, job_id)))
 
 
 @get(
@@ -183,4 +329,6 @@ async def export_catalogue(
     )
 
 
-router = Router(path="/", route_handlers=[bulk_create, import_catalogue, export_catalogue])
+router = Router(
+    path="/", route_handlers=[bulk_create, import_catalogue, export_catalogue, read_job]
+)
