@@ -100,8 +100,9 @@ def drop_database(url: str) -> None:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
 
 
-async def seed_users(database_url: str, count: int) -> None:
-    """Bulk-load `count` users sharing one argon2 hash (hashing 10,000 would only time argon2)."""
+async def seed_users(database_url: str, count: int, start: int = 0) -> None:
+    """Bulk-load `count` users (seed{start}...) sharing one argon2 hash (hashing 10,000 would
+    only time argon2); `start` lets a benchmark grow the same data in steps."""
     from sqlalchemy import insert, text
 
     from townhall.config import load_settings
@@ -116,7 +117,7 @@ async def seed_users(database_url: str, count: int) -> None:
     hashed = await Passwords(settings.argon2_time_cost, settings.argon2_memory_kib).hash("pw")
     now = services.deps.clock.now()
     batch = 1000
-    for start in range(0, count, batch):
+    for first in range(start, start + count, batch):
         async with services.deps.db.write() as tx:
             rows = [
                 {
@@ -128,7 +129,7 @@ async def seed_users(database_url: str, count: int) -> None:
                     "created_at": now,
                     "updated_at": now,
                 }
-                for i in range(start, min(start + batch, count))
+                for i in range(first, min(first + batch, start + count))
             ]
             ids = (await tx.execute(insert(users).returning(users.c.id), rows)).scalars().all()
             await tx.execute(
@@ -147,6 +148,8 @@ def start_server(database_url: str, port: int, workers: int, log: Path) -> subpr
         "TOWNHALL_DATABASE_URL": database_url,
         "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "TOWNHALL_LOG_LEVEL": "warning",
+        # No scenario receives mail; port 2525 may be another server's.
+        "TOWNHALL_SMTP_LISTEN": "off",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "townhall", "serve", "--port", str(port), "--workers", str(workers)],
