@@ -16,6 +16,7 @@ import smtplib
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -340,6 +341,30 @@ def test_one_scrape_sums_both_workers_and_survives_their_replacement(
     assert second[scrapes] == first.get(scrapes, 0) + 1  # the first scrape, counted once
     assert {k: v for k, v in second.items() if k.startswith("townhall_db_pool_size")} == pools
     assert second["townhall_events_published_total"] >= first["townhall_events_published_total"]
+
+
+def test_serve_removes_the_metrics_folder_of_a_killed_server(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    orphan = Path(tempfile.gettempdir()) / f"townhall-metrics-{gone.stdout.strip()}-test"
+    orphan.mkdir()
+    (orphan / "counter_1.db").write_bytes(b"")
+    running = start_server(f"sqlite:///{tmp_path / 'townhall.db'}", tmp_path / "server.log")
+    try:
+        assert not orphan.exists()
+        own = [
+            p
+            for p in Path(tempfile.gettempdir()).glob("townhall-metrics-*")
+            if p.name.startswith(f"townhall-metrics-{running.process.pid}-")
+        ]
+        assert len(own) == 1 and any(own[0].glob("counter_*.db")), own
+    finally:
+        stop_server(running)
+    assert not own[0].exists()  # removed when serving ended
 
 
 # -- readiness ---------------------------------------------------------------------------

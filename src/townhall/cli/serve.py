@@ -60,6 +60,22 @@ def serve(
 
 
 METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+ORPHAN_PREFIX = "townhall-metrics-"
+
+
+def _discard_orphans() -> None:
+    """Remove the metrics folders of earlier servers that were killed before they could
+    (their folder names the serving process)."""
+    for found in Path(tempfile.gettempdir()).glob(f"{ORPHAN_PREFIX}*-*"):
+        pid = found.name.removeprefix(ORPHAN_PREFIX).partition("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(found, ignore_errors=True)
+        except PermissionError:
+            pass
 
 
 @contextlib.contextmanager
@@ -77,7 +93,8 @@ def metrics_folder() -> Iterator[Path]:
             stale.unlink()
         yield folder
         return
-    folder = Path(tempfile.mkdtemp(prefix="townhall-metrics-"))
+    _discard_orphans()
+    folder = Path(tempfile.mkdtemp(prefix=f"{ORPHAN_PREFIX}{os.getpid()}-"))
     os.environ[METRICS_FOLDER] = str(folder)
     try:
         yield folder
