@@ -25,12 +25,12 @@ from litestar.types import ASGIApp
 from townhall.config import Settings, load_settings
 from townhall.dialects import console, kit, openfire, oxaas, rmp, symphony
 from townhall.domain.errors import DomainError
-from townhall.infrastructure import logs, mta_policy, smtp_inbound
+from townhall.infrastructure import logs, metrics, mta_policy, smtp_inbound
 from townhall.services.container import Services
 from townhall.web import docs, health, mail_events
 from townhall.web.connections import closes_unread_bodies
 from townhall.web.head import answer_head
-from townhall.web.metrics import count_responses
+from townhall.web.metrics import observe
 
 DIALECTS = (openfire.DIALECT, symphony.DIALECT, oxaas.DIALECT, rmp.DIALECT, console.DIALECT)
 """Every wire adapter the server speaks: the APIs and the web console; a new one is one
@@ -39,6 +39,9 @@ APIS = tuple(d for d in DIALECTS if d.contract is not None)
 """The vendor APIs: the adapters that publish an OpenAPI contract."""
 TENANT_DEFAULTS = tuple(d.tenant_defaults for d in DIALECTS if d.tenant_defaults is not None)
 """What the APIs set up in a new tenant (see services.bootstrap.ensure_initialised)."""
+API_PREFIXES = tuple((p, d.name) for d in DIALECTS for p in d.prefixes)
+"""Which API (or the console) a path belongs to, by prefix, for the access log and the
+metrics (any other path is the server's own: health, metrics, docs)."""
 
 
 def _expected_refusals() -> set[int | type[Exception]]:
@@ -89,12 +92,13 @@ def _templates() -> TemplateConfig[JinjaTemplateEngine] | None:
 
 def create_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = Services.build(settings, tenant_defaults=TENANT_DEFAULTS)
         app.state.services = services
+        metrics.watch_pools(services.deps.db)
         await services.start()
         receiver = await smtp_inbound.start(services, settings.smtp_listen)
         policy = await mta_policy.start(services, settings.mta_policy_listen)
@@ -122,7 +126,6 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             NotFoundException: _unrouted,
             MethodNotAllowedException: _unrouted,
         },
-        middleware=[count_responses],
         cors_config=_cors(settings),
         template_config=_templates(),
         state=State(
@@ -147,4 +150,4 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     for dialect in DIALECTS:
         if dialect.before_routing is not None:
             outer = dialect.before_routing(outer, app)
-    return closes_unread_bodies(answer_head(outer))
+    return observe(closes_unread_bodies(answer_head(outer)), app, API_PREFIXES)

@@ -144,6 +144,8 @@ class Settings:
     # SQLite file `database_url` names, else the working directory; always made absolute,
     # so a command run from another folder never silently starts a new deployment.
     data_dir: str = ""
+    # Log lines: `text` (one readable line each) or `json` (one object per line).
+    log_format: str = "text"
 
     @property
     def data_folder(self) -> Path:

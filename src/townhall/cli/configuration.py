@@ -30,6 +30,7 @@ CHOICES = {
     "mail_store": ("maildir", "dovecot"),
     "file_store": ("local", "database"),
     "log_level": ("debug", "info", "warning", "error", "critical"),
+    "log_format": ("text", "json"),
 }
 """Settings that take one of a few words."""
 URL_SCHEMES = {

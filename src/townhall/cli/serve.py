@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -51,6 +55,55 @@ def serve(
 ) -> None:
     """Start the server (checking its database and Redis, then migrating and
     initialising the database first)."""
+    with metrics_folder():
+        _serve(host, port, workers)
+
+
+METRICS_FOLDER = "PROMETHEUS_MULTIPROC_DIR"
+ORPHAN_PREFIX = "townhall-metrics-"
+
+
+def _discard_orphans() -> None:
+    """Remove the metrics folders of earlier servers that were killed before they could
+    (their folder names the serving process)."""
+    for found in Path(tempfile.gettempdir()).glob(f"{ORPHAN_PREFIX}*-*"):
+        pid = found.name.removeprefix(ORPHAN_PREFIX).partition("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(found, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[Path]:
+    """One empty folder for every worker's metrics (infrastructure/metrics.py), named in
+    the environment the workers inherit, set before anything imports prometheus_client
+    (which picks its multiprocess mode on import). An operator's own
+    `PROMETHEUS_MULTIPROC_DIR` is used and emptied (an earlier run's files would be
+    added to this one's); otherwise a new temporary folder, removed when serving ends."""
+    given = os.environ.get(METRICS_FOLDER)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        yield folder
+        return
+    _discard_orphans()
+    folder = Path(tempfile.mkdtemp(prefix=f"{ORPHAN_PREFIX}{os.getpid()}-"))
+    os.environ[METRICS_FOLDER] = str(folder)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    from townhall.infrastructure import metrics
     from townhall.services.bootstrap import unreachable
 
     os.environ["TOWNHALL_WORKERS"] = str(workers)  # each worker sizes its pools by it
@@ -68,6 +121,9 @@ def serve(
     if not stop.is_set():
         explicit = [name for name in loaded.sources if loaded.explicit(name)]
         prepare(settings, warn_for=explicit)
+    # This process serves no requests: its gauges (pools it opened to prepare) are not
+    # a live worker's.
+    metrics.forget(os.getpid())
     if stop.is_set():
         typer.echo("Townhall stopped before serving.")
         return

@@ -325,9 +325,10 @@ def message_for(exc: DomainError, spellings: Mapping[str, str], sep: str = ": ")
 class Dialect:
     """One API as the application mounts it.
 
-    `prefixes`: paths it answers also when no route matches (`unrouted` answers those
-    in its own error format). `refusals`: errors it raises on purpose (answered, not
-    failures to log). `before_routing`: an ASGI layer that must act before Litestar
+    `prefixes`: the paths it serves (the access log and the metrics name the API by
+    them); with `unrouted`, it answers those no route matches in its own error format.
+    `refusals`: errors it raises on purpose (answered, not failures to log).
+    `before_routing`: an ASGI layer that must act before Litestar
     routes (Openfire authenticates before routing). `tenant_defaults`: what the API
     sets up in a new tenant. `contract`: its published OpenAPI document. `templates`:
     the folder of the Jinja templates it renders (the web console's)."""

@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 
 from townhall.domain.events import DomainEvent
+from townhall.infrastructure.metrics import EVENTS_PUBLISHED, EVENTS_RECEIVED, REDIS_CONNECTED
 
 log = logging.getLogger(__name__)
 Subscriber = Callable[[DomainEvent], Awaitable[None] | None]
@@ -48,6 +49,7 @@ class EventBus:
         self._subscribers.append(subscriber)
 
     async def publish(self, event: DomainEvent) -> None:
+        EVENTS_PUBLISHED.inc()
         await self._deliver(event)
 
     @property
@@ -119,6 +121,7 @@ class RedisEventBus(EventBus):
         return self._subscribed
 
     async def publish(self, event: DomainEvent) -> None:
+        EVENTS_PUBLISHED.inc()
         await self._deliver(event)
         payload = msgspec.json.encode(
             {
@@ -157,6 +160,7 @@ class RedisEventBus(EventBus):
                 if self._subscribed:
                     wait = shortest  # it was up: the first retry comes soon
                 self._subscribed = False
+                REDIS_CONNECTED.set(0)
                 first.set()
             await asyncio.sleep(wait)
             wait = min(2 * wait, longest)
@@ -166,6 +170,7 @@ class RedisEventBus(EventBus):
         try:
             await pubsub.subscribe(self._channel)
             self._subscribed = True
+            REDIS_CONNECTED.set(1)
             self._listening.succeeded()
             first.set()
             await self._relay(pubsub)
@@ -191,6 +196,7 @@ class RedisEventBus(EventBus):
             raw = msgspec.json.decode(message["data"])
             if raw.get("origin") == self._origin:
                 continue
+            EVENTS_RECEIVED.inc()
             await self._deliver(
                 DomainEvent(raw["topic"], raw["tenant_id"], raw["subject"], raw.get("data", {}))
             )

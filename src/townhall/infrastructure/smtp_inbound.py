@@ -20,6 +20,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from townhall.infrastructure import listeners
+from townhall.infrastructure.metrics import SMTP_ACCEPTED, SMTP_REFUSED
 from townhall.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,12 @@ class Receiver:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
     ) -> str:
+        answer = await self._recipient(envelope, address)
+        if not answer.startswith("250"):
+            SMTP_REFUSED.labels("rcpt").inc()
+        return answer
+
+    async def _recipient(self, envelope: Envelope, address: str) -> str:
         route = await self._services.mail_routing.resolve(address, envelope.mail_from or "")
         if not route.accepted:
             return route.smtp
@@ -58,6 +65,14 @@ class Receiver:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        answer = await self._deliver(envelope)
+        if answer.startswith("250"):
+            SMTP_ACCEPTED.inc()
+        else:
+            SMTP_REFUSED.labels("data").inc()
+        return answer
+
+    async def _deliver(self, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         mailboxes = getattr(envelope, ROUTES, [])
         external = getattr(envelope, EXTERNAL, [])

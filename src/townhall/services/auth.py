@@ -50,7 +50,9 @@ from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
 from townhall.store.database import Tx
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("townhall.auth")
+"""Failed logins, one warning each (the operator's view of guessing and misconfigured
+clients); the audit trail keeps them too."""
 T = TypeVar("T")
 
 MAX_JWT_LIFETIME = timedelta(minutes=5)
@@ -140,10 +142,17 @@ class AuthService(Service):
     # -- passwords and the shared secret ------------------------------------------------
 
     async def password(
-        self, tenant: Tenant, username: str, password: str, address: str = ""
+        self,
+        tenant: Tenant,
+        username: str,
+        password: str,
+        address: str = "",
+        admins_only: bool = False,
     ) -> Principal:
         """The person, if `password` is theirs and the account is not locked; `address`
-        is the client's, for the per-address limit."""
+        is the client's, for the per-address limit. `admins_only`: a way in for server
+        administrators only (Openfire's API), where anyone else's right password is a
+        failed login like a wrong one (counted, logged, audited)."""
         try:
             username = names.node(username, "username")
         except Invalid:
@@ -154,7 +163,10 @@ class AuthService(Service):
         async def check() -> Principal:
             if named is None:
                 raise Unauthenticated("session", username, "not a username")
-            return await self._check_password(tenant, named, password)
+            found = await self._check_password(tenant, named, password)
+            if admins_only and not found.is_server_admin:
+                raise Unauthenticated("session", named, "not an administrator")
+            return found
 
         key = (tenant.id, username, hashlib.sha256(password.encode()).digest())
         running = self._checking.get(key)
@@ -236,7 +248,7 @@ class AuthService(Service):
         try:
             answer = await check()
         except Unauthenticated as exc:
-            await self._failed(tenant, username or shown, address, exc.detail, attempt.last)
+            await self._failed(tenant, username or shown, address, exc.detail, attempt.last, realm)
             raise
         await self._throttle.settle(
             clear=[account.key] if account else [], forgive=[place.key] if place else []
@@ -244,9 +256,18 @@ class AuthService(Service):
         return answer
 
     async def _failed(
-        self, tenant: Tenant | None, username: str, address: str, reason: str, last: bool
+        self,
+        tenant: Tenant | None,
+        username: str,
+        address: str,
+        reason: str,
+        last: bool,
+        realm: str = "",
     ) -> None:
-        """One warning line and, in a known tenant, one audit row; never the credential."""
+        """One warning line and one audit row, in the tenant or, for an account above
+        tenants (a `realm`: brand admins), in the first tenant, where what they change
+        is audited; never the credential. A login naming no known tenant (an unknown
+        domain) is logged only: anyone could fill a tenant's trail with those."""
         name = username[:SHOWN_NAME]
         held = f"; further logins are held back for {self._throttle.window} s" if last else ""
         log.warning(
@@ -257,6 +278,9 @@ class AuthService(Service):
             reason,
             held,
         )
+        if tenant is None and realm:
+            tenant = await self._tenants.first()
+            name = f"{realm} {name}"
         if tenant is None:
             return
         who = Principal(tenant, name)

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import socket
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -21,6 +22,7 @@ from typing import Literal
 import msgspec
 
 from townhall.domain.errors import NotFound
+from townhall.infrastructure.probes import Probe
 from townhall.services.base import Deps, Service
 from townhall.store import tenants as settings_store
 
@@ -39,9 +41,13 @@ class ClusterNode:
 
 
 class ClusterService(Service):
-    def __init__(self, deps: Deps, enabled: bool = False) -> None:
+    def __init__(
+        self, deps: Deps, enabled: bool = False, probes: Mapping[str, Probe] | None = None
+    ) -> None:
         super().__init__(deps)
         self.enabled = enabled
+        self._probes = dict(probes or {})
+        """The servers beside the database and Redis that readiness asks, by name."""
         # A node id is a UUID derived from the node name, so a restarted process takes
         # its old heartbeat slot over instead of adding one.
         self.node_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"townhall:node:{deps.node}"))
@@ -79,12 +85,19 @@ class ClusterService(Service):
         return True
 
     async def dependencies(self) -> dict[str, str]:
-        """Readiness: "up" or "down" for the database and, where events must cross
-        processes (Redis configured), for the link that carries them."""
-        found = {"database": "up" if await self.database_answers() else "down"}
+        """Readiness: "up" or "down" for the database, where events must cross
+        processes (Redis configured) for the link that carries them, and for each
+        probed server (the mail listener, the policy service, Dovecot), asked at once."""
+        names = list(self._probes)
+        answers = await asyncio.gather(
+            self.database_answers(), *(self._probes[name]() for name in names)
+        )
+        found = {"database": "up" if answers[0] else "down"}
         crossing = self.deps.events.crosses_processes
         if crossing is not None:
             found["redis"] = "up" if crossing else "down"
+        for name, answered in zip(names, answers[1:], strict=True):
+            found[name] = "up" if answered else "down"
         return found
 
     async def ready(self) -> bool:

@@ -9,6 +9,7 @@ from functools import partial
 from townhall.config import Settings
 from townhall.domain import plans
 from townhall.domain.principal import Principal
+from townhall.infrastructure import probes
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.events import EventBus, make_event_bus
 from townhall.infrastructure.filestore import FileStore
@@ -18,6 +19,7 @@ from townhall.infrastructure.mailstore import MailStore
 from townhall.infrastructure.mailstore.dovecot import DovecotStore
 from townhall.infrastructure.mailstore.maildir import MaildirStore
 from townhall.infrastructure.passwords import Passwords
+from townhall.infrastructure.probes import Probe
 from townhall.infrastructure.readcache import make_read_cache
 from townhall.infrastructure.throttle import make_throttle
 from townhall.services.address_books import AddressBookService
@@ -75,6 +77,17 @@ def mail_store(settings: Settings) -> MailStore:
     if settings.mail_store != "maildir":
         raise ValueError("TOWNHALL_MAIL_STORE must be maildir or dovecot")
     return MaildirStore(settings.mail_folder)
+
+
+def readiness(settings: Settings, mail: MailStore) -> dict[str, Probe]:
+    """What `/readyz` checks besides the database and Redis, by name: the listeners
+    that are on, and Dovecot where it holds the mail."""
+    found = {
+        "smtp": probes.smtp(settings.smtp_listen),
+        "mta_policy": probes.mta_policy(settings.mta_policy_listen),
+        "dovecot": mail.answers if isinstance(mail, DovecotStore) else None,
+    }
+    return {name: probe for name, probe in found.items() if probe is not None}
 
 
 def file_store(settings: Settings, db: Database) -> FileStore:
@@ -157,7 +170,8 @@ class Services:
         tenants = TenantService(deps)
         mailer = make_mailer(settings.smtp_url)
         mail_routing = MailRoutingService(deps)
-        mailboxes = MailboxService(deps, mail_store(settings), mailer)
+        mail = mail_store(settings)
+        mailboxes = MailboxService(deps, mail, mailer)
         invitations = InvitationService(mailer, deps.clock, mail_routing, mailboxes)
         groups = GroupService(deps)
         domains = DomainService(deps)
@@ -183,7 +197,7 @@ class Services:
         people = PeopleService(deps, groups, domains, settings.password_min_length)
         catalogue = plans.load(settings.saas_plans)  # checked at start: ValueError naming it
         resource_catalogue = CatalogueService(deps, resources)
-        cluster = ClusterService(deps, enabled=bool(settings.redis_url))
+        cluster = ClusterService(deps, bool(settings.redis_url), readiness(settings, mail))
         brands = BrandService(deps, tenants, settings.master_account_override)
         built = cls(
             deps=deps,

@@ -21,6 +21,8 @@ def answer_head(app: ASGIApp) -> ASGIApp:
                 message = {**message, "body": b""}  # type: ignore[typeddict-item]
             await send(message)
 
-        await app({**scope, "method": "GET"}, receive, without_body)  # type: ignore[arg-type]
+        # In place, not a copy: the layers outside read what was routed (the route).
+        scope["method"] = "GET"  # type: ignore[typeddict-unknown-key]
+        await app(scope, receive, without_body)
 
     return wrapped

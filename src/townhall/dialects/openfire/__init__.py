@@ -89,6 +89,7 @@ async def tenant_defaults(services: Services, actor: Principal) -> None:
 DIALECT = Dialect(
     "openfire",
     routers,
+    ("/plugins/restapi/",),  # the v1 API and the legacy userservice
     refusals=REFUSALS,
     before_routing=before_routing,
     tenant_defaults=tenant_defaults,

@@ -13,7 +13,6 @@ from litestar.exceptions.http_exceptions import NotFoundException, RequestEntity
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from townhall.domain import roles
 from townhall.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -578,10 +577,7 @@ class OpenfireAuth:
             secret = settings.get("plugin.restapi.secret")
             return await svc.auth.shared_secret(tenant, header, secret, "restapi-secret", address)
         username, password = _basic_credentials(header)
-        found = await svc.auth.password(tenant, username, password, address)
-        if roles.SERVER_ADMIN not in found.roles:
-            raise Unauthenticated("session", username, "only administrators may use the API")
-        return found
+        return await svc.auth.password(tenant, username, password, address, admins_only=True)
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

@@ -170,6 +170,18 @@ class DovecotStore:
         INBOXes is read again."""
         self._seen.clear()
 
+    async def answers(self) -> bool:
+        """Readiness: doveadm's HTTP API accepts the key (its command list, one GET)."""
+        return await asyncio.to_thread(self._answers)
+
+    def _answers(self) -> bool:
+        request = urllib.request.Request(self.url, headers={"Authorization": self._auth})
+        try:
+            with urllib.request.urlopen(request, timeout=min(self._timeout, 2.0)) as answer:
+                return bool(answer.status == 200)
+        except OSError:  # refused, timed out, or an HTTP error status
+            return False
+
     def can_hold(self, address: str) -> bool:
         """Dovecot files any address its userdb (the views) lists."""
         return True
