@@ -137,7 +137,7 @@ class AuthService(Service):
         self._access_ttl = access_ttl_seconds
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
         self._secret: str | None = None
-        self._checking: dict[tuple[int, str, bytes], asyncio.Future[Principal]] = {}
+        self._checking: dict[tuple[int, str, bytes, bool], asyncio.Future[Principal]] = {}
 
     # -- passwords and the shared secret ------------------------------------------------
 
@@ -168,7 +168,7 @@ class AuthService(Service):
                 raise Unauthenticated("session", named, "not an administrator")
             return found
 
-        key = (tenant.id, username, hashlib.sha256(password.encode()).digest())
+        key = (tenant.id, username, hashlib.sha256(password.encode()).digest(), admins_only)
         running = self._checking.get(key)
         if running is None:
             running = asyncio.ensure_future(
@@ -178,7 +178,7 @@ class AuthService(Service):
             running.add_done_callback(lambda done: self._checked(key, done))
         return await asyncio.shield(running)
 
-    def _checked(self, key: tuple[int, str, bytes], done: asyncio.Future[Principal]) -> None:
+    def _checked(self, key: tuple[int, str, bytes, bool], done: asyncio.Future[Principal]) -> None:
         """Concurrent logins with one credential share one check (above): a client that
         sends many requests at once with the right password counts as one attempt, not
         as many as the account's limit allows, and the password is hashed once. The
