@@ -144,6 +144,16 @@ async def insert_type(tx: Tx, tenant_id: int, kind: ResourceType) -> None:
     )
 
 
+async def delete_type(tx: Tx, tenant_id: int, slug: str) -> bool:
+    """False if the tenant has no such type."""
+    found = await tx.execute(
+        delete(resource_types).where(
+            resource_types.c.tenant_id == tenant_id, resource_types.c.slug == slug
+        )
+    )
+    return bool(found.rowcount)  # type: ignore[attr-defined]
+
+
 async def update_type(tx: Tx, tenant_id: int, kind: ResourceType, old_category: str) -> None:
     """Store the type's name, category and fields. When the category changes, the type's
     resources that were in its old category follow it; a rename leaves every resource's
