@@ -167,7 +167,7 @@ def test_forwards_and_sender_lists_are_the_ox_apis(server: RunningServer) -> Non
     console = Console(server)
     console.sign_in()
     page = console.page(f"/people/{name}")
-    assert page.status_code == 200 and f"Forwards of {address}" in page.text
+    assert page.status_code == 200 and f'<strong id="forwarded-address">{address}</strong>' in page.text
     target = f"{unique('away')}@elsewhere.test"
     added = console.submit(f"/people/{name}/forwards", {"recipient": target})
     assert added.status_code == 303, added.text
