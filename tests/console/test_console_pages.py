@@ -13,7 +13,7 @@ import requests
 from tests.conftest import RunningServer, unique
 from tests.console.helpers import Console
 from tests.helpers.ox import context_admin, new_person
-from tests.helpers.rmp import DOMAIN, Rmp, admin
+from tests.helpers.rmp import DOMAIN, Rmp, admin, person
 
 JSON = {"Accept": "application/json"}
 WAIT_SECONDS = 120
@@ -167,7 +167,8 @@ def test_forwards_and_sender_lists_are_the_ox_apis(server: RunningServer) -> Non
     console = Console(server)
     console.sign_in()
     page = console.page(f"/people/{name}")
-    assert page.status_code == 200 and f'<strong id="forwarded-address">{address}</strong>' in page.text
+    assert page.status_code == 200
+    assert f'<strong id="forwarded-address">{address}</strong>' in page.text
     target = f"{unique('away')}@elsewhere.test"
     added = console.submit(f"/people/{name}/forwards", {"recipient": target})
     assert added.status_code == 303, added.text
@@ -284,3 +285,15 @@ def test_a_room_is_created_and_deleted_as_openfire_sees_it(
     console.page(path)
     assert console.submit(path + "/delete", {}).status_code == 303
     assert http.get(f"{server.api}/chatrooms/{room}", headers=JSON).status_code == 404
+
+
+def test_types_are_for_server_admins_only_as_in_rmp(server: RunningServer) -> None:
+    _, email = person(server, is_admin=True)
+    console = Console(server)
+    assert console.sign_in(email.split("@")[0], "pw-123456").status_code == 303
+    listed = console.page("/resources")
+    assert listed.status_code == 200 and "New resource type" not in listed.text
+    kind = unique("nope")
+    refused = console.submit("/resources/types", {"id": kind, "name": "Nope"})
+    assert refused.status_code == 403 and "Only a server administrator" in refused.text
+    assert kind not in {t["id"] for t in admin(server).get("/resource-types").json()["types"]}
