@@ -120,7 +120,11 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
             docs.page([d.contract for d in DIALECTS if d.contract is not None]),
             *(router for dialect in DIALECTS for router in dialect.routers()),
         ],
-        dependencies=kit.providers(),
+        # The console imports the files the RMP API does, read by the RMP API's reader.
+        dependencies={
+            **kit.providers(),
+            **console.imports.reading_with(rmp.catalogue_files.read_file),
+        },
         lifespan=[lifespan],
         exception_handlers={
             NotFoundException: _unrouted,

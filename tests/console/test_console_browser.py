@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.conftest import ADMIN_PASSWORD, RunningServer, unique
+from tests.helpers.ox import context_admin, new_person
 from tests.helpers.rmp import admin, make_resource, person
 
 CHROMIUM = "/usr/bin/chromium"
@@ -219,3 +221,137 @@ def test_groups_members_and_system_properties(page: Page, server: RunningServer)
         "enabled"
     )
     shot(page, server, "14-system-properties")
+
+
+# -- import, mail routing, resource types, rooms ------------------------------------------
+
+
+def _import_type(server: RunningServer) -> str:
+    kind = unique("brimp")
+    made = admin(server).post(
+        "/resource-types",
+        json={
+            "id": kind,
+            "name": "Browser import room",
+            "category": "meeting-resources",
+            "fields": [
+                {"name": "capacity", "type": "number", "required": True},
+                {"name": "floor", "type": "select", "options": ["1st", "2nd"]},
+            ],
+        },
+    )
+    assert made.status_code == 201, made.text
+    return kind
+
+
+def _rooms_csv(path: Path, kind: str, rows: int, bad: frozenset[int] = frozenset()) -> Path:
+    lines = ["name,type,capacity,floor"]
+    lines += [f"Room {n},{kind},4,{'9th' if n in bad else '1st'}" for n in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_an_import_shows_its_progress_then_bad_rows_by_number(
+    page: Page, server: RunningServer, tmp_path: Path
+) -> None:
+    kind = _import_type(server)
+    rmp = admin(server)
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Import", exact=True).click()
+    expect(page.get_by_role("heading", name="Import resources")).to_be_visible()
+    # 600 rows: more than the server's import_job_rows, so a job with a progress bar.
+    page.get_by_label("CSV or JSON file").set_input_files(
+        _rooms_csv(tmp_path / "big.csv", kind, 600)
+    )
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("heading", name="Import job")).to_be_visible()
+    expect(page.locator("progress#job-progress")).to_be_visible()
+    expect(page.locator("#job-state")).to_have_text("Done.", timeout=120_000)
+    expect(page.locator("#job-count")).to_have_text("600 of 600 rows")
+    expect(page.locator("#result")).to_contain_text("600 resources, 0 types, 0 bookings imported")
+    shot(page, server, "15-import-job-done")
+    found = rmp.get(f"/resources/room-599@{kind}.resources.example.org")
+    assert found.status_code == 200, found.text
+
+    other = _import_type(server)
+    page.get_by_role("link", name="Import another file").click()
+    bad = _rooms_csv(tmp_path / "bad.csv", other, 10, frozenset({3, 7}))
+    page.get_by_label("CSV or JSON file").set_input_files(bad)
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("alert")).to_contain_text("floor")
+    errors = page.locator("#row-errors tbody tr")
+    expect(errors).to_have_count(2)
+    expect(errors.nth(0)).to_contain_text("5")
+    expect(errors.nth(1)).to_contain_text("9")
+    shot(page, server, "16-import-row-errors")
+    nothing = rmp.get(f"/resources/room-0@{other}.resources.example.org")
+    assert nothing.status_code == 404
+
+
+def test_a_forward_and_a_black_list_entry_on_a_persons_page(
+    page: Page, server: RunningServer
+) -> None:
+    uid, name = new_person(server)
+    ox = context_admin(server)
+    target = f"{unique('away')}@elsewhere.test"
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/admin/people/{name}")
+    expect(page.get_by_role("heading", name="Mail routing")).to_be_visible()
+    page.get_by_label("Forward to address", exact=True).fill(target)
+    page.get_by_role("button", name="Add forward").click()
+    expect(page.get_by_role("status")).to_have_text("Forward added.")
+    expect(page.locator("#forwards")).to_contain_text(target)
+    assert ox.get(f"/admin/forwards/1/{name}@example.org").json() == [target]
+    page.get_by_label("Sender address or domain").fill("*@spam.test")
+    page.get_by_label("List", exact=True).select_option("black")
+    page.get_by_role("button", name="Add to list").click()
+    expect(page.get_by_role("status")).to_have_text("Sender list entry added.")
+    expect(page.locator("#blacklist")).to_contain_text("*@spam.test")
+    shot(page, server, "17-mail-routing")
+    listed = ox.get(f"/admin/contexts/1/users/{uid}/blacklist").json()
+    assert listed == {"blacklist": ["*@spam.test"]}
+    page.get_by_label("Sender address or domain").fill("not a pattern")
+    page.get_by_role("button", name="Add to list").click()
+    expect(page.get_by_role("alert")).to_contain_text("pattern")
+
+
+def test_a_type_is_created_and_a_resource_of_it(page: Page, server: RunningServer) -> None:
+    kind = unique("booth")
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Resources").click()
+    page.get_by_label("Type id", exact=True).fill(kind)
+    page.get_by_label("Type name", exact=True).fill("Phone booth")
+    page.locator("#type-fields").fill("capacity number required")
+    page.get_by_role("button", name="Create type").click()
+    expect(page.get_by_role("status")).to_have_text(f"Type created: {kind}")
+    expect(page.locator("#types")).to_contain_text(kind)
+    page.get_by_label("Resource name", exact=True).fill("Booth A")
+    page.get_by_label("Resource type", exact=True).select_option(kind)
+    page.get_by_label("Capacity", exact=True).fill("1")
+    page.get_by_role("button", name="Create resource").click()
+    expect(page.get_by_role("status")).to_have_text("Created: Booth A")
+    expect(page.get_by_role("heading", name="Booth A", exact=True)).to_be_visible()
+    shot(page, server, "18-type-and-resource")
+    seen = admin(server).get(f"/resources/booth-a@{kind}.resources.example.org")
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["resource"]["type"] == kind
+
+
+def test_a_room_is_created_and_seen_through_openfire(page: Page, server: RunningServer) -> None:
+    room = unique("retro")
+    sign_in(page, server, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Chat rooms").click()
+    page.get_by_label("Room name", exact=True).fill(room)
+    page.get_by_label("Display name", exact=True).fill("Sprint retro")
+    page.get_by_role("button", name="Create room").click()
+    expect(page.get_by_role("status")).to_have_text("Room created.")
+    expect(page.get_by_role("heading", name="Sprint retro")).to_be_visible()
+    shot(page, server, "19-room-created")
+    seen = requests.get(
+        f"{server.api}/chatrooms/{room}",
+        auth=("admin", ADMIN_PASSWORD),
+        headers={"Accept": "application/json"},
+        timeout=10,
+    )
+    assert seen.status_code == 200, seen.text
+    assert seen.json()["naturalName"] == "Sprint retro"

@@ -134,6 +134,21 @@ class ResourceService(Service):
             await store.update_type(tx, actor.tenant_id, new, old.category)
         return new
 
+    async def delete_type(self, actor: Principal, type_id: str) -> None:
+        """Only a type no resource is of: a resource never outlives its type's schema
+        (delete or move its resources first)."""
+        async with self.change(actor, "resource.type.deleted", type_id) as tx:
+            # Locked first, so a resource of the type written meanwhile is either
+            # committed before the count below or finds the type gone.
+            if await store.find_type(tx, actor.tenant_id, type_id, lock="update") is None:
+                raise NotFound("resource_type", type_id)
+            used = await store.search(tx, actor.tenant_id, ResourceQuery(type=type_id))
+            if used:
+                shown = ", ".join(r.address for r in used[:3]) + (", ..." if len(used) > 3 else "")
+                detail = f"{len(used)} resource(s) are of this type: {shown}"
+                raise Conflict("resource_type", type_id, detail)
+            await store.delete_type(tx, actor.tenant_id, type_id)
+
     async def create(self, actor: Principal, given: ResourceInput) -> Resource:
         """For admins of the sub-domain the resource goes into (or of a domain above)."""
         may_administer(actor, self.subdomain(actor, given))
@@ -290,7 +305,9 @@ class ResourceService(Service):
             return found, await store.count(tx, actor.tenant_id, query)
 
     async def _type(self, tx: Tx, actor: Principal, type_id: str) -> ResourceType:
-        kind = await store.find_type(tx, actor.tenant_id, type_id)
+        """The type a resource being written is of, held until the commit (see
+        `delete_type`)."""
+        kind = await store.find_type(tx, actor.tenant_id, type_id, lock="share")
         if kind is None:
             raise NotFound("resource_type", type_id)
         return kind

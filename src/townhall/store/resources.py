@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -98,10 +98,17 @@ async def types(tx: Tx, tenant_id: int) -> list[ResourceType]:
     return [_type(row) for row in await tx.execute(query)]
 
 
-async def find_type(tx: Tx, tenant_id: int, slug: str) -> ResourceType | None:
+async def find_type(
+    tx: Tx, tenant_id: int, slug: str, lock: Literal["", "share", "update"] = ""
+) -> ResourceType | None:
+    """The type; in a write transaction `lock` holds it until the commit: "share" while
+    a resource of it is written, "update" to delete it (PostgreSQL; SQLite's writers
+    are one at a time anyway)."""
     query = select(resource_types).where(
         resource_types.c.tenant_id == tenant_id, resource_types.c.slug == slug
     )
+    if lock:
+        query = query.with_for_update(read=lock == "share", key_share=lock == "share")
     row = (await tx.execute(query)).first()
     return _type(row) if row else None
 
@@ -142,6 +149,16 @@ async def insert_type(tx: Tx, tenant_id: int, kind: ResourceType) -> None:
             fields=[_spec_in(spec) for spec in kind.fields],
         )
     )
+
+
+async def delete_type(tx: Tx, tenant_id: int, slug: str) -> bool:
+    """False if the tenant has no such type."""
+    found = await tx.execute(
+        delete(resource_types).where(
+            resource_types.c.tenant_id == tenant_id, resource_types.c.slug == slug
+        )
+    )
+    return bool(found.rowcount)  # type: ignore[attr-defined]
 
 
 async def update_type(tx: Tx, tenant_id: int, kind: ResourceType, old_category: str) -> None:

@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 
+from townhall.dialects import kit
 from townhall.domain.errors import DomainError
-from townhall.domain.models import Booking, Resource
+from townhall.domain.models import FIELD_TYPES, Booking, Resource
 from townhall.domain.principal import Principal
 from townhall.domain.queries import BookingQuery, ResourceQuery
 from townhall.services.bookings import BookingRequest, BookingService
@@ -37,19 +38,17 @@ def _at(address: str) -> str:
     return f"{web.BASE}/resources/{quote(address, safe='@')}"
 
 
-@get("/resources", name="console:resources")
-async def resources_page(
-    request: Request[Any, Any, Any], resources: ResourceService, principal: Principal
-) -> Response[Any]:
-    """Resources (by name, and of one type if asked), and the tenant's resource types."""
-    asked = query(request)
+async def resources_context(request: Request[Any, Any, Any], asked: Form) -> dict[str, Any]:
+    """What the resources page shows (also again after a refused create)."""
+    services = kit.services_of(request)
+    principal = kit.principal_of(request)
     text, kind = asked.text("q", limit=256), asked.text("type", limit=100)
     page = asked.page()
-    found, total = await resources.list(
+    found, total = await services.resources.list(
         principal, ResourceQuery(text=text or None, type=kind or None), (page - 1) * PAGE, PAGE
     )
-    categories, types = await resources.categories_and_types(principal)
-    context = {
+    categories, types = await services.resources.categories_and_types(principal)
+    return {
         "resources": found,
         "types": types,
         "categories": {c.slug: c.name for c in categories},
@@ -58,7 +57,17 @@ async def resources_page(
         "page": page,
         "pages": max(1, -(-total // PAGE)),
         "total": total,
+        "notice": asked.text("notice", limit=200),
+        "field_types": FIELD_TYPES,
+        "type_form": {},
+        "resource_form": {},
     }
+
+
+@get("/resources", name="console:resources")
+async def resources_page(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Resources (by name, and of one type if asked), and the tenant's resource types."""
+    context = await resources_context(request, query(request))
     return web.render(request, "resources.html", context)
 
 

@@ -20,6 +20,7 @@ from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
 from . import web
 from .forms import posted, query
+from .mail import refused_on_person_page, routing
 
 PAGE = 25
 
@@ -84,7 +85,8 @@ async def person_page(
 ) -> Response[Any]:
     person = await people.get(principal, username)
     done = query(request).text("notice", limit=40)
-    return web.render(request, "person.html", {"person": person, "done": done})
+    mail = await routing(request, principal, person)
+    return web.render(request, "person.html", {"person": person, "done": done, "mail": mail})
 
 
 async def _change(
@@ -99,9 +101,7 @@ async def _change(
     try:
         await change()
     except DomainError as exc:
-        person = await people.get(principal, username)
-        context = {"person": person, "error": web.message(exc)}
-        return web.render(request, "person.html", context, web.status(exc))
+        return await refused_on_person_page(request, principal, username, exc)
     return web.go(_at(username) + f"?notice={notice}")
 
 
@@ -157,9 +157,7 @@ async def delete_person(
     try:
         gone = await people.delete(principal, username)
     except DomainError as exc:
-        person = await people.get(principal, username)
-        context = {"person": person, "error": web.message(exc)}
-        return web.render(request, "person.html", context, web.status(exc))
+        return await refused_on_person_page(request, principal, username, exc)
     return web.go(f"{web.BASE}/people?notice={quote(gone.username + ' deleted')}")
 
 

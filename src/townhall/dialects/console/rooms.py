@@ -11,11 +11,11 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 
 from townhall.dialects import kit
-from townhall.domain.errors import DomainError
-from townhall.domain.models import AFFILIATIONS
+from townhall.domain.errors import AlreadyExists, DomainError
+from townhall.domain.models import AFFILIATIONS, Affiliations, RoomSettings
 from townhall.domain.principal import Principal
 from townhall.domain.queries import RoomFilter
-from townhall.services.rooms import RoomService
+from townhall.services.rooms import DEFAULT_SERVICE, RoomService, RoomSpec
 
 from . import web
 from .forms import Form, posted, query
@@ -31,6 +31,16 @@ def _at(service: str, name: str) -> str:
 async def rooms_page(
     request: Request[Any, Any, Any], rooms: RoomService, principal: Principal
 ) -> Response[Any]:
+    return await _list(request, rooms, principal, {})
+
+
+async def _list(
+    request: Request[Any, Any, Any],
+    rooms: RoomService,
+    principal: Principal,
+    extra: dict[str, Any],
+    status: int = 200,
+) -> Response[Any]:
     asked = query(request)
     text = asked.text("q", limit=256)
     page = asked.page()
@@ -43,8 +53,58 @@ async def rooms_page(
         "page": page,
         "pages": max(1, -(-found.total // PAGE)),
         "total": found.total,
+        "notice": asked.text("notice", limit=300),
+        "form": {},
+        **extra,
     }
-    return web.render(request, "rooms.html", context)
+    return web.render(request, "rooms.html", context, status)
+
+
+@post("/rooms", status_code=303)
+async def create_room(
+    request: Request[Any, Any, Any], rooms: RoomService, principal: Principal
+) -> Response[Any]:
+    """A persistent room of the default chat service (Openfire's `conference`), made as
+    Openfire's bulk create makes one: a room that exists already is refused, not
+    overwritten."""
+    form = await posted(request)
+    try:
+        name = form.required("name", 1024)
+        settings = RoomSettings(
+            natural_name=form.text("natural_name", limit=1024) or name,
+            description=form.text("description", limit=4096),
+            persistent=True,
+            public_room=not form.flag("hidden"),
+            members_only=form.flag("members_only"),
+        )
+        spec = RoomSpec(name, settings, Affiliations())
+        [outcome] = await rooms.create_many(principal, DEFAULT_SERVICE, [spec])
+        if outcome.error is not None:
+            raise outcome.error
+        if not outcome.created:
+            raise AlreadyExists("room", name, f"a room {name} exists already")
+        made = await rooms.get(principal, DEFAULT_SERVICE, name)
+    except DomainError as exc:
+        extra = {"error": web.message(exc), "form": form.values}
+        return await _list(request, rooms, principal, extra, web.status(exc))
+    return web.go(_at(made.service, made.name) + "?notice=created")
+
+
+@post("/rooms/{service:str}/{name:str}/delete", status_code=303)
+async def delete_room(
+    request: Request[Any, Any, Any],
+    service: str,
+    name: str,
+    rooms: RoomService,
+    principal: Principal,
+) -> Response[Any]:
+    try:
+        await rooms.delete(principal, service, name)
+    except DomainError as exc:
+        room = await rooms.get(principal, service, name)
+        context = _context(room, error=web.message(exc))
+        return web.render(request, "room.html", context, web.status(exc))
+    return web.go(f"{web.BASE}/rooms?notice={quote(name + ' deleted')}")
 
 
 @get("/rooms/{service:str}/{name:str}")
@@ -115,4 +175,4 @@ async def revoke(
     return await _affiliate(request, service, name, rooms, principal, False)
 
 
-ROUTES = [rooms_page, room_page, grant, revoke]
+ROUTES = [rooms_page, create_room, room_page, grant, revoke, delete_room]

@@ -212,6 +212,14 @@ def detect(asked: str | None, filename: str | None, raw: bytes) -> str:
     return "json" if raw.lstrip()[:1] in (b"{", b"[") else "csv"
 
 
+def read_file(raw: bytes, filename: str | None, asked: str | None = None) -> ImportFile:
+    """An uploaded catalogue, JSON or CSV (as asked, else by name, else by content): what
+    `POST /admin/import` reads, handed to the web console by the application so that
+    both import the same files the same way."""
+    kind = detect(asked, filename, raw)
+    return read_json(raw) if kind == "json" else read_csv(raw)
+
+
 def _converted(data: Any, kind: type[Any]) -> Any:
     try:
         return msgspec.convert(data, kind)
