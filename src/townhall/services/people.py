@@ -173,6 +173,24 @@ class PeopleService(Service):
             )
         return found, total
 
+    async def listing(
+        self, actor: Principal, where: PersonFilter, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[store.Listed], int]:
+        """What `search` answers, as lists print people (username, name, e-mail,
+        properties) rather than whole `Person`s: the read model of long lists."""
+        if offset < 0:
+            raise Invalid("offset", "must not be negative")
+        if limit is not None and not 0 <= limit <= MAX_PAGE:
+            raise Invalid("limit", f"must be between 0 and {MAX_PAGE}")
+        async with self.db.read() as tx:
+            found = await store.listing(tx, actor.tenant_id, where, offset, limit)
+            total = (
+                len(found) + offset
+                if limit is None or len(found) < limit
+                else await store.count(tx, actor.tenant_id, where)
+            )
+        return found, total
+
     async def across_brands(
         self, actor: Principal, pattern: str, fields: Sequence[str] | None = None
     ) -> list[Person]:
