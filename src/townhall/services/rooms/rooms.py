@@ -190,7 +190,7 @@ class Rooms(Members):
         settings = rules.settings(spec.settings)
         domain = actor.tenant.domain
         async with self.unit(actor) as work:
-            service = await store.ensure_service(work, actor.tenant_id, service_name)
+            service = await self._ensured_service(work, actor.tenant_id, service_name)
             now = self.clock.now()
             # Inserted first: the unique name says whether the room exists, with no
             # look-up before; whatever is refused below undoes the insert with the rest.
@@ -343,7 +343,7 @@ class Rooms(Members):
         settings: RoomSettings,
         **conversation: Any,
     ) -> Located:
-        service = await store.ensure_service(work, actor.tenant_id, DEFAULT_SERVICE)
+        service = await self._ensured_service(work, actor.tenant_id, DEFAULT_SERVICE)
         now = self.clock.now()
         values = {**_whole(settings, now), **conversation, "created_at": now}
         room_id = await store.insert_room(work, service.id, name, stream_id, values)
