@@ -269,9 +269,9 @@ class PeopleService(Service):
             if columns:
                 await store.update_row(work, user_id, now, **columns)
             if password_hash:
-                await store.set_password_hash(work, user_id, password_hash, now)
+                await store.set_password_hash(work, user_id, password_hash, now, fresh=True)
             if properties:
-                await store.replace_properties(work, user_id, properties)
+                await store.replace_properties(work, user_id, properties, fresh=True)
             if new.roles:
                 await store.replace_roles(work, user_id, new.roles, frozenset())
             for kind, (pem, expires) in checked_keys.items():
@@ -415,10 +415,10 @@ class PeopleService(Service):
 
     async def _find(self, tx: Tx, actor: Principal, who: Who) -> Person:
         if isinstance(who, int):
-            found = await store.by_ids(tx, actor.tenant_id, [who])
-            if not found:
+            found = await store.find_by_id(tx, actor.tenant_id, who)
+            if found is None:
                 raise NotFound("user", str(who))
-            return found[0]
+            return found
         person = await store.find(tx, actor.tenant_id, names.node(who, "username"))
         if person is None:
             raise NotFound("user", who)

@@ -89,11 +89,29 @@ _FIND = (
     .where(users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username"))
     .order_by(user_properties.c.key)
 )
+_FIND_BY_ID = (
+    select(*_PERSON_COLUMNS, user_properties.c.key, user_properties.c.value, user_roles.c.role)
+    .outerjoin(user_properties, user_properties.c.user_id == users.c.id)
+    .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+    .order_by(user_properties.c.key)
+)
 _ROLES_OF = select(user_roles.c.role).where(user_roles.c.user_id == bindparam("user_id"))
 
 
 async def find(tx: Tx, tenant_id: int, username: str) -> Person | None:
     rows = (await tx.execute(_FIND, {"tenant_id": tenant_id, "username": username})).all()
+    return _joined(rows)
+
+
+async def find_by_id(tx: Tx, tenant_id: int, user_id: int) -> Person | None:
+    """`find` by id: one statement (a write answers with the person it changed)."""
+    rows = (await tx.execute(_FIND_BY_ID, {"tenant_id": tenant_id, "user_id": user_id})).all()
+    return _joined(rows)
+
+
+def _joined(rows: Sequence[Any]) -> Person | None:
+    """The person of `_FIND`'s rows (one per property and role), if any."""
     if not rows:
         return None
     width = len(_PERSON_COLUMNS)
@@ -369,8 +387,13 @@ async def delete_row(tx: Tx, user_id: int) -> None:
     await tx.execute(delete(users).where(users.c.id == user_id))
 
 
-async def replace_properties(tx: Tx, user_id: int, properties: Mapping[str, str | None]) -> None:
-    await tx.execute(delete(user_properties).where(user_properties.c.user_id == user_id))
+async def replace_properties(
+    tx: Tx, user_id: int, properties: Mapping[str, str | None], fresh: bool = False
+) -> None:
+    """Make the person's properties exactly these, in one insert. `fresh`: the person
+    was made in this transaction, so there are none to remove."""
+    if not fresh:
+        await tx.execute(delete(user_properties).where(user_properties.c.user_id == user_id))
     if properties:
         await tx.execute(
             insert(user_properties),
@@ -378,7 +401,16 @@ async def replace_properties(tx: Tx, user_id: int, properties: Mapping[str, str 
         )
 
 
-async def set_password_hash(tx: Tx, user_id: int, password_hash: str, now: datetime) -> None:
+async def set_password_hash(
+    tx: Tx, user_id: int, password_hash: str, now: datetime, fresh: bool = False
+) -> None:
+    """Store the person's password hash. `fresh`: the person was made in this
+    transaction, so it has no row to update (one statement instead of two)."""
+    if fresh:
+        await tx.execute(
+            insert(credentials).values(user_id=user_id, password_hash=password_hash, updated_at=now)
+        )
+        return
     done = await tx.execute(
         update(credentials)
         .where(credentials.c.user_id == user_id)
