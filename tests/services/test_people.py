@@ -141,3 +141,25 @@ async def test_the_listing_shows_what_the_search_finds(services: Services) -> No
     assert by_name[made[0]].properties == (("a", None), ("b", "<&\"'0>"))
     assert by_name[made[1]].properties == ()
     assert by_name[made[2]].email is None
+
+
+async def test_the_card_of_a_person_follows_their_changes(services: Services) -> None:
+    """The single-user read model holds what `get` holds that lists print, and a
+    change shows at once though the card is cached."""
+    actor = await _system(services)
+    name = unique("card")
+    await services.people.create(
+        actor, NewPerson(name, None, name="Before", properties={"b": "2", "a": None})
+    )
+    card = await services.people.card(actor, name)
+    person = await services.people.get(actor, name)
+    assert (card.username, card.name, card.email) == (person.username, "Before", None)
+    assert card.properties == (("a", None), ("b", "2"))
+    await services.people.update(
+        actor, name, PersonChanges(name="After", email=f"{name}@example.org", properties={})
+    )
+    card = await services.people.card(actor, name)
+    assert (card.name, card.email, card.properties) == ("After", f"{name}@example.org", ())
+    await services.people.delete(actor, name)
+    with pytest.raises(NotFound):
+        await services.people.card(actor, name)

@@ -125,6 +125,17 @@ class PeopleService(Service):
         async with self.db.read() as tx:
             return await self._find(tx, actor, who)
 
+    @cached("user", lambda actor, username: f"card:{username}", store.Listed)
+    async def card(self, actor: Principal, username: str) -> store.Listed:
+        """What `get` answers about a person named by username, as lists print
+        people (username, name, e-mail, properties): the read model of a single-user
+        read. (Its key cannot be a username's: a node part holds no `:`.)"""
+        async with self.db.read() as tx:
+            found = await store.card(tx, actor.tenant_id, names.node(username, "username"))
+        if found is None:
+            raise NotFound("user", username)
+        return found
+
     async def exists(self, actor: Principal, username: str) -> bool:
         async with self.db.read() as tx:
             return await store.find_id(tx, actor.tenant_id, username.strip().lower()) is not None

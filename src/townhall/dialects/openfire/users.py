@@ -108,8 +108,8 @@ async def get_user(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
-        user = await people.get(principal, username)
-    return respond(request, USER, user_data(user))
+        user = await people.card(principal, username)
+    return respond(request, USER, user._asdict())
 
 
 @put("/users/{username:str}", opt=wire(USER, answers={200: None}))
