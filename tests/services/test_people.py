@@ -98,3 +98,68 @@ async def test_property_updates_merge_and_replacement_replaces(services: Service
     assert (await services.people.get(actor, name)).properties == {"b": "2", "c": "3"}
     await services.people.update(actor, name, PersonChanges(properties={"z": None}))
     assert (await services.people.get(actor, name)).properties == {"z": None}
+
+
+async def test_the_listing_shows_what_the_search_finds(services: Services) -> None:
+    """The lean read model of long lists (`listing`) holds, for every page and filter,
+    the people `search` finds, in its order, with the same properties and total; and
+    the Openfire list drawn from its rows is byte for byte the one drawn from people."""
+    from townhall.dialects.openfire import wire
+    from townhall.dialects.openfire.entities import USERS
+    from townhall.dialects.openfire.users import LISTED, user_data
+    from townhall.domain.queries import PersonFilter
+
+    actor = await _system(services)
+    tag = unique("lst")
+    made = [f"{tag}{i}" for i in (3, 1, 4, 0, 2)]
+    for i, name in enumerate(made):
+        properties = {"b": f"<&\"'{i}>", "a": None} if i % 2 == 0 else {}
+        email = f"{name}@example.org" if i != 2 else None
+        await services.people.create(
+            actor, NewPerson(name, None, name=f"N {i} &", email=email, properties=properties)
+        )
+    filters = [
+        PersonFilter(),
+        PersonFilter(username_contains=tag),
+        PersonFilter(property_key="b"),
+        PersonFilter(property_key="a", property_value=None),
+        PersonFilter(name_contains="n 1"),
+    ]
+    pages = [(0, None), (0, 2), (2, 2), (4, 2), (0, 0), (100, 3)]
+    for where in filters:
+        for offset, limit in pages:
+            people, total = await services.people.search(actor, where, offset, limit)
+            listed, listed_total = await services.people.listing(actor, where, offset, limit)
+            assert listed_total == total, (where, offset, limit)
+            assert [p.username for p in listed] == [p.username for p in people]
+            for fmt in ("json", "xml"):
+                old = wire.render(USERS, [user_data(p) for p in people], fmt)  # type: ignore[arg-type]
+                assert wire.render_rows(USERS, LISTED, listed, fmt) == old  # type: ignore[arg-type]
+    mine, _ = await services.people.listing(actor, PersonFilter(username_contains=tag))
+    assert [p.username for p in mine] == sorted(made)
+    by_name = {p.username: p for p in mine}
+    assert by_name[made[0]].properties == (("a", None), ("b", "<&\"'0>"))
+    assert by_name[made[1]].properties == ()
+    assert by_name[made[2]].email is None
+
+
+async def test_the_card_of_a_person_follows_their_changes(services: Services) -> None:
+    """The single-user read model holds what `get` holds that lists print, and a
+    change shows at once though the card is cached."""
+    actor = await _system(services)
+    name = unique("card")
+    await services.people.create(
+        actor, NewPerson(name, None, name="Before", properties={"b": "2", "a": None})
+    )
+    card = await services.people.card(actor, name)
+    person = await services.people.get(actor, name)
+    assert (card.username, card.name, card.email) == (person.username, "Before", None)
+    assert card.properties == (("a", None), ("b", "2"))
+    await services.people.update(
+        actor, name, PersonChanges(name="After", email=f"{name}@example.org", properties={})
+    )
+    card = await services.people.card(actor, name)
+    assert (card.name, card.email, card.properties) == ("After", f"{name}@example.org", ())
+    await services.people.delete(actor, name)
+    with pytest.raises(NotFound):
+        await services.people.card(actor, name)

@@ -133,3 +133,25 @@ async def test_concurrent_removals_never_leave_a_room_without_an_owner(services:
         assert len(refused) == 1, outcomes
         owners = [m for m in await services.rooms.members(actor, stream_id) if m.owner]
         assert len(owners) == 1
+
+
+async def test_a_refused_save_in_a_new_service_leaves_neither_and_the_next_one_works(
+    services: Services,
+) -> None:
+    """A save that names a service not there yet makes it; refused (a party listed
+    twice), it leaves no service and no room, and the known services a process keeps
+    do not remember the one rolled back: the next save makes both."""
+    actor = await _system(services)
+    service, room = unique("svc"), unique("room")
+    twice = Affiliations(jids={"owner": ("a@example.org",), "member": ("a@example.org",)})
+    with pytest.raises(Conflict):
+        await services.rooms.save(actor, service, RoomSpec(room, RoomSettings(), twice))
+    assert service not in {s.name for s in await services.rooms.list_services(actor)}
+    before = await _audit_count(services, actor)
+    assert await services.rooms.save(actor, service, RoomSpec(room, RoomSettings(), Affiliations()))
+    assert await services.rooms.get(actor, service, room)
+    assert await _audit_count(services, actor) == before + 1
+    # Saved again, the room is overwritten, not made twice (the unique name tells).
+    again = RoomSpec(room, RoomSettings(description="second"), Affiliations())
+    assert not await services.rooms.save(actor, service, again)
+    assert (await services.rooms.get(actor, service, room)).settings.description == "second"

@@ -47,10 +47,10 @@ class ContactService(Service):
         """The contacts of `owner` (a username, or `name@<tenant domain>`)."""
         local = names.local_part(owner, actor.tenant.domain)
         async with self.db.read() as tx:
-            user_id = await people_store.find_id(tx, actor.tenant_id, local)
-            if user_id is None:
-                raise NotFound("user", owner)
-            return await store.contacts(tx, user_id)
+            found = await store.contacts_of(tx, actor.tenant_id, local)
+        if found is None:
+            raise NotFound("user", owner)
+        return found
 
     async def add(
         self,

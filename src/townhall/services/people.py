@@ -125,6 +125,17 @@ class PeopleService(Service):
         async with self.db.read() as tx:
             return await self._find(tx, actor, who)
 
+    @cached("user", lambda actor, username: f"card:{username}", store.Listed)
+    async def card(self, actor: Principal, username: str) -> store.Listed:
+        """What `get` answers about a person named by username, as lists print
+        people (username, name, e-mail, properties): the read model of a single-user
+        read. (Its key cannot be a username's: a node part holds no `:`.)"""
+        async with self.db.read() as tx:
+            found = await store.card(tx, actor.tenant_id, names.node(username, "username"))
+        if found is None:
+            raise NotFound("user", username)
+        return found
+
     async def exists(self, actor: Principal, username: str) -> bool:
         async with self.db.read() as tx:
             return await store.find_id(tx, actor.tenant_id, username.strip().lower()) is not None
@@ -166,6 +177,24 @@ class PeopleService(Service):
             raise Invalid("limit", f"must be between 0 and {MAX_PAGE}")
         async with self.db.read() as tx:
             found = await store.search(tx, actor.tenant_id, where, offset, limit, by_id)
+            total = (
+                len(found) + offset
+                if limit is None or len(found) < limit
+                else await store.count(tx, actor.tenant_id, where)
+            )
+        return found, total
+
+    async def listing(
+        self, actor: Principal, where: PersonFilter, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[store.Listed], int]:
+        """What `search` answers, as lists print people (username, name, e-mail,
+        properties) rather than whole `Person`s: the read model of long lists."""
+        if offset < 0:
+            raise Invalid("offset", "must not be negative")
+        if limit is not None and not 0 <= limit <= MAX_PAGE:
+            raise Invalid("limit", f"must be between 0 and {MAX_PAGE}")
+        async with self.db.read() as tx:
+            found = await store.listing(tx, actor.tenant_id, where, offset, limit)
             total = (
                 len(found) + offset
                 if limit is None or len(found) < limit
@@ -251,9 +280,9 @@ class PeopleService(Service):
             if columns:
                 await store.update_row(work, user_id, now, **columns)
             if password_hash:
-                await store.set_password_hash(work, user_id, password_hash, now)
+                await store.set_password_hash(work, user_id, password_hash, now, fresh=True)
             if properties:
-                await store.replace_properties(work, user_id, properties)
+                await store.replace_properties(work, user_id, properties, fresh=True)
             if new.roles:
                 await store.replace_roles(work, user_id, new.roles, frozenset())
             for kind, (pem, expires) in checked_keys.items():
@@ -397,10 +426,10 @@ class PeopleService(Service):
 
     async def _find(self, tx: Tx, actor: Principal, who: Who) -> Person:
         if isinstance(who, int):
-            found = await store.by_ids(tx, actor.tenant_id, [who])
-            if not found:
+            found = await store.find_by_id(tx, actor.tenant_id, who)
+            if found is None:
                 raise NotFound("user", str(who))
-            return found[0]
+            return found
         person = await store.find(tx, actor.tenant_id, names.node(who, "username"))
         if person is None:
             raise NotFound("user", who)

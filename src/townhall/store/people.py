@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Result, Text, bindparam, cast, delete, func, insert, or_, select, update
 from sqlalchemy.sql import ColumnElement, Select
@@ -89,11 +89,29 @@ _FIND = (
     .where(users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username"))
     .order_by(user_properties.c.key)
 )
+_FIND_BY_ID = (
+    select(*_PERSON_COLUMNS, user_properties.c.key, user_properties.c.value, user_roles.c.role)
+    .outerjoin(user_properties, user_properties.c.user_id == users.c.id)
+    .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.id == bindparam("user_id"))
+    .order_by(user_properties.c.key)
+)
 _ROLES_OF = select(user_roles.c.role).where(user_roles.c.user_id == bindparam("user_id"))
 
 
 async def find(tx: Tx, tenant_id: int, username: str) -> Person | None:
     rows = (await tx.execute(_FIND, {"tenant_id": tenant_id, "username": username})).all()
+    return _joined(rows)
+
+
+async def find_by_id(tx: Tx, tenant_id: int, user_id: int) -> Person | None:
+    """`find` by id: one statement (a write answers with the person it changed)."""
+    rows = (await tx.execute(_FIND_BY_ID, {"tenant_id": tenant_id, "user_id": user_id})).all()
+    return _joined(rows)
+
+
+def _joined(rows: Sequence[Any]) -> Person | None:
+    """The person of `_FIND`'s rows (one per property and role), if any."""
     if not rows:
         return None
     width = len(_PERSON_COLUMNS)
@@ -156,7 +174,7 @@ async def by_emails(tx: Tx, tenant_id: int, emails: Sequence[str]) -> list[Perso
     return await _people(tx, query)
 
 
-def _filtered(query: Select[Any], tenant_id: int, f: PersonFilter) -> Select[Any]:
+def _filtered(query: Select[Any], tenant_id: Any, f: PersonFilter) -> Select[Any]:
     query = query.where(users.c.tenant_id == tenant_id)
     if f.property_key is not None:
         having = select(user_properties.c.user_id).where(user_properties.c.key == f.property_key)
@@ -199,7 +217,114 @@ async def search(
     return await _people(tx, query, _filtered(select(users.c.id), tenant_id, f))
 
 
+class Listed(NamedTuple):
+    """A person as lists of people print them: a tuple straight from the rows, not a
+    `Person` (a list of thousands spent most of its time building those)."""
+
+    username: str
+    name: str
+    email: str | None
+    properties: tuple[tuple[str, str | None], ...]
+
+
+_LISTED_COLUMNS = (users.c.id, users.c.username, users.c.name, users.c.email)
+_NO_FILTER = PersonFilter()
+
+
+def _listing(page: Select[Any]) -> Select[Any]:
+    """The page's people (id, username, name, email) with their properties joined on,
+    one row per property (or one with NULLs), by username then key."""
+    listed = page.subquery("listed")
+    return (
+        select(
+            listed.c.id,
+            listed.c.username,
+            listed.c.name,
+            listed.c.email,
+            user_properties.c.key,
+            user_properties.c.value,
+        )
+        .select_from(listed.outerjoin(user_properties, user_properties.c.user_id == listed.c.id))
+        .order_by(listed.c.username, user_properties.c.key)
+    )
+
+
+def _page(f: PersonFilter, paged: bool) -> Select[Any]:
+    query = _filtered(select(*_LISTED_COLUMNS), bindparam("tenant_id"), f)
+    query = query.order_by(users.c.username)
+    if paged:
+        query = query.limit(bindparam("limit")).offset(bindparam("offset"))
+    return query
+
+
+# The unfiltered list, whole or paged, and its count, built once: the hot case.
+_ALL = _listing(_page(_NO_FILTER, False))
+_ALL_PAGE = _listing(_page(_NO_FILTER, True))
+_COUNT_ALL = (
+    select(func.count()).select_from(users).where(users.c.tenant_id == bindparam("tenant_id"))
+)
+
+
+async def listing(
+    tx: Tx, tenant_id: int, f: PersonFilter, offset: int = 0, limit: int | None = None
+) -> list[Listed]:
+    """A page of the people matching `f` by username, as lists print them: one
+    statement, properties joined on. (A total counted in the same statement, with a
+    window `count(*) over ()`, made a page of 50 of 5,000 people slower than this
+    statement and a separate `count(*)` on the index: about six times on SQLite,
+    bench/openfire_lean.py; 2.2 against 1.3 ms on PostgreSQL, with asyncpg alone.)"""
+    paged = limit is not None
+    params: dict[str, Any] = {"tenant_id": tenant_id}
+    if paged:
+        params.update(limit=limit, offset=offset)
+    query = (_ALL_PAGE if paged else _ALL) if f == _NO_FILTER else _listing(_page(f, paged))
+    found: list[Listed] = []
+    last = None
+    username, name, email = "", "", None
+    pairs: list[tuple[str, str | None]] = []
+    rows: Sequence[Any] = (await tx.execute(query, params)).all()
+    for row in rows:
+        if row[0] != last:
+            if last is not None:
+                found.append(Listed(username, name, email, tuple(pairs)))
+            last, username, name, email = row[0], row[1], row[2], row[3]
+            pairs = []
+        if row[4] is not None:
+            pairs.append((row[4], row[5]))
+    if last is not None:
+        found.append(Listed(username, name, email, tuple(pairs)))
+    return found
+
+
+_CARD = (
+    select(
+        users.c.username,
+        users.c.name,
+        users.c.email,
+        user_properties.c.key,
+        user_properties.c.value,
+    )
+    .outerjoin(user_properties, user_properties.c.user_id == users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant_id"), users.c.username == bindparam("username"))
+    .order_by(user_properties.c.key)
+)
+
+
+async def card(tx: Tx, tenant_id: int, username: str) -> Listed | None:
+    """One person as lists print people: four columns and the properties, in one
+    statement (a whole `Person` reads some thirty columns and the roles)."""
+    params = {"tenant_id": tenant_id, "username": username}
+    rows: Sequence[Any] = (await tx.execute(_CARD, params)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    pairs = tuple((r[3], r[4]) for r in rows if r[3] is not None)
+    return Listed(first[0], first[1], first[2], pairs)
+
+
 async def count(tx: Tx, tenant_id: int, f: PersonFilter) -> int:
+    if f == _NO_FILTER:
+        return int((await tx.execute(_COUNT_ALL, {"tenant_id": tenant_id})).scalar_one())
     query = _filtered(select(func.count()).select_from(users), tenant_id, f)
     return int((await tx.execute(query)).scalar_one())
 
@@ -289,8 +414,13 @@ async def delete_row(tx: Tx, user_id: int) -> None:
     await tx.execute(delete(users).where(users.c.id == user_id))
 
 
-async def replace_properties(tx: Tx, user_id: int, properties: Mapping[str, str | None]) -> None:
-    await tx.execute(delete(user_properties).where(user_properties.c.user_id == user_id))
+async def replace_properties(
+    tx: Tx, user_id: int, properties: Mapping[str, str | None], fresh: bool = False
+) -> None:
+    """Make the person's properties exactly these, in one insert. `fresh`: the person
+    was made in this transaction, so there are none to remove."""
+    if not fresh:
+        await tx.execute(delete(user_properties).where(user_properties.c.user_id == user_id))
     if properties:
         await tx.execute(
             insert(user_properties),
@@ -298,7 +428,16 @@ async def replace_properties(tx: Tx, user_id: int, properties: Mapping[str, str 
         )
 
 
-async def set_password_hash(tx: Tx, user_id: int, password_hash: str, now: datetime) -> None:
+async def set_password_hash(
+    tx: Tx, user_id: int, password_hash: str, now: datetime, fresh: bool = False
+) -> None:
+    """Store the person's password hash. `fresh`: the person was made in this
+    transaction, so it has no row to update (one statement instead of two)."""
+    if fresh:
+        await tx.execute(
+            insert(credentials).values(user_id=user_id, password_hash=password_hash, updated_at=now)
+        )
+        return
     done = await tx.execute(
         update(credentials)
         .where(credentials.c.user_id == user_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Text, bindparam, case, cast, delete, exists, func, insert, or_, select
 from sqlalchemy import update as update_stmt
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement, Select
 
 from townhall.domain.models import (
@@ -147,6 +148,14 @@ _BY_STREAM = _LOCATE.where(
 _LOCK_BY_NAME = _BY_NAME.with_for_update(of=rooms)
 _LOCK_BY_STREAM = _BY_STREAM.with_for_update(of=rooms)
 _INSERT_ROOM = insert(rooms).returning(rooms.c.id)
+# The same, but a room of that name already there is no error and returns no row: a
+# create that finds the name taken learns it from the unique constraint, with no probe
+# before it. (SQLite's compiler reads PostgreSQL's ON CONFLICT construct as its own.)
+_INSERT_NEW_ROOM = (
+    postgresql.insert(rooms)
+    .on_conflict_do_nothing(index_elements=[rooms.c.service_id, rooms.c.name])
+    .returning(rooms.c.id)
+)
 _INSERT_AFFILIATIONS = insert(room_affiliations)
 _DELETE_AFFILIATIONS = delete(room_affiliations).where(
     room_affiliations.c.room_id == bindparam("room_id")
@@ -258,6 +267,15 @@ async def insert_room(
     """A new room with these attributes (by their names in Room and RoomSettings)."""
     params = {"service_id": service_id, "name": name, "stream_id": stream_id}
     return int((await tx.execute(_INSERT_ROOM, {**params, **_columns(values)})).scalar_one())
+
+
+async def insert_new_room(
+    tx: Tx, service_id: int, name: str, stream_id: str, values: Mapping[str, Any]
+) -> int | None:
+    """`insert_room`, unless the service has a room of that name (None then)."""
+    params = {"service_id": service_id, "name": name, "stream_id": stream_id}
+    found = (await tx.execute(_INSERT_NEW_ROOM, {**params, **_columns(values)})).scalar()
+    return None if found is None else int(found)
 
 
 async def change(tx: Tx, room_id: int, values: Mapping[str, Any]) -> None:
@@ -517,11 +535,13 @@ def _row(room_id: int, holder: Holder, now: datetime) -> dict[str, Any]:
 
 
 async def replace_affiliations(
-    tx: Tx, room_id: int, wanted: Sequence[Holder], now: datetime
+    tx: Tx, room_id: int, wanted: Sequence[Holder], now: datetime, fresh: bool = False
 ) -> None:
-    """Make the room's affiliations exactly these; a holder without a join date joins
-    `now`."""
-    await tx.execute(_DELETE_AFFILIATIONS, {"room_id": room_id})
+    """Make the room's affiliations exactly these (one statement for all of them); a
+    holder without a join date joins `now`. `fresh`: the room was made in this
+    transaction, so there are none to remove."""
+    if not fresh:
+        await tx.execute(_DELETE_AFFILIATIONS, {"room_id": room_id})
     if wanted:
         await tx.execute(_INSERT_AFFILIATIONS, [_row(room_id, h, now) for h in wanted])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -408,6 +408,23 @@ def respond(
     fmt = wire.response_format(request.headers.get("accept"))
     return Response(
         wire.render(shape, data, fmt),
+        status_code=200,
+        media_type=wire.JSON if fmt == "json" else wire.XML,
+        headers={**CORS_HEADERS, **(headers or {})},
+    )
+
+
+def respond_rows(
+    request: Request[Any, Any, Any],
+    shape: Collection,
+    names: tuple[str, ...],
+    rows: Iterable[Sequence[Any]],
+    headers: Mapping[str, str] | None = None,
+) -> Response[bytes]:
+    """`respond` for a list given as rows (tuples of the fields `names` lists)."""
+    fmt = wire.response_format(request.headers.get("accept"))
+    return Response(
+        wire.render_rows(shape, names, rows, fmt),
         status_code=200,
         media_type=wire.JSON if fmt == "json" else wire.XML,
         headers={**CORS_HEADERS, **(headers or {})},

@@ -14,7 +14,16 @@ from townhall.services.people import NewPerson, PeopleService, PersonChanges
 
 from ..documents import Param, wire
 from .entities import NEW_USER, USER, USERS
-from .http import PAGE_PARAMS, OpenfireError, bare, paging, read, respond, worded
+from .http import (
+    PAGE_PARAMS,
+    OpenfireError,
+    bare,
+    paging,
+    read,
+    respond,
+    respond_rows,
+    worded,
+)
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -28,6 +37,8 @@ def user_data(user: Person) -> dict[str, Any]:
     }
 
 
+LISTED = ("username", "name", "email", "properties")
+"""The fields of a listed person's row (`PeopleService.listing`), in its order."""
 LIST_PARAMS = (
     Param("search", description="usernames containing this"),
     Param("propertyKey", description="users with this property (then `search` is ignored)"),
@@ -54,8 +65,8 @@ async def list_users(
         name_contains=q.get("name"),
     )
     offset, limit = paging(request)
-    found, total = await people.search(principal, where, offset, limit)
-    return respond(request, USERS, [user_data(u) for u in found], {"X-Total-Count": str(total)})
+    found, total = await people.listing(principal, where, offset, limit)
+    return respond_rows(request, USERS, LISTED, found, {"X-Total-Count": str(total)})
 
 
 @post("/users", status_code=201, opt=wire(NEW_USER, answers={201: None}))
@@ -97,8 +108,8 @@ async def get_user(
     request: AnyRequest, username: str, people: PeopleService, principal: Principal
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
-        user = await people.get(principal, username)
-    return respond(request, USER, user_data(user))
+        user = await people.card(principal, username)
+    return respond(request, USER, user._asdict())
 
 
 @put("/users/{username:str}", opt=wire(USER, answers={200: None}))

@@ -12,7 +12,8 @@ from townhall.domain import rooms as rules
 from townhall.domain.errors import Forbidden, NotFound
 from townhall.domain.models import ChatService, Room
 from townhall.domain.principal import Principal
-from townhall.services.base import Service
+from townhall.infrastructure.cache import TTLCache
+from townhall.services.base import Deps, Service
 from townhall.store import rooms as store
 from townhall.store.database import Tx
 from townhall.store.rooms import Located, Party
@@ -29,7 +30,38 @@ ROOM_ADMINS = frozenset({roles.SUPER_ADMINISTRATOR, roles.ADMINISTRATOR})
 Reading = Literal["jid", "any", "group"]
 
 
+SERVICES_TTL = 60.0
+"""Seconds a chat service found stays known to a process at most: services are never
+deleted or renamed but with their tenant or by a restore, whose events make every
+process forget at once; the bound covers a process that missed the event (no Redis)."""
+_FORGETS_SERVICES = ("chat_service.", "tenant.", "backup.")
+
+
 class RoomBase(Service):
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps)
+        # (tenant id, folded name) -> the service: every room write names its service,
+        # and looking it up was a statement of each.
+        self._known_services: TTLCache[tuple[int, str], ChatService] = TTLCache(SERVICES_TTL)
+        deps.events.subscribe(self._forget_services)
+
+    def _forget_services(self, event: object) -> None:
+        if getattr(event, "topic", "").startswith(_FORGETS_SERVICES):
+            self._known_services.clear()
+
+    async def _ensured_service(self, tx: Tx, tenant_id: int, name: str) -> ChatService:
+        """The named service, created if missing (store.ensure_service). Only a service
+        found committed is kept: one created here may yet be rolled back."""
+        key = (tenant_id, name.lower())
+        found = self._known_services.get(key)
+        if found is not None:
+            return found
+        found = await store.find_service(tx, tenant_id, name)
+        if found is not None:
+            self._known_services.put(key, found)
+            return found
+        return await store.ensure_service(tx, tenant_id, name)
+
     async def _service(self, tx: Tx, actor: Principal, name: str) -> ChatService:
         found = await store.find_service(tx, actor.tenant_id, name)
         if found is None:

@@ -190,22 +190,27 @@ class Rooms(Members):
         settings = rules.settings(spec.settings)
         domain = actor.tenant.domain
         async with self.unit(actor) as work:
-            service = await store.ensure_service(work, actor.tenant_id, service_name)
-            found = await store.locate(work, service.id, name)
-            if found is not None and not overwrite:
+            service = await self._ensured_service(work, actor.tenant_id, service_name)
+            now = self.clock.now()
+            # Inserted first: the unique name says whether the room exists, with no
+            # look-up before; whatever is refused below undoes the insert with the rest.
+            made = await self._insert_new(work, service, name, settings, now)
+            created = made is not None
+            found = made or await store.locate(work, service.id, name)
+            if found is None:  # deleted since the insert met it: the caller tries again
+                raise AlreadyExists("room", name)
+            if not created and not overwrite:
                 raise AlreadyExists("room", name)
             wanted = await self._wanted(work, actor, name, spec.affiliations)
-            now = self.clock.now()
-            created = found is None
-            if found is None:
-                found, before = await self._insert_whole(work, service, name, settings, now), []
-            else:
+            before: list[Holder] = []
+            if not created:
                 await self._may_change(work, actor, found)
                 before = await store.holders(work, found.id, domain)
                 await store.change(work, found.id, _whole(settings, now))
                 work.record("room.updated", found.label)
             if _held_set(before) != _held_set(wanted):
-                await store.replace_affiliations(work, found.id, _dated(wanted, before), now)
+                dated = _dated(wanted, before)
+                await store.replace_affiliations(work, found.id, dated, now, fresh=created)
             if send_invitations:
                 news = [
                     h.party for h in _new(before, wanted) if h.affiliation in MEMBER_AFFILIATIONS
@@ -213,15 +218,18 @@ class Rooms(Members):
                 await self._invite(work, actor, found.label, news)
         return created
 
-    async def _insert_whole(
+    async def _insert_new(
         self, work: Work, service: ChatService, name: str, settings: RoomSettings, now: datetime
-    ) -> Located:
+    ) -> Located | None:
+        """The room made, or None if the service has one of that name."""
         stream_id = self.deps.ids.stream_id()
         values = {**_whole(settings, now), "created_at": settings.created_at or now}
         try:
-            room_id = await store.insert_room(work, service.id, name, stream_id, values)
-        except UniqueViolation:
+            room_id = await store.insert_new_room(work, service.id, name, stream_id, values)
+        except UniqueViolation:  # not the name: its stream id, say
             raise AlreadyExists("room", name) from None
+        if room_id is None:
+            return None
         found = Located(room_id, name, service.name, stream_id, True)
         work.record("room.created", found.label)
         return found
@@ -335,7 +343,7 @@ class Rooms(Members):
         settings: RoomSettings,
         **conversation: Any,
     ) -> Located:
-        service = await store.ensure_service(work, actor.tenant_id, DEFAULT_SERVICE)
+        service = await self._ensured_service(work, actor.tenant_id, DEFAULT_SERVICE)
         now = self.clock.now()
         values = {**_whole(settings, now), **conversation, "created_at": now}
         room_id = await store.insert_room(work, service.id, name, stream_id, values)
