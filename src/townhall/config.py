@@ -144,6 +144,9 @@ class Settings:
     # SQLite file `database_url` names, else the working directory; always made absolute,
     # so a command run from another folder never silently starts a new deployment.
     data_dir: str = ""
+    # A restore (RMP's POST /admin/restore) of a larger archive than this runs as a job
+    # (services/jobs.py: 202 Accepted and a progress URL); 0: never a job.
+    restore_job_bytes: int = 64 * 1024**2
 
     @property
     def data_folder(self) -> Path:

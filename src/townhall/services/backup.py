@@ -220,9 +220,10 @@ class BackupService(Service):
         self.folders = dict(folders)
         """The data folders a backup holds, by name (`Settings.data_folders`)."""
 
-    async def _require_operator(self, actor: Principal) -> None:
+    async def require_operator(self, actor: Principal) -> None:
         """Everything of every tenant is in an archive: only the operator may make or
-        restore one (a tenant's own admin is refused)."""
+        restore one (a tenant's own admin is refused). Public so a restore run as a job
+        is refused at once, before it is started (services/jobs.py)."""
         if not await self.tenants.is_operator(actor):
             raise Forbidden("backup", actor.tenant.domain, "Only the operator may do this")
 
@@ -230,7 +231,7 @@ class BackupService(Service):
 
     async def backup(self, actor: Principal, progress: Progress | None = None) -> Backup:
         """Dump every table from one snapshot; the archive is made as it is read."""
-        await self._require_operator(actor)
+        await self.require_operator(actor)
         shown = progress or _Silent()
         listed = {
             name: (root, await asyncio.to_thread(_walk, root))
@@ -274,14 +275,20 @@ class BackupService(Service):
 
     # -- restore -------------------------------------------------------------------------
 
+    @staticmethod
+    def restore_steps() -> int:
+        """How many steps a restore tells its Progress: each table checked, each table
+        restored, and the folders."""
+        return 2 * len(store.tables()) + 1
+
     async def restore(
         self, actor: Principal, archive: IO[bytes], progress: Progress | None = None
     ) -> Restored:
         """Replace the whole state by the archive's, or refuse and change nothing."""
-        await self._require_operator(actor)
+        await self.require_operator(actor)
         shown = progress or _Silent()
         order = store.tables()
-        shown.start(2 * len(order) + 1)
+        shown.start(self.restore_steps())
         # Reading and hashing the whole archive takes a while: off the event loop.
         checked = await asyncio.to_thread(self._check, archive, shown)
         manifest = checked.manifest
@@ -313,6 +320,7 @@ class BackupService(Service):
                             shown.advance(f"restored {table.name}")
                         elif name.startswith("folders/"):
                             self._unpack(tar, member, manifest, staged)
+                        await asyncio.sleep(0)  # let the event loop serve others between files
         except store.Damaged as exc:
             self._discard(staged)
             raise _damaged(f"table {exc.table}: {exc.reason}") from None
