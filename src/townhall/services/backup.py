@@ -24,6 +24,11 @@ folders are unpacked beside the live ones; after the commit each is swapped in. 
 drop what it keeps in memory (tenants by host, settings, mailbox holders, Maildir
 indexes). The restore itself is not audited: the audit log is part of what it replaces,
 and a server restored from an archive answers exactly as the one backed up.
+
+The `jobs` table is in no archive and a restore leaves it as it is (store/backup.py), so
+a large restore can run as a job (services/jobs.py) whose own row outlives it. The
+restore gives the event loop back between batches of rows and between files, so one
+worker goes on answering (`/healthz`) while it runs.
 """
 
 from __future__ import annotations
