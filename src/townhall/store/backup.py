@@ -249,6 +249,7 @@ async def clear(tx: Tx) -> None:
     for table in reversed(metadata.sorted_tables):
         if table.name not in KEPT:
             await tx.execute(table.delete())
+            await asyncio.sleep(0)  # others are served between tables (see `load`)
 
 
 async def load(tx: Tx, table: Table, rows: Iterable[dict[str, Any]]) -> int:
