@@ -146,6 +146,9 @@ class Settings:
     data_dir: str = ""
     # Log lines: `text` (one readable line each) or `json` (one object per line).
     log_format: str = "text"
+    # A restore (RMP's POST /admin/restore) of a larger archive than this runs as a job
+    # (services/jobs.py: 202 Accepted and a progress URL); 0: never a job.
+    restore_job_bytes: int = 64 * 1024**2
 
     @property
     def data_folder(self) -> Path:

@@ -16,6 +16,7 @@ from townhall.domain.jobs import Job
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.progress import Progress
+from townhall.services.tenants import NewTenant
 from townhall.store import jobs as job_store
 
 
@@ -106,3 +107,27 @@ async def test_jobs_of_a_dead_process_are_failed_at_the_next_start(services: Ser
     assert failed.failure.kind == "interrupted"
     assert (await services.jobs.get(actor, alive)).state == "running"
     assert (await services.jobs.get(actor, elsewhere)).state == "running"
+
+
+async def test_deleting_a_tenant_deletes_its_jobs(services: Services) -> None:
+    """Jobs name their tenant without a foreign key (so a restore, which replaces every
+    tenant, keeps them); deleting a tenant still takes its jobs with it."""
+    operator = await _operator(services)
+    domain = f"jobs-{os.urandom(4).hex()}.test"
+    await services.tenants.create(operator, NewTenant(domain=domain))
+    tenant = await services.tenants.routed(domain)
+    assert tenant is not None
+    actor = Principal.system(tenant, "admin")
+
+    async def work(progress: Progress) -> dict[str, Any]:
+        return {}
+
+    theirs = await services.jobs.start(actor, "noop", 0, {}, work)
+    mine = await services.jobs.start(operator, "noop", 0, {}, work)
+    await services.jobs.wait(theirs.id)
+    await services.jobs.wait(mine.id)
+    assert (await services.jobs.get(actor, theirs.id)).state == "done"
+    await services.tenants.delete(operator, domain)
+    async with services.deps.db.read() as tx:
+        assert await job_store.find(tx, tenant.id, theirs.id) is None
+        assert await job_store.find(tx, operator.tenant_id, mine.id) is not None

@@ -24,6 +24,11 @@ folders are unpacked beside the live ones; after the commit each is swapped in. 
 drop what it keeps in memory (tenants by host, settings, mailbox holders, Maildir
 indexes). The restore itself is not audited: the audit log is part of what it replaces,
 and a server restored from an archive answers exactly as the one backed up.
+
+The `jobs` table is in no archive and a restore leaves it as it is (store/backup.py), so
+a large restore can run as a job (services/jobs.py) whose own row outlives it. The
+restore gives the event loop back between batches of rows and between files, so one
+worker goes on answering (`/healthz`) while it runs.
 """
 
 from __future__ import annotations
@@ -220,9 +225,10 @@ class BackupService(Service):
         self.folders = dict(folders)
         """The data folders a backup holds, by name (`Settings.data_folders`)."""
 
-    async def _require_operator(self, actor: Principal) -> None:
+    async def require_operator(self, actor: Principal) -> None:
         """Everything of every tenant is in an archive: only the operator may make or
-        restore one (a tenant's own admin is refused)."""
+        restore one (a tenant's own admin is refused). Public so a restore run as a job
+        is refused at once, before it is started (services/jobs.py)."""
         if not await self.tenants.is_operator(actor):
             raise Forbidden("backup", actor.tenant.domain, "Only the operator may do this")
 
@@ -230,7 +236,7 @@ class BackupService(Service):
 
     async def backup(self, actor: Principal, progress: Progress | None = None) -> Backup:
         """Dump every table from one snapshot; the archive is made as it is read."""
-        await self._require_operator(actor)
+        await self.require_operator(actor)
         shown = progress or _Silent()
         listed = {
             name: (root, await asyncio.to_thread(_walk, root))
@@ -274,14 +280,20 @@ class BackupService(Service):
 
     # -- restore -------------------------------------------------------------------------
 
+    @staticmethod
+    def restore_steps() -> int:
+        """How many steps a restore tells its Progress: each table checked, each table
+        restored, and the folders."""
+        return 2 * len(store.tables()) + 1
+
     async def restore(
         self, actor: Principal, archive: IO[bytes], progress: Progress | None = None
     ) -> Restored:
         """Replace the whole state by the archive's, or refuse and change nothing."""
-        await self._require_operator(actor)
+        await self.require_operator(actor)
         shown = progress or _Silent()
         order = store.tables()
-        shown.start(2 * len(order) + 1)
+        shown.start(self.restore_steps())
         # Reading and hashing the whole archive takes a while: off the event loop.
         checked = await asyncio.to_thread(self._check, archive, shown)
         manifest = checked.manifest
@@ -313,6 +325,7 @@ class BackupService(Service):
                             shown.advance(f"restored {table.name}")
                         elif name.startswith("folders/"):
                             self._unpack(tar, member, manifest, staged)
+                        await asyncio.sleep(0)  # let the event loop serve others between files
         except store.Damaged as exc:
             self._discard(staged)
             raise _damaged(f"table {exc.table}: {exc.reason}") from None

@@ -252,9 +252,14 @@ class Services:
                 settings.saas_node_capacity,
                 settings.password_min_length,
             ),
-            backup=BackupService(deps, tenants, settings.data_folders),
+            backup=(backup := BackupService(deps, tenants, settings.data_folders)),
             jobs=JobService(
-                deps, resource_catalogue, settings.import_job_rows, settings.import_job_bytes
+                deps,
+                resource_catalogue,
+                settings.import_job_rows,
+                settings.import_job_bytes,
+                backup,
+                settings.restore_job_bytes,
             ),
         )
         tenants.set_up = [built.on_first_start, *(partial(d, built) for d in tenant_defaults)]

@@ -20,6 +20,14 @@ a task of its own. On PostgreSQL every process sees it move through both stages.
 SQLite the import's write transaction holds the only write lock, so during the
 `writing` stage the stored progress stays where checking left it and only the process
 running the job reports the live count (other processes catch up when it commits).
+
+A restore of an archive larger than `restore_job_bytes` is a job too (services/backup.py
+does the work, all or nothing, as it does for a small one): its steps are each table
+checked, each table restored and the folders. The `jobs` table is no part of an archive
+and a restore leaves it as it is (store/backup.py), so the job's own row survives the
+state it replaces. The end of a restore job is not audited: the audit log is then the
+archive's, and a restored server answers as the one backed up (its failure is: nothing
+was replaced).
 """
 
 from __future__ import annotations
@@ -28,15 +36,18 @@ import asyncio
 import logging
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, replace
-from typing import Any
+from typing import IO, Any
 
 from prometheus_client import Gauge
 
 from townhall.domain.errors import DomainError, Forbidden, Invalid, NotFound
 from townhall.domain.jobs import DONE, FAILED, QUEUED, RUNNING, Job, JobFailure, JobRowError
 from townhall.domain.principal import Principal
+from townhall.services.backup import BackupService, Restored
 from townhall.services.base import Deps, Service
 from townhall.services.catalogue import CatalogueService, ImportFile, ImportResult, RowsInvalid
 from townhall.services.progress import Progress
@@ -52,6 +63,9 @@ JOBS_RUNNING = Gauge(
 FLUSH_SECONDS = 0.5
 """How often a running job's progress is stored for other processes to read."""
 IMPORT = "import"
+RESTORE = "restore"
+STAGES = {"checked": "checking", "restored": "restoring", "folders": "folders"}
+"""A restore's step labels (services/backup.py) by the job stage they belong to."""
 
 JobWork = Callable[[Progress], Awaitable[dict[str, Any]]]
 """A job's work: told a Progress to move, it answers the job's result (JSON-able)."""
@@ -84,15 +98,24 @@ class JobService(Service):
     NotFound, as for anything of another tenant)."""
 
     def __init__(
-        self, deps: Deps, catalogue: CatalogueService, import_rows: int, import_bytes: int
+        self,
+        deps: Deps,
+        catalogue: CatalogueService,
+        import_rows: int,
+        import_bytes: int,
+        backup: BackupService | None = None,
+        restore_bytes: int = 0,
     ) -> None:
         super().__init__(deps)
         self._catalogue = catalogue
+        self._backup = backup
         self.import_rows = import_rows
         self.import_bytes = import_bytes
+        self.restore_bytes = restore_bytes
         self._host = os.uname().nodename
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, Progress] = {}
+        self._unaudited_end: set[str] = set()
 
     @property
     def _owner(self) -> str:
@@ -130,6 +153,48 @@ class JobService(Service):
 
         params = {"dry_run": dry_run, "rows": total, "bytes": size}
         return await self.start(actor, IMPORT, total, params, work)
+
+    # --- restores ----------------------------------------------------------------------
+
+    @property
+    def backups(self) -> BackupService:
+        assert self._backup is not None, "JobService built without the backup service"
+        return self._backup
+
+    async def restore(self, actor: Principal, archive: IO[bytes], size: int) -> Restored | Job:
+        """A restore of an archive up to `restore_job_bytes` answered now (what it put
+        in place), a larger one started as a job (0: never a job)."""
+        if not 0 < self.restore_bytes < size:
+            return await self.backups.restore(actor, archive)
+        return await self.start_restore(actor, archive, size)
+
+    async def start_restore(
+        self, actor: Principal, archive: IO[bytes], size: int, copy: bool = True
+    ) -> Job:
+        """Start a restore job. The archive is copied to a temporary file of the job's
+        first (`copy`: the caller's upload goes when its request ends); without `copy`
+        the caller keeps `archive` open until the job ends (the CLI's own file)."""
+        await self.backups.require_operator(actor)  # refused at once, not as a job
+        own: IO[bytes] = await asyncio.to_thread(_spooled, archive) if copy else archive
+
+        async def work(progress: Progress) -> dict[str, Any]:
+            try:
+                done = await self.backups.restore(actor, own, _Steps(progress))
+            finally:
+                if copy:
+                    own.close()
+            return restored_result(done)
+
+        try:
+            job = await self.start(
+                actor, RESTORE, self.backups.restore_steps(), {"bytes": size}, work
+            )
+        except BaseException:
+            if copy:
+                own.close()
+            raise
+        self._unaudited_end.add(job.id)
+        return job
 
     # --- jobs ---------------------------------------------------------------------------
 
@@ -261,20 +326,17 @@ class JobService(Service):
         action = "job.failed" if failure else "job.done"
         details = failure.message if failure else None
         data = {"kind": job.kind, "state": state}
+        unaudited = state == DONE and job.id in self._unaudited_end
+        self._unaudited_end.discard(job.id)
+        now = self.clock.now()
+        stored = (now, progress.stage, progress.done, progress.total, result, errors, failure)
         try:
+            if unaudited:  # a restore's: the audit log (and its actor) are the archive's
+                async with self.db.write() as tx:
+                    await store.finished(tx, job.id, state, *stored)
+                return
             async with self.change(actor, action, job.id, details, data) as tx:
-                await store.finished(
-                    tx,
-                    job.id,
-                    state,
-                    self.clock.now(),
-                    progress.stage,
-                    progress.done,
-                    progress.total,
-                    result,
-                    errors,
-                    failure,
-                )
+                await store.finished(tx, job.id, state, *stored)
         except Exception:  # the database is gone: the next start marks it failed
             log.exception("job %s ended (%s) but could not be recorded", job.id, state)
 
@@ -292,6 +354,46 @@ class JobService(Service):
                 log.debug("job %s progress not stored: %s", job_id, exc)
                 continue
             stored = now
+
+
+class _Steps:
+    """A restore's steps (services/backup.py's Progress) told as the job's progress:
+    its stage from the step's label, one more done per step."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def start(self, total: int) -> None:
+        self._progress.begin("checking", total)
+
+    def advance(self, label: str) -> None:
+        self._progress.stage = STAGES.get(label.partition(" ")[0], self._progress.stage)
+        self._progress.done += 1
+
+
+def restored_result(done: Restored) -> dict[str, Any]:
+    """A restore job's result (JSON-able): what a small restore answers."""
+    return {
+        "schema": done.schema,
+        "source": done.source,
+        "created": done.created,
+        "tables": done.tables,
+        "rows": done.rows,
+        "folders": done.folders,
+    }
+
+
+def _spooled(archive: IO[bytes]) -> IO[bytes]:
+    """A copy of the archive in an unnamed temporary file (gone with its handle)."""
+    own = tempfile.TemporaryFile(prefix="townhall-restore-")  # noqa: SIM115 (the job closes it)
+    try:
+        archive.seek(0)
+        shutil.copyfileobj(archive, own, 1 << 20)
+        own.seek(0)
+    except BaseException:
+        own.close()
+        raise
+    return own
 
 
 def _who(actor: Principal) -> str:

@@ -5,7 +5,10 @@ restore can insert them in that order and delete them in the reverse one. Not th
 engines' SQL views (they are queries over these tables), not `alembic_version` (the
 archive names its revision instead), and not the live-connection registry and its room
 occupants: they say which client is connected to which server process now, which is no
-state to carry to another server (a restore ends them, as a restart would).
+state to carry to another server (a restore ends them, as a restart would). Nor the
+`jobs` table: it is this server's record of its own work (a restore running as a job is
+one of its rows), so a restore leaves it exactly as it is, neither emptied nor filled
+(it has no foreign key to the tenants the restore replaces: schema.py).
 
 Each table is written as JSON lines, one object per row keyed by column name, rows in
 primary-key order (so a self-referencing row comes after the row it names, and the same
@@ -23,6 +26,7 @@ schema.py's `_ids_never_reused` promises, across the move.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -47,13 +51,16 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from townhall.store.database import ExclusionViolation, Snapshot, Tx, UniqueViolation
-from townhall.store.schema import live_connections, metadata, room_occupants
+from townhall.store.schema import jobs, live_connections, metadata, room_occupants
 
 PARTITION = 500
 """Rows read, and inserted, at a time: memory stays flat however large a table is."""
 JSON_NULL_KEY = "$jsonnull"
-NOT_STATE = frozenset({live_connections.name, room_occupants.name})
-"""Tables of what is connected to which process now (see the module's docstring)."""
+NOT_STATE = frozenset({live_connections.name, room_occupants.name, jobs.name})
+"""Tables of what is connected to which process now, and the server's own jobs (see
+the module's docstring)."""
+KEPT = frozenset({jobs.name})
+"""Tables a restore neither empties nor fills: they stay as they are."""
 
 
 def tables() -> list[Table]:
@@ -238,9 +245,11 @@ def decode_lines(table: Table, lines: Iterable[bytes]) -> Iterator[dict[str, Any
 
 async def clear(tx: Tx) -> None:
     """Delete every row of every table, the live-connection registry too (it names
-    people and rooms the archive replaces), referring tables first."""
+    people and rooms the archive replaces), referring tables first; not the KEPT ones."""
     for table in reversed(metadata.sorted_tables):
-        await tx.execute(table.delete())
+        if table.name not in KEPT:
+            await tx.execute(table.delete())
+            await asyncio.sleep(0)  # others are served between tables (see `load`)
 
 
 async def load(tx: Tx, table: Table, rows: Iterable[dict[str, Any]]) -> int:
@@ -262,6 +271,9 @@ async def load(tx: Tx, table: Table, rows: Iterable[dict[str, Any]]) -> int:
         count += 1
         if len(batch) >= PARTITION:
             await flush()
+            # SQLite's statements run on the event loop: between two batches it serves
+            # others (`/healthz` during a large restore), as services/progress.py does.
+            await asyncio.sleep(0)
     if batch:
         await flush()
     return count

@@ -942,7 +942,10 @@ jobs = Table(
     "jobs",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("tenant_id", ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False),
+    # No foreign key (0023): a restore replaces every tenant and must not take the job
+    # rows, its own running one among them, with it; store/tenants.py deletes a
+    # deleted tenant's jobs itself.
+    Column("tenant_id", Id, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("state", String(16), nullable=False),
     Column("stage", String(40), nullable=False, default=""),

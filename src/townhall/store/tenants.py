@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 
 from townhall.domain.models import Tenant
 from townhall.store.database import Tx
-from townhall.store.schema import domains, server_settings, tenants
+from townhall.store.schema import domains, jobs, server_settings, tenants
 
 _TENANT = select(tenants.c.id, tenants.c.name, domains.c.name.label("domain")).join(
     domains, (domains.c.tenant_id == tenants.c.id) & (domains.c.kind == "primary")
@@ -108,7 +108,9 @@ async def lock_tenant(tx: Tx, tenant_id: int) -> Tenant | None:
 
 async def delete_tenant(tx: Tx, tenant_id: int) -> None:
     """Everything of the tenant goes with its row (every table's tenant foreign key
-    cascades, and what hangs off people, rooms, domains cascades from them)."""
+    cascades, and what hangs off people, rooms, domains cascades from them), but its
+    jobs, which name their tenant without a foreign key (schema.py says why)."""
+    await tx.execute(delete(jobs).where(jobs.c.tenant_id == tenant_id))
     await tx.execute(delete(tenants).where(tenants.c.id == tenant_id))
 
 

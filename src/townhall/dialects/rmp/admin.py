@@ -1,5 +1,5 @@
 """`/admin/resources/bulk`, `/admin/import`, `/admin/export`: the catalogue in bulk;
-`/admin/jobs/{id}`: how a large import is going.
+`/admin/jobs/{id}`: how a large import (or restore: backup.py) is going.
 
 All are for admins: a server admin works on the whole tenant, a domain admin on
 the resources under its domains (an import row or a bulk name outside them is 403).
@@ -17,7 +17,7 @@ its row-numbered errors).
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict, cast
 
 import msgspec
 from litestar import Response, Router, get, post
@@ -26,7 +26,7 @@ from litestar.datastructures import UploadFile
 from townhall.domain.jobs import Job, JobRowError
 from townhall.domain.principal import Principal
 from townhall.services.catalogue import MAX_BULK, CatalogueService, ImportFile, ImportResult
-from townhall.services.jobs import JobService
+from townhall.services.jobs import RESTORE, JobService
 from townhall.services.resources import ResourceInput
 
 from .. import kit
@@ -71,6 +71,18 @@ class Imported(TypedDict):
     bookings: list[str]
 
 
+class RestoredWire(TypedDict):
+    """What a restore put in place (a small restore's `restored`, a restore job's
+    `result`)."""
+
+    schema: str
+    source: str
+    created: str
+    tables: dict[str, int]
+    rows: int
+    folders: dict[str, int]
+
+
 class ImportDone(TypedDict):
     """A done import job's result: what a small import answers, but `success`."""
 
@@ -79,6 +91,25 @@ class ImportDone(TypedDict):
     types: list[str]
     resources: list[str]
     bookings: list[str]
+
+
+class JobResult(TypedDict, total=False):
+    """A done job's result, by its `kind`: an import's (`dryRun` to `bookings`: what a
+    small import answers, but `success`) or a restore's (`schema` to `folders`: what a
+    small restore answers as `restored`). One shape with both key sets, because an
+    OpenAPI union of two objects is what msgspec cannot describe."""
+
+    dryRun: bool
+    imported: ImportCounts
+    types: list[str]
+    resources: list[str]
+    bookings: list[str]
+    schema: str
+    source: str
+    created: str
+    tables: dict[str, int]
+    rows: int
+    folders: dict[str, int]
 
 
 class JobProgress(TypedDict):
@@ -112,7 +143,7 @@ class JobWire(TypedDict):
     createdAt: str
     startedAt: str | None
     finishedAt: str | None
-    result: ImportDone | None
+    result: JobResult | None
     error: JobError | None
     errors: list[RowErrorWire]
 
@@ -231,7 +262,7 @@ async def import_catalogue(
     given: ImportFile = await asyncio.to_thread(read, raw) if len(raw) > THREAD_BYTES else read(raw)
     found = await jobs.import_catalogue(principal, given, dry_run, len(raw))
     if isinstance(found, Job):
-        shown = _job(request, found)
+        shown = job_wire(request, found)
         response = ok(202, data=shown)
         response.headers["Location"] = shown["url"]
         return response
@@ -250,7 +281,19 @@ def _row_error(found: JobRowError) -> RowErrorWire:
     return shown
 
 
-def _job(request: AnyRequest, job: Job) -> JobWire:
+def restored_wire(result: dict[str, Any]) -> RestoredWire:
+    return {
+        "schema": result["schema"],
+        "source": result["source"],
+        "created": result["created"],
+        "tables": result["tables"],
+        "rows": result["rows"],
+        "folders": result["folders"],
+    }
+
+
+def job_wire(request: AnyRequest, job: Job) -> JobWire:
+    """A job as RMP shows it (an import's or a restore's: `kind` says which)."""
     error: JobError | None = None
     if job.failure is not None:
         error = {
@@ -264,9 +307,11 @@ def _job(request: AnyRequest, job: Job) -> JobWire:
             details["errors"] = [_row_error(e) for e in job.errors]
         if details:
             error["details"] = details
-    result = None
-    if job.result is not None:
-        result = _import_done(ImportResult(**job.result))
+    result: JobResult | None = None
+    if job.result is not None and job.kind == RESTORE:
+        result = cast(JobResult, restored_wire(job.result))
+    elif job.result is not None:
+        result = cast(JobResult, _import_done(ImportResult(**job.result)))
     return {
         "id": job.id,
         "kind": job.kind,
@@ -294,7 +339,7 @@ async def read_job(
     request: AnyRequest, jobs: JobService, principal: Principal, job_id: str
 ) -> Response[bytes]:
     """A job's state, progress, result and row errors (polled after a 202)."""
-    return ok(200, data=_job(request, await jobs.get(principal, job_id)))
+    return ok(200, data=job_wire(request, await jobs.get(principal, job_id)))
 
 
 @get(
