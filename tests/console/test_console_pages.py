@@ -13,38 +13,13 @@ import requests
 from tests.conftest import RunningServer, unique
 from tests.console.helpers import Console
 from tests.helpers.ox import context_admin, new_person
-from tests.helpers.rmp import DOMAIN, Rmp, admin, person
+from tests.helpers.rmp import DOMAIN, Rmp, admin, import_room_type, person, rooms_csv
 
 JSON = {"Accept": "application/json"}
 WAIT_SECONDS = 120
 """How long a test follows a job before it fails (a guard, not a timing assertion)."""
 JOB_ROWS = 600
 """More rows than the server's default `import_job_rows` (500): a job."""
-
-
-def _type(rmp: Rmp) -> str:
-    kind = unique("imp")
-    made = rmp.post(
-        "/resource-types",
-        json={
-            "id": kind,
-            "name": "Import room",
-            "category": "meeting-resources",
-            "fields": [
-                {"name": "capacity", "type": "number", "required": True},
-                {"name": "floor", "type": "select", "options": ["1st", "2nd"]},
-            ],
-        },
-    )
-    assert made.status_code == 201, made.text
-    return kind
-
-
-def _csv(kind: str, rows: int, bad: frozenset[int] = frozenset()) -> bytes:
-    """`rows` rooms; those numbered in `bad` (from 0) on a floor the type has not."""
-    lines = ["name,type,capacity,floor"]
-    lines += [f"Room {n},{kind},4,{'9th' if n in bad else '1st'}" for n in range(rows)]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def _exists(rmp: Rmp, kind: str, n: int) -> bool:
@@ -83,15 +58,15 @@ def _follow(console: Console, location: str) -> tuple[str, list[str]]:
 
 def test_a_small_import_answers_on_the_page(server: RunningServer) -> None:
     rmp = admin(server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp)
     console = Console(server)
     console.sign_in()
     console.page("/import")
-    checked = _upload(console, _csv(kind, 3), dry_run=True)
+    checked = _upload(console, rooms_csv(kind, 3), dry_run=True)
     assert checked.status_code == 200, checked.text
     assert "3 resources, 0 types, 0 bookings would be imported" in checked.text
     assert not _exists(rmp, kind, 0)
-    done = _upload(console, _csv(kind, 3))
+    done = _upload(console, rooms_csv(kind, 3))
     assert done.status_code == 200, done.text
     assert "3 resources, 0 types, 0 bookings imported" in done.text
     assert _exists(rmp, kind, 2)
@@ -99,11 +74,11 @@ def test_a_small_import_answers_on_the_page(server: RunningServer) -> None:
 
 def test_bad_rows_are_listed_by_number_and_nothing_is_stored(server: RunningServer) -> None:
     rmp = admin(server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp)
     console = Console(server)
     console.sign_in()
     console.page("/import")
-    refused = _upload(console, _csv(kind, 10, frozenset({3, 7})))
+    refused = _upload(console, rooms_csv(kind, 10, frozenset({3, 7})))
     assert refused.status_code == 400, refused.text
     assert 'role="alert"' in refused.text
     rows = re.findall(r"<tr><td>resources</td><td>(\d+)</td><td><code>([^<]*)</code>", refused.text)
@@ -126,11 +101,11 @@ def test_bad_rows_are_listed_by_number_and_nothing_is_stored(server: RunningServ
 
 def test_a_large_import_is_a_job_whose_progress_is_shown_to_done(server: RunningServer) -> None:
     rmp = admin(server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp)
     console = Console(server)
     console.sign_in()
     console.page("/import")
-    started = _upload(console, _csv(kind, JOB_ROWS))
+    started = _upload(console, rooms_csv(kind, JOB_ROWS))
     assert started.status_code == 303, started.text
     location = started.headers["location"]
     assert location.startswith("/admin/import/jobs/")
@@ -147,11 +122,11 @@ def test_a_large_import_is_a_job_whose_progress_is_shown_to_done(server: Running
 
 def test_a_large_import_with_bad_rows_fails_listing_them(server: RunningServer) -> None:
     rmp = admin(server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp)
     console = Console(server)
     console.sign_in()
     console.page("/import")
-    started = _upload(console, _csv(kind, JOB_ROWS, frozenset({10, 500})))
+    started = _upload(console, rooms_csv(kind, JOB_ROWS, frozenset({10, 500})))
     assert started.status_code == 303, started.text
     final, _ = _follow(console, started.headers["location"])
     assert "Failed: nothing was stored." in final

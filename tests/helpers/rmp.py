@@ -134,3 +134,30 @@ def create_resource(rmp: Rmp, kind: str, name: str, **custom: Any) -> dict[str, 
     body = made.json()
     assert body["success"] is True
     return body["resource"]  # type: ignore[no-any-return]
+
+
+def import_room_type(rmp: Rmp, prefix: str = "imp") -> str:
+    """A new room type for import tests: a required capacity and a floor, 1st or 2nd."""
+    kind = unique(prefix)
+    made = rmp.post(
+        "/resource-types",
+        json={
+            "id": kind,
+            "name": "Import room",
+            "category": "meeting-resources",
+            "fields": [
+                {"name": "capacity", "type": "number", "required": True},
+                {"name": "floor", "type": "select", "options": ["1st", "2nd"]},
+            ],
+        },
+    )
+    assert made.status_code == 201, made.text
+    return kind
+
+
+def rooms_csv(kind: str, rows: int, bad: frozenset[int] = frozenset()) -> bytes:
+    """`rows` rooms of `kind` as an import file; those numbered in `bad` (from 0) on a
+    floor the type has not."""
+    lines = ["name,type,capacity,floor"]
+    lines += [f"Room {n},{kind},4,{'9th' if n in bad else '1st'}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()

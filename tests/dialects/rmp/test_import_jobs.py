@@ -18,7 +18,7 @@ import requests
 
 from tests.conftest import RunningServer, start_server, stop_server, unique
 from tests.helpers.cli import townhall
-from tests.helpers.rmp import DOMAIN, Rmp, admin, person, refused
+from tests.helpers.rmp import DOMAIN, Rmp, admin, import_room_type, person, refused, rooms_csv
 
 JOB_ROWS = 20
 WAIT_SECONDS = 120
@@ -37,31 +37,6 @@ def jobs_server(
     )
     yield running
     stop_server(running)
-
-
-def _type(rmp: Rmp) -> str:
-    kind = unique("jobroom")
-    made = rmp.post(
-        "/resource-types",
-        json={
-            "id": kind,
-            "name": "Job room",
-            "category": "meeting-resources",
-            "fields": [
-                {"name": "capacity", "type": "number", "required": True},
-                {"name": "floor", "type": "select", "options": ["1st", "2nd"]},
-            ],
-        },
-    )
-    assert made.status_code == 201, made.text
-    return kind
-
-
-def _csv(kind: str, rows: int, bad: frozenset[int] = frozenset()) -> bytes:
-    """`rows` rooms; those numbered in `bad` (from 0) on a floor the type has not."""
-    lines = ["name,type,capacity,floor"]
-    lines += [f"Room {n},{kind},4,{'9th' if n in bad else '1st'}" for n in range(rows)]
-    return ("\n".join(lines) + "\n").encode()
 
 
 def _address(kind: str, n: int) -> str:
@@ -106,9 +81,9 @@ def _follow(rmp: Rmp, job: dict[str, Any]) -> tuple[dict[str, Any], list[dict[st
 
 def test_a_large_import_answers_202_and_its_job_ends_done(jobs_server: RunningServer) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp, "jobroom")
     rows = 300
-    job = _accepted(_upload(rmp, _csv(kind, rows)))
+    job = _accepted(_upload(rmp, rooms_csv(kind, rows)))
     assert job["dryRun"] is False and job["startedBy"] == f"admin@{DOMAIN}"
     done, seen = _follow(rmp, job)
     for read in seen:
@@ -131,16 +106,16 @@ def test_a_large_import_answers_202_and_its_job_ends_done(jobs_server: RunningSe
 
 def test_a_small_import_still_answers_at_once(jobs_server: RunningServer) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
-    answer = _upload(rmp, _csv(kind, JOB_ROWS))
+    kind = import_room_type(rmp, "jobroom")
+    answer = _upload(rmp, rooms_csv(kind, JOB_ROWS))
     assert answer.status_code == 201, answer.text
     assert answer.json()["imported"]["resources"] == JOB_ROWS
 
 
 def test_a_large_dry_run_is_a_job_that_writes_nothing(jobs_server: RunningServer) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
-    job = _accepted(_upload(rmp, _csv(kind, 100), dryRun="true"))
+    kind = import_room_type(rmp, "jobroom")
+    job = _accepted(_upload(rmp, rooms_csv(kind, 100), dryRun="true"))
     assert job["dryRun"] is True
     done, _ = _follow(rmp, job)
     assert done["state"] == "done", done
@@ -153,10 +128,12 @@ def test_a_failing_large_import_fails_with_row_errors_and_writes_nothing(
     jobs_server: RunningServer,
 ) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp, "jobroom")
     rows = 200
     for dry_run in ("true", "false"):
-        job = _accepted(_upload(rmp, _csv(kind, rows, bad=frozenset({3, 150})), dryRun=dry_run))
+        job = _accepted(
+            _upload(rmp, rooms_csv(kind, rows, bad=frozenset({3, 150})), dryRun=dry_run)
+        )
         failed, _ = _follow(rmp, job)
         assert failed["state"] == "failed", failed
         assert failed["result"] is None
@@ -190,9 +167,9 @@ def test_a_client_that_goes_away_still_gets_its_rows_imported(
     jobs_server: RunningServer,
 ) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp, "jobroom")
     rows = 400
-    body, content_type = _multipart(_csv(kind, rows))
+    body, content_type = _multipart(rooms_csv(kind, rows))
     url = urlsplit(jobs_server.url)
     head = (
         "POST /api/v2/admin/import HTTP/1.1\r\n"
@@ -237,8 +214,8 @@ def _other_tenants_admin(server: RunningServer) -> Rmp:
 
 def test_only_admins_of_its_tenant_read_a_job(jobs_server: RunningServer) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
-    job = _accepted(_upload(rmp, _csv(kind, 50)))
+    kind = import_room_type(rmp, "jobroom")
+    job = _accepted(_upload(rmp, rooms_csv(kind, 50)))
     _follow(rmp, job)
     other = _other_tenants_admin(jobs_server)
     assert other.get("/auth/admin").status_code == 200  # an admin, of another tenant
@@ -252,17 +229,17 @@ def test_townhall_import_runs_the_job_and_prints_row_errors(
     jobs_server: RunningServer, tmp_path: Any
 ) -> None:
     rmp = admin(jobs_server)
-    kind = _type(rmp)
+    kind = import_room_type(rmp, "jobroom")
     good = tmp_path / "rooms.csv"
-    good.write_bytes(_csv(kind, 60))
+    good.write_bytes(rooms_csv(kind, 60))
     out = townhall(jobs_server.database_url, "import", str(good), "--tenant", DOMAIN)
     assert out.returncode == 0, out.stderr
     assert "imported 60 resources, 0 types, 0 bookings" in out.stdout
     assert _exists(rmp, _address(kind, 59))
 
-    other = _type(rmp)
+    other = import_room_type(rmp, "jobroom")
     bad = tmp_path / "bad.data"
-    bad.write_bytes(_csv(other, 60, bad=frozenset({7})))
+    bad.write_bytes(rooms_csv(other, 60, bad=frozenset({7})))
     out = townhall(jobs_server.database_url, "import", str(bad), "--format", "csv")
     assert out.returncode == 1
     assert "resources row 9: custom_fields.floor:" in out.stderr, out.stderr
@@ -282,9 +259,9 @@ def test_a_job_cut_off_by_a_stopping_server_fails_and_leaves_nothing(
     first = start_server(database_url, log, TOWNHALL_DB_POOL_SIZE="3")
     try:
         rmp = admin(first)
-        kind = _type(rmp)
+        kind = import_room_type(rmp, "jobroom")
         rows = 5000
-        job = _accepted(_upload(rmp, _csv(kind, rows)))
+        job = _accepted(_upload(rmp, rooms_csv(kind, rows)))
         deadline = time.monotonic() + WAIT_SECONDS
         while True:
             found = rmp.get(f"/admin/jobs/{job['id']}").json()["data"]
