@@ -82,7 +82,11 @@ class RunningServer:
         return f"{self.url}/plugins/restapi/v1"
 
 
-def start_server(database_url: str, log: Path, workers: int = 1, **env: str) -> RunningServer:
+def start_server(
+    database_url: str, log: Path, workers: int = 1, ready: str = "/readyz", **env: str
+) -> RunningServer:
+    """A `townhall serve` of its own, once `ready` answers 200 (`/healthz` for a server
+    whose dependencies start after it, see wait_ready)."""
     port = _free_port()
     environment = {
         **os.environ,
@@ -117,13 +121,22 @@ def start_server(database_url: str, log: Path, workers: int = 1, **env: str) -> 
         if process.poll() is not None:
             raise RuntimeError(f"server exited:\n{log.read_text()}")
         try:
-            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if requests.get(f"{url}{ready}", timeout=1).status_code == 200:
                 return RunningServer(url, database_url, process, log)
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
     process.kill()
     raise RuntimeError(f"server did not start:\n{log.read_text()}")
+
+
+def wait_ready(server: RunningServer, seconds: float = 60) -> None:
+    """Until `/readyz` answers 200: every dependency the server names is up."""
+    deadline = time.monotonic() + seconds
+    while (answer := requests.get(f"{server.url}/readyz", timeout=5)).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server not ready: {answer.text}\n{server.log.read_text()}")
+        time.sleep(0.2)
 
 
 def stop_server(server: RunningServer) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunningServer, _free_port, start_server, stop_server
+from tests.conftest import RunningServer, _free_port, start_server, stop_server, wait_ready
 from tests.helpers.databases import backend_of, fresh_database
 from tests.helpers.engines import (
     Engines,
@@ -56,6 +56,7 @@ def stack(database_url: str) -> Iterator[MailStack]:
             server = start_server(
                 url,
                 folder / "server.log",
+                ready="/healthz",  # /readyz waits for Dovecot, which starts after it
                 TOWNHALL_MTA_POLICY_LISTEN=f"127.0.0.1:{policy_port}",
                 TOWNHALL_MAIL_EVENTS_TOKEN=EVENTS_TOKEN,
                 TOWNHALL_REDIS_URL=REDIS_URL,
@@ -75,6 +76,7 @@ def stack(database_url: str) -> Iterator[MailStack]:
                 policy = f"127.0.0.1:{policy_port}"
                 events = f"{push}/internal/mail/events"
                 with running_engines(url, role, policy, events, ports, key) as engines:
+                    wait_ready(server)
                     yield MailStack(server, engines, policy_port, role, deployment, smtp_port)
             finally:
                 stop_server(server)
