@@ -185,15 +185,20 @@ async def events(socket: WebSocket[Any, Any, Any], subscriptions: SubscriptionSe
             return await _refuse(socket, CHANGE_PASSWORD_CLOSE, message)
         hub = _hub(socket, subscriptions)
         listener = hub.join(subscription.principal)
+        # The reader stops only after the close is sent: cancelling a pending receive
+        # first could leave the socket dropped without its close frame (1006 instead
+        # of the code, now and then, on PostgreSQL).
+        reader = asyncio.create_task(_drain(socket))
         try:
             await socket.send_json(
                 {"type": "connected", "data": {"email": listener.principal.address}}
             )
-            ending = await _stream(socket, subscriptions, listener, subscription, token)
+            ending = await _stream(socket, subscriptions, listener, subscription, token, reader)
+            if ending is not None:
+                await _refuse(socket, *ending)
         finally:
             hub.leave(listener)
-        if ending is not None:
-            await _refuse(socket, *ending)
+            reader.cancel()
     except WebSocketDisconnect:
         pass
 
@@ -204,35 +209,33 @@ async def _stream(
     listener: Listener,
     subscription: Subscription,
     token: str,
+    reader: asyncio.Task[None],
 ) -> tuple[int, str] | None:
-    """Send what the listener may see until the client leaves (None) or the session
-    ends (the close code and reason). The credential is checked again when an event
-    asks for it and every `renew_seconds`; expiry is checked before every message."""
+    """Send what the listener may see until the client leaves (`reader` ends: None) or
+    the session ends (the close code and reason). The credential is checked again when
+    an event asks for it and every `renew_seconds`; expiry is checked before every
+    message."""
     loop = asyncio.get_running_loop()
-    reader = asyncio.create_task(_drain(socket))
     renew_at = loop.time() + subscriptions.renew_seconds
-    try:
-        while not reader.done():
-            left = subscriptions.seconds_left(subscription)
-            if left <= 0:
-                return EXPIRED_CLOSE, "token expired"
-            wake = min(left, max(renew_at - loop.time(), 0))
-            got = await _next(listener, reader, wake)
-            if listener.recheck.is_set() or loop.time() >= renew_at:
-                listener.recheck.clear()
-                renew_at = loop.time() + subscriptions.renew_seconds
-                try:
-                    subscription = await subscriptions.renew(token)
-                except Unauthenticated:
-                    return ENDED_CLOSE, listener.reason
-                listener.principal = subscription.principal
-            if got is not None and subscriptions.seconds_left(subscription) > 0:
-                event, at = got
-                if await subscriptions.visible_to(listener.principal, event):
-                    await socket.send_json({"type": event.topic, "data": render(event), "at": at})
-        return None
-    finally:
-        reader.cancel()
+    while not reader.done():
+        left = subscriptions.seconds_left(subscription)
+        if left <= 0:
+            return EXPIRED_CLOSE, "token expired"
+        wake = min(left, max(renew_at - loop.time(), 0))
+        got = await _next(listener, reader, wake)
+        if listener.recheck.is_set() or loop.time() >= renew_at:
+            listener.recheck.clear()
+            renew_at = loop.time() + subscriptions.renew_seconds
+            try:
+                subscription = await subscriptions.renew(token)
+            except Unauthenticated:
+                return ENDED_CLOSE, listener.reason
+            listener.principal = subscription.principal
+        if got is not None and subscriptions.seconds_left(subscription) > 0:
+            event, at = got
+            if await subscriptions.visible_to(listener.principal, event):
+                await socket.send_json({"type": event.topic, "data": render(event), "at": at})
+    return None
 
 
 async def _next(
