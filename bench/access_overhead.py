@@ -1,4 +1,4 @@
-"""What the access log and HTTP metrics layer (web/metrics.py `observe`) costs a request.
+"""What the access log and HTTP metrics layer (web/edge.py `edge`) costs a request.
 
 In process, no server and no network: `/healthz` through the whole application, with
 and without its outermost layer, best of `--rounds` runs of `--requests` each. Three
@@ -63,7 +63,7 @@ async def _measure(level: str, n: int, rounds: int) -> tuple[float, float]:
         {"TOWNHALL_DATABASE_URL": f"sqlite:///{folder}/townhall.db", "TOWNHALL_LOG_LEVEL": level}
     )
     outer = create_app(settings)
-    inner = inspect.getclosurevars(outer).nonlocals["app"]  # what `observe` wraps
+    inner = inspect.getclosurevars(outer).nonlocals["app"]  # what `edge` wraps
     sink = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115
     sink.setFormatter(TextFormatter())
     logging.getLogger().handlers[:] = [sink]

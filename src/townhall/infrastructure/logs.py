@@ -1,7 +1,7 @@
 """Logs: one line per record, readable text by default or one JSON object per line
 (`TOWNHALL_LOG_FORMAT=json`), so log shippers need no parsing rules.
 
-The access log (logger `townhall.access`, one line per request, web/metrics.py) passes
+The access log (logger `townhall.access`, one line per request, web/edge.py) passes
 its fields as the record's arguments in `ACCESS_FIELDS` order: the text line is its
 format string filled in, and the JSON object has each field under its name (numbers as
 numbers), without building a dictionary per request for the text case.

@@ -1,7 +1,7 @@
 """`/admin/forwards/{contextId}[/{alias}[/{recipient}]]`: mail forwards (aliases) of a
 context, on the forward service, which owns the rules (the alias in one of the tenant's
 domains, at most 100 recipients, audited). `contextId` is the context's id or its name.
-HEAD ("does it exist?") is answered by the GET routes without their body (web/head.py).
+HEAD ("does it exist?") is answered by the GET routes without their body (web/edge.py).
 """
 
 from __future__ import annotations
