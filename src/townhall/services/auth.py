@@ -7,9 +7,14 @@
 - A password for a short-lived HS256 access token (RMP), whose `sid` claim is the
   digest of the refresh token issued with it.
 
-Every session-bound credential is checked against its row in `session_tokens` on every
-request, so a logout, a refresh (which revokes the old row) or a lockout refuses it at
-once in every server process.
+Every session-bound credential is checked against its row in `session_tokens`, so a
+logout, a refresh (which revokes the old row) or a lockout refuses it at once in every
+server process. Where every process hears every change (one process, or all of them on
+Redis), a live row's principal is remembered for `HOLDER_TTL_SECONDS` and forgotten on
+any change that may touch it, so a busy client costs one look-up per process and TTL
+rather than three statements per request; elsewhere the row is read on every request.
+A change made outside the server processes without Redis (the CLI's `users lock`)
+reaches a remembered holder within the TTL.
 
 Every login that checks a password or a key is throttled per account and per client
 address (`infrastructure/throttle.py`, shared by all processes through Redis): the
@@ -29,15 +34,14 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
-
-import jwt
-from jwt.types import Options
+from typing import TYPE_CHECKING, TypeVar
 
 from townhall.domain import keys, names
 from townhall.domain.errors import Forbidden, Invalid, TooManyAttempts, Unauthenticated
+from townhall.domain.events import DomainEvent
 from townhall.domain.models import Brand, BrandAdmin, Tenant
 from townhall.domain.principal import Principal
+from townhall.infrastructure.cache import TTLCache
 from townhall.infrastructure.throttle import Limit, Throttle
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
@@ -49,6 +53,9 @@ from townhall.store import presence as presence_store
 from townhall.store import tenants as settings_store
 from townhall.store import tokens as store
 from townhall.store.database import Tx
+
+if TYPE_CHECKING:
+    from jwt.types import Options
 
 log = logging.getLogger("townhall.auth")
 """Failed logins, one warning each (the operator's view of guessing and misconfigured
@@ -69,6 +76,26 @@ SESSION_KINDS = {
     "console": "console",
 }
 SHOWN_NAME = 64
+HOLDER_TTL_SECONDS = 2.0
+UNRELATED_TO_HOLDERS = (
+    "booking.",
+    "event.",
+    "calendar.",
+    "resource.",
+    "presence.",
+    "message.",
+    "room.",
+    "mailbox.",
+    "notification.",
+    "announcement.",
+    "job.",
+    "connection.",
+    "address_book.",
+    "contact.",
+)
+"""Topics of changes that cannot touch who holds a session (the busy ones): any other
+change makes the remembered holders forgotten, so a new kind of change is safe before
+anyone thinks of this list."""
 """How much of a refused username the log and the audit trail keep."""
 
 
@@ -138,6 +165,10 @@ class AuthService(Service):
         self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
         self._secret: str | None = None
         self._checking: dict[tuple[int, str, bytes, bool], asyncio.Future[Principal]] = {}
+        self._holders: TTLCache[tuple[str, str], tuple[Principal, datetime]] = TTLCache(
+            HOLDER_TTL_SECONDS
+        )
+        deps.events.subscribe(self._forget_holders)
 
     # -- passwords and the shared secret ------------------------------------------------
 
@@ -399,6 +430,8 @@ class AuthService(Service):
         return token
 
     def _subject(self, signed: str) -> str:
+        import jwt  # on first use: it loads cryptography
+
         try:
             claims = jwt.decode(signed, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -412,6 +445,8 @@ class AuthService(Service):
             raise Unauthenticated("session", subject, "the JWT subject is no username") from None
 
     def _verify(self, signed: str, registered: dict[str, tuple[str, datetime | None]]) -> None:
+        import jwt  # on first use: it loads cryptography
+
         now = self.clock.now()
         for kind in keys.KEY_KINDS:
             pem, expires = registered.get(kind, (None, None))
@@ -484,6 +519,8 @@ class AuthService(Service):
 
     async def bearer(self, access_token: str) -> Principal:
         """Who a valid access token belongs to (checked against its refresh row)."""
+        import jwt  # on first use: it loads cryptography
+
         try:
             claims = jwt.decode(
                 access_token, await self._key(), algorithms=[ACCESS_ALGORITHM], options=_OWN_CLOCK
@@ -497,6 +534,8 @@ class AuthService(Service):
     async def bearer_until(self, access_token: str) -> tuple[Principal, datetime]:
         """`bearer`, and when the token stops being valid (its `exp`), for a connection
         that lives on after the check and must end with the token."""
+        import jwt  # on first use: it loads cryptography
+
         found = await self.bearer(access_token)
         claims = jwt.decode(
             access_token, await self._key(), algorithms=[ACCESS_ALGORITHM], options=_OWN_CLOCK
@@ -509,6 +548,8 @@ class AuthService(Service):
             await store.revoke(tx, found.session_id or "", self.clock.now())
 
     async def _grant(self, who: Principal, password_login: bool = False) -> Grant:
+        import jwt  # on first use: it loads cryptography
+
         refresh_token = secrets.token_urlsafe(32)
         sid = digest(refresh_token)
         now = self.clock.now()
@@ -535,6 +576,17 @@ class AuthService(Service):
 
     async def _holder(self, sid: str, kind: str) -> Principal:
         """The principal a stored session row stands for, if it is live."""
+        if not self.deps.events.reaches_every_process:
+            found, expires_at = await self._live_row(sid, kind)
+        else:
+            found, expires_at = await self._holders.fetch(
+                (sid, kind), lambda: self._live_row(sid, kind)
+            )
+        if expires_at <= self.clock.now():
+            raise Unauthenticated("session", "", REFUSED)
+        return found
+
+    async def _live_row(self, sid: str, kind: str) -> tuple[Principal, datetime]:
         async with self.db.read() as tx:
             owner = await store.owner(tx, sid)
             login = await people_store.login_by_id(tx, owner.user_id) if owner else None
@@ -549,7 +601,7 @@ class AuthService(Service):
         ):
             raise Unauthenticated("session", "", REFUSED)
         tenant = await self._tenants.by_id(owner.tenant_id)
-        return Principal(
+        found = Principal(
             tenant,
             owner.username,
             owner.user_id,
@@ -558,6 +610,11 @@ class AuthService(Service):
             sid,
             login.change_required,
         )
+        return found, owner.expires_at
+
+    def _forget_holders(self, event: DomainEvent) -> None:
+        if not event.topic.startswith(UNRELATED_TO_HOLDERS):
+            self._holders.clear()
 
     async def _key(self) -> str:
         """The server's secret key (created at first start, shared by every process)."""

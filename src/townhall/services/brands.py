@@ -161,15 +161,13 @@ class BrandService(Service):
         brand's mail-read credential may read). Remembered for a few seconds (and
         forgotten on any brand or tenant change heard): the mail reads ask on every
         request."""
-        key = (brand.id, tenant.id)
-        known = self._covered.get(key)
-        if known is not None:
-            return known
-        async with self.db.read() as tx:
-            owner = await store.of_tenant(tx, tenant.id)
-            found = owner is not None and owner.id in await store.reach(tx, brand.id)
-        self._covered.put(key, found)
-        return found
+
+        async def load() -> bool:
+            async with self.db.read() as tx:
+                owner = await store.of_tenant(tx, tenant.id)
+                return owner is not None and owner.id in await store.reach(tx, brand.id)
+
+        return await self._covered.fetch((brand.id, tenant.id), load)
 
     def _on_event(self, event: object) -> None:
         if getattr(event, "topic", "").startswith(("brand.", "tenant.", "backup.")):

@@ -156,7 +156,8 @@ class Services:
         deps = Deps(
             db=db or open_database(settings.database_url, settings.pool_size),
             clock=clock or Clock(settings.clock_offset_seconds),
-            events=events or make_event_bus(settings.redis_url, settings.deployment_name),
+            events=events
+            or make_event_bus(settings.redis_url, settings.deployment_name, settings.workers),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
             cache=make_read_cache(

@@ -111,21 +111,20 @@ class MailboxService(Service):
         """The person whose mailbox `address` is (any case): their e-mail, in a domain
         their tenant holds. NotFound otherwise (also for what is no address)."""
         wanted = address.strip().lower()
-        cached = self._holders.get(wanted)
-        if cached is not None:
-            return cached
         domain = wanted.rpartition("@")[2]
         if "@" not in wanted or not domain:
             raise NotFound("mailbox", address)
-        async with self.db.read() as tx:
-            owners = (await mail_store.domain_owners(tx, [domain])).get(domain, frozenset())
-            people = await mail_store.people_at(tx, [wanted]) if owners else []
-        held = [(tenant_id, user_id) for tenant_id, user_id, _ in people if tenant_id in owners]
-        if not held:
-            raise NotFound("mailbox", address)
-        found = Mailbox(wanted, *held[0])
-        self._holders.put(wanted, found)
-        return found
+
+        async def load() -> Mailbox:
+            async with self.db.read() as tx:
+                owners = (await mail_store.domain_owners(tx, [domain])).get(domain, frozenset())
+                people = await mail_store.people_at(tx, [wanted]) if owners else []
+            held = [(tenant, user) for tenant, user, _ in people if tenant in owners]
+            if not held:
+                raise NotFound("mailbox", address)
+            return Mailbox(wanted, *held[0])
+
+        return await self._holders.fetch(wanted, load)
 
     async def counters(self, actor: Principal, address: str) -> MailboxCounters:
         """New since the last mail login, unread in INBOX and everywhere, the newest

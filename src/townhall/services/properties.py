@@ -61,13 +61,12 @@ class PropertyService(Service):
 
         Cached for a second: these are read on every request.
         """
-        cached = self._prefix_cache.get((tenant_id, prefix))
-        if cached is not None:
-            return cached
-        async with self.db.read() as tx:
-            found = await store.all_properties(tx, tenant_id, prefix)
-        self._prefix_cache.put((tenant_id, prefix), found)
-        return found
+
+        async def load() -> dict[str, str | None]:
+            async with self.db.read() as tx:
+                return await store.all_properties(tx, tenant_id, prefix)
+
+        return await self._prefix_cache.fetch((tenant_id, prefix), load)
 
     async def set(self, actor: Principal, key: str, value: str | None) -> None:
         """Create or overwrite; writing the value a property has changes nothing."""

@@ -78,16 +78,16 @@ class TenantService(Service):
     async def for_host(self, host: str | None) -> Tenant:
         """The tenant that `host` (port stripped) routes to, else the first tenant."""
         domain = _host_name(host)
-        cached = self._by_host.get(domain)
-        if cached is not None:
-            return cached
-        async with self.db.read() as tx:
-            tenant = await store.tenant_by_route(tx, domain) if domain else None
-            tenant = tenant or await store.first_tenant(tx)
-        if tenant is None:
-            raise NotFound("tenant", domain, "no tenant is configured")
-        self._by_host.put(domain, tenant)
-        return tenant
+
+        async def load() -> Tenant:
+            async with self.db.read() as tx:
+                tenant = await store.tenant_by_route(tx, domain) if domain else None
+                tenant = tenant or await store.first_tenant(tx)
+            if tenant is None:
+                raise NotFound("tenant", domain, "no tenant is configured")
+            return tenant
+
+        return await self._by_host.fetch(domain, load)
 
     async def routed(self, name: str) -> Tenant | None:
         """The tenant a routing name (a login's server or address domain) names."""
@@ -117,15 +117,14 @@ class TenantService(Service):
             return await store.first_tenant(tx)
 
     async def by_id(self, tenant_id: int) -> Tenant:
-        cached = self._by_id.get(tenant_id)
-        if cached is not None:
-            return cached
-        async with self.db.read() as tx:
-            tenant = await store.tenant_by_id(tx, tenant_id)
-        if tenant is None:
-            raise NotFound("tenant", str(tenant_id))
-        self._by_id.put(tenant_id, tenant)
-        return tenant
+        async def load() -> Tenant:
+            async with self.db.read() as tx:
+                tenant = await store.tenant_by_id(tx, tenant_id)
+            if tenant is None:
+                raise NotFound("tenant", str(tenant_id))
+            return tenant
+
+        return await self._by_id.fetch(tenant_id, load)
 
     # -- the operator's use cases ------------------------------------------------------
 
@@ -245,8 +244,8 @@ class TenantService(Service):
     def _forget(self) -> None:
         """Routing changed: this process looks names up again (others when the change's
         event reaches them through Redis, or within 5 s without it)."""
-        self._by_host = TTLCache(ttl_seconds=5.0)
-        self._by_id = TTLCache(ttl_seconds=5.0)
+        self._by_host.clear()
+        self._by_id.clear()
 
 
 def _host_name(host: str | None) -> str:

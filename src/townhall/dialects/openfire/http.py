@@ -569,16 +569,16 @@ class OpenfireAuth:
         header = headers.get("authorization")
         if not header:
             return 401
-        cached = self._accepted.get((tenant.id, header))
-        if cached is None:
-            peer = (scope.get("client") or ("",))[0]
-            address = kit.client_address(peer, headers.get("x-forwarded-for"), trusted)
-            try:
-                cached = await self._authenticate(header, settings, svc, tenant, address)
-            except Unauthenticated:
-                return 401
-            self._accepted.put((tenant.id, header), cached)
-        scope.setdefault("state", {})[kit.PRINCIPAL] = cached
+        peer = (scope.get("client") or ("",))[0]
+        address = kit.client_address(peer, headers.get("x-forwarded-for"), trusted)
+        try:
+            accepted = await self._accepted.fetch(
+                (tenant.id, header),
+                lambda: self._authenticate(header, settings, svc, tenant, address),
+            )
+        except Unauthenticated:
+            return 401
+        scope.setdefault("state", {})[kit.PRINCIPAL] = accepted
         return None
 
     async def _authenticate(
