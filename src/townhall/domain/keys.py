@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
 from townhall.domain.errors import Invalid
 
 KEY_KINDS = ("current", "previous")
@@ -19,6 +16,9 @@ KeyChange = tuple[str | None, datetime | None]
 
 def public_key(pem: str, field: str) -> str:
     """The PEM if it is an RSA public key of a sane size; the field named otherwise."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey  # on first use
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     try:
         key = load_pem_public_key(pem.encode())
     except (ValueError, TypeError):

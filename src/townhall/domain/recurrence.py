@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
-from icalendar.prop import vRecur
 
 from townhall.domain.errors import Invalid
 
@@ -129,6 +128,8 @@ def _checked_parts(parts: dict[str, str]) -> dict[str, str]:
         raise _refuse(f"FREQ must be one of {', '.join(FREQUENCIES)}")
     if "COUNT" in parts and "UNTIL" in parts:
         raise _refuse("COUNT and UNTIL must not both be given")
+    from icalendar.prop import vRecur  # on first use: icalendar is large
+
     try:
         recur: dict[str, list[Any]] = vRecur.from_ical(
             ";".join(f"{k}={v}" for k, v in parts.items())

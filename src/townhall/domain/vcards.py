@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import vobject
-
 from townhall.domain.errors import Invalid
 
 MAX_VCARD = 1_000_000
@@ -43,6 +41,8 @@ def parse(text: str, field: str = "vcard") -> Any:
     """One vCard, parsed; anything else (not a vCard, several, too long) is Invalid."""
     if len(text) > MAX_VCARD:
         raise Invalid(field, f"is longer than {MAX_VCARD} characters")
+    import vobject  # on first use: only the address books read vCards
+
     try:
         found = list(vobject.readComponents(text))
     except Exception:  # vobject raises many kinds on malformed input
@@ -99,6 +99,8 @@ def render(
     into it. A property the model has no value for is removed; the first EMAIL and TEL
     keep their parameters (TYPE=WORK...), further ones stay as they are. `members` makes
     the card a contact group."""
+    import vobject
+
     card = parse(base) if base else vobject.vCard()
     if "version" not in card.contents:
         card.add("version").value = "3.0"

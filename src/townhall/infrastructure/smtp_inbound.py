@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
-
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from typing import TYPE_CHECKING, Any
 
 from townhall.infrastructure import listeners
 from townhall.infrastructure.metrics import SMTP_ACCEPTED, SMTP_REFUSED
 from townhall.services.container import Services
+
+if TYPE_CHECKING:  # aiosmtpd is imported only where mail is received
+    from aiosmtpd.smtp import SMTP, Envelope, Session
 
 log = logging.getLogger(__name__)
 ROUTES = "townhall_routes"
@@ -98,6 +99,8 @@ async def start(services: Services, setting: str) -> asyncio.Server | None:
     loop = asyncio.get_running_loop()
 
     async def opening(host: str, port: int) -> asyncio.Server:
+        from aiosmtpd.smtp import SMTP
+
         return await loop.create_server(
             lambda: SMTP(receiver, hostname=services.deps.node, decode_data=False),
             host=host,

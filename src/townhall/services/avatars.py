@@ -15,8 +15,6 @@ import re
 import secrets
 import warnings
 
-from PIL import Image, UnidentifiedImageError
-
 from townhall.domain.errors import Invalid, NotFound
 from townhall.domain.principal import Principal
 from townhall.services.base import Service
@@ -44,6 +42,8 @@ def checked_image(encoded: str | None) -> tuple[str, bytes]:
         raise Invalid("image", "is not valid base64") from None
     if len(raw) >= MAX_BYTES:
         raise Invalid("image", f"must be smaller than {MAX_BYTES // (1024 * 1024)} MB")
+    from PIL import Image, UnidentifiedImageError  # on first use: Pillow is large
+
     try:
         with warnings.catch_warnings():  # Pillow warns of a likely bomb: refuse it
             warnings.simplefilter("error", Image.DecompressionBombWarning)

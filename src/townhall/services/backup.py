@@ -60,7 +60,6 @@ from townhall.services import cached
 from townhall.services.base import Deps, Service
 from townhall.services.tenants import TenantService
 from townhall.store import backup as store
-from townhall.store.migrate import head_revision
 
 log = logging.getLogger(__name__)
 
@@ -414,6 +413,8 @@ class BackupService(Service):
             raise _refuse(f"archive format {given} is newer than this server's {FORMAT}")
         if given != FORMAT:
             raise _refuse(f"archive format {given} is unknown to this server (it reads {FORMAT})")
+        from townhall.store.migrate import head_revision  # on first use: Alembic is large
+
         head = head_revision()
         schema = manifest.get("schema")
         if schema != head:

@@ -14,13 +14,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
+from typing import TYPE_CHECKING
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.principal import Principal
@@ -28,6 +22,9 @@ from townhall.services.base import Service
 from townhall.store import certificates as store
 from townhall.store.certificates import StoredCert
 from townhall.store.database import UniqueViolation
+
+if TYPE_CHECKING:  # cryptography is imported where used: most workers never need it
+    from cryptography import x509
 
 CERT_TYPES = ("USERSIGNING", "USER", "OPERATIONSSIGNING", "OPERATIONSUSER")
 CERT_STATUSES = ("TRUSTED", "KNOWN", "REVOKED", "DISABLED")
@@ -87,11 +84,15 @@ def normalise_fingerprint(raw: str) -> str:
 def fingerprint_of(cert: x509.Certificate) -> str:
     """SHA-256 of the DER encoding, lower-case hex: what `openssl x509 -fingerprint
     -sha256` prints, minus the colons."""
+    from cryptography.hazmat.primitives import hashes
+
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
 def parse_pem(pem: str) -> x509.Certificate:
     """Exactly one X.509 certificate in PEM, or Invalid naming `pem`."""
+    from cryptography import x509
+
     try:
         found = x509.load_pem_x509_certificates(pem.encode())
     except ValueError:
@@ -102,6 +103,8 @@ def parse_pem(pem: str) -> x509.Certificate:
 
 
 def _common_name(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
+
     found = name.get_attributes_for_oid(NameOID.COMMON_NAME)
     value = found[0].value if found else ""
     return value if isinstance(value, str) else value.decode(errors="replace")
@@ -118,6 +121,9 @@ def _pairs(name: x509.Name) -> tuple[tuple[str, str], ...]:
 
 
 def _key_algorithm(cert: x509.Certificate) -> str:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
     try:
         key = cert.public_key()
     except (ValueError, UnsupportedAlgorithm):
@@ -147,9 +153,17 @@ def summary(cert: x509.Certificate) -> X509Summary:
     )
 
 
+def pem_of(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return cert.public_bytes(Encoding.PEM).decode()
+
+
 def signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether `issuer` signed `child`: names match and its key verifies the signature
     (a name alone could be claimed by anyone)."""
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
     if child.issuer != issuer.subject:
         return False
     try:
@@ -240,7 +254,7 @@ class CertificateService(Service):
             row = StoredCert(
                 fingerprint=fingerprint,
                 issuer_fingerprint=issuer,
-                pem=cert.public_bytes(Encoding.PEM).decode(),
+                pem=pem_of(cert),
                 name=(attrs.name or "").strip() or common_name or fingerprint,
                 cert_type=attrs.cert_type,
                 status=attrs.status,

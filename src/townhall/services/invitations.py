@@ -21,14 +21,14 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING
 
-import icalendar
-
 from townhall import __version__
 from townhall.domain.errors import Unavailable
 from townhall.infrastructure.clock import Clock
 from townhall.infrastructure.mail import Mailer
 
 if TYPE_CHECKING:
+    import icalendar
+
     from townhall.services.mail_routing import MailRoutingService
     from townhall.services.mailboxes import MailboxService
 
@@ -117,6 +117,8 @@ class InvitationService:
         return local, external
 
     def calendar(self, method: str, meeting: Meeting) -> str:
+        import icalendar  # on first use: a large package most workers never need
+
         calendar = icalendar.Calendar()
         calendar.add("prodid", PRODID)
         calendar.add("version", "2.0")
@@ -125,6 +127,8 @@ class InvitationService:
         return str(calendar.to_ical().decode())
 
     def _event(self, method: str, meeting: Meeting) -> icalendar.Event:
+        import icalendar
+
         event = icalendar.Event()
         event.add("uid", meeting.uid)
         event.add("sequence", meeting.sequence)

@@ -8,10 +8,10 @@ certificate's own facts as Symphony's `certInfo` sections.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 import msgspec
-from cryptography.x509.oid import SignatureAlgorithmOID
 from litestar import Response, Router, get, post
 
 from townhall.domain import roles as role_names
@@ -32,25 +32,31 @@ from .http import AnyRequest, SymphonyError, body, ok, page_params, refuse_deep,
 cert_admins = role_guard(frozenset({role_names.SUPER_ADMINISTRATOR, role_names.ADMINISTRATOR}))
 """Certificates decide who may authenticate, so user provisioning is not enough."""
 
-_SIGNATURES = {
-    SignatureAlgorithmOID.RSA_WITH_SHA1.dotted_string: "SHA1withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA224.dotted_string: "SHA224withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA256.dotted_string: "SHA256withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA384.dotted_string: "SHA384withRSA",
-    SignatureAlgorithmOID.RSA_WITH_SHA512.dotted_string: "SHA512withRSA",
-    SignatureAlgorithmOID.RSASSA_PSS.dotted_string: "RSASSA-PSS",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA1.dotted_string: "SHA1withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA224.dotted_string: "SHA224withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA256.dotted_string: "SHA256withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA384.dotted_string: "SHA384withECDSA",
-    SignatureAlgorithmOID.ECDSA_WITH_SHA512.dotted_string: "SHA512withECDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA1.dotted_string: "SHA1withDSA",
-    SignatureAlgorithmOID.DSA_WITH_SHA256.dotted_string: "SHA256withDSA",
-    SignatureAlgorithmOID.ED25519.dotted_string: "Ed25519",
-    SignatureAlgorithmOID.ED448.dotted_string: "Ed448",
-}
-"""Signature algorithms by OID, in Java's names (the ones Symphony shows); any other is
-shown as its dotted OID."""
+
+@functools.cache
+def _signatures() -> dict[str, str]:
+    """Signature algorithms by OID, in Java's names (the ones Symphony shows); any other
+    is shown as its dotted OID. Built on first use: cryptography is large."""
+    from cryptography.x509.oid import SignatureAlgorithmOID
+
+    return {
+        SignatureAlgorithmOID.RSA_WITH_SHA1.dotted_string: "SHA1withRSA",
+        SignatureAlgorithmOID.RSA_WITH_SHA224.dotted_string: "SHA224withRSA",
+        SignatureAlgorithmOID.RSA_WITH_SHA256.dotted_string: "SHA256withRSA",
+        SignatureAlgorithmOID.RSA_WITH_SHA384.dotted_string: "SHA384withRSA",
+        SignatureAlgorithmOID.RSA_WITH_SHA512.dotted_string: "SHA512withRSA",
+        SignatureAlgorithmOID.RSASSA_PSS.dotted_string: "RSASSA-PSS",
+        SignatureAlgorithmOID.ECDSA_WITH_SHA1.dotted_string: "SHA1withECDSA",
+        SignatureAlgorithmOID.ECDSA_WITH_SHA224.dotted_string: "SHA224withECDSA",
+        SignatureAlgorithmOID.ECDSA_WITH_SHA256.dotted_string: "SHA256withECDSA",
+        SignatureAlgorithmOID.ECDSA_WITH_SHA384.dotted_string: "SHA384withECDSA",
+        SignatureAlgorithmOID.ECDSA_WITH_SHA512.dotted_string: "SHA512withECDSA",
+        SignatureAlgorithmOID.DSA_WITH_SHA1.dotted_string: "SHA1withDSA",
+        SignatureAlgorithmOID.DSA_WITH_SHA256.dotted_string: "SHA256withDSA",
+        SignatureAlgorithmOID.ED25519.dotted_string: "Ed25519",
+        SignatureAlgorithmOID.ED448.dotted_string: "Ed448",
+    }
+
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -119,7 +125,7 @@ def _cert_info(x: X509Summary) -> list[m.CertInfoItem]:
                 ("Serial Number", format(x.serial_number, "x")),
                 (
                     "Signature Algorithm",
-                    _SIGNATURES.get(x.signature_algorithm, x.signature_algorithm),
+                    _signatures().get(x.signature_algorithm, x.signature_algorithm),
                 ),
             ],
         ),
