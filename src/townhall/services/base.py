@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +72,9 @@ class Work:
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         return await self._tx.execute(stmt, params)
+
+    async def driver_rows(self, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        return await self._tx.driver_rows(stmt, params)
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         return await self._tx.savepoint_insert(stmt, params)

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, Result, create_engine, event
+import asyncpg
+from sqlalchemy import Connection, Dialect, Engine, Result, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -51,9 +53,55 @@ class Tx(Protocol):
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]: ...
 
+    async def driver_rows(self, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        """The rows of a hot read as the driver hands them over (tuples from sqlite3,
+        records from asyncpg), indexed by position: see `Compiled` for when to use it."""
+        ...
+
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         """Run a write that may hit a unique constraint without aborting the transaction."""
         ...
+
+
+class Compiled:
+    """A statement compiled once per dialect for `Tx.driver_rows`.
+
+    SQLAlchemy's result plumbing (a `Result`, a `Row` per row, the statement's cache key
+    on every execute) is most of a hot read's time on SQLite once the statement itself
+    is fast, and on PostgreSQL each execute also crosses the greenlet bridge. A hot read
+    whose parameters and columns are plain text and integers can skip all of it: its
+    SQL is compiled here once and handed to the driver itself. Anything that needs
+    SQLAlchemy's type handling (dates, booleans on SQLite, JSON, IN lists) is refused
+    when it is compiled, so the raw path can never read a value wrong.
+    """
+
+    __slots__ = ("names", "sql")
+
+    def __init__(self, stmt: Executable, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)  # type: ignore[attr-defined]
+        if compiled._bind_processors or any(b.expanding for b in compiled.binds.values()):
+            raise ValueError("driver_rows: a bound parameter needs SQLAlchemy's processing")
+        for column in compiled._result_columns:
+            if column.type.result_processor(dialect, None) is not None:
+                raise ValueError(f"driver_rows: column {column.keyname} needs processing")
+        self.sql: str = compiled.string
+        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
+
+    def arguments(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[name] for name in self.names)
+
+
+_COMPILED: dict[tuple[int, str], tuple[Executable, Compiled]] = {}
+
+
+def compiled_for(stmt: Executable, dialect: Dialect) -> Compiled:
+    """`stmt` compiled for `dialect`, once (hot statements are module constants; the
+    statement is kept with its compilation so its id is never reused)."""
+    key = (id(stmt), dialect.name)
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = (stmt, Compiled(stmt, dialect))
+    return found[1]
 
 
 def _translated(exc: IntegrityError) -> Exception:
@@ -164,20 +212,49 @@ class _SyncTx:
         with _constraints_named():
             return self._conn.execute(stmt, params)
 
+    async def driver_rows(self, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        compiled = compiled_for(stmt, self._conn.dialect)
+        driver = self._conn.connection.driver_connection
+        try:
+            return driver.execute(compiled.sql, compiled.arguments(params)).fetchall()  # type: ignore[no-any-return,union-attr]
+        except sqlite3.OperationalError as exc:  # busy, I/O: the database cannot serve now
+            raise _unavailable(exc) from exc
+
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         with self._conn.begin_nested():
             return await self.execute(stmt, params)
 
 
 class _AsyncTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_autocommit", "_conn", "_driver")
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, autocommit: bool = False) -> None:
         self._conn = conn
+        self._autocommit = autocommit
+        """Only a read in autocommit runs on the driver itself: in a write transaction
+        SQLAlchemy sends BEGIN before its own first statement, not before the driver's."""
+        self._driver: Any = None
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
         with _constraints_named():
             return await self._conn.execute(stmt, params)
+
+    async def driver_rows(self, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        if not self._autocommit:
+            return (await self.execute(stmt, params)).all()
+        compiled = compiled_for(stmt, self._conn.dialect)
+        if self._driver is None:
+            self._driver = (await self._conn.get_raw_connection()).driver_connection
+
+        try:
+            return await self._driver.fetch(compiled.sql, *compiled.arguments(params))  # type: ignore[no-any-return]
+        except (OSError, asyncpg.InterfaceError) as exc:  # the connection is gone
+            await self._conn.invalidate()
+            raise _unavailable(exc) from exc
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate in _UNAVAILABLE:
+                raise _unavailable(exc) from exc
+            raise
 
     async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
         async with self._conn.begin_nested():
@@ -302,7 +379,7 @@ class PostgresDatabase:
     async def read(self) -> AsyncIterator[Tx]:
         async with _connection(self.read_engine) as conn:
             with _failures_named():
-                yield _AsyncTx(conn)
+                yield _AsyncTx(conn, autocommit=True)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:

@@ -20,6 +20,7 @@ from townhall.domain.models import PROFILE_FIELDS, PROFILE_LISTS, Person
 from townhall.domain.queries import PersonFilter
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx
+from townhall.store.database import rows as all_rows
 from townhall.store.schema import (
     credentials,
     domains,
@@ -277,12 +278,15 @@ async def listing(
     params: dict[str, Any] = {"tenant_id": tenant_id}
     if paged:
         params.update(limit=limit, offset=offset)
-    query = (_ALL_PAGE if paged else _ALL) if f == _NO_FILTER else _listing(_page(f, paged))
+    rows: Sequence[Any]
+    if f == _NO_FILTER:  # the hot case: a statement built once, run on the driver
+        rows = await tx.driver_rows(_ALL_PAGE if paged else _ALL, params)
+    else:
+        rows = all_rows(await tx.execute(_listing(_page(f, paged)), params))
     found: list[Listed] = []
     last = None
     username, name, email = "", "", None
     pairs: list[tuple[str, str | None]] = []
-    rows: Sequence[Any] = (await tx.execute(query, params)).all()
     for row in rows:
         if row[0] != last:
             if last is not None:
@@ -314,7 +318,7 @@ async def card(tx: Tx, tenant_id: int, username: str) -> Listed | None:
     """One person as lists print people: four columns and the properties, in one
     statement (a whole `Person` reads some thirty columns and the roles)."""
     params = {"tenant_id": tenant_id, "username": username}
-    rows: Sequence[Any] = (await tx.execute(_CARD, params)).all()
+    rows = await tx.driver_rows(_CARD, params)
     if not rows:
         return None
     first = rows[0]
