@@ -1,11 +1,11 @@
-"""Who holds a session is remembered only where every process hears every change: a
-lockout or a logout refuses a remembered session at once, and processes that cannot
-hear each other (several workers, no Redis) read the session's row on every request."""
+"""Who holds a session is remembered only where every process hears every change (all
+of them on Redis): a logout or a lockout in one process then refuses the session in the
+others at once, and processes that cannot hear each other read the row every time."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -14,6 +14,8 @@ from townhall.domain.errors import Unauthenticated
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
 from townhall.services.people import NewPerson
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 async def _person_with_session(services: Services) -> tuple[str, str]:
@@ -24,58 +26,109 @@ async def _person_with_session(services: Services) -> tuple[str, str]:
     return name, await services.auth.start_session(who, "console")
 
 
-async def test_a_lockout_refuses_a_remembered_session_at_once(services: Services) -> None:
-    name, token = await _person_with_session(services)
-    assert (await services.auth.session(token, "console")).username == name
-    assert (await services.auth.session(token, "console")).username == name  # remembered
-    actor = Principal.system(await services.tenants.first(), "tester")
-    await services.people.set_locked(actor, name, True)
-    with pytest.raises(Unauthenticated):
-        await services.auth.session(token, "console")
+def _pair_on(
+    database_url: str, data: str, **extra: str
+) -> Callable[[], AsyncIterator[tuple[Services, Services]]]:
+    async def pair() -> AsyncIterator[tuple[Services, Services]]:
+        from townhall.app import TENANT_DEFAULTS
+        from townhall.config import load_settings
+        from townhall.services.bootstrap import ensure_initialised
+        from townhall.store.migrate import upgrade
 
+        settings = load_settings(
+            {
+                "TOWNHALL_DATABASE_URL": database_url,
+                "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+                "TOWNHALL_DOMAIN": "example.org",
+                "TOWNHALL_ARGON2_TIME_COST": "1",
+                "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+                "TOWNHALL_DATA_DIR": data,
+                "TOWNHALL_DB_MAX_CONNECTIONS": "8",
+                **extra,
+            }
+        )
+        await asyncio.to_thread(upgrade, database_url)
+        both = (Services.build(settings), Services.build(settings))
+        await ensure_initialised(both[0], settings, TENANT_DEFAULTS)
+        for built in both:
+            await built.deps.events.start()
+        yield both
+        for built in both:
+            await built.close()
 
-async def test_a_logout_refuses_a_remembered_session_at_once(services: Services) -> None:
-    _, token = await _person_with_session(services)
-    await services.auth.session(token, "console")
-    await services.auth.end_session(token, "console")
-    with pytest.raises(Unauthenticated):
-        await services.auth.session(token, "console")
+    return pair
 
 
 @pytest.fixture
 async def deaf_pair(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[Services, Services]]:
-    """Two workers of one deployment without Redis: neither hears the other's events."""
-    from townhall.config import load_settings
-    from townhall.store.migrate import upgrade
-
-    settings = load_settings(
-        {
-            "TOWNHALL_DATABASE_URL": database_url,
-            "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "TOWNHALL_DOMAIN": "example.org",
-            "TOWNHALL_ARGON2_TIME_COST": "1",
-            "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
-            "TOWNHALL_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-            "TOWNHALL_WORKERS": "2",
-            "TOWNHALL_DB_MAX_CONNECTIONS": "8",
-        }
-    )
-    await asyncio.to_thread(upgrade, database_url)
-    pair = (Services.build(settings), Services.build(settings))
-    yield pair
-    for built in pair:
-        await built.close()
+    """Two server processes on one database without Redis: neither hears the other."""
+    async for pair in _pair_on(database_url, str(tmp_path_factory.mktemp("data")))():
+        yield pair
 
 
-async def test_workers_that_cannot_hear_each_other_read_the_row_every_time(
-    services: Services, deaf_pair: tuple[Services, Services]
+@pytest.fixture
+async def redis_pair(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[Services, Services]]:
+    """Two server processes of one deployment on Redis."""
+    async for pair in _pair_on(
+        database_url,
+        str(tmp_path_factory.mktemp("data")),
+        TOWNHALL_REDIS_URL=REDIS_URL,
+        TOWNHALL_DEPLOYMENT_NAME=unique("holders"),
+        TOWNHALL_CACHE="off",
+    )():
+        yield pair
+
+
+async def test_processes_that_cannot_hear_each_other_read_the_row_every_time(
+    deaf_pair: tuple[Services, Services],
 ) -> None:
     first, second = deaf_pair
-    assert not first.deps.events.reaches_every_process
-    _, token = await _person_with_session(services)
+    _, token = await _person_with_session(first)
     await second.auth.session(token, "console")
     await first.auth.end_session(token, "console")  # `second` hears nothing of it
     with pytest.raises(Unauthenticated):
         await second.auth.session(token, "console")
+
+
+async def _refused_soon(services: Services, token: str) -> None:
+    """Refused within a second: the change's event, not the 2 s memo running out."""
+    for _ in range(20):
+        try:
+            await services.auth.session(token, "console")
+        except Unauthenticated:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the remembered session was still accepted after 1 s")
+
+
+async def test_on_redis_a_lockout_elsewhere_refuses_a_remembered_session_at_once(
+    redis_pair: tuple[Services, Services],
+) -> None:
+    first, second = redis_pair
+    name, token = await _person_with_session(first)
+    await asyncio.sleep(0.3)  # the creation's and the login's events reach `second` first
+    assert (await second.auth.session(token, "console")).username == name
+    assert second.auth._holders.get((_digest(token), "console")) is not None  # remembered
+    actor = Principal.system(await first.tenants.first(), "tester")
+    await first.people.set_locked(actor, name, True)
+    await _refused_soon(second, token)
+
+
+async def test_on_redis_a_logout_elsewhere_refuses_a_remembered_session_at_once(
+    redis_pair: tuple[Services, Services],
+) -> None:
+    first, second = redis_pair
+    _, token = await _person_with_session(first)
+    await second.auth.session(token, "console")
+    await first.auth.end_session(token, "console")
+    await _refused_soon(second, token)
+
+
+def _digest(token: str) -> str:
+    from townhall.services.auth import digest
+
+    return digest(token)

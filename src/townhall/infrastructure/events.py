@@ -42,9 +42,8 @@ def channel(deployment: str) -> str:
 
 
 class EventBus:
-    def __init__(self, processes: int = 1) -> None:
+    def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
-        self._processes = processes
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -58,13 +57,6 @@ class EventBus:
         """Whether other processes hear this one's events now (None: there are none to
         hear them, events stay in this process by design)."""
         return None
-
-    @property
-    def reaches_every_process(self) -> bool:
-        """Whether every server process hears this one's events now, so that a memo
-        its events keep fresh may answer for a process without asking the database
-        (a lone process, or every process subscribed to Redis)."""
-        return self._processes == 1 or bool(self.crosses_processes)
 
     async def _deliver(self, event: DomainEvent) -> None:
         for subscriber in self._subscribers:
@@ -103,8 +95,8 @@ class _Outage:
 class RedisEventBus(EventBus):
     """Fans events out to every server process of the deployment through Redis pub/sub."""
 
-    def __init__(self, url: str, deployment: str, processes: int = 1) -> None:
-        super().__init__(processes)
+    def __init__(self, url: str, deployment: str) -> None:
+        super().__init__()
         import redis.asyncio as redis
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
@@ -234,8 +226,5 @@ async def redis_answers(url: str) -> str | None:
     return None
 
 
-def make_event_bus(redis_url: str | None, deployment: str, processes: int = 1) -> EventBus:
-    """`processes`: how many server processes serve the deployment (`--workers`)."""
-    if redis_url:
-        return RedisEventBus(redis_url, deployment, processes)
-    return EventBus(processes)
+def make_event_bus(redis_url: str | None, deployment: str) -> EventBus:
+    return RedisEventBus(redis_url, deployment) if redis_url else EventBus()

@@ -9,12 +9,11 @@
 
 Every session-bound credential is checked against its row in `session_tokens`, so a
 logout, a refresh (which revokes the old row) or a lockout refuses it at once in every
-server process. Where every process hears every change (one process, or all of them on
-Redis), a live row's principal is remembered for `HOLDER_TTL_SECONDS` and forgotten on
-any change that may touch it, so a busy client costs one look-up per process and TTL
-rather than three statements per request; elsewhere the row is read on every request.
-A change made outside the server processes without Redis (the CLI's `users lock`)
-reaches a remembered holder within the TTL.
+server process. Where every process hears every change (all of them on Redis), a live
+row's principal is remembered for `HOLDER_TTL_SECONDS` and forgotten on any change that
+may touch it, so a busy client costs one statement per process and TTL rather than one
+per request. Without Redis the row is read on every request: another server process on
+the same database (a second `townhall serve`, the CLI) could not say it changed.
 
 Every login that checks a password or a key is throttled per account and per client
 address (`infrastructure/throttle.py`, shared by all processes through Redis): the
@@ -576,7 +575,7 @@ class AuthService(Service):
 
     async def _holder(self, sid: str, kind: str) -> Principal:
         """The principal a stored session row stands for, if it is live."""
-        if not self.deps.events.reaches_every_process:
+        if not self.deps.events.crosses_processes:
             found, expires_at = await self._live_row(sid, kind)
         else:
             found, expires_at = await self._holders.fetch(
@@ -589,11 +588,8 @@ class AuthService(Service):
     async def _live_row(self, sid: str, kind: str) -> tuple[Principal, datetime]:
         async with self.db.read() as tx:
             owner = await store.owner(tx, sid)
-            login = await people_store.login_by_id(tx, owner.user_id) if owner else None
-            admin_of = await domain_store.administered_by(tx, owner.user_id) if owner else []
         if (
             owner is None
-            or login is None
             or owner.kind != SESSION_KINDS[kind]
             or owner.revoked
             or owner.locked
@@ -605,10 +601,10 @@ class AuthService(Service):
             tenant,
             owner.username,
             owner.user_id,
-            login.roles,
-            tuple(admin_of),
+            owner.roles,
+            owner.admin_of,
             sid,
-            login.change_required,
+            owner.change_required,
         )
         return found, owner.expires_at
 

@@ -156,8 +156,7 @@ class Services:
         deps = Deps(
             db=db or open_database(settings.database_url, settings.pool_size),
             clock=clock or Clock(settings.clock_offset_seconds),
-            events=events
-            or make_event_bus(settings.redis_url, settings.deployment_name, settings.workers),
+            events=events or make_event_bus(settings.redis_url, settings.deployment_name),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
             node=settings.node_name,
             cache=make_read_cache(
@@ -272,6 +271,7 @@ class Services:
         await self.rooms.ensure_default_service(actor)
 
     async def start(self) -> None:
+        self.deps.db.start()
         await self.deps.events.start()
         await self.cluster.start()
         self.files.start()

@@ -15,6 +15,7 @@ asyncio lock first: otherwise a second coroutine's write could block the loop in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 # a race it could not see coming (serialisation failure, deadlock).
 _UNAVAILABLE = frozenset({"53000", "53300", "57P01", "57P02", "57P03", "08000", "08003", "08006"})
 _RACE_LOST = frozenset({"40001", "40P01"})
+CHECKPOINT_SECONDS = 0.5
+"""How often a SQLite server process copies the WAL back into the database file."""
 
 
 class UniqueViolation(Exception):
@@ -196,6 +199,10 @@ class Database(Protocol):
 
     def snapshot(self) -> Any: ...
 
+    def start(self) -> None:
+        """Begin the database's own background work, once the server's loop runs."""
+        ...
+
     async def dispose(self) -> None: ...
 
 
@@ -293,10 +300,12 @@ class SQLiteDatabase:
             url, connect_args={"check_same_thread": False, "timeout": 30}
         )
         self._write_lock = asyncio.Lock()
-        event.listen(self.engine, "connect", _sqlite_on_connect)
+        self._checkpoints_elsewhere = False
+        event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", _sqlite_on_begin)
 
         self._reader: _SyncTx | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -329,11 +338,46 @@ class SQLiteDatabase:
                 yield _SyncSnapshot(conn)
                 tx.rollback()
 
+    def start(self) -> None:
+        """Checkpoint the WAL off the request path. SQLite's own checkpoint runs inside
+        the commit that crosses `wal_autocheckpoint` pages, with an fsync: one booking in
+        a few hundred waited ~100 ms for it (bench/rmp_load.py, one client). Connections
+        made from now on leave checkpoints to this task, which runs them in a thread as
+        PASSIVE ones (they never wait for, nor block, readers and writers)."""
+        if self._checkpointer is None:
+            self._checkpoints_elsewhere = True
+            self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoint_forever())
+
+    async def _checkpoint_forever(self) -> None:
+        path = self.engine.url.database
+        if not path or path == ":memory:":
+            return
+        own = await asyncio.to_thread(sqlite3.connect, path, check_same_thread=False)
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_SECONDS)
+                try:
+                    await asyncio.to_thread(own.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as exc:  # busy, or another process checkpoints
+                    log.debug("WAL checkpoint skipped: %s", exc)
+        finally:
+            own.close()
+
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._reader is not None:
             self._reader.close()
             self._reader = None
         self.engine.dispose()
+
+    def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
+        _sqlite_on_connect(dbapi_conn, _record)
+        if self._checkpoints_elsewhere:
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -399,6 +443,9 @@ class PostgresDatabase:
                     await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
                     yield _AsyncSnapshot(conn)
                     await tx.rollback()
+
+    def start(self) -> None:
+        """Nothing: PostgreSQL runs its own checkpoints."""
 
     async def dispose(self) -> None:
         await self.read_engine.dispose()
