@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -331,20 +332,54 @@ async def find(tx: Tx, tenant_id: int, address: str, lock: bool = False) -> Reso
 
 
 def _busy(free_from: datetime, free_till: datetime) -> ColumnElement[bool]:
-    """A live booking of the resource overlaps the asked range (half-open)."""
-    starts = (
-        bookings.c.starts_at <= free_from
-        if free_till <= free_from
-        else bookings.c.starts_at < free_till
-    )
+    """A live booking of the resource overlaps the asked range (half-open), or holds
+    the asked instant when the range is empty."""
+    if free_till <= free_from:
+        taken = and_(bookings.c.starts_at <= free_from, bookings.c.ends_at > free_from)
+    else:
+        taken = Overlaps(bookings.c.starts_at, bookings.c.ends_at, free_from, free_till)
     return exists().where(
-        and_(
-            bookings.c.resource_id == resources.c.id,
-            bookings.c.status != "cancelled",
-            starts,
-            bookings.c.ends_at > free_from,
-        )
+        and_(bookings.c.resource_id == resources.c.id, bookings.c.status != _CANCELLED, taken)
     )
+
+
+_CANCELLED: ColumnElement[str] = literal_column("'cancelled'")
+"""Inline, not bound: PostgreSQL uses the partial exclusion index (`WHERE status <>
+'cancelled'`) only for a predicate it can see matches, which a parameter is not once
+the prepared statement's plan is generic."""
+
+
+class Overlaps(FunctionElement[bool]):
+    """[starts, ends) shares an instant with [since, until). On PostgreSQL as ranges,
+    which the bookings' GiST exclusion index answers in one probe per resource: the
+    b-tree on (resource, start) read every earlier booking of each resource until one
+    ended late enough (10 ms for 1,000 rooms of 100 bookings). Elsewhere as two
+    comparisons."""
+
+    type = Boolean()
+    name = "Overlaps"
+    inherit_cache = True
+
+    def __init__(self, starts: Any, ends: Any, since: datetime, until: datetime) -> None:
+        instant = bookings.c.starts_at.type
+        super().__init__(
+            starts,
+            ends,
+            bindparam(None, since, type_=instant),
+            bindparam(None, until, type_=instant),
+        )
+
+
+@compiles(Overlaps, "postgresql")
+def _overlaps_on_postgresql(element: Overlaps, compiler: SQLCompiler, **kw: Any) -> str:
+    starts, ends, since, until = (compiler.process(c, **kw) for c in element.clauses)
+    return f"tstzrange({starts}, {ends}, '[)') && tstzrange({since}, {until}, '[)')"
+
+
+@compiles(Overlaps)
+def _overlaps_elsewhere(element: Overlaps, compiler: SQLCompiler, **kw: Any) -> str:
+    starts, ends, since, until = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({starts} < {until} AND {ends} > {since})"
 
 
 class JsonListHas(FunctionElement[bool]):
