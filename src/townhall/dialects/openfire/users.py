@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
-from lxml import etree
 
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
@@ -24,6 +23,7 @@ from .http import (
     respond_rows,
     worded,
 )
+from .wire import xml_parser
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -153,9 +153,6 @@ async def unlock_user(
     return bare(200)
 
 
-_VCARD_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
 @get(
     "/users/{username:str}/vcard",
     opt=wire(answers={200: VCARD, 204: None}, media=XML_ONLY),
@@ -179,8 +176,10 @@ async def put_vcard(
     media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media != "application/xml":
         return bare(415)
+    from lxml import etree  # on first use, as every XML body
+
     try:
-        element = etree.fromstring(await request.body(), _VCARD_PARSER)
+        element = etree.fromstring(await request.body(), xml_parser())
     except etree.XMLSyntaxError:
         raise OpenfireError(
             400,

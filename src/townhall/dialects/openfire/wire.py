@@ -11,6 +11,7 @@ ignored; scalars coerced leniently ("0" -> 0, "true" -> true).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,6 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 import msgspec
-from lxml import etree
 
 from .. import unstorable
 
@@ -507,7 +507,14 @@ def body_format(content_type: str | None) -> Format:
 
 # -- parsing --------------------------------------------------------------------------
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+
+@functools.cache
+def xml_parser() -> Any:
+    """lxml's parser, never resolving entities nor fetching DTDs (no XXE). Made on the
+    first XML body: lxml is large and a JSON client never needs it."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def _coerce(f: Text, value: Any) -> Any:
@@ -666,8 +673,10 @@ def parse_body(body: bytes, content_type: str | None, shape: Entity | Collection
         if isinstance(shape.item, Entity):
             return [parse_json_entity(shape.item, item) for item in items]
         return _string_list(Items(shape.key, shape.item), items)
+    from lxml import etree
+
     try:
-        root = etree.fromstring(body, _PARSER)
+        root = etree.fromstring(body, xml_parser())
     except etree.XMLSyntaxError as exc:
         raise BadRequest(f"Malformed XML: {exc}") from None
     if isinstance(shape, Entity):
