@@ -530,14 +530,17 @@ class CalendarService(Service):
     async def _address(
         self, tx: Tx, actor: Principal, address: str
     ) -> tuple[int | None, int | None]:
-        """(resource id, None) or (None, user id) of an address of the tenant."""
+        """(resource id, None) or (None, user id) of an address of the tenant. A
+        resource is looked for first (one statement: the hot case, a room's free/busy);
+        resources live only in resource subdomains, so a miss there is NotFound."""
         local, at, domain = address.strip().lower().rpartition("@")
-        kind = await store.domain_kind(tx, actor.tenant_id, domain) if at and local else None
-        if kind == "resource-subdomain":
-            found = await store.resource_id(tx, actor.tenant_id, local, domain)
-            if found is not None:
-                return found, None
-        elif kind is not None:
+        if not at or not local:
+            raise NotFound("address", address)
+        found = await store.resource_id(tx, actor.tenant_id, local, domain)
+        if found is not None:
+            return found, None
+        kind = await store.domain_kind(tx, actor.tenant_id, domain)
+        if kind is not None and kind != "resource-subdomain":
             person = await store.person(tx, actor.tenant_id, local)
             if person is not None:
                 return None, person[0]
