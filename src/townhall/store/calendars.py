@@ -508,7 +508,12 @@ async def write_booking_events(
     """One event per calendar (e.g. the resource's and the organizer's), all with the
     booking's id and one iCalendar UID. `values.booking_id` must be set."""
     assert values.booking_id is not None, "a booking event names its booking"
-    return [await insert_event(tx, calendar_id, values, now) for calendar_id in calendar_ids]
+    if not calendar_ids:
+        return []
+    row = {"sequence": 0, "created_at": now, "updated_at": now, **_columns(values)}
+    made = insert(calendar_events).returning(calendar_events.c.id, sort_by_parameter_order=True)
+    written = await tx.execute(made, [{**row, "calendar_id": c} for c in calendar_ids])
+    return [int(found) for found in written.scalars()]  # one statement, in the given order
 
 
 async def update_booking_events(tx: Tx, booking_id: str, now: datetime, **changes: Any) -> None:
