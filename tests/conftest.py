@@ -171,6 +171,19 @@ def client(server: RunningServer):  # type: ignore[no-untyped-def]
     return OpenfireRestApiClient(server.url, ("admin", ADMIN_PASSWORD))
 
 
+def in_process(database_url: str, data_dir: str, **extra: str) -> dict[str, str]:
+    """The settings of in-process services on the test database (cheap argon2)."""
+    return {
+        "TOWNHALL_DATABASE_URL": database_url,
+        "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "TOWNHALL_DOMAIN": "example.org",
+        "TOWNHALL_ARGON2_TIME_COST": "1",
+        "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
+        "TOWNHALL_DATA_DIR": data_dir,
+        **extra,
+    }
+
+
 @pytest.fixture
 async def services(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -182,16 +195,7 @@ async def services(
     from townhall.services.container import Services
     from townhall.store.migrate import upgrade
 
-    settings = load_settings(
-        {
-            "TOWNHALL_DATABASE_URL": database_url,
-            "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "TOWNHALL_DOMAIN": "example.org",
-            "TOWNHALL_ARGON2_TIME_COST": "1",
-            "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
-            "TOWNHALL_DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        }
-    )
+    settings = load_settings(in_process(database_url, str(tmp_path_factory.mktemp("data"))))
     await asyncio.to_thread(upgrade, database_url)
     built = Services.build(settings)
     await ensure_initialised(built, settings, TENANT_DEFAULTS)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, unique
+from tests.conftest import in_process, unique
 from townhall.domain.errors import Unauthenticated
 from townhall.domain.principal import Principal
 from townhall.services.container import Services
@@ -36,16 +36,7 @@ def _pair_on(
         from townhall.store.migrate import upgrade
 
         settings = load_settings(
-            {
-                "TOWNHALL_DATABASE_URL": database_url,
-                "TOWNHALL_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                "TOWNHALL_DOMAIN": "example.org",
-                "TOWNHALL_ARGON2_TIME_COST": "1",
-                "TOWNHALL_ARGON2_MEMORY_KIB": "1024",
-                "TOWNHALL_DATA_DIR": data,
-                "TOWNHALL_DB_MAX_CONNECTIONS": "8",
-                **extra,
-            }
+            in_process(database_url, data, TOWNHALL_DB_MAX_CONNECTIONS="8", **extra)
         )
         await asyncio.to_thread(upgrade, database_url)
         both = (Services.build(settings), Services.build(settings))
@@ -105,14 +96,20 @@ async def _refused_soon(services: Services, token: str) -> None:
     raise AssertionError("the remembered session was still accepted after 1 s")
 
 
+async def _remembered_elsewhere(first: Services, second: Services) -> tuple[str, str]:
+    """A person's session made in `first` and remembered by `second`: (name, token)."""
+    name, token = await _person_with_session(first)
+    await asyncio.sleep(0.3)  # the creation's and the login's events reach `second` first
+    assert (await second.auth.session(token, "console")).username == name
+    assert second.auth._holders.get((_digest(token), "console")) is not None
+    return name, token
+
+
 async def test_on_redis_a_lockout_elsewhere_refuses_a_remembered_session_at_once(
     redis_pair: tuple[Services, Services],
 ) -> None:
     first, second = redis_pair
-    name, token = await _person_with_session(first)
-    await asyncio.sleep(0.3)  # the creation's and the login's events reach `second` first
-    assert (await second.auth.session(token, "console")).username == name
-    assert second.auth._holders.get((_digest(token), "console")) is not None  # remembered
+    name, token = await _remembered_elsewhere(first, second)
     actor = Principal.system(await first.tenants.first(), "tester")
     await first.people.set_locked(actor, name, True)
     await _refused_soon(second, token)
@@ -122,8 +119,7 @@ async def test_on_redis_a_logout_elsewhere_refuses_a_remembered_session_at_once(
     redis_pair: tuple[Services, Services],
 ) -> None:
     first, second = redis_pair
-    _, token = await _person_with_session(first)
-    await second.auth.session(token, "console")
+    _, token = await _remembered_elsewhere(first, second)
     await first.auth.end_session(token, "console")
     await _refused_soon(second, token)
 
