@@ -19,11 +19,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, insert, literal, or_, select, union_all, update
+from sqlalchemy import (
+    Row,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 
 from townhall.infrastructure.clock import as_utc
 from townhall.store.database import Tx, UniqueViolation
+from townhall.store.database import rows as all_rows
 from townhall.store.schema import (
     bookings,
     calendar_events,
@@ -324,18 +337,21 @@ async def domain_kind(tx: Tx, tenant_id: int, name: str) -> str | None:
     return str(found) if found is not None else None
 
 
+_RESOURCE_ID = (
+    select(resources.c.id)
+    .join(domains, domains.c.id == resources.c.domain_id)
+    .where(
+        resources.c.tenant_id == bindparam("tenant_id"),
+        resources.c.name == bindparam("name"),
+        domains.c.name == bindparam("domain"),
+    )
+)
+
+
 async def resource_id(tx: Tx, tenant_id: int, name: str, domain: str) -> int | None:
     """The resource account `name@domain` of the tenant."""
-    query = (
-        select(resources.c.id)
-        .join(domains, domains.c.id == resources.c.domain_id)
-        .where(
-            resources.c.tenant_id == tenant_id,
-            resources.c.name == name,
-            domains.c.name == domain,
-        )
-    )
-    found = (await tx.execute(query)).scalar()
+    params = {"tenant_id": tenant_id, "name": name, "domain": domain}
+    found = (await tx.execute(_RESOURCE_ID, params)).scalar()
     return int(found) if found is not None else None
 
 
@@ -433,11 +449,37 @@ async def cancel_overrides(tx: Tx, series_id: int, now: datetime) -> None:
     )
 
 
-def _overlapping(range_from: datetime, range_till: datetime) -> ColumnElement[bool]:
-    """Live events that may overlap [from, till): a single event by its own end, a
-    series by its last possible end (NULL: endless). `starts_at < till` is the bound
-    the (calendar_id, starts_at) index serves."""
-    low, high = _utc(range_from), _utc(range_till)
+async def events_in_range(
+    tx: Tx, calendar_ids: Sequence[int], range_from: datetime, range_till: datetime
+) -> list[StoredEvent]:
+    """Live events of the calendars whose span may overlap the range, by start."""
+    query = _EVENT.where(
+        calendar_events.c.calendar_id.in_(list(calendar_ids)), _overlapping()
+    ).order_by(calendar_events.c.starts_at, calendar_events.c.id)
+    return [_event(row) for row in await tx.execute(query, _range(range_from, range_till))]
+
+
+async def person_events_in_range(
+    tx: Tx, user_id: int, range_from: datetime, range_till: datetime
+) -> list[StoredEvent]:
+    """Live events of every calendar the person owns that may overlap the range, but
+    invitations they declined (those take none of their time)."""
+    owned = select(calendars.c.id).where(calendars.c.owner_user_id == user_id)
+    query = _EVENT.where(
+        calendar_events.c.calendar_id.in_(owned),
+        _overlapping(),
+        calendar_events.c.partstat.is_distinct_from(DECLINED),
+    )
+    return [_event(row) for row in await tx.execute(query, _range(range_from, range_till))]
+
+
+def _overlapping() -> ColumnElement[bool]:
+    """Live events that may overlap [low, high) (bound parameters: statements using it
+    are built once): a single event by its own end, a series by its last possible end
+    (NULL: endless). `starts_at < high` is the bound the (calendar_id, starts_at) index
+    serves."""
+    low: BindParameter[datetime] = bindparam("low")
+    high: BindParameter[datetime] = bindparam("high")
     single = and_(calendar_events.c.rrule.is_(None), calendar_events.c.ends_at > low)
     series = and_(
         calendar_events.c.rrule.is_not(None),
@@ -450,53 +492,39 @@ def _overlapping(range_from: datetime, range_till: datetime) -> ColumnElement[bo
     )
 
 
-async def events_in_range(
-    tx: Tx, calendar_ids: Sequence[int], range_from: datetime, range_till: datetime
-) -> list[StoredEvent]:
-    """Live events of the calendars whose span may overlap the range, by start."""
-    query = _EVENT.where(
-        calendar_events.c.calendar_id.in_(list(calendar_ids)), _overlapping(range_from, range_till)
-    ).order_by(calendar_events.c.starts_at, calendar_events.c.id)
-    return [_event(row) for row in await tx.execute(query)]
-
-
-async def person_events_in_range(
-    tx: Tx, user_id: int, range_from: datetime, range_till: datetime
-) -> list[StoredEvent]:
-    """Live events of every calendar the person owns that may overlap the range, but
-    invitations they declined (those take none of their time)."""
-    owned = select(calendars.c.id).where(calendars.c.owner_user_id == user_id)
-    query = _EVENT.where(
-        calendar_events.c.calendar_id.in_(owned),
-        _overlapping(range_from, range_till),
-        calendar_events.c.partstat.is_distinct_from(DECLINED),
-    )
-    return [_event(row) for row in await tx.execute(query)]
+# A resource's free/busy, built once: it is the hot read of room booking clients.
+_RESOURCE_EVENTS = _EVENT.where(
+    calendar_events.c.calendar_id.in_(
+        select(calendars.c.id).where(calendars.c.owner_resource_id == bindparam("resource_id"))
+    ),
+    _overlapping(),
+)
+_BOOKINGS_IN_RANGE = select(bookings.c.starts_at, bookings.c.ends_at, bookings.c.status).where(
+    bookings.c.resource_id == bindparam("resource_id"),
+    bookings.c.status != "cancelled",
+    bookings.c.starts_at < bindparam("high"),
+    bookings.c.ends_at > bindparam("low"),
+)
 
 
 async def resource_events_in_range(
     tx: Tx, resource_id: int, range_from: datetime, range_till: datetime
 ) -> list[StoredEvent]:
-    owned = select(calendars.c.id).where(calendars.c.owner_resource_id == resource_id)
-    query = _EVENT.where(
-        calendar_events.c.calendar_id.in_(owned), _overlapping(range_from, range_till)
-    )
-    return [_event(row) for row in await tx.execute(query)]
+    params = {"resource_id": resource_id, **_range(range_from, range_till)}
+    return [_event(row) for row in await tx.execute(_RESOURCE_EVENTS, params)]
 
 
 async def bookings_in_range(
     tx: Tx, resource_id: int, range_from: datetime, range_till: datetime
 ) -> list[tuple[datetime, datetime, str]]:
     """(start, end, status) of the resource's live bookings overlapping the range."""
-    query = select(bookings.c.starts_at, bookings.c.ends_at, bookings.c.status).where(
-        bookings.c.resource_id == resource_id,
-        bookings.c.status != "cancelled",
-        bookings.c.starts_at < _utc(range_till),
-        bookings.c.ends_at > _utc(range_from),
-    )
-    return [
-        (as_utc(row.starts_at), as_utc(row.ends_at), row.status) for row in await tx.execute(query)
-    ]
+    params = {"resource_id": resource_id, **_range(range_from, range_till)}
+    found = all_rows(await tx.execute(_BOOKINGS_IN_RANGE, params))
+    return [(as_utc(row[0]), as_utc(row[1]), row[2]) for row in found]
+
+
+def _range(range_from: datetime, range_till: datetime) -> dict[str, datetime]:
+    return {"low": _utc(range_from), "high": _utc(range_till)}
 
 
 # --- booking events (called by the booking service inside its own transaction) -------
