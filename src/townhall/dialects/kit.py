@@ -25,7 +25,7 @@ import msgspec
 from litestar import Litestar, Request, Response, Router
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp
@@ -61,7 +61,7 @@ def _service_provider(name: str) -> Provide:
 
 
 def _service_after_principal(name: str) -> Provide:
-    def provide(state: State, principal: Principal) -> Any:
+    def provide(state: State, principal: NamedDependency[Principal]) -> Any:
         return getattr(state.services, name)
 
     return Provide(provide, sync_to_thread=False)

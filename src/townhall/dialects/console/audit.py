@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -36,7 +37,9 @@ ACTIONS = (
 
 @get("/audit", name="console:audit")
 async def audit_page(
-    request: Request[Any, Any, Any], audit: AuditService, principal: Principal
+    request: Request[Any, Any, Any],
+    audit: NamedDependency[AuditService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     asked = query(request)
     filters = {

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 
 from townhall.dialects import kit
 from townhall.domain.errors import TooManyAttempts, Unauthenticated
@@ -37,8 +38,8 @@ async def login_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/login", status_code=303)
 async def sign_in(
     request: Request[Any, Any, Any],
-    auth: AuthService,
-    tenants: TenantService,
+    auth: NamedDependency[AuthService],
+    tenants: NamedDependency[TenantService],
 ) -> Response[Any]:
     """The tenant is the one the Host header routes to (as for Openfire's API)."""
     form = await posted(request)
@@ -70,7 +71,9 @@ async def sign_in(
 
 
 @post("/logout", status_code=303)
-async def sign_out(request: Request[Any, Any, Any], auth: AuthService) -> Response[Any]:
+async def sign_out(
+    request: Request[Any, Any, Any], auth: NamedDependency[AuthService]
+) -> Response[Any]:
     """Ends the session (its token is revoked, so the cookie is worth nothing even if
     kept) and forgets the cookie."""
     token = request.cookies.get(web.SESSION_COOKIE)

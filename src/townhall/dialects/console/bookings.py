@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -128,9 +129,9 @@ def _shares_day(booking: Booking, day: date) -> bool:
 async def calendar_page(
     request: Request[Any, Any, Any],
     address: str,
-    resources: ResourceService,
-    bookings: BookingService,
-    principal: Principal,
+    resources: NamedDependency[ResourceService],
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     asked = query(request)
     today = bookings.clock.now().date()
@@ -150,9 +151,9 @@ async def calendar_page(
 async def book(
     request: Request[Any, Any, Any],
     address: str,
-    resources: ResourceService,
-    bookings: BookingService,
-    principal: Principal,
+    resources: NamedDependency[ResourceService],
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     """Times are UTC. The booking is the signed-in admin's, as if booked through RMP."""
     form = await posted(request)

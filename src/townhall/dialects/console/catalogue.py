@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -99,7 +100,9 @@ async def _resources_page(
 
 @post("/resources/types", status_code=303, guards=[web.server_admins_only])
 async def create_type(
-    request: Request[Any, Any, Any], resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -121,7 +124,10 @@ def _type_at(slug: str) -> str:
 
 @get("/resources/types/{slug:str}", guards=[web.server_admins_only])
 async def type_page(
-    request: Request[Any, Any, Any], slug: str, resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    slug: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     categories, types = await resources.categories_and_types(principal)
     kind = next((t for t in types if t.slug == slug), None)
@@ -139,7 +145,10 @@ async def type_page(
 
 @post("/resources/types/{slug:str}", status_code=303, guards=[web.server_admins_only])
 async def edit_type(
-    request: Request[Any, Any, Any], slug: str, resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    slug: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -174,7 +183,10 @@ async def _type_refused(
 
 @post("/resources/types/{slug:str}/delete", status_code=303, guards=[web.server_admins_only])
 async def delete_type(
-    request: Request[Any, Any, Any], slug: str, resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    slug: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     try:
         await resources.delete_type(principal, slug)
@@ -185,7 +197,9 @@ async def delete_type(
 
 @post("/resources", status_code=303)
 async def create_resource(
-    request: Request[Any, Any, Any], resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -206,7 +220,10 @@ async def create_resource(
 
 @post("/resources/{address:str}/delete", status_code=303)
 async def delete_resource(
-    request: Request[Any, Any, Any], address: str, resources: ResourceService, principal: Principal
+    request: Request[Any, Any, Any],
+    address: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     try:
         gone = await resources.delete(principal, address)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -26,7 +27,9 @@ def _at(name: str) -> str:
 
 @get("/groups", name="console:groups")
 async def groups_page(
-    request: Request[Any, Any, Any], groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     asked = query(request)
     page = asked.page()
@@ -44,7 +47,9 @@ async def groups_page(
 
 @post("/groups", status_code=303)
 async def create_group(
-    request: Request[Any, Any, Any], groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -67,7 +72,10 @@ async def create_group(
 
 @get("/groups/{name:str}")
 async def group_page(
-    request: Request[Any, Any, Any], name: str, groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    name: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     group = await groups.get(principal, name)
     done = query(request).text("notice", limit=40)
@@ -97,7 +105,10 @@ async def _member_change(
 
 @post("/groups/{name:str}/members", status_code=303)
 async def add_member(
-    request: Request[Any, Any, Any], name: str, groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    name: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     await groups.get(principal, name)  # an unknown group is not created by joining it
     return await _member_change(request, name, groups, principal, True)
@@ -105,14 +116,20 @@ async def add_member(
 
 @post("/groups/{name:str}/members/remove", status_code=303)
 async def remove_member(
-    request: Request[Any, Any, Any], name: str, groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    name: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     return await _member_change(request, name, groups, principal, False)
 
 
 @post("/groups/{name:str}/delete", status_code=303)
 async def delete_group(
-    request: Request[Any, Any, Any], name: str, groups: GroupService, principal: Principal
+    request: Request[Any, Any, Any],
+    name: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     try:
         await groups.delete(principal, name)

@@ -20,7 +20,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -57,9 +57,9 @@ async def import_page(request: Request[Any, Any, Any]) -> Response[Any]:
 @post("/import", status_code=303)
 async def run_import(
     request: Request[Any, Any, Any],
-    jobs: JobService,
-    principal: Principal,
-    catalogue_reader: CatalogueReader,
+    jobs: NamedDependency[JobService],
+    principal: NamedDependency[Principal],
+    catalogue_reader: NamedDependency[CatalogueReader],
 ) -> Response[Any]:
     form = await request.form()
     dry_run = form.get("dry_run") in ("on", "true", "1")
@@ -89,7 +89,10 @@ async def run_import(
 
 @get("/import/jobs/{job_id:str}")
 async def job_page(
-    request: Request[Any, Any, Any], job_id: str, jobs: JobService, principal: Principal
+    request: Request[Any, Any, Any],
+    job_id: str,
+    jobs: NamedDependency[JobService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     """The job's progress; an htmx poll (`fragment=1`) asks for the progress part only,
     which stops polling once the job has finished."""

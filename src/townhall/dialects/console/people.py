@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -31,7 +32,9 @@ def _at(username: str) -> str:
 
 @get("/people", name="console:people")
 async def people_page(
-    request: Request[Any, Any, Any], people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     """The list, searched by username, name or e-mail; an htmx search asks for the
     table only."""
@@ -60,7 +63,9 @@ async def new_person_page(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/people", status_code=303)
 async def create_person(
-    request: Request[Any, Any, Any], people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -81,7 +86,10 @@ async def create_person(
 
 @get("/people/{username:str}")
 async def person_page(
-    request: Request[Any, Any, Any], username: str, people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     person = await people.get(principal, username)
     done = query(request).text("notice", limit=40)
@@ -107,7 +115,10 @@ async def _change(
 
 @post("/people/{username:str}", status_code=303)
 async def edit_person(
-    request: Request[Any, Any, Any], username: str, people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
 
@@ -122,7 +133,10 @@ async def edit_person(
 
 @post("/people/{username:str}/lock", status_code=303)
 async def lock_person(
-    request: Request[Any, Any, Any], username: str, people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     locked = form.text("locked", limit=5) == "true"
@@ -136,7 +150,10 @@ async def lock_person(
 
 @post("/people/{username:str}/password", status_code=303)
 async def reset_password(
-    request: Request[Any, Any, Any], username: str, people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
 
@@ -152,7 +169,10 @@ async def reset_password(
 
 @post("/people/{username:str}/delete", status_code=303)
 async def delete_person(
-    request: Request[Any, Any, Any], username: str, people: PeopleService, principal: Principal
+    request: Request[Any, Any, Any],
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     try:
         gone = await people.delete(principal, username)

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
 
 from townhall.dialects import kit
 from townhall.domain.errors import AlreadyExists, DomainError
@@ -29,7 +30,9 @@ def _at(service: str, name: str) -> str:
 
 @get("/rooms", name="console:rooms")
 async def rooms_page(
-    request: Request[Any, Any, Any], rooms: RoomService, principal: Principal
+    request: Request[Any, Any, Any],
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     return await _list(request, rooms, principal, {})
 
@@ -62,7 +65,9 @@ async def _list(
 
 @post("/rooms", status_code=303)
 async def create_room(
-    request: Request[Any, Any, Any], rooms: RoomService, principal: Principal
+    request: Request[Any, Any, Any],
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     """A persistent room of the default chat service (Openfire's `conference`), made as
     Openfire's bulk create makes one: a room that exists already is refused, not
@@ -95,8 +100,8 @@ async def delete_room(
     request: Request[Any, Any, Any],
     service: str,
     name: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     try:
         await rooms.delete(principal, service, name)
@@ -112,8 +117,8 @@ async def room_page(
     request: Request[Any, Any, Any],
     service: str,
     name: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     room = await rooms.get(principal, service, name)
     done = query(request).text("notice", limit=40)
@@ -158,8 +163,8 @@ async def grant(
     request: Request[Any, Any, Any],
     service: str,
     name: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     return await _affiliate(request, service, name, rooms, principal, True)
 
@@ -169,8 +174,8 @@ async def revoke(
     request: Request[Any, Any, Any],
     service: str,
     name: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     return await _affiliate(request, service, name, rooms, principal, False)
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -37,7 +38,9 @@ async def _page(
 
 @get("/sessions", name="console:sessions")
 async def sessions_page(
-    request: Request[Any, Any, Any], presence: PresenceService, principal: Principal
+    request: Request[Any, Any, Any],
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     notice = query(request).text("notice", limit=300)
     return await _page(request, presence, principal, {"notice": notice})
@@ -45,7 +48,9 @@ async def sessions_page(
 
 @post("/sessions/close", status_code=303)
 async def close_sessions(
-    request: Request[Any, Any, Any], presence: PresenceService, principal: Principal
+    request: Request[Any, Any, Any],
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:

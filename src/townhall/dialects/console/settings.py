@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -31,7 +32,9 @@ async def _page(
 
 @get("/settings", name="console:settings")
 async def settings_page(
-    request: Request[Any, Any, Any], properties: PropertyService, principal: Principal
+    request: Request[Any, Any, Any],
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     notice = query(request).text("notice", limit=300)
     return await _page(request, properties, principal, {"notice": notice})
@@ -39,7 +42,9 @@ async def settings_page(
 
 @post("/settings", status_code=303)
 async def set_property(
-    request: Request[Any, Any, Any], properties: PropertyService, principal: Principal
+    request: Request[Any, Any, Any],
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:
@@ -53,7 +58,9 @@ async def set_property(
 
 @post("/settings/delete", status_code=303)
 async def delete_property(
-    request: Request[Any, Any, Any], properties: PropertyService, principal: Principal
+    request: Request[Any, Any, Any],
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     form = await posted(request)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.tenants import TenantService
@@ -18,7 +19,9 @@ from . import web
 
 @get("/tenants", name="console:tenants", guards=[web.server_admins_only])
 async def tenants_page(
-    request: Request[Any, Any, Any], tenants: TenantService, principal: Principal
+    request: Request[Any, Any, Any],
+    tenants: NamedDependency[TenantService],
+    principal: NamedDependency[Principal],
 ) -> Response[Any]:
     found = await tenants.list(principal)
     return web.render(request, "tenants.html", {"tenants": found})

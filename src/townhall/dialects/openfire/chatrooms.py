@@ -16,6 +16,7 @@ from datetime import UTC
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 
 from townhall.domain.errors import DomainError, Invalid
@@ -166,7 +167,7 @@ def _affiliation(segment: str) -> str:
     ),
 )
 async def list_rooms(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     q = request.query_params
     offset, limit = paging(request)
@@ -184,7 +185,7 @@ async def list_rooms(
 
 @post("/chatrooms", status_code=201, opt=wire(ROOM_BODY, WRITE_PARAMS, {201: None}))
 async def create_room(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     spec = room_spec(await read(request, ROOM))
     with worded(Conflict="Could not create the channel", Forbidden="Could not create the channel"):
@@ -194,7 +195,7 @@ async def create_room(
 
 @post(f"/chatrooms/{BULK}", status_code=200, opt=wire(ROOMS, WRITE_PARAMS, {200: RESULTS}))
 async def create_rooms(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     specs = [room_spec(body) for body in await read(request, ROOMS)]
     outcomes = await rooms.create_many(principal, _service(request), specs, _invites(request))
@@ -240,7 +241,10 @@ def _java_name(error: DomainError) -> str:
     opt=wire(params=(SERVICE, EXPAND), answers={200: ROOM}),
 )
 async def get_room(
-    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+    request: AnyRequest,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
+    room: str = BULK,
 ) -> Response[bytes]:
     expand = flag(request.query_params.get("expandGroups"))
     found = await rooms.get(principal, _service(request), room, expand)
@@ -251,7 +255,10 @@ async def get_room(
     ["/chatrooms/{room:str}", f"/chatrooms/{BULK}"], opt=wire(ROOM_BODY, WRITE_PARAMS, {200: None})
 )
 async def update_room(
-    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+    request: AnyRequest,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
+    room: str = BULK,
 ) -> Response[bytes]:
     spec = room_spec(await read(request, ROOM))
     with worded(Conflict="Could not update the channel", Forbidden="Could not update the channel"):
@@ -265,7 +272,10 @@ async def update_room(
     opt=wire(params=(SERVICE,), answers={200: None}),
 )
 async def delete_room(
-    request: AnyRequest, rooms: RoomService, principal: Principal, room: str = BULK
+    request: AnyRequest,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
+    room: str = BULK,
 ) -> Response[bytes]:
     await rooms.delete(principal, _service(request), room)
     return bare(200)
@@ -279,7 +289,10 @@ async def delete_room(
     opt=wire(params=(SERVICE,), answers={200: PARTICIPANTS}),
 )
 async def list_participants(
-    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Those in the participant role, without their real addresses (as the plugin lists
     them)."""
@@ -290,7 +303,10 @@ async def list_participants(
 
 @get("/chatrooms/{room:str}/occupants", opt=wire(params=(SERVICE,), answers={200: OCCUPANTS}))
 async def list_occupants(
-    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Everyone in the room."""
     found = await rooms.occupants(principal, _service(request), room)
@@ -306,7 +322,10 @@ async def list_occupants(
     opt=wire(params=(SERVICE,), answers={200: ROOM_MESSAGES}),
 )
 async def chat_history(
-    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await rooms.history(principal, _service(request), room)
     return respond(request, ROOM_MESSAGES, [message_data(m) for m in found])
@@ -333,7 +352,11 @@ def message_data(message: RoomMessage) -> dict[str, Any]:
     opt=wire(INVITATION, (SERVICE,), {200: None}),
 )
 async def invite_one(
-    request: AnyRequest, room: str, jid: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    jid: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body = await read(request, INVITATION)
     with worded(Forbidden="Could not invite user"):
@@ -345,7 +368,10 @@ async def invite_one(
     "/chatrooms/{room:str}/invite", status_code=200, opt=wire(INVITATIONS, (SERVICE,), {200: None})
 )
 async def invite_many(
-    request: AnyRequest, room: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     try:
         body = await read(request, INVITATIONS)
@@ -368,7 +394,11 @@ async def invite_many(
     opt=wire(params=(SERVICE,), answers={200: AFFILIATED, **UNROUTED}),
 )
 async def list_affiliated(
-    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     singular = _affiliation(affiliation)
     jids = await rooms.with_affiliation(principal, _service(request), room, singular)
@@ -381,7 +411,11 @@ async def list_affiliated(
     opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
 )
 async def replace_affiliated(
-    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return await _set_affiliated(request, rooms, principal, room, affiliation, replace=True)
 
@@ -392,7 +426,11 @@ async def replace_affiliated(
     opt=wire(AFFILIATED, WRITE_PARAMS, {201: None, **UNROUTED}),
 )
 async def add_affiliated(
-    request: AnyRequest, room: str, affiliation: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    room: str,
+    affiliation: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return await _set_affiliated(request, rooms, principal, room, affiliation, replace=False)
 
@@ -438,8 +476,8 @@ async def grant(
     room: str,
     affiliation: str,
     who: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     singular, as_group = _affiliation(affiliation), _as_group(request)
     with _list_wording(singular):
@@ -455,8 +493,8 @@ async def revoke(
     room: str,
     affiliation: str,
     who: str,
-    rooms: RoomService,
-    principal: Principal,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     singular, as_group = _affiliation(affiliation), _as_group(request)
     with worded(Conflict="Could not delete affiliation", Forbidden="Could not delete affiliation"):

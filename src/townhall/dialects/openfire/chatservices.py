@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.models import ChatService
 from townhall.domain.principal import Principal
@@ -27,7 +28,7 @@ def service_data(service: ChatService) -> dict[str, Any]:
 
 @get("/chatservices", opt=wire(answers={200: CHAT_SERVICES}))
 async def list_services(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     found = await rooms.list_services(principal)
     return respond(request, CHAT_SERVICES, [service_data(s) for s in found])
@@ -35,7 +36,7 @@ async def list_services(
 
 @post("/chatservices", status_code=201, opt=wire(NEW_CHAT_SERVICE, answers={201: None}))
 async def create_service(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     body = await read(request, CHAT_SERVICE)
     await rooms.create_service(

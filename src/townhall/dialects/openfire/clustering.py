@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.services.cluster import ClusterNode, ClusterService, ClusterStatus
 
@@ -33,17 +34,19 @@ def _node(node: ClusterNode) -> dict[str, Any]:
 
 
 @get("/clustering/status", opt=wire(answers={200: CLUSTERING}))
-async def status(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
+async def status(request: AnyRequest, cluster: NamedDependency[ClusterService]) -> Response[bytes]:
     return respond(request, CLUSTERING, {"status": STATUS[await cluster.status()]})
 
 
 @get("/clustering/nodes", opt=wire(answers={200: CLUSTER_NODES}))
-async def nodes(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
+async def nodes(request: AnyRequest, cluster: NamedDependency[ClusterService]) -> Response[bytes]:
     return respond(request, CLUSTER_NODES, [_node(n) for n in await cluster.nodes()])
 
 
 @get("/clustering/nodes/{node_id:str}", opt=wire(answers={200: CLUSTER_NODE}))
-async def node(request: AnyRequest, node_id: str, cluster: ClusterService) -> Response[bytes]:
+async def node(
+    request: AnyRequest, node_id: str, cluster: NamedDependency[ClusterService]
+) -> Response[bytes]:
     return respond(request, CLUSTER_NODE, _node(await cluster.node(node_id)))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put, route
+from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 
 from townhall.domain.errors import Invalid
@@ -74,7 +75,9 @@ def _spec(name: str, body: dict[str, Any]) -> GroupSpec:
 
 @get("/groups", opt=wire(params=PAGE_PARAMS, answers={200: GROUPS}))
 async def list_groups(
-    request: AnyRequest, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     offset, limit = paging(request)
     found, total = await groups.list_groups(principal, offset, limit)
@@ -83,7 +86,9 @@ async def list_groups(
 
 @post("/groups", status_code=201, opt=wire(GROUP_BODY, answers={201: None}))
 async def create_group(
-    request: AnyRequest, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body = await _group_body(request, "create", None)
     try:
@@ -100,14 +105,20 @@ async def create_group(
 
 @get("/groups/{segment:path}", opt=wire(answers={200: GROUP}))
 async def get_group(
-    request: AnyRequest, segment: str, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    segment: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return respond(request, GROUP, _detail(await groups.get(principal, tail(segment))))
 
 
 @put("/groups/{segment:path}", opt=wire(GROUP_BODY, answers={200: None}))
 async def update_group(
-    request: AnyRequest, segment: str, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    segment: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     name = tail(segment)
     body = await _group_body(request, "update", name)
@@ -116,14 +127,19 @@ async def update_group(
 
 
 @delete("/groups/{segment:path}", status_code=200, opt=wire(answers={200: None}))
-async def delete_group(segment: str, groups: GroupService, principal: Principal) -> Response[bytes]:
+async def delete_group(
+    segment: str, groups: NamedDependency[GroupService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     await groups.delete(principal, tail(segment))
     return bare(200)
 
 
 @get("/users/{username:str}/groups", opt=wire(answers={200: USER_GROUPS}))
 async def user_groups(
-    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return respond(request, USER_GROUPS, await groups.user_groups(principal, username))
 
@@ -138,7 +154,10 @@ JOIN_OR_LEAVE = {201: None, 200: None}
     opt=wire(USER_GROUPS, answers=JOIN_OR_LEAVE),
 )
 async def membership(
-    request: AnyRequest, username: str, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """POST joins the groups the body names (201), DELETE leaves them (200)."""
     named: list[str] = await read(request, USER_GROUPS)
@@ -151,7 +170,11 @@ async def membership(
     opt=wire(answers=JOIN_OR_LEAVE),
 )
 async def membership_of_one(
-    request: AnyRequest, username: str, segment: str, groups: GroupService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    segment: str,
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """POST joins the group the path names (201), DELETE leaves it (200)."""
     return await _join_or_leave(request, groups, principal, username, [tail(segment)])

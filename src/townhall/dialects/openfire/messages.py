@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.messages import MessageService
@@ -23,7 +24,9 @@ AnyRequest = Request[Any, Any, Any]
 
 @post("/messages/users", status_code=201, opt=wire(MESSAGE, answers={201: None}))
 async def broadcast(
-    request: AnyRequest, messages: MessageService, principal: Principal
+    request: AnyRequest,
+    messages: NamedDependency[MessageService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body: dict[str, Any] = await read(request, MESSAGE)
     await messages.broadcast(principal, body.get("body"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Contact
@@ -42,7 +43,10 @@ def _conflict(message: str, resource: str) -> OpenfireError:
 
 @get("/users/{username:str}/roster", opt=wire(answers={200: ROSTER}))
 async def get_roster(
-    request: AnyRequest, username: str, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user roster"):
         found = await contacts.entries(principal, username)
@@ -53,7 +57,10 @@ async def get_roster(
     "/users/{username:str}/roster", status_code=201, opt=wire(NEW_ROSTER_ITEM, answers={201: None})
 )
 async def add_item(
-    request: AnyRequest, username: str, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
     try:
@@ -77,7 +84,11 @@ async def add_item(
 
 @put("/users/{username:str}/roster/{jid:path}", opt=wire(ROSTER_ITEM, answers={200: None}))
 async def update_item(
-    request: AnyRequest, username: str, jid: str, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    jid: str,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body: dict[str, Any] = await read(request, ROSTER_ITEM)
     contact = tail(jid)  # the body's jid is ignored, as by the plugin
@@ -103,7 +114,10 @@ async def update_item(
 
 @delete("/users/{username:str}/roster/{jid:path}", status_code=200, opt=wire(answers={200: None}))
 async def delete_item(
-    username: str, jid: str, contacts: ContactService, principal: Principal
+    username: str,
+    jid: str,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await contacts.remove(principal, username, tail(jid))
     return bare(200)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.audit import AuditService
@@ -68,7 +69,7 @@ PARAMS = (
     opt=wire(params=PARAMS, answers={200: SECURITY_LOGS, 404: None}),
 )
 async def security_log(
-    request: AnyRequest, audit: AuditService, principal: Principal
+    request: AnyRequest, audit: NamedDependency[AuditService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     numbers = _numbers(request)
     if numbers is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get
+from litestar.di import NamedDependency
 
 from townhall.domain.models import LiveConnection
 from townhall.domain.principal import Principal
@@ -55,21 +56,26 @@ async def _respond(
 
 @get("/sessions", opt=wire(answers={200: SESSIONS}))
 async def all_sessions(
-    request: AnyRequest, presence: PresenceService, principal: Principal
+    request: AnyRequest,
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return await _respond(request, presence, principal, None)
 
 
 @get("/sessions/{username:str}", opt=wire(answers={200: SESSIONS}))
 async def user_sessions(
-    request: AnyRequest, username: str, presence: PresenceService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return await _respond(request, presence, principal, username)
 
 
 @delete("/sessions/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def close_sessions(
-    username: str, presence: PresenceService, principal: Principal
+    username: str, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await presence.close_connections(principal, username)
     return bare(200)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.cluster import ClusterService
@@ -48,7 +49,9 @@ PROBE = {200: None, 503: None}
 
 @get("/system/properties", opt=wire(answers={200: SYSTEM_PROPERTIES}))
 async def list_properties(
-    request: AnyRequest, properties: PropertyService, principal: Principal
+    request: AnyRequest,
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = {key: None for key in REGISTERED} | await properties.list(principal)
     listed = [{"key": k, "value": v} for k, v in sorted(found.items())]  # code-point order
@@ -57,7 +60,10 @@ async def list_properties(
 
 @get("/system/properties/{key:str}", opt=wire(answers={200: SYSTEM_PROPERTY}))
 async def get_property(
-    request: AnyRequest, key: str, properties: PropertyService, principal: Principal
+    request: AnyRequest,
+    key: str,
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     value = await properties.get(principal, key)
     return respond(request, SYSTEM_PROPERTY, {"key": key, "value": value})
@@ -65,7 +71,9 @@ async def get_property(
 
 @post("/system/properties", status_code=201, opt=wire(PROPERTY_BODY, answers={201: None}))
 async def create_property(
-    request: AnyRequest, properties: PropertyService, principal: Principal
+    request: AnyRequest,
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
     await properties.set(principal, body.get("key") or "", body.get("value"))
@@ -74,7 +82,10 @@ async def create_property(
 
 @put("/system/properties/{key:str}", opt=wire(PROPERTY_BODY, answers={200: None}))
 async def update_property(
-    request: AnyRequest, key: str, properties: PropertyService, principal: Principal
+    request: AnyRequest,
+    key: str,
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body: dict[str, Any] = await read(request, SYSTEM_PROPERTY)
     named = body.get("key")
@@ -99,7 +110,7 @@ async def update_property(
 
 @delete("/system/properties/{key:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_property(
-    key: str, properties: PropertyService, principal: Principal
+    key: str, properties: NamedDependency[PropertyService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await properties.delete(principal, key)
     return bare(200)
@@ -107,7 +118,9 @@ async def delete_property(
 
 @get("/system/statistics/sessions", opt=wire(answers={200: SESSIONS_COUNT}))
 async def session_counts(
-    request: AnyRequest, presence: PresenceService, principal: Principal
+    request: AnyRequest,
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Openfire's sessions are Townhall's live connections."""
     local, everywhere = await presence.counts(principal)
@@ -134,7 +147,7 @@ async def liveness() -> Response[bytes]:
     ],
     opt=wire(answers=PROBE, public=True),
 )
-async def readiness(cluster: ClusterService) -> Response[bytes]:
+async def readiness(cluster: NamedDependency[ClusterService]) -> Response[bytes]:
     return await _ready(cluster)
 
 
@@ -150,7 +163,9 @@ async def readiness(cluster: ClusterService) -> Response[bytes]:
         public=True,
     ),
 )
-async def connections_readiness(request: AnyRequest, cluster: ClusterService) -> Response[bytes]:
+async def connections_readiness(
+    request: AnyRequest, cluster: NamedDependency[ClusterService]
+) -> Response[bytes]:
     kind = request.query_params.get("connectionType")
     if kind is None:
         return await _ready(cluster)

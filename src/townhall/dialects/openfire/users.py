@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
@@ -53,7 +54,9 @@ XML_ONLY = ("application/xml",)
 
 @get("/users", opt=wire(params=LIST_PARAMS, answers={200: USERS}))
 async def list_users(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     q = request.query_params
     key = q.get("propertyKey")
@@ -71,7 +74,9 @@ async def list_users(
 
 @post("/users", status_code=201, opt=wire(NEW_USER, answers={201: None}))
 async def create_user(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body = await _user_body(request)
     if not body.get("username"):
@@ -105,7 +110,10 @@ async def _user_body(request: AnyRequest) -> dict[str, Any]:
 
 @get("/users/{username:str}", opt=wire(answers={200: USER}))
 async def get_user(
-    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
         user = await people.card(principal, username)
@@ -114,7 +122,10 @@ async def get_user(
 
 @put("/users/{username:str}", opt=wire(USER, answers={200: None}))
 async def update_user(
-    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     body = await _user_body(request)
     changes = PersonChanges(
@@ -132,7 +143,7 @@ async def update_user(
 
 @delete("/users/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_user(
-    username: str, people: PeopleService, principal: Principal
+    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
         await people.delete(principal, username)
@@ -140,14 +151,16 @@ async def delete_user(
 
 
 @post("/lockouts/{username:str}", status_code=201, opt=wire(answers={201: None}))
-async def lock_user(username: str, people: PeopleService, principal: Principal) -> Response[bytes]:
+async def lock_user(
+    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     await people.set_locked(principal, username, True)
     return bare(201)
 
 
 @delete("/lockouts/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def unlock_user(
-    username: str, people: PeopleService, principal: Principal
+    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await people.set_locked(principal, username, False)
     return bare(200)
@@ -158,7 +171,10 @@ async def unlock_user(
     opt=wire(answers={200: VCARD, 204: None}, media=XML_ONLY),
 )
 async def get_vcard(
-    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     accept = (request.headers.get("accept") or "").lower()
     if accept and not any(t in accept for t in ("application/xml", "*/*", "application/*")):
@@ -171,7 +187,10 @@ async def get_vcard(
 
 @put("/users/{username:str}/vcard", opt=wire(VCARD, answers={200: None}, media=XML_ONLY))
 async def put_vcard(
-    request: AnyRequest, username: str, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    username: str,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if media != "application/xml":
@@ -200,7 +219,7 @@ async def put_vcard(
 
 @delete("/users/{username:str}/vcard", status_code=200, opt=wire(answers={200: None}))
 async def delete_vcard(
-    username: str, people: PeopleService, principal: Principal
+    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await people.set_vcard(principal, username, None)
     return bare(200)

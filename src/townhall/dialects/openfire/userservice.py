@@ -14,6 +14,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from litestar import Request, Response, Router, route
+from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 
 from townhall.domain import names
@@ -209,7 +210,7 @@ RESULT = {"type": "string", "description": "`<result>ok</result>`, groups or `<e
     # (GET) or 204 (POST).
     opt=wire(params=PARAMS, answers={200: RESULT, 204: None}, public=True, media=("text/xml",)),
 )
-async def userservice(request: AnyRequest, services: Services) -> Response[bytes]:
+async def userservice(request: AnyRequest, services: NamedDependency[Services]) -> Response[bytes]:
     svc = services
     tenant = await svc.tenants.for_host(request.headers.get("host"))
     settings = await svc.properties.raw(tenant.id, "plugin.restapi.")

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.announcements import Announcement, AnnouncementDraft
 from townhall.domain.principal import Principal
@@ -94,7 +95,9 @@ def _id(raw: str) -> int:
 
 @post(BASE, status_code=200, opt=wire(AnnouncementData, answers={200: AnnouncementData}))
 async def create(
-    request: AnyRequest, announcements: AnnouncementService, principal: Principal
+    request: AnyRequest,
+    announcements: NamedDependency[AnnouncementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Create an announcement of the caller's brand (or of `ownerBrand`, one it reaches)."""
     made = await announcements.create(principal, brand_of_caller(request), await _draft(request))
@@ -103,7 +106,9 @@ async def create(
 
 @get([BASE, BASE + "/*"], opt=wire(answers={200: list[AnnouncementData]}))
 async def listed(
-    request: AnyRequest, announcements: AnnouncementService, principal: Principal
+    request: AnyRequest,
+    announcements: NamedDependency[AnnouncementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Every announcement of the caller's brand and its sub-brands."""
     return ok([_wire(a) for a in await announcements.all(principal, brand_of_caller(request))])
@@ -113,8 +118,8 @@ async def listed(
 async def change(
     request: AnyRequest,
     announcement_id: str,
-    announcements: AnnouncementService,
-    principal: Principal,
+    announcements: NamedDependency[AnnouncementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Change what the body gives; the version rises by one."""
     changed = await announcements.update(
@@ -127,8 +132,8 @@ async def change(
 async def remove(
     request: AnyRequest,
     announcement_id: str,
-    announcements: AnnouncementService,
-    principal: Principal,
+    announcements: NamedDependency[AnnouncementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Delete the announcement."""
     await announcements.delete(principal, brand_of_caller(request), _id(announcement_id))
@@ -139,8 +144,8 @@ def _switch(enabled: bool, path: str, name: str) -> Any:
     async def switch(
         request: AnyRequest,
         announcement_id: str,
-        announcements: AnnouncementService,
-        principal: Principal,
+        announcements: NamedDependency[AnnouncementService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         changed = await announcements.set_enabled(
             principal, brand_of_caller(request), _id(announcement_id), enabled

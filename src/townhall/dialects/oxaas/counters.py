@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any, TypedDict
 
 from litestar import Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.infrastructure.mailstore import MailSummary
@@ -122,7 +123,9 @@ PARTS: dict[str, tuple[Any, tuple[str, ...], str]] = {
 
 
 def _route(suffix: str, shape: Any, keys: tuple[str, ...], summary: str) -> Any:
-    async def read(uid: str, mailboxes: MailboxService, principal: Principal) -> Response[bytes]:
+    async def read(
+        uid: str, mailboxes: NamedDependency[MailboxService], principal: NamedDependency[Principal]
+    ) -> Response[bytes]:
         answer = everything(await mailboxes.counters(principal, uid))
         return ok({key: answer[key] for key in keys})  # type: ignore[literal-required]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain import names
 from townhall.domain.principal import Principal
@@ -46,14 +47,16 @@ class Users(TypedDict):
 
 
 @get(CONTEXT, opt=wire(answers={200: Domains}))
-async def context_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
+async def context_domains(
+    domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """The context's explicit domains."""
     return ok({"domains": await domains.further(principal)})
 
 
 @get(CONTEXT + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def context_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """200 if the domain is an explicit domain of the context, else 404."""
     return ok({"domain": _listed(domain, await domains.further(principal))})
@@ -61,7 +64,7 @@ async def context_domain(
 
 @put(CONTEXT + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def add_context_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """Make the domain an explicit domain of the context (again: no change)."""
     return ok({"domain": await domains.add_further(principal, domain)})
@@ -69,7 +72,7 @@ async def add_context_domain(
 
 @delete(CONTEXT + "/{domain:str}", status_code=200, opt=wire(answers={200: OneDomain}))
 async def remove_context_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await domains.remove_further(principal, domain)
     return ok({"domain": domain.strip().lower()})
@@ -79,14 +82,16 @@ async def remove_context_domain(
 
 
 @get(BRAND, opt=wire(answers={200: Domains}))
-async def brand_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
+async def brand_domains(
+    domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """The explicit domains of every context the reseller reaches."""
     return ok({"domains": await domains.further_in_brands(principal)})
 
 
 @get(BRAND + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def brand_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """200 if one of the reseller's contexts has the explicit domain, else 404."""
     return ok({"domain": _listed(domain, await domains.further_in_brands(principal))})
@@ -95,10 +100,10 @@ async def brand_domain(
 @get(BRAND + "/{domain:str}/users", opt=wire(answers={200: Users}))
 async def domain_users(
     domain: str,
-    domains: DomainService,
-    people: PeopleService,
-    mailboxes: MailboxService,
-    principal: Principal,
+    domains: NamedDependency[DomainService],
+    people: NamedDependency[PeopleService],
+    mailboxes: NamedDependency[MailboxService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The users of the reseller's contexts with an address in the domain: their
     e-mail address, or an alias (forward) there that delivers to it."""
@@ -109,14 +114,16 @@ async def domain_users(
 
 
 @get(SHARED, opt=wire(answers={200: Domains}))
-async def shared_domains(domains: DomainService, principal: Principal) -> Response[bytes]:
+async def shared_domains(
+    domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """The shared mail domains of the reseller's brands."""
     return ok({"domains": await domains.shared(principal)})
 
 
 @get(SHARED + "/{domain:str}", opt=wire(answers={200: {"type": "object"}}))
 async def shared_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """200 if the shared domain is one of the reseller's brands', else 404; `*` lists
     them all (as `GET /admin/sharedmaildomains`)."""
@@ -128,7 +135,7 @@ async def shared_domain(
 
 @post(SHARED + "/{domain:str}", status_code=201, opt=wire(answers={201: OneDomain}))
 async def create_shared_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """A new shared mail domain of the reseller's brand (one that exists: 409)."""
     return ok({"domain": await domains.add_shared(principal, domain)}, 201)
@@ -136,7 +143,7 @@ async def create_shared_domain(
 
 @put(SHARED + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def put_shared_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """The same, and no change if it is the brand's already."""
     return ok({"domain": await domains.add_shared(principal, domain, exist_ok=True)})
@@ -144,7 +151,7 @@ async def put_shared_domain(
 
 @delete(SHARED + "/{domain:str}", status_code=200, opt=wire(answers={200: OneDomain}))
 async def remove_shared_domain(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await domains.remove_shared(principal, domain)
     return ok({"domain": domain.strip().lower()})

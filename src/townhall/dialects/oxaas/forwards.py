@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.forwards import ForwardService
@@ -46,14 +47,19 @@ def _nothing(status: int = 200) -> Response[bytes]:
 
 
 @get(ALIAS, opt=wire(answers={200: list[str]}))
-async def recipients(alias: str, forwards: ForwardService, principal: Principal) -> Response[bytes]:
+async def recipients(
+    alias: str, forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """The alias's recipients."""
     return ok(await forwards.recipients(principal, alias))
 
 
 @put(ALIAS, opt=wire(RECIPIENTS_BODY, answers={200: None}))
 async def replace(
-    request: AnyRequest, alias: str, forwards: ForwardService, principal: Principal
+    request: AnyRequest,
+    alias: str,
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Create the alias, or make it forward to exactly these recipients."""
     await forwards.replace(principal, alias, await _recipients(request))
@@ -62,7 +68,10 @@ async def replace(
 
 @post(ALIAS, status_code=201, opt=wire(RECIPIENTS_BODY, answers={201: None}))
 async def add(
-    request: AnyRequest, alias: str, forwards: ForwardService, principal: Principal
+    request: AnyRequest,
+    alias: str,
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Add recipients to the alias (creating it if need be)."""
     await forwards.add(principal, alias, await _recipients(request))
@@ -70,20 +79,26 @@ async def add(
 
 
 @delete(ALIAS, status_code=200, opt=wire(answers={200: None}))
-async def remove(alias: str, forwards: ForwardService, principal: Principal) -> Response[bytes]:
+async def remove(
+    alias: str, forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """Delete the alias."""
     await forwards.delete(principal, alias)
     return _nothing()
 
 
 @get(CONTEXT, opt=wire(answers={200: dict[str, list[str]]}))
-async def all_forwards(forwards: ForwardService, principal: Principal) -> Response[bytes]:
+async def all_forwards(
+    forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """Every forward of the context: alias -> recipients."""
     return ok(await forwards.all(principal))
 
 
 @delete(CONTEXT, status_code=200, opt=wire(answers={200: None}))
-async def remove_all(forwards: ForwardService, principal: Principal) -> Response[bytes]:
+async def remove_all(
+    forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """Delete every forward of the context."""
     await forwards.delete_all(principal)
     return _nothing()
@@ -91,7 +106,10 @@ async def remove_all(forwards: ForwardService, principal: Principal) -> Response
 
 @get(RECIPIENT, opt=wire(answers={200: None}))
 async def recipient_exists(
-    alias: str, recipient: str, forwards: ForwardService, principal: Principal
+    alias: str,
+    recipient: str,
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """200 if the alias forwards to the recipient, else 404."""
     if not await forwards.exists(principal, alias, recipient):
@@ -101,7 +119,10 @@ async def recipient_exists(
 
 @delete(RECIPIENT, status_code=200, opt=wire(answers={200: None}))
 async def remove_recipient(
-    alias: str, recipient: str, forwards: ForwardService, principal: Principal
+    alias: str,
+    recipient: str,
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Remove one recipient; the alias goes with its last."""
     await forwards.delete_recipient(principal, alias, recipient)

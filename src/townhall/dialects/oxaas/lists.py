@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, Router, delete, get, put
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.people import PeopleService
@@ -31,18 +32,18 @@ def _routes(name: str) -> list[Any]:
 
     async def listed(
         request: AnyRequest,
-        people: PeopleService,
-        sender_lists: SenderListService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        sender_lists: NamedDependency[SenderListService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         return ok({name: await sender_lists.patterns(principal, person.id, which)})
 
     async def clear(
         request: AnyRequest,
-        people: PeopleService,
-        sender_lists: SenderListService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        sender_lists: NamedDependency[SenderListService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         await sender_lists.clear(principal, person.id, which)
@@ -51,9 +52,9 @@ def _routes(name: str) -> list[Any]:
     async def filtered(
         request: AnyRequest,
         entry: str,
-        people: PeopleService,
-        sender_lists: SenderListService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        sender_lists: NamedDependency[SenderListService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         return ok({name: await sender_lists.matching(principal, person.id, which, entry)})
@@ -61,9 +62,9 @@ def _routes(name: str) -> list[Any]:
     async def add(
         request: AnyRequest,
         entry: str,
-        people: PeopleService,
-        sender_lists: SenderListService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        sender_lists: NamedDependency[SenderListService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         await sender_lists.add(principal, person.id, which, entry)
@@ -72,9 +73,9 @@ def _routes(name: str) -> list[Any]:
     async def remove(
         request: AnyRequest,
         entry: str,
-        people: PeopleService,
-        sender_lists: SenderListService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        sender_lists: NamedDependency[SenderListService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         await sender_lists.remove(principal, person.id, which, entry)

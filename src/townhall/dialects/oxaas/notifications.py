@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from litestar import Response, Router, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -70,7 +71,9 @@ ANSWERS = {200: Mail}
 
 @post(BASE + "/welcome", status_code=200, opt=wire(answers=ANSWERS))
 async def welcome(
-    usercontext: str, notifications: NotificationService, principal: Principal
+    usercontext: str,
+    notifications: NamedDependency[NotificationService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Send the person the welcome mail."""
     return await _send(usercontext, "welcome", notifications, principal)
@@ -78,7 +81,10 @@ async def welcome(
 
 @post(BASE + "/overquota", status_code=200, opt=wire(Threshold, answers=ANSWERS))
 async def overquota(
-    request: AnyRequest, usercontext: str, notifications: NotificationService, principal: Principal
+    request: AnyRequest,
+    usercontext: str,
+    notifications: NamedDependency[NotificationService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Tell the person their mailbox passed the quota threshold."""
     threshold = await _threshold(request)
@@ -87,7 +93,9 @@ async def overquota(
 
 @post(BASE + "/overquota/filestore", status_code=200, opt=wire(answers=ANSWERS))
 async def overquota_filestore(
-    usercontext: str, notifications: NotificationService, principal: Principal
+    usercontext: str,
+    notifications: NamedDependency[NotificationService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Tell the person their file storage is full."""
     return await _send(usercontext, "overquota_filestore", notifications, principal)
@@ -95,7 +103,9 @@ async def overquota_filestore(
 
 @post(BASE + "/spamdisabled", status_code=200, opt=wire(answers=ANSWERS))
 async def spamdisabled(
-    usercontext: str, notifications: NotificationService, principal: Principal
+    usercontext: str,
+    notifications: NamedDependency[NotificationService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Tell the person sending was disabled because they sent spam."""
     return await _send(usercontext, "spamdisabled", notifications, principal)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.mailboxes import MailboxService
@@ -36,7 +37,10 @@ FIELDS: dict[str, tuple[str, ...] | None] = {
     ),
 )
 async def search_users(
-    request: AnyRequest, people: PeopleService, mailboxes: MailboxService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    mailboxes: NamedDependency[MailboxService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Users whose attribute matches, case-insensitively, in every context the reseller
     reaches."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from litestar import Response, Router, delete
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.auth import AuthService
@@ -58,7 +59,10 @@ async def _chosen(request: AnyRequest, people: PeopleService, principal: Princip
     opt=wire(params=SELECTORS, answers={200: Closed}),
 )
 async def close_sessions(
-    request: AnyRequest, auth: AuthService, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    auth: NamedDependency[AuthService],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Close the sessions of one user, or of every user of the context."""
     chosen = await _chosen(request, people, principal)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain import roles
 from townhall.domain.models import Person
@@ -131,7 +132,9 @@ def _attribute_routes(name: str) -> list[Any]:
     listed = name in LISTS
 
     async def read(
-        request: AnyRequest, people: PeopleService, principal: Principal
+        request: AnyRequest,
+        people: NamedDependency[PeopleService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await _person(request, people, principal)
         if listed:
@@ -140,9 +143,9 @@ def _attribute_routes(name: str) -> list[Any]:
 
     async def change(
         request: AnyRequest,
-        people: PeopleService,
-        mailboxes: MailboxService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         body = await _body(request)
         person = await _person(request, people, principal)
@@ -155,9 +158,9 @@ def _attribute_routes(name: str) -> list[Any]:
 
     async def remove(
         request: AnyRequest,
-        people: PeopleService,
-        mailboxes: MailboxService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await _person(request, people, principal)
         if listed:
@@ -205,9 +208,9 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
 
     async def read(
         request: AnyRequest,
-        people: PeopleService,
-        mailboxes: MailboxService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         settings = await mailboxes.settings(principal, person.id)
@@ -215,9 +218,9 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
 
     async def change(
         request: AnyRequest,
-        people: PeopleService,
-        mailboxes: MailboxService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         body = await _body(request)
         person = await mailbox_holder(request, people, principal)
@@ -227,9 +230,9 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
 
     async def remove(
         request: AnyRequest,
-        people: PeopleService,
-        mailboxes: MailboxService,
-        principal: Principal,
+        people: NamedDependency[PeopleService],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         person = await mailbox_holder(request, people, principal)
         await mailboxes.update(principal, person.id, MailSettings(), clear=(field,))
@@ -254,7 +257,9 @@ def _mailbox_routes(name: str, writable: bool = True, removable: bool = False) -
 
 @get(f"{USER}/uidname", opt=wire(answers={200: {"type": "object"}}))
 async def get_uidname(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The user's login name."""
     return ok({"uidname": (await _person(request, people, principal)).username})
@@ -262,7 +267,10 @@ async def get_uidname(
 
 @put(f"{USER}/uidname", opt=wire({"type": "object"}, answers={200: UserData}))
 async def put_uidname(
-    request: AnyRequest, people: PeopleService, mailboxes: MailboxService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    mailboxes: NamedDependency[MailboxService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Rename the user (their login name, in every API)."""
     body = await _body(request)
@@ -273,7 +281,10 @@ async def put_uidname(
 
 @post(USER, status_code=200, opt=wire({"type": "object"}, answers={200: UserData}))
 async def change_user(
-    request: AnyRequest, people: PeopleService, mailboxes: MailboxService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    mailboxes: NamedDependency[MailboxService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """msisdn, oxdeliverystatus and custom at once; an empty value removes one."""
     body = await _body(request)
@@ -301,7 +312,10 @@ async def change_user(
     ),
 )
 async def list_users(
-    request: AnyRequest, people: PeopleService, mailboxes: MailboxService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    mailboxes: NamedDependency[MailboxService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The context's users (or those named in `uids`), keyed by uid name."""
     wanted = kit.str_list(request.query_params.get("uids"))
@@ -316,7 +330,9 @@ async def list_users(
 
 
 @get("/admin/contexts/{contextid:str}/brand", opt=wire(answers={200: {"type": "object"}}))
-async def context_brand(brands: BrandService, principal: Principal) -> Response[bytes]:
+async def context_brand(
+    brands: NamedDependency[BrandService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """The brand owning the context, and its top-level brand if it is a sub-brand."""
     lineage = await brands.lineage(await brands.of_tenant(principal.tenant))
     shown = {"brandname": lineage[0].name}

@@ -22,6 +22,7 @@ from typing import Annotated, Any, NotRequired, TypedDict, cast
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 
 from townhall.domain.jobs import Job, JobRowError
 from townhall.domain.principal import Principal
@@ -201,7 +202,9 @@ def _template(asked: BulkBody) -> ResourceInput:
 
 @post("/admin/resources/bulk", status_code=201, opt=wire(BulkBody, answers={201: BulkCreated}))
 async def bulk_create(
-    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+    request: AnyRequest,
+    catalogue: NamedDependency[CatalogueService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, BulkBody)
     made = await catalogue.bulk_create(
@@ -252,7 +255,7 @@ def _import_done(found: ImportResult) -> ImportDone:
     ),
 )
 async def import_catalogue(
-    request: AnyRequest, jobs: JobService, principal: Principal
+    request: AnyRequest, jobs: NamedDependency[JobService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     raw, filename, fields = await _upload(request)
     query = request.query_params
@@ -336,7 +339,10 @@ def job_wire(request: AnyRequest, job: Job) -> JobWire:
     opt=wire(answers={200: JobAnswer}),
 )
 async def read_job(
-    request: AnyRequest, jobs: JobService, principal: Principal, job_id: str
+    request: AnyRequest,
+    jobs: NamedDependency[JobService],
+    principal: NamedDependency[Principal],
+    job_id: str,
 ) -> Response[bytes]:
     """A job's state, progress, result and row errors (polled after a 202)."""
     return ok(200, data=job_wire(request, await jobs.get(principal, job_id)))
@@ -355,7 +361,9 @@ async def read_job(
     ),
 )
 async def export_catalogue(
-    request: AnyRequest, catalogue: CatalogueService, principal: Principal
+    request: AnyRequest,
+    catalogue: NamedDependency[CatalogueService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     kind = catalogue_files.detect(query.get("format") or "json", None, b"")

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypedDict
 
 from litestar import Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.analytics import AnalyticsService, PeriodUsage, ResourceUsage, Usage
@@ -166,7 +167,9 @@ def _usage(found: Usage) -> UsageWire:
     ),
 )
 async def usage(
-    request: AnyRequest, analytics: AnalyticsService, principal: Principal
+    request: AnyRequest,
+    analytics: NamedDependency[AnalyticsService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     since = _date(query.get("startDate"), "startDate", end=False)
@@ -186,7 +189,9 @@ async def usage(
     ),
 )
 async def popular_resources(
-    request: AnyRequest, analytics: AnalyticsService, principal: Principal
+    request: AnyRequest,
+    analytics: NamedDependency[AnalyticsService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     period = query.get("period") or "month"
@@ -196,7 +201,9 @@ async def popular_resources(
 
 
 @get("/admin/statistics", guards=[admins], opt=wire(answers={200: OneStatistics}))
-async def statistics(analytics: AnalyticsService, principal: Principal) -> Response[bytes]:
+async def statistics(
+    analytics: NamedDependency[AnalyticsService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     found = await analytics.statistics(principal)
     top: list[TopResource] = [
         {"id": r.address, "name": r.name, "bookings": r.bookings, "utilization": r.utilization}

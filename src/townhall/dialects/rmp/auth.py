@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.auth import AuthService, Grant
@@ -77,7 +78,7 @@ def _grant(grant: Grant) -> Granted:
     status_code=200,
     opt=wire(LoginRequest, answers={200: Granted}, public=True),
 )
-async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+async def login(request: AnyRequest, auth: NamedDependency[AuthService]) -> Response[bytes]:
     asked = await body(request, LoginRequest)
     address = kit.caller_address(request)
     return _granted(await auth.token_login(asked.email, asked.password, asked.server, address))
@@ -88,12 +89,14 @@ async def login(request: AnyRequest, auth: AuthService) -> Response[bytes]:
     status_code=200,
     opt=wire(params=(REFRESH_TOKEN,), answers={200: Granted}, public=True),
 )
-async def refresh(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+async def refresh(request: AnyRequest, auth: NamedDependency[AuthService]) -> Response[bytes]:
     return _granted(await auth.refresh(bearer(request)))
 
 
 @get("/auth/admin", opt=wire(answers={200: AdminCheck}))
-async def admin_check(domains: DomainService, principal: Principal) -> Response[bytes]:
+async def admin_check(
+    domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     administered = principal.admin_domains
     if principal.is_server_admin:
         administered = tuple(d.name for d in await domains.list(principal))
@@ -110,7 +113,7 @@ async def admin_check(domains: DomainService, principal: Principal) -> Response[
     status_code=200,
     opt={BEFORE_PASSWORD_CHANGE: True, **wire(answers={200: Done})},
 )
-async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+async def logout(request: AnyRequest, auth: NamedDependency[AuthService]) -> Response[bytes]:
     await auth.end_bearer(bearer(request))
     return ok()
 

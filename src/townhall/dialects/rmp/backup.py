@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from townhall.domain.jobs import Job
@@ -66,7 +67,9 @@ ARCHIVE: dict[str, Any] = {"type": "string", "format": "binary"}
     guards=[server_admins],
     opt=wire(answers={200: ARCHIVE}, answer_media=("application/gzip",)),
 )
-async def create_backup(backup: BackupService, principal: Principal) -> Stream:
+async def create_backup(
+    backup: NamedDependency[BackupService], principal: NamedDependency[Principal]
+) -> Stream:
     made = await backup.backup(principal)
     return Stream(
         made.chunks(),
@@ -88,7 +91,7 @@ async def create_backup(backup: BackupService, principal: Principal) -> Stream:
     ),
 )
 async def restore_backup(
-    request: AnyRequest, jobs: JobService, principal: Principal
+    request: AnyRequest, jobs: NamedDependency[JobService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     if "multipart/form-data" not in request.headers.get("content-type", ""):
         raise kit.Malformed("file", "must be sent as multipart/form-data")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.models import Booking
 from townhall.domain.principal import Principal
@@ -118,7 +119,9 @@ def render(booking: Booking) -> BookingWire:
     ),
 )
 async def list_bookings(
-    request: AnyRequest, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     where = BookingQuery(
@@ -134,7 +137,9 @@ async def list_bookings(
 
 @post("/bookings", status_code=201, opt=wire(CreateBooking, answers={201: OneBooking}))
 async def create_booking(
-    request: AnyRequest, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateBooking)
     booking = await bookings.create(
@@ -156,14 +161,19 @@ async def create_booking(
 
 @get("/bookings/{booking_id:str}", opt=wire(answers={200: OneBooking}))
 async def booking_detail(
-    booking_id: str, bookings: BookingService, principal: Principal
+    booking_id: str,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(booking=render(await bookings.get(principal, booking_id)))
 
 
 @put("/bookings/{booking_id:str}", opt=wire(UpdateBooking, answers={200: OneBooking}))
 async def update_booking(
-    request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    booking_id: str,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, UpdateBooking)
     changes = BookingChanges(
@@ -185,7 +195,10 @@ async def update_booking(
     opt=wire(params=(Param("sendCancellation", bool),), answers={200: OneBooking}),
 )
 async def cancel_booking(
-    request: AnyRequest, booking_id: str, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    booking_id: str,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     notify = kit.boolean(request.query_params.get("sendCancellation"), "sendCancellation", True)
     return ok(booking=render(await bookings.cancel(principal, booking_id, notify)))
@@ -193,7 +206,9 @@ async def cancel_booking(
 
 @post("/bookings/conflicts", status_code=200, opt=wire(ConflictCheck, answers={200: Conflicts}))
 async def check_conflicts(
-    request: AnyRequest, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, ConflictCheck)
     found = await bookings.conflicts(
@@ -210,7 +225,10 @@ async def check_conflicts(
     opt=wire(params=SLOT, answers={200: Availability}),
 )
 async def availability(
-    request: AnyRequest, resource_id: str, bookings: BookingService, principal: Principal
+    request: AnyRequest,
+    resource_id: str,
+    bookings: NamedDependency[BookingService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     found = await bookings.conflicts(

@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypedDict
 
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.caching import (
@@ -153,12 +154,16 @@ def render_config(found: CacheConfig) -> ConfigWire:
 
 
 @get("/admin/cache/stats", guards=[admins], opt=wire(answers={200: Stats}))
-async def cache_stats(caching: CacheService, principal: Principal) -> Response[bytes]:
+async def cache_stats(
+    caching: NamedDependency[CacheService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(stats=render_stats(await caching.stats(principal)))
 
 
 @get("/admin/cache/config", guards=[admins], opt=wire(answers={200: Config}))
-async def cache_config(caching: CacheService, principal: Principal) -> Response[bytes]:
+async def cache_config(
+    caching: NamedDependency[CacheService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(config=render_config(await caching.config(principal)))
 
 
@@ -169,7 +174,9 @@ async def cache_config(caching: CacheService, principal: Principal) -> Response[
     opt=wire(InvalidateBody, answers={200: Invalidated}),
 )
 async def cache_invalidate(
-    request: AnyRequest, caching: CacheService, principal: Principal
+    request: AnyRequest,
+    caching: NamedDependency[CacheService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, InvalidateBody)
     removed = await caching.invalidate(principal, asked.pattern, asked.type)
@@ -183,7 +190,9 @@ async def cache_invalidate(
     opt=wire(WarmBody, answers={200: Warmed}),
 )
 async def cache_warm(
-    request: AnyRequest, caching: CacheService, principal: Principal
+    request: AnyRequest,
+    caching: NamedDependency[CacheService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, WarmBody)
     span = asked.date_range or DateRange()

@@ -19,7 +19,7 @@ from typing import NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.principal import Principal
@@ -186,7 +186,9 @@ EVENT_REF = {"event": Provide(_event_ref, sync_to_thread=False)}
 
 
 @get("/calendars", opt=wire(answers={200: Calendars}))
-async def list_calendars(calendars: CalendarService, principal: Principal) -> Response[bytes]:
+async def list_calendars(
+    calendars: NamedDependency[CalendarService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     found = await calendars.calendars(principal)
     return ok(calendars=[render_calendar(c) for c in found])
 
@@ -203,7 +205,10 @@ async def list_calendars(calendars: CalendarService, principal: Principal) -> Re
     ),
 )
 async def list_events(
-    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    calendar: str,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     found = await calendars.event_list(
@@ -222,7 +227,10 @@ async def list_events(
     opt=wire(CreateEvent, answers={201: OneEvent}),
 )
 async def create_event(
-    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    calendar: str,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateEvent)
     draft = EventDraft(
@@ -241,7 +249,10 @@ async def create_event(
 
 @get(EVENT, dependencies=EVENT_REF, opt=wire(params=(RECURRENCE_ID,), answers={200: OneEvent}))
 async def event_detail(
-    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    event: NamedDependency[EventRef],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     occurrence = parse_time(request.query_params.get("recurrenceId"), "recurrenceId", False)
     found = await calendars.event(principal, event.calendar, event.id, occurrence)
@@ -254,7 +265,10 @@ async def event_detail(
     opt=wire(UpdateEvent, params=(RECURRENCE_ID,), answers={200: OneEvent}),
 )
 async def update_event(
-    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    event: NamedDependency[EventRef],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, UpdateEvent)
     occurrence = parse_time(
@@ -284,7 +298,10 @@ async def update_event(
     ),
 )
 async def delete_event(
-    request: AnyRequest, event: EventRef, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    event: NamedDependency[EventRef],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     notify = kit.boolean(query.get("sendCancellation"), "sendCancellation", True)
@@ -295,7 +312,9 @@ async def delete_event(
 
 @post("/calendars", status_code=201, opt=wire(CreateCalendar, answers={201: OneCalendar}))
 async def create_calendar(
-    request: AnyRequest, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateCalendar)
     made = await calendars.create_calendar(principal, asked.name)
@@ -321,7 +340,10 @@ def _share(sharee: Sharee, access: str | None = None) -> ShareWire:
     opt=wire(ShareCalendar, answers={201: OneShare}),
 )
 async def share_calendar(
-    request: AnyRequest, calendar: str, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    calendar: str,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, ShareCalendar)
     sharee = _sharee(asked.email, asked.group)
@@ -335,7 +357,10 @@ async def share_calendar(
     opt=wire(answers={200: OneShare}),
 )
 async def unshare_calendar(
-    calendar: str, who: str, calendars: CalendarService, principal: Principal
+    calendar: str,
+    who: str,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     sharee = Sharee(address=who) if "@" in who else Sharee(group=who)
     await calendars.unshare_calendar(principal, calendar, sharee)
@@ -354,7 +379,9 @@ async def unshare_calendar(
     ),
 )
 async def free_busy(
-    request: AnyRequest, calendars: CalendarService, principal: Principal
+    request: AnyRequest,
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     address = (query.get("email") or "").strip()

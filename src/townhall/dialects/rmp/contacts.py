@@ -13,6 +13,7 @@ from typing import NotRequired, TypedDict, cast
 
 import msgspec
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.address_books import Card
 from townhall.domain.models import Group
@@ -157,7 +158,9 @@ def _sliced(asked: Page, cards: list[Card]) -> tuple[list[Card], dict[str, int]]
     ),
 )
 async def list_contacts(
-    request: AnyRequest, address_books: AddressBookService, principal: Principal
+    request: AnyRequest,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     asked = page(request, DEFAULT_CONTACTS_LIMIT)
@@ -180,7 +183,9 @@ async def list_contacts(
     ),
 )
 async def all_contacts(
-    request: AnyRequest, address_books: AddressBookService, principal: Principal
+    request: AnyRequest,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     include_groups = kit.boolean(query.get("includeGroups"), "includeGroups", True)
@@ -219,7 +224,9 @@ def _vcard_text(raw: bytes) -> str:
     ),
 )
 async def create_contact(
-    request: AnyRequest, address_books: AddressBookService, principal: Principal
+    request: AnyRequest,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     if _is_vcard(request):
         given = EntryInput(
@@ -253,7 +260,10 @@ def _given(value: str | msgspec.UnsetType | None) -> str | None:
     ),
 )
 async def update_contact(
-    request: AnyRequest, uid: str, address_books: AddressBookService, principal: Principal
+    request: AnyRequest,
+    uid: str,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     if _is_vcard(request):
         given = EntryInput(vcard=_vcard_text(await request.body()))
@@ -279,7 +289,9 @@ async def update_contact(
 
 @delete("/contacts/{uid:str}", status_code=200, opt=wire(answers={200: OneEntry}))
 async def delete_contact(
-    uid: str, address_books: AddressBookService, principal: Principal
+    uid: str,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(contact=render_entry(await address_books.delete(principal, uid)))
 
@@ -289,7 +301,9 @@ async def delete_contact(
     opt=wire(answers={200: {"type": "string"}}, media=("text/vcard",)),
 )
 async def export_vcard(
-    uid: str, address_books: AddressBookService, principal: Principal
+    uid: str,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     card = await address_books.get(principal, uid)
     return Response(
@@ -305,7 +319,9 @@ def _filename(uid: str) -> str:
 
 
 @get("/groups", opt=wire(answers={200: Groups}))
-async def list_groups(address_books: AddressBookService, principal: Principal) -> Response[bytes]:
+async def list_groups(
+    address_books: NamedDependency[AddressBookService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     server, mine = await address_books.groups(principal)
     return ok(
         serverGroups=[render_server_group(g) for g in server],
@@ -315,7 +331,9 @@ async def list_groups(address_books: AddressBookService, principal: Principal) -
 
 @post("/groups", status_code=201, opt=wire(CreateContactGroup, answers={201: OneGroup}))
 async def create_group(
-    request: AnyRequest, address_books: AddressBookService, principal: Principal
+    request: AnyRequest,
+    address_books: NamedDependency[AddressBookService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateContactGroup)
     made = await address_books.create_group(

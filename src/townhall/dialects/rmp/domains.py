@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.models import Domain
 from townhall.domain.principal import Principal
@@ -100,7 +101,9 @@ def _setting_changes(given: dict[str, Any]) -> dict[str, Any]:
 
 @get("/domains", guards=[admins], opt=wire(params=PAGE_PARAMS, answers={200: Domains}))
 async def list_domains(
-    request: AnyRequest, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     at = page(request, default_limit=MAX_LIMIT)  # unpaged in the reference: all by default
     visible = await domains.administered(principal)  # a handful per tenant: paged here
@@ -110,7 +113,9 @@ async def list_domains(
 
 @post("/domains", status_code=201, opt=wire(CreateDomain, answers={201: OneDomain}))
 async def create_domain(
-    request: AnyRequest, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateDomain)
     kind = _KIND.get(asked.type)
@@ -122,7 +127,7 @@ async def create_domain(
 
 @get("/domains/{domain:str}/settings", opt=wire(answers={200: DomainSettings}))
 async def domain_settings(
-    domain: str, domains: DomainService, principal: Principal
+    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     settings = await domains.settings(principal, domain)
     return ok(domain=domain.lower(), settings=render_settings(settings))
@@ -133,7 +138,10 @@ async def domain_settings(
     opt=wire(SETTINGS_BODY, answers={200: DomainSettings}),
 )
 async def update_domain_settings(
-    request: AnyRequest, domain: str, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    domain: str,
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     changes: dict[str, Any] = await body(request, dict)
     changes = changes.get("settings", changes)

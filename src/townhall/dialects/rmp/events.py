@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from townhall.domain.errors import Unauthenticated
@@ -168,7 +169,9 @@ async def _refuse(socket: WebSocket[Any, Any, Any], code: int, message: str) -> 
 
 
 @websocket("/events")
-async def events(socket: WebSocket[Any, Any, Any], subscriptions: SubscriptionService) -> None:
+async def events(
+    socket: WebSocket[Any, Any, Any], subscriptions: NamedDependency[SubscriptionService]
+) -> None:
     await socket.accept()
     try:
         token = await _token(socket, subscriptions.handshake_seconds)

@@ -18,6 +18,7 @@ from typing import Any, NotRequired, TypedDict
 from urllib.parse import quote
 
 from litestar import Response, Router, delete, get, post
+from litestar.di import NamedDependency
 from litestar.response import Stream
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
@@ -114,7 +115,10 @@ async def _account(request: AnyRequest, domains: DomainService, raw: str | None)
     opt=wire(params=(PATH, ACCOUNT, *PAGE_PARAMS), answers={200: Files}),
 )
 async def list_files(
-    request: AnyRequest, files: FileService, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    files: NamedDependency[FileService],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     account = await _account(request, domains, query.get("account"))
@@ -142,7 +146,10 @@ def _disposition(name: str) -> str:
     ),
 )
 async def download(
-    request: AnyRequest, files: FileService, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    files: NamedDependency[FileService],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Stream:
     query = request.query_params
     account = await _account(request, domains, query.get("account"))
@@ -256,7 +263,10 @@ class _Form:
     ),
 )
 async def upload(
-    request: AnyRequest, files: FileService, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    files: NamedDependency[FileService],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != "multipart/form-data" or not options.get("boundary"):
@@ -280,7 +290,10 @@ async def upload(
     opt=wire(params=(Param("path", required=True), ACCOUNT), answers={200: OneFile}),
 )
 async def delete_file(
-    request: AnyRequest, files: FileService, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    files: NamedDependency[FileService],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     account = await _account(request, domains, query.get("account"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
+from litestar.di import NamedDependency
 
 from townhall.domain.models import FieldSpec, Resource, ResourceCategory, ResourceType
 from townhall.domain.principal import Principal
@@ -123,7 +124,9 @@ def category_list(given: list[CategoryBody]) -> tuple[ResourceCategory, ...]:
 
 
 @get("/resource-types", opt=wire(answers={200: TypesAndCategories}))
-async def list_types(resources: ResourceService, principal: Principal) -> Response[bytes]:
+async def list_types(
+    resources: NamedDependency[ResourceService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     categories, kinds = await resources.categories_and_types(principal)
     return ok(
         categories=[render_category(c) for c in categories],
@@ -138,7 +141,9 @@ async def list_types(resources: ResourceService, principal: Principal) -> Respon
     opt=wire(CreateType, answers={201: OneType}),
 )
 async def create_type(
-    request: AnyRequest, resources: ResourceService, principal: Principal
+    request: AnyRequest,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateType)
     kind = ResourceType(asked.id, asked.name, asked.category, field_specs(asked.fields))
@@ -152,7 +157,10 @@ async def create_type(
     opt=wire(UpdateType, answers={200: OneType}),
 )
 async def update_type(
-    request: AnyRequest, type_id: str, resources: ResourceService, principal: Principal
+    request: AnyRequest,
+    type_id: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, UpdateType)
     changed = await resources.update_type(
@@ -210,7 +218,9 @@ def resource_input(asked: ResourceBody) -> ResourceInput:
     ),
 )
 async def list_resources(
-    request: AnyRequest, resources: ResourceService, principal: Principal
+    request: AnyRequest,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     available = kit.boolean(query.get("available"), "available", False)
@@ -236,7 +246,9 @@ async def list_resources(
 
 @post("/resources", status_code=201, opt=wire(ResourceBody, answers={201: OneResource}))
 async def create_resource(
-    request: AnyRequest, resources: ResourceService, principal: Principal
+    request: AnyRequest,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, ResourceBody)
     return ok(201, resource=render(await resources.create(principal, resource_input(asked))))
@@ -244,14 +256,19 @@ async def create_resource(
 
 @get("/resources/{resource_id:str}", opt=wire(answers={200: OneResource}))
 async def resource_detail(
-    resource_id: str, resources: ResourceService, principal: Principal
+    resource_id: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(resource=render(await resources.get(principal, resource_id)))
 
 
 @put("/resources/{resource_id:str}", opt=wire(ResourceBody, answers={200: OneResource}))
 async def update_resource(
-    request: AnyRequest, resource_id: str, resources: ResourceService, principal: Principal
+    request: AnyRequest,
+    resource_id: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, ResourceBody)
     changed = await resources.update(principal, resource_id, resource_input(asked))
@@ -264,7 +281,9 @@ async def update_resource(
     opt=wire(answers={200: DeletedResource}),
 )
 async def delete_resource(
-    resource_id: str, resources: ResourceService, principal: Principal
+    resource_id: str,
+    resources: NamedDependency[ResourceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     gone = await resources.delete(principal, resource_id)
     return ok(resource=render(gone))

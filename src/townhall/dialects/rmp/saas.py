@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain import plans as plan_rules
 from townhall.domain.principal import Principal
@@ -274,7 +275,7 @@ def _invoice(found: Invoice) -> InvoiceWire:
 
 
 @post("/saas/register", status_code=201, opt=wire(Register, answers={201: Registered}, public=True))
-async def register(request: AnyRequest, plans: PlanService) -> Response[bytes]:
+async def register(request: AnyRequest, plans: NamedDependency[PlanService]) -> Response[bytes]:
     asked = await body(request, Register)
     made = await plans.register(
         NewCustomer(
@@ -296,7 +297,9 @@ async def register(request: AnyRequest, plans: PlanService) -> Response[bytes]:
 
 
 @post("/saas/login", status_code=200, opt=wire(SaasLogin, answers={200: LoggedIn}, public=True))
-async def saas_login(request: AnyRequest, plans: PlanService, auth: AuthService) -> Response[bytes]:
+async def saas_login(
+    request: AnyRequest, plans: NamedDependency[PlanService], auth: NamedDependency[AuthService]
+) -> Response[bytes]:
     asked = await body(request, SaasLogin)
     server = await plans.login_server(asked.email)
     # No customer holds the domain: `.invalid` routes nowhere, so the login is refused
@@ -326,7 +329,9 @@ async def saas_login(request: AnyRequest, plans: PlanService, auth: AuthService)
 
 
 @get("/saas/subscription", opt=wire(answers={200: OneSubscription}), guards=[admins])
-async def subscription(plans: PlanService, principal: Principal) -> Response[bytes]:
+async def subscription(
+    plans: NamedDependency[PlanService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(subscription=_subscription(await plans.subscription(principal)))
 
 
@@ -336,21 +341,23 @@ async def subscription(plans: PlanService, principal: Principal) -> Response[byt
     opt=wire(Upgrade, answers={200: OneSubscription}),
     guards=[server_admins],
 )
-async def upgrade(request: AnyRequest, plans: PlanService, principal: Principal) -> Response[bytes]:
+async def upgrade(
+    request: AnyRequest, plans: NamedDependency[PlanService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     asked = await body(request, Upgrade)
     changed = await plans.change_plan(principal, asked.service, asked.new_plan)
     return ok(subscription=_subscription(changed))
 
 
 @get("/saas/servers", opt=wire(answers={200: Servers}))
-async def servers(plans: PlanService) -> Response[bytes]:
+async def servers(plans: NamedDependency[PlanService]) -> Response[bytes]:
     found = await plans.servers()
     return ok(servers=[_server(n, len(found)) for n in found], total=len(found))
 
 
 @get("/saas/invoices", opt=wire(params=PAGE_PARAMS, answers={200: Invoices}), guards=[admins])
 async def invoices(
-    request: AnyRequest, plans: PlanService, principal: Principal
+    request: AnyRequest, plans: NamedDependency[PlanService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     asked = page(request)
     found = await plans.invoices(principal)

@@ -12,6 +12,7 @@ from typing import Annotated, NotRequired, TypedDict
 
 import msgspec
 from litestar import Response, Router, post
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.search import (
@@ -82,7 +83,9 @@ def _booking(hit: BookingHit) -> BookingHitWire:
 
 @post("/search", status_code=200, opt=wire(SearchBody, answers={200: Found}))
 async def search(
-    request: AnyRequest, search: SearchService, principal: Principal
+    request: AnyRequest,
+    search: NamedDependency[SearchService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, SearchBody)
     query = SearchQuery(asked.query, tuple(asked.types), asked.limit)

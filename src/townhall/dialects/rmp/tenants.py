@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.tenants import DEFAULT_ADMIN, NewTenant, TenantInfo, TenantService
@@ -75,7 +76,9 @@ def _render(info: TenantInfo) -> TenantWire:
 
 
 @get("/admin/tenants", opt=wire(answers={200: Tenants}))
-async def list_tenants(tenants: TenantService, principal: Principal) -> Response[bytes]:
+async def list_tenants(
+    tenants: NamedDependency[TenantService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     found = await tenants.list(principal)
     return ok(tenants=[_render(t) for t in found], total=len(found))
 
@@ -86,7 +89,9 @@ async def list_tenants(tenants: TenantService, principal: Principal) -> Response
     opt=wire(CreateTenant, answers={201: CreatedTenantWire}),
 )
 async def create_tenant(
-    request: AnyRequest, tenants: TenantService, principal: Principal
+    request: AnyRequest,
+    tenants: NamedDependency[TenantService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateTenant)
     made = await tenants.create(
@@ -106,7 +111,7 @@ async def create_tenant(
     opt=wire(answers={200: DeletedTenant}),
 )
 async def delete_tenant(
-    domain: str, tenants: TenantService, principal: Principal
+    domain: str, tenants: NamedDependency[TenantService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await tenants.delete(principal, domain)
     return ok(deleted=domain.lower())
@@ -118,7 +123,10 @@ async def delete_tenant(
     opt=wire(AddRoute, answers={201: AddedRoute}),
 )
 async def add_route(
-    request: AnyRequest, domain: str, tenants: TenantService, principal: Principal
+    request: AnyRequest,
+    domain: str,
+    tenants: NamedDependency[TenantService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, AddRoute)
     tenant = await tenants.add_route(principal, domain, asked.name)

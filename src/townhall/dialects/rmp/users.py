@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Person, Resource
@@ -142,7 +142,9 @@ class Administered:
     domain: str
 
 
-async def _administered(email: str, domains: DomainService, principal: Principal) -> Administered:
+async def _administered(
+    email: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+) -> Administered:
     username, domain = await _person(domains, principal, email)
     return Administered(username, domain)
 
@@ -174,11 +176,11 @@ def _preferences(settings: dict[str, Any] | None) -> dict[str, str | None]:
 )
 async def list_users(
     request: AnyRequest,
-    people: PeopleService,
-    domains: DomainService,
-    resources: ResourceService,
-    calendars: CalendarService,
-    principal: Principal,
+    people: NamedDependency[PeopleService],
+    domains: NamedDependency[DomainService],
+    resources: NamedDependency[ResourceService],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     query = request.query_params
     domain = query.get("domain") or principal.tenant.domain
@@ -204,10 +206,10 @@ async def list_users(
 async def user_detail(
     request: AnyRequest,
     email: str,
-    people: PeopleService,
-    domains: DomainService,
-    calendars: CalendarService,
-    principal: Principal,
+    people: NamedDependency[PeopleService],
+    domains: NamedDependency[DomainService],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     username, domain = await _person(domains, principal, email)
     if principal.username != username:
@@ -244,10 +246,10 @@ def _detail(
 @post("/users", status_code=201, opt=wire(CreateUser, answers={201: OneUser}))
 async def create_user(
     request: AnyRequest,
-    people: PeopleService,
-    domains: DomainService,
-    calendars: CalendarService,
-    principal: Principal,
+    people: NamedDependency[PeopleService],
+    domains: NamedDependency[DomainService],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, CreateUser)
     try:
@@ -277,11 +279,11 @@ async def create_user(
 )
 async def update_user(
     request: AnyRequest,
-    target: Administered,
-    people: PeopleService,
-    domains: DomainService,
-    calendars: CalendarService,
-    principal: Principal,
+    target: NamedDependency[Administered],
+    people: NamedDependency[PeopleService],
+    domains: NamedDependency[DomainService],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     username, domain = target.username, target.domain
     asked = await body(request, UpdateUser)
@@ -304,11 +306,11 @@ async def update_user(
 )
 async def delete_user(
     request: AnyRequest,
-    target: Administered,
-    people: PeopleService,
-    domains: DomainService,
-    calendars: CalendarService,
-    principal: Principal,
+    target: NamedDependency[Administered],
+    people: NamedDependency[PeopleService],
+    domains: NamedDependency[DomainService],
+    calendars: NamedDependency[CalendarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Answers the account as it was just before it went (its rights and calendar then)."""
     delete_data = kit.boolean(request.query_params.get("deleteData"), "deleteData", False)
@@ -320,7 +322,10 @@ async def delete_user(
 
 
 async def _own_or_administered(
-    request: AnyRequest, email: str, domains: DomainService, principal: Principal
+    request: AnyRequest,
+    email: str,
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Administered:
     """As `_administered`, but a person told to change their password may address
     themselves (only then: a stolen token must not be enough to take an account)."""
@@ -337,7 +342,10 @@ async def _own_or_administered(
     opt={BEFORE_PASSWORD_CHANGE: True, **wire(ResetPassword, answers={200: PasswordReset})},
 )
 async def reset_password(
-    request: AnyRequest, target: Administered, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    target: NamedDependency[Administered],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     asked = await body(request, ResetPassword)
     if not asked.new_password:

@@ -9,6 +9,7 @@ answers 404.
 from __future__ import annotations
 
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -29,7 +30,10 @@ class AvatarUpdate(m.Wire):
     opt=wire(answers={200: list[m.Avatar]}),
 )
 async def list_avatars(
-    request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(avatar_list(request, await avatars.token(principal, uid)))
 
@@ -51,7 +55,10 @@ def avatar_list(request: AnyRequest, token: str | None) -> list[m.Avatar]:
     opt=wire(AvatarUpdate, answers={200: m.SuccessResponse}),
 )
 async def update_avatar(
-    request: AnyRequest, uid: int, avatars: AvatarService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, AvatarUpdate)
     await avatars.set(principal, uid, wanted.image)
@@ -59,7 +66,7 @@ async def update_avatar(
 
 
 @get("/avatars/{token:str}/original", include_in_schema=False)
-async def picture(token: str, avatars: AvatarService) -> Response[bytes]:
+async def picture(token: str, avatars: NamedDependency[AvatarService]) -> Response[bytes]:
     try:
         media_type, image = await avatars.image(token)
     except NotFound:

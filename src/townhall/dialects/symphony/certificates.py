@@ -13,6 +13,7 @@ from datetime import datetime
 
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain import roles as role_names
 from townhall.domain.principal import Principal
@@ -176,7 +177,9 @@ async def _create(
     opt=wire(m.CompanyCert, answers={200: m.SuccessResponse}),
 )
 async def create_v1(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The 1.4x operation: expired certificates are still accepted."""
     await _create(request, certificates, principal, current=False)
@@ -190,7 +193,9 @@ async def create_v1(
     opt=wire(m.CompanyCert, answers={200: m.CompanyCertDetail}),
 )
 async def create_v2(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_detail(await _create(request, certificates, principal, current=True)))
 
@@ -200,7 +205,9 @@ LISTED = wire(params=page_params(MAX_PAGE), answers={200: list[m.CompanyCertInfo
 
 @get("/v1/companycert/list", guards=[cert_admins], opt=LISTED)
 async def list_all(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await certificates.page(principal, *_page(request))
     return ok([_item(c) for c in found])
@@ -208,7 +215,9 @@ async def list_all(
 
 @get("/v1/companycert/podmanaged/list", guards=[cert_admins], opt=LISTED)
 async def list_pod_managed(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await certificates.page(principal, *_page(request), pod_managed=True)
     return ok([_item(c) for c in found])
@@ -225,7 +234,9 @@ async def list_pod_managed(
     ),
 )
 async def list_of_types(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     skip, limit = _page(request)
     raw = await request.body()
@@ -247,7 +258,9 @@ async def list_of_types(
     opt=wire(answers={200: m.CompanyCertDetail}),
 )
 async def get_one(
-    fingerPrint: str, certificates: CertificateService, principal: Principal
+    fingerPrint: str,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_detail(await certificates.get(principal, fingerPrint)))
 
@@ -258,7 +271,9 @@ async def get_one(
     opt=wire(answers={200: list[m.CompanyCertInfoItem]}),
 )
 async def issued_by(
-    fingerPrint: str, certificates: CertificateService, principal: Principal
+    fingerPrint: str,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok([_item(c) for c in await certificates.issued_by(principal, fingerPrint)])
 
@@ -270,7 +285,10 @@ async def issued_by(
     opt=wire(m.CompanyCertAttributes, answers={200: m.SuccessResponse}),
 )
 async def update(
-    request: AnyRequest, fingerPrint: str, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    fingerPrint: str,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.CompanyCertAttributes)
     await certificates.update(principal, fingerPrint, _wanted(wanted))
@@ -284,7 +302,9 @@ async def update(
     opt=wire(m.CompanyCertFingerPrint, answers={200: m.SuccessResponse}),
 )
 async def delete(
-    request: AnyRequest, certificates: CertificateService, principal: Principal
+    request: AnyRequest,
+    certificates: NamedDependency[CertificateService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.CompanyCertFingerPrint)
     if not wanted.id:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import msgspec
 from litestar import Response, Router, delete, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain import roles as role_names
 from townhall.domain.principal import Principal
@@ -135,7 +136,9 @@ def url_safe(message_id: str) -> str:
     guards=[user_admins],
     opt=wire(answers={200: list[m.Disclaimer]}),
 )
-async def list_disclaimers(disclaimers: DisclaimerService, principal: Principal) -> Response[bytes]:
+async def list_disclaimers(
+    disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok([_disclaimer(d) for d in await disclaimers.list_all(principal)])
 
 
@@ -145,7 +148,7 @@ async def list_disclaimers(disclaimers: DisclaimerService, principal: Principal)
     opt=wire(answers={200: m.Disclaimer}),
 )
 async def get_disclaimer(
-    did: str, disclaimers: DisclaimerService, principal: Principal
+    did: str, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     return ok(_disclaimer(await disclaimers.get(principal, did)))
 
@@ -156,7 +159,7 @@ async def get_disclaimer(
     opt=wire(answers={200: list[int]}),
 )
 async def disclaimer_users(
-    did: str, disclaimers: DisclaimerService, principal: Principal
+    did: str, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     return ok(await disclaimers.users(principal, did))
 
@@ -167,7 +170,7 @@ async def disclaimer_users(
     opt=wire(answers={200: m.Disclaimer, 204: None}),
 )
 async def user_disclaimer(
-    uid: int, disclaimers: DisclaimerService, principal: Principal
+    uid: int, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """204 with no body when the user has none, as the spec (and the BDK) expect."""
     found = await disclaimers.of_user(principal, uid)
@@ -181,7 +184,10 @@ async def user_disclaimer(
     opt=wire(m.StringId, answers={200: m.SuccessResponse}),
 )
 async def assign_disclaimer(
-    request: AnyRequest, uid: int, disclaimers: DisclaimerService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    disclaimers: NamedDependency[DisclaimerService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.StringId)
     await disclaimers.assign(principal, uid, wanted.id or "")
@@ -195,7 +201,7 @@ async def assign_disclaimer(
     opt=wire(answers={200: m.SuccessResponse}),
 )
 async def unassign_disclaimer(
-    uid: int, disclaimers: DisclaimerService, principal: Principal
+    uid: int, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     await disclaimers.unassign(principal, uid)
     return ok(m.SuccessResponse())
@@ -209,7 +215,9 @@ async def unassign_disclaimer(
     guards=[user_admins],
     opt=wire(answers={200: list[m.BarrierGroup]}),
 )
-async def list_groups(barriers: BarrierService, principal: Principal) -> Response[bytes]:
+async def list_groups(
+    barriers: NamedDependency[BarrierService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok([_group(g) for g in await barriers.groups(principal)])
 
 
@@ -219,7 +227,10 @@ async def list_groups(barriers: BarrierService, principal: Principal) -> Respons
     guards=[user_admins],
 )
 async def group_members(
-    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+    request: AnyRequest,
+    gid: str,
+    barriers: NamedDependency[BarrierService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     skip = _query_int(request, "skip", 0)
     limit = _query_int(request, "limit", MAX_PAGE)
@@ -245,7 +256,10 @@ BULK = wire(list[int], answers={200: m.BulkActionResult})
     opt=BULK,
 )
 async def add_group_members(
-    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+    request: AnyRequest,
+    gid: str,
+    barriers: NamedDependency[BarrierService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return _bulk(await barriers.add_members(principal, gid, await _user_ids(request)))
 
@@ -257,7 +271,10 @@ async def add_group_members(
     opt=BULK,
 )
 async def remove_group_members(
-    request: AnyRequest, gid: str, barriers: BarrierService, principal: Principal
+    request: AnyRequest,
+    gid: str,
+    barriers: NamedDependency[BarrierService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return _bulk(await barriers.remove_members(principal, gid, await _user_ids(request)))
 
@@ -267,7 +284,9 @@ async def remove_group_members(
     guards=[user_admins],
     opt=wire(answers={200: list[m.Policy]}),
 )
-async def list_policies(barriers: BarrierService, principal: Principal) -> Response[bytes]:
+async def list_policies(
+    barriers: NamedDependency[BarrierService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok([_policy(p) for p in await barriers.policies(principal)])
 
 
@@ -281,7 +300,9 @@ async def list_policies(barriers: BarrierService, principal: Principal) -> Respo
     opt=wire(answers={200: m.MessageSuppressionResponse}),
 )
 async def suppress_message(
-    message_id: str, messages: MessageService, principal: Principal
+    message_id: str,
+    messages: NamedDependency[MessageService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_suppression(await messages.suppress(principal, url_safe(message_id))))
 

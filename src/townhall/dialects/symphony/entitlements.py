@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.models import AppEntitlement
 from townhall.domain.principal import Principal
@@ -41,7 +42,9 @@ async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[ob
     opt=wire(answers={200: list[m.Feature]}),
 )
 async def get_features(
-    uid: int, entitlements: EntitlementService, principal: Principal
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await entitlements.features(principal, uid)
     return ok([m.Feature(entitlment=name, enabled=on) for name, on in found.items()])
@@ -54,7 +57,10 @@ async def get_features(
     opt=wire(list[m.Feature], answers={200: m.SuccessResponse}),
 )
 async def set_features(
-    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted: dict[str, bool] = {}
     for feature in await _list_body(request, m.Feature):
@@ -72,7 +78,9 @@ async def set_features(
     opt=wire(answers={200: list[int]}),
 )
 async def get_delegates(
-    uid: int, entitlements: EntitlementService, principal: Principal
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(await entitlements.delegates(principal, uid))
 
@@ -84,7 +92,10 @@ async def get_delegates(
     opt=wire(m.DelegateAction, answers={200: m.SuccessResponse}),
 )
 async def update_delegates(
-    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.DelegateAction)
     if wanted.action not in DELEGATE_ACTIONS:
@@ -118,7 +129,9 @@ def _user_app(app: AppEntitlement) -> m.UserAppEntitlement:
     guards=[user_admins],
     opt=wire(answers={200: list[m.PodAppEntitlement]}),
 )
-async def tenant_apps(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
+async def tenant_apps(
+    entitlements: NamedDependency[EntitlementService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok([_pod_app(a) for a in await entitlements.tenant_apps(principal)])
 
 
@@ -129,7 +142,9 @@ async def tenant_apps(entitlements: EntitlementService, principal: Principal) ->
     opt=wire(list[m.PodAppEntitlement], answers={200: list[m.PodAppEntitlement]}),
 )
 async def set_tenant_apps(
-    request: AnyRequest, entitlements: EntitlementService, principal: Principal
+    request: AnyRequest,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     apps = [
         AppEntitlement(a.app_id, a.app_name, a.listed, a.install, a.enable)
@@ -146,7 +161,9 @@ async def set_tenant_apps(
     opt=wire(answers={200: list[m.UserAppEntitlement]}),
 )
 async def user_apps(
-    uid: int, entitlements: EntitlementService, principal: Principal
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok([_user_app(a) for a in await entitlements.user_apps(principal, uid)])
 
@@ -158,7 +175,10 @@ async def user_apps(
     opt=wire(list[m.UserAppEntitlement], answers={200: list[m.UserAppEntitlement]}),
 )
 async def set_user_apps(
-    request: AnyRequest, uid: int, entitlements: EntitlementService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    entitlements: NamedDependency[EntitlementService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     apps = [
         AppEntitlement(

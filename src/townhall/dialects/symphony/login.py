@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from litestar import Response, Router, post
+from litestar.di import NamedDependency
 
 from townhall.services.auth import AuthService
 from townhall.services.tenants import TenantService
@@ -38,14 +39,14 @@ async def _login(
 
 @post("/login/pubkey/authenticate", status_code=200, opt=LOGIN)
 async def session_login(
-    request: AnyRequest, auth: AuthService, tenants: TenantService
+    request: AnyRequest, auth: NamedDependency[AuthService], tenants: NamedDependency[TenantService]
 ) -> Response[bytes]:
     return ok(await _login(request, auth, tenants, "session", "sessionToken"))
 
 
 @post("/relay/pubkey/authenticate", status_code=200, opt=LOGIN)
 async def key_manager_login(
-    request: AnyRequest, auth: AuthService, tenants: TenantService
+    request: AnyRequest, auth: NamedDependency[AuthService], tenants: NamedDependency[TenantService]
 ) -> Response[bytes]:
     return ok(await _login(request, auth, tenants, "keymanager", "keyManagerToken"))
 
@@ -55,7 +56,7 @@ async def key_manager_login(
     status_code=200,
     opt=wire(answers={200: LoggedOut}),
 )
-async def logout(request: AnyRequest, auth: AuthService) -> Response[bytes]:
+async def logout(request: AnyRequest, auth: NamedDependency[AuthService]) -> Response[bytes]:
     token = request.headers.get("sessiontoken")
     if not token:
         raise SymphonyError(401, "The sessionToken header is missing")

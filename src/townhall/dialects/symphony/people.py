@@ -7,6 +7,7 @@ people are always connected, so every connection shown is ACCEPTED.
 from __future__ import annotations
 
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -58,7 +59,9 @@ CONNECTION = wire(m.UserConnectionRequest, answers={200: m.UserConnection})
     opt={**DECLARES_404, **CONNECTION},
 )
 async def connect(
-    request: AnyRequest, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Creating and accepting are one: the connection stands at once."""
     return ok(_connection(await contacts.connect(principal, await _peer(request))))
@@ -66,7 +69,9 @@ async def connect(
 
 @post("/v1/connection/reject", status_code=200, opt={**DECLARES_404, **CONNECTION})
 async def reject_connection(
-    request: AnyRequest, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_connection(await contacts.reject(principal, await _peer(request))))
 
@@ -85,7 +90,9 @@ async def reject_connection(
     },
 )
 async def list_connections(
-    request: AnyRequest, contacts: ContactService, principal: Principal
+    request: AnyRequest,
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Only pending requests unless asked for ACCEPTED (or ALL), and there are none."""
     status = request.query_params.get("status")
@@ -102,7 +109,7 @@ async def list_connections(
     opt={**DECLARES_404, **wire(answers={200: m.UserConnection})},
 )
 async def connection_info(
-    user_id: str, contacts: ContactService, principal: Principal
+    user_id: str, contacts: NamedDependency[ContactService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     if not (user_id.isascii() and user_id.isdigit()):
         raise SymphonyError(400, "userId: must be a user id")
@@ -113,7 +120,7 @@ async def connection_info(
 
 @get("/v3/user/{uid:int}/presence", opt={**DECLARES_404, **wire(answers={200: m.Presence})})
 async def user_presence(
-    uid: int, presence: PresenceService, principal: Principal
+    uid: int, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     return ok(_presence(await presence.of(principal, uid)))
 
@@ -123,7 +130,7 @@ async def user_presence(
     opt={**DECLARES_404, **wire(answers={200: m.PresenceStatus})},
 )
 async def user_presence_v1(
-    uid: int, presence: PresenceService, principal: Principal
+    uid: int, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     found = await presence.of(principal, uid)
     return ok(m.PresenceStatus(category=_legacy(found.category)))
@@ -140,7 +147,9 @@ async def user_presence_v1(
     ),
 )
 async def all_presence(
-    request: AnyRequest, presence: PresenceService, principal: Principal
+    request: AnyRequest,
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     q, low, high = request.query_params, unstorable.INT64_MIN, unstorable.INT64_MAX
     after = kit.integer(q.get("lastUserId"), "lastUserId", 0, low, high)
@@ -150,13 +159,17 @@ async def all_presence(
 
 
 @get("/v1/presence", opt=wire(answers={200: list[m.UserPresence]}))
-async def all_presence_v1(presence: PresenceService, principal: Principal) -> Response[bytes]:
+async def all_presence_v1(
+    presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     found = await presence.page(principal, 0, 5000)
     return ok([m.UserPresence(uid=p.user_id, category=_legacy(p.category)) for p in found])
 
 
 @get("/v2/user/presence", opt=wire(answers={200: m.Presence}))
-async def my_presence(presence: PresenceService, principal: Principal) -> Response[bytes]:
+async def my_presence(
+    presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(_presence(await presence.of(principal, principal.person_id)))
 
 
@@ -166,7 +179,9 @@ async def my_presence(presence: PresenceService, principal: Principal) -> Respon
     opt=wire(m.PresenceStatus, answers={200: m.Presence}),
 )
 async def set_my_presence(
-    request: AnyRequest, presence: PresenceService, principal: Principal
+    request: AnyRequest,
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.PresenceStatus)
     return ok(_presence(await presence.choose(principal, wanted.category)))

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain import roles
 from townhall.domain.models import Room, RoomMember, RoomPage
@@ -110,7 +111,7 @@ def _v1(request: AnyRequest) -> bool:
     opt=wire(m.RoomAttributes, answers={200: m.RoomDetail}),
 )
 async def create_room(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     wanted = changes(await body(request, m.RoomAttributes))
     if wanted.natural_name is None:
@@ -120,7 +121,7 @@ async def create_room(
 
 @post("/v1/room/create", status_code=200, opt=wire(m.RoomCreate, answers={200: m.RoomDetail}))
 async def create_room_v1(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     """The v1 body nests `roomAttributes` and `immutableRoomAttributes`; both are kept."""
     wire = await body(request, m.RoomCreate)
@@ -149,7 +150,10 @@ async def create_room_v1(
     opt=wire(answers={200: m.RoomDetail}),
 )
 async def room_info(
-    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    stream_id: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(detail(await rooms.get_stream(principal, stream_id), v1=_v1(request)))
 
@@ -164,7 +168,10 @@ async def room_info(
     opt=wire(m.RoomAttributes, answers={200: m.RoomDetail}),
 )
 async def update_room(
-    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    stream_id: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = changes(await body(request, m.RoomAttributes))
     return ok(detail(await rooms.update(principal, stream_id, wanted), v1=_v1(request)))
@@ -176,7 +183,10 @@ async def update_room(
     opt=wire(params=(Param("active", bool, required=True),), answers={200: m.RoomDetail}),
 )
 async def set_active(
-    request: AnyRequest, stream_id: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    stream_id: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     raw = request.query_params.get("active")
     if raw not in ("true", "false"):
@@ -188,7 +198,9 @@ async def set_active(
     ["/v2/room/{stream_id:str}/membership/list", "/v1/room/{stream_id:str}/membership/list"],
     opt=wire(answers={200: list[m.MemberInfo]}),
 )
-async def list_members(stream_id: str, rooms: RoomService, principal: Principal) -> Response[bytes]:
+async def list_members(
+    stream_id: str, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok([_member(x) for x in await rooms.members(principal, stream_id)])
 
 
@@ -198,7 +210,11 @@ async def list_members(stream_id: str, rooms: RoomService, principal: Principal)
     opt=wire(m.UserId, answers={200: m.SuccessResponse}),
 )
 async def change_membership(
-    request: AnyRequest, stream_id: str, action: str, rooms: RoomService, principal: Principal
+    request: AnyRequest,
+    stream_id: str,
+    action: str,
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """`action`: add, remove, promoteOwner or demoteOwner."""
     if action not in _MEMBERSHIP:
@@ -222,7 +238,7 @@ async def change_membership(
     ),
 )
 async def search_rooms(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     criteria = await body(request, m.RoomSearchCriteria)
     q = request.query_params
@@ -275,7 +291,7 @@ async def _user_ids(request: AnyRequest) -> list[int]:
 
 @post("/v1/im/create", status_code=200, opt=wire(list[int], answers={200: m.Stream}))
 async def create_im(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     room = await rooms.im(principal, await _user_ids(request))
     return ok(m.Stream(id=room.stream_id or ""))
@@ -288,7 +304,7 @@ async def create_im(
     opt=wire(list[int], answers={200: m.Stream}),
 )
 async def create_im_admin(
-    request: AnyRequest, rooms: RoomService, principal: Principal
+    request: AnyRequest, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
 ) -> Response[bytes]:
     room = await rooms.im_among(principal, await _user_ids(request))
     return ok(m.Stream(id=room.stream_id or ""))

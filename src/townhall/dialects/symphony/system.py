@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, Router, get
+from litestar.di import NamedDependency
 
 from townhall.domain.principal import Principal
 from townhall.services.entitlements import EntitlementService
@@ -44,7 +45,9 @@ STANDARD_FEATURES = (
     guards=[user_admins],
     opt=wire(answers={200: list[str]}),
 )
-async def feature_names(entitlements: EntitlementService, principal: Principal) -> Response[bytes]:
+async def feature_names(
+    entitlements: NamedDependency[EntitlementService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     """Every name a user's features may hold here: what an admin picks from before
     `/v1/admin/user/{uid}/features/update`. The standard ones first, then the tenant's
     own, so a client that lists these and then reads a user's features never meets a

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.di import NamedDependency
 
 from townhall.domain import roles
 from townhall.domain.errors import Invalid
@@ -211,7 +212,9 @@ LOOKUP = (
     opt=wire(m.UserCreate, answers={200: m.UserDetail}),
 )
 async def create(
-    request: AnyRequest, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     payload = await body(request, m.UserCreate)
     return ok(detail(await people.create(principal, new_person(payload))))
@@ -229,7 +232,10 @@ async def create(
     ),
 )
 async def list_v2(
-    people: PeopleService, principal: Principal, skip: int = 0, limit: int = DEFAULT_PAGE
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
+    skip: int = 0,
+    limit: int = DEFAULT_PAGE,
 ) -> Response[bytes]:
     if not 0 < limit <= MAX_PAGE:
         raise kit.Malformed("limit", f"must be between 1 and {MAX_PAGE}")
@@ -238,7 +244,9 @@ async def list_v2(
 
 
 @get("/v1/admin/user/list", guards=[user_admins], opt=wire(answers={200: list[int]}))
-async def list_v1(people: PeopleService, principal: Principal) -> Response[bytes]:
+async def list_v1(
+    people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(await people.ids(principal))
 
 
@@ -247,7 +255,9 @@ async def list_v1(people: PeopleService, principal: Principal) -> Response[bytes
     guards=[user_admins],
     opt=wire(answers={200: m.UserDetail}),
 )
-async def get_detail(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
+async def get_detail(
+    uid: int, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     return ok(detail(await people.get(principal, uid)))
 
 
@@ -258,7 +268,10 @@ async def get_detail(uid: int, people: PeopleService, principal: Principal) -> R
     opt=wire(m.UserAttributes, answers={200: m.UserDetail}),
 )
 async def update(
-    request: AnyRequest, uid: int, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     attrs = await body(request, m.UserAttributes)
     return ok(detail(await people.update(principal, uid, changes(attrs, None))))
@@ -269,7 +282,9 @@ async def update(
     guards=[user_admins],
     opt=wire(answers={200: m.UserStatus}),
 )
-async def get_status(uid: int, people: PeopleService, principal: Principal) -> Response[bytes]:
+async def get_status(
+    uid: int, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     person = await people.get(principal, uid)
     return ok(m.UserStatus(status=_status(person), suspended=False))
 
@@ -281,7 +296,10 @@ async def get_status(uid: int, people: PeopleService, principal: Principal) -> R
     opt=wire(m.UserStatus, answers={200: m.SuccessResponse}),
 )
 async def set_status(
-    request: AnyRequest, uid: int, people: PeopleService, principal: Principal
+    request: AnyRequest,
+    uid: int,
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     wanted = await body(request, m.UserStatus)
     if wanted.status not in STATUSES:
@@ -318,7 +336,10 @@ def _lookup(request: AnyRequest) -> tuple[list[int], list[str], list[str]]:
     ),
 )
 async def lookup_v3(
-    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     q = request.query_params
     ids, emails, usernames = _lookup(request)
@@ -336,7 +357,10 @@ async def lookup_v3(
 
 @get("/v2/user", opt=wire(params=LOOKUP, answers={200: m.UserV2, 204: None}))
 async def lookup_v2(
-    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     ids, emails, usernames = _lookup(request)
     if len(ids) + len(emails) + len(usernames) != 1:
@@ -355,9 +379,9 @@ async def lookup_v2(
 async def lookup_by_email(
     request: AnyRequest,
     email: str,
-    people: PeopleService,
-    avatars: AvatarService,
-    principal: Principal,
+    people: NamedDependency[PeopleService],
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await people.find(principal, emails=[email])
     if not found:
@@ -370,9 +394,9 @@ async def lookup_by_email(
 async def lookup_by_name(
     request: AnyRequest,
     username: str,
-    people: PeopleService,
-    avatars: AvatarService,
-    principal: Principal,
+    people: NamedDependency[PeopleService],
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await people.find(principal, usernames=[username])
     if not found:
@@ -385,13 +409,16 @@ async def lookup_by_name(
 
 
 @get("/v1/sessioninfo", opt=wire(answers={200: m.SessionInfo}))
-async def session_info_v1(principal: Principal) -> Response[bytes]:
+async def session_info_v1(principal: NamedDependency[Principal]) -> Response[bytes]:
     return ok(m.SessionInfo(user_id=principal.person_id))
 
 
 @get("/v2/sessioninfo", opt=wire(answers={200: m.UserV2}))
 async def session_info_v2(
-    request: AnyRequest, people: PeopleService, avatars: AvatarService, principal: Principal
+    request: AnyRequest,
+    people: NamedDependency[PeopleService],
+    avatars: NamedDependency[AvatarService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     me = await people.get(principal, principal.person_id)
     pictures = await _pictures(request, avatars, principal, [me])
