@@ -359,6 +359,9 @@ class Overlaps(FunctionElement[bool]):
     type = Boolean()
     name = "Overlaps"
     inherit_cache = True
+    _is_implicitly_boolean = True
+    """A condition in itself: SQLite must not get it as `(...) = 1`, which no index
+    serves (SQLAlchemy writes that for a boolean value on a database without booleans)."""
 
     def __init__(self, starts: Any, ends: Any, since: datetime, until: datetime) -> None:
         instant = bookings.c.starts_at.type
