@@ -75,6 +75,7 @@ SESSION_KINDS = {
     "console": "console",
 }
 SHOWN_NAME = 64
+"""How much of a refused username the log and the audit trail keep."""
 HOLDER_TTL_SECONDS = 2.0
 UNRELATED_TO_HOLDERS = (
     "booking.",
@@ -95,7 +96,6 @@ UNRELATED_TO_HOLDERS = (
 """Topics of changes that cannot touch who holds a session (the busy ones): any other
 change makes the remembered holders forgotten, so a new kind of change is safe before
 anyone thinks of this list."""
-"""How much of a refused username the log and the audit trail keep."""
 
 
 @dataclass(frozen=True, slots=True)
