@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sqlite3
 import time
@@ -272,6 +273,9 @@ class _AsyncTx:
         async with self._conn.begin_nested():
             return await self.execute(stmt, params)
 
+    async def close(self) -> None:
+        await self._conn.close()
+
 
 class _SyncSnapshot(_SyncTx):
     __slots__ = ()
@@ -448,17 +452,43 @@ class PostgresDatabase:
         self.engine: AsyncEngine = create_async_engine(
             url, pool_size=pool_size, max_overflow=0, pool_timeout=30
         )
-        # Reads run in autocommit on their own pool: no BEGIN/COMMIT round trips, and no
-        # isolation-level reset on every check-in. Each statement is READ COMMITTED.
+        # Reads run in autocommit on their own connections: no BEGIN/COMMIT round trips,
+        # and no isolation-level reset on every check-in. Each statement is READ
+        # COMMITTED. Half of them (when there are two or more) are asyncpg's own pool,
+        # for the hot reads on the driver: no SQLAlchemy pool, no greenlet bridge.
+        self._driver_pool_size = pool_size // 2
         self.read_engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=0, pool_timeout=30, isolation_level="AUTOCOMMIT"
+            url,
+            pool_size=pool_size - self._driver_pool_size,
+            max_overflow=0,
+            pool_timeout=30,
+            isolation_level="AUTOCOMMIT",
         )
+        self._driver_pool: Any = None
+        self._driver_pool_made: asyncio.Lock | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        async with _connection(self.read_engine) as conn:
+        """Connections are taken when the first statement needs one: a hot read on the
+        driver never touches SQLAlchemy's pool."""
+        read = _PostgresRead(self)
+        try:
             with _failures_named():
-                yield _AsyncTx(conn, autocommit=True)
+                yield read
+        finally:
+            await read.close()
+
+    async def driver_pool(self) -> Any:
+        """asyncpg's pool for autocommit reads on the driver, made on first use (it
+        needs the running loop); None when the read budget is a single connection."""
+        if self._driver_pool is None and self._driver_pool_size > 0:
+            self._driver_pool_made = self._driver_pool_made or asyncio.Lock()
+            async with self._driver_pool_made:
+                if self._driver_pool is None:
+                    self._driver_pool = await _asyncpg_pool(
+                        self.read_engine.url, self._driver_pool_size
+                    )
+        return self._driver_pool
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
@@ -483,8 +513,84 @@ class PostgresDatabase:
         """Nothing: PostgreSQL runs its own checkpoints."""
 
     async def dispose(self) -> None:
+        if self._driver_pool is not None:
+            await self._driver_pool.close()
+            self._driver_pool = None
         await self.read_engine.dispose()
         await self.engine.dispose()
+
+
+class _PostgresRead:
+    """A read of `PostgresDatabase`: SQLAlchemy's connection for what goes through
+    SQLAlchemy, asyncpg's pool for `driver_rows`, each taken on first need."""
+
+    __slots__ = ("_db", "_tx")
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+        self._tx: _AsyncTx | None = None
+
+    async def _sqlalchemy(self) -> _AsyncTx:
+        if self._tx is None:
+            try:
+                conn = await self._db.read_engine.connect().start()
+            except (OSError, PoolTimeout, DBAPIError) as exc:
+                raise _unavailable(exc) from exc
+            self._tx = _AsyncTx(conn, autocommit=True)
+        return self._tx
+
+    async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return await (await self._sqlalchemy()).execute(stmt, params)
+
+    async def savepoint_insert(self, stmt: Executable, params: Any = None) -> Result[Any]:
+        return await (await self._sqlalchemy()).savepoint_insert(stmt, params)
+
+    async def driver_rows(self, stmt: Executable, params: Mapping[str, Any]) -> Sequence[Any]:
+        pool = await self._db.driver_pool()
+        if pool is None:
+            return await (await self._sqlalchemy()).driver_rows(stmt, params)
+        import asyncpg  # loaded already: this is its pool
+
+        compiled = compiled_for(stmt, self._db.read_engine.dialect)
+        try:
+            async with pool.acquire(timeout=30) as conn:
+                return await conn.fetch(compiled.sql, *compiled.arguments(params))  # type: ignore[no-any-return]
+        except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:
+            raise _unavailable(exc) from exc
+        except asyncpg.PostgresError as exc:
+            if exc.sqlstate in _UNAVAILABLE:
+                raise _unavailable(exc) from exc
+            raise
+
+    async def close(self) -> None:
+        if self._tx is not None:
+            await self._tx.close()
+            self._tx = None
+
+
+async def _asyncpg_pool(url: Any, size: int) -> Any:
+    """asyncpg's pool on the database of `url` (SQLAlchemy's), decoding JSON as
+    SQLAlchemy's asyncpg dialect does, so both paths read the same values."""
+    import asyncpg
+
+    async def codecs(conn: Any) -> None:
+        for kind in ("json", "jsonb"):
+            await conn.set_type_codec(
+                kind, encoder=str, decoder=json.loads, schema="pg_catalog", format="text"
+            )
+
+    async def kept_as_is(conn: Any) -> None:
+        """No reset statement on release: these connections only run single read
+        statements in autocommit, which leave no session state (asyncpg's default is a
+        round trip on every release: advisory unlocks, CLOSE ALL, UNLISTEN, RESET)."""
+
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        return await asyncpg.create_pool(
+            dsn, min_size=0, max_size=size, init=codecs, reset=kept_as_is
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise _unavailable(exc) from exc
 
 
 def async_url(url: str) -> str:
