@@ -443,6 +443,24 @@ def test_a_room_may_be_called_bulk(server: RunningServer, http: requests.Session
     assert r.status_code == 404
 
 
+def test_the_bulk_path_addresses_the_room_called_bulk_whatever_the_query(
+    server: RunningServer, http: requests.Session
+) -> None:
+    # `room` is not in that path: a `?room=` must not point the call at another room.
+    service = unique("bulksvc")
+    params = {"servicename": service}
+    other = unique("other")
+    for name in ("bulk", other):
+        r = http.post(f"{server.api}/chatrooms", params=params, json={"roomName": name})
+        assert r.status_code == 201
+    aimed = {**params, "room": other}
+    r = http.get(f"{server.api}/chatrooms/bulk", params=aimed, headers=JSON)
+    assert r.json()["roomName"] == "bulk"
+    assert http.delete(f"{server.api}/chatrooms/bulk", params=aimed).status_code == 200
+    assert http.get(f"{server.api}/chatrooms/bulk", params=params).status_code == 404
+    assert _room(server, http, other, servicename=service).json()["roomName"] == other
+
+
 def test_not_found_errors(server: RunningServer, http: requests.Session) -> None:
     missing = unique("gone")
     for method, path in [

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -128,7 +129,7 @@ def _shares_day(booking: Booking, day: date) -> bool:
 @get("/resources/{address:str}")
 async def calendar_page(
     request: Request[Any, Any, Any],
-    address: str,
+    address: FromPath[str],
     resources: NamedDependency[ResourceService],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],
@@ -150,7 +151,7 @@ async def calendar_page(
 @post("/resources/{address:str}/bookings", status_code=303)
 async def book(
     request: Request[Any, Any, Any],
-    address: str,
+    address: FromPath[str],
     resources: NamedDependency[ResourceService],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -125,7 +126,7 @@ def _type_at(slug: str) -> str:
 @get("/resources/types/{slug:str}", guards=[web.server_admins_only])
 async def type_page(
     request: Request[Any, Any, Any],
-    slug: str,
+    slug: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -146,7 +147,7 @@ async def type_page(
 @post("/resources/types/{slug:str}", status_code=303, guards=[web.server_admins_only])
 async def edit_type(
     request: Request[Any, Any, Any],
-    slug: str,
+    slug: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -184,7 +185,7 @@ async def _type_refused(
 @post("/resources/types/{slug:str}/delete", status_code=303, guards=[web.server_admins_only])
 async def delete_type(
     request: Request[Any, Any, Any],
-    slug: str,
+    slug: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -221,7 +222,7 @@ async def create_resource(
 @post("/resources/{address:str}/delete", status_code=303)
 async def delete_resource(
     request: Request[Any, Any, Any],
-    address: str,
+    address: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:

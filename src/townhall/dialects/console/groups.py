@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -73,7 +74,7 @@ async def create_group(
 @get("/groups/{name:str}")
 async def group_page(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -106,7 +107,7 @@ async def _member_change(
 @post("/groups/{name:str}/members", status_code=303)
 async def add_member(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -117,7 +118,7 @@ async def add_member(
 @post("/groups/{name:str}/members/remove", status_code=303)
 async def remove_member(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -127,7 +128,7 @@ async def remove_member(
 @post("/groups/{name:str}/delete", status_code=303)
 async def delete_group(
     request: Request[Any, Any, Any],
-    name: str,
+    name: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:

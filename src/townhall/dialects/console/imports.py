@@ -21,6 +21,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from townhall.dialects import kit
 from townhall.domain.errors import DomainError
@@ -90,7 +91,7 @@ async def run_import(
 @get("/import/jobs/{job_id:str}")
 async def job_page(
     request: Request[Any, Any, Any],
-    job_id: str,
+    job_id: FromPath[str],
     jobs: NamedDependency[JobService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.dialects import kit
 from townhall.domain import roles
@@ -93,7 +94,7 @@ def _which(value: str) -> str:
 
 @post("/people/{username:str}/forwards", status_code=303)
 async def add_forward(
-    request: Request[Any, Any, Any], username: str, principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any], username: FromPath[str], principal: NamedDependency[Principal]
 ) -> Response[Any]:
     form = await posted(request)
     services = kit.services_of(request)
@@ -108,7 +109,7 @@ async def add_forward(
 
 @post("/people/{username:str}/forwards/remove", status_code=303)
 async def remove_forward(
-    request: Request[Any, Any, Any], username: str, principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any], username: FromPath[str], principal: NamedDependency[Principal]
 ) -> Response[Any]:
     form = await posted(request)
     services = kit.services_of(request)
@@ -124,7 +125,7 @@ async def remove_forward(
 
 @post("/people/{username:str}/senders", status_code=303)
 async def add_sender(
-    request: Request[Any, Any, Any], username: str, principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any], username: FromPath[str], principal: NamedDependency[Principal]
 ) -> Response[Any]:
     form = await posted(request)
     services = kit.services_of(request)
@@ -139,7 +140,7 @@ async def add_sender(
 
 @post("/people/{username:str}/senders/remove", status_code=303)
 async def remove_sender(
-    request: Request[Any, Any, Any], username: str, principal: NamedDependency[Principal]
+    request: Request[Any, Any, Any], username: FromPath[str], principal: NamedDependency[Principal]
 ) -> Response[Any]:
     form = await posted(request)
     services = kit.services_of(request)

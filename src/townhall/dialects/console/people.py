@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import DomainError
 from townhall.domain.principal import Principal
@@ -87,7 +88,7 @@ async def create_person(
 @get("/people/{username:str}")
 async def person_page(
     request: Request[Any, Any, Any],
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -116,7 +117,7 @@ async def _change(
 @post("/people/{username:str}", status_code=303)
 async def edit_person(
     request: Request[Any, Any, Any],
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -134,7 +135,7 @@ async def edit_person(
 @post("/people/{username:str}/lock", status_code=303)
 async def lock_person(
     request: Request[Any, Any, Any],
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -151,7 +152,7 @@ async def lock_person(
 @post("/people/{username:str}/password", status_code=303)
 async def reset_password(
     request: Request[Any, Any, Any],
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -170,7 +171,7 @@ async def reset_password(
 @post("/people/{username:str}/delete", status_code=303)
 async def delete_person(
     request: Request[Any, Any, Any],
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.dialects import kit
 from townhall.domain.errors import AlreadyExists, DomainError
@@ -98,8 +99,8 @@ async def create_room(
 @post("/rooms/{service:str}/{name:str}/delete", status_code=303)
 async def delete_room(
     request: Request[Any, Any, Any],
-    service: str,
-    name: str,
+    service: FromPath[str],
+    name: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -115,8 +116,8 @@ async def delete_room(
 @get("/rooms/{service:str}/{name:str}")
 async def room_page(
     request: Request[Any, Any, Any],
-    service: str,
-    name: str,
+    service: FromPath[str],
+    name: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -161,8 +162,8 @@ async def _affiliate(
 @post("/rooms/{service:str}/{name:str}/members", status_code=303)
 async def grant(
     request: Request[Any, Any, Any],
-    service: str,
-    name: str,
+    service: FromPath[str],
+    name: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:
@@ -172,8 +173,8 @@ async def grant(
 @post("/rooms/{service:str}/{name:str}/members/remove", status_code=303)
 async def revoke(
     request: Request[Any, Any, Any],
-    service: str,
-    name: str,
+    service: FromPath[str],
+    name: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[Any]:

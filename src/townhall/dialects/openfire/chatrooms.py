@@ -18,6 +18,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 from townhall.domain.errors import DomainError, Invalid
 from townhall.domain.models import AFFILIATIONS, Affiliations, Room, RoomMessage, RoomSettings
@@ -81,7 +82,9 @@ _FLAGS = dict(
 )
 # The plugin's README shows the multi-invite body under the single invite's root.
 _README_INVITATIONS = Entity("mucInvitation", INVITATIONS.fields)
-# `/chatrooms/bulk` is also a room's path for GET, PUT and DELETE (a room may be "bulk").
+# `/chatrooms/bulk` is also a room's path for GET, PUT and DELETE (a room may be "bulk"):
+# their `room` is FromPath[str] = BULK, so on that path it is always "bulk" (inferred, it
+# was a query parameter there, and `?room=other` addressed another room).
 BULK = "bulk"
 # `type`: rooms listed in the directory, or all of them; any other type matches nothing.
 ROOM_TYPES = ("public", "all")
@@ -244,7 +247,7 @@ async def get_room(
     request: AnyRequest,
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
-    room: str = BULK,
+    room: FromPath[str] = BULK,
 ) -> Response[bytes]:
     expand = flag(request.query_params.get("expandGroups"))
     found = await rooms.get(principal, _service(request), room, expand)
@@ -258,7 +261,7 @@ async def update_room(
     request: AnyRequest,
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
-    room: str = BULK,
+    room: FromPath[str] = BULK,
 ) -> Response[bytes]:
     spec = room_spec(await read(request, ROOM))
     with worded(Conflict="Could not update the channel", Forbidden="Could not update the channel"):
@@ -275,7 +278,7 @@ async def delete_room(
     request: AnyRequest,
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
-    room: str = BULK,
+    room: FromPath[str] = BULK,
 ) -> Response[bytes]:
     await rooms.delete(principal, _service(request), room)
     return bare(200)
@@ -290,7 +293,7 @@ async def delete_room(
 )
 async def list_participants(
     request: AnyRequest,
-    room: str,
+    room: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -304,7 +307,7 @@ async def list_participants(
 @get("/chatrooms/{room:str}/occupants", opt=wire(params=(SERVICE,), answers={200: OCCUPANTS}))
 async def list_occupants(
     request: AnyRequest,
-    room: str,
+    room: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -323,7 +326,7 @@ async def list_occupants(
 )
 async def chat_history(
     request: AnyRequest,
-    room: str,
+    room: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -353,8 +356,8 @@ def message_data(message: RoomMessage) -> dict[str, Any]:
 )
 async def invite_one(
     request: AnyRequest,
-    room: str,
-    jid: str,
+    room: FromPath[str],
+    jid: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -369,7 +372,7 @@ async def invite_one(
 )
 async def invite_many(
     request: AnyRequest,
-    room: str,
+    room: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -395,8 +398,8 @@ async def invite_many(
 )
 async def list_affiliated(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
+    room: FromPath[str],
+    affiliation: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -412,8 +415,8 @@ async def list_affiliated(
 )
 async def replace_affiliated(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
+    room: FromPath[str],
+    affiliation: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -427,8 +430,8 @@ async def replace_affiliated(
 )
 async def add_affiliated(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
+    room: FromPath[str],
+    affiliation: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -473,9 +476,9 @@ def _as_group(request: AnyRequest) -> bool:
 @post(AFFILIATE, status_code=201, opt=wire(params=WRITE_PARAMS, answers={201: None, **UNROUTED}))
 async def grant(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
-    who: str,
+    room: FromPath[str],
+    affiliation: FromPath[str],
+    who: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -490,9 +493,9 @@ async def grant(
 @delete(AFFILIATE, status_code=200, opt=wire(params=(SERVICE,), answers={200: None, **UNROUTED}))
 async def revoke(
     request: AnyRequest,
-    room: str,
-    affiliation: str,
-    who: str,
+    room: FromPath[str],
+    affiliation: FromPath[str],
+    who: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

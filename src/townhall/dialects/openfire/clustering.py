@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.services.cluster import ClusterNode, ClusterService, ClusterStatus
 
@@ -45,7 +46,7 @@ async def nodes(request: AnyRequest, cluster: NamedDependency[ClusterService]) -
 
 @get("/clustering/nodes/{node_id:str}", opt=wire(answers={200: CLUSTER_NODE}))
 async def node(
-    request: AnyRequest, node_id: str, cluster: NamedDependency[ClusterService]
+    request: AnyRequest, node_id: FromPath[str], cluster: NamedDependency[ClusterService]
 ) -> Response[bytes]:
     return respond(request, CLUSTER_NODE, _node(await cluster.node(node_id)))
 

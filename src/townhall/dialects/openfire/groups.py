@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Request, Response, Router, delete, get, post, put, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
+from litestar.params import FromPath
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Group
@@ -106,7 +107,7 @@ async def create_group(
 @get("/groups/{segment:path}", opt=wire(answers={200: GROUP}))
 async def get_group(
     request: AnyRequest,
-    segment: str,
+    segment: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -116,7 +117,7 @@ async def get_group(
 @put("/groups/{segment:path}", opt=wire(GROUP_BODY, answers={200: None}))
 async def update_group(
     request: AnyRequest,
-    segment: str,
+    segment: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -128,7 +129,9 @@ async def update_group(
 
 @delete("/groups/{segment:path}", status_code=200, opt=wire(answers={200: None}))
 async def delete_group(
-    segment: str, groups: NamedDependency[GroupService], principal: NamedDependency[Principal]
+    segment: FromPath[str],
+    groups: NamedDependency[GroupService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await groups.delete(principal, tail(segment))
     return bare(200)
@@ -137,7 +140,7 @@ async def delete_group(
 @get("/users/{username:str}/groups", opt=wire(answers={200: USER_GROUPS}))
 async def user_groups(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -155,7 +158,7 @@ JOIN_OR_LEAVE = {201: None, 200: None}
 )
 async def membership(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -171,8 +174,8 @@ async def membership(
 )
 async def membership_of_one(
     request: AnyRequest,
-    username: str,
-    segment: str,
+    username: FromPath[str],
+    segment: FromPath[str],
     groups: NamedDependency[GroupService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.services.messages import MessageService
@@ -34,7 +35,7 @@ async def broadcast(
 
 
 @get("/archive/messages/unread/{jid:str}", opt=wire(answers={200: ARCHIVE}))
-async def unread(request: AnyRequest, jid: str) -> Response[bytes]:
+async def unread(request: AnyRequest, jid: FromPath[str]) -> Response[bytes]:
     return respond(request, ARCHIVE, {"jid": jid, "count": 0})
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Contact
@@ -44,7 +45,7 @@ def _conflict(message: str, resource: str) -> OpenfireError:
 @get("/users/{username:str}/roster", opt=wire(answers={200: ROSTER}))
 async def get_roster(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     contacts: NamedDependency[ContactService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -58,7 +59,7 @@ async def get_roster(
 )
 async def add_item(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     contacts: NamedDependency[ContactService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -85,8 +86,8 @@ async def add_item(
 @put("/users/{username:str}/roster/{jid:path}", opt=wire(ROSTER_ITEM, answers={200: None}))
 async def update_item(
     request: AnyRequest,
-    username: str,
-    jid: str,
+    username: FromPath[str],
+    jid: FromPath[str],
     contacts: NamedDependency[ContactService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -114,8 +115,8 @@ async def update_item(
 
 @delete("/users/{username:str}/roster/{jid:path}", status_code=200, opt=wire(answers={200: None}))
 async def delete_item(
-    username: str,
-    jid: str,
+    username: FromPath[str],
+    jid: FromPath[str],
     contacts: NamedDependency[ContactService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import LiveConnection
 from townhall.domain.principal import Principal
@@ -66,7 +67,7 @@ async def all_sessions(
 @get("/sessions/{username:str}", opt=wire(answers={200: SESSIONS}))
 async def user_sessions(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     presence: NamedDependency[PresenceService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -75,7 +76,9 @@ async def user_sessions(
 
 @delete("/sessions/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def close_sessions(
-    username: str, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
+    username: FromPath[str],
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await presence.close_connections(principal, username)
     return bare(200)

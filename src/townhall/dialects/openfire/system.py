@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.services.cluster import ClusterService
@@ -61,7 +62,7 @@ async def list_properties(
 @get("/system/properties/{key:str}", opt=wire(answers={200: SYSTEM_PROPERTY}))
 async def get_property(
     request: AnyRequest,
-    key: str,
+    key: FromPath[str],
     properties: NamedDependency[PropertyService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -83,7 +84,7 @@ async def create_property(
 @put("/system/properties/{key:str}", opt=wire(PROPERTY_BODY, answers={200: None}))
 async def update_property(
     request: AnyRequest,
-    key: str,
+    key: FromPath[str],
     properties: NamedDependency[PropertyService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -110,7 +111,9 @@ async def update_property(
 
 @delete("/system/properties/{key:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_property(
-    key: str, properties: NamedDependency[PropertyService], principal: NamedDependency[Principal]
+    key: FromPath[str],
+    properties: NamedDependency[PropertyService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await properties.delete(principal, key)
     return bare(200)

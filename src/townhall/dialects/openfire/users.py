@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import Person
 from townhall.domain.principal import Principal
@@ -111,7 +112,7 @@ async def _user_body(request: AnyRequest) -> dict[str, Any]:
 @get("/users/{username:str}", opt=wire(answers={200: USER}))
 async def get_user(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -123,7 +124,7 @@ async def get_user(
 @put("/users/{username:str}", opt=wire(USER, answers={200: None}))
 async def update_user(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -143,7 +144,9 @@ async def update_user(
 
 @delete("/users/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def delete_user(
-    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    username: FromPath[str],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     with worded(NotFound="Could not get user"):
         await people.delete(principal, username)
@@ -152,7 +155,9 @@ async def delete_user(
 
 @post("/lockouts/{username:str}", status_code=201, opt=wire(answers={201: None}))
 async def lock_user(
-    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    username: FromPath[str],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await people.set_locked(principal, username, True)
     return bare(201)
@@ -160,7 +165,9 @@ async def lock_user(
 
 @delete("/lockouts/{username:str}", status_code=200, opt=wire(answers={200: None}))
 async def unlock_user(
-    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    username: FromPath[str],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await people.set_locked(principal, username, False)
     return bare(200)
@@ -172,7 +179,7 @@ async def unlock_user(
 )
 async def get_vcard(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -188,7 +195,7 @@ async def get_vcard(
 @put("/users/{username:str}/vcard", opt=wire(VCARD, answers={200: None}, media=XML_ONLY))
 async def put_vcard(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -219,7 +226,9 @@ async def put_vcard(
 
 @delete("/users/{username:str}/vcard", status_code=200, opt=wire(answers={200: None}))
 async def delete_vcard(
-    username: str, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    username: FromPath[str],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await people.set_vcard(principal, username, None)
     return bare(200)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.announcements import Announcement, AnnouncementDraft
 from townhall.domain.principal import Principal
@@ -117,7 +118,7 @@ async def listed(
 @put(ONE, opt=wire(AnnouncementData, answers={200: AnnouncementData}))
 async def change(
     request: AnyRequest,
-    announcement_id: str,
+    announcement_id: FromPath[str],
     announcements: NamedDependency[AnnouncementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -131,7 +132,7 @@ async def change(
 @delete(ONE, status_code=200, opt=wire(answers={200: None}))
 async def remove(
     request: AnyRequest,
-    announcement_id: str,
+    announcement_id: FromPath[str],
     announcements: NamedDependency[AnnouncementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -143,7 +144,7 @@ async def remove(
 def _switch(enabled: bool, path: str, name: str) -> Any:
     async def switch(
         request: AnyRequest,
-        announcement_id: str,
+        announcement_id: FromPath[str],
         announcements: NamedDependency[AnnouncementService],
         principal: NamedDependency[Principal],
     ) -> Response[bytes]:

@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.infrastructure.mailstore import MailSummary
@@ -124,7 +125,9 @@ PARTS: dict[str, tuple[Any, tuple[str, ...], str]] = {
 
 def _route(suffix: str, shape: Any, keys: tuple[str, ...], summary: str) -> Any:
     async def read(
-        uid: str, mailboxes: NamedDependency[MailboxService], principal: NamedDependency[Principal]
+        uid: FromPath[str],
+        mailboxes: NamedDependency[MailboxService],
+        principal: NamedDependency[Principal],
     ) -> Response[bytes]:
         answer = everything(await mailboxes.counters(principal, uid))
         return ok({key: answer[key] for key in keys})  # type: ignore[literal-required]

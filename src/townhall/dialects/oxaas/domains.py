@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain import names
 from townhall.domain.principal import Principal
@@ -56,7 +57,9 @@ async def context_domains(
 
 @get(CONTEXT + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def context_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """200 if the domain is an explicit domain of the context, else 404."""
     return ok({"domain": _listed(domain, await domains.further(principal))})
@@ -64,7 +67,9 @@ async def context_domain(
 
 @put(CONTEXT + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def add_context_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Make the domain an explicit domain of the context (again: no change)."""
     return ok({"domain": await domains.add_further(principal, domain)})
@@ -72,7 +77,9 @@ async def add_context_domain(
 
 @delete(CONTEXT + "/{domain:str}", status_code=200, opt=wire(answers={200: OneDomain}))
 async def remove_context_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await domains.remove_further(principal, domain)
     return ok({"domain": domain.strip().lower()})
@@ -91,7 +98,9 @@ async def brand_domains(
 
 @get(BRAND + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def brand_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """200 if one of the reseller's contexts has the explicit domain, else 404."""
     return ok({"domain": _listed(domain, await domains.further_in_brands(principal))})
@@ -99,7 +108,7 @@ async def brand_domain(
 
 @get(BRAND + "/{domain:str}/users", opt=wire(answers={200: Users}))
 async def domain_users(
-    domain: str,
+    domain: FromPath[str],
     domains: NamedDependency[DomainService],
     people: NamedDependency[PeopleService],
     mailboxes: NamedDependency[MailboxService],
@@ -123,7 +132,9 @@ async def shared_domains(
 
 @get(SHARED + "/{domain:str}", opt=wire(answers={200: {"type": "object"}}))
 async def shared_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """200 if the shared domain is one of the reseller's brands', else 404; `*` lists
     them all (as `GET /admin/sharedmaildomains`)."""
@@ -135,7 +146,9 @@ async def shared_domain(
 
 @post(SHARED + "/{domain:str}", status_code=201, opt=wire(answers={201: OneDomain}))
 async def create_shared_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """A new shared mail domain of the reseller's brand (one that exists: 409)."""
     return ok({"domain": await domains.add_shared(principal, domain)}, 201)
@@ -143,7 +156,9 @@ async def create_shared_domain(
 
 @put(SHARED + "/{domain:str}", opt=wire(answers={200: OneDomain}))
 async def put_shared_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The same, and no change if it is the brand's already."""
     return ok({"domain": await domains.add_shared(principal, domain, exist_ok=True)})
@@ -151,7 +166,9 @@ async def put_shared_domain(
 
 @delete(SHARED + "/{domain:str}", status_code=200, opt=wire(answers={200: OneDomain}))
 async def remove_shared_domain(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await domains.remove_shared(principal, domain)
     return ok({"domain": domain.strip().lower()})

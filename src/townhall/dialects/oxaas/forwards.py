@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.services.forwards import ForwardService
@@ -48,7 +49,9 @@ def _nothing(status: int = 200) -> Response[bytes]:
 
 @get(ALIAS, opt=wire(answers={200: list[str]}))
 async def recipients(
-    alias: str, forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+    alias: FromPath[str],
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """The alias's recipients."""
     return ok(await forwards.recipients(principal, alias))
@@ -57,7 +60,7 @@ async def recipients(
 @put(ALIAS, opt=wire(RECIPIENTS_BODY, answers={200: None}))
 async def replace(
     request: AnyRequest,
-    alias: str,
+    alias: FromPath[str],
     forwards: NamedDependency[ForwardService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -69,7 +72,7 @@ async def replace(
 @post(ALIAS, status_code=201, opt=wire(RECIPIENTS_BODY, answers={201: None}))
 async def add(
     request: AnyRequest,
-    alias: str,
+    alias: FromPath[str],
     forwards: NamedDependency[ForwardService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -80,7 +83,9 @@ async def add(
 
 @delete(ALIAS, status_code=200, opt=wire(answers={200: None}))
 async def remove(
-    alias: str, forwards: NamedDependency[ForwardService], principal: NamedDependency[Principal]
+    alias: FromPath[str],
+    forwards: NamedDependency[ForwardService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """Delete the alias."""
     await forwards.delete(principal, alias)
@@ -106,8 +111,8 @@ async def remove_all(
 
 @get(RECIPIENT, opt=wire(answers={200: None}))
 async def recipient_exists(
-    alias: str,
-    recipient: str,
+    alias: FromPath[str],
+    recipient: FromPath[str],
     forwards: NamedDependency[ForwardService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -119,8 +124,8 @@ async def recipient_exists(
 
 @delete(RECIPIENT, status_code=200, opt=wire(answers={200: None}))
 async def remove_recipient(
-    alias: str,
-    recipient: str,
+    alias: FromPath[str],
+    recipient: FromPath[str],
     forwards: NamedDependency[ForwardService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

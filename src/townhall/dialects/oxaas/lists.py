@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Response, Router, delete, get, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.services.people import PeopleService
@@ -51,7 +52,7 @@ def _routes(name: str) -> list[Any]:
 
     async def filtered(
         request: AnyRequest,
-        entry: str,
+        entry: FromPath[str],
         people: NamedDependency[PeopleService],
         sender_lists: NamedDependency[SenderListService],
         principal: NamedDependency[Principal],
@@ -61,7 +62,7 @@ def _routes(name: str) -> list[Any]:
 
     async def add(
         request: AnyRequest,
-        entry: str,
+        entry: FromPath[str],
         people: NamedDependency[PeopleService],
         sender_lists: NamedDependency[SenderListService],
         principal: NamedDependency[Principal],
@@ -72,7 +73,7 @@ def _routes(name: str) -> list[Any]:
 
     async def remove(
         request: AnyRequest,
-        entry: str,
+        entry: FromPath[str],
         people: NamedDependency[PeopleService],
         sender_lists: NamedDependency[SenderListService],
         principal: NamedDependency[Principal],

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -71,7 +72,7 @@ ANSWERS = {200: Mail}
 
 @post(BASE + "/welcome", status_code=200, opt=wire(answers=ANSWERS))
 async def welcome(
-    usercontext: str,
+    usercontext: FromPath[str],
     notifications: NamedDependency[NotificationService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -82,7 +83,7 @@ async def welcome(
 @post(BASE + "/overquota", status_code=200, opt=wire(Threshold, answers=ANSWERS))
 async def overquota(
     request: AnyRequest,
-    usercontext: str,
+    usercontext: FromPath[str],
     notifications: NamedDependency[NotificationService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -93,7 +94,7 @@ async def overquota(
 
 @post(BASE + "/overquota/filestore", status_code=200, opt=wire(answers=ANSWERS))
 async def overquota_filestore(
-    usercontext: str,
+    usercontext: FromPath[str],
     notifications: NamedDependency[NotificationService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -103,7 +104,7 @@ async def overquota_filestore(
 
 @post(BASE + "/spamdisabled", status_code=200, opt=wire(answers=ANSWERS))
 async def spamdisabled(
-    usercontext: str,
+    usercontext: FromPath[str],
     notifications: NamedDependency[NotificationService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

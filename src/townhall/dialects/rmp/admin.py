@@ -23,6 +23,7 @@ import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.jobs import Job, JobRowError
 from townhall.domain.principal import Principal
@@ -342,7 +343,7 @@ async def read_job(
     request: AnyRequest,
     jobs: NamedDependency[JobService],
     principal: NamedDependency[Principal],
-    job_id: str,
+    job_id: FromPath[str],
 ) -> Response[bytes]:
     """A job's state, progress, result and row errors (polled after a 202)."""
     return ok(200, data=job_wire(request, await jobs.get(principal, job_id)))

@@ -16,6 +16,7 @@ from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import Booking
 from townhall.domain.principal import Principal
@@ -161,7 +162,7 @@ async def create_booking(
 
 @get("/bookings/{booking_id:str}", opt=wire(answers={200: OneBooking}))
 async def booking_detail(
-    booking_id: str,
+    booking_id: FromPath[str],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -171,7 +172,7 @@ async def booking_detail(
 @put("/bookings/{booking_id:str}", opt=wire(UpdateBooking, answers={200: OneBooking}))
 async def update_booking(
     request: AnyRequest,
-    booking_id: str,
+    booking_id: FromPath[str],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -196,7 +197,7 @@ async def update_booking(
 )
 async def cancel_booking(
     request: AnyRequest,
-    booking_id: str,
+    booking_id: FromPath[str],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -226,7 +227,7 @@ async def check_conflicts(
 )
 async def availability(
     request: AnyRequest,
-    resource_id: str,
+    resource_id: FromPath[str],
     bookings: NamedDependency[BookingService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

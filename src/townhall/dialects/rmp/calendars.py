@@ -20,6 +20,7 @@ from typing import NotRequired, TypedDict
 import msgspec
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from townhall.domain.models import BusyPeriod, CalendarEvent, CalendarInfo
 from townhall.domain.principal import Principal
@@ -178,7 +179,7 @@ class EventRef:
     id: str
 
 
-def _event_ref(calendar: str, event_id: str) -> EventRef:
+def _event_ref(calendar: FromPath[str], event_id: FromPath[str]) -> EventRef:
     return EventRef(calendar, event_id)
 
 
@@ -206,7 +207,7 @@ async def list_calendars(
 )
 async def list_events(
     request: AnyRequest,
-    calendar: str,
+    calendar: FromPath[str],
     calendars: NamedDependency[CalendarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -228,7 +229,7 @@ async def list_events(
 )
 async def create_event(
     request: AnyRequest,
-    calendar: str,
+    calendar: FromPath[str],
     calendars: NamedDependency[CalendarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -341,7 +342,7 @@ def _share(sharee: Sharee, access: str | None = None) -> ShareWire:
 )
 async def share_calendar(
     request: AnyRequest,
-    calendar: str,
+    calendar: FromPath[str],
     calendars: NamedDependency[CalendarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -357,8 +358,8 @@ async def share_calendar(
     opt=wire(answers={200: OneShare}),
 )
 async def unshare_calendar(
-    calendar: str,
-    who: str,
+    calendar: FromPath[str],
+    who: FromPath[str],
     calendars: NamedDependency[CalendarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

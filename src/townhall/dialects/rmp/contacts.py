@@ -14,6 +14,7 @@ from typing import NotRequired, TypedDict, cast
 import msgspec
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.address_books import Card
 from townhall.domain.models import Group
@@ -261,7 +262,7 @@ def _given(value: str | msgspec.UnsetType | None) -> str | None:
 )
 async def update_contact(
     request: AnyRequest,
-    uid: str,
+    uid: FromPath[str],
     address_books: NamedDependency[AddressBookService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -289,7 +290,7 @@ async def update_contact(
 
 @delete("/contacts/{uid:str}", status_code=200, opt=wire(answers={200: OneEntry}))
 async def delete_contact(
-    uid: str,
+    uid: FromPath[str],
     address_books: NamedDependency[AddressBookService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -301,7 +302,7 @@ async def delete_contact(
     opt=wire(answers={200: {"type": "string"}}, media=("text/vcard",)),
 )
 async def export_vcard(
-    uid: str,
+    uid: FromPath[str],
     address_books: NamedDependency[AddressBookService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

@@ -10,6 +10,7 @@ from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import Domain
 from townhall.domain.principal import Principal
@@ -127,7 +128,9 @@ async def create_domain(
 
 @get("/domains/{domain:str}/settings", opt=wire(answers={200: DomainSettings}))
 async def domain_settings(
-    domain: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     settings = await domains.settings(principal, domain)
     return ok(domain=domain.lower(), settings=render_settings(settings))
@@ -139,7 +142,7 @@ async def domain_settings(
 )
 async def update_domain_settings(
     request: AnyRequest,
-    domain: str,
+    domain: FromPath[str],
     domains: NamedDependency[DomainService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

@@ -11,6 +11,7 @@ from typing import Any, NotRequired, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import FieldSpec, Resource, ResourceCategory, ResourceType
 from townhall.domain.principal import Principal
@@ -158,7 +159,7 @@ async def create_type(
 )
 async def update_type(
     request: AnyRequest,
-    type_id: str,
+    type_id: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -256,7 +257,7 @@ async def create_resource(
 
 @get("/resources/{resource_id:str}", opt=wire(answers={200: OneResource}))
 async def resource_detail(
-    resource_id: str,
+    resource_id: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -266,7 +267,7 @@ async def resource_detail(
 @put("/resources/{resource_id:str}", opt=wire(ResourceBody, answers={200: OneResource}))
 async def update_resource(
     request: AnyRequest,
-    resource_id: str,
+    resource_id: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -281,7 +282,7 @@ async def update_resource(
     opt=wire(answers={200: DeletedResource}),
 )
 async def delete_resource(
-    resource_id: str,
+    resource_id: FromPath[str],
     resources: NamedDependency[ResourceService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

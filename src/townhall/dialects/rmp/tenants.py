@@ -12,6 +12,7 @@ from typing import TypedDict
 
 from litestar import Response, Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.principal import Principal
 from townhall.services.tenants import DEFAULT_ADMIN, NewTenant, TenantInfo, TenantService
@@ -111,7 +112,9 @@ async def create_tenant(
     opt=wire(answers={200: DeletedTenant}),
 )
 async def delete_tenant(
-    domain: str, tenants: NamedDependency[TenantService], principal: NamedDependency[Principal]
+    domain: FromPath[str],
+    tenants: NamedDependency[TenantService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await tenants.delete(principal, domain)
     return ok(deleted=domain.lower())
@@ -124,7 +127,7 @@ async def delete_tenant(
 )
 async def add_route(
     request: AnyRequest,
-    domain: str,
+    domain: FromPath[str],
     tenants: NamedDependency[TenantService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

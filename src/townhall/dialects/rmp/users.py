@@ -13,6 +13,7 @@ from typing import Any, TypedDict
 
 from litestar import Response, Router, delete, get, post, put
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 
 from townhall.domain.errors import Invalid
 from townhall.domain.models import Person, Resource
@@ -143,7 +144,9 @@ class Administered:
 
 
 async def _administered(
-    email: str, domains: NamedDependency[DomainService], principal: NamedDependency[Principal]
+    email: FromPath[str],
+    domains: NamedDependency[DomainService],
+    principal: NamedDependency[Principal],
 ) -> Administered:
     username, domain = await _person(domains, principal, email)
     return Administered(username, domain)
@@ -205,7 +208,7 @@ async def list_users(
 @get("/users/{email:str}", opt=wire(answers={200: UserDetail}))
 async def user_detail(
     request: AnyRequest,
-    email: str,
+    email: FromPath[str],
     people: NamedDependency[PeopleService],
     domains: NamedDependency[DomainService],
     calendars: NamedDependency[CalendarService],
@@ -323,7 +326,7 @@ async def delete_user(
 
 async def _own_or_administered(
     request: AnyRequest,
-    email: str,
+    email: FromPath[str],
     domains: NamedDependency[DomainService],
     principal: NamedDependency[Principal],
 ) -> Administered:

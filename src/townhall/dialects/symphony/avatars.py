@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -31,7 +32,7 @@ class AvatarUpdate(m.Wire):
 )
 async def list_avatars(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     avatars: NamedDependency[AvatarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -56,7 +57,7 @@ def avatar_list(request: AnyRequest, token: str | None) -> list[m.Avatar]:
 )
 async def update_avatar(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     avatars: NamedDependency[AvatarService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -66,7 +67,7 @@ async def update_avatar(
 
 
 @get("/avatars/{token:str}/original", include_in_schema=False)
-async def picture(token: str, avatars: NamedDependency[AvatarService]) -> Response[bytes]:
+async def picture(token: FromPath[str], avatars: NamedDependency[AvatarService]) -> Response[bytes]:
     try:
         media_type, image = await avatars.image(token)
     except NotFound:

@@ -14,6 +14,7 @@ from datetime import datetime
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain import roles as role_names
 from townhall.domain.principal import Principal
@@ -258,7 +259,7 @@ async def list_of_types(
     opt=wire(answers={200: m.CompanyCertDetail}),
 )
 async def get_one(
-    fingerPrint: str,
+    fingerPrint: FromPath[str],
     certificates: NamedDependency[CertificateService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -271,7 +272,7 @@ async def get_one(
     opt=wire(answers={200: list[m.CompanyCertInfoItem]}),
 )
 async def issued_by(
-    fingerPrint: str,
+    fingerPrint: FromPath[str],
     certificates: NamedDependency[CertificateService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -286,7 +287,7 @@ async def issued_by(
 )
 async def update(
     request: AnyRequest,
-    fingerPrint: str,
+    fingerPrint: FromPath[str],
     certificates: NamedDependency[CertificateService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

@@ -15,6 +15,7 @@ from datetime import datetime
 import msgspec
 from litestar import Response, Router, delete, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain import roles as role_names
 from townhall.domain.principal import Principal
@@ -148,7 +149,9 @@ async def list_disclaimers(
     opt=wire(answers={200: m.Disclaimer}),
 )
 async def get_disclaimer(
-    did: str, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
+    did: FromPath[str],
+    disclaimers: NamedDependency[DisclaimerService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_disclaimer(await disclaimers.get(principal, did)))
 
@@ -159,7 +162,9 @@ async def get_disclaimer(
     opt=wire(answers={200: list[int]}),
 )
 async def disclaimer_users(
-    did: str, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
+    did: FromPath[str],
+    disclaimers: NamedDependency[DisclaimerService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(await disclaimers.users(principal, did))
 
@@ -170,7 +175,9 @@ async def disclaimer_users(
     opt=wire(answers={200: m.Disclaimer, 204: None}),
 )
 async def user_disclaimer(
-    uid: int, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    disclaimers: NamedDependency[DisclaimerService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     """204 with no body when the user has none, as the spec (and the BDK) expect."""
     found = await disclaimers.of_user(principal, uid)
@@ -185,7 +192,7 @@ async def user_disclaimer(
 )
 async def assign_disclaimer(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     disclaimers: NamedDependency[DisclaimerService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -201,7 +208,9 @@ async def assign_disclaimer(
     opt=wire(answers={200: m.SuccessResponse}),
 )
 async def unassign_disclaimer(
-    uid: int, disclaimers: NamedDependency[DisclaimerService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    disclaimers: NamedDependency[DisclaimerService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     await disclaimers.unassign(principal, uid)
     return ok(m.SuccessResponse())
@@ -228,7 +237,7 @@ async def list_groups(
 )
 async def group_members(
     request: AnyRequest,
-    gid: str,
+    gid: FromPath[str],
     barriers: NamedDependency[BarrierService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -257,7 +266,7 @@ BULK = wire(list[int], answers={200: m.BulkActionResult})
 )
 async def add_group_members(
     request: AnyRequest,
-    gid: str,
+    gid: FromPath[str],
     barriers: NamedDependency[BarrierService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -272,7 +281,7 @@ async def add_group_members(
 )
 async def remove_group_members(
     request: AnyRequest,
-    gid: str,
+    gid: FromPath[str],
     barriers: NamedDependency[BarrierService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -300,7 +309,7 @@ async def list_policies(
     opt=wire(answers={200: m.MessageSuppressionResponse}),
 )
 async def suppress_message(
-    message_id: str,
+    message_id: FromPath[str],
     messages: NamedDependency[MessageService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

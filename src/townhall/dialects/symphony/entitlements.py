@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.models import AppEntitlement
 from townhall.domain.principal import Principal
@@ -42,7 +43,7 @@ async def _list_body(request: AnyRequest, kind: type[msgspec.Struct]) -> list[ob
     opt=wire(answers={200: list[m.Feature]}),
 )
 async def get_features(
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -58,7 +59,7 @@ async def get_features(
 )
 async def set_features(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -78,7 +79,7 @@ async def set_features(
     opt=wire(answers={200: list[int]}),
 )
 async def get_delegates(
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -93,7 +94,7 @@ async def get_delegates(
 )
 async def update_delegates(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -161,7 +162,7 @@ async def set_tenant_apps(
     opt=wire(answers={200: list[m.UserAppEntitlement]}),
 )
 async def user_apps(
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -176,7 +177,7 @@ async def user_apps(
 )
 async def set_user_apps(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     entitlements: NamedDependency[EntitlementService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

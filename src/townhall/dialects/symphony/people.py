@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain.errors import NotFound
 from townhall.domain.principal import Principal
@@ -109,7 +110,9 @@ async def list_connections(
     opt={**DECLARES_404, **wire(answers={200: m.UserConnection})},
 )
 async def connection_info(
-    user_id: str, contacts: NamedDependency[ContactService], principal: NamedDependency[Principal]
+    user_id: FromPath[str],
+    contacts: NamedDependency[ContactService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     if not (user_id.isascii() and user_id.isdigit()):
         raise SymphonyError(400, "userId: must be a user id")
@@ -120,7 +123,9 @@ async def connection_info(
 
 @get("/v3/user/{uid:int}/presence", opt={**DECLARES_404, **wire(answers={200: m.Presence})})
 async def user_presence(
-    uid: int, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(_presence(await presence.of(principal, uid)))
 
@@ -130,7 +135,9 @@ async def user_presence(
     opt={**DECLARES_404, **wire(answers={200: m.PresenceStatus})},
 )
 async def user_presence_v1(
-    uid: int, presence: NamedDependency[PresenceService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    presence: NamedDependency[PresenceService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     found = await presence.of(principal, uid)
     return ok(m.PresenceStatus(category=_legacy(found.category)))

@@ -14,6 +14,7 @@ from dataclasses import replace
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from townhall.domain import roles
 from townhall.domain.models import Room, RoomMember, RoomPage
@@ -151,7 +152,7 @@ async def create_room_v1(
 )
 async def room_info(
     request: AnyRequest,
-    stream_id: str,
+    stream_id: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -169,7 +170,7 @@ async def room_info(
 )
 async def update_room(
     request: AnyRequest,
-    stream_id: str,
+    stream_id: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -184,7 +185,7 @@ async def update_room(
 )
 async def set_active(
     request: AnyRequest,
-    stream_id: str,
+    stream_id: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -199,7 +200,9 @@ async def set_active(
     opt=wire(answers={200: list[m.MemberInfo]}),
 )
 async def list_members(
-    stream_id: str, rooms: NamedDependency[RoomService], principal: NamedDependency[Principal]
+    stream_id: FromPath[str],
+    rooms: NamedDependency[RoomService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok([_member(x) for x in await rooms.members(principal, stream_id)])
 
@@ -211,8 +214,8 @@ async def list_members(
 )
 async def change_membership(
     request: AnyRequest,
-    stream_id: str,
-    action: str,
+    stream_id: FromPath[str],
+    action: FromPath[str],
     rooms: NamedDependency[RoomService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:

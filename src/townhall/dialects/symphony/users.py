@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
 
 from townhall.domain import roles
 from townhall.domain.errors import Invalid
@@ -234,8 +235,8 @@ async def create(
 async def list_v2(
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
-    skip: int = 0,
-    limit: int = DEFAULT_PAGE,
+    skip: FromQuery[int] = 0,
+    limit: FromQuery[int] = DEFAULT_PAGE,
 ) -> Response[bytes]:
     if not 0 < limit <= MAX_PAGE:
         raise kit.Malformed("limit", f"must be between 1 and {MAX_PAGE}")
@@ -256,7 +257,9 @@ async def list_v1(
     opt=wire(answers={200: m.UserDetail}),
 )
 async def get_detail(
-    uid: int, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     return ok(detail(await people.get(principal, uid)))
 
@@ -269,7 +272,7 @@ async def get_detail(
 )
 async def update(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -283,7 +286,9 @@ async def update(
     opt=wire(answers={200: m.UserStatus}),
 )
 async def get_status(
-    uid: int, people: NamedDependency[PeopleService], principal: NamedDependency[Principal]
+    uid: FromPath[int],
+    people: NamedDependency[PeopleService],
+    principal: NamedDependency[Principal],
 ) -> Response[bytes]:
     person = await people.get(principal, uid)
     return ok(m.UserStatus(status=_status(person), suspended=False))
@@ -297,7 +302,7 @@ async def get_status(
 )
 async def set_status(
     request: AnyRequest,
-    uid: int,
+    uid: FromPath[int],
     people: NamedDependency[PeopleService],
     principal: NamedDependency[Principal],
 ) -> Response[bytes]:
@@ -378,7 +383,7 @@ async def lookup_v2(
 )
 async def lookup_by_email(
     request: AnyRequest,
-    email: str,
+    email: FromQuery[str],
     people: NamedDependency[PeopleService],
     avatars: NamedDependency[AvatarService],
     principal: NamedDependency[Principal],
@@ -393,7 +398,7 @@ async def lookup_by_email(
 @get("/v1/user/name/{username:str}/get", opt=wire(answers={200: m.UserV1, 204: None}))
 async def lookup_by_name(
     request: AnyRequest,
-    username: str,
+    username: FromPath[str],
     people: NamedDependency[PeopleService],
     avatars: NamedDependency[AvatarService],
     principal: NamedDependency[Principal],
