@@ -161,14 +161,18 @@ def _failures_named() -> Iterator[None]:
         raise
 
 
-@asynccontextmanager
-async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+async def _connect(engine: AsyncEngine) -> AsyncConnection:
     """A pooled connection; the database refusing one (too many clients, connection
     refused, no pooled connection free in time) is Unavailable."""
     try:
-        conn = await engine.connect().start()
+        return await engine.connect().start()
     except (OSError, PoolTimeout, DBAPIError) as exc:
         raise _unavailable(exc) from exc
+
+
+@asynccontextmanager
+async def _connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    conn = await _connect(engine)
     try:
         yield conn
     finally:
@@ -532,11 +536,7 @@ class _PostgresRead:
 
     async def _sqlalchemy(self) -> _AsyncTx:
         if self._tx is None:
-            try:
-                conn = await self._db.read_engine.connect().start()
-            except (OSError, PoolTimeout, DBAPIError) as exc:
-                raise _unavailable(exc) from exc
-            self._tx = _AsyncTx(conn, autocommit=True)
+            self._tx = _AsyncTx(await _connect(self._db.read_engine), autocommit=True)
         return self._tx
 
     async def execute(self, stmt: Executable, params: Any = None) -> Result[Any]:

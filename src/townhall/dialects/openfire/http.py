@@ -569,13 +569,14 @@ class OpenfireAuth:
         header = headers.get("authorization")
         if not header:
             return 401
-        peer = (scope.get("client") or ("",))[0]
-        address = kit.client_address(peer, headers.get("x-forwarded-for"), trusted)
+
+        async def authenticate() -> Principal:  # only when nothing is remembered
+            peer = (scope.get("client") or ("",))[0]
+            address = kit.client_address(peer, headers.get("x-forwarded-for"), trusted)
+            return await self._authenticate(header, settings, svc, tenant, address)
+
         try:
-            accepted = await self._accepted.fetch(
-                (tenant.id, header),
-                lambda: self._authenticate(header, settings, svc, tenant, address),
-            )
+            accepted = await self._accepted.fetch((tenant.id, header), authenticate)
         except Unauthenticated:
             return 401
         scope.setdefault("state", {})[kit.PRINCIPAL] = accepted
