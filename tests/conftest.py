@@ -33,6 +33,10 @@ ADMIN_PASSWORD = "admin-test-password"
 BACKENDS = ["sqlite", "postgresql"]
 _names = itertools.count()
 
+# No server a test starts takes the default SMTP port (127.0.0.1:2525): several run at
+# once under xdist, and a test that receives mail names a private port of its own.
+os.environ.setdefault("TOWNHALL_SMTP_LISTEN", "off")
+
 
 def unique(prefix: str) -> str:
     """A name no other test uses, so tests can share one server."""
@@ -101,8 +105,6 @@ def start_server(
         "TOWNHALL_LOGIN_FAILURES_PER_ADDRESS": "100000",
         # And as many SaaS registrations (tests/dialects/rmp/test_saas.py tests the limit).
         "TOWNHALL_SAAS_REGISTRATIONS_PER_ADDRESS": "0",
-        # Test servers receive no mail unless a test asks (tests/dialects/oxaas/test_mail.py).
-        "TOWNHALL_SMTP_LISTEN": "off",
         **env,
     }
     if not database_url.startswith("sqlite"):  # else: the SQLite file's folder
