@@ -18,8 +18,11 @@ stored). TTLs only bound memory.
 
 In Redis the generations, the entries and the hit counters are shared by every process,
 so a `forget` done before the write answers holds for all of them. In process there is
-no shared memory: `make_read_cache` turns the cache off when several workers run
-without Redis (each would keep its own stale copies).
+no shared memory, but a database may keep a number that every commit changes, in any
+process (SQLite's `data_version`): then that number is part of every tag, and an entry
+dies with any commit anywhere, the CLI's and other workers' included. Without Redis
+and without such a number, `make_read_cache` keeps a cache in process for a single
+worker only (each of several would keep its own stale copies).
 
 Redis may go away. Writes go on (as the event bus does, the database is the truth), and
 a process that failed to reach Redis for any cache call owes a flush: it answers from
@@ -286,9 +289,17 @@ class MemoryCache(ReadCache):
 
     provider = "memory"
 
-    def __init__(self, max_entries: int = 10_000, ttls: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        ttls: dict[str, int] | None = None,
+        stamp: Callable[[], object] | None = None,
+    ) -> None:
+        """`stamp`: the database's change stamp (`Database.change_stamp`), if it
+        keeps one; it makes this cache safe beside other processes that write."""
         self._max = max_entries
         self._ttls = ttls or dict(TTL_DEFAULTS)
+        self._stamp = stamp
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._generations: dict[str, int] = {}
         self._counts: dict[tuple[str, str, str], int] = {}
@@ -300,7 +311,7 @@ class MemoryCache(ReadCache):
         self, scope: Scope, kind: str, ident: str, shape: str = ""
     ) -> tuple[bytes | None, str]:
         key = scope.key(kind, ident)
-        tag = _tag(self._generations, scope, kind, shape)
+        tag = self._tag(scope, kind, shape)
         entry = self._entries.get(key)
         if entry is not None:
             if entry.tag == tag and entry.expires > time.monotonic():
@@ -314,7 +325,7 @@ class MemoryCache(ReadCache):
     async def store(
         self, scope: Scope, kind: str, ident: str, blob: bytes, ticket: str, shape: str = ""
     ) -> None:
-        if _tag(self._generations, scope, kind, shape) != ticket:
+        if self._tag(scope, kind, shape) != ticket:
             return  # a write came between the caller's lookup and now
         ttl = self._ttls.get(kind, 300)
         key = scope.key(kind, ident)
@@ -323,6 +334,10 @@ class MemoryCache(ReadCache):
         while len(self._entries) > self._max:
             _, evicted = self._entries.popitem(last=False)
             self._count(evicted.domain, evicted.kind, "evictions")
+
+    def _tag(self, scope: Scope, kind: str, shape: str) -> str:
+        tag = _tag(self._generations, scope, kind, shape)
+        return tag if self._stamp is None else f"{tag}.{self._stamp()}"
 
     async def forget(self, scope: Scope, kinds: Iterable[str], everywhere: bool) -> None:
         for kind in kinds:
@@ -359,7 +374,9 @@ class MemoryCache(ReadCache):
             self._max,
             "lru",
             dict(self._ttls),
-            "in this process only (one worker, no Redis)",
+            "in each process, checked against the database's change stamp"
+            if self._stamp is not None
+            else "in this process only (one worker, no Redis)",
         )
 
 
@@ -557,17 +574,25 @@ def _text(value: Any) -> str:
 
 
 def make_read_cache(
-    mode: str, redis_url: str | None, deployment: str, workers: int, max_entries: int
+    mode: str,
+    redis_url: str | None,
+    deployment: str,
+    workers: int,
+    max_entries: int,
+    stamp: Callable[[], object] | None = None,
 ) -> ReadCache:
-    """Redis where configured; in process for a single worker; else none: several
-    workers without Redis share no memory, so one worker could not make the others
-    forget what a write changed."""
+    """Redis where configured; else in process, checked against the database's change
+    `stamp` where it keeps one (SQLite), or for a single worker; else none: several
+    workers share no memory, so one worker could not make the others forget what a
+    write changed."""
     if mode == "off":
         return NoCache("turned off (TOWNHALL_CACHE=off)")
     if mode not in ("auto", "on"):
         raise ValueError("TOWNHALL_CACHE must be auto, on or off")
     if redis_url:
         return RedisCache(redis_url, deployment)
+    if stamp is not None:
+        return MemoryCache(max_entries, stamp=stamp)
     if workers > 1:
         return NoCache("off: several workers without Redis cannot invalidate each other")
     return MemoryCache(max_entries)

@@ -26,6 +26,7 @@ from townhall.domain.errors import AlreadyExists, Invalid, NotFound
 from townhall.domain.models import Contact
 from townhall.domain.principal import Principal
 from townhall.services.base import Service, Work
+from townhall.services.cached import cached
 from townhall.store import contacts as store
 from townhall.store import people as people_store
 from townhall.store.people import Held
@@ -43,8 +44,11 @@ class Connection:
 class ContactService(Service):
     # -- contact lists -----------------------------------------------------------------
 
+    @cached("user", lambda actor, owner: f"roster:{owner}", list[Contact])
     async def entries(self, actor: Principal, owner: str) -> list[Contact]:
-        """The contacts of `owner` (a username, or `name@<tenant domain>`)."""
+        """The contacts of `owner` (a username, or `name@<tenant domain>`), the read
+        behind every client's roster fetch: cached under the person (a node part holds
+        no `:`, so the key is no username's)."""
         local = names.local_part(owner, actor.tenant.domain)
         async with self.db.read() as tx:
             found = await store.contacts_of(tx, actor.tenant_id, local)

@@ -153,8 +153,9 @@ class Services:
     ) -> Services:
         """`tenant_defaults`: what each API sets up in a tenant the operator creates
         (the application's `TENANT_DEFAULTS`, which services cannot know)."""
+        db = db or open_database(settings.database_url, settings.pool_size)
         deps = Deps(
-            db=db or open_database(settings.database_url, settings.pool_size),
+            db=db,
             clock=clock or Clock(settings.clock_offset_seconds),
             events=events or make_event_bus(settings.redis_url, settings.deployment_name),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
@@ -165,6 +166,7 @@ class Services:
                 settings.deployment_name,
                 settings.workers,
                 settings.cache_max_entries,
+                db.change_stamp if db.stamps_changes else None,
             ),
         )
         tenants = TenantService(deps)

@@ -252,12 +252,13 @@ def test_keys_written_by_one_process_are_counted_and_removed_by_the_other(
     assert removed.json()["invalidated"] == 1, removed.text
 
 
-def test_several_workers_without_redis_cache_nothing(
+def test_several_workers_without_redis_cache_nothing_on_postgresql(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Workers share no memory: one could not make the others forget a write."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the choice does not depend on the database")
+    """Workers share no memory, and PostgreSQL keeps no change stamp: one worker could
+    not make the others forget a write."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's change stamp lets each process cache (the test below)")
     running = start_server(
         database_url, tmp_path_factory.mktemp("workers") / "server.log", workers=2
     )
@@ -272,3 +273,34 @@ def test_several_workers_without_redis_cache_nothing(
         assert resource["hits"] == 0 and resource["keys"] == 0
     finally:
         stop_server(running)
+
+
+def test_sqlite_processes_without_redis_cache_and_see_each_others_writes(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two servers on one SQLite file, no Redis: each caches in its own memory, and a
+    write through one is read through the other at once (SQLite's data_version is in
+    every entry's tag)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL keeps no change stamp (the test above)")
+    logs = tmp_path_factory.mktemp("sqlite-pair")
+    first = start_server(database_url, logs / "a.log")
+    try:
+        second = start_server(database_url, logs / "b.log")
+        try:
+            a, b = admin(first), admin(second)
+            config = a.get("/admin/cache/config").json()["config"]
+            assert config["provider"] == "memory" and "change stamp" in config["note"]
+            room = make_resource(b)
+            hits, misses = _counts(a, "resource")
+            for _ in range(3):
+                assert a.get(f"/resources/{room}").json()["resource"]["name"] != "Moved"
+            assert _counts(a, "resource") == (hits + 2, misses + 1)
+            changed = b.put(f"/resources/{room}", json={"name": "Moved"})
+            assert changed.status_code == 200, changed.text
+            assert a.get(f"/resources/{room}").json()["resource"]["name"] == "Moved"
+            assert _counts(a, "resource") == (hits + 2, misses + 2)
+        finally:
+            stop_server(second)
+    finally:
+        stop_server(first)
