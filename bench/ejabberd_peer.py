@@ -11,8 +11,9 @@ the same data and under the same load (`wrk -t1 -c64`, one Lua script, bench/pee
 
 ejabberd 23.01 comes from Debian (installed if absent, without starting Debian's daemon) and
 runs as a private node with mod_http_api on loopback (recipe: ../shared/design/ejabberd-peer.md).
-Townhall runs as `townhall serve` in three configurations, each on a fresh database:
-s1 = SQLite 1 worker, s2 = SQLite 2 workers, p2 = PostgreSQL 2 workers. Every scenario runs
+Townhall runs as `townhall serve` in four configurations, each on a fresh database:
+s1 = SQLite 1 worker, s2 = SQLite 2 workers, p2 = PostgreSQL 2 workers, r2 = the same with
+Redis (the PostgreSQL deployment: events and the read cache shared). Every scenario runs
 ejabberd, then each Townhall configuration, then ejabberd again; the ratio is Townhall's
 rate over the mean of the two ejabberd runs that bracket it. Also prints each Townhall
 worker's resident memory, idle and after the load.
@@ -56,8 +57,21 @@ HERE = Path(__file__).resolve().parent
 LUA = HERE / "peer_load.lua"
 XMPP_HOST = "localhost"
 MUC_SERVICE = f"conference.{XMPP_HOST}"
-CONFIGS = {"s1": ("sqlite", 1), "s2": ("sqlite", 2), "p2": ("postgresql", 2)}
-LABELS = {"s1": "SQLite 1 worker", "s2": "SQLite 2 workers", "p2": "PostgreSQL 2 workers"}
+CONFIGS = {
+    "s1": ("sqlite", 1, False),
+    "s2": ("sqlite", 2, False),
+    "p2": ("postgresql", 2, False),
+    "r2": ("postgresql", 2, True),
+}
+"""(database, workers, with Redis at REDIS_URL): r2 is the PostgreSQL deployment as the
+README describes it, Redis carrying events and the read cache between the workers."""
+LABELS = {
+    "s1": "SQLite 1 worker",
+    "s2": "SQLite 2 workers",
+    "p2": "PostgreSQL 2 workers",
+    "r2": "PostgreSQL+Redis 2 w.",
+}
+REDIS_URL = "redis://127.0.0.1:6379/0"
 ROSTER_OWNER = "seed0"
 ROSTER_ITEMS = 10
 TICK = os.sysconf("SC_CLK_TCK")
@@ -499,7 +513,7 @@ class Townhall:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        kind, workers = CONFIGS[self.config]
+        kind, workers, redis = CONFIGS[self.config]
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.database_url = fresh_database(kind, self.workdir)
         env = {
@@ -509,6 +523,8 @@ class Townhall:
             "TOWNHALL_LOG_LEVEL": "warning",
             # Several servers run at once; none of the scenarios receives mail.
             "TOWNHALL_SMTP_LISTEN": "off",
+            # A fresh database is a fresh deployment: its keys in Redis are its own.
+            **({"TOWNHALL_REDIS_URL": REDIS_URL} if redis else {}),
         }
         log = self.workdir / "server.log"
         self.process = subprocess.Popen(
@@ -673,7 +689,7 @@ def arguments() -> argparse.Namespace:
         default="read,list,user,room,roster",
         help="comma list of: read,list,user,room,roster",
     )
-    parser.add_argument("--configs", default="s1,s2,p2", help="comma list of: s1,s2,p2")
+    parser.add_argument("--configs", default="s1,s2,p2,r2", help="comma list of: s1,s2,p2,r2")
     parser.add_argument("--users", type=int, default=10_000, help="users for the read scenario")
     parser.add_argument("--list-users", type=int, default=5_000, help="users for the list scenario")
     args = parser.parse_args()

@@ -1,11 +1,14 @@
 """SQLite's locks and WAL between server processes (store/database.py): the WAL is
-copied back by the server's own checkpointer, never inside a commit, and a write that
-waits for another process waits on the event loop. SQLite only: on PostgreSQL both are
-the database server's business."""
+copied back by the server's own checkpointer, never inside a commit, a write that
+waits for another process waits on the event loop, and writers take turns through a
+lock file. SQLite only: on PostgreSQL all three are the database server's business."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import os
 from pathlib import Path
 
 from sqlalchemy import text
@@ -79,3 +82,78 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path
     finally:
         await first.dispose()
         await second.dispose()
+
+
+def _other_process_takes_the_turn(path: Path) -> int:
+    """The lock file's own open file, as another server process holds it."""
+    fd = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+async def _turn_is_free(path: Path) -> bool:
+    """Whether the turn can be taken now, tried for up to a second."""
+    fd = os.open(f"{path}-writer", os.O_RDWR)
+    try:
+        for _ in range(100):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return True
+        return False
+    finally:
+        os.close(fd)
+
+
+async def test_a_writer_waits_for_its_turn_and_goes_when_it_is_given(tmp_path: Path) -> None:
+    """While another process holds the writers' turn, a write does not begin (though
+    SQLite itself is free), and it begins once the turn is given back."""
+    path = tmp_path / "turns.db"
+    db = SQLiteDatabase(f"sqlite:///{path}")
+    try:
+        async with db.write() as tx:
+            await tx.execute(text("CREATE TABLE marks (who TEXT)"))
+        began = asyncio.Event()
+
+        async def write() -> None:
+            async with db.write() as tx:
+                began.set()
+                await tx.execute(text("INSERT INTO marks VALUES ('mine')"))
+
+        other = _other_process_takes_the_turn(path)
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not began.is_set()
+        fcntl.flock(other, fcntl.LOCK_UN)
+        await asyncio.wait_for(writing, timeout=2)
+        os.close(other)
+        async with db.read() as tx:
+            assert (await tx.execute(text("SELECT who FROM marks"))).scalars().all() == ["mine"]
+    finally:
+        await db.dispose()
+
+
+async def test_a_writer_that_stops_waiting_gives_its_turn_back(tmp_path: Path) -> None:
+    """A request cancelled while its write waits for the turn: the turn its waiting
+    thread gets later is given straight back, so the other process can go on."""
+    path = tmp_path / "cancelled.db"
+    db = SQLiteDatabase(f"sqlite:///{path}")
+    try:
+        async with db.write() as tx:
+            await tx.execute(text("CREATE TABLE marks (who TEXT)"))
+        other = _other_process_takes_the_turn(path)
+        waiting = asyncio.create_task(db.write().__aenter__())
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+        assert await _turn_is_free(path)
+        async with db.write() as tx:  # and this process still takes turns
+            await tx.execute(text("INSERT INTO marks VALUES ('after')"))
+    finally:
+        await db.dispose()

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol
 
@@ -322,6 +325,7 @@ class SQLiteDatabase:
             url, connect_args={"check_same_thread": False, "timeout": 30}
         )
         self._write_lock = asyncio.Lock()
+        self._turns = _WriterTurns(self.engine.url.database)
         self._checkpoints_elsewhere = False
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "begin", _sqlite_on_begin)
@@ -357,7 +361,7 @@ class SQLiteDatabase:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Tx]:
-        async with self._write_lock:
+        async with self._write_lock, self._turns.taken():
             with _failures_named(), self.engine.connect() as conn:
                 await _begin_immediate(conn)
                 conn.info["begin"] = None  # begun: SQLAlchemy only tracks it
@@ -408,12 +412,91 @@ class SQLiteDatabase:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        self._turns.close()
         self.engine.dispose()
 
     def _on_connect(self, dbapi_conn: Any, _record: Any) -> None:
         _sqlite_on_connect(dbapi_conn, _record)
         if self._checkpoints_elsewhere:
             dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+
+class _WriterTurns:
+    """Whose turn it is to write, among the processes serving one SQLite file.
+
+    SQLite lets one writer in at a time and answers the others "busy", so they poll
+    (`_begin_immediate`); a poller pausing between tries loses nearly every race to the
+    process that has just committed, whose next writer is already waiting. Under load
+    one worker then did all the writing while the other's requests queued behind it,
+    and two workers created fewer rooms than one. An exclusive flock on a file beside
+    the database is a queue the kernel keeps instead: a process that finds it taken
+    waits in a thread and is woken the moment it is given back.
+
+    Only Townhall's processes take turns; any other writer still meets SQLite's own
+    lock, which `_begin_immediate` waits for as before."""
+
+    def __init__(self, database: str | None) -> None:
+        usable = database and database != ":memory:" and hasattr(os, "fork")
+        self._path = f"{database}-writer" if usable else None
+        self._fd = -1
+        self._pid = 0
+        self._waiter: ThreadPoolExecutor | None = None
+
+    def _file(self) -> int:
+        """The lock file, opened by this process: a forked worker must not share the
+        open file (and with it the lock) of the process it was forked from. Its waits
+        run on a thread of their own, never queued behind password hashing."""
+        assert self._path is not None
+        if self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+            self._waiter = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer-turn")
+        return self._fd
+
+    @asynccontextmanager
+    async def taken(self) -> AsyncIterator[None]:
+        if self._path is None:
+            yield
+            return
+        import fcntl
+
+        fd = self._file()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            await self._wait(fd)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._pid == os.getpid():
+            os.close(self._fd)
+            assert self._waiter is not None
+            self._waiter.shutdown(wait=False, cancel_futures=True)
+        self._pid = 0
+
+    async def _wait(self, fd: int) -> None:
+        import fcntl
+
+        loop = asyncio.get_running_loop()
+        waiting = loop.run_in_executor(self._waiter, fcntl.flock, fd, fcntl.LOCK_EX)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), BUSY_SECONDS)
+        except (asyncio.CancelledError, TimeoutError) as exc:
+            waiting.add_done_callback(functools.partial(_given_back, fd))
+            if isinstance(exc, TimeoutError):
+                raise _unavailable(exc) from exc
+            raise
+
+
+def _given_back(fd: int, waited: asyncio.Future[None]) -> None:
+    """The turn a waiter got after it stopped waiting (cancelled, or out of time)."""
+    import fcntl
+
+    if not waited.cancelled() and waited.exception() is None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -445,8 +528,9 @@ async def _begin_immediate(conn: Connection) -> None:
     SQLite's busy handler would wait inside the call, holding the loop (and with it
     every request of the process) for 1, 2, 5... ms at a time even when the other
     writer is done after 0.1 ms. Here a refused BEGIN is tried again after a pause
-    that starts at 0.2 ms and doubles up to 10 ms, the loop serving other requests
-    meanwhile, within the same 30 s a busy handler would allow."""
+    that starts at 1 ms and doubles up to 10 ms, the loop serving other requests
+    meanwhile, within the same 30 s a busy handler would allow. Townhall's own
+    processes rarely get here: they take turns first (`_WriterTurns`)."""
     driver: Any = conn.connection.driver_connection
     driver.execute("PRAGMA busy_timeout=0")
     try:
