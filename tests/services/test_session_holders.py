@@ -1,6 +1,8 @@
-"""Who holds a session is remembered only where every process hears every change (all
-of them on Redis): a logout or a lockout in one process then refuses the session in the
-others at once, and processes that cannot hear each other read the row every time."""
+"""Who holds a session is remembered only where no change can pass unseen: where every
+process hears every change (all of them on Redis), or where the database's change stamp
+moves with any commit (SQLite). A logout or a lockout in one process then refuses the
+session in the others at once; processes with neither (PostgreSQL without Redis) read
+the row every time."""
 
 from __future__ import annotations
 
@@ -74,14 +76,21 @@ async def redis_pair(
         yield pair
 
 
-async def test_processes_that_cannot_hear_each_other_read_the_row_every_time(
-    deaf_pair: tuple[Services, Services],
+@pytest.mark.parametrize("change", ["logout", "lockout"])
+async def test_processes_that_cannot_hear_each_other_refuse_a_change_elsewhere_at_once(
+    deaf_pair: tuple[Services, Services], change: str
 ) -> None:
     first, second = deaf_pair
-    _, token = await _person_with_session(first)
+    name, token = await _person_with_session(first)
     await second.auth.session(token, "console")
-    await first.auth.end_session(token, "console")  # `second` hears nothing of it
-    with pytest.raises(Unauthenticated):
+    remembered = second.auth._holders.get((_digest(token), "console")) is not None
+    assert remembered == second.deps.db.stamps_changes  # SQLite: the stamp guards it
+    if change == "logout":
+        await first.auth.end_session(token, "console")  # `second` hears nothing of it
+    else:
+        actor = Principal.system(await first.tenants.first(), "tester")
+        await first.people.set_locked(actor, name, True)
+    with pytest.raises(Unauthenticated):  # at once, not after the 2 s memo
         await second.auth.session(token, "console")
 
 

@@ -167,6 +167,7 @@ class AuthService(Service):
         self._holders: TTLCache[tuple[str, str], tuple[Principal, datetime]] = TTLCache(
             HOLDER_TTL_SECONDS
         )
+        self._holders_stamp: int | None = None
         deps.events.subscribe(self._forget_holders)
 
     # -- passwords and the shared secret ------------------------------------------------
@@ -575,7 +576,7 @@ class AuthService(Service):
 
     async def _holder(self, sid: str, kind: str) -> Principal:
         """The principal a stored session row stands for, if it is live."""
-        if not self.deps.events.crosses_processes:
+        if not self._holders_stay_true():
             found, expires_at = await self._live_row(sid, kind)
         else:
             found, expires_at = await self._holders.fetch(
@@ -607,6 +608,21 @@ class AuthService(Service):
             owner.change_required,
         )
         return found, owner.expires_at
+
+    def _holders_stay_true(self) -> bool:
+        """Whether a remembered holder is as true as its row: every process's events
+        reach this one (Redis), or the database's change stamp has not moved since the
+        memo was last emptied (SQLite: a revocation or lockout committed anywhere, the
+        CLI's too, moves it, and empties the memo here before it is read)."""
+        if self.deps.events.crosses_processes:
+            return True
+        if not self.db.stamps_changes:
+            return False
+        stamp = self.db.change_stamp()
+        if stamp != self._holders_stamp:
+            self._holders.clear()
+            self._holders_stamp = stamp
+        return True
 
     def _forget_holders(self, event: DomainEvent) -> None:
         if not event.topic.startswith(UNRELATED_TO_HOLDERS):

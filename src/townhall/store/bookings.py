@@ -156,15 +156,19 @@ async def overlapping(
     besides: str | None = None,
 ) -> list[Booking]:
     """Live bookings of the resources that share an instant with [starts_at, ends_at)."""
-    query = _BOOKING.where(
-        bookings.c.resource_id.in_(resource_ids),
-        LIVE,
-        bookings.c.starts_at < ends_at,
-        bookings.c.ends_at > starts_at,
-    ).order_by(bookings.c.starts_at)
-    if besides is not None:
-        query = query.where(bookings.c.id != besides)
-    return [_booking(row) for row in await tx.execute(query)]
+    query = _OVERLAPPING if besides is None else _OVERLAPPING_BESIDES
+    params = {"ids": resource_ids, "since": starts_at, "till": ends_at, "besides": besides}
+    return [_booking(row) for row in await tx.execute(query, params)]
+
+
+_OVERLAPPING = _BOOKING.where(
+    bookings.c.resource_id.in_(bindparam("ids", expanding=True)),
+    LIVE,
+    bookings.c.starts_at < bindparam("till", type_=bookings.c.starts_at.type),
+    bookings.c.ends_at > bindparam("since", type_=bookings.c.ends_at.type),
+).order_by(bookings.c.starts_at)
+"""Built once: every booking asks it (on SQLite; on PostgreSQL after a refusal)."""
+_OVERLAPPING_BESIDES = _OVERLAPPING.where(bookings.c.id != bindparam("besides"))
 
 
 async def live_after(
@@ -408,6 +412,9 @@ async def move(
     )
 
 
+_INSERT = insert(bookings)
+
+
 async def insert_with_events(
     tx: Tx,
     tenant_id: int,
@@ -422,21 +429,22 @@ async def insert_with_events(
     booking's `calendarEventId` (None without one)."""
     now = booking.updated_at
     await tx.execute(
-        insert(bookings).values(
-            id=booking.id,
-            tenant_id=tenant_id,
-            resource_id=resource.id,
-            organizer_id=organizer_id,
-            organizer=booking.organizer,
-            title=booking.title,
-            starts_at=booking.starts_at,
-            ends_at=booking.ends_at,
-            status=booking.status,
-            attendees=list(booking.attendees),
-            services=list(booking.services),
-            created_at=booking.created_at,
-            updated_at=now,
-        )
+        _INSERT,
+        {
+            "id": booking.id,
+            "tenant_id": tenant_id,
+            "resource_id": resource.id,
+            "organizer_id": organizer_id,
+            "organizer": booking.organizer,
+            "title": booking.title,
+            "starts_at": booking.starts_at,
+            "ends_at": booking.ends_at,
+            "status": booking.status,
+            "attendees": list(booking.attendees),
+            "services": list(booking.services),
+            "created_at": booking.created_at,
+            "updated_at": now,
+        },
     )
     ids = [
         resource.calendar_id

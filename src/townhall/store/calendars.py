@@ -139,26 +139,32 @@ def _columns(values: EventValues) -> dict[str, Any]:
 # --- calendars -----------------------------------------------------------------------
 
 
-async def _owned(tx: Tx, owner: ColumnElement[bool], name: str) -> int | None:
-    query = select(calendars.c.id).where(owner, calendars.c.name == name)
-    found = (await tx.execute(query)).scalar()
+_OWNED = {
+    column: select(calendars.c.id).where(
+        calendars.c[column] == bindparam("owner"), calendars.c.name == bindparam("name")
+    )
+    for column in ("owner_user_id", "owner_resource_id")
+}
+"""A calendar by owner and name, built once: every booking looks up two of them."""
+_MADE = insert(calendars)
+
+
+async def _owned(tx: Tx, column: str, owner: int, name: str) -> int | None:
+    found = (await tx.execute(_OWNED[column], {"owner": owner, "name": name})).scalar()
     return int(found) if found is not None else None
 
 
 async def _find_or_make(tx: Tx, tenant_id: int, column: str, owner: int, now: datetime) -> int:
     """The owner's default calendar, made if missing. The insert runs in a savepoint so
     a concurrent maker's win (the unique owner+name) is read, not an error."""
-    match = calendars.c[column] == owner
-    found = await _owned(tx, match, DEFAULT_CALENDAR)
+    found = await _owned(tx, column, owner, DEFAULT_CALENDAR)
     if found is not None:
         return found
-    made = insert(calendars).values(
-        tenant_id=tenant_id, name=DEFAULT_CALENDAR, created_at=now, **{column: owner}
-    )
+    made = {"tenant_id": tenant_id, "name": DEFAULT_CALENDAR, "created_at": now, column: owner}
     # No RETURNING here: SQLite cannot release a savepoint with a result still open.
     with contextlib.suppress(UniqueViolation):
-        await tx.savepoint_insert(made)
-    again = await _owned(tx, match, DEFAULT_CALENDAR)
+        await tx.savepoint_insert(_MADE, made)
+    again = await _owned(tx, column, owner, DEFAULT_CALENDAR)
     assert again is not None
     return again
 
@@ -182,7 +188,7 @@ async def personal_owners(tx: Tx, user_ids: Sequence[int]) -> set[int]:
 
 
 async def has_personal_calendar(tx: Tx, user_id: int) -> bool:
-    return await _owned(tx, calendars.c.owner_user_id == user_id, DEFAULT_CALENDAR) is not None
+    return await _owned(tx, "owner_user_id", user_id, DEFAULT_CALENDAR) is not None
 
 
 async def create_calendar(tx: Tx, tenant_id: int, user_id: int, name: str, now: datetime) -> int:
@@ -194,7 +200,7 @@ async def create_calendar(tx: Tx, tenant_id: int, user_id: int, name: str, now: 
 
 
 async def find_owned(tx: Tx, user_id: int, name: str) -> int | None:
-    return await _owned(tx, calendars.c.owner_user_id == user_id, name)
+    return await _owned(tx, "owner_user_id", user_id, name)
 
 
 async def share(tx: Tx, calendar_id: int, user_id: int, access: str) -> None:
@@ -539,9 +545,11 @@ async def write_booking_events(
     if not calendar_ids:
         return []
     row = {"sequence": 0, "created_at": now, "updated_at": now, **_columns(values)}
-    made = insert(calendar_events).returning(calendar_events.c.id, sort_by_parameter_order=True)
-    written = await tx.execute(made, [{**row, "calendar_id": c} for c in calendar_ids])
+    written = await tx.execute(_EVENTS_MADE, [{**row, "calendar_id": c} for c in calendar_ids])
     return [int(found) for found in written.scalars()]  # one statement, in the given order
+
+
+_EVENTS_MADE = insert(calendar_events).returning(calendar_events.c.id, sort_by_parameter_order=True)
 
 
 async def update_booking_events(tx: Tx, booking_id: str, now: datetime, **changes: Any) -> None:

@@ -717,6 +717,9 @@ bookings = Table(
     CheckConstraint("status IN ('confirmed', 'tentative', 'cancelled')", name="known_status"),
 )
 Index("ix_bookings_resource_time", bookings.c.resource_id, bookings.c.starts_at)
+# Where a range check starts on SQLite: at the end of the asked range, not at the
+# resource's first booking (0024).
+Index("ix_bookings_resource_end", bookings.c.resource_id, bookings.c.ends_at)
 Index("ix_bookings_organizer_time", bookings.c.organizer_id, bookings.c.starts_at)
 Index("ix_bookings_tenant_time", bookings.c.tenant_id, bookings.c.starts_at)
 BOOKINGS_DO_NOT_OVERLAP = (
