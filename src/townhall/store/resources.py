@@ -19,7 +19,6 @@ from sqlalchemy import (
     Row,
     Select,
     String,
-    and_,
     bindparam,
     delete,
     exists,
@@ -333,56 +332,27 @@ async def find(tx: Tx, tenant_id: int, address: str, lock: bool = False) -> Reso
 
 def _busy(free_from: datetime, free_till: datetime) -> ColumnElement[bool]:
     """A live booking of the resource overlaps the asked range (half-open), or holds
-    the asked instant when the range is empty."""
-    if free_till <= free_from:
-        taken = and_(bookings.c.starts_at <= free_from, bookings.c.ends_at > free_from)
-    else:
-        taken = Overlaps(bookings.c.starts_at, bookings.c.ends_at, free_from, free_till)
+    the asked instant when the range is empty. Both databases answer it from the index
+    on (resource, end), from `free_from` on, where a busy resource's overlapping
+    booking comes first (on PostgreSQL, probing the exclusion index's ranges instead
+    took three times as long: 4.8-7.2 against 1.5-2.5 ms for 1,000 rooms)."""
+    before = (
+        bookings.c.starts_at <= free_from
+        if free_till <= free_from
+        else (bookings.c.starts_at < free_till)
+    )
     return exists().where(
-        and_(bookings.c.resource_id == resources.c.id, bookings.c.status != _CANCELLED, taken)
+        bookings.c.resource_id == resources.c.id,
+        bookings.c.status != _CANCELLED,
+        bookings.c.ends_at > free_from,
+        before,
     )
 
 
 _CANCELLED: ColumnElement[str] = literal_column("'cancelled'")
-"""Inline, not bound: PostgreSQL uses the partial exclusion index (`WHERE status <>
-'cancelled'`) only for a predicate it can see matches, which a parameter is not once
-the prepared statement's plan is generic."""
-
-
-class Overlaps(FunctionElement[bool]):
-    """[starts, ends) shares an instant with [since, until). On PostgreSQL as ranges,
-    which the bookings' GiST exclusion index answers in one probe per resource: the
-    b-tree on (resource, start) read every earlier booking of each resource until one
-    ended late enough (10 ms for 1,000 rooms of 100 bookings). Elsewhere as two
-    comparisons."""
-
-    type = Boolean()
-    name = "Overlaps"
-    inherit_cache = True
-    _is_implicitly_boolean = True
-    """A condition in itself: SQLite must not get it as `(...) = 1`, which no index
-    serves (SQLAlchemy writes that for a boolean value on a database without booleans)."""
-
-    def __init__(self, starts: Any, ends: Any, since: datetime, until: datetime) -> None:
-        instant = bookings.c.starts_at.type
-        super().__init__(
-            starts,
-            ends,
-            bindparam(None, since, type_=instant),
-            bindparam(None, until, type_=instant),
-        )
-
-
-@compiles(Overlaps, "postgresql")
-def _overlaps_on_postgresql(element: Overlaps, compiler: SQLCompiler, **kw: Any) -> str:
-    starts, ends, since, until = (compiler.process(c, **kw) for c in element.clauses)
-    return f"tstzrange({starts}, {ends}, '[)') && tstzrange({since}, {until}, '[)')"
-
-
-@compiles(Overlaps)
-def _overlaps_elsewhere(element: Overlaps, compiler: SQLCompiler, **kw: Any) -> str:
-    starts, ends, since, until = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({starts} < {until} AND {ends} > {since})"
+"""Inline, not bound: PostgreSQL uses an index with `WHERE status <> 'cancelled'` only
+for a predicate it can see matches, which a parameter is not once the prepared
+statement's plan is generic."""
 
 
 class JsonListHas(FunctionElement[bool]):

@@ -4,8 +4,8 @@ Why: on SQLite, "is this resource free from A to B" read the resource's index by
 from its first booking up to B, to find any that ends after A: every past booking of
 the resource, at every check, so a free-rooms search over 1,000 rooms of 100 bookings
 took 3.9 ms and grew with the history. By end, it starts at A and meets the booking
-that overlaps first (1.1 ms). PostgreSQL answers overlaps from the exclusion index, and
-the same plain comparisons (store/bookings.py `overlapping`) from this one.
+that overlaps first (1.1 ms). On PostgreSQL the same search from this index takes a
+third of the time a probe of the exclusion index's ranges took.
 
 Revision ID: 0024
 Revises: 0023
