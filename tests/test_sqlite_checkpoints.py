@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import text
@@ -156,4 +157,33 @@ async def test_a_writer_that_stops_waiting_gives_its_turn_back(tmp_path: Path) -
         async with db.write() as tx:  # and this process still takes turns
             await tx.execute(text("INSERT INTO marks VALUES ('after')"))
     finally:
+        await db.dispose()
+
+
+async def test_the_change_stamp_moves_with_every_commit_and_never_comes_back(
+    tmp_path: Path,
+) -> None:
+    """`change_stamp` is read from the WAL index's header in shared memory: each commit
+    of another connection moves it, a WAL restart too, and no stamp comes back; a
+    rolled-back write leaves it where it was."""
+    path = tmp_path / "stamps.db"
+    db = SQLiteDatabase(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("PRAGMA journal_mode=WAL")
+        other.execute("CREATE TABLE t (x INTEGER)")
+        seen = [db.change_stamp()]
+        assert db._wal_index.position() == seen[0]  # mapped: no call into SQLite
+        for step in range(4):
+            if step == 2:
+                other.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL restarts
+            other.execute("INSERT INTO t VALUES (?)", (step,))
+            seen.append(db.change_stamp())
+        assert len(set(seen)) == len(seen), seen
+        other.execute("BEGIN")
+        other.execute("INSERT INTO t VALUES (9)")
+        other.execute("ROLLBACK")
+        assert db.change_stamp() == seen[-1]
+    finally:
+        other.close()
         await db.dispose()

@@ -19,7 +19,7 @@ stored). TTLs only bound memory.
 In Redis the generations, the entries and the hit counters are shared by every process,
 so a `forget` done before the write answers holds for all of them. In process there is
 no shared memory, but a database may keep a number that every commit changes, in any
-process (SQLite's `data_version`): then that number is part of every tag, and an entry
+process (where SQLite's WAL stands): then that number is part of every tag, and an entry
 dies with any commit anywhere, the CLI's and other workers' included. Without Redis
 and without such a number, `make_read_cache` keeps a cache in process for a single
 worker only (each of several would keep its own stale copies).

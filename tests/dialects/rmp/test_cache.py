@@ -279,7 +279,7 @@ def test_sqlite_processes_without_redis_cache_and_see_each_others_writes(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Two servers on one SQLite file, no Redis: each caches in its own memory, and a
-    write through one is read through the other at once (SQLite's data_version is in
+    write through one is read through the other at once (where SQLite's WAL stands is in
     every entry's tag)."""
     if not database_url.startswith("sqlite"):
         pytest.skip("PostgreSQL keeps no change stamp (the test above)")
