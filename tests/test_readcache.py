@@ -12,7 +12,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.test_faults import PrivateRedis
+from tests.test_sqlite_checkpoints import beside_another_process
 from townhall.infrastructure.readcache import MemoryCache, ReadCache, RedisCache, Scope
-from townhall.store.database import SQLiteDatabase
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 ROOM = Scope(1, "example.org")
@@ -94,12 +93,7 @@ async def test_a_commit_by_another_process_kills_sqlite_stamped_entries(tmp_path
     """An in-process cache checked against SQLite's change stamp: a commit made by a
     connection that is not this process's (the CLI's, another worker's) kills every
     entry, and a reader that took its ticket before it stores nothing."""
-    path = tmp_path / "stamped.db"
-    db = SQLiteDatabase(f"sqlite:///{path}")
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("PRAGMA journal_mode=WAL")
-        other.execute("CREATE TABLE t (x INTEGER)")
+    async with beside_another_process(tmp_path / "stamped.db") as (db, other):
         cache = MemoryCache(100, stamp=db.change_stamp)
         _, ticket = await cache.lookup(ROOM, "user", "u")
         await cache.store(ROOM, "user", "u", b"1", ticket)
@@ -111,9 +105,6 @@ async def test_a_commit_by_another_process_kills_sqlite_stamped_entries(tmp_path
         await cache.store(ROOM, "user", "u", b"2", ticket)
         assert (await cache.lookup(ROOM, "user", "u"))[0] is None
         assert "change stamp" in (await cache.config()).note
-    finally:
-        other.close()
-        await db.dispose()
 
 
 def test_the_in_process_cache_evicts_the_least_recently_used() -> None:

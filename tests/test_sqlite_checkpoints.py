@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -83,6 +84,23 @@ async def test_a_write_waiting_for_another_process_leaves_the_loop_free(tmp_path
     finally:
         await first.dispose()
         await second.dispose()
+
+
+@contextlib.asynccontextmanager
+async def beside_another_process(
+    path: Path,
+) -> AsyncIterator[tuple[SQLiteDatabase, sqlite3.Connection]]:
+    """A database on `path` and another process's connection to the same file, which
+    made it a WAL database with one table, `t (x INTEGER)`."""
+    db = SQLiteDatabase(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("PRAGMA journal_mode=WAL")
+        other.execute("CREATE TABLE t (x INTEGER)")
+        yield db, other
+    finally:
+        other.close()
+        await db.dispose()
 
 
 def _other_process_takes_the_turn(path: Path) -> int:
@@ -166,12 +184,7 @@ async def test_the_change_stamp_moves_with_every_commit_and_never_comes_back(
     """`change_stamp` is read from the WAL index's header in shared memory: each commit
     of another connection moves it, a WAL restart too, and no stamp comes back; a
     rolled-back write leaves it where it was."""
-    path = tmp_path / "stamps.db"
-    db = SQLiteDatabase(f"sqlite:///{path}")
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("PRAGMA journal_mode=WAL")
-        other.execute("CREATE TABLE t (x INTEGER)")
+    async with beside_another_process(tmp_path / "stamps.db") as (db, other):
         seen = [db.change_stamp()]
         assert db._wal_index.position() == seen[0]  # mapped: no call into SQLite
         for step in range(4):
@@ -184,6 +197,3 @@ async def test_the_change_stamp_moves_with_every_commit_and_never_comes_back(
         other.execute("INSERT INTO t VALUES (9)")
         other.execute("ROLLBACK")
         assert db.change_stamp() == seen[-1]
-    finally:
-        other.close()
-        await db.dispose()

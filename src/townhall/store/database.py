@@ -357,10 +357,10 @@ class SQLiteDatabase:
         it moves with every commit of any connection of any process. Where that index
         cannot be read, SQLite's `data_version` on the shared read connection, which
         moves with the same commits but costs a call into SQLite."""
-        driver: Any = self._reading()._conn.connection.driver_connection
         found = self._wal_index.position()
         if found is not None:
             return found
+        driver: Any = self._reading()._conn.connection.driver_connection
         try:
             # This read also has SQLite map the index for the shared read connection,
             # which keeps it open (and its size) as long as the connection lives: only

@@ -24,7 +24,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal_column,
     select,
     update,
 )
@@ -37,6 +36,7 @@ from townhall.domain.models import FieldSpec, Resource, ResourceCategory, Resour
 from townhall.domain.queries import ResourceQuery
 from townhall.infrastructure.clock import as_utc
 from townhall.store import calendars as calendar_store
+from townhall.store.bookings import LIVE
 from townhall.store.database import Tx, UniqueViolation
 from townhall.store.schema import (
     bookings,
@@ -343,16 +343,10 @@ def _busy(free_from: datetime, free_till: datetime) -> ColumnElement[bool]:
     )
     return exists().where(
         bookings.c.resource_id == resources.c.id,
-        bookings.c.status != _CANCELLED,
+        LIVE,
         bookings.c.ends_at > free_from,
         before,
     )
-
-
-_CANCELLED: ColumnElement[str] = literal_column("'cancelled'")
-"""Inline, not bound: PostgreSQL uses an index with `WHERE status <> 'cancelled'` only
-for a predicate it can see matches, which a parameter is not once the prepared
-statement's plan is generic."""
 
 
 class JsonListHas(FunctionElement[bool]):

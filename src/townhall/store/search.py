@@ -34,10 +34,9 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from townhall.infrastructure.clock import as_utc
 from townhall.store import bookings as booking_store
+from townhall.store.bookings import LIVE
 from townhall.store.database import Tx
 from townhall.store.schema import bookings, domains, resources, users
-
-LIVE = bookings.c.status != "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
