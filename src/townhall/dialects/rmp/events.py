@@ -37,6 +37,8 @@ PUSHED = ("booking.", "resource.", "event.", "presence.changed")
 QUEUE_LIMIT = 1000
 UNAUTHORIZED_CLOSE = 4401
 ENDED_CLOSE = 4001
+CLOSE_ANSWER_SECONDS = 2.0
+"""How long a socket the server closes waits for the client's close frame."""
 EXPIRED_CLOSE = 4002
 NO_TOKEN_CLOSE = 4008
 CHANGE_PASSWORD_CLOSE = 4403
@@ -199,6 +201,7 @@ async def events(
             ending = await _stream(socket, subscriptions, listener, subscription, token, reader)
             if ending is not None:
                 await _refuse(socket, *ending)
+                await _close_answered(reader)
         finally:
             hub.leave(listener)
             reader.cancel()
@@ -257,6 +260,14 @@ async def _next(
             if not task.done():
                 task.cancel()
     return getter.result() if getter.done() and not getter.cancelled() else None
+
+
+async def _close_answered(reader: asyncio.Task[None]) -> None:
+    """Wait (a bounded while) for the client's close frame, which ends `reader`, as
+    RFC 6455 has an endpoint do before it drops the connection: a handler that
+    returned at once let the connection go before its own close frame had left, now
+    and then under load (the client saw 1006 instead of 4001)."""
+    await asyncio.wait({reader}, timeout=CLOSE_ANSWER_SECONDS)
 
 
 async def _drain(socket: WebSocket[Any, Any, Any]) -> None:
